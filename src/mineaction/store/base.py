@@ -1,0 +1,376 @@
+"""The Store: everything both stores share, over SQLAlchemy Core.
+
+Subclasses supply only what truly differs between SQLite/GeoPackage and PostGIS (after
+pygeoapi's GenericSQLProvider, which overrides the driver and the spatial filter): how to
+open the engine, set up the schema's spatial metadata, filter by bounding box or distance,
+encode geometries for bulk writes, and insert many rows fast.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from mineaction.domain.columns import geometry_column
+from mineaction.domain.models import ENTITIES, Record
+from mineaction.store import codec
+from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
+from mineaction.store.query import Bbox, Near, Page, Query
+from mineaction.store.schema import (
+    METADATA,
+    SCHEMA_VERSION,
+    entity_table,
+    primary_date_field,
+)
+
+# Migrations from version N-1 to N, applied in order on open. Each takes a connection in a
+# write transaction; a failed migration rolls back and leaves the file as it was.
+Migration = Any
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """One interface over both stores. Reads use short connections; writes go through
+    `transaction()`, which is atomic: everything in it lands or nothing does."""
+
+    dialect: str = ""
+
+    def __init__(self, engine: sa.Engine, location: str) -> None:
+        self.engine = engine
+        self.location = location
+
+    # -- life cycle -----------------------------------------------------------------------
+    def initialise(self) -> None:
+        """Create the schema in an empty store, or migrate an older one forward."""
+        with self.transaction() as conn:
+            inspector = sa.inspect(conn)
+            if not inspector.has_table("mineaction_meta"):
+                self._create_schema(conn)
+                conn.execute(
+                    METADATA.tables["mineaction_meta"].insert(),
+                    [
+                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                        {"key": "created_at", "value": now_utc().isoformat()},
+                    ],
+                )
+                return
+            version = self._schema_version(conn)
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{self.location} has schema version {version}; this mineaction knows "
+                    f"up to {SCHEMA_VERSION}. Upgrade mineaction before opening it."
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](self, conn)
+                self._set_meta(conn, "schema_version", str(target))
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return self._schema_version(conn)
+
+    def _schema_version(self, conn: sa.Connection) -> int:
+        meta = METADATA.tables["mineaction_meta"]
+        value = conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar_one_or_none()
+        return int(value) if value is not None else 0
+
+    def _set_meta(self, conn: sa.Connection, key: str, value: str) -> None:
+        meta = METADATA.tables["mineaction_meta"]
+        updated = conn.execute(meta.update().where(meta.c.key == key).values(value=value))
+        if updated.rowcount == 0:
+            conn.execute(meta.insert().values(key=key, value=value))
+
+    def _create_schema(self, conn: sa.Connection) -> None:
+        METADATA.create_all(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- single records -------------------------------------------------------------------
+    def add(self, record: Record, *, by: str | None = None) -> Record:
+        stamp = now_utc()
+        record = record.model_copy(
+            update={"created_at": stamp, "updated_at": stamp, "created_by": by, "updated_by": by}
+        )
+        row = self._row_with_hash(record)
+        table = entity_table(type(record))
+        with self.transaction() as conn:
+            try:
+                conn.execute(table.insert().values(**row))
+            except sa.exc.IntegrityError as exc:
+                raise DuplicateKey(
+                    f"{record.kind} with id {record.id} or key "
+                    f"({record.dataset}, {record.external_id}) already exists"
+                ) from exc
+            self._link_sources(conn, record)
+        return record
+
+    def get(self, kind: str, record_id: str | uuid.UUID) -> Record:
+        page = self.query(Query(kind=kind, ids=(str(record_id),), limit=1))
+        if not page.items:
+            raise NotFound(f"no {kind} with id {record_id}")
+        return page.items[0]
+
+    def update(self, record: Record, *, expected_version: int, by: str | None = None) -> Record:
+        """Save `record` if the stored version is still `expected_version` (optimistic
+        locking): of two editors who loaded version 3, the second to save gets
+        VersionConflict instead of silently overwriting the first."""
+        record = record.model_copy(
+            update={"version": expected_version + 1, "updated_at": now_utc(), "updated_by": by}
+        )
+        row = self._row_with_hash(record)
+        for frozen in ("id", "created_at", "created_by"):
+            row.pop(frozen)
+        table = entity_table(type(record))
+        with self.transaction() as conn:
+            done = conn.execute(
+                table.update()
+                .where(table.c.id == str(record.id), table.c.version == expected_version)
+                .values(**row)
+            )
+            if done.rowcount != 1:
+                current = conn.execute(
+                    sa.select(table.c.version).where(table.c.id == str(record.id))
+                ).scalar_one_or_none()
+                raise VersionConflict(record.kind, str(record.id), expected_version, current)
+            self._link_sources(conn, record, replace=True)
+        return self.get(record.kind, record.id)
+
+    def delete(self, kind: str, record_id: str | uuid.UUID) -> None:
+        table = entity_table(kind)
+        with self.transaction() as conn:
+            done = conn.execute(table.delete().where(table.c.id == str(record_id)))
+            if done.rowcount == 0:
+                raise NotFound(f"no {kind} with id {record_id}")
+            links = METADATA.tables["record_sources"]
+            conn.execute(links.delete().where(links.c.record_id == str(record_id)))
+
+    def _row_with_hash(self, record: Record) -> dict[str, Any]:
+        row = codec.record_to_row(record)
+        model = type(record)
+        geom = geometry_column(model)
+        cells = [
+            self.encode_geometry(row[name])
+            if geom is not None and name == geom.name and row[name] is not None
+            else row[name]
+            for name in codec.content_columns(model)
+        ]
+        row["row_hash"] = codec.row_hash(cells)
+        return row
+
+    def _link_sources(self, conn: sa.Connection, record: Record, replace: bool = False) -> None:
+        links = METADATA.tables["record_sources"]
+        if replace:
+            conn.execute(links.delete().where(links.c.record_id == str(record.id)))
+        if record.source_ids:
+            conn.execute(
+                links.insert(),
+                [
+                    {"record_kind": record.kind, "record_id": str(record.id), "source_id": str(s)}
+                    for s in record.source_ids
+                ],
+            )
+
+    # -- queries --------------------------------------------------------------------------
+    def query(self, q: Query) -> Page:
+        model = ENTITIES[q.kind]
+        table = entity_table(model)
+        stmt, post_filter = self._select(q)
+        stmt = stmt.order_by(table.c.fid)
+        if post_filter is None:
+            if q.limit is not None:
+                stmt = stmt.limit(q.limit + 1)
+            if q.offset:
+                stmt = stmt.offset(q.offset)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+            if post_filter is not None:
+                rows = [r for r in rows if post_filter(r)]
+                rows = rows[q.offset :]
+                if q.limit is not None:
+                    rows = rows[: q.limit + 1]
+            more = q.limit is not None and len(rows) > q.limit
+            rows = rows[: q.limit] if q.limit is not None else rows
+            sources = self._sources_for(conn, [r["id"] for r in rows])
+        items = [codec.row_to_record(model, r, sources.get(r["id"], ())) for r in rows]
+        fids = [r["fid"] for r in rows]
+        return Page(items=items, next_after_fid=fids[-1] if more else None, fids=fids)
+
+    def count(self, q: Query) -> int:
+        stmt, post_filter = self._select(q)
+        with self.engine.connect() as conn:
+            if post_filter is None:
+                return int(
+                    conn.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+                    or 0
+                )
+            return sum(1 for r in conn.execute(stmt).mappings() if post_filter(r))
+
+    def _sources_for(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[str]]:
+        if not ids:
+            return {}
+        links = METADATA.tables["record_sources"]
+        out: dict[str, list[str]] = {}
+        for rid, sid in conn.execute(
+            sa.select(links.c.record_id, links.c.source_id).where(links.c.record_id.in_(ids))
+        ):
+            out.setdefault(rid, []).append(sid)
+        return out
+
+    def _select(self, q: Query) -> tuple[sa.Select[Any], Any]:
+        """The SELECT for a query, and a Python post-filter for what SQL cannot decide
+        exactly (geodesic distance on the GeoPackage store), or None."""
+        model = ENTITIES[q.kind]
+        table = entity_table(model)
+        conditions: list[Any] = []
+        post_filter = None
+        if q.ids is not None:
+            conditions.append(table.c.id.in_(list(q.ids)))
+        if q.status:
+            conditions.append(table.c.status.in_(list(q.status)))
+        if q.dataset is not None:
+            conditions.append(table.c.dataset == q.dataset)
+        if q.after_fid is not None:
+            conditions.append(table.c.fid > q.after_fid)
+        for name, value in q.where.items():
+            if name not in table.c:
+                raise ValueError(f"{q.kind} has no field {name!r}")
+            if isinstance(value, list | tuple | set | frozenset):
+                conditions.append(table.c[name].in_([codec.to_cell_plain(v) for v in value]))
+            elif value is None:
+                conditions.append(table.c[name].is_(None))
+            else:
+                conditions.append(table.c[name] == codec.to_cell_plain(value))
+        # Place and time: victims take them from their accident.
+        place_table, via = table, None
+        if geometry_column(model) is None and model.kind == "victim":
+            place_table, via = entity_table("accident"), "accident_id"
+        place_conditions: list[Any] = []
+        if q.admin_area:
+            if "admin_area_pcode" in place_table.c:
+                col = place_table.c.admin_area_pcode
+                place_conditions.append(sa.or_(col == q.admin_area, col.startswith(q.admin_area)))
+            elif "pcode" in place_table.c:
+                col = place_table.c.pcode
+                place_conditions.append(sa.or_(col == q.admin_area, col.startswith(q.admin_area)))
+        date_field = primary_date_field(ENTITIES["accident"] if via else model)
+        if (q.date_from or q.date_to) and date_field:
+            if q.date_from:
+                place_conditions.append(place_table.c[date_field] >= q.date_from)
+            if q.date_to:
+                place_conditions.append(place_table.c[date_field] <= q.date_to)
+        if q.bbox is not None:
+            place_conditions.append(self._bbox_condition(place_table, q.bbox))
+        if q.near is not None:
+            condition, near_filter = self._near_condition(place_table, q.near)
+            place_conditions.append(condition)
+            if via is None:
+                post_filter = near_filter
+            elif near_filter is not None:
+                # Exact distance for victims: decided on their accident's point.
+                accidents_ok = self._ids_passing(place_table, place_conditions, near_filter)
+                place_conditions = [place_table.c.id.in_(accidents_ok)]
+        if place_conditions:
+            if via is None:
+                conditions.extend(place_conditions)
+            else:
+                conditions.append(
+                    table.c[via].in_(sa.select(place_table.c.id).where(*place_conditions))
+                )
+        return sa.select(table).where(*conditions), post_filter
+
+    def _ids_passing(self, table: sa.Table, conditions: list[Any], keep: Any) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(table).where(*conditions)).mappings()
+            return [r["id"] for r in rows if keep(r)]
+
+    # -- bulk writes (the import pipeline) ------------------------------------------------
+    def existing_keys(
+        self, conn: sa.Connection, kind: str, dataset: str
+    ) -> dict[str, tuple[str, str, int]]:
+        """external_id -> (id, row_hash, version) of every record of a dataset."""
+        table = entity_table(kind)
+        rows = conn.execute(
+            sa.select(table.c.external_id, table.c.id, table.c.row_hash, table.c.version).where(
+                table.c.dataset == dataset
+            )
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def bulk_insert(
+        self, conn: sa.Connection, kind: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert rows whose cells are already store-ready (geometry encoded with
+        encode_geometry/encode_points, dates as ISO text or date, enums as codes)."""
+        if not rows:
+            return
+        table = entity_table(kind)
+        cols = ", ".join(self._quote(n) for n in names)
+        marks = ", ".join(self._param_marks(table, names))
+        conn.exec_driver_sql(
+            f"INSERT INTO {self._quote(table.name)} ({cols}) VALUES ({marks})", list(rows)
+        )
+
+    def bulk_update(
+        self, conn: sa.Connection, kind: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Update by id: each row holds the cells for `names`, then the id. The version
+        goes up by one, as with any edit."""
+        if not rows:
+            return
+        table = entity_table(kind)
+        marks = self._param_marks(table, names)
+        sets = ", ".join(f"{self._quote(n)} = {m}" for n, m in zip(names, marks, strict=True))
+        conn.exec_driver_sql(
+            f"UPDATE {self._quote(table.name)} SET {sets}, version = version + 1 "
+            f"WHERE id = {self._param_marks(table, ['id'])[0]}",
+            list(rows),
+        )
+
+    def delete_ids(self, conn: sa.Connection, kind: str, ids: Sequence[str]) -> None:
+        table = entity_table(kind)
+        for start in range(0, len(ids), 500):
+            conn.execute(table.delete().where(table.c.id.in_(list(ids[start : start + 500]))))
+
+    def _quote(self, name: str) -> str:
+        return self.engine.dialect.identifier_preparer.quote(name)
+
+    # -- what differs per store -----------------------------------------------------------
+    def _param_marks(self, table: sa.Table, names: Sequence[str]) -> list[str]:
+        raise NotImplementedError
+
+    def encode_geometry(self, geom: Any) -> Any:
+        raise NotImplementedError
+
+    def encode_points(self, lons: Any, lats: Any) -> list[Any]:
+        raise NotImplementedError
+
+    def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
+        raise NotImplementedError
+
+    def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    def refresh_spatial_metadata(self, conn: sa.Connection, kinds: Sequence[str]) -> None:
+        """After bulk writes: update what the store keeps about layers (extents)."""

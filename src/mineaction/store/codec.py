@@ -1,0 +1,100 @@
+"""Conversion between domain records and store rows, shared by both stores.
+
+Sets of enumeration codes are stored as comma-separated text and free-text lists as
+'|'-separated text: QGIS shows and filters both ("contamination" LIKE '%ap_mine%'), which a
+JSON array would make awkward.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from mineaction.domain.columns import ColumnSpec, columns
+from mineaction.domain.models import Record
+from mineaction.store.schema import LINKED_FIELDS
+
+# Fields that describe the record's life in the store rather than its content: a re-import
+# that differs only in these is "unchanged".
+BOOKKEEPING = frozenset(
+    {"id", "status", "version", "created_at", "updated_at", "created_by", "updated_by"}
+)
+
+
+def stored_columns(model: type[Record]) -> list[ColumnSpec]:
+    return [c for c in columns(model) if c.name not in LINKED_FIELDS]
+
+
+def content_columns(model: type[Record]) -> list[str]:
+    return [c.name for c in stored_columns(model) if c.name not in BOOKKEEPING]
+
+
+def to_cell(spec: ColumnSpec, value: Any) -> Any:
+    """A model value as the store holds it (geometry stays shapely: the column type encodes)."""
+    if value is None:
+        return None
+    if spec.kind == "enum_set":
+        return ",".join(sorted(v.value if isinstance(v, Enum) else str(v) for v in value)) or None
+    if spec.kind == "list":
+        return "|".join(str(v) for v in value) or None
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def from_cell(spec: ColumnSpec, value: Any) -> Any:
+    if value is None:
+        return [] if spec.kind in ("enum_set", "list") else None
+    if spec.kind == "enum_set":
+        return [v for v in str(value).split(",") if v]
+    if spec.kind == "list":
+        return [v for v in str(value).split("|") if v]
+    return value
+
+
+def record_to_row(record: Record) -> dict[str, Any]:
+    model = type(record)
+    return {spec.name: to_cell(spec, getattr(record, spec.name)) for spec in stored_columns(model)}
+
+
+def row_to_record(model: type[Record], row: Any, source_ids: Iterable[str] = ()) -> Record:
+    data = {spec.name: from_cell(spec, row[spec.name]) for spec in stored_columns(model)}
+    data = {k: v for k, v in data.items() if v is not None}
+    data["source_ids"] = list(source_ids)
+    # model_construct would skip validation, but rows may have been edited in QGIS:
+    # validate, so a bad edit is reported rather than passed on.
+    return model.model_validate(data)
+
+
+def row_hash(values: Sequence[Any]) -> str:
+    """Digest of a record's content cells, in content_columns order.
+
+    Geometry cells must be passed already encoded (bytes or hex text) so that the digest
+    does not depend on how shapely prints floats."""
+    h = hashlib.blake2b(digest_size=12)
+    for v in values:
+        if v is None:
+            h.update(b"\x00")
+        elif isinstance(v, bytes):
+            h.update(v)
+        elif isinstance(v, datetime | date):
+            h.update(v.isoformat().encode())
+        else:
+            h.update(str(v).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def to_cell_plain(value: Any) -> Any:
+    """A filter value as stored: enum codes and UUIDs as text."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value

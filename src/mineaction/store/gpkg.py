@@ -1,0 +1,280 @@
+"""The embedded store: one file that is a valid OGC GeoPackage 1.3.
+
+QGIS and GDAL open the live file directly: every spatial entity is a feature table in
+gpkg_contents and gpkg_geometry_columns with an R-tree index (extension gpkg_rtree_index);
+other tables are registered as attribute tables. This Python cannot load SpatiaLite, so the
+SQL functions the R-tree triggers call (ST_MinX ... ST_IsEmpty) are registered on every
+connection, reading the envelope from the GeoPackage binary header (geo/gpkg_binary.py).
+
+Writes run in WAL mode inside BEGIN IMMEDIATE transactions: readers (QGIS, the API) keep
+reading while an import runs, and a crash mid-import leaves the file as before the import.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from mineaction.domain.columns import geometry_column
+from mineaction.domain.models import ENTITIES
+from mineaction.geo import geodesic, gpkg_binary
+from mineaction.store.base import Store, now_utc
+from mineaction.store.query import Bbox, Near
+from mineaction.store.schema import METADATA, entity_table
+
+APPLICATION_ID = 0x47504B47  # "GPKG"
+USER_VERSION = 10300  # GeoPackage 1.3.0
+
+WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
+    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
+)
+
+CORE_DDL = [
+    """CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
+        srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+        organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT)""",
+    """CREATE TABLE IF NOT EXISTS gpkg_contents (
+        table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+        identifier TEXT UNIQUE, description TEXT DEFAULT '',
+        last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+        CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""",
+    """CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
+        table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+        srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+        CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+        CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+        CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+        CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""",
+    """CREATE TABLE IF NOT EXISTS gpkg_extensions (
+        table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
+        definition TEXT NOT NULL, scope TEXT NOT NULL,
+        CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""",
+]
+
+SRS_ROWS = [
+    ("Undefined cartesian SRS", -1, "NONE", -1, "undefined",
+     "undefined cartesian coordinate reference system"),
+    ("Undefined geographic SRS", 0, "NONE", 0, "undefined",
+     "undefined geographic coordinate reference system"),
+    ("WGS 84 geodetic", 4326, "EPSG", 4326, WGS84_WKT,
+     "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
+]  # fmt: skip
+
+# GeoPackage 1.3 Annex F.3: the R-tree is kept up to date by these triggers.
+RTREE_TRIGGERS = {
+    "insert": """AFTER INSERT ON "{t}" WHEN (new."{c}" NOT NULL AND NOT ST_IsEmpty(NEW."{c}"))
+        BEGIN INSERT OR REPLACE INTO "{r}" VALUES (NEW."fid", ST_MinX(NEW."{c}"),
+        ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}")); END""",
+    "update1": """AFTER UPDATE OF "{c}" ON "{t}" WHEN OLD."fid" = NEW."fid" AND
+        (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
+        BEGIN INSERT OR REPLACE INTO "{r}" VALUES (NEW."fid", ST_MinX(NEW."{c}"),
+        ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"), ST_MaxY(NEW."{c}")); END""",
+    "update2": """AFTER UPDATE OF "{c}" ON "{t}" WHEN OLD."fid" = NEW."fid" AND
+        (NEW."{c}" ISNULL OR ST_IsEmpty(NEW."{c}"))
+        BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; END""",
+    "update3": """AFTER UPDATE ON "{t}" WHEN OLD."fid" != NEW."fid" AND
+        (NEW."{c}" NOTNULL AND NOT ST_IsEmpty(NEW."{c}"))
+        BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; INSERT OR REPLACE INTO "{r}" VALUES
+        (NEW."fid", ST_MinX(NEW."{c}"), ST_MaxX(NEW."{c}"), ST_MinY(NEW."{c}"),
+        ST_MaxY(NEW."{c}")); END""",
+    "update4": """AFTER UPDATE ON "{t}" WHEN OLD."fid" != NEW."fid" AND
+        (NEW."{c}" ISNULL OR ST_IsEmpty(NEW."{c}"))
+        BEGIN DELETE FROM "{r}" WHERE id IN (OLD."fid", NEW."fid"); END""",
+    "delete": """AFTER DELETE ON "{t}" WHEN old."{c}" NOT NULL
+        BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; END""",
+}
+
+
+def register_functions(dbapi_conn: sqlite3.Connection) -> None:
+    """The SQL functions GeoPackage's R-tree triggers need (no SpatiaLite here)."""
+    for name, fn in (
+        ("ST_MinX", gpkg_binary.st_minx),
+        ("ST_MaxX", gpkg_binary.st_maxx),
+        ("ST_MinY", gpkg_binary.st_miny),
+        ("ST_MaxY", gpkg_binary.st_maxy),
+        ("ST_IsEmpty", gpkg_binary.st_isempty),
+    ):
+        dbapi_conn.create_function(name, 1, fn, deterministic=True)
+
+
+def _rtree_name(table: str, column: str) -> str:
+    return f"rtree_{table}_{column}"
+
+
+class GeoPackageStore(Store):
+    dialect = "gpkg"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        engine = sa.create_engine(f"sqlite:///{self.path}")
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+            # Autocommit at the driver; we issue BEGIN ourselves (SQLAlchemy's documented
+            # recipe for pysqlite), so transactions mean what they say.
+            dbapi_conn.isolation_level = None
+            register_functions(dbapi_conn)
+            dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is safe in WAL mode: a crash loses at most the last commits' durability,
+            # never consistency.
+            dbapi_conn.execute("PRAGMA synchronous = NORMAL")
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: sa.Connection) -> None:
+            # IMMEDIATE takes the write lock up front, so two writers queue instead of
+            # failing half-way with "database is locked".
+            mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        super().__init__(engine, str(self.path))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(write=True)
+            with conn.begin():
+                yield conn
+
+    def _create_schema(self, conn: sa.Connection) -> None:
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.exec_driver_sql(f"PRAGMA user_version = {USER_VERSION}")
+        for ddl in CORE_DDL:
+            conn.exec_driver_sql(ddl)
+        conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", SRS_ROWS
+        )
+        METADATA.create_all(conn)
+        stamp = now_utc().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        for table in METADATA.tables.values():
+            if "fid" not in table.c:
+                continue  # not a feature or attribute table (mineaction_meta)
+            model = next((m for m in ENTITIES.values() if m.table == table.name), None)
+            geom = geometry_column(model) if model else None
+            doc = (model.__doc__ or "").strip().split("\n")[0] if model else ""
+            if geom is None:
+                conn.exec_driver_sql(
+                    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"
+                    " last_change) VALUES (?, 'attributes', ?, ?, ?)",
+                    (table.name, table.name, doc, stamp),
+                )
+                continue
+            assert geom.geometry is not None
+            rtree = _rtree_name(table.name, geom.name)
+            conn.exec_driver_sql(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"
+                " last_change, srs_id) VALUES (?, 'features', ?, ?, ?, 4326)",
+                (table.name, table.name, doc, stamp),
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, 4326, 0, 0)",
+                (table.name, geom.name, geom.geometry.store_type),
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
+                "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+                (table.name, geom.name),
+            )
+            conn.exec_driver_sql(
+                f'CREATE VIRTUAL TABLE "{rtree}" USING rtree(id, minx, maxx, miny, maxy)'
+            )
+            for suffix, body in RTREE_TRIGGERS.items():
+                conn.exec_driver_sql(
+                    f'CREATE TRIGGER "{rtree}_{suffix}" '
+                    + body.format(t=table.name, c=geom.name, r=rtree)
+                )
+
+    # -- dialect hooks --------------------------------------------------------------------
+    def _param_marks(self, table: sa.Table, names: Sequence[str]) -> list[str]:
+        return ["?"] * len(names)
+
+    def encode_geometry(self, geom: Any) -> bytes:
+        return gpkg_binary.encode(geom)
+
+    def encode_points(self, lons: Any, lats: Any) -> list[Any]:
+        return gpkg_binary.encode_points(np.asarray(lons, float), np.asarray(lats, float))
+
+    def _rtree_subquery(self, table: sa.Table, bbox: Bbox) -> Any:
+        geom = geometry_column(next(m for m in ENTITIES.values() if m.table == table.name))
+        assert geom is not None
+        minx, miny, maxx, maxy = bbox
+        return sa.text(
+            f'SELECT id FROM "{_rtree_name(table.name, geom.name)}" '
+            "WHERE minx <= :b_maxx AND maxx >= :b_minx AND miny <= :b_maxy AND maxy >= :b_miny"
+        ).bindparams(b_minx=minx, b_miny=miny, b_maxx=maxx, b_maxy=maxy)
+
+    def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
+        # The R-tree holds envelopes: exact for points, a superset for polygons, which is
+        # what a bbox filter means in OGC API Features too (intersects the envelope).
+        return table.c.fid.in_(self._rtree_subquery(table, bbox))
+
+    def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
+        # The R-tree narrows to a box sure to contain every candidate; the exact geodesic
+        # distance is then checked in Python on those few rows.
+        minx, miny, maxx, maxy = near.geometry.bounds
+        dlon, dlat = geodesic.degrees_buffer_for_distance(
+            max(abs(miny), abs(maxy)), near.distance_m
+        )
+        bbox = (minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
+        geom_name = geometry_column(
+            next(m for m in ENTITIES.values() if m.table == table.name)
+        ).name  # type: ignore[union-attr]
+        target = near.geometry
+
+        def keep(row: Any) -> bool:
+            g = row[geom_name]
+            if g is None:
+                return False
+            return _geodesic_gap(g, target) <= near.distance_m
+
+        return self._bbox_condition(table, bbox), keep
+
+    def refresh_spatial_metadata(self, conn: sa.Connection, kinds: Sequence[str]) -> None:
+        """Extents in gpkg_contents (QGIS's "zoom to layer") from the R-tree, and the
+        last_change stamp that tells readers the layer changed."""
+        stamp = now_utc().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        for kind in kinds:
+            table = entity_table(kind)
+            geom = geometry_column(ENTITIES[kind])
+            if geom is None:
+                conn.exec_driver_sql(
+                    "UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?",
+                    (stamp, table.name),
+                )
+                continue
+            rtree = _rtree_name(table.name, geom.name)
+            conn.exec_driver_sql(
+                f"UPDATE gpkg_contents SET last_change = ?, "
+                f'min_x = (SELECT min(minx) FROM "{rtree}"), '
+                f'min_y = (SELECT min(miny) FROM "{rtree}"), '
+                f'max_x = (SELECT max(maxx) FROM "{rtree}"), '
+                f'max_y = (SELECT max(maxy) FROM "{rtree}") WHERE table_name = ?',
+                (stamp, table.name),
+            )
+
+
+def _geodesic_gap(geom: Any, target: Any) -> float:
+    """Geodesic distance in metres between a stored geometry and the query geometry."""
+    if target.geom_type == "Point":
+        return geodesic.distance_to_geometry_m(target.x, target.y, geom)
+    if geom.geom_type == "Point":
+        return geodesic.distance_to_geometry_m(geom.x, geom.y, target)
+    if geom.intersects(target):
+        return 0.0
+    # Two areas: measure from the nearest pair of points the planar nearest-points give;
+    # close enough for "within distance" at the scales of a site check.
+    from shapely.ops import nearest_points
+
+    a, b = nearest_points(geom, target)
+    return geodesic.geodesic_distance_m(a.x, a.y, b.x, b.y)

@@ -1,0 +1,89 @@
+"""The server store: PostgreSQL with PostGIS, for a national database many workers share.
+
+Geometry columns are geometry(TYPE, 4326) with GiST indexes. Distances are decided on the
+geography type (metres on the ellipsoid), with a bounding-box test in front so the GiST
+index on the geometry column does the narrowing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from mineaction.domain.columns import geometry_column
+from mineaction.domain.models import ENTITIES
+from mineaction.geo import geodesic
+from mineaction.store.base import Store
+from mineaction.store.query import Bbox, Near
+from mineaction.store.schema import METADATA, ewkb_hex
+
+
+def engine_url(url: str) -> str:
+    """postgresql://... as users write it, with the psycopg 3 driver SQLAlchemy needs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _point_ewkb_hex(lon: float, lat: float) -> str:
+    # EWKB little-endian point with SRID flag: 01 | 01000020 | E6100000 | x | y
+    return "0101000020E6100000" + np.array([lon, lat], "<f8").tobytes().hex().upper()
+
+
+class PostGISStore(Store):
+    dialect = "postgis"
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        engine = sa.create_engine(engine_url(url), pool_size=pool_size, pool_pre_ping=True)
+        super().__init__(engine, url)
+
+    def _create_schema(self, conn: sa.Connection) -> None:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+        METADATA.create_all(conn)
+        for model in ENTITIES.values():
+            geom = geometry_column(model)
+            if geom is not None:
+                conn.exec_driver_sql(
+                    f'CREATE INDEX IF NOT EXISTS "gix_{model.table}_{geom.name}" '
+                    f'ON "{model.table}" USING GIST ("{geom.name}")'
+                )
+
+    def _param_marks(self, table: sa.Table, names: Sequence[str]) -> list[str]:
+        # psycopg sends str parameters untyped, so the server casts hex EWKB, ISO dates
+        # and the like to the column's type on its own.
+        return ["%s"] * len(names)
+
+    def encode_geometry(self, geom: Any) -> str:
+        return ewkb_hex(geom)
+
+    def encode_points(self, lons: Any, lats: Any) -> list[Any]:
+        return [
+            None if (np.isnan(x) or np.isnan(y)) else _point_ewkb_hex(x, y)
+            for x, y in zip(np.asarray(lons, float), np.asarray(lats, float), strict=True)
+        ]
+
+    def _geom_col(self, table: sa.Table) -> Any:
+        geom = geometry_column(next(m for m in ENTITIES.values() if m.table == table.name))
+        assert geom is not None
+        return table.c[geom.name]
+
+    def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
+        envelope = sa.func.ST_MakeEnvelope(*bbox, 4326)
+        return self._geom_col(table).op("&&")(envelope)
+
+    def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
+        minx, miny, maxx, maxy = near.geometry.bounds
+        dlon, dlat = geodesic.degrees_buffer_for_distance(
+            max(abs(miny), abs(maxy)), near.distance_m
+        )
+        col = self._geom_col(table)
+        target = sa.func.ST_GeomFromEWKB(sa.func.decode(ewkb_hex(near.geometry), "hex"))
+        box = sa.func.ST_MakeEnvelope(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat, 4326)
+        exact = sa.func.ST_DWithin(
+            sa.func.geography(col), sa.func.geography(target), near.distance_m
+        )
+        return sa.and_(col.op("&&")(box), exact), None

@@ -1,0 +1,213 @@
+"""Tables of both stores, derived from the domain models through SQLAlchemy Core.
+
+One MetaData serves the GeoPackage and PostGIS stores; only the geometry and timestamp column
+types compile differently per dialect. Every entity table has:
+- fid: integer primary key (GeoPackage feature tables require one; QGIS uses it as feature id);
+- id: the record's UUID as text, unique;
+- the model's fields (sets and lists as comma-separated text, which QGIS shows and filters);
+- row_hash: digest of the record's content, so re-imports tell changed from unchanged
+  without comparing every field in Python.
+Sources attach to any record through record_sources.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+from mineaction.domain.columns import ColumnSpec, columns
+from mineaction.domain.models import ENTITIES, Record
+from mineaction.geo import gpkg_binary
+
+SCHEMA_VERSION = 1
+# Columns every entity has that are not model fields.
+INTERNAL_COLUMNS = ("fid", "row_hash")
+# Model fields that are not plain columns (kept in link tables).
+LINKED_FIELDS = ("source_ids",)
+
+
+class Geometry(UserDefinedType[Any]):
+    """A geometry column in EPSG:4326: GeoPackage binary in SQLite, PostGIS geometry else."""
+
+    cache_ok = True
+
+    def __init__(self, store_type: str = "GEOMETRY") -> None:
+        self.store_type = store_type
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return self.store_type
+
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return lambda g: None if g is None else gpkg_binary.encode(g)
+        return lambda g: None if g is None else ewkb_hex(g)
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        if dialect.name == "sqlite":
+            return lambda v: None if v is None else gpkg_binary.decode(v)
+        return lambda v: None if v is None else shapely.from_wkb(v)
+
+
+@compiles(Geometry, "postgresql")
+def _pg_geometry(element: Geometry, compiler: Any, **kw: Any) -> str:
+    return f"geometry({element.store_type}, 4326)"
+
+
+def ewkb_hex(geom: Any) -> str:
+    """Hex EWKB with SRID 4326: PostGIS reads it as a geometry literal without a function."""
+    return shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True)
+
+
+class Timestamp(TypeDecorator[datetime]):
+    """UTC timestamps. GeoPackage wants ISO-8601 text ending in Z (spec 1.1.1.1.1)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_GpkgDateTime())
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        if dialect.name == "sqlite":
+            return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        return value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class _GpkgDateTime(UserDefinedType[str]):
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "DATETIME"
+
+
+def _column_type(spec: ColumnSpec) -> Any:
+    if spec.kind == "geometry":
+        assert spec.geometry is not None
+        return Geometry(spec.geometry.store_type)
+    return {
+        "uuid": sa.Text(),
+        "text": sa.Text(),
+        "int": sa.Integer(),
+        "float": sa.Double(),  # FLOAT reads as Float32 in GDAL
+        "bool": sa.Boolean(),
+        "date": sa.Date(),
+        "datetime": Timestamp(),
+        "enum": sa.Text(),
+        "enum_set": sa.Text(),
+        "list": sa.Text(),
+    }[spec.kind]
+
+
+def _entity_table(metadata: sa.MetaData, model: type[Record]) -> sa.Table:
+    cols: list[Any] = [sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True)]
+    for spec in columns(model):
+        if spec.name in LINKED_FIELDS:
+            continue
+        nullable = spec.name not in ("id", "status", "version") and (
+            spec.nullable or not spec.required or spec.kind == "geometry"
+        )
+        cols.append(sa.Column(spec.name, _column_type(spec), nullable=nullable))
+    cols.append(sa.Column("row_hash", sa.Text()))
+    # GeoPackage requires INTEGER PRIMARY KEY AUTOINCREMENT on feature tables (req. 29).
+    table = sa.Table(model.table, metadata, *cols, sqlite_autoincrement=True)
+    sa.Index(f"ux_{model.table}_id", table.c.id, unique=True)
+    sa.Index(f"ux_{model.table}_key", table.c.dataset, table.c.external_id, unique=True)
+    sa.Index(f"ix_{model.table}_status", table.c.status)
+    for name in ("accident_id", "activity_id", "hazard_id", "admin_area_pcode", "pcode"):
+        if name in table.c:
+            sa.Index(f"ix_{model.table}_{name}", table.c[name])
+    date_field = primary_date_field(model)
+    if date_field:
+        sa.Index(f"ix_{model.table}_{date_field}", table.c[date_field])
+    return table
+
+
+def primary_date_field(model: type[Record]) -> str | None:
+    """The date that date-range queries filter on, per entity."""
+    return {
+        "accident": "accident_date",
+        "find": "find_date",
+        "hazard": "date_reported",
+        "activity": "start_date",
+        "released_part": "release_date",
+        "risk_education": "session_date",
+        "source": "source_date",
+    }.get(model.kind)
+
+
+def build_metadata() -> sa.MetaData:
+    metadata = sa.MetaData()
+    for model in ENTITIES.values():
+        _entity_table(metadata, model)
+    sa.Table(
+        "record_sources",
+        metadata,
+        sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("record_kind", sa.Text, nullable=False),
+        sa.Column("record_id", sa.Text(), nullable=False),
+        sa.Column("source_id", sa.Text(), nullable=False),
+        sa.UniqueConstraint("record_kind", "record_id", "source_id"),
+        sqlite_autoincrement=True,
+    )
+    sa.Table(
+        "import_runs",
+        metadata,
+        sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.Text(), nullable=False, unique=True),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("dataset", sa.Text, nullable=False),
+        sa.Column("file_name", sa.Text),
+        sa.Column("mapping", sa.Text),
+        sa.Column("started_at", Timestamp()),
+        sa.Column("finished_at", Timestamp()),
+        sa.Column("rows_read", sa.Integer),
+        sa.Column("added", sa.Integer),
+        sa.Column("changed", sa.Integer),
+        sa.Column("unchanged", sa.Integer),
+        sa.Column("removed", sa.Integer),
+        sa.Column("rejected", sa.Integer),
+        sa.Column("flagged", sa.Integer),
+        sqlite_autoincrement=True,
+    )
+    sa.Table(
+        "import_flags",
+        metadata,
+        sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("import_id", sa.Text(), nullable=False, index=True),
+        sa.Column("record_kind", sa.Text, nullable=False),
+        sa.Column("record_id", sa.Text(), nullable=False),
+        sa.Column("row_number", sa.Integer),
+        sa.Column("field", sa.Text),
+        sa.Column("message", sa.Text, nullable=False),
+        sqlite_autoincrement=True,
+    )
+    sa.Table(
+        "mineaction_meta",
+        metadata,
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    return metadata
+
+
+METADATA = build_metadata()
+
+
+def entity_table(kind_or_model: str | type[Record]) -> sa.Table:
+    model = ENTITIES[kind_or_model] if isinstance(kind_or_model, str) else kind_or_model
+    return METADATA.tables[model.table]
