@@ -1,0 +1,251 @@
+"""Declarative mapping files: how a source table's columns become our records.
+
+A mapping is YAML (see docs/mappings.md and io/mappings/*.yaml). It names one or more
+targets, each an entity kind with a rule per field: take a column (or several), map its
+values, pad codes, parse locale numbers ("2,006") and dates, build points from coordinate
+columns or a "(lat, lon)" text, or set constants. A target may group several rows into one
+parent record (victims sharing place, month and event type -> one accident).
+
+Rules run on whole columns (pandas), not row by row: the import target is 50,000 rows/s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mineaction.domain.models import ENTITIES
+
+MAPPINGS_DIR = Path(__file__).parent / "mappings"
+
+# Plural names users type on the command line -> entity kinds.
+KIND_ALIASES = {
+    "victims": "victim",
+    "accidents": "accident",
+    "hazards": "hazard",
+    "activities": "activity",
+    "released-parts": "released_part",
+    "finds": "find",
+    "risk-education": "risk_education",
+    "admin-areas": "admin_area",
+    "places": "place",
+    "organisations": "organisation",
+    "sources": "source",
+}
+
+
+def entity_kind(name: str) -> str:
+    kind = KIND_ALIASES.get(name, name.replace("-", "_"))
+    if kind not in ENTITIES:
+        raise MappingError(
+            f"unknown kind {name!r}; choose one of {', '.join(sorted(KIND_ALIASES))}"
+        )
+    return kind
+
+
+class MappingError(Exception):
+    """The mapping file itself is wrong, or does not fit the file being imported."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NumberFormat(_Strict):
+    decimal: str = "."
+    thousands: str | None = None
+
+
+class DateParts(_Strict):
+    """A date from separate columns; a missing day or month lowers the date's precision."""
+
+    year: str
+    month: str | None = None
+    day: str | None = None
+
+
+class PointRule(_Strict):
+    """A point from latitude/longitude columns, a "(lat, lon)" text column, or a column in
+    any format geo.parse_coordinate reads (DD, DMS, UTM, MGRS; slower, row by row)."""
+
+    lat: str | None = None
+    lon: str | None = None
+    text: str | None = None
+    any: str | None = None
+    number: NumberFormat = NumberFormat()
+
+    @model_validator(mode="after")
+    def _one_way(self) -> PointRule:
+        ways = [bool(self.lat and self.lon), bool(self.text), bool(self.any)]
+        if sum(ways) != 1:
+            raise ValueError("give either lat and lon, or text, or any")
+        return self
+
+
+class FieldRule(_Strict):
+    source: str | list[str] | None = Field(default=None, alias="from")
+    join: str = " "
+    constant: Any = None
+    values: dict[str, Any] | None = None
+    unmapped: Literal["error", "keep", "null", "default"] = "error"
+    default: Any = None
+    null_values: list[str] = Field(default_factory=list)
+    pad: int | None = None
+    number: NumberFormat | None = None
+    date_format: str | list[str] | None = None
+    date_parts: DateParts | None = None
+    point: PointRule | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # `outcome: estado` is short for `outcome: {from: estado}`.
+        return {"from": data} if isinstance(data, str | list) else data
+
+    @model_validator(mode="after")
+    def _has_input(self) -> FieldRule:
+        given = [
+            self.source is not None,
+            self.constant is not None,
+            self.date_parts is not None,
+            self.point is not None,
+        ]
+        if sum(given) != 1 and not (sum(given) == 0 and self.default is not None):
+            raise ValueError("give exactly one of from, constant, date_parts or point")
+        return self
+
+    def source_columns(self) -> list[str]:
+        cols: list[str] = []
+        if isinstance(self.source, str):
+            cols.append(self.source)
+        elif isinstance(self.source, list):
+            cols.extend(self.source)
+        if self.date_parts:
+            cols.extend(c for c in (self.date_parts.year, self.date_parts.month,
+                                    self.date_parts.day) if c)
+        if self.point:
+            cols.extend(c for c in (self.point.lat, self.point.lon, self.point.text,
+                                    self.point.any) if c)
+        return cols
+
+
+class Group(_Strict):
+    """Rows with equal values in `key` become one parent record of `kind`, which each row's
+    record points to through `link` (e.g. victim.accident_id)."""
+
+    kind: str
+    key: list[str]
+    link: str
+    fields: dict[str, FieldRule]
+
+
+class Target(_Strict):
+    kind: str
+    when: dict[str, list[str]] = Field(default_factory=dict)
+    external_id: FieldRule | None = None
+    fields: dict[str, FieldRule] = Field(default_factory=dict)
+    group: Group | None = None
+
+
+class SourceInfo(_Strict):
+    title: str
+    kind: str = "official"
+    reference: str | None = None
+    url: str | None = None
+    reliability: str | None = None
+    credibility: int | None = None
+
+
+class Mapping(_Strict):
+    name: str
+    description: str = ""
+    dataset: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-3: flag points outside it
+    source: SourceInfo | None = None
+    targets: list[Target]
+    path: str | None = None
+
+    def targets_for(self, kind: str | None) -> list[Target]:
+        if kind is None:
+            return list(self.targets)
+        chosen = [t for t in self.targets if t.kind == kind]
+        if not chosen:
+            kinds = ", ".join(sorted({t.kind for t in self.targets}))
+            raise MappingError(f"mapping {self.name} has no target of kind {kind}; it maps {kinds}")
+        return chosen
+
+
+def _check_fields(where: str, kind: str, fields: dict[str, FieldRule]) -> None:
+    model = ENTITIES[kind]
+    for name in fields:
+        if name not in model.model_fields or name in ("id", "version", "source_ids"):
+            known = ", ".join(n for n in model.model_fields if n not in ("id", "version"))
+            raise MappingError(f"{where}: {kind} has no field {name!r}; it has {known}")
+
+
+def parse_mapping(data: Any, *, origin: str) -> Mapping:
+    if not isinstance(data, dict):
+        raise MappingError(f"{origin}: a mapping file holds a YAML mapping (key: value)")
+    if "targets" not in data and "kind" in data:
+        # One-target shorthand: kind/fields/group at the top level.
+        target = {k: data.pop(k) for k in ("kind", "when", "external_id", "fields", "group")
+                  if k in data}
+        data["targets"] = [target]
+    data.setdefault("name", Path(origin).stem)
+    try:
+        for target in data.get("targets") or []:
+            if isinstance(target, dict) and "kind" in target:
+                target["kind"] = entity_kind(str(target["kind"]))
+                if isinstance(target.get("group"), dict) and "kind" in target["group"]:
+                    target["group"]["kind"] = entity_kind(str(target["group"]["kind"]))
+        mapping = Mapping.model_validate({**data, "path": origin})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise MappingError(f"{origin}: {problems}") from None
+    for i, target in enumerate(mapping.targets):
+        _check_fields(f"{origin}: targets[{i}].fields", target.kind, target.fields)
+        if target.group:
+            _check_fields(f"{origin}: targets[{i}].group.fields", target.group.kind,
+                          target.group.fields)
+            if target.group.link not in ENTITIES[target.kind].model_fields:
+                raise MappingError(
+                    f"{origin}: targets[{i}].group.link: {target.kind} has no field "
+                    f"{target.group.link!r}"
+                )
+    return mapping
+
+
+def shipped_mappings() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(MAPPINGS_DIR.glob("*.yaml"))}
+
+
+def load_mapping(name_or_path: str | Path) -> Mapping:
+    """A shipped mapping by name (see `mineaction mappings`) or a YAML file by path."""
+    path = Path(name_or_path)
+    if not path.exists():
+        shipped = shipped_mappings()
+        if str(name_or_path) not in shipped:
+            raise MappingError(
+                f"no mapping file {name_or_path!r} and no shipped mapping of that name; "
+                f"shipped: {', '.join(shipped) or 'none'}"
+            )
+        path = shipped[str(name_or_path)]
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{path}: not valid YAML: {exc}") from None
+    return parse_mapping(data, origin=str(path))
+
+
+def identity_mapping(kind: str) -> Mapping:
+    """For files whose columns already carry our field names (e.g. our own exports)."""
+    return Mapping(name=f"{kind}-fields", targets=[Target(kind=kind)])

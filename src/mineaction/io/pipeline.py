@@ -1,0 +1,334 @@
+"""The import pipeline: read -> map -> validate -> stage -> commit -> change report.
+
+The whole import runs in one store transaction. Rows stream through in chunks (memory stays
+flat for a million rows); every row of every chunk is checked; at the end the import either
+commits, or rolls back with every error listed (file, row, field, message). With
+skip_invalid, valid rows land and the rejected ones are written to a file with their reasons.
+A dry run does all of it and rolls back.
+
+Records are keyed by (dataset, external_id). A re-import compares each record's content
+digest with the stored one and reports added / changed / unchanged / removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mineaction.domain.models import ENTITIES, record_id
+from mineaction.geo.countries import country_outline
+from mineaction.io import keys
+from mineaction.io.mapping import FieldRule, Mapping, MappingError, Target, identity_mapping
+from mineaction.io.readers import iter_table_chunks
+from mineaction.io.stage import StagedKind, plausibility_flags, write_chunk
+from mineaction.io.transform import ROW, Mapped, RowError, apply_rule, check
+from mineaction.store.base import Store
+from mineaction.store.schema import METADATA
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class Flag:
+    """Imported, but worth a look: e.g. a point outside the country."""
+
+    kind: str
+    record_id: str
+    row: int
+    field: str
+    message: str
+
+
+@dataclass
+class KindReport:
+    kind: str
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ImportReport:
+    file: str
+    mapping: str
+    dataset: str
+    dry_run: bool
+    rows_read: int = 0
+    kinds: dict[str, KindReport] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    committed: bool = False
+    seconds: float = 0.0
+    import_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    rejected_file: str | None = None
+
+    def error_lines(self, limit: int | None = None) -> list[str]:
+        name = Path(self.file).name
+        errors = self.errors if limit is None else self.errors[:limit]
+        return [e.describe(name) for e in errors]
+
+
+class ImportRejected(Exception):
+    """Nothing was written: the file has rows that fail validation."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        n = len(report.errors)
+        super().__init__(
+            f"{Path(report.file).name}: {n} error{'s' if n != 1 else ''}; nothing was imported"
+        )
+
+
+class _RollBack(Exception):
+    pass
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    *,
+    kind: str | None = None,
+    mapping: Mapping | None = None,
+    dataset: str | None = None,
+    skip_invalid: bool = False,
+    rejected_path: str | Path | None = None,
+    dry_run: bool = False,
+    status: str = "approved",
+    delete_missing: bool = False,
+    user: str | None = None,
+    chunksize: int = 100_000,
+    progress: ProgressFn | None = None,
+) -> ImportReport:
+    path = Path(path)
+    if mapping is None:
+        if kind is None:
+            raise MappingError("give --kind or a --mapping that names its kinds")
+        mapping = identity_mapping(kind)
+    targets = mapping.targets_for(kind)
+    dataset = dataset or mapping.dataset or path.stem
+    report = ImportReport(file=str(path), mapping=mapping.name, dataset=dataset, dry_run=dry_run)
+    started = time.perf_counter()
+    outline = country_outline(mapping.country) if mapping.country else None
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    rejected_rows: list[pd.DataFrame] = []
+    try:
+        with store.transaction() as conn:
+            staged: dict[str, StagedKind] = {}
+
+            def stage_for(kind_name: str) -> StagedKind:
+                if kind_name not in staged:
+                    staged[kind_name] = StagedKind(
+                        kind=kind_name,
+                        existing=store.existing_keys(conn, kind_name, dataset),
+                        bookkeeping={"status": status, "version": 1, "created_at": stamp,
+                                     "updated_at": stamp, "created_by": user,
+                                     "updated_by": user},
+                    )
+                return staged[kind_name]
+
+            for chunk in iter_table_chunks(path, chunksize=chunksize):
+                report.rows_read += len(chunk)
+                for target in targets:
+                    rejected = _import_target(store, conn, chunk, target, dataset, outline,
+                                              stage_for, report, skip_invalid)
+                    if rejected is not None and len(rejected):
+                        rejected_rows.append(rejected)
+                if progress:
+                    progress(len(chunk))
+            for kind_name, stage in staged.items():
+                missing = [ext for ext in stage.existing if ext not in stage.seen]
+                stage.report.removed = len(missing)
+                if delete_missing and missing:
+                    store.delete_ids(conn, kind_name, [stage.existing[e][0] for e in missing])
+                report.kinds[kind_name] = stage.report
+            if report.errors and not skip_invalid:
+                raise ImportRejected(report)
+            if dry_run:
+                raise _RollBack
+            _record_run(conn, report, mapping, stamp)
+            store.refresh_spatial_metadata(conn, list(staged))
+            report.committed = True
+    except _RollBack:
+        pass
+    finally:
+        report.seconds = time.perf_counter() - started
+    if skip_invalid and rejected_rows:
+        report.rejected_file = str(_write_rejected(path, rejected_rows, rejected_path))
+    return report
+
+
+def _import_target(
+    store: Store,
+    conn: Any,
+    chunk: pd.DataFrame,
+    target: Target,
+    dataset: str,
+    outline: Any,
+    stage_for: Callable[[str], StagedKind],
+    report: ImportReport,
+    skip_invalid: bool,
+) -> pd.DataFrame | None:
+    if target.when:
+        mask = np.ones(len(chunk), bool)
+        for column, allowed in target.when.items():
+            if column not in chunk.columns:
+                raise MappingError(f"column {column!r} (in 'when') is not in the file")
+            mask &= chunk[column].astype("string").str.strip().isin(
+                [str(a) for a in allowed]).fillna(False).to_numpy(bool)
+        chunk = chunk[mask]
+    if not len(chunk):
+        return None
+    rows = chunk[ROW].to_numpy()
+    bad_rows: set[int] = set()
+    parent_of_row: np.ndarray | None = None
+    parent_errors: list[RowError] = []
+    if target.group is not None:
+        group = target.group
+        parent_ext = keys.group_keys(chunk, group.key)
+        parent_of_row = parent_ext
+        parent_stage = stage_for(group.kind)
+        first = ~pd.Series(parent_ext).duplicated().to_numpy()
+        done = parent_stage.seen | parent_stage.failed
+        new = first & np.fromiter((p not in done for p in parent_ext), bool, len(parent_ext))
+        parents = _map(chunk[new], group.kind, group.fields)
+        parent_ids = parent_ext[new]
+        parent_errors = parents.errors
+        bad_parent_rows = parents.bad_rows()
+        failed = {p for p, r in zip(parent_ids, parents.rows, strict=True)
+                  if r in bad_parent_rows}
+        parent_stage.failed.update(failed)
+        ok = np.fromiter((p not in failed for p in parent_ids), bool, len(parent_ids))
+        _stage(store, conn, parents, ok, parent_ids, dataset, outline, parent_stage, report)
+        # Rows whose parent failed (now or in an earlier chunk) cannot land either.
+        orphan = np.fromiter((p in parent_stage.failed for p in parent_ext), bool,
+                             len(parent_ext))
+        bad_rows |= set(rows[orphan].tolist())
+    child = _map(chunk, target.kind, target.fields, target.external_id)
+    if target.group is not None and parent_of_row is not None:
+        child.values[target.group.link] = pd.Series(
+            [str(record_id(target.group.kind, dataset, p)) for p in parent_of_row],
+            index=chunk.index, dtype=object)
+    stage = stage_for(target.kind)
+    if "external_id" in child.values:
+        ext_ids = keys.explicit_keys(child.values.pop("external_id"))
+        _check_explicit_keys(child, ext_ids, stage)
+    else:
+        ext_ids = keys.content_keys(chunk, stage.ordinals)
+    child.values.pop("dataset", None)
+    errors = parent_errors + child.errors
+    report.errors.extend(errors)
+    bad_rows |= {e.row for e in errors}
+    ok = ~np.isin(rows, list(bad_rows))
+    stage.report.rejected += int((~ok).sum())
+    _stage(store, conn, child, ok, ext_ids, dataset, outline, stage, report)
+    if skip_invalid and bad_rows:
+        reasons: dict[int, list[str]] = {}
+        for e in errors:
+            reasons.setdefault(e.row, []).append(f"{e.field}: {e.message}")
+        out = chunk[~ok].copy()
+        out["rejection_reasons"] = [
+            "; ".join(reasons.get(int(r), ["its parent record was rejected"]))
+            for r in out[ROW]]
+        return out
+    return None
+
+
+def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
+         external_id: FieldRule | None = None) -> Mapped:
+    from mineaction.domain.columns import column
+
+    model = ENTITIES[kind]
+    mapped = Mapped(kind=kind, rows=chunk[ROW].to_numpy())
+    if not rules:
+        rules = _identity_rules(chunk, kind)
+    if external_id is not None:
+        rules = {**rules, "external_id": external_id}
+    for name, rule in rules.items():
+        mapped.values[name] = apply_rule(chunk, name, rule, column(model, name), mapped)
+    precision = mapped.values.pop("__date_precision__", None)
+    if precision is not None and "date_precision" in model.model_fields:
+        mapped.values.setdefault("date_precision", precision)
+    check(mapped)
+    return mapped
+
+
+def _check_explicit_keys(mapped: Mapped, ext_ids: np.ndarray, stage: StagedKind) -> None:
+    """Keys taken from a column must be present and unique within the import."""
+    first_row: dict[str, int] = {}
+    for row, ext in zip(mapped.rows.tolist(), ext_ids.tolist(), strict=True):
+        if ext is None:
+            mapped.errors.append(RowError(row, "external_id", "is empty; the mapping takes "
+                                          "record keys from this column"))
+        elif ext in stage.seen or ext in first_row:
+            mapped.errors.append(RowError(row, "external_id", f"{ext!r} appears more than "
+                                          "once in the file", value=ext))
+        else:
+            first_row[ext] = row
+
+
+def _identity_rules(chunk: pd.DataFrame, kind: str) -> dict[str, FieldRule]:
+    """Columns named like the entity's fields map to them (e.g. our own exports)."""
+    model = ENTITIES[kind]
+    skip = {"id", "version", "source_ids", "created_at", "updated_at", "status"}
+    rules = {name: FieldRule(source=name) for name in model.model_fields
+             if name in chunk.columns and name not in skip}
+    if "geometry" in model.model_fields and "geometry" not in rules:
+        from mineaction.io.mapping import PointRule
+
+        if {"longitude", "latitude"} <= set(chunk.columns):
+            rules["geometry"] = FieldRule(point=PointRule(lat="latitude", lon="longitude"))
+        elif "wkt" in chunk.columns:
+            rules["geometry"] = FieldRule(source="wkt")
+    return rules
+
+
+def _stage(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray,
+           dataset: str, outline: Any, stage: StagedKind, report: ImportReport) -> None:
+    if not ok.any():
+        return
+    ids = np.array([str(record_id(mapped.kind, dataset, e)) for e in ext_ids[ok]], dtype=object)
+    write_chunk(store, conn, mapped, ok, ext_ids[ok], ids, dataset, stage)
+    if outline is not None:
+        for row, rid, message in plausibility_flags(mapped, ok, ids, outline):
+            report.flags.append(Flag(mapped.kind, rid, row, "geometry", message))
+
+
+def _record_run(conn: Any, report: ImportReport, mapping: Mapping, stamp: str) -> None:
+    runs = METADATA.tables["import_runs"]
+    totals: Counter[str] = Counter()
+    for k in report.kinds.values():
+        totals.update({"added": k.added, "changed": k.changed, "unchanged": k.unchanged,
+                       "removed": k.removed, "rejected": k.rejected})
+    conn.execute(runs.insert().values(
+        id=report.import_id, kind=",".join(report.kinds), dataset=report.dataset,
+        file_name=Path(report.file).name, mapping=mapping.name,
+        started_at=datetime.fromisoformat(stamp.replace("Z", "+00:00")),
+        finished_at=datetime.now(UTC), rows_read=report.rows_read, flagged=len(report.flags),
+        **totals))
+    if report.flags:
+        flags = METADATA.tables["import_flags"]
+        conn.execute(flags.insert(), [
+            {"import_id": report.import_id, "record_kind": f.kind, "record_id": f.record_id,
+             "row_number": f.row, "field": f.field, "message": f.message}
+            for f in report.flags])
+
+
+def _write_rejected(source: Path, frames: Iterable[pd.DataFrame], target: str | Path | None
+                    ) -> Path:
+    out = Path(target) if target else source.with_name(source.stem + ".rejected.csv")
+    table = pd.concat(list(frames)).rename(columns={ROW: "source_row"})
+    table = table.drop(columns=[c for c in ("geometry",) if c in table.columns])
+    table.to_csv(out, index=False, quoting=csv.QUOTE_MINIMAL)
+    return out

@@ -1,0 +1,553 @@
+"""Read any supported file into a table of text, for the mapping layer.
+
+Contract of every returned DataFrame:
+
+* one column per source attribute, object dtype, each value a ``str`` or ``None``. Nothing
+  is type-guessed: the mapping layer parses numbers ("2,006") and dates itself, and codes
+  keep their leading zeros. Typed GIS fields are turned into text by
+  :func:`mineaction.io.formats.value_to_text` (``3.0`` -> ``"3"``, booleans -> "true"/"false").
+* GIS formats add ``"geometry"``: shapely geometries (or None) in EPSG:4326 lon/lat, 2D
+  (elevations are dropped), reprojected if the source CRS differs. A source without a CRS
+  is assumed to be lon/lat already (a shapefile without .prj, usually a GPS export).
+* KML files and zips holding several shapefiles are read whole, with a ``"layer"`` column
+  naming the folder/shapefile when there is more than one.
+* ``"__row__"`` (int): the row number to quote in error messages. CSV/XLSX: the row as a
+  spreadsheet shows it (header is row 1, so the first data row is 2; a quoted value spanning
+  lines is one row; blank rows are skipped but counted). GIS formats: the 1-based feature
+  index within its layer.
+* ``attrs`` holds what was detected: "format", "encoding"/"delimiter" (CSV), "crs" (source
+  CRS of GIS data), "hxl_tags" (when row 2 holds HXL hashtags; that row is not data).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import os
+import re
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+from openpyxl.utils import get_column_letter
+from pyogrio import raw
+
+from mineaction.io.errors import ReadError
+from mineaction.io.formats import HXL_TAG_RE, float_to_text, get_format, value_to_text
+from mineaction.io.formats import detect_format as _detect
+
+ROW = "__row__"
+GEOMETRY = "geometry"
+LAYER = "layer"
+# Shapefile field names longer than 10 bytes are truncated by the writer, which records the
+# full names in this sidecar next to the .shp; the reader restores them.
+SHP_NAMES_SUFFIX = ".fields.csv"
+
+# What GDAL/GEOS/PROJ raise for bad files (pyogrio's errors are RuntimeErrors); programming
+# errors (AttributeError, TypeError...) are left alone so they are not mistaken for bad data.
+_GDAL_ERRORS = (RuntimeError, OSError, ValueError, shapely.errors.GEOSException, pyproj.exceptions.CRSError)
+_SNIFF_BYTES = 16 * 1024
+_CSV_DELIMITERS = ",;\t"
+# GDAL drivers where skip_features is cheap, so chunks can be read without loading all.
+_STREAMABLE = {"gpkg", "fgb", "shp"}
+# Placemark properties LIBKML exposes as fields, with the value that means "not set".
+_KML_STANDARD = {
+    "id": None, "Name": None, "description": None, "timestamp": None, "begin": None,
+    "end": None, "altitudeMode": None, "tessellate": "-1", "extrude": "0",
+    "visibility": "-1", "drawOrder": None, "icon": None, "snippet": None,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    encoding: str
+    delimiter: str
+
+
+class _Source(NamedTuple):
+    """One GDAL layer to read: dataset path, layer name, and the zip holding it, if any."""
+
+    dataset: str
+    layer: str | None
+    zip_member: str | None = None
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Read the whole file; see the module docstring for the shape of the result.
+
+    ``layer`` picks a GeoPackage layer, a KML folder or a shapefile in a zip; ``sheet`` an
+    XLSX sheet (default: the first); ``encoding`` overrides detection for CSV and for
+    shapefiles without a .cpg. Raises :class:`ReadError` for any failure.
+    """
+    path, fmt = _check(path)
+    if fmt == "csv":
+        return _concat(list(_csv_chunks(path, encoding, chunksize=100_000)))
+    if fmt == "xlsx":
+        return _read_xlsx(path, sheet)
+    return _read_gis(path, fmt, layer, encoding)
+
+
+def iter_table_chunks(
+    path: str | os.PathLike[str],
+    *,
+    chunksize: int = 100_000,
+    layer: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Yield the table in chunks of at most ``chunksize`` rows, same columns as read_table.
+
+    Streams in constant memory for CSV and for single-layer GeoPackage, FlatGeobuf and
+    shapefiles; other formats are read whole and then sliced. At least one (possibly empty)
+    chunk is yielded; the index continues across chunks so ``pd.concat`` equals read_table.
+    """
+    if chunksize < 1:
+        raise ValueError("chunksize must be at least 1")
+    path, fmt = _check(path)
+    if fmt == "csv":
+        yield from _csv_chunks(path, encoding, chunksize)
+        return
+    if fmt in _STREAMABLE:
+        sources = _gis_sources(path, fmt, layer)
+        if len(sources) == 1:
+            yield from _gis_layer_chunks(path, fmt, sources[0], encoding, chunksize)
+            return
+    table = read_table(path, layer=layer, sheet=sheet, encoding=encoding)
+    for start in range(0, max(len(table), 1), chunksize):
+        yield table.iloc[start : start + chunksize]
+
+
+def _check(path: str | os.PathLike[str]) -> tuple[str, str]:
+    path = os.fspath(path)
+    fmt = _detect(path)
+    if not os.path.exists(path):
+        raise ReadError(path, "file not found")
+    if os.path.isdir(path):
+        raise ReadError(path, "is a directory, not a file")
+    if os.path.getsize(path) == 0:
+        raise ReadError(path, "file is empty")
+    return path, fmt
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    table = frames[0] if len(frames) == 1 else pd.concat(frames)
+    table.attrs = dict(frames[0].attrs)
+    return table
+
+
+def _text_frame(path: str, columns: dict[str, np.ndarray], rows: np.ndarray) -> pd.DataFrame:
+    """Build the result frame; dtype=object stops pandas 3 inferring its "str" dtype."""
+    if ROW in columns:
+        raise ReadError(path, f"column name {ROW!r} is reserved for row numbers")
+    frame = pd.DataFrame(columns, dtype=object, index=pd.RangeIndex(len(rows)))
+    frame[ROW] = np.asarray(rows, dtype=np.int64)
+    return frame
+
+
+def _object_column(frame: pd.DataFrame, values: object) -> pd.Series:
+    """A column to add to ``frame``, kept as object (pandas 3 would infer "str")."""
+    return pd.Series(values, index=frame.index, dtype=object)
+
+
+def _drop_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    values = frame.drop(columns=[ROW]).to_numpy(dtype=object)
+    if values.size == 0:
+        return frame
+    keep = ~(values == None).all(axis=1)  # noqa: E711 -- elementwise, not identity
+    return frame if keep.all() else frame[keep]
+
+
+def _take_hxl_row(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str] | None]:
+    """If the first data row is HXL hashtags, drop it and return them (column -> tag)."""
+    if frame.empty:
+        return frame, None
+    first = frame.iloc[0].drop(ROW)
+    tags = {k: v.strip() for k, v in first.items() if v is not None}
+    if not tags or not all(HXL_TAG_RE.match(v) for v in tags.values()):
+        return frame, None
+    return frame.iloc[1:], tags
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def sniff_csv(path: str | os.PathLike[str], encoding: str | None = None) -> CsvDialect:
+    """Detect encoding (unless given) and delimiter (``,`` ``;`` or tab) of a CSV file.
+
+    Encoding: a BOM wins (UTF-8 or UTF-16, as Excel writes); otherwise UTF-8 if the whole
+    file decodes as UTF-8; otherwise cp1252 (what Excel on Windows writes for "CSV"; it
+    agrees with latin-1 on letters such as "ñ" but also has "€" and curly quotes), or latin-1
+    if the file uses one of the 5 bytes cp1252 leaves undefined.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise ReadError(path, f"unknown encoding {encoding!r}") from None
+    else:
+        encoding = _detect_encoding(path, head)
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    if len(head) == _SNIFF_BYTES and "\n" in text:
+        text = text[: text.rfind("\n")]  # the last line is probably cut short
+    if not text.strip():
+        raise ReadError(path, "file is empty")
+    header = text.splitlines()[0]
+    try:
+        delimiter = csv.Sniffer().sniff(text, delimiters=_CSV_DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = ""
+    if delimiter not in header or not delimiter:
+        # Sniffer gives up on one-column files and can be fooled by delimiters in the data;
+        # the header line is the best witness then.
+        delimiter = max(_CSV_DELIMITERS, key=header.count)
+        delimiter = delimiter if header.count(delimiter) else ","
+    return CsvDialect(encoding, delimiter)
+
+
+def _detect_encoding(path: str, head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as f:
+        try:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        f.seek(0)
+        undefined = [bytes([b]) for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]
+        for block in iter(lambda: f.read(1 << 20), b""):
+            if any(b in block for b in undefined):
+                return "latin-1"
+    return "cp1252"
+
+
+def _csv_chunks(path: str, encoding: str | None, chunksize: int) -> Iterator[pd.DataFrame]:
+    dialect = sniff_csv(path, encoding)
+    attrs: dict[str, object] = {
+        "format": "csv", "encoding": dialect.encoding, "delimiter": dialect.delimiter,
+    }  # fmt: skip
+    try:
+        # dtype=object + na_filter=False: every cell stays the exact text (no "NA" -> NaN,
+        # no "007" -> 7); blank lines are kept so the record count matches spreadsheet rows.
+        reader = pd.read_csv(
+            path, sep=dialect.delimiter, encoding=dialect.encoding, dtype=object,
+            na_filter=False, keep_default_na=False, skip_blank_lines=False,
+            chunksize=chunksize, engine="c",
+        )  # fmt: skip
+        with reader:
+            records = 0
+            yielded = 0
+            for chunk in reader:
+                columns = {}
+                for name in chunk.columns:
+                    values = chunk[name].to_numpy(dtype=object, copy=True)
+                    values[(values == "") | pd.isna(values)] = None
+                    columns[name] = values
+                rows = np.arange(records + 2, records + 2 + len(chunk))
+                frame = _text_frame(path, columns, rows)
+                records += len(chunk)
+                if records == len(chunk):
+                    frame, tags = _take_hxl_row(frame)
+                    if tags:
+                        attrs["hxl_tags"] = tags
+                frame = _drop_empty_rows(frame)
+                frame.index = pd.RangeIndex(yielded, yielded + len(frame))
+                yielded += len(frame)
+                frame.attrs = dict(attrs)
+                yield frame
+    except pd.errors.EmptyDataError:
+        raise ReadError(path, "file is empty (no header row)") from None
+    except (pd.errors.ParserError, UnicodeError, ValueError) as exc:
+        raise ReadError(path, f"not a valid CSV file: {exc}") from exc
+
+
+# --- XLSX ------------------------------------------------------------------------------
+
+
+def _read_xlsx(path: str, sheet: str | None) -> pd.DataFrame:
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about Excel features it drops (data validation, slicers...);
+            # they do not affect cell values.
+            warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # BadZipFile, InvalidFileException, KeyError on missing parts
+        raise ReadError(path, f"not a valid Excel .xlsx workbook ({exc})") from exc
+    try:
+        if sheet is None:
+            if not book.worksheets:
+                raise ReadError(path, "workbook has no worksheet")
+            ws = book.worksheets[0]
+        elif sheet in book.sheetnames:
+            ws = book[sheet]
+        else:
+            raise ReadError(path, f"no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
+        header: list[str | None] | None = None
+        rows: list[list[str | None]] = []
+        numbers: list[int] = []
+        for number, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), start=1):
+            values = [_cell_text(c) for c in cells]
+            if header is None:
+                if any(v is not None for v in values):  # title-less: first non-empty row
+                    header = values
+                continue
+            if any(v is not None for v in values):
+                rows.append(values)
+                numbers.append(number)
+    except ReadError:
+        raise
+    except Exception as exc:
+        raise ReadError(path, f"could not read the workbook: {exc}") from exc
+    finally:
+        book.close()
+    if header is None:
+        raise ReadError(path, f"sheet {ws.title!r} is empty")
+    width = max([len(header)] + [len(r) for r in rows])
+    columns: dict[str, np.ndarray] = {}
+    for i in range(width):
+        values = np.array([r[i] if i < len(r) else None for r in rows], dtype=object)
+        name = header[i] if i < len(header) else None
+        if name is None:
+            if all(v is None for v in values):
+                continue  # formatting-only column
+            name = f"column_{get_column_letter(i + 1)}"
+        columns[_unique(name, columns)] = values
+    frame = _text_frame(path, columns, np.array(numbers, dtype=np.int64))
+    frame, tags = _take_hxl_row(frame)
+    frame = frame.reset_index(drop=True)
+    frame.attrs = {"format": "xlsx", "sheet": ws.title, **({"hxl_tags": tags} if tags else {})}
+    return frame
+
+
+def _cell_text(cell: object) -> str | None:
+    value = getattr(cell, "value", None)
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        # Excel has no date type: a date is a number with a date format. Show it as a date
+        # unless the format shows a time of day.
+        fmt = str(getattr(cell, "number_format", "")).lower()
+        if "h" not in fmt and "s" not in fmt:
+            return value.date().isoformat()
+    return value_to_text(value)
+
+
+def _unique(name: str, taken: dict[str, object]) -> str:
+    candidate, n = name, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}.{n}"  # pandas' convention for duplicate headers
+    return candidate
+
+
+# --- GIS formats via GDAL --------------------------------------------------------------
+
+
+def _vsizip(path: str) -> str:
+    return "/vsizip/" + os.path.abspath(path).replace(os.sep, "/")
+
+
+def _gis_sources(path: str, fmt: str, layer: str | None) -> list[_Source]:
+    """The layers to read; KML folders and zipped shapefiles may give several."""
+    if fmt == "shp" and path.lower().endswith(".zip"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ReadError(path, f"not a valid zip file ({exc})") from exc
+        sources = [
+            _Source(f"{_vsizip(path)}/{m}", os.path.splitext(os.path.basename(m))[0], m)
+            for m in sorted(members)
+            if m.lower().endswith(".shp") and not m.startswith("__MACOSX/")
+        ]
+        if not sources:
+            raise ReadError(path, "zip file contains no shapefile (.shp)")
+        if layer is None:
+            return sources
+        chosen = [s for s in sources if s.layer == layer]
+        if not chosen:
+            names = ", ".join(str(s.layer) for s in sources)
+            raise ReadError(path, f"no shapefile {layer!r} in the zip; found: {names}")
+        return chosen
+    if fmt == "shp":
+        return [_Source(path, None)]
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except _GDAL_ERRORS as exc:
+        raise ReadError(path, f"not a valid {get_format(fmt).label} file ({exc})") from exc
+    names = [n for n in names if n != "layer_styles"]  # QGIS stores styles in a GeoPackage
+    if layer is not None:
+        if layer not in names:
+            raise ReadError(path, f"no layer {layer!r}; layers: {', '.join(names)}")
+        return [_Source(path, layer)]
+    if not names:
+        raise ReadError(path, "file has no layers")
+    if fmt == "kml" or len(names) == 1:
+        return [_Source(path, n) for n in names]
+    # Unlike KML folders, GeoPackage layers are usually different datasets: don't guess.
+    raise ReadError(path, f"file has {len(names)} layers ({', '.join(names)}); choose one")
+
+
+def _read_gis(path: str, fmt: str, layer: str | None, encoding: str | None) -> pd.DataFrame:
+    sources = _gis_sources(path, fmt, layer)
+    frames = [_read_gis_layer(path, fmt, source, encoding) for source in sources]
+    if len(frames) == 1:
+        return frames[0]
+    columns: list[str] = []
+    for frame, source in zip(frames, sources, strict=True):
+        if LAYER in frame.columns:
+            raise ReadError(path, f"field name {LAYER!r} clashes with the layer column")
+        frame.insert(len(frame.columns) - 2, LAYER, _object_column(frame, source.layer))
+        columns += [c for c in frame.columns if c not in columns]
+    for frame in frames:
+        for c in columns:
+            if c not in frame.columns:
+                frame[c] = _object_column(frame, None)
+    table = pd.concat([f[columns] for f in frames], ignore_index=True)
+    table.attrs = frames[0].attrs
+    return table
+
+
+def _gis_layer_chunks(
+    path: str, fmt: str, source: _Source, encoding: str | None, chunksize: int
+) -> Iterator[pd.DataFrame]:
+    skip = 0
+    while True:
+        frame = _read_gis_layer(path, fmt, source, encoding, skip, chunksize)
+        frame.index = pd.RangeIndex(skip, skip + len(frame))
+        if len(frame) or not skip:
+            yield frame
+        if len(frame) < chunksize:
+            return
+        skip += chunksize
+
+
+def _read_gis_layer(
+    path: str, fmt: str, source: _Source, encoding: str | None,
+    skip: int = 0, limit: int | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    label = get_format(fmt).label
+    try:
+        meta, _, wkb, fields = raw.read(
+            source.dataset, layer=source.layer, encoding=encoding if fmt == "shp" else None,
+            force_2d=True, datetime_as_string=True, skip_features=skip, max_features=limit,
+        )  # fmt: skip
+        count = len(wkb) if wkb is not None else len(fields[0]) if fields else 0
+        # on_invalid="fix": GEOS refuses e.g. rings of < 4 points that GDAL passes on;
+        # repairing (or None) lets validation report the row instead of failing the file.
+        geometry = (
+            shapely.from_wkb(wkb, on_invalid="fix")
+            if wkb is not None
+            else np.full(count, None, dtype=object)
+        )
+        geometry = _to_lonlat(geometry, meta["crs"])
+    except _GDAL_ERRORS as exc:
+        raise ReadError(path, f"not a valid {label} file ({exc})") from exc
+    columns = {
+        field: _field_text(values, ogr_type, subtype)
+        for field, ogr_type, subtype, values in zip(
+            meta["fields"], meta["ogr_types"], meta["ogr_subtypes"], fields, strict=True
+        )
+    }
+    if fmt == "kml":
+        columns = _tidy_kml(columns, source.layer)
+    elif fmt == "shp":
+        columns = _restore_shp_names(columns, path, source)
+    if GEOMETRY in columns:
+        raise ReadError(path, f"field name {GEOMETRY!r} clashes with the geometry column")
+    frame = _text_frame(path, columns, np.arange(skip + 1, skip + 1 + count))
+    frame.insert(len(frame.columns) - 1, GEOMETRY, _object_column(frame, geometry))
+    frame.attrs = {"format": fmt, "crs": meta["crs"]}
+    return frame
+
+
+def _field_text(values: np.ndarray, ogr_type: str, subtype: str) -> np.ndarray:
+    """Typed GDAL values to text. pyogrio returns integer fields with nulls as float/NaN,
+    so ints and booleans are formatted from the OGR type, not from the numpy dtype."""
+    if ogr_type in ("OFTInteger", "OFTInteger64"):
+        if subtype == "OFSTBoolean":
+            out = [None if v != v else ("true" if v else "false") for v in values.tolist()]
+        else:
+            out = [None if v != v else str(int(v)) for v in values.tolist()]
+    elif ogr_type == "OFTReal":
+        out = [None if v != v else float_to_text(float(v)) for v in values.tolist()]
+    else:
+        out = [value_to_text(v) for v in values]
+    return np.array(out, dtype=object)
+
+
+_WGS84 = pyproj.CRS.from_epsg(4326)
+
+
+def _to_lonlat(geometry: np.ndarray, crs: str | None) -> np.ndarray:
+    if crs is None:
+        return geometry
+    source = pyproj.CRS.from_user_input(crs)
+    if source.equals(_WGS84, ignore_axis_order=True):
+        return geometry
+    # always_xy: files store x=easting/longitude first, whatever the CRS's axis order says.
+    transformer = pyproj.Transformer.from_crs(source, _WGS84, always_xy=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(transformer.transform(coords[:, 0], coords[:, 1]))
+
+    return shapely.transform(geometry, project)
+
+
+def _tidy_kml(columns: dict[str, np.ndarray], layer: str | None) -> dict[str, np.ndarray]:
+    """Drop the placemark properties LIBKML always exposes when they carry nothing
+    (unset, default, or GDAL's own "<layer>.<n>" ids), and call <name> "name"."""
+    generated_id = re.compile(rf"^{re.escape(str(layer))}\.\d+$")
+    tidy = {}
+    for field, values in columns.items():
+        if field in _KML_STANDARD:
+            default = _KML_STANDARD[field]
+            unset = all(v is None or v == default for v in values)
+            if field == "id":
+                unset = unset or all(v is None or generated_id.match(v) for v in values)
+            if unset:
+                continue
+        if field == "Name" and "name" not in columns:
+            field = "name"
+        tidy[field] = values
+    return tidy
+
+
+def _restore_shp_names(
+    columns: dict[str, np.ndarray], path: str, source: _Source
+) -> dict[str, np.ndarray]:
+    """Undo the writer's 10-byte field-name truncation using its sidecar, if present."""
+    try:
+        if source.zip_member is not None:
+            member = os.path.splitext(source.zip_member)[0] + SHP_NAMES_SUFFIX
+            with zipfile.ZipFile(path) as archive:
+                text = archive.read(member).decode("utf-8")
+        else:
+            with open(os.path.splitext(path)[0] + SHP_NAMES_SUFFIX, encoding="utf-8") as f:
+                text = f.read()
+        names = {row["field"]: row["column"] for row in csv.DictReader(text.splitlines())}
+    except (OSError, KeyError, UnicodeError, zipfile.BadZipFile, csv.Error):
+        return columns
+    restored = {names.get(k, k): v for k, v in columns.items()}
+    return restored if len(restored) == len(columns) else columns

@@ -1,0 +1,393 @@
+"""Apply a mapping's field rules to a chunk of source rows and check the result.
+
+Everything works on whole pandas columns. The output is store-ready: enum codes, ISO dates,
+numbers, and geometries as shapely objects or, for points built from coordinate columns, as
+longitude/latitude arrays that the store encodes in one vectorised step.
+
+Checks come from the domain model's column specs (domain/columns.py): required fields,
+enumeration codes, numeric bounds, text length, geometry type and validity. Cross-field
+rules of the models are repeated here in vectorised form (RULES below);
+tests/io/test_transform.py holds them to the pydantic models' verdicts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from mineaction.domain.columns import ColumnSpec, columns
+from mineaction.domain.models import ENTITIES
+from mineaction.geo import coordinates
+from mineaction.geo.geodesic import geodesic_area_m2
+from mineaction.io.mapping import FieldRule, MappingError
+
+ROW = "__row__"
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    field: str
+    message: str
+    column: str | None = None
+    value: Any = None
+
+    def describe(self, file_name: str) -> str:
+        where = f"field {self.field}" + (f" (column {self.column!r})" if self.column else "")
+        return f"{file_name}, row {self.row}, {where}: {self.message}"
+
+
+@dataclass
+class Points:
+    """Point geometries as coordinate arrays (NaN where there is none)."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+    def take(self, mask: np.ndarray) -> Points:
+        return Points(self.lon[mask], self.lat[mask])
+
+    def geometries(self) -> list[Any]:
+        out = shapely.points(self.lon, self.lat)
+        return [None if np.isnan(x) else g for g, x in zip(out, self.lon, strict=True)]
+
+
+@dataclass
+class Mapped:
+    """One chunk mapped to one entity kind: a column per field, and what went wrong."""
+
+    kind: str
+    rows: np.ndarray  # source row numbers
+    values: dict[str, Any] = field(default_factory=dict)  # Series, or Points for geometry
+    errors: list[RowError] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def bad_rows(self) -> set[int]:
+        return {e.row for e in self.errors}
+
+
+_EMPTY = {"", "NA", "N/A", "NULL", "null", "None"}
+
+
+def _column(df: pd.DataFrame, name: str) -> pd.Series:
+    if name not in df.columns:
+        shown = ", ".join(c for c in df.columns if c != ROW)
+        raise MappingError(f"column {name!r} is not in the file; the file has: {shown}")
+    return df[name]
+
+
+def _clean_text(s: pd.Series, null_values: list[str]) -> pd.Series:
+    s = s.astype(object).where(s.notna(), None)
+    s = s.map(lambda v: v.strip() if isinstance(v, str) else v)
+    empties = _EMPTY | set(null_values)
+    return s.where(~s.isin(empties), None)
+
+
+def _parse_numbers(s: pd.Series, fmt: Any) -> pd.Series:
+    text = s.astype("string")
+    if fmt is not None and fmt.thousands:
+        text = text.str.replace(fmt.thousands, "", regex=False)
+    if fmt is not None and fmt.decimal != ".":
+        text = text.str.replace(fmt.decimal, ".", regex=False)
+    return pd.to_numeric(text, errors="coerce")
+
+
+_LATLON = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
+
+
+def _points(df: pd.DataFrame, rule: Any, out: Mapped, target: str) -> Points:
+    n = len(df)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    if rule.lat and rule.lon:
+        raw_lat = _clean_text(_column(df, rule.lat), [])
+        raw_lon = _clean_text(_column(df, rule.lon), [])
+        lat = _parse_numbers(raw_lat, rule.number).to_numpy(float, na_value=np.nan)
+        lon = _parse_numbers(raw_lon, rule.number).to_numpy(float, na_value=np.nan)
+        for raw, parsed, col in ((raw_lat, lat, rule.lat), (raw_lon, lon, rule.lon)):
+            bad = raw.notna().to_numpy() & np.isnan(parsed)
+            for r, v in zip(out.rows[bad], raw[bad], strict=True):
+                out.errors.append(RowError(int(r), target, f"{v!r} is not a number", col, v))
+        half = np.isnan(lat) != np.isnan(lon)
+        for r in out.rows[half & ~np.isnan(lat) | half & ~np.isnan(lon)]:
+            out.errors.append(RowError(int(r), target, "latitude and longitude go together"))
+        lat[half] = lon[half] = np.nan
+    elif rule.text:
+        raw = _clean_text(_column(df, rule.text), [])
+        parts = raw.astype("string").str.extract(_LATLON)
+        lat = pd.to_numeric(parts[0], errors="coerce").to_numpy(float, na_value=np.nan)
+        lon = pd.to_numeric(parts[1], errors="coerce").to_numpy(float, na_value=np.nan)
+        bad = raw.notna().to_numpy() & np.isnan(lat)
+        for r, v in zip(out.rows[bad], raw[bad], strict=True):
+            out.errors.append(
+                RowError(int(r), target, f"{v!r} is not a '(latitude, longitude)' pair",
+                         rule.text, v)
+            )
+    else:
+        raw = _clean_text(_column(df, rule.any), [])
+        for i, v in enumerate(raw):
+            if v is None:
+                continue
+            try:
+                c = coordinates.parse_coordinate(str(v))
+            except coordinates.CoordinateError as exc:
+                out.errors.append(RowError(int(out.rows[i]), target, str(exc), rule.any, v))
+                continue
+            lat[i], lon[i] = c.lat, c.lon
+    bad_range = (np.abs(lat) > 90) | (np.abs(lon) > 180)
+    for r, y, x in zip(out.rows[bad_range], lat[bad_range], lon[bad_range], strict=True):
+        out.errors.append(
+            RowError(int(r), target, f"latitude {y} / longitude {x} is outside -90..90 / "
+                     "-180..180")
+        )
+    lat[bad_range] = lon[bad_range] = np.nan
+    return Points(lon, lat)
+
+
+def _date_parts(df: pd.DataFrame, parts: Any, out: Mapped, target: str) -> tuple[pd.Series,
+                                                                                  pd.Series]:
+    year = pd.to_numeric(_clean_text(_column(df, parts.year), []), errors="coerce")
+    month = (pd.to_numeric(_clean_text(_column(df, parts.month), []), errors="coerce")
+             if parts.month else pd.Series(np.nan, index=df.index))
+    day = (pd.to_numeric(_clean_text(_column(df, parts.day), []), errors="coerce")
+           if parts.day else pd.Series(np.nan, index=df.index))
+    built = pd.to_datetime(
+        pd.DataFrame({"year": year, "month": month.fillna(1), "day": day.fillna(1)}),
+        errors="coerce",
+    )
+    raw_year = _column(df, parts.year)
+    bad = (built.isna() & raw_year.notna() & (raw_year.astype(str).str.strip() != "")).to_numpy()
+    for r, y, m, d in zip(out.rows[bad], year[bad], month[bad], day[bad], strict=True):
+        out.errors.append(RowError(int(r), target, f"no such date: year {y}, month {m}, day {d}",
+                                   parts.year))
+    iso = built.dt.strftime("%Y-%m-%d").astype(object).where(built.notna(), None)
+    precision = np.where(day.notna(), "day", np.where(month.notna(), "month", "year"))
+    precision = pd.Series(precision, index=df.index).where(built.notna(), None)
+    return iso, precision
+
+
+def apply_rule(df: pd.DataFrame, name: str, rule: FieldRule, spec: ColumnSpec,
+               out: Mapped) -> Any:
+    """One field's column from the source chunk, converted to the field's store type."""
+    if rule.point is not None:
+        return _points(df, rule.point, out, name)
+    if rule.date_parts is not None:
+        iso, precision = _date_parts(df, rule.date_parts, out, name)
+        out.values.setdefault("__date_precision__", precision)
+        return iso
+    column = rule.source if isinstance(rule.source, str) else None
+    if rule.constant is not None:
+        s = pd.Series([rule.constant] * len(df), index=df.index, dtype=object)
+    elif isinstance(rule.source, list):
+        parts = [_clean_text(_column(df, c), rule.null_values) for c in rule.source]
+        s = parts[0].astype("string").fillna("")
+        for p in parts[1:]:
+            s = s.str.cat(p.astype("string").fillna(""), sep=rule.join)
+        s = _clean_text(s.str.strip(), [])
+    elif rule.source is not None:
+        s = _clean_text(_column(df, rule.source), rule.null_values)
+    else:
+        s = pd.Series([None] * len(df), index=df.index, dtype=object)
+    if rule.pad:
+        s = s.map(lambda v: v.zfill(rule.pad) if isinstance(v, str) and v.isdigit() else v)
+    if rule.values is not None:
+        keys = {str(k): v for k, v in rule.values.items()}
+        known = s.isin(list(keys))
+        mapped = s.map(keys).astype(object)
+        unknown = s.notna() & ~known
+        if rule.unmapped == "keep":
+            mapped = mapped.where(~unknown, s)
+        elif rule.unmapped == "default":
+            mapped = mapped.where(~unknown, rule.default)
+        elif rule.unmapped == "error":
+            choices = ", ".join(list(keys)[:12]) + (" ..." if len(keys) > 12 else "")
+            for r, v in zip(out.rows[unknown.to_numpy()], s[unknown], strict=True):
+                out.errors.append(RowError(int(r), name, f"{v!r} is not one of the mapping's "
+                                           f"values ({choices})", column, v))
+        s = mapped.where(mapped.notna(), None)
+    if rule.default is not None:
+        s = s.where(s.notna(), rule.default)
+    return _convert(s, rule, spec, out, name, column)
+
+
+def _convert(s: pd.Series, rule: FieldRule | None, spec: ColumnSpec, out: Mapped, name: str,
+             column: str | None) -> Any:
+    if spec.kind in ("int", "float"):
+        numbers = _parse_numbers(s, rule.number if rule else None)
+        bad = (s.notna() & numbers.isna()).to_numpy()
+        what = "a whole number" if spec.kind == "int" else "a number"
+        for r, v in zip(out.rows[bad], s[bad], strict=True):
+            out.errors.append(RowError(int(r), name, f"{v!r} is not {what}", column, v))
+        if spec.kind == "int":
+            frac = (numbers.notna() & (numbers % 1 != 0)).to_numpy()
+            for r, v in zip(out.rows[frac], s[frac], strict=True):
+                out.errors.append(RowError(int(r), name, f"{v!r} is not {what}", column, v))
+            return numbers.astype("Int64")
+        return numbers.astype(float)
+    if spec.kind == "date":
+        if s.map(lambda v: isinstance(v, str) and len(v) == 10 and v[4] == "-").all():
+            return s  # already ISO (date_parts, or our own exports)
+        formats = rule.date_format if rule and rule.date_format else None
+        parsed = _parse_dates(s, formats)
+        bad = (s.notna() & parsed.isna()).to_numpy()
+        hint = f" (expected {formats})" if formats else " (expected YYYY-MM-DD)"
+        for r, v in zip(out.rows[bad], s[bad], strict=True):
+            out.errors.append(RowError(int(r), name, f"{v!r} is not a date{hint}", column, v))
+        return parsed.dt.strftime("%Y-%m-%d").astype(object).where(parsed.notna(), None)
+    if spec.kind == "geometry":
+        return s.map(_geometry_or_none(out, name))
+    if spec.kind in ("enum_set", "list"):
+        sep = "," if spec.kind == "enum_set" else "|"
+        return s.map(lambda v: sep.join(sorted({p.strip() for p in re.split(r"[,;|]", str(v))
+                                                if p.strip()})) or None if v is not None
+                     else None)
+    return s.map(lambda v: None if v is None else str(v))
+
+
+def _parse_dates(s: pd.Series, formats: str | list[str] | None) -> pd.Series:
+    text = s.astype("string")
+    if formats is None:
+        return pd.to_datetime(text, errors="coerce", format="ISO8601")
+    result = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    for fmt in [formats] if isinstance(formats, str) else formats:
+        missing = result.isna()
+        result[missing] = pd.to_datetime(text[missing], errors="coerce", format=fmt)
+    return result
+
+
+def _geometry_or_none(out: Mapped, name: str) -> Any:
+    def convert(v: Any) -> Any:
+        if v is None or isinstance(v, shapely.Geometry):
+            return v
+        try:
+            return shapely.from_wkt(str(v))
+        except shapely.errors.GEOSException:
+            return None
+
+    return convert
+
+
+def check(mapped: Mapped) -> None:
+    """Column checks from the model's specs, then its cross-field rules."""
+    model = ENTITIES[mapped.kind]
+    for spec in columns(model):
+        value = mapped.values.get(spec.name)
+        if value is None:
+            if spec.required and spec.name not in ("id",):
+                for r in mapped.rows:
+                    mapped.errors.append(RowError(int(r), spec.name, "is required"))
+            continue
+        if isinstance(value, Points):
+            continue
+        missing = value.isna().to_numpy() if hasattr(value, "isna") else None
+        if spec.required and missing is not None and missing.any():
+            for r in mapped.rows[missing]:
+                mapped.errors.append(RowError(int(r), spec.name, "is required"))
+        if spec.kind == "enum":
+            bad = (value.notna() & ~value.isin(spec.enum_values)).to_numpy()
+            for r, v in zip(mapped.rows[bad], value[bad], strict=True):
+                mapped.errors.append(RowError(int(r), spec.name, f"{v!r} is not one of "
+                                              f"{', '.join(spec.enum_values)}", value=v))
+        elif spec.kind == "enum_set":
+            allowed = set(spec.enum_values)
+            for r, v in zip(mapped.rows, value, strict=True):
+                extra = set(v.split(",")) - allowed if v else set()
+                if extra:
+                    mapped.errors.append(RowError(int(r), spec.name, f"{sorted(extra)} not in "
+                                                  f"{', '.join(spec.enum_values)}", value=v))
+        elif spec.kind in ("int", "float"):
+            for bound, test, word in ((spec.ge, value.lt, "at least"),
+                                      (spec.le, value.gt, "at most")):
+                if bound is None:
+                    continue
+                bad = test(bound).fillna(False).to_numpy(bool)
+                for r, v in zip(mapped.rows[bad], value[bad], strict=True):
+                    mapped.errors.append(RowError(int(r), spec.name, f"{v} must be {word} "
+                                                  f"{bound}", value=v))
+        elif spec.kind in ("text", "uuid") and spec.max_length:
+            bad = value.map(lambda v: v is not None and len(v) > spec.max_length).to_numpy(bool)
+            for r in mapped.rows[bad]:
+                mapped.errors.append(RowError(int(r), spec.name, f"longer than "
+                                              f"{spec.max_length} characters"))
+        elif spec.kind == "geometry":
+            _check_geometries(mapped, spec, value)
+    for rule in RULES.get(mapped.kind, ()):
+        rule(mapped)
+
+
+def _check_geometries(mapped: Mapped, spec: ColumnSpec, value: pd.Series) -> None:
+    assert spec.geometry is not None
+    accepts = spec.geometry.accepts
+    for r, g in zip(mapped.rows, value, strict=True):
+        if g is None:
+            continue
+        if g.geom_type not in accepts:
+            mapped.errors.append(RowError(int(r), spec.name, f"expected {' or '.join(accepts)}, "
+                                          f"got {g.geom_type}"))
+        elif g.is_empty:
+            mapped.errors.append(RowError(int(r), spec.name, "geometry is empty"))
+        elif not g.is_valid:
+            mapped.errors.append(RowError(int(r), spec.name, "invalid geometry: "
+                                          f"{shapely.is_valid_reason(g)}"))
+        else:
+            minx, miny, maxx, maxy = g.bounds
+            if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+                mapped.errors.append(RowError(int(r), spec.name, "coordinates outside "
+                                              "longitude -180..180 / latitude -90..90 "
+                                              "(is the file in a projected CRS?)"))
+
+
+def _victim_age_band(mapped: Mapped) -> None:
+    age = mapped.values.get("age")
+    if age is None:
+        return
+    band = mapped.values.get("age_band")
+    under_18 = (age < 18).fillna(False).to_numpy(bool)
+    derived = pd.Series(np.where(under_18, "child", "adult"), index=age.index).where(
+        age.notna(), None)
+    if band is not None:
+        clash = (age.notna() & band.notna() & (band != "unknown") & (band != derived)).to_numpy(
+            bool)
+        for r, a, b in zip(mapped.rows[clash], age[clash], band[clash], strict=True):
+            mapped.errors.append(RowError(int(r), "age_band", f"age {a} contradicts age_band {b}"))
+        mapped.values["age_band"] = derived.where(derived.notna(), band)
+    else:
+        mapped.values["age_band"] = derived.where(derived.notna(), "unknown")
+
+
+def _activity_dates(mapped: Mapped) -> None:
+    start, end = mapped.values.get("start_date"), mapped.values.get("end_date")
+    if start is None or end is None:
+        return
+    bad = (start.notna() & end.notna() & (end < start)).to_numpy(bool)
+    for r in mapped.rows[bad]:
+        mapped.errors.append(RowError(int(r), "end_date", "end_date is before start_date"))
+
+
+def _area_from_geometry(mapped: Mapped) -> None:
+    geoms = mapped.values.get("geometry")
+    if geoms is None or isinstance(geoms, Points):
+        return
+    areas = [round(geodesic_area_m2(g), 2) if g is not None and g.geom_type != "Point"
+             else None for g in geoms]
+    given = mapped.values.get("area_m2")
+    computed = pd.Series(areas, index=geoms.index, dtype=float)
+    mapped.values["area_m2"] = computed if given is None else computed.fillna(given)
+
+
+RULES = {
+    "victim": (_victim_age_band,),
+    "activity": (_activity_dates,),
+    "hazard": (_area_from_geometry,),
+    "released_part": (_area_from_geometry,),
+}
