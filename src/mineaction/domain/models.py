@@ -10,6 +10,7 @@ ellipsoid), which DESIGN.md puts in geo/.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
@@ -48,8 +49,22 @@ from mineaction.domain.geometry import AreaGeometry, PointGeometry, PointOrAreaG
 ID_NAMESPACE = uuid.UUID("6d1c1b8e-1f0a-4f3e-9a57-0c0ffee0a11d")
 
 
+def record_id_text(kind: str, dataset: str, external_id: str) -> str:
+    """The record's UUID as text: an RFC 9562 version 8 UUID from a BLAKE2b digest of its key.
+
+    Built by hand rather than with uuid.uuid5 because imports make a million of them and
+    uuid5 costs about 15 us each; this is about 1 us."""
+    h = hashlib.blake2b(
+        f"{kind}\x1f{dataset}\x1f{external_id}".encode(), digest_size=16, key=ID_NAMESPACE.bytes
+    ).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-8{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 def record_id(kind: str, dataset: str, external_id: str) -> uuid.UUID:
-    return uuid.uuid5(ID_NAMESPACE, f"{kind}\x1f{dataset}\x1f{external_id}")
+    return uuid.UUID(record_id_text(kind, dataset, external_id))
 
 
 def personal() -> Any:

@@ -70,8 +70,9 @@ def parse_coordinate(text: str, *, hint: str | None = None) -> ParsedCoordinate:
     hemisphere there instead, and "N" and "S" are valid band letters too: "18S" is band S
     (32..40N), not "south". Pass hint="utm-hemisphere" to read a lone N or S as the
     hemisphere. Without the hint, a northing that falls outside the band is refused with a
-    message suggesting the hint, so a southern "S" is caught instead of landing ~4,000 km
-    north of the equator.
+    message suggesting the hint, so a southern "S" is caught instead of landing thousands
+    of kilometres north. Only a southern point at 50..58S written "S" without the hint
+    still reads as a valid band S point: its northing falls inside band S.
 
     MGRS ("18NWL0000000000", "18N WL 00000 00000") is converted by the `mgrs` package,
     which returns the centre of the referenced square (a 1 m square at full precision).

@@ -1,13 +1,18 @@
-"""Supported file formats, detection from a path, and the shared value-to-text rule.
+"""What we know about file formats, shared by readers and writers.
 
-Readers hand every attribute to the mapping layer as text, and the CSV/XLSX/HXL writers
-write text; both use :func:`value_to_text` so that a value written by us reads back as the
-same string whatever the format (e.g. ``3.0`` -> ``"3"``, ``True`` -> ``"true"``,
-``date(2021, 6, 1)`` -> ``"2021-06-01"``).
+* the supported formats and their detection from a path (:func:`detect_format`);
+* CSV dialect sniffing (encoding, delimiter) and HXL hashtag rows;
+* the value-to-text rule: readers hand every attribute to the mapping layer as text and the
+  CSV/XLSX/HXL writers write text, both through :func:`value_to_text`, so a value written by
+  us reads back as the same string whatever the format (``3.0`` -> ``"3"``, ``True`` ->
+  ``"true"``, ``date(2021, 6, 1)`` -> ``"2021-06-01"``);
+* per-format quirks: Excel dates, GDAL typed fields, LIBKML's extra fields, DBF field names.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
 import json
 import math
@@ -59,8 +64,25 @@ FORMATS: dict[str, FileFormat] = {
 }
 
 
+# Shapefile field names longer than 10 bytes are cut by the writer, which records the full
+# names in this sidecar next to the .shp (field,column rows); the reader restores them.
+SHP_NAMES_SUFFIX = ".fields.csv"
+# Placemark properties LIBKML exposes as fields, with the value that means "not set".
+KML_STANDARD_FIELDS = {
+    "id": None, "Name": None, "description": None, "timestamp": None, "begin": None,
+    "end": None, "altitudeMode": None, "tessellate": "-1", "extrude": "0",
+    "visibility": "-1", "drawOrder": None, "icon": None, "snippet": None,
+}  # fmt: skip
+_SNIFF_BYTES = 16 * 1024
+_CSV_DELIMITERS = ",;\t"
 # One HXL hashtag with optional attributes, e.g. "#affected+killed" or "#adm1 +name".
 HXL_TAG_RE = re.compile(r"^#[A-Za-z][A-Za-z0-9_]*(\s*\+[A-Za-z][A-Za-z0-9_]*)*$")
+
+
+def hxl_tags_in(row: dict[str, str | None]) -> dict[str, str] | None:
+    """The row's non-empty cells if they are all HXL hashtags (column -> tag), else None."""
+    tags = {k: v.strip() for k, v in row.items() if v is not None}
+    return tags if tags and all(HXL_TAG_RE.match(v) for v in tags.values()) else None
 
 
 def supported_suffixes() -> list[str]:
@@ -168,3 +190,139 @@ def value_to_text(value: object) -> str | None:
     if isinstance(value, list | tuple | dict):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    encoding: str
+    delimiter: str
+
+
+def sniff_csv(path: str | os.PathLike[str], encoding: str | None = None) -> CsvDialect:
+    """Detect encoding (unless given) and delimiter (``,`` ``;`` or tab) of a CSV file.
+
+    Encoding: a BOM wins (UTF-8 or UTF-16, as Excel writes); otherwise UTF-8 if the whole
+    file decodes as UTF-8; otherwise cp1252 (what Excel on Windows writes for "CSV"; it
+    agrees with latin-1 on letters such as "ñ" but also has "€" and curly quotes), or latin-1
+    if the file uses one of the 5 bytes cp1252 leaves undefined.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise ReadError(path, f"unknown encoding {encoding!r}") from None
+    else:
+        encoding = _detect_encoding(path, head)
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    if len(head) == _SNIFF_BYTES and "\n" in text:
+        text = text[: text.rfind("\n")]  # the last line is probably cut short
+    if not text.strip():
+        raise ReadError(path, "file is empty")
+    header = text.splitlines()[0]
+    try:
+        delimiter = csv.Sniffer().sniff(text, delimiters=_CSV_DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = ""
+    if not delimiter or delimiter not in header:
+        # Sniffer gives up on one-column files and can be fooled by delimiters in the data;
+        # the header line is the best witness then.
+        delimiter = max(_CSV_DELIMITERS, key=header.count)
+        delimiter = delimiter if header.count(delimiter) else ","
+    return CsvDialect(encoding, delimiter)
+
+
+def _detect_encoding(path: str, head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as f:
+        try:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        f.seek(0)
+        undefined = [bytes([b]) for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]
+        for block in iter(lambda: f.read(1 << 20), b""):
+            if any(b in block for b in undefined):
+                return "latin-1"
+    return "cp1252"
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` UTF-8 bytes without splitting a character."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def shp_field_names(names: list[str]) -> list[str]:
+    """DBF field names: at most 10 bytes, unique ignoring case; "_<n>" on collisions.
+    Deterministic: depends only on the column order."""
+    taken: set[str] = set()
+    out = []
+    for name in names:
+        candidate, n = cut_utf8(name, 10), 0
+        while candidate.lower() in taken:
+            n += 1
+            candidate = cut_utf8(name, 10 - len(f"_{n}")) + f"_{n}"
+        taken.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+# --- reading typed values as text ---------------------------------------------------
+
+
+def excel_cell_text(cell: object) -> str | None:
+    """An openpyxl cell as text. Excel has no date type: a date is a number with a date
+    format, read as a midnight datetime; it is a date unless the format shows a time."""
+    value = getattr(cell, "value", None)
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        # Drop locale tags ("[$-es-CO]") and quoted literals before looking for h or s.
+        fmt = re.sub(r'\[[^\]]*\]|"[^"]*"', "", str(getattr(cell, "number_format", "")))
+        if not re.search("[hHsS]", fmt):
+            return value.date().isoformat()
+    return value_to_text(value)
+
+
+def gdal_field_text(values: np.ndarray, ogr_type: str, subtype: str) -> np.ndarray:
+    """Typed GDAL values to text. pyogrio returns integer fields with nulls as float/NaN,
+    so ints and booleans are formatted from the OGR type, not from the numpy dtype."""
+    if ogr_type in ("OFTInteger", "OFTInteger64"):
+        if subtype == "OFSTBoolean":
+            out = [None if v != v else ("true" if v else "false") for v in values.tolist()]
+        else:
+            out = [None if v != v else str(int(v)) for v in values.tolist()]
+    elif ogr_type == "OFTReal":
+        out = [None if v != v else float_to_text(float(v)) for v in values.tolist()]
+    else:
+        # Strings (and dates, read as strings) pass as they are; lists, binary... as text.
+        out = [v if v.__class__ is str else value_to_text(v) for v in values]
+    text = np.array(out, dtype=object)
+    text[text == ""] = None  # missing, as in CSV/XLSX and as shapefiles and KML store it
+    return text
+
+
+def tidy_kml_fields(columns: dict[str, np.ndarray], layer: str | None) -> dict[str, np.ndarray]:
+    """Drop the placemark properties LIBKML always exposes when they carry nothing
+    (unset, default, or GDAL's own "<layer>.<n>" ids), and call <name> "name"."""
+    generated_id = re.compile(rf"^{re.escape(str(layer))}\.\d+$")
+    tidy = {}
+    for field, values in columns.items():
+        if field in KML_STANDARD_FIELDS:
+            default = KML_STANDARD_FIELDS[field]
+            unset = all(v is None or v == default for v in values)
+            if field == "id":
+                unset = unset or all(v is None or generated_id.match(v) for v in values)
+            if unset:
+                continue
+        if field == "Name" and "name" not in columns:
+            field = "name"
+        tidy[field] = values
+    return tidy

@@ -50,8 +50,8 @@ def group_keys(chunk: pd.DataFrame, columns: list[str]) -> np.ndarray:
         from mineaction.io.mapping import MappingError
 
         raise MappingError(f"group key column(s) {', '.join(map(repr, missing))} not in the file")
-    parts = chunk[columns].astype("string").fillna("").apply(lambda s: s.str.strip())
-    joined = parts.agg("|".join, axis=1).to_numpy(dtype=object)
+    parts = [chunk[c].astype("string").fillna("").str.strip() for c in columns]
+    joined = parts[0].str.cat(parts[1:], sep="|").to_numpy(dtype=object)
     return np.array([k if len(k) <= MAX_KEY else hashlib.blake2b(k.encode(), digest_size=16)
                      .hexdigest() for k in joined], dtype=object)
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mineaction.domain.models import ENTITIES, record_id
+from mineaction.domain.models import ENTITIES, record_id_text
 from mineaction.geo.countries import country_outline
 from mineaction.io import keys
 from mineaction.io.mapping import FieldRule, Mapping, MappingError, Target, identity_mapping
@@ -217,9 +217,11 @@ def _import_target(
         bad_rows |= set(rows[orphan].tolist())
     child = _map(chunk, target.kind, target.fields, target.external_id)
     if target.group is not None and parent_of_row is not None:
-        child.values[target.group.link] = pd.Series(
-            [str(record_id(target.group.kind, dataset, p)) for p in parent_of_row],
-            index=chunk.index, dtype=object)
+        codes, uniques = pd.factorize(parent_of_row)
+        parent_ids = np.array([record_id_text(target.group.kind, dataset, p) for p in uniques],
+                              dtype=object)
+        child.values[target.group.link] = pd.Series(parent_ids[codes], index=chunk.index,
+                                                    dtype=object)
     stage = stage_for(target.kind)
     if "external_id" in child.values:
         ext_ids = keys.explicit_keys(child.values.pop("external_id"))
@@ -298,7 +300,7 @@ def _stage(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.
            dataset: str, outline: Any, stage: StagedKind, report: ImportReport) -> None:
     if not ok.any():
         return
-    ids = np.array([str(record_id(mapped.kind, dataset, e)) for e in ext_ids[ok]], dtype=object)
+    ids = np.array([record_id_text(mapped.kind, dataset, e) for e in ext_ids[ok]], dtype=object)
     write_chunk(store, conn, mapped, ok, ext_ids[ok], ids, dataset, stage)
     if outline is not None:
         for row, rid, message in plausibility_flags(mapped, ok, ids, outline):

@@ -2,34 +2,33 @@
 
 Contract of every returned DataFrame:
 
-* one column per source attribute, object dtype, each value a ``str`` or ``None``. Nothing
-  is type-guessed: the mapping layer parses numbers ("2,006") and dates itself, and codes
-  keep their leading zeros. Typed GIS fields are turned into text by
-  :func:`mineaction.io.formats.value_to_text` (``3.0`` -> ``"3"``, booleans -> "true"/"false").
+* one column per source attribute, object dtype, each value a ``str`` or ``None`` (empty
+  text is None). Nothing is type-guessed: the mapping layer parses numbers ("2,006") and
+  dates itself, and codes keep their leading zeros. Typed GIS/Excel values are turned into
+  text by :mod:`mineaction.io.formats` (``3.0`` -> ``"3"``, booleans -> "true"/"false",
+  dates -> ISO 8601). XLSX: the first non-empty row of the sheet is the header; formulas
+  give their cached value (none if the file was never saved by a spreadsheet program).
 * GIS formats add ``"geometry"``: shapely geometries (or None) in EPSG:4326 lon/lat, 2D
   (elevations are dropped), reprojected if the source CRS differs. A source without a CRS
   is assumed to be lon/lat already (a shapefile without .prj, usually a GPS export).
 * KML files and zips holding several shapefiles are read whole, with a ``"layer"`` column
-  naming the folder/shapefile when there is more than one.
-* ``"__row__"`` (int): the row number to quote in error messages. CSV/XLSX: the row as a
-  spreadsheet shows it (header is row 1, so the first data row is 2; a quoted value spanning
-  lines is one row; blank rows are skipped but counted). GIS formats: the 1-based feature
-  index within its layer.
+  naming the folder/shapefile when there is more than one. A GeoPackage with several layers
+  needs ``layer=``. KML <name> is the column "name"; LIBKML trims spaces around values.
+* ``"__row__"`` (int): the row number to quote in error messages, as a spreadsheet shows
+  it. CSV: the header is row 1, so the first data row is 2; a quoted value spanning lines
+  is one row; blank rows are skipped but counted. XLSX: the sheet's own row number. GIS
+  formats: the 1-based feature index within its layer.
 * ``attrs`` holds what was detected: "format", "encoding"/"delimiter" (CSV), "crs" (source
   CRS of GIS data), "hxl_tags" (when row 2 holds HXL hashtags; that row is not data).
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import datetime as dt
 import os
-import re
 import warnings
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -42,35 +41,28 @@ from openpyxl.utils import get_column_letter
 from pyogrio import raw
 
 from mineaction.io.errors import ReadError
-from mineaction.io.formats import HXL_TAG_RE, float_to_text, get_format, value_to_text
+from mineaction.io.formats import (
+    SHP_NAMES_SUFFIX,
+    excel_cell_text,
+    gdal_field_text,
+    get_format,
+    hxl_tags_in,
+    sniff_csv,
+    tidy_kml_fields,
+)
 from mineaction.io.formats import detect_format as _detect
 
 ROW = "__row__"
 GEOMETRY = "geometry"
 LAYER = "layer"
-# Shapefile field names longer than 10 bytes are truncated by the writer, which records the
-# full names in this sidecar next to the .shp; the reader restores them.
-SHP_NAMES_SUFFIX = ".fields.csv"
 
 # What GDAL/GEOS/PROJ raise for bad files (pyogrio's errors are RuntimeErrors); programming
 # errors (AttributeError, TypeError...) are left alone so they are not mistaken for bad data.
-_GDAL_ERRORS = (RuntimeError, OSError, ValueError, shapely.errors.GEOSException, pyproj.exceptions.CRSError)
-_SNIFF_BYTES = 16 * 1024
-_CSV_DELIMITERS = ",;\t"
+_GDAL_ERRORS = (
+    RuntimeError, OSError, ValueError, shapely.errors.GEOSException, pyproj.exceptions.CRSError
+)
 # GDAL drivers where skip_features is cheap, so chunks can be read without loading all.
 _STREAMABLE = {"gpkg", "fgb", "shp"}
-# Placemark properties LIBKML exposes as fields, with the value that means "not set".
-_KML_STANDARD = {
-    "id": None, "Name": None, "description": None, "timestamp": None, "begin": None,
-    "end": None, "altitudeMode": None, "tessellate": "-1", "extrude": "0",
-    "visibility": "-1", "drawOrder": None, "icon": None, "snippet": None,
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class CsvDialect:
-    encoding: str
-    delimiter: str
 
 
 class _Source(NamedTuple):
@@ -164,6 +156,12 @@ def _object_column(frame: pd.DataFrame, values: object) -> pd.Series:
     return pd.Series(values, index=frame.index, dtype=object)
 
 
+def _take_hxl_row(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str] | None]:
+    """If the first data row is HXL hashtags, drop it and return them (column -> tag)."""
+    tags = hxl_tags_in(frame.iloc[0].drop(ROW).to_dict()) if len(frame) else None
+    return (frame.iloc[1:], tags) if tags else (frame, None)
+
+
 def _drop_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
     values = frame.drop(columns=[ROW]).to_numpy(dtype=object)
     if values.size == 0:
@@ -172,76 +170,7 @@ def _drop_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if keep.all() else frame[keep]
 
 
-def _take_hxl_row(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str] | None]:
-    """If the first data row is HXL hashtags, drop it and return them (column -> tag)."""
-    if frame.empty:
-        return frame, None
-    first = frame.iloc[0].drop(ROW)
-    tags = {k: v.strip() for k, v in first.items() if v is not None}
-    if not tags or not all(HXL_TAG_RE.match(v) for v in tags.values()):
-        return frame, None
-    return frame.iloc[1:], tags
-
-
 # --- CSV -------------------------------------------------------------------------------
-
-
-def sniff_csv(path: str | os.PathLike[str], encoding: str | None = None) -> CsvDialect:
-    """Detect encoding (unless given) and delimiter (``,`` ``;`` or tab) of a CSV file.
-
-    Encoding: a BOM wins (UTF-8 or UTF-16, as Excel writes); otherwise UTF-8 if the whole
-    file decodes as UTF-8; otherwise cp1252 (what Excel on Windows writes for "CSV"; it
-    agrees with latin-1 on letters such as "ñ" but also has "€" and curly quotes), or latin-1
-    if the file uses one of the 5 bytes cp1252 leaves undefined.
-    """
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        head = f.read(_SNIFF_BYTES)
-    if encoding is not None:
-        try:
-            encoding = codecs.lookup(encoding).name
-        except LookupError:
-            raise ReadError(path, f"unknown encoding {encoding!r}") from None
-    else:
-        encoding = _detect_encoding(path, head)
-    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
-    if len(head) == _SNIFF_BYTES and "\n" in text:
-        text = text[: text.rfind("\n")]  # the last line is probably cut short
-    if not text.strip():
-        raise ReadError(path, "file is empty")
-    header = text.splitlines()[0]
-    try:
-        delimiter = csv.Sniffer().sniff(text, delimiters=_CSV_DELIMITERS).delimiter
-    except csv.Error:
-        delimiter = ""
-    if delimiter not in header or not delimiter:
-        # Sniffer gives up on one-column files and can be fooled by delimiters in the data;
-        # the header line is the best witness then.
-        delimiter = max(_CSV_DELIMITERS, key=header.count)
-        delimiter = delimiter if header.count(delimiter) else ","
-    return CsvDialect(encoding, delimiter)
-
-
-def _detect_encoding(path: str, head: bytes) -> str:
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with open(path, "rb") as f:
-        try:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-            return "utf-8"
-        except UnicodeDecodeError:
-            pass
-        f.seek(0)
-        undefined = [bytes([b]) for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]
-        for block in iter(lambda: f.read(1 << 20), b""):
-            if any(b in block for b in undefined):
-                return "latin-1"
-    return "cp1252"
 
 
 def _csv_chunks(path: str, encoding: str | None, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -261,6 +190,11 @@ def _csv_chunks(path: str, encoding: str | None, chunksize: int) -> Iterator[pd.
             records = 0
             yielded = 0
             for chunk in reader:
+                if not isinstance(chunk.index, pd.RangeIndex):
+                    # pandas' "implicit index": the first data row had more fields than the
+                    # header and its first value(s) would silently become the index.
+                    raise ReadError(path, f"row {records + 2} has more fields than the header"
+                                    " (check the delimiter and quoting)")  # fmt: skip
                 columns = {}
                 for name in chunk.columns:
                     values = chunk[name].to_numpy(dtype=object, copy=True)
@@ -278,6 +212,8 @@ def _csv_chunks(path: str, encoding: str | None, chunksize: int) -> Iterator[pd.
                 yielded += len(frame)
                 frame.attrs = dict(attrs)
                 yield frame
+    except ReadError:
+        raise
     except pd.errors.EmptyDataError:
         raise ReadError(path, "file is empty (no header row)") from None
     except (pd.errors.ParserError, UnicodeError, ValueError) as exc:
@@ -309,7 +245,7 @@ def _read_xlsx(path: str, sheet: str | None) -> pd.DataFrame:
         rows: list[list[str | None]] = []
         numbers: list[int] = []
         for number, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), start=1):
-            values = [_cell_text(c) for c in cells]
+            values = [excel_cell_text(c) for c in cells]
             if header is None:
                 if any(v is not None for v in values):  # title-less: first non-empty row
                     header = values
@@ -340,17 +276,6 @@ def _read_xlsx(path: str, sheet: str | None) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame.attrs = {"format": "xlsx", "sheet": ws.title, **({"hxl_tags": tags} if tags else {})}
     return frame
-
-
-def _cell_text(cell: object) -> str | None:
-    value = getattr(cell, "value", None)
-    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-        # Excel has no date type: a date is a number with a date format. Show it as a date
-        # unless the format shows a time of day.
-        fmt = str(getattr(cell, "number_format", "")).lower()
-        if "h" not in fmt and "s" not in fmt:
-            return value.date().isoformat()
-    return value_to_text(value)
 
 
 def _unique(name: str, taken: dict[str, object]) -> str:
@@ -390,8 +315,8 @@ def _gis_sources(path: str, fmt: str, layer: str | None) -> list[_Source]:
             names = ", ".join(str(s.layer) for s in sources)
             raise ReadError(path, f"no shapefile {layer!r} in the zip; found: {names}")
         return chosen
-    if fmt == "shp":
-        return [_Source(path, None)]
+    if fmt == "shp" or (fmt in ("geojson", "fgb") and layer is None):
+        return [_Source(path, None)]  # one layer per file: no need to open it twice
     try:
         names = [str(n) for n, _ in pyogrio.list_layers(path)]
     except _GDAL_ERRORS as exc:
@@ -452,6 +377,8 @@ def _read_gis_layer(
         meta, _, wkb, fields = raw.read(
             source.dataset, layer=source.layer, encoding=encoding if fmt == "shp" else None,
             force_2d=True, datetime_as_string=True, skip_features=skip, max_features=limit,
+            # GeoJSON would otherwise turn date-like strings into (reformatted) dates.
+            **({"DATE_AS_STRING": "YES"} if fmt == "geojson" else {}),
         )  # fmt: skip
         count = len(wkb) if wkb is not None else len(fields[0]) if fields else 0
         # on_invalid="fix": GEOS refuses e.g. rings of < 4 points that GDAL passes on;
@@ -465,13 +392,13 @@ def _read_gis_layer(
     except _GDAL_ERRORS as exc:
         raise ReadError(path, f"not a valid {label} file ({exc})") from exc
     columns = {
-        field: _field_text(values, ogr_type, subtype)
+        field: gdal_field_text(values, ogr_type, subtype)
         for field, ogr_type, subtype, values in zip(
             meta["fields"], meta["ogr_types"], meta["ogr_subtypes"], fields, strict=True
         )
     }
     if fmt == "kml":
-        columns = _tidy_kml(columns, source.layer)
+        columns = tidy_kml_fields(columns, source.layer)
     elif fmt == "shp":
         columns = _restore_shp_names(columns, path, source)
     if GEOMETRY in columns:
@@ -480,21 +407,6 @@ def _read_gis_layer(
     frame.insert(len(frame.columns) - 1, GEOMETRY, _object_column(frame, geometry))
     frame.attrs = {"format": fmt, "crs": meta["crs"]}
     return frame
-
-
-def _field_text(values: np.ndarray, ogr_type: str, subtype: str) -> np.ndarray:
-    """Typed GDAL values to text. pyogrio returns integer fields with nulls as float/NaN,
-    so ints and booleans are formatted from the OGR type, not from the numpy dtype."""
-    if ogr_type in ("OFTInteger", "OFTInteger64"):
-        if subtype == "OFSTBoolean":
-            out = [None if v != v else ("true" if v else "false") for v in values.tolist()]
-        else:
-            out = [None if v != v else str(int(v)) for v in values.tolist()]
-    elif ogr_type == "OFTReal":
-        out = [None if v != v else float_to_text(float(v)) for v in values.tolist()]
-    else:
-        out = [value_to_text(v) for v in values]
-    return np.array(out, dtype=object)
 
 
 _WGS84 = pyproj.CRS.from_epsg(4326)
@@ -513,25 +425,6 @@ def _to_lonlat(geometry: np.ndarray, crs: str | None) -> np.ndarray:
         return np.column_stack(transformer.transform(coords[:, 0], coords[:, 1]))
 
     return shapely.transform(geometry, project)
-
-
-def _tidy_kml(columns: dict[str, np.ndarray], layer: str | None) -> dict[str, np.ndarray]:
-    """Drop the placemark properties LIBKML always exposes when they carry nothing
-    (unset, default, or GDAL's own "<layer>.<n>" ids), and call <name> "name"."""
-    generated_id = re.compile(rf"^{re.escape(str(layer))}\.\d+$")
-    tidy = {}
-    for field, values in columns.items():
-        if field in _KML_STANDARD:
-            default = _KML_STANDARD[field]
-            unset = all(v is None or v == default for v in values)
-            if field == "id":
-                unset = unset or all(v is None or generated_id.match(v) for v in values)
-            if unset:
-                continue
-        if field == "Name" and "name" not in columns:
-            field = "name"
-        tidy[field] = values
-    return tidy
 
 
 def _restore_shp_names(

@@ -44,9 +44,18 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pyogrio import raw
 
 from mineaction.io.errors import ReadError, WriteError
-from mineaction.io.formats import HXL_TAG_RE, detect_format, get_format, is_missing
-from mineaction.io.formats import strip_suffix, value_to_text
-from mineaction.io.readers import GEOMETRY, ROW, SHP_NAMES_SUFFIX
+from mineaction.io.formats import (
+    HXL_TAG_RE,
+    SHP_NAMES_SUFFIX,
+    cut_utf8,
+    detect_format,
+    get_format,
+    is_missing,
+    shp_field_names,
+    strip_suffix,
+    value_to_text,
+)
+from mineaction.io.readers import GEOMETRY, ROW
 
 _FAMILY = {
     "Point": "Point", "MultiPoint": "Point", "LineString": "LineString",
@@ -115,17 +124,20 @@ def write_table(
 
 def _publish(path: str, staged: list[str]) -> None:
     """Move staged files next to ``path``. A shapefile is several files: each move is
-    atomic, and companions left from an older export of the same name are removed so
-    that e.g. a stale .qix index does not describe the new file."""
+    atomic; then the files of an older export of the same name that the new one does not
+    have are removed (a stale .qix index, or x.shp when x is now split by geometry)."""
     parent = os.path.dirname(os.path.abspath(path))
     names = {os.path.basename(f) for f in staged}
-    for stem in {n[: -len(".shp")] for n in names if n.endswith(".shp")}:
+    for staged_file in staged:
+        os.replace(staged_file, os.path.join(parent, os.path.basename(staged_file)))
+    stems = {n[: -len(".shp")] for n in names if n.endswith(".shp")}
+    if stems and path.lower().endswith(".shp"):
+        stems.add(os.path.basename(path)[: -len(".shp")])
+    for stem in stems:
         for ext in (*_SHP_EXTENSIONS, SHP_NAMES_SUFFIX):
             old = os.path.join(parent, stem + ext)
             if stem + ext not in names and os.path.exists(old):
                 os.remove(old)
-    for staged_file in staged:
-        os.replace(staged_file, os.path.join(parent, os.path.basename(staged_file)))
 
 
 # --- values and geometry ---------------------------------------------------------------
@@ -148,25 +160,25 @@ def _classify(name: str, series: pd.Series) -> _Column:
     values = [None if is_missing(v) else v for v in series.tolist()]
     present = [v for v in values if v is not None]
     dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
+
+    def every(test: Callable[[object], bool]) -> bool:
+        return bool(present) and all(test(v) for v in present)
+
+    def is_number(v: object) -> bool:
+        return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+
+    if pd.api.types.is_bool_dtype(dtype) or every(lambda v: isinstance(v, bool | np.bool_)):
         kind = "bool"
-    elif pd.api.types.is_integer_dtype(dtype):
-        kind = "int"
-    elif pd.api.types.is_float_dtype(dtype):
-        kind = "float"
-    elif not present:
-        kind = "str"
-    elif all(isinstance(v, bool | np.bool_) for v in present):
-        kind = "bool"
-    elif all(isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
-             for v in present):  # fmt: skip
+    elif pd.api.types.is_integer_dtype(dtype) or every(
+        lambda v: is_number(v) and isinstance(v, numbers.Integral)
+    ):
+        # GDAL's Integer64 is int64; anything wider goes as text rather than overflow.
         kind = "int" if all(-(2**63) <= v < 2**63 for v in present) else "str"
-    elif all(isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
-             for v in present):  # fmt: skip
+    elif pd.api.types.is_float_dtype(dtype) or every(is_number):
         kind = "float"
-    elif all(isinstance(v, dt.datetime) and v.tzinfo is None for v in present):
+    elif every(lambda v: isinstance(v, dt.datetime) and v.tzinfo is None):
         kind = "datetime"
-    elif all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in present):
+    elif every(lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime)):
         kind = "date"
     else:
         kind = "str"  # includes tz-aware datetimes: GDAL's time-zone support varies
@@ -223,7 +235,7 @@ def _write_gdal(
         fields=[c.name for c in columns],
         field_mask=[a[1] for a in arrays],
         layer=layer, driver=driver, geometry_type=layer_type,
-        crs=None if geometry is None else "EPSG:4326",
+        crs="EPSG:4326",  # also without geometry: GeoJSON warns if a layer has no CRS
         promote_to_multi=bool(layer_type and layer_type.startswith("Multi")),
         encoding="UTF-8" if driver == "ESRI Shapefile" else None,
         layer_options=options or None,
@@ -234,13 +246,20 @@ def _write_gis(fmt: str) -> Callable[..., list[str]]:
     def write(target: str, columns, geometry, *, layer, geometry_type, **_) -> list[str]:
         options = {}
         driver = get_format(fmt).driver
+        if geometry is None and fmt != "gpkg":
+            # Only GeoPackage has attribute-only tables; elsewhere GDAL wants a geometry
+            # column with a CRS (RFC 7946 GeoJSON warns without one), so write null shapes.
+            geometry = np.full(len(columns[0].values) if columns else 0, None, dtype=object)
         if fmt == "geojson":
             options = {"RFC7946": "YES"}  # lon/lat, right-hand winding, 7 decimals
-        elif fmt == "fgb" and geometry is not None and any(g is None for g in geometry):
+        elif fmt == "fgb" and (geometry is None or any(g is None for g in geometry)):
             options = {"SPATIAL_INDEX": "NO"}  # GDAL cannot index features without geometry
-        elif fmt == "kml":
-            # Written ISO text reads back the same; LIBKML writes dates as "2021/06/01".
-            columns = [_as_text(c) if c.kind in ("date", "datetime") else c for c in columns]
+        if fmt in ("kml", "fgb"):
+            # ISO text reads back as written: LIBKML writes dates as "2021/06/01", and
+            # FlatGeobuf has no date type (a date would come back as a midnight datetime).
+            kinds = ("date", "datetime") if fmt == "kml" else ("date",)
+            columns = [_as_text(c) if c.kind in kinds else c for c in columns]
+        if fmt == "kml":
             if driver not in pyogrio.list_drivers(write=True):
                 driver = "KML"
         _write_gdal(target, driver, layer, columns, geometry, geometry_type, **options)
@@ -256,7 +275,7 @@ def _write_shp(target: str, columns, geometry, *, geometry_type, **_) -> list[st
     work = os.path.join(os.path.dirname(target), "shp") if zipped else os.path.dirname(target)
     os.makedirs(work, exist_ok=True)
     columns = [_shp_column(c) for c in columns]
-    fields = _shp_field_names([c.name for c in columns])
+    fields = shp_field_names([c.name for c in columns])
     renamed = [_Column(f, c.kind, c.values) for f, c in zip(fields, columns, strict=True)]
     if geometry is None:
         geometry = np.full(len(columns[0].values) if columns else 0, None, dtype=object)
@@ -270,8 +289,8 @@ def _write_shp(target: str, columns, geometry, *, geometry_type, **_) -> list[st
         if fields != [c.name for c in columns]:
             sidecar = os.path.join(work, name + SHP_NAMES_SUFFIX)
             with open(sidecar, "w", encoding="utf-8", newline="") as f:
-                rows = zip(fields, [c.name for c in columns], strict=True)
-                csv.writer(f).writerows([("field", "column"), *rows])
+                pairs = zip(fields, [c.name for c in columns], strict=True)
+                csv.writer(f).writerows([("field", "column"), *pairs])
         written += [
             os.path.join(work, n) for n in sorted(os.listdir(work)) if n.startswith(name + ".")
         ]
@@ -302,31 +321,14 @@ def _shp_parts(geometry: np.ndarray, geometry_type: str | None) -> dict[str, tup
 def _shp_column(column: _Column) -> _Column:
     """DBF has no datetime type and 254-byte texts; convert and cut here rather than let
     GDAL do it with a warning per value."""
-    if column.kind == "datetime":
+    if column.kind == "datetime" or (
+        # GDAL reads DBF numbers of 19+ digits back as Real, losing digits: keep them text.
+        column.kind == "int" and any(v is not None and abs(v) >= 10**18 for v in column.values)
+    ):
         column = _as_text(column)
     if column.kind != "str":
         return column
-    return _Column(column.name, "str", [_cut(v, 254) if v else v for v in column.values])
-
-
-def _cut(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` UTF-8 bytes without splitting a character."""
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-
-
-def _shp_field_names(names: list[str]) -> list[str]:
-    """DBF field names: at most 10 bytes, unique ignoring case; "_<n>" on collisions.
-    Deterministic: depends only on the column order."""
-    taken: set[str] = set()
-    out = []
-    for name in names:
-        candidate, n = _cut(name, 10), 0
-        while candidate.lower() in taken:
-            n += 1
-            candidate = _cut(name, 10 - len(f"_{n}")) + f"_{n}"
-        taken.add(candidate.lower())
-        out.append(candidate)
-    return out
+    return _Column(column.name, "str", [cut_utf8(v, 254) if v else v for v in column.values])
 
 
 # --- text formats ----------------------------------------------------------------------
@@ -366,6 +368,10 @@ def _write_csv(target: str, columns, geometry, *, geometry_type, hxl_tags=None, 
     return [target]
 
 
+def _write_plain_csv(target: str, columns, geometry, *, geometry_type, **_):
+    return _write_csv(target, columns, geometry, geometry_type=geometry_type)
+
+
 def _write_hxl(target: str, columns, geometry, *, geometry_type, hxl_tags, **_):
     return _write_csv(target, columns, geometry, geometry_type=geometry_type, hxl_tags=hxl_tags)
 
@@ -398,8 +404,9 @@ def _excel_cell(sheet: object, value: object) -> object:
     text type so "=..." is never stored as a formula (spreadsheet injection)."""
     if value is None or isinstance(value, bool | np.bool_):
         return None if value is None else bool(value)
-    if isinstance(value, numbers.Integral) and abs(int(value)) <= 2**53:
-        return int(value)  # Excel numbers are doubles: larger ints would lose digits
+    if isinstance(value, numbers.Integral):
+        # Excel numbers are doubles: larger ints would lose digits, so they go as text.
+        return int(value) if abs(int(value)) <= 2**53 else _excel_cell(sheet, str(value))
     if isinstance(value, numbers.Real) and np.isfinite(float(value)):
         return float(value)
     if isinstance(value, dt.date) and getattr(value, "tzinfo", None) is None:
@@ -413,10 +420,9 @@ def _excel_cell(sheet: object, value: object) -> object:
 
 
 _WRITERS: dict[str, Callable[..., list[str]]] = {
-    "csv": _write_csv,
+    "csv": _write_plain_csv,
     "hxl": _write_hxl,
     "xlsx": _write_xlsx,
     "shp": _write_shp,
     **{fmt: _write_gis(fmt) for fmt in ("gpkg", "geojson", "fgb", "kml")},
 }
-
