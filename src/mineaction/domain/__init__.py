@@ -1,5 +1,5 @@
 """Entities, enumerations and validation rules. No I/O."""
 
-from mineaction.domain.models import ENTITIES, Record, record_id
+from mineaction.domain.models import ENTITIES, Record, new_ids
 
-__all__ = ["ENTITIES", "Record", "record_id"]
+__all__ = ["ENTITIES", "Record", "new_ids"]

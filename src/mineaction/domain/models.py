@@ -10,11 +10,12 @@ ellipsoid), which DESIGN.md puts in geo/.
 
 from __future__ import annotations
 
-import hashlib
+import os
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mineaction.domain.enums import (
@@ -44,27 +45,17 @@ from mineaction.domain.enums import (
 )
 from mineaction.domain.geometry import AreaGeometry, PointGeometry, PointOrAreaGeometry
 
-# Deterministic ids: the same (kind, dataset, external_id) always gets the same UUID, in
-# every store and on every machine, so re-imports and exchanges between offices line up.
-ID_NAMESPACE = uuid.UUID("6d1c1b8e-1f0a-4f3e-9a57-0c0ffee0a11d")
-
-
-def record_id_text(kind: str, dataset: str, external_id: str) -> str:
-    """The record's UUID as text: an RFC 9562 version 8 UUID from a BLAKE2b digest of its key.
-
-    Built by hand rather than with uuid.uuid5 because imports make a million of them and
-    uuid5 costs about 15 us each; this is about 1 us."""
-    h = hashlib.blake2b(
-        f"{kind}\x1f{dataset}\x1f{external_id}".encode(), digest_size=16, key=ID_NAMESPACE.bytes
-    ).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-8{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-
-
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-
-
-def record_id(kind: str, dataset: str, external_id: str) -> uuid.UUID:
-    return uuid.UUID(record_id_text(kind, dataset, external_id))
+def new_ids(n: int) -> list[str]:
+    """n random (version 4) UUIDs as text, made in one go: an import needs a million, and
+    uuid.uuid4() one at a time costs about 2 us each; this costs about 0.3 us."""
+    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    h = raw.tobytes().hex()
+    return [
+        f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-{h[i + 20:i + 32]}"
+        for i in range(0, 32 * n, 32)
+    ]
 
 
 def personal() -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mineaction.domain.models import ENTITIES, record_id_text
+from mineaction.domain.models import ENTITIES
 from mineaction.geo.countries import country_outline
 from mineaction.io import keys
 from mineaction.io.mapping import FieldRule, Mapping, MappingError, Target, identity_mapping
@@ -148,7 +148,7 @@ def import_file(
                 if progress:
                     progress(len(chunk))
             for kind_name, stage in staged.items():
-                missing = [ext for ext in stage.existing if ext not in stage.seen]
+                missing = [ext for ext in stage.existing if ext not in stage.ids]
                 stage.report.removed = len(missing)
                 if delete_missing and missing:
                     store.delete_ids(conn, kind_name, [stage.existing[e][0] for e in missing])
@@ -200,8 +200,10 @@ def _import_target(
         parent_of_row = parent_ext
         parent_stage = stage_for(group.kind)
         first = ~pd.Series(parent_ext).duplicated().to_numpy()
-        done = parent_stage.seen | parent_stage.failed
-        new = first & np.fromiter((p not in done for p in parent_ext), bool, len(parent_ext))
+        staged_ids, failed_before = parent_stage.ids, parent_stage.failed
+        new = first & np.fromiter(
+            (p not in staged_ids and p not in failed_before for p in parent_ext), bool,
+            len(parent_ext))
         parents = _map(chunk[new], group.kind, group.fields)
         parent_ids = parent_ext[new]
         parent_errors = parents.errors
@@ -218,11 +220,13 @@ def _import_target(
     child = _map(chunk, target.kind, target.fields, target.external_id)
     if target.group is not None and parent_of_row is not None:
         codes, uniques = pd.factorize(parent_of_row)
-        parent_ids = np.array([record_id_text(target.group.kind, dataset, p) for p in uniques],
-                              dtype=object)
-        child.values[target.group.link] = pd.Series(parent_ids[codes], index=chunk.index,
+        known = stage_for(target.group.kind).ids
+        linked = np.array([known.get(p) for p in uniques], dtype=object)
+        child.values[target.group.link] = pd.Series(linked[codes], index=chunk.index,
                                                     dtype=object)
     stage = stage_for(target.kind)
+    # Content keys are unique by construction; nothing links to these records.
+    stage.remember_all = "external_id" in child.values
     if "external_id" in child.values:
         ext_ids = keys.explicit_keys(child.values.pop("external_id"))
         _check_explicit_keys(child, ext_ids, stage)
@@ -273,7 +277,7 @@ def _check_explicit_keys(mapped: Mapped, ext_ids: np.ndarray, stage: StagedKind)
         if ext is None:
             mapped.errors.append(RowError(row, "external_id", "is empty; the mapping takes "
                                           "record keys from this column"))
-        elif ext in stage.seen or ext in first_row:
+        elif ext in stage.ids or ext in first_row:
             mapped.errors.append(RowError(row, "external_id", f"{ext!r} appears more than "
                                           "once in the file", value=ext))
         else:
@@ -300,8 +304,7 @@ def _stage(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.
            dataset: str, outline: Any, stage: StagedKind, report: ImportReport) -> None:
     if not ok.any():
         return
-    ids = np.array([record_id_text(mapped.kind, dataset, e) for e in ext_ids[ok]], dtype=object)
-    write_chunk(store, conn, mapped, ok, ext_ids[ok], ids, dataset, stage)
+    ids = write_chunk(store, conn, mapped, ok, ext_ids[ok], dataset, stage)
     if outline is not None:
         for row, rid, message in plausibility_flags(mapped, ok, ids, outline):
             report.flags.append(Flag(mapped.kind, rid, row, "geometry", message))

@@ -1,4 +1,4 @@
-"""Staging mapped rows into the store: cells, content digests, and the added / changed /
+"""Staging mapped rows into the store: store-ready cells, and the added / changed /
 unchanged decision against what the dataset already holds."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 
 from mineaction.domain.columns import geometry_column
-from mineaction.domain.models import ENTITIES
+from mineaction.domain.models import ENTITIES, new_ids
 from mineaction.geo.validation import plausibility_problems
 from mineaction.io.transform import Mapped, Points
 from mineaction.store import codec
@@ -21,10 +21,15 @@ from mineaction.store.base import Store
 
 @dataclass
 class StagedKind:
+    """What one import has done so far to one entity kind of its dataset."""
+
     kind: str
-    existing: dict[str, tuple[str, str, int]]
+    existing: dict[str, tuple[str, int, str]]  # external_id -> (id, version, digest)
     bookkeeping: dict[str, Any]
-    seen: set[str] = field(default_factory=set)
+    ids: dict[str, str] = field(default_factory=dict)  # external_id -> id, staged this run
+    # Remembering every staged key costs ~150 bytes a row; it is needed only to link
+    # children to parents, to find duplicate keys, and to tell which stored rows are gone.
+    remember_all: bool = True
     failed: set[str] = field(default_factory=set)
     ordinals: Counter[int] = field(default_factory=Counter)
     report: Any = None
@@ -40,27 +45,23 @@ def _cells(values: Any, ok: np.ndarray) -> list[Any]:
     series = values[ok] if isinstance(values, pd.Series) else pd.Series(values)[ok]
     if series.dtype.kind == "f":
         return [None if v != v else v for v in series.to_numpy().tolist()]
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v
-            for v in series.astype(object).tolist()]
+    return series.to_numpy(dtype=object, na_value=None).tolist()
 
 
-def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray,
-                ids: np.ndarray, dataset: str, stage: StagedKind) -> None:
+def _content_cells(store: Store, mapped: Mapped, ok: np.ndarray, dataset: str,
+                   ext_ids: list[str]) -> dict[str, list[Any]]:
     model = ENTITIES[mapped.kind]
-    n = int(ok.sum())
-    specs = codec.stored_columns(model)
     geom = geometry_column(model)
+    n = int(ok.sum())
     cols: dict[str, list[Any]] = {}
-    for spec in specs:
+    for spec in codec.stored_columns(model):
         name = spec.name
-        if name == "id":
-            cols[name] = ids.tolist()
-        elif name == "dataset":
+        if name in codec.BOOKKEEPING:
+            continue
+        if name == "dataset":
             cols[name] = [dataset] * n
         elif name == "external_id":
-            cols[name] = ext_ids.tolist()
-        elif name in stage.bookkeeping:
-            cols[name] = [stage.bookkeeping[name]] * n
+            cols[name] = ext_ids
         elif geom is not None and name == geom.name and name in mapped.values:
             value = mapped.values[name]
             if isinstance(value, Points):
@@ -73,30 +74,60 @@ def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids
             cols[name] = _cells(mapped.values[name], ok)
         else:
             cols[name] = [spec.default] * n
+    return cols
+
+
+def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray,
+                dataset: str, stage: StagedKind) -> list[str]:
+    """Write the chunk's valid rows; returns their record ids, in order."""
+    model = ENTITIES[mapped.kind]
+    exts = ext_ids.tolist()
+    cols = _content_cells(store, mapped, ok, dataset, exts)
     content = codec.content_columns(model)
-    hashes = [codec.row_hash(v) for v in zip(*(cols[c] for c in content), strict=True)]
-    names = [s.name for s in specs] + ["row_hash"]
-    inserts: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
-    update_names = content + ["row_hash", "status", "updated_at", "updated_by"]
-    all_rows = zip(*(cols[s.name] for s in specs), hashes, strict=True)
-    index = {name: i for i, name in enumerate(names)}
-    for ext, row in zip(ext_ids.tolist(), all_rows, strict=True):
-        stage.seen.add(ext)
+    fresh = iter(new_ids(sum(1 for e in exts if e not in stage.existing)))
+    ids: list[str] = []
+    insert_at: list[int] = []
+    update_at: list[int] = []
+    for i, ext in enumerate(exts):
         known = stage.existing.get(ext)
         if known is None:
-            inserts.append(row)
-        elif known[1] == row[-1]:
+            ids.append(next(fresh))
+            insert_at.append(i)
+            continue
+        ids.append(known[0])
+        # Only rows already in the store are digested: a first import digests nothing.
+        if codec.content_digest([cols[c][i] for c in content]) == known[2]:
             stage.report.unchanged += 1
         else:
-            updates.append(tuple(row[index[c]] for c in update_names) + (known[0],))
-    stage.report.added += len(inserts)
-    stage.report.changed += len(updates)
-    store.bulk_insert(conn, mapped.kind, names, inserts)
-    store.bulk_update(conn, mapped.kind, update_names, updates)
+            update_at.append(i)
+    if stage.remember_all or stage.existing:
+        stage.ids.update(zip(exts, ids, strict=True))
+    stage.report.added += len(insert_at)
+    stage.report.changed += len(update_at)
+    book = stage.bookkeeping
+    if insert_at:
+        constants = {k: book[k] for k in ("status", "version", "created_at", "updated_at",
+                                          "created_by", "updated_by")}
+        names, columns = ["id"], [[ids[i] for i in insert_at]]
+        for name in content:
+            column = cols[name]
+            picked = column if len(insert_at) == len(exts) else [column[i] for i in insert_at]
+            if name != "external_id" and len(set(picked)) == 1:
+                constants[name] = picked[0]  # the same in every row: a literal, not a bind
+            else:
+                names.append(name)
+                columns.append(picked)
+        store.bulk_insert(conn, mapped.kind, names, list(zip(*columns, strict=True)), constants)
+    if update_at:
+        names = [*content, "status", "updated_at", "updated_by"]
+        rows = [tuple(cols[c][i] for c in content)
+                + (book["status"], book["updated_at"], book["updated_by"], ids[i])
+                for i in update_at]
+        store.bulk_update(conn, mapped.kind, names, rows)
+    return ids
 
 
-def plausibility_flags(mapped: Mapped, ok: np.ndarray, ids: np.ndarray, outline: Any
+def plausibility_flags(mapped: Mapped, ok: np.ndarray, ids: list[str], outline: Any
                        ) -> list[tuple[int, str, str]]:
     """Points (or areas' centres) that fall outside the country, with the likely cause."""
     value = mapped.values.get("geometry")
@@ -116,5 +147,5 @@ def plausibility_flags(mapped: Mapped, ok: np.ndarray, ids: np.ndarray, outline:
     for i in np.nonzero(present & ~inside)[0]:
         problems = plausibility_problems(float(lon[i]), float(lat[i]), area=outline)
         message = "; ".join(problems) or "outside the country"
-        flags.append((int(rows[i]), str(ids[i]), message))
+        flags.append((int(rows[i]), ids[i], message))
     return flags

@@ -87,10 +87,12 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _clean_text(s: pd.Series, null_values: list[str]) -> pd.Series:
-    s = s.astype(object).where(s.notna(), None)
-    s = s.map(lambda v: v.strip() if isinstance(v, str) else v)
-    empties = _EMPTY | set(null_values)
-    return s.where(~s.isin(empties), None)
+    """Text with surrounding blanks trimmed and empty markers as missing. pandas' Arrow
+    backed "str" dtype does the string work in C++, not a Python loop a cell."""
+    if s.dtype == object and len(s) and not isinstance(s.iloc[0], str | type(None)):
+        s = s.map(lambda v: None if v is None else str(v))
+    s = s.astype("str").str.strip()
+    return s.mask(s.isin(list(_EMPTY | set(null_values))))
 
 
 def _parse_numbers(s: pd.Series, fmt: Any) -> pd.Series:
@@ -187,7 +189,7 @@ def apply_rule(df: pd.DataFrame, name: str, rule: FieldRule, spec: ColumnSpec,
         return iso
     column = rule.source if isinstance(rule.source, str) else None
     if rule.constant is not None:
-        s = pd.Series([rule.constant] * len(df), index=df.index, dtype=object)
+        s = pd.Series([str(rule.constant)] * len(df), index=df.index, dtype="str")
     elif isinstance(rule.source, list):
         parts = [_clean_text(_column(df, c), rule.null_values) for c in rule.source]
         s = parts[0].astype("string").fillna("")
@@ -199,7 +201,8 @@ def apply_rule(df: pd.DataFrame, name: str, rule: FieldRule, spec: ColumnSpec,
     else:
         s = pd.Series([None] * len(df), index=df.index, dtype=object)
     if rule.pad:
-        s = s.map(lambda v: v.zfill(rule.pad) if isinstance(v, str) and v.isdigit() else v)
+        digits = s.str.isdigit().fillna(False).astype(bool)
+        s = s.mask(digits, s.str.zfill(rule.pad))
     if rule.values is not None:
         keys = {str(k): v for k, v in rule.values.items()}
         known = s.isin(list(keys))
@@ -216,7 +219,7 @@ def apply_rule(df: pd.DataFrame, name: str, rule: FieldRule, spec: ColumnSpec,
                                            f"values ({choices})", column, v))
         s = mapped.where(mapped.notna(), None)
     if rule.default is not None:
-        s = s.where(s.notna(), rule.default)
+        s = s.where(s.notna(), str(rule.default))
     return _convert(s, rule, spec, out, name, column)
 
 
@@ -235,8 +238,9 @@ def _convert(s: pd.Series, rule: FieldRule | None, spec: ColumnSpec, out: Mapped
             return numbers.astype("Int64")
         return numbers.astype(float)
     if spec.kind == "date":
-        if s.map(lambda v: isinstance(v, str) and len(v) == 10 and v[4] == "-").all():
-            return s  # already ISO (date_parts, or our own exports)
+        text = s.astype("str")
+        if text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(True).all():
+            return text  # already ISO (date_parts, or our own exports)
         formats = rule.date_format if rule and rule.date_format else None
         parsed = _parse_dates(s, formats)
         bad = (s.notna() & parsed.isna()).to_numpy()
@@ -251,7 +255,7 @@ def _convert(s: pd.Series, rule: FieldRule | None, spec: ColumnSpec, out: Mapped
         return s.map(lambda v: sep.join(sorted({p.strip() for p in re.split(r"[,;|]", str(v))
                                                 if p.strip()})) or None if v is not None
                      else None)
-    return s.map(lambda v: None if v is None else str(v))
+    return s.astype("str")
 
 
 def _parse_dates(s: pd.Series, formats: str | list[str] | None) -> pd.Series:

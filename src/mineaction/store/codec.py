@@ -71,11 +71,13 @@ def row_to_record(model: type[Record], row: Any, source_ids: Iterable[str] = ())
     return model.model_validate(data)
 
 
-def row_hash(values: Sequence[Any]) -> str:
-    """Digest of a record's content cells, in content_columns order.
+def content_digest(values: Sequence[Any]) -> str:
+    """Digest of a record's content cells (content_columns order) as the store holds them.
 
-    Geometry cells are passed already encoded (bytes or hex text), so the digest does not
-    depend on how shapely prints floats. Dates digest as ISO text either way (str(date))."""
+    Used to tell changed from unchanged on re-import, on both sides: cells about to be
+    written, and cells read back raw from the store. Both stores return what was written
+    (text, numbers, ISO dates or date objects, which print the same, and the geometry in
+    its store encoding), so equal content gives equal digests. Not stored: derivable."""
     text = "\x1f".join([str(v) for v in values])
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 

@@ -162,7 +162,12 @@ class GeoPackageStore(Store):
     BULK_THRESHOLD = 10_000
 
     def bulk_insert(
-        self, conn: sa.Connection, kind: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
+        self,
+        conn: sa.Connection,
+        kind: str,
+        names: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        constants: dict[str, Any] | None = None,
     ) -> None:
         if not rows:
             return
@@ -182,15 +187,19 @@ class GeoPackageStore(Store):
                     conn.exec_driver_sql(f'DROP INDEX "{name}"')
                     self._deferred_indexes[table.name].append(sql)
         geom = geometry_column(ENTITIES[kind])
-        if geom is None or len(rows) < 100:
-            super().bulk_insert(conn, kind, names, rows)
+        if geom is None or len(rows) < 100 or geom.name not in names:
+            super().bulk_insert(conn, kind, names, rows, constants)
             return
         rtree = _rtree_name(table.name, geom.name)
         start = conn.exec_driver_sql(f'SELECT coalesce(max(fid), 0) FROM "{table.name}"').scalar()
         fids = range(int(start or 0) + 1, int(start or 0) + 1 + len(rows))
         conn.exec_driver_sql(f'DROP TRIGGER "{rtree}_insert"')
         super().bulk_insert(
-            conn, kind, ["fid", *names], [(f, *r) for f, r in zip(fids, rows, strict=True)]
+            conn,
+            kind,
+            ["fid", *names],
+            [(f, *r) for f, r in zip(fids, rows, strict=True)],
+            constants,
         )
         g = list(names).index(geom.name)
         boxes = []

@@ -5,8 +5,6 @@ types compile differently per dialect. Every entity table has:
 - fid: integer primary key (GeoPackage feature tables require one; QGIS uses it as feature id);
 - id: the record's UUID as text, unique;
 - the model's fields (sets and lists as comma-separated text, which QGIS shows and filters);
-- row_hash: digest of the record's content, so re-imports tell changed from unchanged
-  without comparing every field in Python.
 Sources attach to any record through record_sources.
 """
 
@@ -26,7 +24,7 @@ from mineaction.geo import gpkg_binary
 
 SCHEMA_VERSION = 1
 # Columns every entity has that are not model fields.
-INTERNAL_COLUMNS = ("fid", "row_hash")
+INTERNAL_COLUMNS = ("fid",)
 # Model fields that are not plain columns (kept in link tables).
 LINKED_FIELDS = ("source_ids",)
 
@@ -122,12 +120,10 @@ def _entity_table(metadata: sa.MetaData, model: type[Record]) -> sa.Table:
             spec.nullable or not spec.required or spec.kind == "geometry"
         )
         cols.append(sa.Column(spec.name, _column_type(spec), nullable=nullable))
-    cols.append(sa.Column("row_hash", sa.Text()))
     # GeoPackage requires INTEGER PRIMARY KEY AUTOINCREMENT on feature tables (req. 29).
     table = sa.Table(model.table, metadata, *cols, sqlite_autoincrement=True)
     sa.Index(f"ux_{model.table}_id", table.c.id, unique=True)
     sa.Index(f"ux_{model.table}_key", table.c.dataset, table.c.external_id, unique=True)
-    sa.Index(f"ix_{model.table}_status", table.c.status)
     for name in ("accident_id", "activity_id", "hazard_id", "admin_area_pcode", "pcode"):
         if name in table.c:
             sa.Index(f"ix_{model.table}_{name}", table.c[name])

@@ -1,0 +1,423 @@
+"""The `mineaction` command: a thin shell over the store, the import pipeline and analysis.
+
+Every command takes --store (or MINEACTION_STORE): a GeoPackage path (default
+./mineaction.gpkg) or a postgresql:// URL for the server store.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mineaction import __version__
+
+app = typer.Typer(
+    name="mineaction",
+    help="Information management for humanitarian mine action: hazards, land release, "
+    "accidents and victims, on a laptop (GeoPackage) or a national server (PostGIS).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stats_app = typer.Typer(help="Statistics computed from the store.", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
+
+StoreOption = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="MINEACTION_STORE",
+        help="GeoPackage file or postgresql:// URL.",
+        show_default=True,
+    ),
+]
+DEFAULT_STORE = "mineaction.gpkg"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _open(location: str) -> Any:
+    from mineaction.store import open_store
+    from mineaction.store.errors import StoreError
+
+    try:
+        return open_store(location)
+    except StoreError as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 -- any driver error: say where, not a traceback
+        fail(f"cannot open store {location}: {exc}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mineaction {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
+    ] = False,
+) -> None:
+    """mineaction command line."""
+
+
+@app.command()
+def init(store: StoreOption = DEFAULT_STORE) -> None:
+    """Create an empty store (or migrate an existing one to this version's schema)."""
+    with _open(store) as s:
+        typer.echo(f"store ready: {store} (schema version {s.schema_version()})")
+
+
+@app.command()
+def info(store: StoreOption = DEFAULT_STORE) -> None:
+    """What the store holds: records per kind and status, and the imports made."""
+    from mineaction.store.info import store_summary
+
+    with _open(store) as s:
+        summary = store_summary(s)
+    typer.echo(f"store: {store} ({summary['dialect']}, schema version {summary['schema']})")
+    for kind, by_status in summary["counts"].items():
+        total = sum(by_status.values())
+        detail = ", ".join(f"{k} {v:,}" for k, v in sorted(by_status.items()))
+        typer.echo(f"  {kind:<16} {total:>10,}" + (f"  ({detail})" if detail else ""))
+    if summary["imports"]:
+        typer.echo("recent imports:")
+        for run in summary["imports"]:
+            typer.echo(
+                f"  {run['finished_at']:%Y-%m-%d %H:%M}  {run['file_name']}  dataset "
+                f"{run['dataset']}: +{run['added']} ~{run['changed']} ={run['unchanged']} "
+                f"-{run['removed']} rejected {run['rejected']} flagged {run['flagged']}"
+            )
+
+
+@app.command("mappings")
+def list_mappings() -> None:
+    """List the mapping files shipped with mineaction."""
+    from mineaction.io.mapping import load_mapping, shipped_mappings
+
+    for name in shipped_mappings():
+        m = load_mapping(name)
+        kinds = ", ".join(t.kind for t in m.targets)
+        typer.echo(f"{name:<24} {kinds:<28} {m.description}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX, GeoJSON, GeoPackage, Shapefile "
+                                        "(.shp or zipped), KML or FlatGeobuf file.")],
+    kind: Annotated[str | None, typer.Option(
+        help="victims, accidents, hazards, activities, released-parts, finds, risk-education, "
+        "admin-areas, places, organisations or sources. Optional with a mapping that names "
+        "its kinds.")] = None,
+    mapping: Annotated[str | None, typer.Option(
+        help="Shipped mapping name (see `mineaction mappings`) or a YAML mapping file. "
+        "Without one, columns named like the fields are taken as they are.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="Dataset name: records are keyed by (dataset, external id). Default: the "
+        "mapping's, else the file name.")] = None,
+    skip_invalid: Annotated[bool, typer.Option(
+        help="Import the valid rows and write rejected rows with reasons to a file, "
+        "instead of refusing the whole file.")] = False,
+    rejected: Annotated[Path | None, typer.Option(
+        help="Where --skip-invalid writes rejected rows (default FILE.rejected.csv).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        help="Check everything and report what would change; write nothing.")] = False,
+    status: Annotated[str, typer.Option(
+        help="Workflow status of the imported records.")] = "approved",
+    delete_missing: Annotated[bool, typer.Option(
+        help="Delete records of the dataset that the file no longer has.")] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Import a file into the store, all or nothing, and report what changed."""
+    from mineaction.io.errors import FileError
+    from mineaction.io.mapping import MappingError, entity_kind, load_mapping
+    from mineaction.io.pipeline import ImportRejected, import_file
+
+    if status not in ("draft", "submitted", "approved", "rejected"):
+        fail(f"--status {status}: choose draft, submitted, approved or rejected", 2)
+    try:
+        chosen = load_mapping(mapping) if mapping else None
+        kind_name = entity_kind(kind) if kind else None
+    except MappingError as exc:
+        fail(str(exc), 2)
+    with _open(store) as s, _progress(file) as progress:
+        try:
+            report = import_file(
+                s, file, kind=kind_name, mapping=chosen, dataset=dataset,
+                skip_invalid=skip_invalid, rejected_path=rejected, dry_run=dry_run,
+                status=status, delete_missing=delete_missing, progress=progress,
+            )  # fmt: skip
+        except ImportRejected as exc:
+            progress.close()
+            lines = exc.report.error_lines()
+            for line in lines[:50]:
+                typer.echo(line, err=True)
+            if len(lines) > 50:
+                typer.echo(f"... and {len(lines) - 50} more errors", err=True)
+            fail(f"{exc} (fix the file, or use --skip-invalid to import the valid rows)")
+        except (MappingError, FileError) as exc:
+            fail(str(exc))
+    _print_report(report)
+
+
+def _progress(file: Path) -> Any:
+    from tqdm import tqdm
+
+    class Bar:
+        def __init__(self) -> None:
+            self.bar = tqdm(desc=f"importing {file.name}", unit=" rows", unit_scale=True,
+                            disable=None, file=sys.stderr)
+
+        def __call__(self, n: int) -> None:
+            self.bar.update(n)
+
+        def close(self) -> None:
+            self.bar.close()
+
+        def __enter__(self) -> Bar:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.close()
+
+    return Bar()
+
+
+def _print_report(report: Any) -> None:
+    verb = "would change (dry run, nothing written)" if report.dry_run else "imported"
+    typer.echo(f"{report.file}: {report.rows_read:,} rows read, {verb} "
+               f"in {report.seconds:.1f} s (dataset {report.dataset})")
+    for k in report.kinds.values():
+        typer.echo(f"  {k.kind:<14} added {k.added:,}, changed {k.changed:,}, "
+                   f"unchanged {k.unchanged:,}, removed {k.removed:,}, rejected {k.rejected:,}")
+    if report.errors:
+        typer.echo(f"  {len(report.errors):,} rows rejected; reasons in {report.rejected_file}")
+    if report.flags:
+        typer.echo(f"  {len(report.flags):,} records flagged for review:")
+        for flag in report.flags[:20]:
+            typer.echo(f"    row {flag.row}: {flag.kind} {flag.record_id}: {flag.message}")
+        if len(report.flags) > 20:
+            typer.echo(f"    ... and {len(report.flags) - 20:,} more (see `mineaction flags`)")
+
+
+@app.command()
+def flags(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 100,
+    format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Records that imports flagged for review (e.g. a point outside the country)."""
+    from mineaction.store.info import import_flags
+
+    with _open(store) as s:
+        rows = import_flags(s, limit=limit)
+    columns = ["file_name", "row_number", "record_kind", "record_id", "field", "message"]
+    _emit([{c: r[c] for c in columns} for r in rows], columns, format)
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
+    except ValueError:
+        fail(f"--bbox {text!r}: give min_lon,min_lat,max_lon,max_lat", 2)
+    return (minx, miny, maxx, maxy)
+
+
+def _parse_near(text: str | None) -> Any:
+    if not text:
+        return None
+    from shapely.geometry import Point
+
+    from mineaction.store.query import Near
+
+    try:
+        lon, lat, metres = (float(v) for v in text.split(","))
+    except ValueError:
+        fail(f"--near {text!r}: give lon,lat,metres", 2)
+    return Near(Point(lon, lat), metres)
+
+
+def _query(kind: str, bbox: str | None, near: str | None, admin_area: str | None,
+           date_from: str | None, date_to: str | None, status: list[str] | None,
+           dataset: str | None, limit: int | None, offset: int = 0) -> Any:
+    from mineaction.io.mapping import MappingError, entity_kind
+    from mineaction.store.query import Query
+
+    try:
+        kind_name = entity_kind(kind)
+    except MappingError as exc:
+        fail(str(exc), 2)
+    try:
+        start = date.fromisoformat(date_from) if date_from else None
+        end = date.fromisoformat(date_to) if date_to else None
+    except ValueError as exc:
+        fail(f"dates are YYYY-MM-DD: {exc}", 2)
+    return Query(kind=kind_name, bbox=_parse_bbox(bbox), near=_parse_near(near),
+                 admin_area=admin_area, date_from=start, date_to=end,
+                 status=tuple(status) if status else None, dataset=dataset, limit=limit,
+                 offset=offset)
+
+
+BboxOption = Annotated[str | None, typer.Option(help="min_lon,min_lat,max_lon,max_lat")]
+NearOption = Annotated[str | None, typer.Option(help="lon,lat,metres: within that distance")]
+AdminOption = Annotated[str | None, typer.Option(help="Admin area pcode (and all under it).")]
+FromOption = Annotated[str | None, typer.Option("--from", help="From date, YYYY-MM-DD.")]
+ToOption = Annotated[str | None, typer.Option("--to", help="To date, YYYY-MM-DD.")]
+StatusOption = Annotated[list[str] | None, typer.Option(help="Workflow status (repeatable).")]
+DatasetOption = Annotated[str | None, typer.Option(help="Only this dataset.")]
+
+
+@app.command("list")
+def list_records(
+    kind: Annotated[str, typer.Argument(help="victims, accidents, hazards, ...")],
+    bbox: BboxOption = None,
+    near: NearOption = None,
+    admin_area: AdminOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    status: StatusOption = None,
+    dataset: DatasetOption = None,
+    limit: Annotated[int, typer.Option(help="Rows per page.")] = 20,
+    offset: Annotated[int, typer.Option(help="Rows to skip.")] = 0,
+    format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
+    count: Annotated[bool, typer.Option(help="Print only how many match.")] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Query records: by area, distance, admin area, date range, status; with paging.
+    Victims' personal data is never printed here."""
+    q = _query(kind, bbox, near, admin_area, date_from, date_to, status, dataset,
+               None if count else limit, offset)
+    with _open(store) as s:
+        if count:
+            typer.echo(f"{s.count(q):,}")
+            return
+        frame = s.read_frame(q)
+    from mineaction.domain.models import ENTITIES
+
+    frame = frame.drop(columns=[c for c in ENTITIES[q.kind].personal_fields()
+                                if c in frame.columns])
+    if "geometry" in frame.columns:
+        frame["geometry"] = [None if g is None else g.wkt[:60] for g in frame["geometry"]]
+    _emit(frame.to_dict("records"), list(frame.columns), format)
+
+
+def _emit(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat) -> None:
+    if fmt == OutputFormat.json:
+        typer.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=1))
+    elif fmt == OutputFormat.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(show_lines=False)
+        for c in columns:
+            table.add_column(c, overflow="fold")
+        for r in rows:
+            table.add_row(*("" if r[c] is None else f"{r[c]:,}" if isinstance(r[c], int)
+                            else str(r[c]) for c in columns))
+        Console(width=max(100, min(240, 14 * len(columns)))).print(table)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Output file; its suffix picks the format.")],
+    kind: Annotated[str, typer.Option(help="What to export.")] = "accidents",
+    format: Annotated[str | None, typer.Option(
+        help="csv, xlsx, geojson, gpkg, shp, kml, fgb or hxl (HXL-tagged CSV). Default: "
+        "from the suffix.")] = None,
+    bbox: BboxOption = None,
+    near: NearOption = None,
+    admin_area: AdminOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    status: StatusOption = None,
+    dataset: DatasetOption = None,
+    include_personal_data: Annotated[bool, typer.Option(
+        help="Include victims' names, birth dates, contacts, addresses and ethnic group. "
+        "Personal data: share only with those entitled to it.")] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Export records to a file (filters as in `list`)."""
+    from mineaction.io.errors import FileError
+    from mineaction.io.export import export_records
+
+    q = _query(kind, bbox, near, admin_area, date_from, date_to, status, dataset, None)
+    with _open(store) as s:
+        try:
+            n = export_records(s, out, q, format=format,
+                               include_personal_data=include_personal_data)
+        except FileError as exc:
+            fail(str(exc))
+    typer.echo(f"wrote {n:,} {q.kind} records to {out}")
+
+
+class Dimension(StrEnum):
+    year = "year"
+    month = "month"
+    admin_area = "admin-area"
+    outcome = "outcome"
+    role = "role"
+    sex = "sex"
+    age_band = "age-band"
+    activity = "activity"
+    device = "device"
+    accident_kind = "accident-kind"
+
+
+@stats_app.command("casualties")
+def stats_casualties(
+    by: Annotated[list[Dimension] | None, typer.Option(
+        help="Group by (repeatable, e.g. --by year --by role).")] = None,
+    admin_level: Annotated[int | None, typer.Option(
+        help="With --by admin-area: roll up to this admin level (needs admin areas "
+        "imported).")] = None,
+    all_statuses: Annotated[bool, typer.Option(
+        help="Count every record, not only approved ones.")] = False,
+    dataset: DatasetOption = None,
+    format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Casualties (killed, injured) as the Landmine Monitor counts them."""
+    from mineaction.analysis.casualties import casualties
+
+    dims = [d.value for d in by or []]
+    with _open(store) as s:
+        table = casualties(s, dims, statuses=None if all_statuses else ("approved",),
+                           admin_level=admin_level, dataset=dataset)
+    rows = table.rows
+    if format == OutputFormat.table:
+        rows = [*rows, {**{d: "" for d in dims}, **table.total(),
+                        **({dims[0]: "total"} if dims else {})}]
+    _emit(rows, table.columns, format)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
