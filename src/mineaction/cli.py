@@ -172,7 +172,9 @@ def import_(
             if len(lines) > 50:
                 typer.echo(f"... and {len(lines) - 50} more errors", err=True)
             fail(f"{exc} (fix the file, or use --skip-invalid to import the valid rows)")
-        except (MappingError, FileError) as exc:
+        except MappingError as exc:
+            fail(f"{file.name}: {exc}")
+        except FileError as exc:
             fail(str(exc))
     _print_report(report)
 

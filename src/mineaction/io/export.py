@@ -71,7 +71,9 @@ def export_records(
     if fmt == "hxl":
         names = list(frame.columns)
         if "geometry" in names:
-            names += ["longitude", "latitude", "wkt"]  # what CSV writes geometry as
+            # The CSV writer gives points as longitude/latitude columns, other shapes as WKT.
+            points = all(g is None or g.geom_type == "Point" for g in frame["geometry"])
+            names += ["longitude", "latitude"] if points else ["wkt"]
         tags = {c: HXL_TAGS[c] for c in names if c in HXL_TAGS}
     write_table(out, frame, format=fmt, layer=model.table, hxl_tags=tags)
     return len(frame)

@@ -253,7 +253,7 @@ def _import_target(
 
 def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
          external_id: FieldRule | None = None) -> Mapped:
-    from mineaction.domain.columns import column
+    from mineaction.domain.columns import column, columns
 
     model = ENTITIES[kind]
     mapped = Mapped(kind=kind, rows=chunk[ROW].to_numpy())
@@ -263,6 +263,12 @@ def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
         rules = {**rules, "external_id": external_id}
     for name, rule in rules.items():
         mapped.values[name] = apply_rule(chunk, name, rule, column(model, name), mapped)
+    absent = [c.name for c in columns(model) if c.required and c.name not in mapped.values]
+    if absent:
+        shown = ", ".join(c for c in chunk.columns if c != ROW)
+        raise MappingError(
+            f"nothing gives the required field(s) {', '.join(absent)} of {kind}: map a column "
+            f"to {'them' if len(absent) > 1 else 'it'} (the file has: {shown})")
     precision = mapped.values.pop("__date_precision__", None)
     if precision is not None and "date_precision" in model.model_fields:
         mapped.values.setdefault("date_precision", precision)
