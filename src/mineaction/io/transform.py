@@ -249,7 +249,13 @@ def _convert(s: pd.Series, rule: FieldRule | None, spec: ColumnSpec, out: Mapped
             out.errors.append(RowError(int(r), name, f"{v!r} is not a date{hint}", column, v))
         return parsed.dt.strftime("%Y-%m-%d").astype(object).where(parsed.notna(), None)
     if spec.kind == "geometry":
-        return s.map(_geometry_or_none(out, name))
+        geoms = s.map(_geometry_or_none(out, name))
+        if spec.geometry is not None and spec.geometry.store_type == "MULTIPOLYGON":
+            # A MULTIPOLYGON column holds polygons as one-part multipolygons (GeoPackage
+            # requires the declared type; QGIS then sees one layer type).
+            geoms = geoms.map(lambda g: shapely.MultiPolygon([g]) if g is not None
+                              and g.geom_type == "Polygon" else g)
+        return geoms
     if spec.kind in ("enum_set", "list"):
         sep = "," if spec.kind == "enum_set" else "|"
         return s.map(lambda v: sep.join(sorted({p.strip() for p in re.split(r"[,;|]", str(v))

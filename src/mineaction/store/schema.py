@@ -41,9 +41,17 @@ class Geometry(UserDefinedType[Any]):
         return self.store_type
 
     def bind_processor(self, dialect: sa.Dialect) -> Any:
-        if dialect.name == "sqlite":
-            return lambda g: None if g is None else gpkg_binary.encode(g)
-        return lambda g: None if g is None else ewkb_hex(g)
+        encode = gpkg_binary.encode if dialect.name == "sqlite" else ewkb_hex
+        multi = self.store_type == "MULTIPOLYGON"
+
+        def process(g: Any) -> Any:
+            if g is None:
+                return None
+            if multi and g.geom_type == "Polygon":
+                g = shapely.MultiPolygon([g])  # the column's declared type
+            return encode(g)
+
+        return process
 
     def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
         if dialect.name == "sqlite":
