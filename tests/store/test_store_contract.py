@@ -82,13 +82,40 @@ def test_concurrent_editors_exactly_one_wins(store: Store) -> None:
     assert store.get("accident", a.id).version == 2
 
 
-def test_delete(store: Store) -> None:
-    a = store.add(_accident(*BOGOTA))
-    store.delete("accident", a.id)
+def test_delete_is_soft_and_kept_in_history(store: Store) -> None:
+    a = store.add(_accident(*BOGOTA, narrative="reported"))
+    store.delete("accident", a.id, by="ana")
     with pytest.raises(NotFound):
         store.get("accident", a.id)
     with pytest.raises(NotFound):
         store.delete("accident", a.id)
+    assert store.count(Query(kind="accident")) == 0
+    gone = store.query(Query(kind="accident", include_deleted=True)).items
+    assert [x.deleted_by for x in gone] == ["ana"] and gone[0].version == 2
+    # A stale editor cannot bring it back.
+    with pytest.raises(VersionConflict):
+        store.update(a.model_copy(update={"narrative": "edited"}), expected_version=1)
+    versions = store.history("accident", a.id)
+    assert [(v["version"], v["action"]) for v in versions] == [(1, "delete"), (2, "current")]
+    assert versions[0]["data"]["narrative"] == "reported"
+
+
+def test_history_keeps_every_version(store: Store) -> None:
+    a = store.add(_accident(*BOGOTA, narrative="v1"))
+    b = store.update(a.model_copy(update={"narrative": "v2"}), expected_version=1, by="ana")
+    store.update(b.model_copy(update={"narrative": "v3"}), expected_version=2, by="ben")
+    versions = store.history("accident", a.id)
+    assert [v["data"]["narrative"] for v in versions] == ["v1", "v2", "v3"]
+    assert [v["superseded_by"] for v in versions] == ["ana", "ben", None]
+
+
+def test_write_listeners_see_every_write_in_its_transaction(store: Store) -> None:
+    seen = []
+    store.write_listeners.append(lambda conn, event: seen.append((event.action, event.version)))
+    a = store.add(_accident(*BOGOTA))
+    store.update(a, expected_version=1)
+    store.delete("accident", a.id)
+    assert seen == [("create", 1), ("update", 2), ("delete", 3)]
 
 
 @pytest.fixture

@@ -3,17 +3,21 @@
 below. By default only approved records count, as IMSMA's approval workflow intends.
 
 The grouping runs in SQL on either store, so a million victims never pass through Python.
+Every cell can be traced back to its records: `drilldown()` turns a cell (the dimension
+values of one row) into a store Query for the victims behind it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from mineaction.store.base import Store
+from mineaction.store.query import Query
 from mineaction.store.schema import entity_table
 
 VICTIMS = entity_table("victim")
@@ -30,6 +34,29 @@ def _month(col: Any) -> Any:
     return sa.func.substr(sa.cast(col, sa.Text), 1, 7)
 
 
+# The Monitor's device categories (Landmine Monitor "Casualties" methodology): antipersonnel
+# mine, improvised mine (victim-activated IEDs and booby traps), antivehicle mine, cluster
+# munition remnant, other ERW (unexploded and abandoned ordnance), unspecified.
+MONITOR_DEVICE = {
+    "ap_mine": "antipersonnel_mine",
+    "improvised_mine": "improvised_mine",
+    "ied": "improvised_mine",
+    "booby_trap": "improvised_mine",
+    "at_mine": "antivehicle_mine",
+    "cluster_munition": "cluster_munition_remnant",
+    "uxo": "other_erw",
+    "axo": "other_erw",
+    "other": "unspecified",
+    "unknown": "unspecified",
+}
+
+
+def _device_group(col: Any) -> Any:
+    return sa.case(
+        *((col == code, group) for code, group in MONITOR_DEVICE.items()), else_="unspecified"
+    )
+
+
 DIMENSIONS: dict[str, Any] = {
     "year": _year(ACCIDENTS.c.accident_date),
     "month": _month(ACCIDENTS.c.accident_date),
@@ -40,8 +67,15 @@ DIMENSIONS: dict[str, Any] = {
     "age-band": VICTIMS.c.age_band,
     "activity": VICTIMS.c.activity,
     "device": ACCIDENTS.c.device_category,
+    "device-group": _device_group(ACCIDENTS.c.device_category),
     "accident-kind": ACCIDENTS.c.accident_kind,
 }
+# Dimensions whose "unknown" value is excluded from the base of percentages, as the Monitor
+# does ("of casualties for which the age was known, 21% were children").
+CATEGORICAL = ("outcome", "role", "sex", "age-band", "activity", "device", "device-group",
+               "accident-kind")
+UNKNOWN_VALUES = frozenset({"unknown", "unspecified", None})
+COUNTS = ("casualties", "killed", "injured", "unknown_outcome")
 
 
 @dataclass
@@ -51,11 +85,23 @@ class CasualtyTable:
 
     @property
     def columns(self) -> list[str]:
-        return [*self.dimensions, "casualties", "killed", "injured", "unknown_outcome"]
+        return [*self.dimensions, *COUNTS]
 
     def total(self) -> dict[str, int]:
-        keys = ("casualties", "killed", "injured", "unknown_outcome")
-        return {k: sum(int(r[k]) for r in self.rows) for k in keys}
+        return {k: sum(int(r[k]) for r in self.rows) for k in COUNTS}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What every statistic can be narrowed to. `admin_area` matches the pcode and every
+    pcode under it (by prefix, as store queries do); dates are the accident's."""
+
+    statuses: tuple[str, ...] | None = ("approved",)
+    dataset: str | None = None
+    admin_area: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def admin_level_expr(level: int, col: Any) -> Any:
@@ -72,6 +118,37 @@ def admin_level_expr(level: int, col: Any) -> Any:
     return sa.func.coalesce(ancestor, col)
 
 
+def _dimension(name: str, admin_level: int | None) -> Any:
+    if name not in DIMENSIONS:
+        raise ValueError(f"cannot group by {name}; choose from {', '.join(DIMENSIONS)}")
+    if name == "admin-area" and admin_level is not None:
+        return admin_level_expr(admin_level, ACCIDENTS.c.admin_area_pcode)
+    return DIMENSIONS[name]
+
+
+def _conditions(f: Filters) -> list[Any]:
+    out: list[Any] = []
+    if f.statuses:
+        out.append(VICTIMS.c.status.in_(list(f.statuses)))
+    if f.dataset:
+        out.append(VICTIMS.c.dataset == f.dataset)
+    if f.admin_area:
+        col = ACCIDENTS.c.admin_area_pcode
+        out.append(col.startswith(f.admin_area))
+    if f.date_from:
+        out.append(ACCIDENTS.c.accident_date >= f.date_from)
+    if f.date_to:
+        out.append(ACCIDENTS.c.accident_date <= f.date_to)
+    for name, value in f.extra.items():
+        expr = DIMENSIONS[name]
+        out.append(expr.in_(list(value)) if isinstance(value, list | tuple) else expr == value)
+    return out
+
+
+def _joined() -> Any:
+    return VICTIMS.outerjoin(ACCIDENTS, VICTIMS.c.accident_id == ACCIDENTS.c.id)
+
+
 def casualties(
     store: Store,
     by: Sequence[str] = (),
@@ -79,18 +156,19 @@ def casualties(
     statuses: Sequence[str] | None = ("approved",),
     admin_level: int | None = None,
     dataset: str | None = None,
+    admin_area: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> CasualtyTable:
+    """Victims counted by outcome, grouped by `by` (names from DIMENSIONS)."""
     unknown = [b for b in by if b not in DIMENSIONS]
     if unknown:
         raise ValueError(
             f"cannot group by {', '.join(unknown)}; choose from {', '.join(DIMENSIONS)}"
         )
-    exprs = []
-    for name in by:
-        expr = DIMENSIONS[name]
-        if name == "admin-area" and admin_level is not None:
-            expr = admin_level_expr(admin_level, ACCIDENTS.c.admin_area_pcode)
-        exprs.append(expr.label(name.replace("-", "_")))
+    f = Filters(statuses=tuple(statuses) if statuses else None, dataset=dataset,
+                admin_area=admin_area, date_from=date_from, date_to=date_to)
+    exprs = [_dimension(name, admin_level).label(name.replace("-", "_")) for name in by]
     outcome = VICTIMS.c.outcome
     counts = [
         sa.func.count().label("casualties"),
@@ -98,13 +176,7 @@ def casualties(
         sa.func.sum(sa.case((outcome == "injured", 1), else_=0)).label("injured"),
         sa.func.sum(sa.case((outcome == "unknown", 1), else_=0)).label("unknown_outcome"),
     ]
-    stmt = sa.select(*exprs, *counts).select_from(
-        VICTIMS.outerjoin(ACCIDENTS, VICTIMS.c.accident_id == ACCIDENTS.c.id)
-    )
-    if statuses:
-        stmt = stmt.where(VICTIMS.c.status.in_(list(statuses)))
-    if dataset:
-        stmt = stmt.where(VICTIMS.c.dataset == dataset)
+    stmt = sa.select(*exprs, *counts).select_from(_joined()).where(*_conditions(f))
     if exprs:
         positions = [sa.literal_column(str(i + 1)) for i in range(len(exprs))]
         stmt = stmt.group_by(*positions).order_by(*positions)
@@ -113,7 +185,120 @@ def casualties(
     rows = []
     for r in result:
         row = {name: r[name.replace("-", "_")] for name in by}
-        row.update({k: int(r[k] or 0) for k in ("casualties", "killed", "injured",
-                                                 "unknown_outcome")})
+        row.update({k: int(r[k] or 0) for k in COUNTS})
         rows.append(row)
     return CasualtyTable(dimensions=list(by), rows=rows)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def add_percentages(table: CasualtyTable) -> list[dict[str, Any]]:
+    """Rows with the Monitor's percentages, each "of those where the status is known":
+
+    - ``pct_killed``: killed / (killed + injured) in the row (unknown outcomes left out);
+    - ``pct_of_known_<dim>`` for each categorical dimension: the row's casualties over the
+      casualties whose <dim> is known, among rows sharing the other dimensions' values.
+      None for the unknown row itself, which is shown with its count but not as a share.
+    """
+    rows = [dict(r) for r in table.rows]
+    for row in rows:
+        row["pct_killed"] = _pct(row["killed"], row["killed"] + row["injured"])
+    for dim in table.dimensions:
+        if dim not in CATEGORICAL:
+            continue
+        others = [d for d in table.dimensions if d != dim]
+        known: dict[tuple[Any, ...], int] = {}
+        for row in rows:
+            if row[dim] not in UNKNOWN_VALUES:
+                key = tuple(row[d] for d in others)
+                known[key] = known.get(key, 0) + row["casualties"]
+        name = "pct_of_known_" + dim.replace("-", "_")
+        for row in rows:
+            key = tuple(row[d] for d in others)
+            row[name] = (None if row[dim] in UNKNOWN_VALUES
+                         else _pct(row["casualties"], known.get(key, 0)))
+    return rows
+
+
+def casualty_stats(
+    store: Store,
+    by: Sequence[str] = (),
+    *,
+    statuses: Sequence[str] | None = ("approved",),
+    admin_level: int | None = None,
+    dataset: str | None = None,
+    admin_area: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict[str, Any]:
+    """JSON-ready casualty statistics (what the API's /stats/casualties returns): the rows
+    with percentages of known, the total, and the filters that produced them."""
+    table = casualties(store, by, statuses=statuses, admin_level=admin_level, dataset=dataset,
+                       admin_area=admin_area, date_from=date_from, date_to=date_to)
+    total = table.total()
+    total["pct_killed"] = _pct(total["killed"], total["killed"] + total["injured"])
+    return {
+        "dimensions": list(by),
+        "columns": table.columns,
+        "rows": add_percentages(table),
+        "total": total,
+        "filters": {
+            "statuses": list(statuses) if statuses else None,
+            "admin_level": admin_level,
+            "dataset": dataset,
+            "admin_area": admin_area,
+            "date_from": date_from.isoformat() if date_from else None,
+            "date_to": date_to.isoformat() if date_to else None,
+        },
+    }
+
+
+def breakdown(
+    store: Store, dimension: str, **filters: Any
+) -> list[dict[str, Any]]:
+    """One dimension's rows with counts and percentage of known, unknowns last: the shape of
+    a Monitor country profile line ("of 99 casualties, 41% civilians ...")."""
+    rows = casualty_stats(store, [dimension], **filters)["rows"]
+    key = dimension
+    return sorted(rows, key=lambda r: (r[key] in UNKNOWN_VALUES, -r["casualties"],
+                                       str(r[key])))
+
+
+def drilldown_ids(
+    store: Store,
+    cell: dict[str, Any],
+    *,
+    statuses: Sequence[str] | None = ("approved",),
+    admin_level: int | None = None,
+    dataset: str | None = None,
+    admin_area: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    what: str = "victim",
+) -> list[str]:
+    """Ids of the victims (or, with what="accident", their accidents) behind one cell: the
+    records a row of `casualties(store, by=list(cell), ...)` counted, with the same filters.
+    `cell` maps dimension names to the row's values (None matches a missing value)."""
+    if what not in ("victim", "accident"):
+        raise ValueError("what is 'victim' or 'accident'")
+    f = Filters(statuses=tuple(statuses) if statuses else None, dataset=dataset,
+                admin_area=admin_area, date_from=date_from, date_to=date_to)
+    conditions = _conditions(f)
+    for name, value in cell.items():
+        expr = _dimension(name, admin_level)
+        conditions.append(expr.is_(None) if value is None else expr == value)
+    col = VICTIMS.c.id if what == "victim" else VICTIMS.c.accident_id
+    stmt = sa.select(col).select_from(_joined()).where(*conditions).order_by(VICTIMS.c.fid)
+    with store.engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(stmt) if r[0] is not None]
+    return list(dict.fromkeys(ids))  # accidents repeat once per victim
+
+
+def drilldown(store: Store, cell: dict[str, Any], *, what: str = "victim",
+              **filters: Any) -> Query:
+    """A store Query listing the records behind a cell (see drilldown_ids); page it with
+    store.query() or export it with io.export.export_records()."""
+    ids = drilldown_ids(store, cell, what=what, **filters)
+    return Query(kind=what, ids=tuple(ids), limit=None)

@@ -82,6 +82,9 @@ class Record(BaseModel):
     updated_at: datetime | None = None
     created_by: str | None = None
     updated_by: str | None = None
+    # Deletion is soft: the record leaves lists and statistics but stays, with its history.
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
     source_ids: list[uuid.UUID] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -32,7 +32,7 @@ from mineaction.io.mapping import FieldRule, Mapping, MappingError, Target, iden
 from mineaction.io.readers import iter_table_chunks
 from mineaction.io.stage import StagedKind, plausibility_flags, write_chunk
 from mineaction.io.transform import ROW, Mapped, RowError, apply_rule, check
-from mineaction.store.base import Store
+from mineaction.store.base import Store, WriteEvent
 from mineaction.store.schema import METADATA
 
 ProgressFn = Callable[[int], None]
@@ -158,6 +158,12 @@ def import_file(
             if dry_run:
                 raise _RollBack
             _record_run(conn, report, mapping, stamp)
+            store.notify(conn, WriteEvent(
+                "import", ",".join(report.kinds), None, None, user, summary={
+                    "import_id": report.import_id, "file": path.name,
+                    "dataset": report.dataset, "mapping": mapping.name,
+                    "rows_read": report.rows_read,
+                    "kinds": {k: vars(v) for k, v in report.kinds.items()}}))
             store.refresh_spatial_metadata(conn, list(staged))
             report.committed = True
     except _RollBack:

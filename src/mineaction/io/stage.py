@@ -119,6 +119,8 @@ def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids
                 columns.append(picked)
         store.bulk_insert(conn, mapped.kind, names, list(zip(*columns, strict=True)), constants)
     if update_at:
+        store.keep_versions(conn, mapped.kind, [ids[i] for i in update_at], "import",
+                            book["updated_by"])
         names = [*content, "status", "updated_at", "updated_by"]
         rows = [tuple(cols[c][i] for c in content)
                 + (book["status"], book["updated_at"], book["updated_by"], ids[i])

@@ -8,9 +8,11 @@ encode geometries for bulk writes, and insert many rows fast.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +55,25 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class WriteEvent:
+    """A write, told to the store's listeners inside its transaction (the audit trail
+    hashes these). `before`/`after` are the record as JSON-ready dicts; an import is one
+    event with its counts in `summary`."""
+
+    action: str  # create, update, delete, import
+    kind: str
+    record_id: str | None
+    version: int | None
+    by: str | None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+
+
+WriteListener = Callable[[sa.Connection, WriteEvent], None]
+
+
 class Store:
     """One interface over both stores. Reads use short connections; writes go through
     `transaction()`, which is atomic: everything in it lands or nothing does."""
@@ -62,6 +83,11 @@ class Store:
     def __init__(self, engine: sa.Engine, location: str) -> None:
         self.engine = engine
         self.location = location
+        self.write_listeners: list[WriteListener] = []
+
+    def notify(self, conn: sa.Connection, event: WriteEvent) -> None:
+        for listener in self.write_listeners:
+            listener(conn, event)
 
     # -- life cycle -----------------------------------------------------------------------
     def initialise(self) -> None:
@@ -139,6 +165,8 @@ class Store:
                     f"({record.dataset}, {record.external_id}) already exists"
                 ) from exc
             self._link_sources(conn, record)
+            self.notify(conn, WriteEvent("create", record.kind, str(record.id), 1, by,
+                                         after=record.model_dump(mode="json")))
         return record
 
     def get(self, kind: str, record_id: str | uuid.UUID) -> Record:
@@ -159,27 +187,101 @@ class Store:
             row.pop(frozen)
         table = entity_table(type(record))
         with self.transaction() as conn:
+            before = self._current(conn, record.kind, str(record.id))
             done = conn.execute(
                 table.update()
-                .where(table.c.id == str(record.id), table.c.version == expected_version)
+                .where(
+                    table.c.id == str(record.id),
+                    table.c.version == expected_version,
+                    table.c.deleted_at.is_(None),
+                )
                 .values(**row)
             )
             if done.rowcount != 1:
-                current = conn.execute(
-                    sa.select(table.c.version).where(table.c.id == str(record.id))
-                ).scalar_one_or_none()
+                current = before.version if before and before.deleted_at is None else None
                 raise VersionConflict(record.kind, str(record.id), expected_version, current)
+            assert before is not None
+            self._keep_version(conn, before, "update", by)
             self._link_sources(conn, record, replace=True)
+            self.notify(conn, WriteEvent("update", record.kind, str(record.id), record.version,
+                                         by, before=before.model_dump(mode="json"),
+                                         after=record.model_dump(mode="json")))
         return self.get(record.kind, record.id)
 
-    def delete(self, kind: str, record_id: str | uuid.UUID) -> None:
+    def delete(self, kind: str, record_id: str | uuid.UUID, *, by: str | None = None,
+               expected_version: int | None = None) -> None:
+        """Soft delete: the record leaves queries and statistics, keeps its history, and
+        its version goes up (so a stale editor's save is refused, not resurrecting it)."""
         table = entity_table(kind)
         with self.transaction() as conn:
-            done = conn.execute(table.delete().where(table.c.id == str(record_id)))
-            if done.rowcount == 0:
+            before = self._current(conn, kind, str(record_id))
+            if before is None or before.deleted_at is not None:
                 raise NotFound(f"no {kind} with id {record_id}")
-            links = METADATA.tables["record_sources"]
-            conn.execute(links.delete().where(links.c.record_id == str(record_id)))
+            if expected_version is not None and before.version != expected_version:
+                raise VersionConflict(kind, str(record_id), expected_version, before.version)
+            stamp = now_utc()
+            conn.execute(
+                table.update()
+                .where(table.c.id == str(record_id), table.c.version == before.version)
+                .values(deleted_at=stamp, deleted_by=by, version=before.version + 1,
+                        updated_at=stamp, updated_by=by)
+            )
+            self._keep_version(conn, before, "delete", by)
+            self.notify(conn, WriteEvent("delete", kind, str(record_id), before.version + 1,
+                                         by, before=before.model_dump(mode="json")))
+
+    def history(self, kind: str, record_id: str | uuid.UUID) -> list[dict[str, Any]]:
+        """Every version of a record, oldest first, each {version, data, at, by, action};
+        the last is the current state."""
+        hist = METADATA.tables["record_history"]
+        with self.engine.connect() as conn:
+            past = conn.execute(
+                sa.select(hist).where(hist.c.record_id == str(record_id),
+                                      hist.c.record_kind == kind).order_by(hist.c.version)
+            ).mappings().all()
+            current = self._current(conn, kind, str(record_id))
+        if current is None:
+            raise NotFound(f"no {kind} with id {record_id}")
+        versions = [{"version": r["version"], "data": json.loads(r["data"]),
+                     "superseded_at": r["superseded_at"], "superseded_by": r["superseded_by"],
+                     "action": r["action"]} for r in past]
+        versions.append({"version": current.version, "data": current.model_dump(mode="json"),
+                         "superseded_at": None, "superseded_by": None, "action": "current"})
+        return versions
+
+    def _current(self, conn: sa.Connection, kind: str, record_id: str) -> Record | None:
+        model = ENTITIES[kind]
+        table = entity_table(model)
+        row = conn.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+        if row is None:
+            return None
+        sources = self._sources_for(conn, [record_id])
+        return codec.row_to_record(model, row, sources.get(record_id, ()))
+
+    def _keep_version(self, conn: sa.Connection, record: Record, action: str,
+                      by: str | None) -> None:
+        hist = METADATA.tables["record_history"]
+        conn.execute(hist.insert().values(
+            record_kind=record.kind, record_id=str(record.id), version=record.version,
+            data=record.model_dump_json(), superseded_at=now_utc(), superseded_by=by,
+            action=action))
+
+    def keep_versions(self, conn: sa.Connection, kind: str, ids: Sequence[str], action: str,
+                      by: str | None) -> None:
+        """Keep the current versions of many records before a bulk change (re-imports)."""
+        model = ENTITIES[kind]
+        table = entity_table(model)
+        hist = METADATA.tables["record_history"]
+        stamp = now_utc()
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            rows = conn.execute(sa.select(table).where(table.c.id.in_(part))).mappings().all()
+            sources = self._sources_for(conn, part)
+            conn.execute(hist.insert(), [
+                {"record_kind": kind, "record_id": r["id"], "version": r["version"],
+                 "data": codec.row_to_record(model, r, sources.get(r["id"], ()))
+                 .model_dump_json(), "superseded_at": stamp, "superseded_by": by,
+                 "action": action} for r in rows])
 
     def _link_sources(self, conn: sa.Connection, record: Record, replace: bool = False) -> None:
         links = METADATA.tables["record_sources"]
@@ -277,6 +379,8 @@ class Store:
         table = entity_table(model)
         conditions: list[Any] = []
         post_filter = None
+        if not q.include_deleted:
+            conditions.append(table.c.deleted_at.is_(None))
         if q.ids is not None:
             conditions.append(table.c.id.in_(list(q.ids)))
         if q.status:

@@ -39,6 +39,7 @@ class Query:
     limit: int | None = 100
     offset: int = 0
     after_fid: int | None = None  # keyset paging: cheaper than offset on deep pages
+    include_deleted: bool = False
 
 
 @dataclass

@@ -168,6 +168,22 @@ def build_metadata() -> sa.MetaData:
         sa.UniqueConstraint("record_kind", "record_id", "source_id"),
         sqlite_autoincrement=True,
     )
+    # Every superseded version of every record (the current one is in its table): written
+    # when a record is updated, deleted or changed by a re-import, so history and diffs
+    # between any two versions are possible without doubling the cost of bulk imports.
+    sa.Table(
+        "record_history",
+        metadata,
+        sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("record_kind", sa.Text, nullable=False),
+        sa.Column("record_id", sa.Text(), nullable=False, index=True),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("data", sa.Text, nullable=False),  # the record as JSON (GeoJSON geometry)
+        sa.Column("superseded_at", Timestamp(), nullable=False),
+        sa.Column("superseded_by", sa.Text),
+        sa.Column("action", sa.Text, nullable=False),  # update, delete, status, import
+        sqlite_autoincrement=True,
+    )
     sa.Table(
         "import_runs",
         metadata,
