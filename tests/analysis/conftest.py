@@ -4,20 +4,41 @@ seeded synthetic land-release data set. Tests using them only read."""
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from mineaction.store import Store, open_store
-from tests.analysis.landrelease_fixture import load_landrelease
 
 REPO = Path(__file__).parents[2]
 DATA = REPO / "data" / "colombia"
 REGISTER = DATA / "aicma_victims_register_2021-06.csv"
+
+
+def load_by_path(name: str, path: Path) -> ModuleType:
+    """Import a helper module of the tests by its path: tests/ is not a package, and
+    tests/reports shares these helpers, so no import by name would be reliable."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+load_landrelease = load_by_path(
+    "mineaction_tests_landrelease", Path(__file__).with_name("landrelease_fixture.py")
+).load_landrelease
+
+
+def with_database(url: str, dbname: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + dbname))
 
 
 def import_colombia(store: Store) -> None:
@@ -40,8 +61,6 @@ def _session_location(request: pytest.FixtureRequest, kind: str,
         return
     # A session-long database beside the test one: fresh_postgis_url is per test, and
     # importing the register for every test would cost seconds each.
-    from tests.conftest import with_database
-
     server = request.getfixturevalue("postgis_url")
     name = f"mineaction_stats_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server, autocommit=True) as conn:

@@ -23,7 +23,11 @@ def open_store(location: str | Path, *, initialise: bool = True) -> Store:
 
         store = GeoPackageStore(text)
     if initialise:
-        store.initialise()
+        try:
+            store.initialise()
+        except BaseException:
+            store.close()  # no pooled connections left behind by a refused store
+            raise
     return store
 
 

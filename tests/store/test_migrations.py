@@ -1,0 +1,67 @@
+"""Schema versions: recorded in the store, migrated forward on open, in one transaction;
+a store written by a newer mineaction is refused rather than damaged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import mineaction.store.base as base
+from mineaction.store import Store, open_store
+from mineaction.store.errors import SchemaTooNew
+
+
+def _columns(store: Store, table: str) -> set[str]:
+    with store.engine.connect() as conn:
+        return {c["name"] for c in sa.inspect(conn).get_columns(table)}
+
+
+def test_store_is_migrated_forward_on_open(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert store.schema_version() == base.SCHEMA_VERSION
+    location = store.location
+    store.close()
+
+    def add_injury_code(s: Store, conn: sa.Connection) -> None:
+        conn.exec_driver_sql("ALTER TABLE victims ADD COLUMN injury_code TEXT")
+
+    monkeypatch.setattr(base, "SCHEMA_VERSION", base.SCHEMA_VERSION + 1)
+    monkeypatch.setitem(base.MIGRATIONS, base.SCHEMA_VERSION, add_injury_code)
+    migrated = open_store(location)
+    try:
+        assert migrated.schema_version() == base.SCHEMA_VERSION
+        assert "injury_code" in _columns(migrated, "victims")
+    finally:
+        migrated.close()
+
+
+def test_failed_migration_leaves_the_store_as_it_was(store: Store,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    before = store.schema_version()
+    location = store.location
+    store.close()
+
+    def half_done(s: Store, conn: sa.Connection) -> None:
+        conn.exec_driver_sql("ALTER TABLE victims ADD COLUMN injury_code TEXT")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(base, "SCHEMA_VERSION", before + 1)
+    monkeypatch.setitem(base.MIGRATIONS, before + 1, half_done)
+    with pytest.raises(RuntimeError, match="disk full"):
+        open_store(location)
+    monkeypatch.setattr(base, "SCHEMA_VERSION", before)
+    again = open_store(location)
+    try:
+        assert again.schema_version() == before
+        assert "injury_code" not in _columns(again, "victims")
+    finally:
+        again.close()
+
+
+def test_newer_store_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.gpkg"
+    with open_store(path) as s, s.transaction() as conn:
+        conn.exec_driver_sql("UPDATE mineaction_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(SchemaTooNew, match="schema version 99"):
+        open_store(path)
