@@ -124,6 +124,20 @@ def peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far: unlike wall time, hardly affected by
+    other processes competing for the cores."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def run_child(script: Path, args: Sequence[str], *, timeout: float | None = None
               ) -> dict[str, Any]:
     """Run `python script --child ...` in a fresh interpreter; it prints one JSON line last

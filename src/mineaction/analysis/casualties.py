@@ -105,9 +105,10 @@ class Filters:
 
 
 def admin_level_expr(level: int, col: Any) -> Any:
-    """The pcode of the level-`level` area holding `col`'s area: looked up through the
-    admin_areas table when its codes are there, since pcodes nest by prefix (DANE: 05 holds
-    05313) that is the ancestor whose code starts the child's."""
+    """The pcode of the level-`level` area holding `col`'s area, as an SQL expression (a
+    correlated subquery: fine for a few rows, slow per victim; casualties() rolls up
+    through ancestor_map() instead). Pcodes nest by prefix (DANE: 05 holds 05313), so the
+    ancestor is the level-`level` area whose code starts the child's."""
     ancestor = (
         sa.select(ADMIN.c.pcode)
         .where(ADMIN.c.level == level, col.startswith(ADMIN.c.pcode))
@@ -118,11 +119,22 @@ def admin_level_expr(level: int, col: Any) -> Any:
     return sa.func.coalesce(ancestor, col)
 
 
-def _dimension(name: str, admin_level: int | None) -> Any:
+def ancestor_map(store: Store, level: int, codes: Sequence[str | None]) -> dict[str, str]:
+    """code -> the pcode of its level-`level` admin area (the longest level-`level` pcode
+    that starts it); codes with none map to themselves, as when no admin areas are loaded."""
+    with store.engine.connect() as conn:
+        parents = sorted((r[0] for r in conn.execute(
+            sa.select(ADMIN.c.pcode).where(ADMIN.c.level == level))), key=len, reverse=True)
+    out = {}
+    for code in codes:
+        if code is not None:
+            out[code] = next((p for p in parents if code.startswith(p)), code)
+    return out
+
+
+def _dimension(name: str) -> Any:
     if name not in DIMENSIONS:
         raise ValueError(f"cannot group by {name}; choose from {', '.join(DIMENSIONS)}")
-    if name == "admin-area" and admin_level is not None:
-        return admin_level_expr(admin_level, ACCIDENTS.c.admin_area_pcode)
     return DIMENSIONS[name]
 
 
@@ -168,7 +180,7 @@ def casualties(
         )
     f = Filters(statuses=tuple(statuses) if statuses else None, dataset=dataset,
                 admin_area=admin_area, date_from=date_from, date_to=date_to)
-    exprs = [_dimension(name, admin_level).label(name.replace("-", "_")) for name in by]
+    exprs = [_dimension(name).label(name.replace("-", "_")) for name in by]
     outcome = VICTIMS.c.outcome
     counts = [
         sa.func.count().label("casualties"),
@@ -187,7 +199,29 @@ def casualties(
         row = {name: r[name.replace("-", "_")] for name in by}
         row.update({k: int(r[k] or 0) for k in COUNTS})
         rows.append(row)
+    if admin_level is not None and "admin-area" in by:
+        rows = _roll_up(store, rows, list(by), admin_level)
     return CasualtyTable(dimensions=list(by), rows=rows)
+
+
+def _roll_up(store: Store, rows: list[dict[str, Any]], by: list[str],
+             level: int) -> list[dict[str, Any]]:
+    """Re-sum rows grouped by municipality into their level-`level` areas. SQL has done the
+    pass over every victim; this adds up a few hundred already-counted groups (counts are
+    additive), which is far cheaper than an ancestor lookup per victim in SQL."""
+    mapping = ancestor_map(store, level, [r["admin-area"] for r in rows])
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        area = row["admin-area"]
+        row = {**row, "admin-area": mapping.get(area, area) if area is not None else None}
+        key = tuple(row[d] for d in by)
+        if key in merged:
+            for k in COUNTS:
+                merged[key][k] += row[k]
+        else:
+            merged[key] = row
+    return [merged[k] for k in sorted(merged, key=lambda t: tuple(
+        ("", "") if v is None else ("1", str(v)) for v in t))]
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -287,7 +321,14 @@ def drilldown_ids(
                 admin_area=admin_area, date_from=date_from, date_to=date_to)
     conditions = _conditions(f)
     for name, value in cell.items():
-        expr = _dimension(name, admin_level)
+        expr = _dimension(name)
+        if name == "admin-area" and admin_level is not None and value is not None:
+            # The cell is a rolled-up area: every code that rolls up into it.
+            with store.engine.connect() as conn:
+                codes = [r[0] for r in conn.execute(sa.select(expr).distinct())]
+            mapping = ancestor_map(store, admin_level, codes)
+            conditions.append(expr.in_([c for c, a in mapping.items() if a == value]))
+            continue
         conditions.append(expr.is_(None) if value is None else expr == value)
     col = VICTIMS.c.id if what == "victim" else VICTIMS.c.accident_id
     stmt = sa.select(col).select_from(_joined()).where(*conditions).order_by(VICTIMS.c.fid)

@@ -238,9 +238,6 @@ def _convert(s: pd.Series, rule: FieldRule | None, spec: ColumnSpec, out: Mapped
             return numbers.astype("Int64")
         return numbers.astype(float)
     if spec.kind == "date":
-        text = s.astype("str")
-        if text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(True).all():
-            return text  # already ISO (date_parts, or our own exports)
         formats = rule.date_format if rule and rule.date_format else None
         parsed = _parse_dates(s, formats)
         bad = (s.notna() & parsed.isna()).to_numpy()
