@@ -18,7 +18,7 @@ from mineaction.domain.models import ENTITIES
 from mineaction.geo import geodesic
 from mineaction.store.base import Store
 from mineaction.store.query import Bbox, Near
-from mineaction.store.schema import METADATA, ewkb_hex
+from mineaction.store.schema import METADATA, entity_table, ewkb_hex
 
 
 def engine_url(url: str) -> str:
@@ -56,6 +56,31 @@ class PostGISStore(Store):
         # psycopg sends str parameters untyped, so the server casts hex EWKB, ISO dates
         # and the like to the column's type on its own.
         return ["%s"] * len(names)
+
+    def bulk_insert(
+        self,
+        conn: sa.Connection,
+        kind: str,
+        names: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        constants: dict[str, Any] | None = None,
+    ) -> None:
+        """COPY instead of INSERT: about ten times faster for the thousands of rows an
+        import writes at a time. Runs on the transaction's own connection, so it is part
+        of the import's all-or-nothing."""
+        if not rows:
+            return
+        table = entity_table(kind)
+        constants = constants or {}
+        cols = ", ".join(self._quote(n) for n in [*names, *constants])
+        tail = tuple(constants.values())
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        with dbapi.cursor() as cur, cur.copy(
+            f"COPY {self._quote(table.name)} ({cols}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row((*row, *tail))
 
     def encode_geometry(self, geom: Any) -> str:
         return ewkb_hex(geom)

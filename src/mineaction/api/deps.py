@@ -1,0 +1,59 @@
+"""FastAPI dependencies: the app's services, and who is asking.
+
+A request is authenticated by a bearer token (scripts: `Authorization: Bearer ma_...`) or
+the session cookie (browsers, set by POST /api/v1/auth/login); with neither it is the
+anonymous public. A credential that is present but invalid is refused (401) rather than
+silently downgraded to public, so a script with an expired token notices.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from mineaction.api.errors import Unauthorized
+from mineaction.api.services import Services
+from mineaction.auth.roles import PUBLIC, Principal
+
+SESSION_COOKIE = "mineaction_session"
+
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token (`mineaction token "
+                           "create` or POST /api/v1/auth/tokens).")
+cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
+                             description="Session cookie set by POST /api/v1/auth/login.")
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def principal(
+    svc: ServicesDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> Principal:
+    secret = bearer.credentials if bearer is not None else cookie
+    if not secret:
+        return PUBLIC
+    user = svc.users.resolve(secret)
+    if user is None:
+        raise Unauthorized("the token or session is invalid, expired or revoked",
+                           headers={"WWW-Authenticate": "Bearer"})
+    return user.principal()
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def signed_in(p: PrincipalDep) -> Principal:
+    if p.is_public:
+        raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
+    return p
+
+
+SignedInDep = Annotated[Principal, Depends(signed_in)]

@@ -1,0 +1,149 @@
+"""Typed API errors and the one place where every error becomes an HTTP response.
+
+Every error leaves the server in one JSON shape, ErrorBody: {code, message, field_errors}
+(412 adds `current`, the record as it now is). Errors of the core layers (store, import,
+user directory) carry no HTTP knowledge beyond the store's `http_status`; they are mapped
+here. Unexpected exceptions are logged with their traceback and answered with a bare 500:
+no stack trace reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mineaction.auth.users import AuthError
+from mineaction.io.errors import FileError
+from mineaction.io.mapping import MappingError
+from mineaction.store.errors import DuplicateKey, NotFound, StoreError, VersionConflict
+
+log = logging.getLogger("mineaction.api")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field_errors: list[FieldError] = []
+    current: dict[str, Any] | None = None
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field_errors: list[FieldError] | None = None,
+                 current: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field_errors = field_errors or []
+        self.current = current
+        self.headers = headers
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFoundError(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class PreconditionFailed(ApiError):
+    status, code = 412, "version_conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
+class Invalid(ApiError):
+    status, code = 422, "invalid"
+
+
+class PreconditionRequired(ApiError):
+    status, code = 428, "precondition_required"
+
+
+class TooManyRequests(ApiError):
+    status, code = 429, "too_many_requests"
+
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+                 412: "version_conflict", 413: "payload_too_large",
+                 415: "unsupported_media_type", 422: "invalid", 428: "precondition_required",
+                 429: "too_many_requests"}
+
+# Standard responses every operation may give, for the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorBody, "description": c.replace("_", " ")}
+    for s, c in _STATUS_CODES.items() if s in (401, 403, 404, 422)
+}
+
+
+def field_errors_of(exc: ValidationError | RequestValidationError) -> list[FieldError]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path",
+                                                                 "header")]
+        out.append(FieldError(field=".".join(loc) or "body", message=str(err.get("msg"))))
+    return out
+
+
+def _respond(status: int, code: str, message: str, *, field_errors: list[FieldError] = (),
+             current: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorBody(code=code, message=message, field_errors=list(field_errors),
+                     current=current)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
+                        headers=headers)
+
+
+def to_response(exc: Exception) -> JSONResponse:
+    """The HTTP answer for any exception: the single mapping of errors to statuses."""
+    if isinstance(exc, ApiError):
+        return _respond(exc.status, exc.code, exc.message, field_errors=exc.field_errors,
+                        current=exc.current, headers=exc.headers)
+    if isinstance(exc, RequestValidationError | ValidationError):
+        return _respond(422, "invalid", "the request is not valid",
+                        field_errors=field_errors_of(exc))
+    if isinstance(exc, VersionConflict):
+        return _respond(412, "version_conflict", str(exc))
+    if isinstance(exc, NotFound | DuplicateKey | StoreError) and exc.http_status < 500:
+        return _respond(exc.http_status, _STATUS_CODES.get(exc.http_status, "error"), str(exc))
+    if isinstance(exc, AuthError | MappingError | FileError):
+        return _respond(422, "invalid", str(exc))
+    if isinstance(exc, StarletteHTTPException):
+        return _respond(exc.status_code, _STATUS_CODES.get(exc.status_code, "error"),
+                        str(exc.detail), headers=getattr(exc, "headers", None))
+    log.exception("unexpected error", exc_info=exc)
+    return _respond(500, "internal_error", "internal error; the server log has the details")
+
+
+def install(app: FastAPI) -> None:
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        return to_response(exc)
+
+    for exc_type in (ApiError, RequestValidationError, ValidationError, StoreError,
+                     AuthError, MappingError, FileError, StarletteHTTPException, Exception):
+        app.add_exception_handler(exc_type, handler)

@@ -1,0 +1,322 @@
+"""The records core of the API: list, get, create, update, delete, workflow, history and
+diff of any entity, with the permission rules applied. Plain Python over the store: routers
+parse HTTP into these calls and shape what comes back (STYLE.md 1), and tests can call it
+without HTTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from shapely.geometry import Point
+
+from mineaction.api.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFoundError,
+    PreconditionFailed,
+)
+from mineaction.audit.log import log_event, log_read
+from mineaction.audit.schema import REVIEWS
+from mineaction.auth.roles import (
+    Policy,
+    Principal,
+    Role,
+    may_create,
+    may_edit,
+    may_read_record,
+    may_review,
+    may_see_history,
+    may_submit,
+    sees_personal_data,
+)
+from mineaction.domain.models import ENTITIES, Record
+from mineaction.store.base import Store
+from mineaction.store.errors import NotFound, VersionConflict
+from mineaction.store.query import Near, Query
+
+# Fields the store keeps and clients never set directly.
+BOOKKEEPING = ("status", "version", "created_at", "updated_at", "created_by", "updated_by",
+               "deleted_at", "deleted_by")
+# The entity's own "kind" field, filtered by ?kind=.
+KIND_FIELDS = {"hazard": "hazard_kind", "accident": "accident_kind",
+               "activity": "activity_kind", "source": "source_kind",
+               "organisation": "organisation_kind", "find": "device_category",
+               "released_part": "method", "victim": "outcome"}
+# Never shown to the public: who did what, and fields that could locate or name a person.
+PUBLIC_HIDDEN = {"created_by", "updated_by", "deleted_by", "deleted_at"}
+PUBLIC_HIDDEN_BY_KIND = {"accident": {"original_coordinates", "narrative", "place_name"}}
+TRANSITIONS = {"submit": (("draft", "rejected"), "submitted"),
+               "approve": (("submitted",), "approved"),
+               "reject": (("submitted",), "rejected")}
+
+
+@dataclass(frozen=True)
+class ListParams:
+    bbox: tuple[float, float, float, float] | None = None
+    near: tuple[float, float, float] | None = None
+    admin_area: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    status: tuple[str, ...] | None = None
+    kind: str | None = None
+    dataset: str | None = None
+    limit: int = 100
+    after_fid: int | None = None
+    mine: bool = False
+
+
+class Records:
+    def __init__(self, store: Store, policy: Policy, public_decimals: int = 1) -> None:
+        self.store = store
+        self.policy = policy
+        self.public_decimals = public_decimals
+
+    # -- shaping --------------------------------------------------------------------------
+    def present(self, p: Principal, record: Record) -> dict[str, Any]:
+        """The record as `p` may see it, JSON-ready."""
+        data = record.model_dump(mode="json")
+        return self.present_data(p, record.kind, data)
+
+    def present_data(self, p: Principal, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        if not sees_personal_data(p):
+            for name in ENTITIES[kind].personal_fields():
+                data.pop(name, None)
+        if p.is_public:
+            for name in PUBLIC_HIDDEN | PUBLIC_HIDDEN_BY_KIND.get(kind, set()):
+                data.pop(name, None)
+            if kind == "accident" and data.get("geometry"):
+                lon, lat = data["geometry"]["coordinates"][:2]
+                d = self.public_decimals
+                data["geometry"] = {"type": "Point", "coordinates": [round(lon, d),
+                                                                     round(lat, d)]}
+                data["location_precision"] = "generalised"
+        return data
+
+    def _log_personal(self, p: Principal, kind: str, records: list[Record]) -> None:
+        personal = ENTITIES[kind].personal_fields()
+        if not personal or not sees_personal_data(p):
+            return
+        seen = [r for r in records if any(getattr(r, f) is not None for f in personal)]
+        if seen:
+            fields = {f for r in seen for f in personal if getattr(r, f) is not None}
+            log_read(self.store, p.username, kind, [str(r.id) for r in seen], fields)
+
+    # -- reads ----------------------------------------------------------------------------
+    def _check_readable_kind(self, p: Principal, kind: str) -> None:
+        if p.is_public and kind == "victim":
+            raise Forbidden("the public sees victims only as aggregates: "
+                            "GET /api/v1/victims/summary")
+
+    def list(self, p: Principal, kind: str, params: ListParams
+             ) -> tuple[list[dict[str, Any]], int | None]:
+        self._check_readable_kind(p, kind)
+        where: dict[str, Any] = {}
+        status = params.status
+        if params.kind is not None:
+            field = KIND_FIELDS.get(kind)
+            if field is None:
+                raise Invalid(f"{kind} has no kind to filter on",
+                              field_errors=[FieldError(field="kind", message="not available")])
+            where[field] = params.kind
+        if p.is_public:
+            status = ("approved",)
+        elif p.role == Role.field:
+            if params.mine:
+                where["created_by"] = p.username
+            else:
+                status = ("approved",)
+        elif params.mine:
+            where["created_by"] = p.username
+        if (not self.policy.cross_organisation_visibility and not may_review(p)
+                and p.organisation_id and "organisation_id" in ENTITIES[kind].model_fields):
+            where["organisation_id"] = p.organisation_id
+        near = None
+        if params.near is not None:
+            lon, lat, metres = params.near
+            near = Near(Point(lon, lat), metres)
+        q = Query(kind=kind, bbox=params.bbox, near=near, admin_area=params.admin_area,
+                  date_from=params.date_from, date_to=params.date_to, status=status,
+                  dataset=params.dataset, where=where, limit=params.limit,
+                  after_fid=params.after_fid)
+        page = self.store.query(q)
+        self._log_personal(p, kind, page.items)
+        return [self.present(p, r) for r in page.items], page.next_after_fid
+
+    def load(self, p: Principal, kind: str, record_id: uuid.UUID) -> Record:
+        """The stored record, if `p` may read it (404 otherwise: not even its existence)."""
+        self._check_readable_kind(p, kind)
+        try:
+            record = self.store.get(kind, record_id)
+        except NotFound:
+            raise NotFoundError(f"no {kind} with id {record_id}") from None
+        if not may_read_record(p, record, self.policy):
+            raise NotFoundError(f"no {kind} with id {record_id}")
+        return record
+
+    def get(self, p: Principal, kind: str, record_id: uuid.UUID) -> tuple[dict[str, Any], int]:
+        record = self.load(p, kind, record_id)
+        self._log_personal(p, kind, [record])
+        return self.present(p, record), record.version
+
+    # -- writes ---------------------------------------------------------------------------
+    def create(self, p: Principal, kind: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        if not may_create(p):
+            raise Forbidden(f"role {p.role.value} cannot create records")
+        model = ENTITIES[kind]
+        record = model.model_validate({**body, "status": "draft", "version": 1})
+        if not may_edit(p, record.model_copy(update={"created_by": p.username}), self.policy):
+            raise Forbidden("you may create records only for your own organisation")
+        saved = self.store.add(record, by=p.username)
+        return self.present(p, saved), saved.version
+
+    def _current_for_write(self, p: Principal, kind: str, record_id: uuid.UUID) -> Record:
+        record = self.load(p, kind, record_id)
+        if not may_edit(p, record, self.policy):
+            raise Forbidden(f"role {p.role.value} cannot change this {kind}")
+        return record
+
+    def _stale(self, p: Principal, kind: str, record_id: uuid.UUID, expected: int,
+               exc: VersionConflict | None = None) -> PreconditionFailed:
+        try:
+            current = self.store.get(kind, record_id)
+        except NotFound:
+            return PreconditionFailed(f"{kind} {record_id} no longer exists")
+        return PreconditionFailed(
+            f"{kind} {record_id} is at version {current.version}, not {expected}: "
+            "reload it and re-apply your change",
+            current=self.present(p, current), headers={"ETag": etag(current.version)})
+
+    def update(self, p: Principal, kind: str, record_id: uuid.UUID, body: dict[str, Any],
+               expected_version: int, *, partial: bool) -> tuple[dict[str, Any], int]:
+        current = self._current_for_write(p, kind, record_id)
+        if current.version != expected_version:
+            raise self._stale(p, kind, record_id, expected_version)
+        stored = current.model_dump(mode="json")
+        keep = {k: stored[k] for k in ("id", *BOOKKEEPING)}
+        if partial:
+            data = {**stored, **body, **keep}
+        else:
+            # A role that cannot see personal data cannot have meant to erase it.
+            hidden = {} if sees_personal_data(p) else {
+                f: stored[f] for f in ENTITIES[kind].personal_fields() if f not in body}
+            data = {**body, **hidden, **keep}
+        if current.status == "approved" and not may_review(p):
+            data["status"] = "submitted"  # a change to approved data is approved again
+        record = ENTITIES[kind].model_validate(data)
+        try:
+            saved = self.store.update(record, expected_version=expected_version, by=p.username)
+        except VersionConflict as exc:
+            raise self._stale(p, kind, record_id, expected_version, exc) from None
+        return self.present(p, saved), saved.version
+
+    def delete(self, p: Principal, kind: str, record_id: uuid.UUID,
+               expected_version: int | None) -> None:
+        current = self._current_for_write(p, kind, record_id)
+        if expected_version is not None and current.version != expected_version:
+            raise self._stale(p, kind, record_id, expected_version)
+        try:
+            self.store.delete(kind, record_id, by=p.username,
+                              expected_version=current.version)
+        except VersionConflict as exc:
+            raise self._stale(p, kind, record_id, current.version, exc) from None
+        except NotFound:
+            raise NotFoundError(f"no {kind} with id {record_id}") from None
+
+    def transition(self, p: Principal, kind: str, record_id: uuid.UUID, action: str,
+                   reason: str | None, expected_version: int | None
+                   ) -> tuple[dict[str, Any], int]:
+        """submit (draft|rejected -> submitted), approve or reject (submitted -> ...)."""
+        current = self.load(p, kind, record_id)
+        sources, target = TRANSITIONS[action]
+        allowed = may_submit(p, current, self.policy) if action == "submit" else may_review(p)
+        if not allowed:
+            raise Forbidden(f"role {p.role.value} cannot {action} this {kind}")
+        if expected_version is not None and current.version != expected_version:
+            raise self._stale(p, kind, record_id, expected_version)
+        if current.status not in sources:
+            raise Conflict(f"cannot {action} a {current.status} {kind} (only "
+                           f"{' or '.join(sources)})")
+        if action == "reject" and not (reason and reason.strip()):
+            raise Invalid("a rejection needs a reason",
+                          field_errors=[FieldError(field="reason", message="required")])
+        try:
+            saved = self.store.update(current.model_copy(update={"status": target}),
+                                      expected_version=current.version, by=p.username)
+        except VersionConflict as exc:
+            raise self._stale(p, kind, record_id, current.version, exc) from None
+        with self.store.transaction() as conn:
+            conn.execute(REVIEWS.insert().values(
+                record_kind=kind, record_id=str(record_id), version=saved.version,
+                action=action, reason=reason, by=p.username, at=datetime.now(UTC)))
+        if reason:
+            log_event(self.store, p.username, "review", {"action": action, "reason": reason},
+                      kind=kind, record_id=str(record_id), version=saved.version)
+        return self.present(p, saved), saved.version
+
+    def reviews(self, p: Principal, kind: str, record_id: uuid.UUID) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        self.load(p, kind, record_id)
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(sa.select(REVIEWS).where(
+                REVIEWS.c.record_id == str(record_id), REVIEWS.c.record_kind == kind)
+                .order_by(REVIEWS.c.fid)).mappings().all()
+        return [{"version": r["version"], "action": r["action"], "reason": r["reason"],
+                 "by": None if p.is_public else r["by"], "at": r["at"].isoformat()}
+                for r in rows]
+
+    # -- history --------------------------------------------------------------------------
+    def history(self, p: Principal, kind: str, record_id: uuid.UUID) -> list[dict[str, Any]]:
+        if not may_see_history(p):
+            raise Forbidden("history is not public")
+        self._check_readable_kind(p, kind)
+        try:
+            versions = self.store.history(kind, record_id)
+        except NotFound:
+            raise NotFoundError(f"no {kind} with id {record_id}") from None
+        last = ENTITIES[kind].model_validate(versions[-1]["data"])
+        if not may_read_record(p, last, self.policy):
+            raise NotFoundError(f"no {kind} with id {record_id}")
+        out = []
+        for v in versions:
+            at = v["superseded_at"]
+            out.append({"version": v["version"], "action": v["action"],
+                        "superseded_at": at.isoformat() if at else None,
+                        "superseded_by": v["superseded_by"],
+                        "data": self.present_data(p, kind, dict(v["data"]))})
+        return out
+
+    def diff(self, p: Principal, kind: str, record_id: uuid.UUID, a: int, b: int
+             ) -> list[dict[str, Any]]:
+        versions = {v["version"]: v["data"] for v in self.history(p, kind, record_id)}
+        missing = [v for v in (a, b) if v not in versions]
+        if missing:
+            raise NotFoundError(f"{kind} {record_id} has no version {missing[0]} "
+                                f"(it has {', '.join(map(str, sorted(versions)))})")
+        old, new = versions[a], versions[b]
+        return [{"field": k, "from": old.get(k), "to": new.get(k)}
+                for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version an If-Match header names ("3", W/"3" or 3); None when absent."""
+    if header is None:
+        return None
+    text = header.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise Invalid(f"If-Match {header!r}: expected the ETag of a version, e.g. \"3\"",
+                      field_errors=[FieldError(field="If-Match", message="not an ETag")])
+    return int(text)

@@ -1,0 +1,1 @@
+"""One router per resource: records (one per entity kind), auth, users, imports, audit."""

@@ -1,0 +1,219 @@
+"""The records router of one entity kind: /api/v1/{collection}. Thin: parse the request,
+call api/records.py, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+
+from mineaction.api.deps import PrincipalDep, ServicesDep
+from mineaction.api.errors import ERROR_RESPONSES, ErrorBody, FieldError, Invalid
+from mineaction.api.negotiation import GEOJSON, Format, feature, respond, wants_geojson
+from mineaction.api.records import ListParams, etag, parse_if_match
+from mineaction.api.schemas import Diff, Reason, Review, VersionInfo, input_model, page_model
+from mineaction.domain.enums import WorkflowStatus
+from mineaction.domain.models import ENTITIES
+from mineaction.io.mapping import KIND_ALIASES
+
+COLLECTIONS = {kind: name for name, kind in KIND_ALIASES.items()}
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of the version "
+                                       "you edited, as returned by GET (e.g. \"3\").")]
+FormatQ = Annotated[Format | None, Query(description="Output format (default: by Accept).")]
+RecordId = Annotated[uuid.UUID, "record id"]
+
+
+def _floats(text: str, n: int, name: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != n or any(v != v or v in (float("inf"), float("-inf")) for v in values):
+        raise Invalid(f"{name}: expected {n} comma-separated numbers",
+                      field_errors=[FieldError(field=name, message="malformed")])
+    return values
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    minx, miny, maxx, maxy = _floats(text, 4, "bbox")
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise Invalid("bbox: min_lon,min_lat,max_lon,max_lat within -180..180, -90..90",
+                      field_errors=[FieldError(field="bbox", message="out of range")])
+    return (minx, miny, maxx, maxy)
+
+
+def parse_near(text: str | None) -> tuple[float, float, float] | None:
+    if text is None:
+        return None
+    lon, lat, metres = _floats(text, 3, "near")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and 0 <= metres <= 1_000_000):
+        raise Invalid("near: lon,lat,metres with metres up to 1,000,000",
+                      field_errors=[FieldError(field="near", message="out of range")])
+    return (lon, lat, metres)
+
+
+def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
+    model = ENTITIES[kind]
+    collection = COLLECTIONS[kind]
+    tag = collection
+    router = APIRouter(prefix=f"/{collection}", tags=[tag], responses=ERROR_RESPONSES)
+    Page = page_model(kind)
+    Create, Replace, Patch = (input_model(kind, m) for m in ("create", "replace", "patch"))
+    one = {200: {"model": model, "content": {GEOJSON: {}},
+                 "description": f"The {kind}, with its version as ETag."}}
+    stale = {412: {"model": ErrorBody, "description": "Stale If-Match: `current` holds the "
+                   "record as it now is."},
+             428: {"model": ErrorBody, "description": "If-Match missing."}}
+
+    def _one(svc: Any, data: dict[str, Any], version: int, request: Request,
+             f: Format | None, status: int = 200) -> Response:
+        geo = wants_geojson(request, f)
+        return respond(feature(data) if geo else data, geojson=geo, status=status,
+                       headers={"ETag": etag(version)})
+
+    @router.get("", response_model=Page, responses={200: {"content": {GEOJSON: {}}}},
+                summary=f"List {collection}")
+    def list_records(
+        request: Request, svc: ServicesDep, who: PrincipalDep,
+        bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat",
+                                          max_length=200)] = None,
+        near: Annotated[str | None, Query(description="lon,lat,metres: within that "
+                                          "distance (geodesic)", max_length=200)] = None,
+        admin_area: Annotated[str | None, Query(description="Admin area pcode and all "
+                                                "under it", max_length=40)] = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        status: Annotated[list[WorkflowStatus] | None, Query()] = None,
+        kind_: Annotated[str | None, Query(alias="kind", description="The record's own "
+                                           "kind (e.g. hazard_kind, accident_kind)",
+                                           max_length=60)] = None,
+        dataset: Annotated[str | None, Query(max_length=200)] = None,
+        mine: Annotated[bool, Query(description="Only records I created")] = False,
+        limit: Annotated[int, Query(ge=1, le=max_page)] = default_page,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous "
+                                            "page", max_length=20)] = None,
+        f: FormatQ = None,
+    ) -> Response:
+        after = None
+        if cursor is not None:
+            if not cursor.isdigit():
+                raise Invalid("cursor: pass back the next_cursor of a page",
+                              field_errors=[FieldError(field="cursor", message="malformed")])
+            after = int(cursor)
+        params = ListParams(
+            bbox=parse_bbox(bbox), near=parse_near(near), admin_area=admin_area,
+            date_from=date_from, date_to=date_to,
+            status=tuple(s.value for s in status) if status else None, kind=kind_,
+            dataset=dataset, limit=limit, after_fid=after, mine=mine)
+        items, next_fid = svc.records.list(who, kind, params)
+        next_cursor = None if next_fid is None else str(next_fid)
+        links = []
+        if next_cursor is not None:
+            links.append({"rel": "next", "type": None,
+                          "href": str(request.url.include_query_params(cursor=next_cursor))})
+        if wants_geojson(request, f):
+            return respond({"type": "FeatureCollection",
+                            "features": [feature(d) for d in items],
+                            "numberReturned": len(items), "next_cursor": next_cursor,
+                            "links": links}, geojson=True)
+        return respond({"items": items, "next_cursor": next_cursor, "links": links},
+                       geojson=False)
+
+    if kind == "victim":
+        @router.get("/summary", summary="Victims counted (aggregates; open to the public)")
+        def victims_summary(
+            svc: ServicesDep, who: PrincipalDep,
+            by: Annotated[list[str] | None, Query(description="year, admin-area, outcome, "
+                                                  "sex, age-band, role, device-group")] = None,
+        ) -> dict[str, Any]:
+            from mineaction.api.summary import victims_summary as summarise
+
+            return summarise(svc.store, by or [])
+
+    @router.post("", status_code=201, responses={201: one[200], **stale},
+                 summary=f"Create a {kind} (as a draft)")
+    def create(request: Request, svc: ServicesDep, who: PrincipalDep,
+               body: Annotated[Create, Body()], f: FormatQ = None) -> Response:  # type: ignore[valid-type]
+        data, version = svc.records.create(who, kind, body.model_dump(mode="json",
+                                                                      exclude_unset=True))
+        return _one(svc, data, version, request, f, status=201)
+
+    @router.get("/{record_id}", response_model=model, responses=one, summary=f"Get a {kind}")
+    def get(request: Request, svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
+            f: FormatQ = None) -> Response:
+        data, version = svc.records.get(who, kind, record_id)
+        return _one(svc, data, version, request, f)
+
+    def _expected(if_match: str | None) -> int:
+        from mineaction.api.errors import PreconditionRequired
+
+        version = parse_if_match(if_match)
+        if version is None:
+            raise PreconditionRequired("send If-Match with the ETag of the version you edited")
+        return version
+
+    @router.put("/{record_id}", response_model=model, responses={**one, **stale},
+                summary=f"Replace a {kind}")
+    def replace(request: Request, svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
+                body: Annotated[Replace, Body()], if_match: IfMatch = None,  # type: ignore[valid-type]
+                f: FormatQ = None) -> Response:
+        data, version = svc.records.update(
+            who, kind, record_id, body.model_dump(mode="json", exclude_unset=True),
+            _expected(if_match), partial=False)
+        return _one(svc, data, version, request, f)
+
+    @router.patch("/{record_id}", response_model=model, responses={**one, **stale},
+                  summary=f"Change some fields of a {kind}")
+    def patch(request: Request, svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
+              body: Annotated[Patch, Body()], if_match: IfMatch = None,  # type: ignore[valid-type]
+              f: FormatQ = None) -> Response:
+        data, version = svc.records.update(
+            who, kind, record_id, body.model_dump(mode="json", exclude_unset=True),
+            _expected(if_match), partial=True)
+        return _one(svc, data, version, request, f)
+
+    @router.delete("/{record_id}", status_code=204, responses=stale,
+                   summary=f"Delete a {kind} (soft: kept in history)")
+    def delete(svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
+               if_match: IfMatch = None) -> Response:
+        svc.records.delete(who, kind, record_id, parse_if_match(if_match))
+        return Response(status_code=204)
+
+    for action in ("submit", "approve", "reject"):
+        def transition(request: Request, svc: ServicesDep, who: PrincipalDep,
+                       record_id: uuid.UUID, if_match: IfMatch = None,
+                       body: Annotated[Reason | None, Body()] = None, f: FormatQ = None,
+                       _action: str = action) -> Response:
+            data, version = svc.records.transition(
+                who, kind, record_id, _action, body.reason if body else None,
+                parse_if_match(if_match))
+            return _one(svc, data, version, request, f)
+
+        router.add_api_route(f"/{{record_id}}/{action}", transition, methods=["POST"],
+                             response_model=model, responses={**one, **stale},
+                             summary=f"{action.capitalize()} a {kind}",
+                             operation_id=f"{action}_{kind}")
+
+    @router.get("/{record_id}/reviews", response_model=list[Review],
+                summary="Workflow steps with their reasons")
+    def reviews(svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID) -> Any:
+        return svc.records.reviews(who, kind, record_id)
+
+    @router.get("/{record_id}/history", response_model=list[VersionInfo],
+                summary=f"Every version of a {kind}, oldest first")
+    def history(svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID) -> Any:
+        return svc.records.history(who, kind, record_id)
+
+    @router.get("/{record_id}/diff", response_model=Diff, summary="Differences between two "
+                "versions")
+    def diff(svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
+             from_version: Annotated[int, Query(alias="from", ge=1)],
+             to_version: Annotated[int, Query(alias="to", ge=1)]) -> Any:
+        changes = svc.records.diff(who, kind, record_id, from_version, to_version)
+        return {"from_version": from_version, "to_version": to_version, "changes": changes}
+
+    return router

@@ -1,0 +1,88 @@
+"""Request and response types per entity, derived from the domain models, so the OpenAPI
+document is generated from the same types the store validates against (never hand-written).
+
+Input types leave out what the store keeps (status, version, timestamps, authors): status
+changes go through the workflow endpoints, versions through If-Match. They check shape and
+types at the door; the domain model then checks the whole record (cross-field rules,
+geometry validity).
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from mineaction.api.records import BOOKKEEPING
+from mineaction.domain.models import ENTITIES, Record
+
+
+def _fields(model: type[Record], *, optional: bool, with_id: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name in BOOKKEEPING or (name == "id" and not with_id):
+            continue
+        info = copy.copy(info)
+        annotation = info.annotation
+        if optional or name == "id":
+            info.default, info.default_factory = None, None
+            annotation = annotation | None  # type: ignore[operator]
+        out[name] = (annotation, info)
+    return out
+
+
+@cache
+def input_model(kind: str, mode: str) -> type[BaseModel]:
+    """mode: create (id optional), replace (PUT), patch (every field optional)."""
+    model = ENTITIES[kind]
+    fields = _fields(model, optional=mode == "patch", with_id=mode == "create")
+    name = f"{model.__name__}{mode.capitalize()}"
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+class Link(BaseModel):
+    rel: str
+    href: str
+    type: str | None = None
+
+
+@cache
+def page_model(kind: str) -> type[BaseModel]:
+    model = ENTITIES[kind]
+    return create_model(f"{model.__name__}Page", items=(list[model], ...),  # type: ignore[valid-type]
+                        next_cursor=(str | None, None), links=(list[Link], []))
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=2000, description="Why (required to reject).")
+
+
+class VersionInfo(BaseModel):
+    version: int
+    action: str
+    superseded_at: str | None
+    superseded_by: str | None
+    data: dict[str, Any]
+
+
+class Change(BaseModel):
+    field: str
+    from_: Any = Field(None, alias="from")
+    to: Any = None
+
+
+class Diff(BaseModel):
+    from_version: int
+    to_version: int
+    changes: list[Change]
+
+
+class Review(BaseModel):
+    version: int
+    action: str
+    reason: str | None
+    by: str | None
+    at: str

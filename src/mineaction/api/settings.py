@@ -1,0 +1,95 @@
+"""Server settings: declared once with their help text, read from the environment
+(MINEACTION_*) and an optional TOML config file, validated on load.
+
+Precedence, highest first: arguments given to `load_settings`, environment variables, the
+config file (MINEACTION_CONFIG or `mineaction serve --config`), the defaults below.
+docs/server.md lists every setting; tests/api/test_docs.py checks it stays complete.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "MINEACTION_CONFIG"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MINEACTION_", extra="forbid",
+                                      validate_default=True)
+
+    store: str = Field("mineaction.gpkg", description="GeoPackage path or postgresql:// URL.")
+    host: str = Field("127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes for `serve` (use "
+                         "more than one with the PostGIS store).")
+    organisation_scoping: bool = Field(True, description="Editors edit only records of "
+                                       "their own organisation (records with an "
+                                       "organisation_id).")
+    cross_organisation_visibility: bool = Field(True, description="Users other than admins "
+                                                "and approvers see other organisations' "
+                                                "records.")
+    max_request_bytes: int = Field(1_048_576, ge=1024, description="Largest request body "
+                                   "accepted, except file uploads (413 beyond).")
+    max_upload_bytes: int = Field(200 * 1_048_576, ge=1024, description="Largest import "
+                                  "file accepted through the API.")
+    default_page_size: int = Field(100, ge=1, le=10_000, description="Records per page "
+                                   "when a list does not say.")
+    max_page_size: int = Field(1000, ge=1, le=10_000, description="Largest `limit` a list "
+                               "accepts.")
+    session_hours: float = Field(12, gt=0, description="Lifetime of a browser session.")
+    cookie_secure: bool = Field(False, description="Send the session cookie only over "
+                                "HTTPS (set true behind a TLS proxy).")
+    login_attempts: int = Field(5, ge=1, description="Failed logins allowed per client and "
+                                "username within `login_window_seconds` (then 429).")
+    login_window_seconds: int = Field(60, ge=1, description="Window of the login rate "
+                                      "limit.")
+    upload_dir: Path | None = Field(None, description="Where uploaded import files wait "
+                                    "for their commit (default: a folder in the system "
+                                    "temp directory).")
+    public_location_decimals: int = Field(1, ge=0, le=3, description="Decimals of degrees "
+                                          "kept in accident locations shown to the public "
+                                          "(1 = about 11 km).")
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations for password "
+                                  "hashes.")
+    argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory for password "
+                                   "hashes, KiB.")
+    docs_enabled: bool = Field(True, description="Serve the interactive API docs at "
+                               "/api/v1/docs.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from overrides, environment and the config file (if any)."""
+    config_file = config_file or os.environ.get(CONFIG_ENV) or None
+    cls = Settings
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} not found")
+        cls = type("FileSettings", (Settings,), {
+            "model_config": SettingsConfigDict(**{**Settings.model_config,
+                                                  "toml_file": path})})
+    return cls(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,222 @@
+"""Hash-chained audit log.
+
+Each entry is hashed as sha256(previous hash + canonical JSON of the entry), the entry
+including its sequence number, so editing, inserting or deleting any past entry breaks the
+chain from that point on. Entries also carry a digest of the record before and after the
+write; `verify` recomputes the digest of every record whose last change was a single write
+and so also catches a record edited directly in the database (GeoPackage file or PostGIS).
+
+What a chain alone cannot show: cutting entries off its end. `verify(expected_head=...)`
+checks the head against one kept elsewhere (e.g. printed daily by `mineaction audit
+verify` into another system's log).
+
+Writes are serialised while appending: SQLite already holds the write lock (BEGIN
+IMMEDIATE); on PostgreSQL a transaction-level advisory lock does it, so concurrent workers
+never fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from mineaction.audit.schema import AUDIT_LOG
+from mineaction.domain.models import ENTITIES
+from mineaction.store import codec
+from mineaction.store.base import Store, WriteEvent
+from mineaction.store.schema import METADATA, entity_table
+
+GENESIS = "0" * 64
+_ADVISORY_KEY = 7461002
+RECORD_ACTIONS = ("create", "update", "delete")
+
+
+def canonical(obj: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 text (after RFC 8785 in spirit)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+def record_digest(data: dict[str, Any] | None) -> str | None:
+    if data is None:
+        return None
+    data = {**data, "source_ids": sorted(str(s) for s in data.get("source_ids") or [])}
+    return hashlib.sha256(canonical(data).encode()).hexdigest()
+
+
+def _payload(row: Any) -> dict[str, Any]:
+    return {"seq": row["fid"], "at": row["at"], "actor": row["actor"], "action": row["action"],
+            "kind": row["record_kind"], "record_id": row["record_id"],
+            "version": row["version"], "before": row["before_hash"],
+            "after": row["after_hash"], "detail": row["detail"]}
+
+
+def chain_hash(prev: str, payload: dict[str, Any]) -> str:
+    return hashlib.sha256((prev + canonical(payload)).encode()).hexdigest()
+
+
+def append(conn: sa.Connection, *, actor: str | None, action: str, kind: str | None = None,
+           record_id: str | None = None, version: int | None = None,
+           before_hash: str | None = None, after_hash: str | None = None,
+           detail: dict[str, Any] | None = None) -> str:
+    """Append one entry inside the caller's transaction; returns its hash."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_KEY})")
+    last = conn.execute(
+        sa.select(AUDIT_LOG.c.fid, AUDIT_LOG.c.hash).order_by(AUDIT_LOG.c.fid.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    row = {"fid": seq, "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+           "actor": actor, "action": action, "record_kind": kind, "record_id": record_id,
+           "version": version, "before_hash": before_hash, "after_hash": after_hash,
+           "detail": None if detail is None else canonical(detail)}
+    row["prev_hash"] = prev
+    row["hash"] = chain_hash(prev, _payload(row))
+    conn.execute(AUDIT_LOG.insert().values(**row))
+    return str(row["hash"])
+
+
+def _stored_state(conn: sa.Connection, kind: str, ids: list[str]) -> dict[str, str | None]:
+    """Digest of each record as stored now (including soft-deleted ones)."""
+    model = ENTITIES[kind]
+    table = entity_table(model)
+    links = METADATA.tables["record_sources"]
+    out: dict[str, str | None] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        sources: dict[str, list[str]] = {}
+        for rid, sid in conn.execute(sa.select(links.c.record_id, links.c.source_id)
+                                     .where(links.c.record_id.in_(part))):
+            sources.setdefault(rid, []).append(sid)
+        for row in conn.execute(sa.select(table).where(table.c.id.in_(part))).mappings():
+            try:
+                record = codec.row_to_record(model, row, sources.get(row["id"], ()))
+                out[row["id"]] = record_digest(record.model_dump(mode="json"))
+            except ValueError:
+                out[row["id"]] = "unreadable"  # a direct edit broke the row itself
+    return out
+
+
+class AuditListener:
+    """Store write listener: one chained entry per write, inside the write's transaction."""
+
+    def __call__(self, conn: sa.Connection, event: WriteEvent) -> None:
+        after = None
+        if event.action in RECORD_ACTIONS and event.record_id is not None:
+            after = _stored_state(conn, event.kind, [event.record_id]).get(event.record_id)
+        append(conn, actor=event.by, action=event.action, kind=event.kind,
+               record_id=event.record_id, version=event.version,
+               before_hash=record_digest(event.before), after_hash=after,
+               detail=event.summary)
+
+
+def attach(store: Store) -> Store:
+    """Audit every write made through `store` (idempotent)."""
+    if not any(isinstance(listener, AuditListener) for listener in store.write_listeners):
+        store.write_listeners.append(AuditListener())
+    return store
+
+
+def log_read(store: Store, actor: str | None, kind: str, ids: Iterable[str],
+             fields: Iterable[str]) -> None:
+    """Record that `actor` received personal data (`fields`) of records `ids`."""
+    ids = list(ids)
+    if not ids:
+        return
+    with store.transaction() as conn:
+        append(conn, actor=actor, action="read_personal", kind=kind,
+               record_id=ids[0] if len(ids) == 1 else None,
+               detail={"ids": ids, "fields": sorted(fields)})
+
+
+def log_event(store: Store, actor: str | None, action: str,
+              detail: dict[str, Any] | None = None, *, kind: str | None = None,
+              record_id: str | None = None, version: int | None = None) -> None:
+    """An entry for something that is not a record write (a review note, a user change)."""
+    with store.transaction() as conn:
+        append(conn, actor=actor, action=action, kind=kind, record_id=record_id,
+               version=version, detail=detail)
+
+
+@dataclass
+class VerifyReport:
+    entries: int = 0
+    records_checked: int = 0
+    head: str = GENESIS
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(store: Store, *, expected_head: str | None = None, check_records: bool = True,
+           max_problems: int = 100) -> VerifyReport:
+    """Walk the chain and check every link, then the records' current states."""
+    report = VerifyReport()
+    latest: dict[tuple[str, str], tuple[int, str | None]] = {}  # (kind, id) -> (seq, after)
+    last_import: dict[str, int] = {}
+
+    def problem(text: str) -> None:
+        if len(report.problems) < max_problems:
+            report.problems.append(text)
+
+    prev, expected_seq = GENESIS, 1
+    with store.engine.connect() as conn:
+        rows = conn.execution_options(yield_per=5000).execute(
+            sa.select(AUDIT_LOG).order_by(AUDIT_LOG.c.fid)).mappings()
+        for row in rows:
+            seq = row["fid"]
+            if seq != expected_seq:
+                problem(f"entry {expected_seq}" + (f"..{seq - 1}" if seq - 1 > expected_seq
+                        else "") + " missing: entries were deleted")
+            if row["prev_hash"] != prev:
+                problem(f"entry {seq}: does not follow entry {seq - 1} (chain broken)")
+            if chain_hash(row["prev_hash"], _payload(row)) != row["hash"]:
+                problem(f"entry {seq}: content does not match its hash (entry edited)")
+            prev, expected_seq = row["hash"], seq + 1
+            report.entries += 1
+            kind, rid = row["record_kind"], row["record_id"]
+            if row["action"] == "import":
+                for k in (kind or "").split(","):
+                    last_import[k] = seq
+            elif row["action"] in RECORD_ACTIONS and kind and rid:
+                known = latest.get((kind, rid))
+                if (row["action"] != "create" and known is not None
+                        and known[0] > last_import.get(kind, 0)
+                        and row["before_hash"] != known[1]):
+                    problem(f"entry {seq}: {kind} {rid} was changed outside the audit "
+                            "trail before this write")
+                latest[(kind, rid)] = (seq, row["after_hash"])
+    report.head = prev
+    if expected_head is not None and expected_head != prev:
+        problem(f"head is {prev}, expected {expected_head}: entries cut off the end?")
+    if check_records:
+        _check_records(store, latest, last_import, report, problem)
+    return report
+
+
+def _check_records(store: Store, latest: dict[tuple[str, str], tuple[int, str | None]],
+                   last_import: dict[str, int], report: VerifyReport, problem: Any) -> None:
+    by_kind: dict[str, dict[str, str | None]] = {}
+    for (kind, rid), (seq, after) in latest.items():
+        # A later bulk import may have changed the record; its entry has no per-record hash.
+        if kind in ENTITIES and seq > last_import.get(kind, 0):
+            by_kind.setdefault(kind, {})[rid] = after
+    with store.engine.connect() as conn:
+        for kind, expected in by_kind.items():
+            stored = _stored_state(conn, kind, list(expected))
+            for rid, after in expected.items():
+                report.records_checked += 1
+                now = stored.get(rid)
+                if now is None:
+                    problem(f"{kind} {rid}: removed from the store outside the audit trail")
+                elif now != after:
+                    problem(f"{kind} {rid}: stored content differs from its last audited "
+                            "write (edited outside the audit trail)")

@@ -1,0 +1,119 @@
+"""Roles and the rules of who may do what. Plain functions over a Principal and a record, so
+the API, the CLI and the tests ask the same questions.
+
+- admin: everything, including users and the audit trail.
+- approver (information management): reads everything, edits any record, approves or
+  rejects submissions.
+- editor: reads everything; creates, edits, deletes and submits records (of its own
+  organisation when organisation scoping is on).
+- field: creates drafts; edits, deletes and submits only its own drafts (and its own
+  rejected records, to fix and resubmit); reads approved records and its own.
+- viewer: reads every record, never personal data.
+- public (anonymous): reads approved records only, no personal data, victims only as
+  aggregates, accident locations generalised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    admin = "admin"
+    approver = "approver"
+    editor = "editor"
+    field = "field"
+    viewer = "viewer"
+    public = "public"
+
+
+ROLES = tuple(r.value for r in Role)
+PERSONAL_DATA_ROLES = frozenset({Role.admin, Role.approver, Role.editor})
+WRITER_ROLES = frozenset({Role.admin, Role.approver, Role.editor, Role.field})
+REVIEWER_ROLES = frozenset({Role.admin, Role.approver})
+IMPORTER_ROLES = frozenset({Role.admin, Role.approver, Role.editor})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a signed-in user, or the anonymous public."""
+
+    username: str
+    role: Role
+    user_id: str | None = None
+    organisation_id: str | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.role == Role.public
+
+
+PUBLIC = Principal(username="anonymous", role=Role.public)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The settings that change the rules (api/settings.py)."""
+
+    organisation_scoping: bool = True
+    cross_organisation_visibility: bool = True
+
+
+def sees_personal_data(p: Principal) -> bool:
+    return p.role in PERSONAL_DATA_ROLES
+
+
+def may_read_record(p: Principal, record: Any, policy: Policy) -> bool:
+    if p.role == Role.public:
+        return bool(record.status == "approved")
+    if p.role == Role.field and record.status != "approved" and record.created_by != p.username:
+        return False
+    if not policy.cross_organisation_visibility and p.role not in REVIEWER_ROLES:
+        org = getattr(record, "organisation_id", None)
+        if org is not None and p.organisation_id is not None and str(org) != p.organisation_id:
+            return False
+    return True
+
+
+def may_create(p: Principal) -> bool:
+    return p.role in WRITER_ROLES
+
+
+def _in_scope(p: Principal, record: Any, policy: Policy) -> bool:
+    if not policy.organisation_scoping or p.organisation_id is None:
+        return True
+    org = getattr(record, "organisation_id", None)
+    return org is None or str(org) == p.organisation_id
+
+
+def may_edit(p: Principal, record: Any, policy: Policy) -> bool:
+    """Edit or delete."""
+    if p.role in REVIEWER_ROLES:
+        return True
+    if p.role == Role.editor:
+        return _in_scope(p, record, policy)
+    if p.role == Role.field:
+        return bool(record.status in ("draft", "rejected") and record.created_by == p.username)
+    return False
+
+
+def may_submit(p: Principal, record: Any, policy: Policy) -> bool:
+    return record.status in ("draft", "rejected") and may_edit(p, record, policy)
+
+
+def may_review(p: Principal) -> bool:
+    return p.role in REVIEWER_ROLES
+
+
+def may_import(p: Principal) -> bool:
+    return p.role in IMPORTER_ROLES
+
+
+def may_see_history(p: Principal) -> bool:
+    return p.role != Role.public
+
+
+def is_admin(p: Principal) -> bool:
+    return p.role == Role.admin
