@@ -111,7 +111,8 @@ def test_non_number(store_path: Path, tmp_path: Path) -> None:
 def test_invalid_polygon(store_path: Path, tmp_path: Path) -> None:
     geojson = write(tmp_path, "sha.geojson", """{"type": "FeatureCollection", "features": [
       {"type": "Feature", "properties": {"hazard_kind": "SHA"},
-       "geometry": {"type": "Polygon", "coordinates": [[[-75,6],[-74.9,6.1],[-74.9,6],[-75,6.1],[-75,6]]]}}
+       "geometry": {"type": "Polygon",
+                    "coordinates": [[[-75,6],[-74.9,6.1],[-74.9,6],[-75,6.1],[-75,6]]]}}
     ]}""")
     code, out = run(store_path, "import", str(geojson), "--kind", "hazards")
     assert code != 0

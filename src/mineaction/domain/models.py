@@ -45,6 +45,7 @@ from mineaction.domain.enums import (
 )
 from mineaction.domain.geometry import AreaGeometry, PointGeometry, PointOrAreaGeometry
 
+
 def new_ids(n: int) -> list[str]:
     """n random (version 4) UUIDs as text, made in one go: an import needs a million, and
     uuid.uuid4() one at a time costs about 2 us each; this costs about 0.3 us."""

@@ -322,7 +322,7 @@ def check(mapped: Mapped) -> None:
                     mapped.errors.append(RowError(int(r), spec.name, f"{v} must be {word} "
                                                   f"{bound}", value=v))
         elif spec.kind in ("text", "uuid") and spec.max_length:
-            bad = value.map(lambda v: v is not None and len(v) > spec.max_length).to_numpy(bool)
+            bad = value.astype("str").str.len().gt(spec.max_length).fillna(False).to_numpy(bool)
             for r in mapped.rows[bad]:
                 mapped.errors.append(RowError(int(r), spec.name, f"longer than "
                                               f"{spec.max_length} characters"))

@@ -1,0 +1,49 @@
+"""The audit trail over HTTP (admin only): verify the chain, read recent entries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from mineaction.api.deps import ServicesDep, SignedInDep
+from mineaction.api.errors import ERROR_RESPONSES, Forbidden
+from mineaction.audit.log import verify
+from mineaction.audit.schema import AUDIT_LOG
+from mineaction.auth.roles import is_admin
+
+router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    records_checked: int
+    head: str
+    problems: list[str]
+
+
+@router.get("/verify", response_model=VerifyOut, summary="Check the hash chain and the "
+            "records' audited states")
+def verify_chain(svc: ServicesDep, who: SignedInDep) -> Any:
+    if not is_admin(who):
+        raise Forbidden("only admins read the audit trail")
+    r = verify(svc.store)
+    return VerifyOut(ok=r.ok, entries=r.entries, records_checked=r.records_checked,
+                     head=r.head, problems=r.problems)
+
+
+@router.get("/entries", summary="Audit entries, newest first")
+def entries(svc: ServicesDep, who: SignedInDep,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            before: Annotated[int | None, Query(ge=1)] = None) -> list[dict[str, Any]]:
+    if not is_admin(who):
+        raise Forbidden("only admins read the audit trail")
+    stmt = sa.select(AUDIT_LOG).order_by(AUDIT_LOG.c.fid.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(AUDIT_LOG.c.fid < before)
+    with svc.store.engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [{"seq": r["fid"], **{k: r[k] for k in r.keys() if k != "fid"}} for r in rows]

@@ -1,0 +1,42 @@
+"""Imports through the API: upload (dry run or not), poll, commit a dry run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from mineaction.api.deps import ServicesDep, SignedInDep
+from mineaction.api.errors import ERROR_RESPONSES, Forbidden
+from mineaction.auth.roles import may_import
+
+router = APIRouter(prefix="/imports", tags=["imports"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=202, summary="Upload a file to import (a background job)")
+def start_import(
+    svc: ServicesDep, who: SignedInDep,
+    file: Annotated[UploadFile, File(description="CSV, XLSX, GeoJSON, GeoPackage, "
+                                     "zipped Shapefile, KML or FlatGeobuf")],
+    kind: Annotated[str | None, Form(max_length=40)] = None,
+    mapping: Annotated[str | None, Form(max_length=100, description="A shipped mapping")] = None,
+    dataset: Annotated[str | None, Form(max_length=200)] = None,
+    dry_run: Annotated[bool, Form()] = True,
+) -> dict[str, Any]:
+    if not may_import(who):
+        raise Forbidden(f"role {who.role.value} cannot import")
+    return svc.jobs.start(who, file.filename or "upload", file.file, kind=kind,
+                          mapping=mapping, dataset=dataset, dry_run=dry_run)
+
+
+@router.get("/{job_id}", summary="State, progress and report of an import job")
+def get_import(svc: ServicesDep, who: SignedInDep, job_id: str) -> dict[str, Any]:
+    return svc.jobs.get(who, job_id)
+
+
+@router.post("/{job_id}/commit", status_code=202, summary="Import for real a file whose "
+             "dry run is done")
+def commit_import(svc: ServicesDep, who: SignedInDep, job_id: str) -> dict[str, Any]:
+    if not may_import(who):
+        raise Forbidden(f"role {who.role.value} cannot import")
+    return svc.jobs.commit(who, job_id)

@@ -1,0 +1,91 @@
+"""User administration (admin only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field
+
+from mineaction.api.deps import ServicesDep, SignedInDep
+from mineaction.api.errors import ERROR_RESPONSES, Forbidden, NotFoundError
+from mineaction.audit.log import log_event
+from mineaction.auth.roles import Principal, Role, is_admin
+from mineaction.auth.users import AuthError, User
+
+router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
+AssignableRole = Role  # public is refused by the directory
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    organisation_id: str | None
+    disabled: bool
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=10, max_length=1000)
+    role: Role
+    organisation_id: str | None = Field(None, max_length=100)
+
+
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    organisation_id: str | None = Field(None, max_length=100)
+    disabled: bool | None = None
+    password: str | None = Field(None, min_length=10, max_length=1000)
+
+
+def _admin(who: Principal) -> None:
+    if not is_admin(who):
+        raise Forbidden("only admins manage users")
+
+
+def _out(u: User) -> UserOut:
+    return UserOut(username=u.username, role=u.role, organisation_id=u.organisation_id,
+                   disabled=u.disabled)
+
+
+@router.get("", response_model=list[UserOut], summary="List users")
+def list_users(svc: ServicesDep, who: SignedInDep) -> Any:
+    _admin(who)
+    return [_out(u) for u in svc.users.list()]
+
+
+@router.post("", response_model=UserOut, status_code=201, summary="Add a user")
+def add_user(svc: ServicesDep, who: SignedInDep, body: Annotated[UserIn, Body()]) -> Any:
+    _admin(who)
+    user = svc.users.add(body.username, body.password, body.role.value, body.organisation_id)
+    log_event(svc.store, who.username, "user_add", {"username": user.username,
+                                                    "role": user.role})
+    return _out(user)
+
+
+@router.patch("/{username}", response_model=UserOut, summary="Change a user's role, "
+              "organisation, password or disable them")
+def change_user(svc: ServicesDep, who: SignedInDep, username: str,
+                body: Annotated[UserChange, Body()]) -> Any:
+    _admin(who)
+    try:
+        user = svc.users.get(username)
+        if body.role is not None:
+            user = svc.users.set_role(username, body.role.value)
+        if "organisation_id" in body.model_fields_set:
+            user = svc.users.set_organisation(username, body.organisation_id)
+        if body.password is not None:
+            user = svc.users.set_password(username, body.password)
+        if body.disabled is not None:
+            user = svc.users.disable(username, body.disabled)
+    except AuthError as exc:
+        if "no user" in str(exc):
+            raise NotFoundError(str(exc)) from None
+        raise
+    changed = sorted(k for k in body.model_fields_set if k != "password")
+    log_event(svc.store, who.username, "user_change",
+              {"username": username, "changed": changed,
+               "password_changed": body.password is not None})
+    return _out(user)

@@ -1,0 +1,25 @@
+"""Victims as aggregates: what the public sees of them (approved records only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mineaction.api.errors import FieldError, Invalid
+from mineaction.store.base import Store
+
+# Grouping that cannot single out a person on its own; no name, date or place finer than
+# an admin area ever leaves through here.
+PUBLIC_DIMENSIONS = ("year", "admin-area", "outcome", "sex", "age-band", "role",
+                     "device-group")
+
+
+def victims_summary(store: Store, by: list[str]) -> dict[str, Any]:
+    from mineaction.analysis.casualties import casualties
+
+    unknown = [b for b in by if b not in PUBLIC_DIMENSIONS]
+    if unknown or len(by) > 3:
+        raise Invalid(f"group by up to three of {', '.join(PUBLIC_DIMENSIONS)}",
+                      field_errors=[FieldError(field="by", message=f"not allowed: {u}")
+                                    for u in unknown])
+    table = casualties(store, list(dict.fromkeys(by)), statuses=("approved",))
+    return {"by": table.dimensions, "rows": table.rows, "total": table.total()}
