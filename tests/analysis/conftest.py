@@ -32,9 +32,15 @@ def load_by_path(name: str, path: Path) -> ModuleType:
     return module
 
 
-load_landrelease = load_by_path(
-    "mineaction_tests_landrelease", Path(__file__).with_name("landrelease_fixture.py")
-).load_landrelease
+_fixture_module = load_by_path(
+    "mineaction_tests_landrelease", Path(__file__).with_name("landrelease_fixture.py"))
+load_landrelease = _fixture_module.load_landrelease
+
+
+@pytest.fixture(scope="session")
+def landrelease_records() -> dict:
+    """The synthetic land-release records, built afresh (same seed: same values)."""
+    return _fixture_module.build()
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -198,7 +198,7 @@ def clearance_efficiency(
              .where(FINDS.c.activity_id == ACTIVITIES.c.id).scalar_subquery())
     cleared = (
         sa.select(ACTIVITIES.c.id.label("activity"), sa.func.sum(PARTS.c.area_m2).label("m2"),
-                  sa.func.coalesce(found, 0).label("items"))
+                  sa.func.coalesce(found, 0).label("found"))
         .select_from(PARTS.join(ACTIVITIES, PARTS.c.activity_id == ACTIVITIES.c.id)
                      .outerjoin(HAZARDS, ACTIVITIES.c.hazard_id == HAZARDS.c.id))
         .where(PARTS.c.method == "cleared",
@@ -207,8 +207,8 @@ def clearance_efficiency(
         .group_by(ACTIVITIES.c.id)
     ).subquery()
     stmt = sa.select(
-        sa.func.count(), sa.func.sum(cleared.c.m2), sa.func.sum(cleared.c.items),
-        sa.func.sum(sa.case((cleared.c.items == 0, cleared.c.m2), else_=0.0)),
+        sa.func.count(), sa.func.sum(cleared.c.m2), sa.func.sum(cleared.c.found),
+        sa.func.sum(sa.case((cleared.c.found == 0, cleared.c.m2), else_=0.0)),
     )
     with store.engine.connect() as conn:
         n, m2, items, empty_m2 = conn.execute(stmt).one()

@@ -29,8 +29,9 @@ from mineaction.domain.models import ENTITIES
 from mineaction.geo.countries import country_outline
 from mineaction.io import keys
 from mineaction.io.mapping import FieldRule, Mapping, MappingError, Target, identity_mapping
+from mineaction.io.plausibility import ExpectedPlaces
 from mineaction.io.readers import iter_table_chunks
-from mineaction.io.stage import StagedKind, plausibility_flags, write_chunk
+from mineaction.io.stage import StagedKind, write_chunk
 from mineaction.io.transform import ROW, Mapped, RowError, apply_rule, check
 from mineaction.store.base import Store, WriteEvent
 from mineaction.store.schema import METADATA
@@ -120,7 +121,7 @@ def import_file(
     dataset = dataset or mapping.dataset or path.stem
     report = ImportReport(file=str(path), mapping=mapping.name, dataset=dataset, dry_run=dry_run)
     started = time.perf_counter()
-    outline = country_outline(mapping.country) if mapping.country else None
+    outline = ExpectedPlaces(store, country_outline(mapping.country) if mapping.country else None)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     rejected_rows: list[pd.DataFrame] = []
     try:
@@ -181,7 +182,7 @@ def _import_target(
     chunk: pd.DataFrame,
     target: Target,
     dataset: str,
-    outline: Any,
+    outline: ExpectedPlaces,
     stage_for: Callable[[str], StagedKind],
     report: ImportReport,
     skip_invalid: bool,
@@ -313,12 +314,12 @@ def _identity_rules(chunk: pd.DataFrame, kind: str) -> dict[str, FieldRule]:
 
 
 def _stage(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray,
-           dataset: str, outline: Any, stage: StagedKind, report: ImportReport) -> None:
+           dataset: str, outline: ExpectedPlaces, stage: StagedKind, report: ImportReport) -> None:
     if not ok.any():
         return
     ids = write_chunk(store, conn, mapped, ok, ext_ids[ok], dataset, stage)
     if outline is not None:
-        for row, rid, message in plausibility_flags(mapped, ok, ids, outline):
+        for row, rid, message in outline.flags(mapped, ok, ids):
             report.flags.append(Flag(mapped.kind, rid, row, "geometry", message))
 
 

@@ -9,11 +9,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES, new_ids
-from mineaction.geo.validation import plausibility_problems
 from mineaction.io.transform import Mapped, Points
 from mineaction.store import codec
 from mineaction.store.base import Store
@@ -127,27 +125,3 @@ def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids
                 for i in update_at]
         store.bulk_update(conn, mapped.kind, names, rows)
     return ids
-
-
-def plausibility_flags(mapped: Mapped, ok: np.ndarray, ids: list[str], outline: Any
-                       ) -> list[tuple[int, str, str]]:
-    """Points (or areas' centres) that fall outside the country, with the likely cause."""
-    value = mapped.values.get("geometry")
-    if value is None:
-        return []
-    if isinstance(value, Points):
-        lon, lat = value.lon[ok], value.lat[ok]
-    else:
-        centres = [None if g is None else g.representative_point() for g in value[ok]]
-        lon = np.array([np.nan if c is None else c.x for c in centres])
-        lat = np.array([np.nan if c is None else c.y for c in centres])
-    present = ~np.isnan(lon)
-    inside = np.zeros(len(lon), bool)
-    inside[present] = shapely.contains_xy(outline, lon[present], lat[present])
-    flags = []
-    rows = mapped.rows[ok]
-    for i in np.nonzero(present & ~inside)[0]:
-        problems = plausibility_problems(float(lon[i]), float(lat[i]), area=outline)
-        message = "; ".join(problems) or "outside the country"
-        flags.append((int(rows[i]), ids[i], message))
-    return flags

@@ -31,10 +31,30 @@ from mineaction.store.schema import (
     primary_date_field,
 )
 
-# Migrations from version N-1 to N, applied in order on open. Each takes a connection in a
-# write transaction; a failed migration rolls back and leaves the file as it was.
-Migration = Any
-MIGRATIONS: dict[int, Migration] = {}
+# Migrations from version N-1 to N, applied in order on open. Each takes the store and a
+# connection in a write transaction; a failed migration rolls back and leaves the store as
+# it was.
+Migration = Callable[["Store", sa.Connection], None]
+
+
+def _soft_delete_and_history(store: Store, conn: sa.Connection) -> None:
+    for model in ENTITIES.values():
+        table = entity_table(model)
+        # Column names from an empty SELECT: the inspector would warn about PostGIS types.
+        present = set(conn.exec_driver_sql(
+            f"SELECT * FROM {store._quote(table.name)} WHERE 1 = 0").keys())
+        for name in ("deleted_at", "deleted_by"):
+            if name not in present:
+                column_type = table.c[name].type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {store._quote(table.name)} ADD COLUMN {name} {column_type}"
+                )
+    history = METADATA.tables["record_history"]
+    history.create(conn, checkfirst=True)
+    store.register_table(conn, history)
+
+
+MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history}
 
 
 def sql_literal(value: Any) -> str:
@@ -522,6 +542,10 @@ class Store:
 
     def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
         raise NotImplementedError
+
+    def register_table(self, conn: sa.Connection, table: sa.Table) -> None:
+        """Make a table added after creation known where the store keeps such lists
+        (GeoPackage: gpkg_contents). Nothing to do on PostGIS."""
 
     def refresh_spatial_metadata(self, conn: sa.Connection, kinds: Sequence[str]) -> None:
         """After bulk writes: update what the store keeps about layers (extents)."""

@@ -238,11 +238,7 @@ class GeoPackageStore(Store):
             geom = geometry_column(model) if model else None
             doc = (model.__doc__ or "").strip().split("\n")[0] if model else ""
             if geom is None:
-                conn.exec_driver_sql(
-                    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"
-                    " last_change) VALUES (?, 'attributes', ?, ?, ?)",
-                    (table.name, table.name, doc, stamp),
-                )
+                self.register_table(conn, table, doc)
                 continue
             assert geom.geometry is not None
             rtree = _rtree_name(table.name, geom.name)
@@ -268,6 +264,15 @@ class GeoPackageStore(Store):
                     f'CREATE TRIGGER "{rtree}_{suffix}" '
                     + body.format(t=table.name, c=geom.name, r=rtree)
                 )
+
+    def register_table(self, conn: sa.Connection, table: sa.Table, description: str = "") -> None:
+        """An attribute table in gpkg_contents, so QGIS and GDAL list it."""
+        stamp = now_utc().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+            "description, last_change) VALUES (?, 'attributes', ?, ?, ?)",
+            (table.name, table.name, description, stamp),
+        )
 
     # -- dialect hooks --------------------------------------------------------------------
     def _param_marks(self, table: sa.Table, names: Sequence[str]) -> list[str]:

@@ -22,7 +22,8 @@ from mineaction.domain.columns import ColumnSpec, columns
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.geo import gpkg_binary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# 1: first schema. 2: soft delete (deleted_at, deleted_by) and record_history.
 # Columns every entity has that are not model fields.
 INTERNAL_COLUMNS = ("fid",)
 # Model fields that are not plain columns (kept in link tables).

@@ -1,7 +1,6 @@
 """The records router of one entity kind: /api/v1/{collection}. Thin: parse the request,
 call api/records.py, shape the answer."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import date
