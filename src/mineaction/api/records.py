@@ -20,6 +20,7 @@ from mineaction.api.errors import (
     Invalid,
     NotFoundError,
     PreconditionFailed,
+    Unauthorized,
 )
 from mineaction.audit.log import log_event, log_read
 from mineaction.audit.schema import REVIEWS
@@ -35,6 +36,7 @@ from mineaction.auth.roles import (
     may_submit,
     sees_personal_data,
 )
+from mineaction.domain.enums import WorkflowStatus
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.store.base import Store
 from mineaction.store.errors import NotFound, VersionConflict
@@ -166,6 +168,7 @@ class Records:
 
     # -- writes ---------------------------------------------------------------------------
     def create(self, p: Principal, kind: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        _signed_in(p)
         if not may_create(p):
             raise Forbidden(f"role {p.role.value} cannot create records")
         model = ENTITIES[kind]
@@ -176,6 +179,7 @@ class Records:
         return self.present(p, saved), saved.version
 
     def _current_for_write(self, p: Principal, kind: str, record_id: uuid.UUID) -> Record:
+        _signed_in(p)
         record = self.load(p, kind, record_id)
         if not may_edit(p, record, self.policy):
             raise Forbidden(f"role {p.role.value} cannot change this {kind}")
@@ -232,6 +236,7 @@ class Records:
                    reason: str | None, expected_version: int | None
                    ) -> tuple[dict[str, Any], int]:
         """submit (draft|rejected -> submitted), approve or reject (submitted -> ...)."""
+        _signed_in(p)
         current = self.load(p, kind, record_id)
         sources, target = TRANSITIONS[action]
         allowed = may_submit(p, current, self.policy) if action == "submit" else may_review(p)
@@ -246,7 +251,7 @@ class Records:
             raise Invalid("a rejection needs a reason",
                           field_errors=[FieldError(field="reason", message="required")])
         try:
-            saved = self.store.update(current.model_copy(update={"status": target}),
+            saved = self.store.update(current.model_copy(update={"status": WorkflowStatus(target)}),
                                       expected_version=current.version, by=p.username)
         except VersionConflict as exc:
             raise self._stale(p, kind, record_id, current.version, exc) from None
@@ -302,6 +307,11 @@ class Records:
         old, new = versions[a], versions[b]
         return [{"field": k, "from": old.get(k), "to": new.get(k)}
                 for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def _signed_in(p: Principal) -> None:
+    if p.is_public:
+        raise Unauthorized("sign in to change records", headers={"WWW-Authenticate": "Bearer"})
 
 
 def etag(version: int) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy import event
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.geo import geodesic, gpkg_binary
+from mineaction.store import rtree_bulk
 from mineaction.store.base import Store, now_utc
 from mineaction.store.query import Bbox, Near
 from mineaction.store.schema import METADATA, entity_table
@@ -149,16 +150,20 @@ class GeoPackageStore(Store):
             with conn.begin():
                 # Set after BEGIN IMMEDIATE: only the writer holding the lock touches it.
                 self._deferred_indexes: dict[str, list[str]] = {}
+                self._deferred_rtrees: dict[str, list[tuple[int, float, float, float, float]]] = {}
                 yield conn
+                self._load_rtrees(conn)
                 self._restore_indexes(conn)
 
     # -- bulk loading ---------------------------------------------------------------------
     # Loading a million rows row by row through indexes on random UUIDs and through the
     # R-tree triggers (five Python calls a row) costs 10-130 us a row. Instead, inside the
     # import's transaction: an empty table loses its secondary indexes until the end of the
-    # transaction (SQLite builds an index from sorted keys far faster), and the R-tree is
-    # filled directly from envelopes we already know. All of it is transactional DDL: a
-    # failed import rolls back to the indexes and triggers it started with.
+    # transaction (SQLite builds an index from sorted keys far faster), and its R-tree is
+    # packed in one go at the end (store/rtree_bulk.py); a table that already holds rows gets
+    # its new R-tree entries inserted directly from envelopes we already know, without the
+    # per-row trigger. All of it is transactional: a failed import rolls back to the
+    # indexes and triggers it started with.
     BULK_THRESHOLD = 10_000
 
     def bulk_insert(
@@ -172,12 +177,15 @@ class GeoPackageStore(Store):
         if not rows:
             return
         table = entity_table(kind)
+        geom = geometry_column(ENTITIES[kind])
         if table.name not in self._deferred_indexes:
             self._deferred_indexes[table.name] = []
             empty = conn.exec_driver_sql(
                 f'SELECT NOT EXISTS (SELECT 1 FROM "{table.name}")'
             ).scalar()
             if empty and len(rows) >= self.BULK_THRESHOLD:
+                if geom is not None:
+                    self._deferred_rtrees[table.name] = []
                 found = conn.exec_driver_sql(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
                     " AND sql IS NOT NULL",
@@ -186,8 +194,8 @@ class GeoPackageStore(Store):
                 for name, sql in found:
                     conn.exec_driver_sql(f'DROP INDEX "{name}"')
                     self._deferred_indexes[table.name].append(sql)
-        geom = geometry_column(ENTITIES[kind])
-        if geom is None or len(rows) < 100 or geom.name not in names:
+        deferred = self._deferred_rtrees.get(table.name)
+        if geom is None or geom.name not in names or (len(rows) < 100 and deferred is None):
             super().bulk_insert(conn, kind, names, rows, constants)
             return
         rtree = _rtree_name(table.name, geom.name)
@@ -209,11 +217,26 @@ class GeoPackageStore(Store):
                 env = gpkg_binary.envelope(blob)
                 if env is not None:
                     boxes.append((fid, *env))
-        conn.exec_driver_sql(f'INSERT INTO "{rtree}" VALUES (?, ?, ?, ?, ?)', boxes)
+        if deferred is not None:
+            deferred.extend(boxes)
+        else:
+            conn.exec_driver_sql(f'INSERT INTO "{rtree}" VALUES (?, ?, ?, ?, ?)', boxes)
         conn.exec_driver_sql(
             f'CREATE TRIGGER "{rtree}_insert" '
             + RTREE_TRIGGERS["insert"].format(t=table.name, c=geom.name, r=rtree)
         )
+
+    def _load_rtrees(self, conn: sa.Connection) -> None:
+        for table_name, boxes in self._deferred_rtrees.items():
+            if not boxes:
+                continue
+            model = next(m for m in ENTITIES.values() if m.table == table_name)
+            geom = geometry_column(model)
+            assert geom is not None
+            fid, minx, maxx, miny, maxy = (np.array(c) for c in zip(*boxes, strict=True))
+            rtree_bulk.bulk_load(conn, _rtree_name(table_name, geom.name), fid, minx, maxx,
+                                 miny, maxy)
+        self._deferred_rtrees = {}
 
     def _restore_indexes(self, conn: sa.Connection) -> None:
         for statements in self._deferred_indexes.values():
@@ -294,9 +317,18 @@ class GeoPackageStore(Store):
         ).bindparams(b_minx=minx, b_miny=miny, b_maxx=maxx, b_maxy=maxy)
 
     def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
-        # The R-tree holds envelopes: exact for points, a superset for polygons, which is
-        # what a bbox filter means in OGC API Features too (intersects the envelope).
-        return table.c.fid.in_(self._rtree_subquery(table, bbox))
+        # The R-tree finds candidates by float32 envelopes rounded outwards (up to ~1 m
+        # too large); the exact envelope from the geometry header then decides, as GDAL
+        # does. "Intersects the envelope" is what bbox means in OGC API Features too.
+        geom = table.c[geometry_column(_model_of(table)).name]  # type: ignore[union-attr]
+        minx, miny, maxx, maxy = bbox
+        return sa.and_(
+            table.c.fid.in_(self._rtree_subquery(table, bbox)),
+            sa.func.ST_MinX(geom) <= maxx,
+            sa.func.ST_MaxX(geom) >= minx,
+            sa.func.ST_MinY(geom) <= maxy,
+            sa.func.ST_MaxY(geom) >= miny,
+        )
 
     def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
         # The R-tree narrows to a box sure to contain every candidate; the exact geodesic
@@ -341,6 +373,10 @@ class GeoPackageStore(Store):
                 f'max_y = (SELECT max(maxy) FROM "{rtree}") WHERE table_name = ?',
                 (stamp, table.name),
             )
+
+
+def _model_of(table: sa.Table) -> Any:
+    return next(m for m in ENTITIES.values() if m.table == table.name)
 
 
 def _geodesic_gap(geom: Any, target: Any) -> float:

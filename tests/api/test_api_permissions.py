@@ -1,0 +1,203 @@
+"""Permission matrix: every endpoint of the app, for every role, on both stores. Allowed
+calls succeed; forbidden ones get 401 (anonymous) or 403. A route added without an entry
+here fails the test, so the matrix stays complete.
+
+Records endpoints are exercised for every entity kind: an approved record for reads, a
+fresh draft by another user (the editor) for edits, a submitted one for reviews.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from conftest import ROLES
+
+from mineaction.domain.models import ENTITIES
+from mineaction.io.mapping import KIND_ALIASES
+
+ALL = (*ROLES, "public")
+COLLECTION = {kind: name for name, kind in KIND_ALIASES.items()}
+ACTIVITY_ID = str(uuid.uuid4())
+BODIES: dict[str, dict[str, Any]] = {
+    "admin_area": {"pcode": "05", "name": "Antioquia", "level": 1},
+    "place": {"name": "Granada"},
+    "organisation": {"name": "HALO"},
+    "source": {"source_kind": "official", "title": "report"},
+    "hazard": {"hazard_kind": "SHA"},
+    "activity": {"activity_kind": "clearance"},
+    "released_part": {"activity_id": ACTIVITY_ID, "method": "cleared"},
+    "find": {"quantity": 2},
+    "accident": {"accident_kind": "mine"},
+    "victim": {"outcome": "killed", "name": "X"},
+    "risk_education": {"girls": 3},
+}
+# Fields that each PATCH changes, per kind (any harmless field).
+PATCHES = {k: {next(iter(b)): b[next(iter(b))]} for k, b in BODIES.items()}
+
+WRITERS = {"admin", "approver", "editor", "field"}
+EDITORS_OF_OTHERS = {"admin", "approver", "editor"}  # a draft someone else made
+REVIEWERS = {"admin", "approver"}
+IMPORTERS = {"admin", "approver", "editor"}
+
+
+def expect(allowed: bool, role: str, ok: int) -> set[int]:
+    if allowed:
+        return {ok}
+    return {401} if role == "public" else {403}
+
+
+def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-def]
+    covered = {
+        ("GET", "/api/v1"), ("GET", "/api/v1/health"),
+        ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
+        ("GET", "/api/v1/auth/me"), ("POST", "/api/v1/auth/tokens"),
+        ("GET", "/api/v1/users"), ("POST", "/api/v1/users"),
+        ("PATCH", "/api/v1/users/{username}"),
+        ("POST", "/api/v1/imports"), ("GET", "/api/v1/imports/{job_id}"),
+        ("POST", "/api/v1/imports/{job_id}/commit"),
+        ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/audit/entries"),
+        ("GET", "/api/v1/victims/summary"), ("GET", "/api/v1/docs"),
+        ("GET", "/api/v1/openapi.json"),
+    }
+    for coll in COLLECTION.values():
+        base = f"/api/v1/{coll}"
+        one = f"{base}/{{record_id}}"
+        covered |= {("GET", base), ("POST", base), ("GET", one), ("PUT", one),
+                    ("PATCH", one), ("DELETE", one), ("GET", f"{one}/history"),
+                    ("GET", f"{one}/diff"), ("GET", f"{one}/reviews")}
+        covered |= {("POST", f"{one}/{a}") for a in ("submit", "approve", "reject")}
+    paths = api.app.openapi()["paths"]
+    routes = {(m.upper(), p) for p, ops in paths.items() for m in ops}
+    routes |= {("GET", "/api/v1/docs"), ("GET", "/api/v1/openapi.json")}
+    assert routes - covered == set(), "add these routes to the permission matrix"
+    assert covered - routes == set()
+
+
+def _draft(api, kind: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    r = api.as_("editor").post(f"/api/v1/{COLLECTION[kind]}", json=BODIES[kind])
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _submitted(api, kind: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    rec = _draft(api, kind)
+    r = api.as_("editor").post(f"/api/v1/{COLLECTION[kind]}/{rec['id']}/submit")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _approved(api, kind: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    rec = _submitted(api, kind)
+    r = api.as_("approver").post(f"/api/v1/{COLLECTION[kind]}/{rec['id']}/approve")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _client(api, role: str):  # type: ignore[no-untyped-def]
+    return api.public if role == "public" else api.as_(role)
+
+
+def test_records_matrix(api) -> None:  # type: ignore[no-untyped-def]
+    failures = []
+
+    def check(role: str, what: str, response: Any, allowed: set[int]) -> None:
+        if response.status_code not in allowed:
+            failures.append(f"{role} {what}: {response.status_code} not in {allowed} "
+                            f"({response.text[:120]})")
+
+    for kind in ENTITIES:
+        base = f"/api/v1/{COLLECTION[kind]}"
+        approved = _approved(api, kind)
+        one = f"{base}/{approved['id']}"
+        v = approved["version"]
+        hidden = kind == "victim"  # the public sees victims only as aggregates
+        for role in ALL:
+            c = _client(api, role)
+            pub = role == "public"
+            check(role, f"GET {base}", c.get(base), {403} if pub and hidden else {200})
+            check(role, f"GET {one}", c.get(one), {403} if pub and hidden else {200})
+            check(role, f"GET {one}/reviews", c.get(f"{one}/reviews"),
+                  {403} if pub and hidden else {200})
+            check(role, f"GET {one}/history", c.get(f"{one}/history"), {403} if pub else {200})
+            check(role, f"GET {one}/diff", c.get(f"{one}/diff", params={"from": 1, "to": v}),
+                  {403} if pub else {200})
+            check(role, f"POST {base}", c.post(base, json=BODIES[kind]),
+                  expect(role in WRITERS, role, 201))
+            for method in ("PATCH", "PUT", "DELETE", "SUBMIT"):
+                draft = _draft(api, kind)
+                url = f"{base}/{draft['id']}"
+                h = {"If-Match": '"1"'}
+                if method == "PATCH":
+                    r = c.patch(url, json=PATCHES[kind], headers=h)
+                elif method == "PUT":
+                    r = c.put(url, json=BODIES[kind], headers=h)
+                elif method == "DELETE":
+                    r = c.delete(url, headers=h)
+                else:
+                    r = c.post(f"{url}/submit")
+                # Drafts are not visible to the public or to field users (not theirs).
+                denied = {401} if pub else {404, 403} if role == "field" else {403}
+                check(role, f"{method} {url}", r,
+                      {204 if method == "DELETE" else 200} if role in EDITORS_OF_OTHERS
+                      else denied)
+            for action in ("approve", "reject"):
+                sub = _submitted(api, kind)
+                r = c.post(f"{base}/{sub['id']}/{action}", json={"reason": "duplicate"})
+                denied = {401} if pub else {404, 403} if role == "field" else {403}
+                check(role, f"{action} {kind}", r, {200} if role in REVIEWERS else denied)
+    assert not failures, "\n".join(failures)
+
+
+def test_field_edits_only_own_drafts(api) -> None:  # type: ignore[no-untyped-def]
+    field = api.as_("field")
+    own = field.post("/api/v1/accidents", json={"accident_kind": "mine"}).json()
+    url = f"/api/v1/accidents/{own['id']}"
+    assert field.get(url).status_code == 200
+    assert field.patch(url, json={"narrative": "x"}, headers={"If-Match": '"1"'}
+                       ).status_code == 200
+    assert field.post(f"{url}/submit").status_code == 200
+    # Submitted: no longer a draft, so no more edits by the field user.
+    r = field.patch(url, json={"narrative": "y"}, headers={"If-Match": '"3"'})
+    assert r.status_code == 403
+    assert field.post(f"{url}/approve").status_code == 403
+    # Its own records are listed with ?mine; otherwise only approved ones.
+    assert [x["id"] for x in field.get("/api/v1/accidents?mine=true").json()["items"]] == [
+        own["id"]]
+    assert field.get("/api/v1/accidents").json()["items"] == []
+
+
+def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
+    failures = []
+    for role in ALL:
+        c = _client(api, role)
+        admin, pub = role == "admin", role == "public"
+        cases = [
+            ("GET", "/api/v1", {}, {200}),
+            ("GET", "/api/v1/health", {}, {200}),
+            ("GET", "/api/v1/openapi.json", {}, {200}),
+            ("GET", "/api/v1/docs", {}, {200}),
+            ("GET", "/api/v1/auth/me", {}, {200}),
+            ("POST", "/api/v1/auth/tokens", {"json": {"name": "t"}}, {401} if pub else {201}),
+            ("GET", "/api/v1/victims/summary", {"params": {"by": "year"}}, {200}),
+            ("GET", "/api/v1/users", {}, expect(admin, role, 200)),
+            ("POST", "/api/v1/users", {"json": {"username": f"new_{role}", "password":
+                                                "0123456789ab", "role": "viewer"}},
+             expect(admin, role, 201)),
+            ("PATCH", "/api/v1/users/viewer", {"json": {"organisation_id": None}},
+             expect(admin, role, 200)),
+            ("GET", "/api/v1/audit/verify", {}, expect(admin, role, 200)),
+            ("GET", "/api/v1/audit/entries", {}, expect(admin, role, 200)),
+            ("POST", "/api/v1/imports", {"files": {"file": ("a.csv", b"accident_kind\nmine\n")},
+                                         "data": {"kind": "accidents"}},
+             expect(role in IMPORTERS, role, 202)),
+            ("GET", f"/api/v1/imports/{uuid.uuid4()}", {}, {401} if pub else {404}),
+            ("POST", f"/api/v1/imports/{uuid.uuid4()}/commit", {},
+             {401} if pub else {404} if role in IMPORTERS else {403}),
+            ("POST", "/api/v1/auth/logout", {}, {204}),
+        ]
+        for method, url, kw, allowed in cases:
+            r = c.request(method, url, **kw)
+            if r.status_code not in allowed:
+                failures.append(f"{role} {method} {url}: {r.status_code} ({r.text[:100]})")
+    assert not failures, "\n".join(failures)
