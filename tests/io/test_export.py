@@ -81,3 +81,22 @@ def test_export_filters(store: Store, tmp_path: Path) -> None:
     out = tmp_path / "near.geojson"
     n = export_records(store, out, Query(kind="accident", bbox=(-75, 4, -74, 5), limit=None))
     assert n == 1
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_exported_file_imports_back(store: Store, tmp_path: Path, suffix: str) -> None:
+    """Our own exports are importable as they are: columns named like the fields map to
+    them, so another office can load what this one sent."""
+    from mineaction.io.pipeline import import_file
+
+    out = tmp_path / f"accidents.{suffix}"
+    export_records(store, out, Query(kind="accident", limit=None))
+    with open_store(tmp_path / "other.gpkg") as other:
+        report = import_file(other, out, kind="accident", dataset="from-office-a")
+        assert report.kinds["accident"].added == 3 and not report.errors
+        got = {a.place_name: a for a in other.query(Query(kind="accident", limit=None)).items}
+        assert set(got) == {"Vereda Santa Ana, Granada", "Bogotá", "Puerto Asís"}
+        bogota = got["Bogotá"]
+        assert (bogota.geometry.x, bogota.geometry.y) == pytest.approx((-74.0817, 4.6097))
+        assert bogota.accident_date == date(2006, 2, 1) and bogota.device_category == "ap_mine"
+        assert bogota.external_id == "A1"  # the sender's key travels with the record

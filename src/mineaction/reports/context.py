@@ -33,6 +33,9 @@ class Base:
     store: Store
     lang: str
     admin_area: str | None = None
+    # Charts as SVG for HTML (sharp at any zoom); as PNG for PDF, where WeasyPrint's SVG
+    # drawing costs seconds a chart and a 200 dpi PNG prints just as well.
+    image: str = "svg"
     fmt: Formatter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -46,6 +49,10 @@ class Base:
         self.levels: dict[str, int] = dict(zip(frame.get("pcode", []), frame.get("level", []),
                                                strict=True))
 
+    def chart(self, fig: Any) -> str:
+        dpi = 200
+        return charts.data_uri(charts.save(fig, self.image, dpi=dpi), self.image)
+
     # -- places --------------------------------------------------------------------------
     def area_name(self, pcode: str | None) -> str:
         if pcode is None:
@@ -55,7 +62,8 @@ class Base:
     def country(self) -> str:
         """The country the data is in (basemap country at the accidents' median point),
         named in the report's language."""
-        frame = self.store.read_frame(Query(kind="accident", status=APPROVED, limit=5000))
+        frame = self.store.read_frame(Query(kind="accident", status=APPROVED, limit=500,
+                                            admin_area=self.admin_area))
         pts = [g for g in frame.get("geometry", []) if g is not None]
         if not pts:
             return self.t("Country")
@@ -228,10 +236,10 @@ def _outcome_pct(row: dict[str, Any], rows: list[dict[str, Any]]) -> float | Non
     return round(100 * row["casualties"] / known, 1)
 
 
-def annual(store: Store, year: int, lang: str = "en",
-           admin_area: str | None = None) -> dict[str, Any]:
+def annual(store: Store, year: int, lang: str = "en", admin_area: str | None = None,
+           image: str = "svg") -> dict[str, Any]:
     """The annual country (or area) report, after a Landmine Monitor country profile."""
-    b = Base(store, lang, admin_area)
+    b = Base(store, lang, admin_area, image)
     t, fmt = b.t, b.fmt
     start, end = date(year, 1, 1), date(year, 12, 31)
     period = {"date_from": start, "date_to": end}
@@ -266,10 +274,10 @@ def annual(store: Store, year: int, lang: str = "en",
         "breakdowns": b.breakdowns(**period),
         "by_area": b.by_area(level, **period)[:15],
         "area_level": level,
-        "year_chart": charts.data_uri(charts.save(charts.casualties_per_year(
-            per_year, tr["projection"], t, highlight=year))),
-        "rolling_chart": charts.data_uri(charts.save(charts.rolling_counts(
-            [r for r in tr["rolling_12_months"] if r["month"] <= f"{year}-12"], t)))
+        "year_chart": b.chart(charts.casualties_per_year(
+            per_year, tr["projection"], t, highlight=year)),
+        "rolling_chart": b.chart(charts.rolling_counts(
+            [r for r in tr["rolling_12_months"] if r["month"] <= f"{year}-12"], t))
         if tr["rolling_12_months"] else None,
         "projection": tr["projection"],
         "yoy": tr["year_on_year"][-10:],
@@ -282,10 +290,10 @@ def annual(store: Store, year: int, lang: str = "en",
     }
 
 
-def factsheet(store: Store, admin_area: str, lang: str = "en",
-              year: int | None = None) -> dict[str, Any]:
+def factsheet(store: Store, admin_area: str, lang: str = "en", year: int | None = None,
+              image: str = "svg") -> dict[str, Any]:
     """A one-page fact sheet for an admin area: all years, or up to `year`."""
-    b = Base(store, lang, admin_area)
+    b = Base(store, lang, admin_area, image)
     t = b.t
     end = date(year, 12, 31) if year else None
     total = casualties(store, admin_area=admin_area, date_to=end).total()
@@ -308,16 +316,16 @@ def factsheet(store: Store, admin_area: str, lang: str = "en",
                        if x["title"] in (t("Outcome"), t("Civilian or military status"),
                                          t("Age"))],
         "by_area": b.by_area(level, date_to=end)[:8],
-        "year_chart": charts.data_uri(charts.save(charts.casualties_per_year(
-            per_year, None, t))) if per_year else None,
+        "year_chart": b.chart(charts.casualties_per_year(per_year, None, t))
+        if per_year else None,
         "choropleth": b.choropleth(level, t("Casualties by admin area"), date_to=end),
         "land": b.land_release(date(1900, 1, 1), end or date.today()),
         "label": b.label,
     }
 
 
-def monthly(store: Store, month: date, lang: str = "en",
-            admin_area: str | None = None) -> dict[str, Any]:
+def monthly(store: Store, month: date, lang: str = "en", admin_area: str | None = None,
+            image: str = "svg") -> dict[str, Any]:
     """The monthly operations report: the month's accidents and casualties, land release,
     finds, hazards opened and closed, risk education."""
     b = Base(store, lang, admin_area)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -135,8 +136,9 @@ def _decorate(fig: Figure, ax: Any, extent: tuple[float, float, float, float], s
                 ha="center", va="center", fontsize=9, fontweight="bold",
                 arrowprops={"facecolor": "black", "width": 3, "headwidth": 9,
                             "headlength": 8})
-    fig.text(0.01, 0.005, source, fontsize=6, color="#555555", ha="left", va="bottom",
-             wrap=True)
+    # The source note as the x label: constrained layout keeps room for it under the map.
+    ax.set_xlabel("\n".join(textwrap.wrap(source, 120)), fontsize=6, color="#555555",
+                  loc="left")
 
 
 def class_breaks(values: Sequence[float], classes: int = 5) -> list[float]:
@@ -146,8 +148,8 @@ def class_breaks(values: Sequence[float], classes: int = 5) -> list[float]:
         return [1]
     nice = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000]
     qs = np.quantile(positive, np.linspace(0, 1, classes + 1)[:-1])
-    breaks = sorted({max(n for n in nice if n <= max(q, 1)) for q in qs})
-    return breaks
+    # The first class starts at 1, whatever the quantiles: every non-zero value has a class.
+    return sorted({1} | {max(n for n in nice if n <= max(q, 1)) for q in qs})
 
 
 def choropleth(areas: Sequence[MapArea], title: str, legend_title: str, source: str,

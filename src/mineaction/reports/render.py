@@ -45,19 +45,20 @@ def environment(lang: str) -> jinja2.Environment:
 
 
 def build_context(store: Store, kind: str, *, lang: str = "en", year: int | None = None,
-                  month: date | None = None, admin_area: str | None = None) -> dict[str, Any]:
+                  month: date | None = None, admin_area: str | None = None,
+                  image: str = "svg") -> dict[str, Any]:
     if kind == "annual":
         if year is None:
             raise ValueError("the annual report needs a year")
-        return context.annual(store, year, lang, admin_area)
+        return context.annual(store, year, lang, admin_area, image)
     if kind == "factsheet":
         if not admin_area:
             raise ValueError("the fact sheet needs an admin area")
-        return context.factsheet(store, admin_area, lang, year)
+        return context.factsheet(store, admin_area, lang, year, image)
     if kind == "monthly":
         if month is None:
             raise ValueError("the monthly report needs a month")
-        return context.monthly(store, month, lang, admin_area)
+        return context.monthly(store, month, lang, admin_area, image)
     raise ValueError(f"unknown report {kind!r}; choose from {', '.join(KINDS)}")
 
 
@@ -86,7 +87,8 @@ def render(store: Store, kind: str, out: str | os.PathLike[str], *, format: str 
     is written whole or not at all (a temporary file moved into place)."""
     if format not in ("pdf", "html"):
         raise ValueError("format is 'pdf' or 'html'")
-    html = render_html(store, kind, lang=lang, **options)
+    html = render_html(store, kind, lang=lang, image="svg" if format == "html" else "png",
+                       **options)
     target = Path(out)
     partial = target.with_name(f".{target.name}.partial")
     try:

@@ -326,15 +326,15 @@ PARENTS = {"hazard_id": "hazard", "activity_id": "activity", "accident_id": "acc
            "organisation_id": "organisation"}
 
 
-def children(store: Store, p: Principal, kind: str, record_id: str, limit: int = 200
-             ) -> list[tuple[str, list[dict[str, Any]]]]:
+def children(store: Store, p: Principal, policy: Policy, kind: str, record_id: str,
+             limit: int = 200) -> list[tuple[str, list[dict[str, Any]]]]:
     """Records pointing at this one, by kind, as short rows the principal may see."""
     out = []
     for child, field in CHILDREN.get(kind, ()):
         if p.is_public and child == "victim":
             continue
         table = entity_table(ENTITIES[child])
-        cond = _visibility(table, p, Policy(), None) + [table.c[field] == record_id]
+        cond = _visibility(table, p, policy, None) + [table.c[field] == record_id]
         with store.engine.connect() as conn:
             ids = [r[0] for r in conn.execute(sa.select(table.c.id).where(*cond)
                                               .order_by(table.c.fid).limit(limit))]

@@ -1,0 +1,91 @@
+"""Refresh the message catalogues: extract every translatable message from the report
+templates (Jinja2's Babel extractor) and Python modules (gettext markers `_`, `t`, `N_`,
+`gettext`) into locales/messages.pot, and merge it into each language's messages.po.
+
+    python -m mineaction.reports.catalog          # then translate the new msgids
+    python -m mineaction.reports.catalog --check  # exit 1 if a catalogue is stale/incomplete
+
+The .po files are the only artefacts kept: reports compile them in memory (i18n.py).
+A new language: copy messages.pot to locales/LANG/LC_MESSAGES/messages.po and translate it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+HERE = Path(__file__).parent
+POT = HERE / "locales" / "messages.pot"
+METHODS = [
+    ("templates/**.html", "jinja2.ext:babel_extract"),
+    ("*.py", "python"),
+]
+OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+KEYWORDS = {"_": None, "gettext": None, "t": None, "N_": None}
+
+
+def extract() -> Catalog:
+    catalog = Catalog(project="mineaction", charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(HERE), METHODS, options_map=OPTIONS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",),
+    ):
+        if isinstance(message, tuple):  # plural forms: not used by our templates
+            message = message[0]
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def languages() -> list[Path]:
+    return sorted((HERE / "locales").glob("*/LC_MESSAGES/messages.po"))
+
+
+def missing(po: Path, template: Catalog) -> list[str]:
+    """msgids of the template that the catalogue lacks or has untranslated or fuzzy."""
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    out = []
+    for message in template:
+        if not message.id:
+            continue
+        found = catalog.get(message.id)
+        if found is None or not found.string or found.fuzzy:
+            out.append(str(message.id))
+    return out
+
+
+def write(template: Catalog) -> None:
+    POT.parent.mkdir(parents=True, exist_ok=True)
+    with POT.open("wb") as f:
+        write_po(f, template, omit_header=False, sort_output=True, width=100)
+    for po in languages():
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=po.parent.parent.name)
+        catalog.update(template, no_fuzzy_matching=True)
+        buffer = io.BytesIO()
+        write_po(buffer, catalog, sort_output=True, width=100, ignore_obsolete=True)
+        po.write_bytes(buffer.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check; write nothing")
+    args = parser.parse_args()
+    template = extract()
+    if args.check:
+        bad = {po: missing(po, template) for po in languages()}
+        for po, ids in bad.items():
+            for msgid in ids:
+                print(f"{po}: untranslated: {msgid!r}")
+        sys.exit(1 if any(bad.values()) else 0)
+    write(template)
+    print(f"{len(template)} messages -> {POT}")
+
+
+if __name__ == "__main__":
+    main()

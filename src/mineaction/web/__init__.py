@@ -1,0 +1,30 @@
+"""The web application: map, records, data entry, imports and dashboard (issue 4).
+
+Server-rendered pages (Jinja2) with small ES modules and no build step; the browser talks
+to the same /api/v1 the scripts use, signed in by the API's session cookie. Every front-end
+file is vendored under static/ with its licence: nothing loads from a CDN, so a laptop
+with no internet runs it all.
+
+The API's app factory calls `mount_web(app, settings)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+WEB = Path(__file__).parent
+STATIC = WEB / "static"
+
+
+def mount_web(app: FastAPI, settings: Any) -> None:
+    """Add the web pages, their JSON helpers and static files to the API's app."""
+    from mineaction.web import endpoints, pages
+
+    app.state.web_settings = pages.web_settings(settings)
+    app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
+    app.include_router(endpoints.router)
+    app.include_router(pages.router)

@@ -1,0 +1,325 @@
+"""The pages: map, sign-in, records (lists, detail, forms), imports, dashboard.
+
+Pages are rendered on the server from the same core the API uses (api/records.py), so a
+page shows exactly what the API would give the same person: a viewer's victim page has no
+name because the core left it out, not because a template hid it. Writes go from the
+browser to /api/v1 (JSON, If-Match), whose errors the forms show next to their fields.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from mineaction import __version__
+from mineaction.api.deps import ServicesDep
+from mineaction.api.errors import ApiError
+from mineaction.api.routers.records import COLLECTIONS
+from mineaction.auth.roles import (
+    Principal,
+    Role,
+    may_create,
+    may_edit,
+    may_import,
+    may_review,
+    may_see_history,
+    may_submit,
+    sees_personal_data,
+)
+from mineaction.domain import enums
+from mineaction.domain.models import ENTITIES
+from mineaction.io.mapping import shipped_mappings
+from mineaction.store.schema import entity_table
+from mineaction.web import WEB, charts, core
+from mineaction.web.forms import form_fields, label_of
+from mineaction.web.session import WhoDep
+
+router = APIRouter(include_in_schema=False)
+KINDS = {name: kind for kind, name in COLLECTIONS.items()}
+TEMPLATES = Jinja2Templates(directory=WEB / "templates")
+TEMPLATES.env.filters["label"] = label_of
+TEMPLATES.env.filters["area"] = core.fmt_area
+TEMPLATES.env.globals["stacked_bars"] = charts.stacked_bars
+TEMPLATES.env.globals["hbars"] = charts.hbars
+# What a list shows of each kind, after the id.
+LIST_COLUMNS = {
+    "hazard": ("name", "hazard_kind", "hazard_status", "area_m2", "date_reported",
+               "admin_area_pcode"),
+    "accident": ("accident_date", "accident_kind", "device_category", "place_name",
+                 "admin_area_pcode"),
+    "victim": ("outcome", "sex", "age_band", "role", "activity"),
+    "activity": ("name", "activity_kind", "activity_status", "start_date", "end_date"),
+    "released_part": ("method", "area_m2", "release_date"),
+    "find": ("device_category", "device_model", "quantity", "find_date"),
+    "risk_education": ("session_date", "place_name", "method", "admin_area_pcode"),
+    "source": ("title", "source_kind", "reliability", "credibility", "source_date"),
+    "organisation": ("name", "acronym", "organisation_kind"),
+    "admin_area": ("pcode", "name", "level", "parent_pcode"),
+    "place": ("name", "admin_area_pcode"),
+}
+SEARCHED = ("name", "title", "place_name", "pcode", "device_model", "narrative",
+            "external_id", "acronym")
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    tile_url: str | None
+    tile_attribution: str
+
+
+def web_settings(settings: Any) -> WebSettings:
+    # The optional online basemap: a setting of the API's Settings once the lead adds it
+    # (web_tile_url), or the environment until then.
+    url = getattr(settings, "web_tile_url", None) or os.environ.get("MINEACTION_WEB_TILE_URL")
+    attribution = (getattr(settings, "web_tile_attribution", None)
+                   or os.environ.get("MINEACTION_WEB_TILE_ATTRIBUTION")
+                   or "© OpenStreetMap contributors")
+    return WebSettings(url or None, attribution)
+
+
+def _nav(who: Principal) -> list[tuple[str, str]]:
+    items = [("/", "Map"), ("/records", "Records"), ("/dashboard", "Dashboard")]
+    if may_import(who):
+        items.append(("/imports", "Import"))
+    return items
+
+
+def render(request: Request, template: str, who: Principal, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, template, {
+        "who": who, "nav": _nav(who), "version": __version__, "path": request.url.path,
+        "collections": COLLECTIONS, **context}, status_code=status)
+
+
+def error_page(request: Request, who: Principal, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", who, status=status, status_code=status,
+                  message=message)
+
+
+def _kind(collection: str) -> str | None:
+    return KINDS.get(collection)
+
+
+@router.get("/", response_class=HTMLResponse)
+def map_page(request: Request, who: WhoDep) -> HTMLResponse:
+    ws: WebSettings = request.app.state.web_settings
+    return render(request, "map.html", who, tile_url=ws.tile_url,
+                  tile_attribution=ws.tile_attribution,
+                  statuses=[s.value for s in enums.WorkflowStatus],
+                  devices=[d.value for d in enums.DeviceCategory],
+                  roles=[r.value for r in enums.Role])
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, who: WhoDep, next: str = "/") -> HTMLResponse:
+    safe_next = next if next.startswith("/") and not next.startswith("//") else "/"
+    return render(request, "login.html", who, next=safe_next)
+
+
+@router.get("/records", response_class=HTMLResponse)
+def records_index(request: Request, svc: ServicesDep, who: WhoDep) -> HTMLResponse:
+    counts = {}
+    with svc.store.engine.connect() as conn:
+        for kind, model in ENTITIES.items():
+            if who.is_public and kind == "victim":
+                continue
+            table = entity_table(model)
+            cond = core._visibility(table, who, svc.records.policy, None)
+            counts[kind] = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0
+    return render(request, "records_index.html", who, counts=counts)
+
+
+def _list_ids(svc: Any, who: Principal, kind: str, *, q: str | None, status: str | None,
+              sort: str, desc: bool, offset: int, filters: dict[str, Any]
+              ) -> tuple[list[str], int]:
+    table = entity_table(ENTITIES[kind])
+    cond = core._visibility(table, who, svc.records.policy,
+                            (status,) if status else None)
+    for name, value in filters.items():
+        if value:
+            if name == "admin_area_pcode":
+                cond.append(table.c[name].startswith(value))
+            else:
+                cond.append(table.c[name] == value)
+    if q:
+        like = f"%{q.lower()}%"
+        text = [sa.func.lower(table.c[c]).like(like) for c in SEARCHED if c in table.c]
+        text.append(table.c.id == q.strip())
+        cond.append(sa.or_(*text))
+    order = table.c[sort] if sort in table.c else table.c.fid
+    order_by = [order.desc() if desc else order.asc(), table.c.fid]
+    with svc.store.engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0
+        ids = [r[0] for r in conn.execute(sa.select(table.c.id).where(*cond)
+                                          .order_by(*order_by).limit(PAGE_SIZE)
+                                          .offset(offset))]
+    return ids, int(total)
+
+
+@router.get("/records/{collection}", response_class=HTMLResponse)
+def records_list(
+    request: Request, svc: ServicesDep, who: WhoDep, collection: str,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    sort: Annotated[str, Query(max_length=40)] = "fid",
+    desc: bool = False,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    admin_area: Annotated[str | None, Query(max_length=40)] = None,
+    kind_value: Annotated[str | None, Query(alias="kind", max_length=40)] = None,
+) -> HTMLResponse:
+    kind = _kind(collection)
+    if kind is None:
+        return error_page(request, who, 404, f"No collection {collection}.")
+    if who.is_public and kind == "victim":
+        return error_page(request, who, 403, "Victims are shown to the public only as "
+                          "counts: see the dashboard.")
+    from mineaction.api.records import KIND_FIELDS
+
+    kind_field = KIND_FIELDS.get(kind)
+    filters: dict[str, Any] = {}
+    if "admin_area_pcode" in ENTITIES[kind].model_fields:
+        filters["admin_area_pcode"] = admin_area
+    if kind_field:
+        filters[kind_field] = kind_value
+    ids, total = _list_ids(svc, who, kind, q=q, status=status, sort=sort, desc=desc,
+                           offset=(page - 1) * PAGE_SIZE, filters=filters)
+    records = {}
+    if ids:
+        from mineaction.store.query import Query as StoreQuery
+
+        for r in svc.store.query(StoreQuery(kind=kind, ids=tuple(ids), limit=None)).items:
+            records[str(r.id)] = svc.records.present(who, r)
+    rows = [records[i] for i in ids if i in records]
+    kind_options: list[str] = []
+    if kind_field:
+        annotation = ENTITIES[kind].model_fields[kind_field].annotation
+        kind_options = [e.value for e in getattr(annotation, "__members__", {}).values()]
+    return render(request, "records_list.html", who, kind=kind, collection=collection,
+                  rows=rows, columns=LIST_COLUMNS.get(kind, ()), total=total, page=page,
+                  pages=max(1, -(-total // PAGE_SIZE)), q=q or "", status=status or "",
+                  sort=sort, desc=desc, admin_area=admin_area or "",
+                  kind_field=kind_field, kind_value=kind_value or "",
+                  kind_options=kind_options, may_create=may_create(who) and kind != "admin_area",
+                  statuses=[s.value for s in enums.WorkflowStatus],
+                  has_admin_area="admin_area_pcode" in ENTITIES[kind].model_fields)
+
+
+@router.get("/records/{collection}/new", response_class=HTMLResponse)
+def record_new(request: Request, who: WhoDep, collection: str) -> Response:
+    kind = _kind(collection)
+    if kind is None:
+        return error_page(request, who, 404, f"No collection {collection}.")
+    if who.is_public:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if not may_create(who):
+        return error_page(request, who, 403, f"Your role ({who.role.value}) cannot create "
+                          "records.")
+    return render(request, "form.html", who, kind=kind, collection=collection, record=None,
+                  version=None, fields=form_fields(kind, personal=sees_personal_data(who)))
+
+
+def _load(request: Request, svc: Any, who: Principal, collection: str, record_id: str
+          ) -> tuple[str, dict[str, Any], int] | HTMLResponse:
+    kind = _kind(collection)
+    if kind is None:
+        return error_page(request, who, 404, f"No collection {collection}.")
+    try:
+        rid = uuid.UUID(record_id)
+        data, version = svc.records.get(who, kind, rid)
+    except ValueError:
+        return error_page(request, who, 404, f"No {kind} with id {record_id}.")
+    except ApiError as exc:
+        return error_page(request, who, exc.status, exc.message)
+    return kind, data, version
+
+
+@router.get("/records/{collection}/{record_id}/edit", response_class=HTMLResponse)
+def record_edit(request: Request, svc: ServicesDep, who: WhoDep, collection: str,
+                record_id: str) -> Response:
+    if who.is_public:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    loaded = _load(request, svc, who, collection, record_id)
+    if isinstance(loaded, HTMLResponse):
+        return loaded
+    kind, data, version = loaded
+    record = svc.records.load(who, kind, uuid.UUID(record_id))
+    if not may_edit(who, record, svc.records.policy):
+        return error_page(request, who, 403, f"Your role ({who.role.value}) cannot change "
+                          f"this {kind}.")
+    return render(request, "form.html", who, kind=kind, collection=collection, record=data,
+                  version=version, fields=form_fields(kind, personal=sees_personal_data(who)))
+
+
+@router.get("/records/{collection}/{record_id}", response_class=HTMLResponse)
+def record_page(request: Request, svc: ServicesDep, who: WhoDep, collection: str,
+                record_id: str) -> Response:
+    loaded = _load(request, svc, who, collection, record_id)
+    if isinstance(loaded, HTMLResponse):
+        return loaded
+    kind, data, version = loaded
+    record = svc.records.load(who, kind, uuid.UUID(record_id))
+    policy = svc.records.policy
+    history, reviews = [], []
+    if may_see_history(who):
+        history = svc.records.history(who, kind, uuid.UUID(record_id))
+    reviews = svc.records.reviews(who, kind, uuid.UUID(record_id))
+    parents = []
+    for field, parent in core.PARENTS.items():
+        value = data.get(field)
+        if value:
+            try:
+                parents.append((parent, COLLECTIONS[parent], value,
+                                core.short(svc.store, parent, value)))
+            except Exception:  # noqa: BLE001 -- a dangling link is shown as such
+                parents.append((parent, COLLECTIONS[parent], value, None))
+    sources = []
+    for sid in data.get("source_ids") or []:
+        try:
+            src = svc.store.get("source", sid)
+            sources.append({"id": sid, "title": src.title, "kind": src.source_kind,
+                            "reliability": src.reliability, "credibility": src.credibility})
+        except Exception:  # noqa: BLE001
+            sources.append({"id": sid, "title": None})
+    fields = [(k, v) for k, v in data.items()
+              if k not in ("id", "geometry", "source_ids") and v not in (None, [], "")]
+    personal = ENTITIES[kind].personal_fields()
+    actions = {
+        "edit": may_edit(who, record, policy),
+        "submit": may_submit(who, record, policy),
+        "approve": may_review(who) and record.status == "submitted",
+        "reject": may_review(who) and record.status == "submitted",
+    }
+    return render(request, "record.html", who, kind=kind, collection=collection, data=data,
+                  version=version, fields=fields, personal=personal, history=history,
+                  reviews=reviews, parents=parents,
+                  children=core.children(svc.store, who, policy, kind, record_id),
+                  sources=sources, actions=actions, geometry=data.get("geometry"))
+
+
+@router.get("/imports", response_class=HTMLResponse)
+def imports_page(request: Request, who: WhoDep) -> Response:
+    if who.is_public:
+        return RedirectResponse("/login?next=/imports", status_code=303)
+    if not may_import(who):
+        return error_page(request, who, 403, f"Your role ({who.role.value}) cannot import.")
+    from mineaction.io.mapping import KIND_ALIASES
+
+    return render(request, "imports.html", who, mappings=list(shipped_mappings()),
+                  kinds=sorted(KIND_ALIASES))
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(request: Request, svc: ServicesDep, who: WhoDep,
+                   include_submitted: bool = True) -> HTMLResponse:
+    figures = core.dashboard(svc.store, who, include_submitted=include_submitted)
+    return render(request, "dashboard.html", who, d=figures,
+                  include_submitted=include_submitted and not who.is_public,
+                  is_staff=not who.is_public, Role=Role)

@@ -1,0 +1,28 @@
+// The offline basemap: Natural Earth country outlines served by this server, drawn with
+// no glyphs or sprites (so no fonts to fetch). An online raster tile URL, when set in
+// the settings, is drawn under the outlines and simply stays blank when unreachable.
+export function baseStyle(tileUrl, attribution) {
+  const sources = {
+    countries: { type: "geojson", data: "/web/api/basemap/countries.geojson",
+                 attribution: "Natural Earth (public domain)" },
+  };
+  const layers = [{ id: "sea", type: "background", paint: { "background-color": "#cfe3ef" } }];
+  if (tileUrl) {
+    sources.online = { type: "raster", tiles: [tileUrl], tileSize: 256, attribution };
+  }
+  layers.push({ id: "land", type: "fill", source: "countries",
+                paint: { "fill-color": "#f4f1ea" } });
+  if (tileUrl) layers.push({ id: "online", type: "raster", source: "online" });
+  layers.push({ id: "borders", type: "line", source: "countries",
+                paint: { "line-color": "#8a8a8a", "line-width": 0.8 } });
+  return { version: 8, sources, layers };
+}
+
+export function newMap(container, extra = {}) {
+  const tileUrl = container.dataset.tileUrl || "";
+  const attribution = container.dataset.tileAttribution || "";
+  return new maplibregl.Map({
+    container, style: baseStyle(tileUrl, attribution), center: [-74.3, 4.6], zoom: 4.3,
+    attributionControl: { compact: true }, fadeDuration: 0, ...extra,
+  });
+}

@@ -1,0 +1,218 @@
+// The map page: layers from /web/api/layers/<layer>, filters, clustering, popups.
+import { el } from "./common.js";
+import { newMap } from "./basemap.js";
+
+const t0 = performance.now();
+const container = document.getElementById("map");
+const statusEl = document.getElementById("map-status");
+const form = document.getElementById("filters");
+const map = newMap(container);
+window.__map = map;
+window.__mapState = { ready: false, counts: {}, firstRenderMs: null };
+map.addControl(new maplibregl.NavigationControl(), "top-right");
+map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+
+const POINT_STYLE = {
+  finds: "#7b3294",
+  "risk-education": "#008080",
+};
+const HAZARD_FILL = ["match", ["get", "hazard_kind"], "CHA", "#b2182b", "#e66101"];
+const OPEN = ["match", ["get", "hazard_status"], ["closed", "handed_over"], false, true];
+const RELEASE = ["match", ["get", "method"], "cancelled", "#4dac26", "reduced", "#2c7bb6", "#1a9641"];
+const EMPTY = { type: "FeatureCollection", features: [] };
+
+function query() {
+  const data = new FormData(form);
+  const params = new URLSearchParams();
+  for (const key of ["date_from", "date_to", "admin_area", "status", "device", "role"]) {
+    const v = (data.get(key) || "").toString().trim();
+    if (v) params.set(key, v);
+  }
+  return params;
+}
+
+function visibleLayers() {
+  return [...form.querySelectorAll('input[name="layer"]:checked')].map((i) => i.value);
+}
+
+// Columns (as the server sends point layers) into GeoJSON features.
+function pointsToGeoJSON(cols) {
+  const n = cols.id.length;
+  const keys = Object.keys(cols).filter((k) => Array.isArray(cols[k]) && !["id", "lon", "lat"].includes(k));
+  const features = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const props = { id: cols.id[i], collection: cols.collection };
+    for (const k of keys) props[k] = cols[k][i];
+    if (cols.layer === "accidents") props.casualties = (cols.killed[i] || 0) + (cols.injured[i] || 0);
+    features[i] = { type: "Feature", geometry: { type: "Point", coordinates: [cols.lon[i], cols.lat[i]] }, properties: props };
+  }
+  return { type: "FeatureCollection", features };
+}
+
+function addLayers() {
+  for (const id of ["admin-areas", "hazards", "land-release", "finds", "risk-education"]) {
+    map.addSource(id, { type: "geojson", data: EMPTY });
+  }
+  map.addSource("accidents", {
+    type: "geojson", data: EMPTY, cluster: true, clusterRadius: 45, clusterMaxZoom: 11,
+    clusterProperties: { casualties: ["+", ["get", "casualties"]] },
+  });
+  map.addLayer({ id: "admin-areas-line", type: "line", source: "admin-areas",
+                 paint: { "line-color": "#555", "line-width": 1, "line-dasharray": [2, 2] } });
+  map.addLayer({ id: "hazards-fill", type: "fill", source: "hazards",
+                 paint: { "fill-color": HAZARD_FILL, "fill-opacity": ["case", OPEN, 0.55, 0.08] } });
+  map.addLayer({ id: "hazards-line", type: "line", source: "hazards",
+                 paint: { "line-color": HAZARD_FILL, "line-width": 2 } });
+  map.addLayer({ id: "hazards-point", type: "circle", source: "hazards", filter: ["==", ["geometry-type"], "Point"],
+                 paint: { "circle-color": HAZARD_FILL, "circle-radius": 6, "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
+  map.addLayer({ id: "land-release-fill", type: "fill", source: "land-release",
+                 paint: { "fill-color": RELEASE, "fill-opacity": 0.6 } });
+  map.addLayer({ id: "land-release-line", type: "line", source: "land-release",
+                 paint: { "line-color": RELEASE, "line-width": 1.5 } });
+  for (const [id, colour] of Object.entries(POINT_STYLE)) {
+    map.addLayer({ id: `${id}-circle`, type: "circle", source: id,
+                   paint: { "circle-color": colour, "circle-radius": 5, "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
+  }
+  map.addLayer({ id: "accidents-clusters", type: "circle", source: "accidents", filter: ["has", "point_count"],
+                 paint: { "circle-color": "rgba(178,24,43,0.75)", "circle-stroke-color": "#fff", "circle-stroke-width": 2,
+                          "circle-radius": ["step", ["get", "point_count"], 12, 50, 16, 500, 21, 5000, 27] } });
+  map.addLayer({ id: "accidents-points", type: "circle", source: "accidents", filter: ["!", ["has", "point_count"]],
+                 paint: { "circle-color": ["case", [">", ["get", "killed"], 0], "#67000d", "#f4a582"],
+                          "circle-radius": ["interpolate", ["linear"], ["get", "casualties"], 0, 4, 1, 5, 5, 9, 20, 14],
+                          "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
+}
+
+const LAYER_IDS = {
+  hazards: ["hazards-fill", "hazards-line", "hazards-point"],
+  "land-release": ["land-release-fill", "land-release-line"],
+  accidents: ["accidents-clusters", "accidents-points"],
+  finds: ["finds-circle"],
+  "risk-education": ["risk-education-circle"],
+  "admin-areas": ["admin-areas-line"],
+};
+
+// Cluster counts as HTML labels: the offline style has no fonts (glyphs) to draw text.
+const clusterLabels = new Map();
+function updateClusterLabels() {
+  const shown = new Set();
+  if (map.getLayoutProperty("accidents-clusters", "visibility") !== "none") {
+    for (const f of map.queryRenderedFeatures({ layers: ["accidents-clusters"] })) {
+      const id = f.properties.cluster_id;
+      if (shown.has(id)) continue;
+      shown.add(id);
+      let marker = clusterLabels.get(id);
+      if (!marker) {
+        const n = f.properties.point_count;
+        const label = el("div", { class: "cluster-label", "aria-hidden": "true",
+                                  text: n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n) });
+        marker = new maplibregl.Marker({ element: label }).setLngLat(f.geometry.coordinates);
+        clusterLabels.set(id, marker);
+      }
+      marker.setLngLat(f.geometry.coordinates).addTo(map);
+    }
+  }
+  for (const [id, marker] of clusterLabels) {
+    if (!shown.has(id)) { marker.remove(); clusterLabels.delete(id); }
+  }
+}
+
+let fitted = false;
+let loadSeq = 0;
+async function load() {
+  const seq = ++loadSeq;
+  const params = query();
+  const layers = visibleLayers();
+  for (const [layer, ids] of Object.entries(LAYER_IDS)) {
+    for (const id of ids) map.setLayoutProperty(id, "visibility", layers.includes(layer) ? "visible" : "none");
+  }
+  statusEl.textContent = "Loading…";
+  const results = await Promise.all(layers.map(async (layer) => {
+    const res = await fetch(`/web/api/layers/${layer}?${params}`, { credentials: "same-origin" });
+    if (!res.ok) return [layer, null];
+    return [layer, await res.json()];
+  }));
+  if (seq !== loadSeq) return;
+  const bounds = new maplibregl.LngLatBounds();
+  const parts = [];
+  for (const [layer, body] of results) {
+    if (!body) continue;
+    const gj = body.type === "FeatureCollection" ? body : pointsToGeoJSON(body);
+    map.getSource(layer).setData(gj);
+    window.__mapState.counts[layer] = gj.features.length;
+    if (layer !== "admin-areas") {
+      if (body.lon) {
+        for (let i = 0; i < body.lon.length; i += Math.max(1, Math.floor(body.lon.length / 2000))) bounds.extend([body.lon[i], body.lat[i]]);
+      } else {
+        for (const f of gj.features) extendBounds(bounds, f.geometry);
+      }
+      parts.push(`${gj.features.length.toLocaleString()} ${layer.replace("-", " ")}`);
+    }
+  }
+  statusEl.textContent = parts.length ? `Showing ${parts.join(", ")}.` : "No layer selected.";
+  if (!fitted && !bounds.isEmpty()) {
+    fitted = true;
+    map.fitBounds(bounds, { padding: 40, maxZoom: 12, duration: 0 });
+  }
+  map.once("idle", () => {
+    if (window.__mapState.firstRenderMs === null) window.__mapState.firstRenderMs = Math.round(performance.now() - t0);
+    window.__mapState.ready = true;
+    container.dataset.ready = "true";
+    updateClusterLabels();
+  });
+}
+
+function extendBounds(bounds, geom) {
+  if (!geom) return;
+  const walk = (c) => (typeof c[0] === "number" ? bounds.extend(c) : c.forEach(walk));
+  walk(geom.coordinates);
+}
+
+function popupFor(f) {
+  const p = f.properties;
+  const box = el("div", { class: "popup" });
+  const title = {
+    accidents: `Accident ${p.date || ""}`,
+    hazards: `${p.hazard_kind} ${p.name || ""}`,
+    "released-parts": `Land release: ${p.method}`,
+    finds: `Find: ${(p.device_category || "").replace("_", " ")} ${p.device_model || ""}`,
+    "risk-education": `Risk education ${p.date || ""}`,
+    "admin-areas": `${p.name} (${p.pcode})`,
+  }[p.collection] || p.collection;
+  box.append(el("strong", { text: title }));
+  const facts = [];
+  if (p.collection === "accidents") facts.push(`${p.killed || 0} killed, ${p.injured || 0} injured`, (p.device_category || "").replace("_", " "));
+  if (p.collection === "hazards") facts.push(`status ${p.hazard_status}`, p.area_m2 ? `${Math.round(p.area_m2).toLocaleString()} m² (${(p.area_m2 / 10000).toFixed(2)} ha)` : "");
+  if (p.collection === "released-parts" && p.area_m2) facts.push(`${Math.round(p.area_m2).toLocaleString()} m²`);
+  if (p.status && p.status !== "approved") facts.push(`workflow: ${p.status}`);
+  box.append(el("div", { text: facts.filter(Boolean).join(" · ") }));
+  if (p.collection !== "admin-areas") {
+    box.append(el("a", { href: `/records/${p.collection}/${p.id}`, text: "Open record" }));
+  }
+  return box;
+}
+
+const CLICKABLE = ["hazards-fill", "hazards-point", "land-release-fill", "accidents-points", "finds-circle", "risk-education-circle"];
+
+map.on("load", () => {
+  addLayers();
+  load();
+  map.on("moveend", updateClusterLabels);
+  map.on("click", "accidents-clusters", async (e) => {
+    const f = e.features[0];
+    const zoom = await map.getSource("accidents").getClusterExpansionZoom(f.properties.cluster_id);
+    map.easeTo({ center: f.geometry.coordinates, zoom, duration: 300 });
+  });
+  map.on("click", (e) => {
+    const hits = map.queryRenderedFeatures(e.point, { layers: CLICKABLE.filter((l) => map.getLayer(l)) });
+    if (!hits.length) return;
+    new maplibregl.Popup({ maxWidth: "320px" }).setLngLat(e.lngLat).setDOMContent(popupFor(hits[0])).addTo(map);
+  });
+  for (const id of [...CLICKABLE, "accidents-clusters"]) {
+    map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });
+    map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
+  }
+});
+
+form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+form.addEventListener("reset", () => setTimeout(load, 0));
+form.querySelectorAll('input[name="layer"]').forEach((i) => i.addEventListener("change", load));
