@@ -43,15 +43,24 @@ def workdir(given: str | None, name: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def results_path(name: str, explicit: str | None, full_size: bool, work: Path) -> Path:
+def results_path(name: str, explicit: str | None, full_size: bool, kept_workdir: Path | None
+                 ) -> Path | None:
     """Where the figures go: --json if given; bench/results/NAME.json for a run at the
-    issue's sizes; otherwise the work directory, so a smoke run never overwrites the
-    committed figures."""
+    issue's sizes; otherwise the --workdir, so a smoke run never overwrites the committed
+    figures (None: a small run in a temporary directory keeps no file)."""
     if explicit:
         return Path(explicit)
     if full_size:
         return RESULTS / f"{name}.json"
-    return work / f"{name}.json"
+    return kept_workdir / f"{name}.json" if kept_workdir else None
+
+
+def write_results(path: Path | None, data: dict[str, Any]) -> None:
+    if path is None:
+        print("figures not written: a reduced-size run without --workdir or --json")
+        return
+    write_json(path, data)
+    print(f"figures written to {path}")
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -193,6 +202,17 @@ class PostGIS:
         if self.started:
             subprocess.run(["bash", str(PG_SCRIPT), "stop", str(self.state_dir)],
                            capture_output=True, text=True, timeout=120)
+
+    @contextmanager
+    def fresh_database(self, prefix: str) -> Iterator[str]:
+        """An empty database to benchmark in: the throwaway cluster's own (new, and deleted
+        with the cluster), or a scratch database beside the one at the URL given."""
+        assert self.url is not None
+        if self.started:
+            yield self.url
+            return
+        with scratch_database(self.url, prefix) as url:
+            yield url
 
     def server_version(self) -> str | None:
         if not self.url:

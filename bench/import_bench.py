@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(pg_note, flush=True)
                 if pg.url:
                     pg_version = pg.server_version()
-                    with common.scratch_database(pg.url, "mineaction_import_bench") as url:
+                    with pg.fresh_database("mineaction_import_bench") as url:
                         print("running mineaction -> PostGIS ...", flush=True)
                         results["mineaction_postgis"] = common.run_child(
                             me, ["--child", "postgis", "--csv", str(csv), "--target", url])
@@ -248,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
                         for t, m, ok in checks],
             "postgis": pg_note, "load_average_before_after": [load_before, load_after],
         }
-        out = common.results_path(NAME, args.json, args.rows == DEFAULT_ROWS, work)
-        common.write_json(out, data)
-        print(f"figures written to {out}")
+        out = common.results_path(NAME, args.json, args.rows == DEFAULT_ROWS,
+                                  work if args.workdir else None)
+        common.write_results(out, data)
     return 0
 
 

@@ -103,15 +103,19 @@ def timed(fn: Callable[[Any], int], args: list[Any], warmup: list[Any]) -> dict[
     for a in warmup:
         fn(a)
     ms = np.empty(len(args))
+    cpu_ms = np.empty(len(args))
     hits = np.empty(len(args), dtype=np.int64)
     for i, a in enumerate(args):
+        c = time.process_time()
         t = time.perf_counter()
         hits[i] = fn(a)
         ms[i] = (time.perf_counter() - t) * 1000
+        cpu_ms[i] = (time.process_time() - c) * 1000
     p50, p95, p99 = np.percentile(ms, [50, 95, 99])
     return {"queries": len(args), "p50_ms": float(p50), "p95_ms": float(p95),
             "p99_ms": float(p99), "mean_ms": float(ms.mean()), "max_ms": float(ms.max()),
-            "mean_rows": float(hits.mean()), "hits": hits.tolist()}
+            "cpu_p50_ms": float(np.percentile(cpu_ms, 50)), "mean_rows": float(hits.mean()),
+            "hits": hits.tolist()}
 
 
 def store_queries(store: Any) -> tuple[Callable[[Any], int], Callable[[Any], int]]:
@@ -202,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     bbox_warm, bbox_args = boxes(warmup_n), boxes(args.queries)
     near_warm, near_args = points(warmup_n), points(args.queries)
 
+    load_before = common.load_average()
     results: dict[str, dict[str, Any]] = {}
     builds: dict[str, dict[str, Any]] = {}
     pg_note = "PostGIS skipped (--postgis none, or not root and no URL given)"
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(pg_note, flush=True)
                 if pg.url:
                     pg_version = pg.server_version()
-                    with common.scratch_database(pg.url, "mineaction_query_bench") as url:
+                    with pg.fresh_database("mineaction_query_bench") as url:
                         print(f"loading {args.rows:,} points into PostGIS ...", flush=True)
                         store = open_store(url)
                         try:
@@ -252,12 +257,14 @@ def main(argv: list[str] | None = None) -> int:
                         finally:
                             store.close()
 
-        report(args, results, builds, pg_note, pg_version, work)
+        report(args, results, builds, pg_note, pg_version, work,
+               (load_before, common.load_average()))
     return 0
 
 
 def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict[str, Any]],
-           pg_note: str, pg_version: str | None, work: Path) -> None:
+           pg_note: str, pg_version: str | None, work: Path,
+           load: tuple[Any, Any]) -> None:
     # Same boxes, same limit: the row counts must agree with GDAL's.
     gdal_hits = np.array(results["gdal_raw bbox"]["hits"])
     agree = {}
@@ -277,7 +284,7 @@ def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict
     for key, r in results.items():
         r["p50_x_gdal_raw_bbox"] = r["p50_ms"] / gdal_p50
         rows.append([labels[key], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["mean_rows"],
-                     r["p50_x_gdal_raw_bbox"]])
+                     r["p50_x_gdal_raw_bbox"], r["cpu_p50_ms"]])
     checks = [(f"p50 < {TARGET_P50_MS:g} ms, embedded store, {what}",
                f"{results[key]['p50_ms']:.2f} ms", results[key]["p50_ms"] < TARGET_P50_MS)
               for key, what in (("mineaction_gpkg bbox", "bbox"),
@@ -291,7 +298,10 @@ def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict
           f"queries each, limit {LIMIT}, bbox {BOX_DEG} degrees, near {NEAR_M:g} m; "
           f"{machine['cores']} cores, {machine['cpu']}")
     print(common.table(["query", "p50 ms", "p95 ms", "p99 ms", "rows/query",
-                        "p50 x GDAL bbox"], rows))
+                        "p50 x GDAL bbox", "CPU p50 ms"], rows))
+    print("ms: wall time per query; CPU p50 ms: this process's CPU time per query (the "
+          "PostGIS server's not included),\nhardly affected by other processes competing "
+          "for the cores.")
     print()
     print(common.table(["load", "seconds", "rows/s"],
                        [[k, b["seconds"], b["rows_per_s"]] for k, b in builds.items()]))
@@ -302,6 +312,7 @@ def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict
     for key, n in agree.items():
         print(f"{key}: same row count as GDAL on {n} of {len(gdal_hits)} boxes")
     print(pg_note)
+    print(f"load average before / after: {load[0]} / {load[1]}")
 
     for r in results.values():
         r.pop("hits")
@@ -315,11 +326,11 @@ def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict
         "bbox_rowcount_agrees_with_gdal": agree,
         "targets": [{"target": t, "measured": m, "verdict": common.verdict(ok)}
                     for t, m, ok in checks],
-        "postgis": pg_note,
+        "postgis": pg_note, "load_average_before_after": list(load),
     }
-    out = common.results_path(NAME, args.json, args.rows == DEFAULT_ROWS, work)
-    common.write_json(out, data)
-    print(f"figures written to {out}")
+    out = common.results_path(NAME, args.json, args.rows == DEFAULT_ROWS,
+                              work if args.workdir else None)
+    common.write_results(out, data)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 calls succeed; forbidden ones get 401 (anonymous) or 403. A route added without an entry
 here fails the test, so the matrix stays complete.
 
-Records endpoints are exercised for every entity kind: an approved record for reads, a
-fresh draft by another user (the editor) for edits, a submitted one for reviews.
+Records endpoints are read for every entity kind (an approved record). Writes (a fresh
+draft by another user, the editor, for edits; a submitted one for reviews) are exercised
+on three kinds: every kind's router comes from one factory (api/routers/records.py) and
+the rules are kind-agnostic but for victims (personal data, public aggregates) and
+organisation-scoped kinds (hazards), which are among the three.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ BODIES: dict[str, dict[str, Any]] = {
 # Fields that each PATCH changes, per kind (any harmless field).
 PATCHES = {k: {next(iter(b)): b[next(iter(b))]} for k, b in BODIES.items()}
 
+WRITE_KINDS = ("accident", "victim", "hazard")
 WRITERS = {"admin", "approver", "editor", "field"}
 EDITORS_OF_OTHERS = {"admin", "approver", "editor"}  # a draft someone else made
 REVIEWERS = {"admin", "approver"}
@@ -124,6 +128,8 @@ def test_records_matrix(api) -> None:  # type: ignore[no-untyped-def]
                   {403} if pub else {200})
             check(role, f"POST {base}", c.post(base, json=BODIES[kind]),
                   expect(role in WRITERS, role, 201))
+            if kind not in WRITE_KINDS:
+                continue
             for method in ("PATCH", "PUT", "DELETE", "SUBMIT"):
                 draft = _draft(api, kind)
                 url = f"{base}/{draft['id']}"
@@ -184,7 +190,8 @@ def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
             ("POST", "/api/v1/users", {"json": {"username": f"new_{role}", "password":
                                                 "0123456789ab", "role": "viewer"}},
              expect(admin, role, 201)),
-            ("PATCH", "/api/v1/users/viewer", {"json": {"organisation_id": None}},
+            ("PATCH", f"/api/v1/users/{api.user('viewer')}",
+             {"json": {"organisation_id": None}},
              expect(admin, role, 200)),
             ("GET", "/api/v1/audit/verify", {}, expect(admin, role, 200)),
             ("GET", "/api/v1/audit/entries", {}, expect(admin, role, 200)),

@@ -25,7 +25,7 @@ cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
                              description="Session cookie set by POST /api/v1/auth/login.")
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
@@ -50,7 +50,7 @@ def principal(
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def signed_in(p: PrincipalDep) -> Principal:
+async def signed_in(p: PrincipalDep) -> Principal:
     if p.is_public:
         raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
     return p

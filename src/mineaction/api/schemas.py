@@ -13,10 +13,23 @@ import copy
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, create_model
 
 from mineaction.api.records import BOOKKEEPING
+from mineaction.domain.geometry import GeometryKind, _to_shapely
 from mineaction.domain.models import ENTITIES, Record
+
+
+def _safe_geometry(value: Any) -> Any:
+    """The domain's GeoJSON/WKT reader, with every failure reported as a validation error:
+    shapely raises more than ValueError on malformed input (GeometryTypeError for an
+    unknown type, IndexError for empty coordinates), which must be a 422, never a 500."""
+    try:
+        return _to_shapely(value)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- any reader failure is the input's fault
+        raise ValueError(f"not a valid geometry: {exc}") from None
 
 
 def _fields(model: type[Record], *, optional: bool, with_id: bool) -> dict[str, Any]:
@@ -25,6 +38,9 @@ def _fields(model: type[Record], *, optional: bool, with_id: bool) -> dict[str, 
         if name in BOOKKEEPING or (name == "id" and not with_id):
             continue
         info = copy.copy(info)
+        info.metadata = [PlainValidator(_safe_geometry) if isinstance(m, PlainValidator)
+                         and any(isinstance(k, GeometryKind) for k in info.metadata) else m
+                         for m in info.metadata]
         annotation = info.annotation
         if optional or name == "id":
             info.default, info.default_factory = None, None

@@ -51,7 +51,10 @@ def _strip_optional(annotation: object) -> tuple[object, bool]:
     return annotation, False
 
 
-def _kind_of(annotation: object) -> tuple[str, tuple[str, ...]]:
+Values = tuple[str, ...]
+
+
+def _kind_of(annotation: object) -> tuple[str, Values]:
     origin = typing.get_origin(annotation)
     if origin in (set, frozenset, list):
         (inner,) = typing.get_args(annotation)
@@ -81,8 +84,9 @@ def columns(model: type[Record]) -> tuple[ColumnSpec, ...]:
     for name, info in model.model_fields.items():
         geometry = next((m for m in info.metadata if isinstance(m, GeometryKind)), None)
         annotation, nullable = _strip_optional(info.annotation)
+        kind: str = "geometry"
+        values: Values = ()
         if geometry is not None:
-            kind, values = "geometry", ()
             nullable = True
         metadata = list(info.metadata)
         if typing.get_origin(annotation) is typing.Annotated:

@@ -58,8 +58,8 @@ class Formatter:
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
+        self.gettext = translations(lang).gettext  # first: refuses a language we lack
         self.locale = Locale.parse(lang)
-        self.gettext = translations(lang).gettext
 
     def number(self, value: float | int | None, digits: int = 0) -> str:
         if value is None:
@@ -87,4 +87,5 @@ class Formatter:
                                                             locale=self.locale)
 
     def month(self, value: date) -> str:
-        return dates.format_date(value, format="LLLL y", locale=self.locale)
+        # The CLDR skeleton picks each language's own pattern ("June 2020", "junio de 2020").
+        return dates.format_skeleton("yMMMM", value, locale=self.locale)

@@ -137,7 +137,7 @@ def _decorate(fig: Figure, ax: Any, extent: tuple[float, float, float, float], s
                 arrowprops={"facecolor": "black", "width": 3, "headwidth": 9,
                             "headlength": 8})
     # The source note as the x label: constrained layout keeps room for it under the map.
-    ax.set_xlabel("\n".join(textwrap.wrap(source, 120)), fontsize=6, color="#555555",
+    ax.set_xlabel("\n".join(textwrap.wrap(source, 95)), fontsize=6, color="#555555",
                   loc="left")
 
 

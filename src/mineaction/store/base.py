@@ -368,7 +368,7 @@ class Store:
             for rid, sid in conn.execute(
                 sa.select(links.c.record_id, links.c.source_id).where(links.c.record_kind == kind)
             ):
-                out.setdefault(rid, []).append(sid)
+                out.setdefault(str(rid), []).append(str(sid))
         return out
 
     def count(self, q: Query) -> int:
@@ -389,7 +389,7 @@ class Store:
         for rid, sid in conn.execute(
             sa.select(links.c.record_id, links.c.source_id).where(links.c.record_id.in_(ids))
         ):
-            out.setdefault(rid, []).append(sid)
+            out.setdefault(str(rid), []).append(str(sid))
         return out
 
     def _select(self, q: Query) -> tuple[sa.Select[Any], Any]:

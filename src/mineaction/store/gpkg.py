@@ -193,7 +193,7 @@ class GeoPackageStore(Store):
                 ).fetchall()
                 for name, sql in found:
                     conn.exec_driver_sql(f'DROP INDEX "{name}"')
-                    self._deferred_indexes[table.name].append(sql)
+                    self._deferred_indexes[table.name].append(str(sql))
         deferred = self._deferred_rtrees.get(table.name)
         if geom is None or geom.name not in names or (len(rows) < 100 and deferred is None):
             super().bulk_insert(conn, kind, names, rows, constants)

@@ -19,7 +19,7 @@ def store_summary(store: Store, recent_imports: int = 10) -> dict[str, Any]:
             rows = conn.execute(
                 sa.select(table.c.status, sa.func.count()).group_by(table.c.status)
             ).all()
-            counts[kind] = {status: int(n) for status, n in rows}
+            counts[kind] = {str(status): int(str(n)) for status, n in rows}
         runs = METADATA.tables["import_runs"]
         imports = [
             dict(r)

@@ -76,7 +76,8 @@ class PostGISStore(Store):
         tail = tuple(constants.values())
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
-        with dbapi.cursor() as cur, cur.copy(
+        cursor: Any = dbapi.cursor()  # psycopg's, which has copy(); DBAPI types do not
+        with cursor as cur, cur.copy(
             f"COPY {self._quote(table.name)} ({cols}) FROM STDIN"
         ) as copy:
             for row in rows:

@@ -67,7 +67,7 @@ def _pg_geometry(element: Geometry, compiler: Any, **kw: Any) -> str:
 
 def ewkb_hex(geom: Any) -> str:
     """Hex EWKB with SRID 4326: PostGIS reads it as a geometry literal without a function."""
-    return shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True)
+    return str(shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True))
 
 
 class Timestamp(TypeDecorator[datetime]):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from urllib.parse import urlencode
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -92,15 +93,15 @@ def _nav(who: Principal) -> list[tuple[str, str]]:
     return items
 
 
-def render(request: Request, template: str, who: Principal, status: int = 200,
+def render(request: Request, template: str, who: Principal, http_status: int = 200,
            **context: Any) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(request, template, {
         "who": who, "nav": _nav(who), "version": __version__, "path": request.url.path,
-        "collections": COLLECTIONS, **context}, status_code=status)
+        "collections": COLLECTIONS, **context}, status_code=http_status)
 
 
 def error_page(request: Request, who: Principal, status: int, message: str) -> HTMLResponse:
-    return render(request, "error.html", who, status=status, status_code=status,
+    return render(request, "error.html", who, http_status=status, status_code=status,
                   message=message)
 
 
@@ -202,7 +203,14 @@ def records_list(
     if kind_field:
         annotation = ENTITIES[kind].model_fields[kind_field].annotation
         kind_options = [e.value for e in getattr(annotation, "__members__", {}).values()]
-    return render(request, "records_list.html", who, kind=kind, collection=collection,
+    base = {"q": q, "status": status, "sort": sort, "desc": "true" if desc else "",
+            "admin_area": admin_area, "kind": kind_value, "page": page}
+
+    def qs(**over: Any) -> str:
+        params = {k: v for k, v in {**base, **over}.items() if v not in (None, "")}
+        return "?" + urlencode(params)
+
+    return render(request, "records_list.html", who, kind=kind, collection=collection, qs=qs,
                   rows=rows, columns=LIST_COLUMNS.get(kind, ()), total=total, page=page,
                   pages=max(1, -(-total // PAGE_SIZE)), q=q or "", status=status or "",
                   sort=sort, desc=desc, admin_area=admin_area or "",
@@ -277,7 +285,7 @@ def record_page(request: Request, svc: ServicesDep, who: WhoDep, collection: str
         if value:
             try:
                 parents.append((parent, COLLECTIONS[parent], value,
-                                core.short(svc.store, parent, value)))
+                                core.short(svc.store, parent, value, who)))
             except Exception:  # noqa: BLE001 -- a dangling link is shown as such
                 parents.append((parent, COLLECTIONS[parent], value, None))
     sources = []

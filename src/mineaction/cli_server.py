@@ -1,0 +1,205 @@
+"""Server commands of `mineaction`: serve, user, token, audit. Thin shells over api/, auth/
+and audit/; registered in cli.py.
+
+Every command takes --store (or MINEACTION_STORE), like the other commands.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+StoreOption = Annotated[str, typer.Option("--store", envvar="MINEACTION_STORE",
+                                          help="GeoPackage file or postgresql:// URL.")]
+DEFAULT_STORE = "mineaction.gpkg"
+
+user_app = typer.Typer(help="Users of the server and their roles.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _store(location: str) -> Any:
+    from mineaction.audit import attach
+    from mineaction.auth.schema import ensure_server_tables
+    from mineaction.store import open_store
+
+    try:
+        store = open_store(location)
+    except Exception as exc:  # noqa: BLE001 -- any driver error: say where, no traceback
+        _fail(f"cannot open store {location}: {exc}")
+    ensure_server_tables(store)
+    return attach(store)
+
+
+def _users(store: Any) -> Any:
+    from mineaction.auth.users import UserDirectory
+
+    return UserDirectory(store)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [default: "
+                                             "127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [default: 1]; more "
+                                                "than one suits the PostGIS store.")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config file (see docs/server.md)"
+                                                ".", envvar="MINEACTION_CONFIG")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Serve the HTTP API (and its docs at /api/v1/docs) over the store."""
+    import uvicorn
+
+    from mineaction.api.settings import CONFIG_ENV, load_settings
+
+    try:
+        settings = load_settings(config, store=store, host=host, port=port, workers=workers)
+    except Exception as exc:  # noqa: BLE001 -- a bad setting: say which, no traceback
+        _fail(f"settings: {exc}", 2)
+    s = _store(settings.store)  # create the schema once, before workers race to
+    s.close()
+    # Workers build their app from the environment (uvicorn's factory mode).
+    os.environ["MINEACTION_STORE"] = settings.store
+    if config:
+        os.environ[CONFIG_ENV] = str(config)
+    typer.echo(f"serving {settings.store} on http://{settings.host}:{settings.port}/api/v1 "
+               f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
+    uvicorn.run("mineaction.api.app:create_app", factory=True, host=settings.host,
+                port=settings.port, workers=settings.workers, log_level="info")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="admin, approver, editor, field or viewer.")],
+    organisation: Annotated[str | None, typer.Option(help="Organisation id (scopes "
+                                                     "edits).")] = None,
+    password: Annotated[str | None, typer.Option(
+        envvar="MINEACTION_PASSWORD", help="Password (default: asked; env "
+        "MINEACTION_PASSWORD for scripts).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Add a user."""
+    from mineaction.auth.users import AuthError
+
+    if password is None:
+        password = getpass.getpass("password: ")
+    with _store(store) as s:
+        try:
+            user = _users(s).add(username, password, role, organisation)
+        except AuthError as exc:
+            _fail(str(exc), 2)
+        from mineaction.audit.log import log_event
+
+        log_event(s, "cli", "user_add", {"username": username, "role": role})
+    typer.echo(f"added {user.username} ({user.role})")
+
+
+@user_app.command("list")
+def user_list(store: StoreOption = DEFAULT_STORE) -> None:
+    """List users."""
+    with _store(store) as s:
+        for u in _users(s).list():
+            state = "disabled" if u.disabled else "active"
+            typer.echo(f"{u.username:<24} {u.role:<9} {state:<8} {u.organisation_id or ''}")
+
+
+@user_app.command("set-role")
+def user_set_role(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Argument(help="admin, approver, editor, field or viewer.")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Change a user's role."""
+    from mineaction.audit.log import log_event
+    from mineaction.auth.users import AuthError
+
+    with _store(store) as s:
+        try:
+            user = _users(s).set_role(username, role)
+        except AuthError as exc:
+            _fail(str(exc), 2)
+        log_event(s, "cli", "user_change", {"username": username, "changed": ["role"]})
+    typer.echo(f"{user.username} is now {user.role}")
+
+
+@user_app.command("disable")
+def user_disable(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    enable: Annotated[bool, typer.Option(help="Enable again instead.")] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Disable a user (their sessions and tokens stop working at once)."""
+    from mineaction.audit.log import log_event
+    from mineaction.auth.users import AuthError
+
+    with _store(store) as s:
+        try:
+            _users(s).disable(username, not enable)
+        except AuthError as exc:
+            _fail(str(exc), 2)
+        log_event(s, "cli", "user_change", {"username": username, "changed": ["disabled"]})
+    typer.echo(f"{username} {'enabled' if enable else 'disabled'}")
+
+
+@token_app.command("create")
+def token_create(
+    username: Annotated[str, typer.Argument(help="Whose token.")],
+    name: Annotated[str | None, typer.Option(help="What it is for.")] = None,
+    days: Annotated[float | None, typer.Option(help="Lifetime in days (default: no "
+                                               "expiry).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Create an API token (printed once; send it as `Authorization: Bearer TOKEN`)."""
+    from mineaction.auth.users import AuthError
+
+    with _store(store) as s:
+        users = _users(s)
+        try:
+            user = users.get(username)
+        except AuthError as exc:
+            _fail(str(exc), 2)
+        if user.disabled:
+            _fail(f"{username} is disabled", 2)
+        secret, _ = users.issue(user, "token", name=name,
+                                lifetime=timedelta(days=days) if days else None)
+    typer.echo(secret)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expected_head: Annotated[str | None, typer.Option(
+        help="The head hash printed by an earlier verify, kept elsewhere: also catches "
+        "entries cut off the end.")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Check the audit trail's hash chain and the audited records; exit 1 if tampered."""
+    from mineaction.audit.log import verify
+
+    with _store(store) as s:
+        report = verify(s, expected_head=expected_head)
+    for problem in report.problems:
+        typer.echo(f"TAMPERED: {problem}", err=True)
+    typer.echo(f"{report.entries:,} entries, {report.records_checked:,} records checked, "
+               f"head {report.head}")
+    if not report.ok:
+        _fail("the audit trail does not verify")
+    typer.echo("audit trail verified")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the server commands to the `mineaction` command."""
+    app.command("serve")(serve)
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")
+    app.add_typer(audit_app, name="audit")

@@ -1,0 +1,180 @@
+// Data entry: the form is sent as JSON to /api/v1 (POST to create, PATCH with If-Match to
+// change); the API's field errors are shown next to their fields; a stale version (412)
+// shows the newer values beside the ones typed.
+import { api, el } from "./common.js";
+import { newMap } from "./basemap.js";
+import { Drawer } from "./draw.js";
+
+const form = document.getElementById("record-form");
+const record = JSON.parse(document.getElementById("record-data").textContent || "{}");
+const formError = document.getElementById("form-error");
+const conflictBox = document.getElementById("conflict");
+let version = form.dataset.version;
+let geometry = record.geometry || null;
+let originalCoordinates = record.original_coordinates || null;
+let drawer = null;
+
+function fieldValues() {
+  const body = {};
+  for (const input of form.querySelectorAll("[data-widget]")) {
+    const name = input.name;
+    const raw = input.value.trim();
+    let v;
+    switch (input.dataset.widget) {
+      case "integer": v = raw === "" ? null : parseInt(raw, 10); break;
+      case "number": v = raw === "" ? null : parseFloat(raw); break;
+      case "list": v = raw === "" ? [] : raw.split(",").map((s) => s.trim()).filter(Boolean); break;
+      default: v = raw === "" ? null : raw;
+    }
+    body[name] = v;
+  }
+  const groups = {};
+  for (const box of form.querySelectorAll('.checks input[type="checkbox"]')) {
+    groups[box.name] = groups[box.name] || [];
+    if (box.checked) groups[box.name].push(box.value);
+  }
+  Object.assign(body, groups);
+  if (form.querySelector(".geometry")) {
+    body.geometry = geometry;
+    if ("original_coordinates" in record || geometry?.type === "Point") body.original_coordinates = geometry?.type === "Point" ? originalCoordinates : null;
+  }
+  return body;
+}
+
+function clearErrors() {
+  formError.textContent = "";
+  for (const e of form.querySelectorAll(".field-error")) e.textContent = "";
+  for (const i of form.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
+}
+
+function showErrors(data) {
+  const general = [];
+  let first = null;
+  for (const fe of (data && data.field_errors) || []) {
+    const name = fe.field.split(".")[0];
+    const slot = document.getElementById(`err-${name}`);
+    if (slot) {
+      slot.textContent = fe.message;
+      const input = form.querySelector(`[name="${name}"]`);
+      if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
+    } else {
+      general.push(fe.message);
+    }
+  }
+  formError.textContent = [data?.message, ...general].filter(Boolean).join(" — ");
+  (first || formError).focus?.();
+}
+
+function showConflict(body, current) {
+  conflictBox.hidden = false;
+  conflictBox.replaceChildren();
+  conflictBox.append(el("h2", { text: `Someone else saved a newer version (${current.version}) while you were editing.` }));
+  conflictBox.append(el("p", { text: "Your changes are not saved. The newer values differ from yours here:" }));
+  const table = el("table", { id: "conflict-table" },
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Field" }), el("th", { scope: "col", text: "Your value" }), el("th", { scope: "col", text: "Newer value" }))));
+  const tbody = el("tbody");
+  const show = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v).slice(0, 80) : String(v));
+  for (const [k, mine] of Object.entries(body)) {
+    const theirs = current[k];
+    if (JSON.stringify(mine ?? null) !== JSON.stringify(theirs ?? null) && !(Array.isArray(mine) && !mine.length && theirs == null)) {
+      tbody.append(el("tr", { "data-field": k }, el("td", { text: k.replaceAll("_", " ") }), el("td", { text: show(mine) }), el("td", { class: "theirs", text: show(theirs) })));
+    }
+  }
+  table.append(tbody);
+  conflictBox.append(table);
+  conflictBox.append(el("div", { class: "actions" },
+    el("a", { class: "button", href: window.location.pathname, text: "Discard mine and load the newer version" }),
+    el("button", { type: "button", class: "danger", text: "Save mine over the newer version", onclick: () => { version = String(current.version); conflictBox.hidden = true; save(); } })));
+  conflictBox.scrollIntoView();
+}
+
+async function save() {
+  clearErrors();
+  const body = fieldValues();
+  const collection = form.dataset.collection;
+  let res;
+  if (form.dataset.id) {
+    res = await api("PATCH", `/api/v1/${collection}/${form.dataset.id}`, body, { "If-Match": `"${version}"` });
+  } else {
+    for (const k of Object.keys(body)) if (body[k] === null || (Array.isArray(body[k]) && !body[k].length)) delete body[k];
+    res = await api("POST", `/api/v1/${collection}`, body);
+  }
+  if (res.ok) {
+    window.location.href = `/records/${collection}/${res.data.id}`;
+  } else if (res.status === 412 && res.data && res.data.current) {
+    showConflict(body, res.data.current);
+  } else {
+    showErrors(res.data || { message: `Saving failed (${res.status}).` });
+  }
+}
+
+form.addEventListener("submit", (ev) => { ev.preventDefault(); save(); });
+
+// -- geometry ----------------------------------------------------------------------------
+const mapEl = document.getElementById("draw-map");
+if (mapEl) {
+  const areaEl = document.getElementById("area");
+  const coordInput = document.getElementById("coord-input");
+  const coordResult = document.getElementById("coord-result");
+  const help = document.getElementById("draw-help");
+  const finishBtn = document.getElementById("draw-finish");
+  const undoBtn = document.getElementById("draw-undo");
+  const map = newMap(mapEl);
+  window.__drawMap = map;
+  map.addControl(new maplibregl.NavigationControl(), "top-right");
+
+  async function onChange(g, d) {
+    geometry = g;
+    if (finishBtn) finishBtn.disabled = !(d.mode === "polygon" && d.vertices.length >= 3);
+    if (undoBtn) undoBtn.disabled = !(d.mode === "polygon" && d.vertices.length > 0);
+    if (d.mode === "polygon") help.textContent = `${d.vertices.length} corner(s). Click to add more; Finish when done.`;
+    if (g && g.type === "Polygon") {
+      const res = await api("POST", "/web/api/area", { geometry: g });
+      areaEl.textContent = res.data.ok
+        ? `Area: ${res.data.area_m2.toLocaleString("en")} m² (${res.data.area_ha.toLocaleString("en")} ha)`
+        : res.data.message;
+      areaEl.dataset.m2 = res.data.ok ? res.data.area_m2 : "";
+    } else {
+      areaEl.textContent = g && g.type === "Point" ? `Point: ${g.coordinates[1].toFixed(6)}, ${g.coordinates[0].toFixed(6)}` : "";
+    }
+  }
+
+  map.on("load", () => {
+    drawer = new Drawer(map, onChange);
+    window.__drawer = drawer;
+    if (geometry) {
+      drawer.setGeometry(geometry);
+      onChange(geometry, drawer);
+      const b = new maplibregl.LngLatBounds();
+      const walk = (c) => (typeof c[0] === "number" ? b.extend(c) : c.forEach(walk));
+      walk(geometry.coordinates);
+      map.fitBounds(b, { padding: 40, duration: 0, maxZoom: 14 });
+    }
+    mapEl.dataset.ready = "true";
+  });
+
+  document.getElementById("draw-polygon")?.addEventListener("click", () => { drawer.startPolygon(); mapEl.focus(); });
+  finishBtn?.addEventListener("click", () => drawer.finish());
+  undoBtn?.addEventListener("click", () => drawer.undo());
+  document.getElementById("draw-point")?.addEventListener("click", () => { drawer.startPoint(); help.textContent = "Click the map where the point is."; });
+  document.getElementById("draw-clear").addEventListener("click", () => drawer.clear());
+
+  async function readCoordinate() {
+    const text = coordInput.value.trim();
+    coordResult.replaceChildren();
+    if (!text) return;
+    const res = await fetch(`/web/api/coordinates?text=${encodeURIComponent(text)}`).then((r) => r.json());
+    if (!res.ok) {
+      coordResult.append(el("span", { class: "field-error", text: res.message }));
+      return;
+    }
+    originalCoordinates = res.original;
+    for (const [label, v] of [["Read as", res.system.toUpperCase()], ["DD", res.dd], ["DMS", res.dms], ["UTM", res.utm], ["MGRS", res.mgrs]]) {
+      coordResult.append(el("span", { text: label }), el("span", { text: v || "—" }));
+    }
+    drawer.setPoint([res.lon, res.lat]);
+    map.jumpTo({ center: [res.lon, res.lat], zoom: Math.max(map.getZoom(), 11) });
+  }
+  document.getElementById("coord-read")?.addEventListener("click", readCoordinate);
+  coordInput?.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); readCoordinate(); } });
+}

@@ -1,0 +1,80 @@
+// Imports: upload (dry run) -> report -> commit, polling the job for progress.
+import { api, el } from "./common.js";
+
+const form = document.getElementById("import-form");
+const stateEl = document.getElementById("job-state");
+const progress = document.getElementById("job-progress");
+const report = document.getElementById("report");
+const commitBtn = document.getElementById("commit");
+const done = document.getElementById("done");
+let dryJob = null;
+
+async function poll(jobId) {
+  for (;;) {
+    const res = await api("GET", `/api/v1/imports/${jobId}`);
+    if (!res.ok) { stateEl.textContent = res.data?.message || `Failed (${res.status})`; return null; }
+    const job = res.data;
+    const total = job.report?.rows_read || job.rows_read || 0;
+    stateEl.textContent = `${job.dry_run ? "Dry run" : "Import"}: ${job.state}, ${job.rows_read.toLocaleString("en")} rows read`;
+    progress.removeAttribute("value");
+    if (["done", "rejected", "failed"].includes(job.state)) {
+      progress.max = Math.max(total, 1); progress.value = Math.max(total, 1);
+      return job;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function showReport(job) {
+  report.hidden = false;
+  const r = job.report || {};
+  const tbody = report.querySelector("#report-counts tbody");
+  tbody.replaceChildren();
+  for (const [kind, c] of Object.entries(r.kinds || {})) {
+    tbody.append(el("tr", { "data-kind": kind }, el("td", { text: kind.replaceAll("_", " ") }),
+      ...["added", "changed", "unchanged", "removed", "rejected"].map((k) => el("td", { class: "num", "data-count": k, text: (c[k] ?? 0).toLocaleString("en") }))));
+  }
+  const errors = report.querySelector("#report-errors");
+  errors.replaceChildren();
+  if (job.state === "failed") errors.append(el("p", { class: "error", role: "alert", text: r.message || "The import failed." }));
+  if (r.error_count) {
+    errors.append(el("h3", { text: `${r.error_count.toLocaleString("en")} row error(s): nothing can be imported until they are fixed` }));
+    const table = el("table", { id: "row-errors" }, el("thead", {}, el("tr", {}, ...["Row", "Field", "Column", "Message"].map((h) => el("th", { scope: "col", text: h })))));
+    const body = el("tbody");
+    for (const e of r.errors) body.append(el("tr", {}, el("td", { text: String(e.row ?? "") }), el("td", { text: e.field || "" }), el("td", { text: e.column || "" }), el("td", { text: e.message })));
+    table.append(body);
+    errors.append(table);
+  }
+  commitBtn.disabled = !(job.state === "done" && job.dry_run);
+}
+
+form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  done.hidden = true;
+  const file = form.file.files[0];
+  if (!file) { stateEl.textContent = "Choose a file first."; form.file.focus(); return; }
+  const data = new FormData();
+  data.append("file", file);
+  for (const k of ["mapping", "kind", "dataset"]) if (form[k].value) data.append(k, form[k].value);
+  data.append("dry_run", "true");
+  stateEl.textContent = "Uploading…";
+  const res = await fetch("/api/v1/imports", { method: "POST", body: data, credentials: "same-origin" });
+  const body = await res.json();
+  if (!res.ok) { stateEl.textContent = body.message || `Upload failed (${res.status})`; return; }
+  const job = await poll(body.id);
+  if (job) { dryJob = job; showReport(job); }
+});
+
+commitBtn.addEventListener("click", async () => {
+  commitBtn.disabled = true;
+  const res = await api("POST", `/api/v1/imports/${dryJob.id}/commit`);
+  if (!res.ok) { stateEl.textContent = res.data?.message || `Commit failed (${res.status})`; return; }
+  const job = await poll(res.data.id);
+  if (job && job.state === "done") {
+    report.querySelector("#report-h").textContent = "Import report";
+    showReport(job);
+    done.hidden = false;
+    done.textContent = `Imported ${job.report.rows_read.toLocaleString("en")} rows. The records await approval.`;
+    done.dataset.state = "done";
+  }
+});

@@ -1,0 +1,90 @@
+"""The web package's plain functions and pages, without a browser (in-process ASGI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mineaction.api.app import create_app
+from mineaction.api.settings import load_settings
+from mineaction.web import STATIC, core, mount_web
+from mineaction.web.forms import form_fields
+
+
+def test_coordinates_in_every_notation() -> None:
+    dd = core.coordinate_json("6.1412, -75.1834")
+    assert dd["ok"] and abs(dd["lat"] - 6.1412) < 1e-6 and abs(dd["lon"] + 75.1834) < 1e-6
+    mgrs = core.coordinate_json(dd["mgrs"])
+    assert mgrs["system"] == "mgrs" and abs(mgrs["lat"] - 6.1412) < 1e-4
+    utm = core.coordinate_json(dd["utm"])
+    assert utm["system"] == "utm" and abs(utm["lon"] + 75.1834) < 1e-4
+    dms = core.coordinate_json(dd["dms"])
+    assert dms["system"] == "dms" and abs(dms["lat"] - 6.1412) < 1e-4
+    assert core.coordinate_json("not a place")["ok"] is False
+
+
+def test_area_on_the_ellipsoid() -> None:
+    # 0.01 x 0.01 degree at the equator: about 1,231,000 m2.
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01],
+                                                  [0, 0]]]}
+    out = core.area_json(square)
+    assert out["ok"] and 1_225_000 < out["area_m2"] < 1_240_000
+    assert out["area_ha"] == pytest.approx(out["area_m2"] / 10_000, rel=1e-6)
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    assert core.area_json(bowtie)["ok"] is False
+
+
+def test_forms_follow_the_model() -> None:
+    fields = {f.name: f for f in form_fields("hazard", personal=False)}
+    assert fields["hazard_kind"].widget == "select" and fields["hazard_kind"].options == [
+        "SHA", "CHA"]
+    assert fields["contamination"].widget == "checkboxes"
+    assert fields["geometry"].accepts == ("Point", "Polygon", "MultiPolygon")
+    assert fields["priority"].minimum == 1 and fields["priority"].maximum == 5
+    victim = {f.name for f in form_fields("victim", personal=False)}
+    assert "name" not in victim and "outcome" in victim
+    assert "name" in {f.name for f in form_fields("victim", personal=True)}
+
+
+def test_vendored_files_carry_their_licences() -> None:
+    vendor = STATIC / "vendor" / "maplibre-gl"
+    assert (vendor / "LICENSE.txt").read_text().startswith("Copyright")
+    assert "5.24.1" in (vendor / "VERSION").read_text()
+    # Nothing in our pages or scripts points at another host.
+    for path in [*(STATIC / "js").glob("*.js"), *(Path(STATIC).parent / "templates").glob("*")]:
+        text = path.read_text()
+        assert "https://" not in text and "http://" not in text.replace(
+            'xmlns="http://www.w3.org/2000/svg"', ""), path
+
+
+def test_public_pages_and_redirects(tmp_path: Path) -> None:
+    import anyio
+    import httpx
+
+    settings = load_settings(store=str(tmp_path / "s.gpkg"), argon2_time_cost=1,
+                             argon2_memory_kib=64, upload_dir=tmp_path / "up")
+    app = create_app(settings)
+    mount_web(app, settings)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as c:
+            for url in ("/", "/login", "/records", "/records/hazards", "/dashboard",
+                        "/web/api/layers/accidents", "/web/api/layers/hazards",
+                        "/web/api/basemap/countries.geojson"):
+                assert (await c.get(url)).status_code == 200, url
+            # The public sees victims only as aggregates.
+            assert (await c.get("/records/victims")).status_code == 403
+            assert (await c.get("/records/nothing")).status_code == 404
+            r = await c.get("/imports")
+            assert r.status_code == 303 and r.headers["location"].startswith("/login")
+            assert "Sign in" in (await c.get("/")).text
+            body = (await c.get("/web/api/coordinates",
+                                params={"text": "18N 591000 677000"})).json()
+            assert body["ok"] and body["system"] == "utm"
+
+    try:
+        anyio.run(run)
+    finally:
+        app.state.services.close()
