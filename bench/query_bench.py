@@ -286,7 +286,9 @@ def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict
         rows.append([labels[key], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["mean_rows"],
                      r["p50_x_gdal_raw_bbox"], r["cpu_p50_ms"]])
     checks = [(f"p50 < {TARGET_P50_MS:g} ms, embedded store, {what}",
-               f"{results[key]['p50_ms']:.2f} ms", results[key]["p50_ms"] < TARGET_P50_MS)
+               f"{results[key]['p50_ms']:.2f} ms", results[key]["p50_ms"] < TARGET_P50_MS,
+               f"{results[key]['cpu_p50_ms']:.2f} ms",
+               results[key]["cpu_p50_ms"] < TARGET_P50_MS)
               for key, what in (("mineaction_gpkg bbox", "bbox"),
                                 ("mineaction_gpkg near", "near 1 km"))]
     machine = common.machine()
@@ -307,8 +309,12 @@ def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict
                        [[k, b["seconds"], b["rows_per_s"]] for k, b in builds.items()]))
     print()
     print("targets:")
-    print(common.table(["target", "measured", "verdict"],
-                       [[t, m, common.verdict(ok)] for t, m, ok in checks]))
+    print(common.table(["target", "wall p50", "verdict", "CPU p50", "verdict"],
+                       [[t, m, common.verdict(ok), mc, common.verdict(okc)]
+                        for t, m, ok, mc, okc in checks]))
+    if load[0] and load[0][0] > (machine["cores"] or 1):
+        print(f"WARNING: load average {load[0][0]} at the start exceeds the "
+              f"{machine['cores']} cores: wall times are inflated by other processes.")
     for key, n in agree.items():
         print(f"{key}: same row count as GDAL on {n} of {len(gdal_hits)} boxes")
     print(pg_note)
@@ -324,8 +330,9 @@ def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict
                                 for n, v in r.items()} for k, r in results.items()},
         "loads": {k: {n: round(v, 2) for n, v in b.items()} for k, b in builds.items()},
         "bbox_rowcount_agrees_with_gdal": agree,
-        "targets": [{"target": t, "measured": m, "verdict": common.verdict(ok)}
-                    for t, m, ok in checks],
+        "targets": [{"target": t, "measured": m, "verdict": common.verdict(ok),
+                     "measured_cpu": mc, "verdict_cpu": common.verdict(okc)}
+                    for t, m, ok, mc, okc in checks],
         "postgis": pg_note, "load_average_before_after": list(load),
     }
     out = common.results_path(NAME, args.json, args.rows == DEFAULT_ROWS,

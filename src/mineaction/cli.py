@@ -40,6 +40,13 @@ StoreOption = Annotated[
 DEFAULT_STORE = "mineaction.gpkg"
 
 
+class Status(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+
+
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -51,10 +58,14 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _open(location: str) -> Any:
+def _open(location: str, *, create: bool = False) -> Any:
     from mineaction.store import open_store
     from mineaction.store.errors import StoreError
 
+    is_url = location.startswith(("postgresql://", "postgres://"))
+    if not create and not is_url and not Path(location).exists():
+        fail(f"no store at {location}: check --store, or create one with "
+             f"`mineaction init --store {location}`", 2)
     try:
         return open_store(location)
     except StoreError as exc:
@@ -81,7 +92,7 @@ def main_options(
 @app.command()
 def init(store: StoreOption = DEFAULT_STORE) -> None:
     """Create an empty store (or migrate an existing one to this version's schema)."""
-    with _open(store) as s:
+    with _open(store, create=True) as s:
         typer.echo(f"store ready: {store} (schema version {s.schema_version()})")
 
 
@@ -139,10 +150,17 @@ def import_(
         help="Where --skip-invalid writes rejected rows (default FILE.rejected.csv).")] = None,
     dry_run: Annotated[bool, typer.Option(
         help="Check everything and report what would change; write nothing.")] = False,
-    status: Annotated[str, typer.Option(
-        help="Workflow status of the imported records.")] = "approved",
+    status: Annotated[Status, typer.Option(
+        help="Workflow status of the imported records (the command line acts as the "
+        "store's administrator).")] = Status.approved,
     delete_missing: Annotated[bool, typer.Option(
-        help="Delete records of the dataset that the file no longer has.")] = False,
+        help="Delete (softly, keeping history) records of the dataset that the file no "
+        "longer has.")] = False,
+    layer: Annotated[str | None, typer.Option(
+        help="Layer to read from a GeoPackage or KML with several.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Sheet to read from an XLSX file.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="Text encoding of a CSV (default: UTF-8, else Windows-1252).")] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Import a file into the store, all or nothing, and report what changed."""
@@ -150,19 +168,22 @@ def import_(
     from mineaction.io.mapping import MappingError, entity_kind, load_mapping
     from mineaction.io.pipeline import ImportRejected, import_file
 
-    if status not in ("draft", "submitted", "approved", "rejected"):
-        fail(f"--status {status}: choose draft, submitted, approved or rejected", 2)
+    if not file.exists():
+        fail(f"{file}: file not found", 2)
+    if kind is None and mapping is None:
+        fail("give --kind (the columns are named like the fields) or --mapping", 2)
     try:
         chosen = load_mapping(mapping) if mapping else None
         kind_name = entity_kind(kind) if kind else None
     except MappingError as exc:
         fail(str(exc), 2)
-    with _open(store) as s, _progress(file) as progress:
+    with _open(store, create=True) as s, _progress(file) as progress:
         try:
             report = import_file(
                 s, file, kind=kind_name, mapping=chosen, dataset=dataset,
                 skip_invalid=skip_invalid, rejected_path=rejected, dry_run=dry_run,
-                status=status, delete_missing=delete_missing, progress=progress,
+                status=status.value, delete_missing=delete_missing, progress=progress,
+                layer=layer, sheet=sheet, encoding=encoding,
             )  # fmt: skip
         except ImportRejected as exc:
             progress.close()
@@ -207,8 +228,16 @@ def _print_report(report: Any) -> None:
     typer.echo(f"{report.file}: {report.rows_read:,} rows read, {verb} "
                f"in {report.seconds:.1f} s (dataset {report.dataset})")
     for k in report.kinds.values():
+        gone = (f", removed {k.removed:,}" if report.deleted_missing
+                else f", no longer in the file {k.removed:,} (kept; --delete-missing removes "
+                f"them)" if k.removed else "")
         typer.echo(f"  {k.kind:<14} added {k.added:,}, changed {k.changed:,}, "
-                   f"unchanged {k.unchanged:,}, removed {k.removed:,}, rejected {k.rejected:,}")
+                   f"unchanged {k.unchanged:,}{gone}, rejected {k.rejected:,}")
+    if report.unmatched_rows:
+        rows = ", ".join(str(r) for r in report.unmatched_rows[:10])
+        more = " ..." if len(report.unmatched_rows) > 10 else ""
+        typer.echo(f"  {len(report.unmatched_rows):,} rows matched no target of the mapping "
+                   f"and were not imported (rows {rows}{more})")
     if report.errors:
         typer.echo(f"  {len(report.errors):,} rows rejected; reasons in {report.rejected_file}")
     if report.flags:
@@ -259,7 +288,7 @@ def _parse_near(text: str | None) -> Any:
 
 
 def _query(kind: str, bbox: str | None, near: str | None, admin_area: str | None,
-           date_from: str | None, date_to: str | None, status: list[str] | None,
+           date_from: str | None, date_to: str | None, status: list[Status] | None,
            dataset: str | None, limit: int | None, offset: int = 0) -> Any:
     from mineaction.io.mapping import MappingError, entity_kind
     from mineaction.store.query import Query
@@ -275,7 +304,8 @@ def _query(kind: str, bbox: str | None, near: str | None, admin_area: str | None
         fail(f"dates are YYYY-MM-DD: {exc}", 2)
     return Query(kind=kind_name, bbox=_parse_bbox(bbox), near=_parse_near(near),
                  admin_area=admin_area, date_from=start, date_to=end,
-                 status=tuple(status) if status else None, dataset=dataset, limit=limit,
+                 status=tuple(s.value for s in status) if status else None,
+                 dataset=dataset, limit=limit,
                  offset=offset)
 
 
@@ -284,7 +314,8 @@ NearOption = Annotated[str | None, typer.Option(help="lon,lat,metres: within tha
 AdminOption = Annotated[str | None, typer.Option(help="Admin area pcode (and all under it).")]
 FromOption = Annotated[str | None, typer.Option("--from", help="From date, YYYY-MM-DD.")]
 ToOption = Annotated[str | None, typer.Option("--to", help="To date, YYYY-MM-DD.")]
-StatusOption = Annotated[list[str] | None, typer.Option(help="Workflow status (repeatable).")]
+StatusOption = Annotated[list[Status] | None, typer.Option(
+    help="Workflow status (repeatable).")]
 DatasetOption = Annotated[str | None, typer.Option(help="Only this dataset.")]
 
 
@@ -411,10 +442,21 @@ def stats_casualties(
         table = casualties(s, dims, statuses=None if all_statuses else ("approved",),
                            admin_level=admin_level, dataset=dataset)
     rows = table.rows
-    if format == OutputFormat.table:
-        rows = [*rows, {**{d: "" for d in dims}, **table.total(),
-                        **({dims[0]: "total"} if dims else {})}]
+    if format == OutputFormat.table and dims:
+        rows = [*rows, {**{d: "" for d in dims}, **table.total(), dims[0]: "total"}]
     _emit(rows, table.columns, format)
+
+
+def _register_shells() -> None:
+    """Commands that live in their own modules (reports, server), added last so their
+    imports stay out of the core commands' start-up."""
+    from mineaction.cli_reports import publish, report_app
+
+    app.add_typer(report_app, name="report")
+    app.command("publish")(publish)
+
+
+_register_shells()
 
 
 def main() -> None:

@@ -9,8 +9,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 REGISTER = REPO / "data" / "colombia" / "aicma_victims_register_2021-06.csv"
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -45,6 +43,9 @@ def test_offline_map_draws(page: Any, live: Any, outside_requests: list[str]) ->
 
 
 def draw_square(page: Any) -> None:
+    # A field-sized polygon: zoom to a village (Granada, Antioquia) first.
+    page.evaluate("window.__drawMap.jumpTo({center: [-75.1834, 6.1412], zoom: 15})")
+    page.wait_for_function("window.__drawMap.loaded()")
     box = page.locator("#draw-map").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.get_by_role("button", name="Draw polygon").click()
@@ -65,7 +66,9 @@ def test_editor_draws_submits_approver_approves_public_sees(new_page: Any, live:
     draw_square(editor)
     area = editor.locator("#area")
     area.filter(has_text="ha)").wait_for()
-    assert re.search(r"Area: [\d,.]+ m² \([\d,.]+ ha\)", area.inner_text())
+    m2 = float(re.search(r"Area: ([\d,.]+) m² \([\d,.]+ ha\)", area.inner_text())[1]
+               .replace(",", ""))
+    assert 10_000 < m2 < 200_000  # about 120 x 100 px at zoom 15: some 5 ha
     editor.get_by_role("button", name="Save as draft").click()
     editor.wait_for_url(re.compile(r"/records/hazards/[0-9a-f-]{36}$"))
     hazard_url = editor.url

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -131,6 +132,11 @@ def to_response(exc: Exception) -> JSONResponse:
         return _respond(412, "version_conflict", str(exc))
     if isinstance(exc, NotFound | DuplicateKey | StoreError) and exc.http_status < 500:
         return _respond(exc.http_status, _STATUS_CODES.get(exc.http_status, "error"), str(exc))
+    if isinstance(exc, sa.exc.DataError):
+        # A value the database refuses (e.g. NUL in text, a date out of its range): the
+        # request's fault, whatever slipped past validation.
+        return _respond(422, "invalid", "a value cannot be stored: "
+                        + str(exc.orig).split("\n")[0])
     if isinstance(exc, AuthError | MappingError | FileError):
         return _respond(422, "invalid", str(exc))
     if isinstance(exc, StarletteHTTPException):
@@ -145,5 +151,6 @@ def install(app: FastAPI) -> None:
         return to_response(exc)
 
     for exc_type in (ApiError, RequestValidationError, ValidationError, StoreError,
+                     sa.exc.DataError,
                      AuthError, MappingError, FileError, StarletteHTTPException, Exception):
         app.add_exception_handler(exc_type, handler)

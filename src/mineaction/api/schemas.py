@@ -10,10 +10,18 @@ geometry validity).
 from __future__ import annotations
 
 import copy
+import math
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    create_model,
+    model_validator,
+)
 
 from mineaction.api.records import BOOKKEEPING
 from mineaction.domain.geometry import GeometryKind, _to_shapely
@@ -49,13 +57,49 @@ def _fields(model: type[Record], *, optional: bool, with_id: bool) -> dict[str, 
     return out
 
 
+INT_LIMIT = 2**31 - 1  # PostgreSQL INTEGER; SQLite's is wider
+
+
+def _storable(value: Any, path: str = "") -> None:
+    """Values every store can hold: no NUL in text (PostgreSQL refuses it), integers within
+    32 bits, finite numbers. Checked here so they are a 422, not a driver error."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path or 'value'}: text cannot contain NUL characters")
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if abs(value) > INT_LIMIT:
+            raise ValueError(f"{path or 'value'}: integer out of range")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path or 'value'}: number must be finite")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _storable(k, path)
+            _storable(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _storable(v, path)
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _values_storable(cls, data: Any) -> Any:
+        _storable(data)
+        return data
+
+
 @cache
 def input_model(kind: str, mode: str) -> type[BaseModel]:
     """mode: create (id optional), replace (PUT), patch (every field optional)."""
     model = ENTITIES[kind]
     fields = _fields(model, optional=mode == "patch", with_id=mode == "create")
     name = f"{model.__name__}{mode.capitalize()}"
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    return create_model(name, __base__=_Input, **fields)
 
 
 class Link(BaseModel):

@@ -24,7 +24,8 @@ MAX_KEY = 200
 def _source_columns(chunk: pd.DataFrame) -> pd.DataFrame:
     frame = chunk.drop(columns=[ROW])
     if "geometry" in frame.columns:
-        frame = frame.assign(geometry=[None if g is None else shapely.to_wkb(g, hex=True)
+        frame = frame.assign(geometry=[shapely.to_wkb(g, hex=True)
+                                       if isinstance(g, shapely.Geometry) else g
                                        for g in frame["geometry"]])
     return frame.astype(object).where(frame.notna(), None)
 

@@ -74,6 +74,9 @@ class ImportReport:
     seconds: float = 0.0
     import_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     rejected_file: str | None = None
+    deleted_missing: bool = False
+    # Rows that no target of the mapping takes (its `when` conditions all failed).
+    unmatched_rows: list[int] = field(default_factory=list)
 
     def error_lines(self, limit: int | None = None) -> list[str]:
         name = Path(self.file).name
@@ -111,6 +114,9 @@ def import_file(
     user: str | None = None,
     chunksize: int = 100_000,
     progress: ProgressFn | None = None,
+    layer: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     path = Path(path)
     if mapping is None:
@@ -119,7 +125,8 @@ def import_file(
         mapping = identity_mapping(kind)
     targets = mapping.targets_for(kind)
     dataset = dataset or mapping.dataset or path.stem
-    report = ImportReport(file=str(path), mapping=mapping.name, dataset=dataset, dry_run=dry_run)
+    report = ImportReport(file=str(path), mapping=mapping.name, dataset=dataset, dry_run=dry_run,
+                          deleted_missing=delete_missing)
     started = time.perf_counter()
     outline = ExpectedPlaces(store, country_outline(mapping.country) if mapping.country else None)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -139,8 +146,14 @@ def import_file(
                     )
                 return staged[kind_name]
 
-            for chunk in iter_table_chunks(path, chunksize=chunksize):
+            for chunk in iter_table_chunks(path, chunksize=chunksize, layer=layer,
+                                           sheet=sheet, encoding=encoding):
                 report.rows_read += len(chunk)
+                if all(t.when for t in targets):
+                    taken = np.zeros(len(chunk), bool)
+                    for t in targets:
+                        taken |= _when_mask(chunk, t)
+                    report.unmatched_rows.extend(chunk[ROW].to_numpy()[~taken].tolist())
                 for target in targets:
                     rejected = _import_target(store, conn, chunk, target, dataset, outline,
                                               stage_for, report, skip_invalid)
@@ -149,10 +162,12 @@ def import_file(
                 if progress:
                     progress(len(chunk))
             for kind_name, stage in staged.items():
-                missing = [ext for ext in stage.existing if ext not in stage.ids]
+                missing = [ext for ext, known in stage.existing.items()
+                           if ext not in stage.ids and not known[3]]
                 stage.report.removed = len(missing)
                 if delete_missing and missing:
-                    store.delete_ids(conn, kind_name, [stage.existing[e][0] for e in missing])
+                    store.delete_ids(conn, kind_name, [stage.existing[e][0] for e in missing],
+                                     by=user)
                 report.kinds[kind_name] = stage.report
             if report.errors and not skip_invalid:
                 raise ImportRejected(report)
@@ -171,7 +186,7 @@ def import_file(
         pass
     finally:
         report.seconds = time.perf_counter() - started
-    if skip_invalid and rejected_rows:
+    if skip_invalid and rejected_rows and not dry_run:
         report.rejected_file = str(_write_rejected(path, rejected_rows, rejected_path))
     return report
 
@@ -188,13 +203,7 @@ def _import_target(
     skip_invalid: bool,
 ) -> pd.DataFrame | None:
     if target.when:
-        mask = np.ones(len(chunk), bool)
-        for column, allowed in target.when.items():
-            if column not in chunk.columns:
-                raise MappingError(f"column {column!r} (in 'when') is not in the file")
-            mask &= chunk[column].astype("string").str.strip().isin(
-                [str(a) for a in allowed]).fillna(False).to_numpy(bool)
-        chunk = chunk[mask]
+        chunk = chunk[_when_mask(chunk, target)]
     if not len(chunk):
         return None
     rows = chunk[ROW].to_numpy()
@@ -258,6 +267,17 @@ def _import_target(
     return None
 
 
+def _when_mask(chunk: pd.DataFrame, target: Target) -> np.ndarray:
+    """Rows a target takes: those whose `when` columns hold one of the listed values."""
+    mask = np.ones(len(chunk), bool)
+    for column, allowed in target.when.items():
+        if column not in chunk.columns:
+            raise MappingError(f"column {column!r} (in 'when') is not in the file")
+        mask &= chunk[column].astype("string").str.strip().isin(
+            [str(a) for a in allowed]).fillna(False).to_numpy(bool)
+    return mask
+
+
 def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
          external_id: FieldRule | None = None) -> Mapped:
     from mineaction.domain.columns import column, columns
@@ -317,9 +337,13 @@ def _stage(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.
            dataset: str, outline: ExpectedPlaces, stage: StagedKind, report: ImportReport) -> None:
     if not ok.any():
         return
-    ids = write_chunk(store, conn, mapped, ok, ext_ids[ok], dataset, stage)
-    if outline is not None:
-        for row, rid, message in outline.flags(mapped, ok, ids):
+    ids, written = write_chunk(store, conn, mapped, ok, ext_ids[ok], dataset, stage)
+    if outline is not None and written.any():
+        # Only what this import wrote is checked: unchanged records were flagged before.
+        fresh = ok.copy()
+        fresh[ok] = written
+        fresh_ids = [i for i, w in zip(ids, written, strict=True) if w]
+        for row, rid, message in outline.flags(mapped, fresh, fresh_ids):
             report.flags.append(Flag(mapped.kind, rid, row, "geometry", message))
 
 

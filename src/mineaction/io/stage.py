@@ -22,7 +22,7 @@ class StagedKind:
     """What one import has done so far to one entity kind of its dataset."""
 
     kind: str
-    existing: dict[str, tuple[str, int, str]]  # external_id -> (id, version, digest)
+    existing: dict[str, tuple[str, int, str, bool]]  # ext id -> (id, version, digest, deleted)
     bookkeeping: dict[str, Any]
     ids: dict[str, str] = field(default_factory=dict)  # external_id -> id, staged this run
     # Remembering every staged key costs ~150 bytes a row; it is needed only to link
@@ -76,8 +76,9 @@ def _content_cells(store: Store, mapped: Mapped, ok: np.ndarray, dataset: str,
 
 
 def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray,
-                dataset: str, stage: StagedKind) -> list[str]:
-    """Write the chunk's valid rows; returns their record ids, in order."""
+                dataset: str, stage: StagedKind) -> tuple[list[str], np.ndarray]:
+    """Write the chunk's valid rows; returns their record ids, in order, and which of them
+    were written (added or changed) rather than found unchanged."""
     model = ENTITIES[mapped.kind]
     exts = ext_ids.tolist()
     cols = _content_cells(store, mapped, ok, dataset, exts)
@@ -110,8 +111,10 @@ def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids
         for name in content:
             column = cols[name]
             picked = column if len(insert_at) == len(exts) else [column[i] for i in insert_at]
-            if name != "external_id" and len(set(picked)) == 1:
-                constants[name] = picked[0]  # the same in every row: a literal, not a bind
+            # The same in every row: a literal, not a bind (binary cells stay binds).
+            if name != "external_id" and len(set(picked)) == 1 \
+                    and not isinstance(picked[0], bytes):
+                constants[name] = picked[0]
             else:
                 names.append(name)
                 columns.append(picked)
@@ -124,4 +127,7 @@ def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids
                 + (book["status"], book["updated_at"], book["updated_by"], ids[i])
                 for i in update_at]
         store.bulk_update(conn, mapped.kind, names, rows)
-    return ids
+    written = np.zeros(len(exts), bool)
+    written[insert_at] = True
+    written[update_at] = True
+    return ids, written

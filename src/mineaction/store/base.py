@@ -464,18 +464,20 @@ class Store:
     # -- bulk writes (the import pipeline) ------------------------------------------------
     def existing_keys(
         self, conn: sa.Connection, kind: str, dataset: str
-    ) -> dict[str, tuple[str, int, str]]:
-        """external_id -> (id, version, content digest) of every record of a dataset.
+    ) -> dict[str, tuple[str, int, str, bool]]:
+        """external_id -> (id, version, content digest, deleted) of every record of a
+        dataset, soft-deleted ones included (a deletion is kept across re-imports).
 
         Read raw (no type processing) so the cells are exactly what bulk writes put in."""
         model = ENTITIES[kind]
         content = codec.content_columns(model)
-        cols = ", ".join(self._quote(c) for c in ["external_id", "id", "version", *content])
+        cols = ", ".join(self._quote(c) for c in ["external_id", "id", "version", "deleted_at",
+                                                  *content])
         mark = self._param_marks(entity_table(kind), ["dataset"])[0]
         rows = conn.exec_driver_sql(
             f"SELECT {cols} FROM {self._quote(model.table)} WHERE dataset = {mark}", (dataset,)
         )
-        return {r[0]: (r[1], r[2], codec.content_digest(r[3:])) for r in rows}
+        return {r[0]: (r[1], r[2], codec.content_digest(r[4:]), r[3] is not None) for r in rows}
 
     def bulk_insert(
         self,
@@ -519,10 +521,19 @@ class Store:
             list(rows),
         )
 
-    def delete_ids(self, conn: sa.Connection, kind: str, ids: Sequence[str]) -> None:
+    def delete_ids(self, conn: sa.Connection, kind: str, ids: Sequence[str],
+                   by: str | None = None) -> None:
+        """Soft-delete many records (e.g. gone from a newer release), keeping history."""
         table = entity_table(kind)
+        self.keep_versions(conn, kind, ids, "delete", by)
+        stamp = now_utc()
         for start in range(0, len(ids), 500):
-            conn.execute(table.delete().where(table.c.id.in_(list(ids[start : start + 500]))))
+            conn.execute(
+                table.update()
+                .where(table.c.id.in_(list(ids[start : start + 500])), table.c.deleted_at.is_(None))
+                .values(deleted_at=stamp, deleted_by=by, version=table.c.version + 1,
+                        updated_at=stamp, updated_by=by)
+            )
 
     def _quote(self, name: str) -> str:
         return self.engine.dialect.identifier_preparer.quote(name)

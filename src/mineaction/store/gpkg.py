@@ -150,7 +150,8 @@ class GeoPackageStore(Store):
             with conn.begin():
                 # Set after BEGIN IMMEDIATE: only the writer holding the lock touches it.
                 self._deferred_indexes: dict[str, list[str]] = {}
-                self._deferred_rtrees: dict[str, list[tuple[int, float, float, float, float]]] = {}
+                # Per table: one (fid, minx, maxx, miny, maxy) array per chunk, packed at the end.
+                self._deferred_rtrees: dict[str, list[np.ndarray]] = {}
                 yield conn
                 self._load_rtrees(conn)
                 self._restore_indexes(conn)
@@ -218,7 +219,7 @@ class GeoPackageStore(Store):
                 if env is not None:
                     boxes.append((fid, *env))
         if deferred is not None:
-            deferred.extend(boxes)
+            deferred.append(np.array(boxes, dtype=np.float64).reshape(-1, 5))
         else:
             conn.exec_driver_sql(f'INSERT INTO "{rtree}" VALUES (?, ?, ?, ?, ?)', boxes)
         conn.exec_driver_sql(
@@ -233,9 +234,10 @@ class GeoPackageStore(Store):
             model = next(m for m in ENTITIES.values() if m.table == table_name)
             geom = geometry_column(model)
             assert geom is not None
-            fid, minx, maxx, miny, maxy = (np.array(c) for c in zip(*boxes, strict=True))
-            rtree_bulk.bulk_load(conn, _rtree_name(table_name, geom.name), fid, minx, maxx,
-                                 miny, maxy)
+            all_boxes = np.concatenate(boxes)
+            fid, minx, maxx, miny, maxy = all_boxes.T
+            rtree_bulk.bulk_load(conn, _rtree_name(table_name, geom.name), fid.astype(np.int64),
+                                 minx, maxx, miny, maxy)
         self._deferred_rtrees = {}
 
     def _restore_indexes(self, conn: sa.Connection) -> None:

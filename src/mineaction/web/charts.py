@@ -51,7 +51,8 @@ def stacked_bars(rows: Sequence[dict[str, Any]], x: str, keys: Sequence[str], *,
             v = int(r.get(k, 0))
             h = plot_h * v / ymax
             if h > 0:
-                parts.append(f'<rect x="{bx + 1:.1f}" y="{y - h:.1f}" width="{max(bar_w - 2, 1):.1f}"'
+                w = max(bar_w - 2, 1)
+                parts.append(f'<rect x="{bx + 1:.1f}" y="{y - h:.1f}" width="{w:.1f}"'
                              f' height="{h:.1f}" fill="{COLOURS.get(k, "#666")}">'
                              f'<title>{escape(str(r[x]))}: {v:,} {escape(k)}</title></rect>')
                 y -= h

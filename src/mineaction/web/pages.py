@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from urllib.parse import urlencode
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
@@ -117,6 +117,15 @@ def map_page(request: Request, who: WhoDep) -> HTMLResponse:
                   statuses=[s.value for s in enums.WorkflowStatus],
                   devices=[d.value for d in enums.DeviceCategory],
                   roles=[r.value for r in enums.Role])
+
+
+@router.get("/web/go/{layer}/{fid}")
+def go(request: Request, svc: ServicesDep, who: WhoDep, layer: str, fid: int) -> Response:
+    """The record behind a map feature (map layers name points by fid)."""
+    rid = core.fid_to_id(svc.store, layer, fid)
+    if rid is None:
+        return error_page(request, who, 404, "No such record.")
+    return RedirectResponse(f"/records/{core.LAYER_COLLECTIONS[layer]}/{rid}", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -37,12 +37,13 @@ function visibleLayers() {
 
 // Columns (as the server sends point layers) into GeoJSON features.
 function pointsToGeoJSON(cols) {
-  const n = cols.id.length;
-  const keys = Object.keys(cols).filter((k) => Array.isArray(cols[k]) && !["id", "lon", "lat"].includes(k));
+  const n = cols.fid.length;
+  const coded = Object.entries(cols.coded);
   const features = new Array(n);
   for (let i = 0; i < n; i++) {
-    const props = { id: cols.id[i], collection: cols.collection };
-    for (const k of keys) props[k] = cols[k][i];
+    const props = { fid: cols.fid[i], layer: cols.layer, collection: cols.collection };
+    for (const [k, c] of coded) props[k] = c.values[c.codes[i]];
+    if (cols.killed) { props.killed = cols.killed[i]; props.injured = cols.injured[i]; }
     if (cols.layer === "accidents") props.casualties = (cols.killed[i] || 0) + (cols.injured[i] || 0);
     features[i] = { type: "Feature", geometry: { type: "Point", coordinates: [cols.lon[i], cols.lat[i]] }, properties: props };
   }
@@ -186,7 +187,8 @@ function popupFor(f) {
   if (p.status && p.status !== "approved") facts.push(`workflow: ${p.status}`);
   box.append(el("div", { text: facts.filter(Boolean).join(" · ") }));
   if (p.collection !== "admin-areas") {
-    box.append(el("a", { href: `/records/${p.collection}/${p.id}`, text: "Open record" }));
+    const href = p.id ? `/records/${p.collection}/${p.id}` : `/web/go/${p.layer}/${p.fid}`;
+    box.append(el("a", { href, text: "Open record" }));
   }
   return box;
 }

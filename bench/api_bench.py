@@ -1,0 +1,346 @@
+"""API benchmark: requests/s and p50/p99 latency of GeoJSON list-by-bbox and get-by-id on
+1,000,000 accidents, over uvicorn on 127.0.0.1, against both stores, and against pygeoapi
+serving the same accidents from the same PostGIS as the peer, in the same run.
+
+    python bench/api_bench.py [--rows 1000000] [--clients 50] [--seconds 15]
+                              [--workers 2] [--postgis auto|URL|none]
+                              [--pygeoapi PYTHON|none] [--workdir DIR] [--json FILE]
+    python bench/api_bench.py --writers 8 --write-seconds 30      # + the write load test
+
+The accidents are the seeded points of bench/synthetic.py, loaded approved through the
+store's bulk API (as query_bench.py does). Clients are anonymous (the public: approved
+records, generalised accident points), as pygeoapi's are. One load-generator process
+keeps `--clients` requests in flight (httpx, asyncio) for `--seconds` after a warm-up;
+the same random boxes (0.05 degrees around random accidents, limit 100) and ids go to
+every server. pygeoapi runs from its own virtualenv (its pins differ from ours):
+--pygeoapi names its Python (default /tmp/pygeoapi-venv/bin/python when present), with
+its PostgreSQL provider, under uvicorn with the same number of workers.
+Targets (issue 3): p99 < 100 ms at 50 concurrent clients; throughput >= 2x pygeoapi's.
+Only loopback traffic; every loop is bounded in time and count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "api"))
+
+import _common as common  # noqa: E402
+import synthetic  # noqa: E402
+from loadtest import free_port, server  # noqa: E402
+from query_bench import load_store  # noqa: E402
+
+NAME = "api_bench"
+BOX_DEG = 0.05
+LIMIT = 100
+PYGEOAPI_DEFAULT = Path("/tmp/pygeoapi-venv/bin/python")
+
+
+# -- load generation ------------------------------------------------------------------------
+async def _drive(urls: list[str], clients: int, seconds: float, warmup_s: float
+                 ) -> dict[str, Any]:
+    import httpx
+
+    lat_ms: list[float] = []
+    errors = 0
+    count = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+        start = time.perf_counter()
+        measure_from = start + warmup_s
+        stop = measure_from + seconds
+
+        async def worker(k: int) -> None:
+            nonlocal errors, count
+            i = k
+            while True:
+                now = time.perf_counter()
+                if now >= stop or count > 10_000_000:
+                    return
+                url = urls[i % len(urls)]
+                i += clients
+                t = time.perf_counter()
+                try:
+                    r = await http.get(url)
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                done = time.perf_counter()
+                if t >= measure_from:
+                    count += 1
+                    lat_ms.append((done - t) * 1000)
+                    errors += 0 if ok else 1
+
+        await asyncio.gather(*(worker(k) for k in range(clients)))
+    ms = np.array(lat_ms) if lat_ms else np.array([np.nan])
+    p50, p99 = np.percentile(ms, [50, 99])
+    return {"requests": count, "rps": round(count / seconds, 1), "p50_ms": round(float(p50), 1),
+            "p99_ms": round(float(p99), 1), "errors": errors}
+
+
+def drive(urls: list[str], clients: int, seconds: float, warmup_s: float) -> dict[str, Any]:
+    return asyncio.run(_drive(urls, clients, seconds, warmup_s))
+
+
+# -- pygeoapi ---------------------------------------------------------------------------------
+def pygeoapi_config(path: Path, pg_url: str, port: int) -> None:
+    import sqlalchemy as sa
+
+    u = sa.engine.make_url(pg_url)
+    path.write_text(f"""
+server:
+  bind: {{host: 127.0.0.1, port: {port}}}
+  url: http://127.0.0.1:{port}
+  mimetype: application/json; charset=UTF-8
+  encoding: utf-8
+  language: en-US
+  limits: {{default_items: {LIMIT}, max_items: 1000}}
+  map: {{url: "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png", attribution: OSM}}
+logging: {{level: ERROR}}
+metadata:
+  identification: {{title: bench, description: bench, keywords: [bench], keywords_type: theme,
+                    terms_of_service: none, url: http://127.0.0.1}}
+  license: {{name: CC-BY 4.0, url: https://creativecommons.org/licenses/by/4.0/}}
+  provider: {{name: bench, url: http://127.0.0.1}}
+  contact: {{name: bench}}
+resources:
+  accidents:
+    type: collection
+    title: accidents
+    description: accidents
+    keywords: [accidents]
+    extents:
+      spatial: {{bbox: [-180, -90, 180, 90], crs: http://www.opengis.net/def/crs/OGC/1.3/CRS84}}
+    providers:
+      - type: feature
+        name: PostgreSQL
+        data:
+          host: {u.host}
+          port: {u.port or 5432}
+          dbname: {u.database}
+          user: {u.username}
+          password: {u.password or ''}
+          search_path: [public]
+        id_field: id
+        table: accidents
+        geom_field: geometry
+""")
+
+
+class PygeoapiServer:
+    def __init__(self, python: Path, pg_url: str, workers: int, work: Path) -> None:
+        self.python, self.pg_url, self.workers, self.work = python, pg_url, workers, work
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = ""
+
+    def __enter__(self) -> str:
+        import httpx
+
+        port = free_port()
+        config = self.work / "pygeoapi-config.yml"
+        openapi = self.work / "pygeoapi-openapi.yml"
+        pygeoapi_config(config, self.pg_url, port)
+        env = {**os.environ, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
+        bindir = self.python.parent
+        subprocess.run([str(bindir / "pygeoapi"), "openapi", "generate", str(config),
+                        "--output-file", str(openapi)], env=env, check=True,
+                       capture_output=True, timeout=300)
+        self.proc = subprocess.Popen(
+            [str(self.python), "-m", "uvicorn", "pygeoapi.starlette_app:APP", "--host",
+             "127.0.0.1", "--port", str(port), "--workers", str(self.workers),
+             "--log-level", "warning", "--no-access-log"], env=env,
+            stdout=subprocess.DEVNULL, stderr=open(self.work / "pygeoapi.log", "wb"))
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("pygeoapi exited; see " + str(self.work / "pygeoapi.log"))
+            try:
+                if httpx.get(f"{self.base}/collections/accidents?f=json",
+                             timeout=5).status_code == 200:
+                    return self.base
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("pygeoapi did not start in 90 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# -- main -------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--postgis", metavar="URL|auto|none")
+    parser.add_argument("--pygeoapi", help="Python of a virtualenv with pygeoapi, or none")
+    parser.add_argument("--writers", type=int, default=0, help="also run the write load "
+                        "test with this many writers (0: skip)")
+    parser.add_argument("--write-seconds", type=float, default=30.0)
+    parser.add_argument("--workdir")
+    parser.add_argument("--json")
+    args = parser.parse_args(argv)
+    pg_choice = args.postgis or ("auto" if os.geteuid() == 0 else "none")
+    py = (None if args.pygeoapi == "none" else Path(args.pygeoapi) if args.pygeoapi
+          else PYGEOAPI_DEFAULT if PYGEOAPI_DEFAULT.exists() else None)
+
+    from mineaction.domain.models import new_ids  # noqa: F401 -- fail early if not installed
+    from mineaction.store import open_store
+
+    lon, lat = synthetic.accident_points(args.rows, args.seed)
+    rng = np.random.default_rng(args.seed + 1)
+    pick = rng.integers(0, args.rows, 2000)
+    h = BOX_DEG / 2
+    boxes = [f"{x - h:.5f},{y - h:.5f},{x + h:.5f},{y + h:.5f}"
+             for x, y in zip(lon[pick], lat[pick], strict=True)]
+    results: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    load_before = common.load_average()
+
+    def ids_of(location: str) -> list[str]:
+        import sqlalchemy as sa
+
+        with open_store(location) as s:
+            with s.engine.connect() as conn:
+                return [r[0] for r in conn.execute(sa.text(
+                    "SELECT id FROM accidents WHERE fid IN :f").bindparams(
+                    sa.bindparam("f", expanding=True)),
+                    {"f": [int(i) + 1 for i in pick[:1000]]})]
+
+    def run_target(name: str, base: str, bbox_url: str, id_url: str, ids: list[str]) -> None:
+        print(f"{name}: list-by-bbox ...", flush=True)
+        results[f"{name} bbox"] = drive([bbox_url.format(base=base, bbox=b) for b in boxes],
+                                        args.clients, args.seconds, args.warmup)
+        print(f"{name}: get-by-id ...", flush=True)
+        results[f"{name} id"] = drive([id_url.format(base=base, id=i) for i in ids],
+                                      args.clients, args.seconds, args.warmup)
+
+    ours_bbox = "{base}/api/v1/accidents?f=geojson&limit=" + str(LIMIT) + "&bbox={bbox}"
+    ours_id = "{base}/api/v1/accidents/{id}?f=geojson"
+    with common.workdir(args.workdir, NAME) as work:
+        gpkg = work / "api.gpkg"
+        common.remove_sqlite(gpkg)
+        with open_store(gpkg) as s:
+            t = load_store(s, lon, lat)
+        print(f"embedded store: {args.rows:,} accidents loaded in {t:.0f} s", flush=True)
+        with server(str(gpkg), workers=args.workers) as base:
+            run_target("mineaction gpkg", base, ours_bbox, ours_id, ids_of(str(gpkg)))
+        with common.PostGIS(None if pg_choice == "auto" else pg_choice,
+                            Path(tempfile.mkdtemp(prefix="api-bench-pg-"))) as pg:
+            notes.append(pg.note)
+            if pg.url and pg_choice != "none":
+                with pg.fresh_database("api_bench") as url:
+                    with open_store(url) as s:
+                        t = load_store(s, lon, lat)
+                        with s.engine.begin() as conn:
+                            conn.exec_driver_sql("ANALYZE accidents")
+                    print(f"PostGIS: loaded in {t:.0f} s", flush=True)
+                    ids = ids_of(url)
+                    with server(url, workers=args.workers) as base:
+                        run_target("mineaction postgis", base, ours_bbox, ours_id, ids)
+                    if py is not None:
+                        with PygeoapiServer(py, url, args.workers, work) as base:
+                            run_target("pygeoapi postgis", base,
+                                       "{base}/collections/accidents/items?f=json&limit="
+                                       + str(LIMIT) + "&bbox={bbox}",
+                                       "{base}/collections/accidents/items/{id}?f=json", ids)
+                    else:
+                        notes.append("pygeoapi skipped: no --pygeoapi virtualenv")
+                    if args.writers:
+                        notes.append(write_load(url, args.writers, args.write_seconds))
+        if args.writers:
+            gp2 = work / "writes.gpkg"
+            notes.append(write_load(str(gp2), args.writers, args.write_seconds))
+    print_report(args, results, notes, load_before)
+    out = common.results_path(NAME, args.json, args.rows >= 1_000_000,
+                              Path(args.workdir) if args.workdir else None)
+    common.write_results(out, {"when": common.stamp(), "machine": common.machine(),
+                               "commit": common.git_commit(), "rows": args.rows,
+                               "clients": args.clients, "workers": args.workers,
+                               "seconds": args.seconds, "results": results, "notes": notes,
+                               "load_average_before": load_before,
+                               "load_average_after": common.load_average()})
+    return 0
+
+
+def write_load(location: str, writers: int, seconds: float) -> str:
+    """The write load test of tests/api/test_api_load.py at bench length."""
+    from argon2 import PasswordHasher
+
+    from loadtest import run_writers
+    from mineaction.audit import attach
+    from mineaction.audit.log import verify
+    from mineaction.auth.schema import ensure_server_tables
+    from mineaction.auth.users import UserDirectory
+    from mineaction.domain.models import Accident
+    from mineaction.store import Query, open_store
+
+    with open_store(location) as store:
+        ensure_server_tables(store)
+        attach(store)
+        users = UserDirectory(store, PasswordHasher(time_cost=1, memory_cost=64))
+        tokens = [users.issue(users.add(f"bw{i}_{time.time_ns()}", "a long password",
+                                        "editor"), "token")[0] for i in range(writers)]
+        hot = store.add(Accident(narrative="hot"), by="bench")
+        before = verify(store, check_records=False).entries
+    with server(location, workers=2 if location.startswith("postgres") else 1) as base:
+        out = run_writers(base, tokens, str(hot.id), seconds)
+    with open_store(location) as store:
+        report = verify(store)
+        mine = {str(r.id) for r in store.query(Query(kind="accident", limit=None)).items
+                if r.created_by and r.created_by.startswith("bw")}
+        hot_now = store.get("accident", hot.id)
+    lost = len(set(out.created) - mine)
+    dup = len(mine - set(out.created))
+    ok = (report.ok and lost == 0 and dup == 0 and hot_now.version == 1 + out.patched
+          and report.entries == before + len(out.created) + out.patched)
+    dialect = "postgis" if location.startswith("postgres") else "gpkg"
+    return (f"write load {dialect}: {writers} writers x {seconds:.0f} s: {out.requests} "
+            f"requests, {len(out.created)} created, {out.patched} edits won, {out.stale} "
+            f"got 412, {len(out.errors)} errors, lost {lost}, duplicated {dup}, audit chain "
+            f"{'verified' if report.ok else 'BROKEN'} ({report.entries} entries): "
+            f"{'PASS' if ok else 'FAIL'}")
+
+
+def print_report(args: Any, results: dict[str, dict[str, Any]], notes: list[str],
+                 load: Any) -> None:
+    rows = [[k, v["rps"], v["p50_ms"], v["p99_ms"], v["requests"], v["errors"]]
+            for k, v in results.items()]
+    print(f"\n{args.rows:,} accidents, {args.clients} concurrent clients, {args.workers} "
+          f"workers, {args.seconds:.0f} s per run (load average before: {load})")
+    print(common.table(["target", "req/s", "p50 ms", "p99 ms", "requests", "errors"], rows))
+    peer = {k.split()[-1]: v["rps"] for k, v in results.items() if k.startswith("pygeoapi")}
+    for k, v in results.items():
+        if k.startswith("mineaction"):
+            op = k.split()[-1]
+            ratio = f", {v['rps'] / peer[op]:.2f}x pygeoapi" if peer.get(op) else ""
+            print(f"  {k}: p99 {v['p99_ms']} ms {'<' if v['p99_ms'] < 100 else '>='} 100 ms"
+                  f"{ratio}")
+    for n in notes:
+        print("  " + n)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
