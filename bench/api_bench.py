@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -288,8 +287,8 @@ def main(argv: list[str] | None = None) -> int:
 def write_load(location: str, writers: int, seconds: float) -> str:
     """The write load test of tests/api/test_api_load.py at bench length."""
     from argon2 import PasswordHasher
-
     from loadtest import run_writers
+
     from mineaction.audit import attach
     from mineaction.audit.log import verify
     from mineaction.auth.schema import ensure_server_tables

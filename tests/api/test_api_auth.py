@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
+from api_helpers import PASSWORD
 
 from mineaction.api.settings import Settings, load_settings
 

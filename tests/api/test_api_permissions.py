@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from conftest import ROLES
+from api_helpers import ROLES
 
 from mineaction.domain.models import ENTITIES
 from mineaction.io.mapping import KIND_ALIASES

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import OTHER_ORG, accident, victim
+from api_helpers import OTHER_ORG, accident, victim
 
 
 def _create(client, path, body):  # type: ignore[no-untyped-def]
@@ -142,3 +142,26 @@ def test_organisation_scoping(api) -> None:  # type: ignore[no-untyped-def]
                      headers={"If-Match": '"1"'})
     assert r.status_code == 403
     assert editor.get(f"/api/v1/hazards/{rec['id']}").status_code == 200  # visible by default
+
+
+def test_list_rows_equal_validated_records(api) -> None:  # type: ignore[no-untyped-def]
+    """Lists skip per-row validation (api/rows.py); they must say exactly what GET says."""
+    approver = api.as_("approver")
+    src = _create(approver, "/api/v1/sources", {"source_kind": "media", "title": "El Tiempo"})
+    hz = _create(approver, "/api/v1/hazards", {
+        "hazard_kind": "CHA", "contamination": ["ap_mine", "uxo"], "blockages": ["roads"],
+        "source_ids": [src["id"]], "date_reported": "2020-05-06", "beneficiaries": 30,
+        "geometry": {"type": "Polygon", "coordinates": [
+            [[-75, 6], [-75, 6.01], [-74.99, 6.01], [-75, 6]]]}})
+    acc = _create(approver, "/api/v1/accidents", accident())
+    vic = _create(approver, "/api/v1/victims", victim(acc["id"]))
+    pl = _create(approver, "/api/v1/places", {"name": "La Cabaña",
+                                              "alternative_names": ["A", "B"]})
+    for coll, rec in (("hazards", hz), ("accidents", acc), ("victims", vic), ("places", pl)):
+        listed = approver.get(f"/api/v1/{coll}").json()["items"]
+        got = approver.get(f"/api/v1/{coll}/{rec['id']}").json()
+        (row,) = [x for x in listed if x["id"] == rec["id"]]
+        for key in ("contamination", "blockages"):
+            if key in row:
+                row[key], got[key] = sorted(row[key]), sorted(got[key])
+        assert row == got, coll

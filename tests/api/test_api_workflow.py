@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import accident, victim
+from api_helpers import accident, victim
 
 
 def _approved_accident_with_victim(api):  # type: ignore[no-untyped-def]
@@ -99,8 +99,8 @@ def test_two_concurrent_editors_exactly_one_wins(api) -> None:  # type: ignore[n
     for round_ in range(5):
         version = a.get(url).json()["version"]
         h = {"If-Match": f'"{version}"'}
-        ra, rb = a.gather(("PATCH", url, {"json": {"narrative": f"A{round_}"}, "headers": h}),
-                          ("PATCH", url, {"json": {"narrative": f"B{round_}"}, "headers": h}))
+        ra, rb = a.gather((a, "PATCH", url, {"json": {"narrative": f"A{round_}"}, "headers": h}),
+                          (b, "PATCH", url, {"json": {"narrative": f"B{round_}"}, "headers": h}))
         codes = sorted([ra.status_code, rb.status_code])
         assert codes == [200, 412], (ra.text, rb.text)
         winner, loser = (ra, rb) if ra.status_code == 200 else (rb, ra)

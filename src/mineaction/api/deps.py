@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -32,15 +33,17 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def principal(
+async def principal(
     svc: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> Principal:
+    # Async so that anonymous requests (most public reads) need no thread hop; a
+    # credential is looked up in the store from the thread pool.
     secret = bearer.credentials if bearer is not None else cookie
     if not secret:
         return PUBLIC
-    user = svc.users.resolve(secret)
+    user = await anyio.to_thread.run_sync(svc.users.resolve, secret)
     if user is None:
         raise Unauthorized("the token or session is invalid, expired or revoked",
                            headers={"WWW-Authenticate": "Bearer"})

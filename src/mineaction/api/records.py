@@ -22,6 +22,7 @@ from mineaction.api.errors import (
     PreconditionFailed,
     Unauthorized,
 )
+from mineaction.api.rows import query_rows
 from mineaction.audit.log import log_event, log_read
 from mineaction.audit.schema import REVIEWS
 from mineaction.auth.roles import (
@@ -146,9 +147,14 @@ class Records:
                   date_from=params.date_from, date_to=params.date_to, status=status,
                   dataset=params.dataset, where=where, limit=params.limit,
                   after_fid=params.after_fid)
-        page = self.store.query(q)
-        self._log_personal(p, kind, page.items)
-        return [self.present(p, r) for r in page.items], page.next_after_fid
+        rows, next_fid = query_rows(self.store, q)
+        personal = ENTITIES[kind].personal_fields()
+        if personal and sees_personal_data(p):
+            seen = [r for r in rows if any(r.get(f) is not None for f in personal)]
+            if seen:
+                log_read(self.store, p.username, kind, [r["id"] for r in seen],
+                         {f for r in seen for f in personal if r.get(f) is not None})
+        return [self.present_data(p, kind, r) for r in rows], next_fid
 
     def load(self, p: Principal, kind: str, record_id: uuid.UUID) -> Record:
         """The stored record, if `p` may read it (404 otherwise: not even its existence)."""

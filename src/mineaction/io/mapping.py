@@ -11,6 +11,7 @@ Rules run on whole columns (pandas), not row by row: the import target is 50,000
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -222,6 +223,20 @@ def parse_mapping(data: Any, *, origin: str) -> Mapping:
     return mapping
 
 
+class _MappingLoader(yaml.SafeLoader):
+    """YAML 1.1 reads yes/no/on/off as booleans, which would turn a source value "No" into
+    False; in mapping files only true and false are booleans."""
+
+
+_MappingLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_MappingLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
+
+
 def shipped_mappings() -> dict[str, Path]:
     return {p.stem: p for p in sorted(MAPPINGS_DIR.glob("*.yaml"))}
 
@@ -238,7 +253,7 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             )
         path = shipped[str(name_or_path)]
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_MappingLoader)
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:

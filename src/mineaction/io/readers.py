@@ -199,7 +199,7 @@ def _csv_chunks(path: str, encoding: str | None, chunksize: int) -> Iterator[pd.
                 for name in chunk.columns:
                     values = chunk[name].to_numpy(dtype=object, copy=True)
                     values[(values == "") | pd.isna(values)] = None
-                    columns[name] = values
+                    columns[str(name).strip()] = values  # headers as typed: ' fecha ' is 'fecha'
                 rows = np.arange(records + 2, records + 2 + len(chunk))
                 frame = _text_frame(path, columns, rows)
                 records += len(chunk)

@@ -104,7 +104,9 @@ def _parse_numbers(s: pd.Series, fmt: Any) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
-_LATLON = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
+# "(lat, lon)", "lat lon", and ODK/KoboToolbox geopoints "lat lon altitude accuracy".
+_LATLON = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)"
+                     r"(?:\s+-?\d+(?:\.\d+)?){0,2}\s*\)?\s*$")
 
 
 def _points(df: pd.DataFrame, rule: Any, out: Mapped, target: str) -> Points:
@@ -170,8 +172,12 @@ def _date_parts(df: pd.DataFrame, parts: Any, out: Mapped, target: str) -> tuple
     raw_year = _column(df, parts.year)
     bad = (built.isna() & raw_year.notna() & (raw_year.astype(str).str.strip() != "")).to_numpy()
     for r, y, m, d in zip(out.rows[bad], year[bad], month[bad], day[bad], strict=True):
-        out.errors.append(RowError(int(r), target, f"no such date: year {y}, month {m}, day {d}",
-                                   parts.year))
+        given = [f"{name} {int(v) if v == v else 'missing'}" for name, v in
+                 (("year", y), ("month", m), ("day", d))
+                 if name == "year" or getattr(parts, name)]
+        columns = ", ".join(c for c in (parts.year, parts.month, parts.day) if c)
+        out.errors.append(RowError(int(r), target, "no such date: " + ", ".join(given),
+                                   columns))
     iso = built.dt.strftime("%Y-%m-%d").astype(object).where(built.notna(), None)
     precision = np.where(day.notna(), "day", np.where(month.notna(), "month", "year"))
     precision = pd.Series(precision, index=df.index).where(built.notna(), None)
@@ -191,11 +197,13 @@ def apply_rule(df: pd.DataFrame, name: str, rule: FieldRule, spec: ColumnSpec,
     if rule.constant is not None:
         s = pd.Series([str(rule.constant)] * len(df), index=df.index, dtype="str")
     elif isinstance(rule.source, list):
-        parts = [_clean_text(_column(df, c), rule.null_values) for c in rule.source]
-        s = parts[0].astype("string").fillna("")
-        for p in parts[1:]:
-            s = s.str.cat(p.astype("string").fillna(""), sep=rule.join)
-        s = _clean_text(s.str.strip(), [])
+        # Missing parts are left out with their separator: "Vereda X, GRANADA" or "GRANADA".
+        parts = [_clean_text(_column(df, c), rule.null_values).astype(object)
+                 for c in rule.source]
+        rows = zip(*[p.where(p.notna(), None).tolist() for p in parts], strict=True)
+        s = pd.Series([rule.join.join(v for v in values if v) or None for values in rows],
+                      index=df.index, dtype=object)
+        s = _clean_text(s, [])
     elif rule.source is not None:
         s = _clean_text(_column(df, rule.source), rule.null_values)
     else:
