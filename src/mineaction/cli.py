@@ -108,6 +108,11 @@ def info(store: StoreOption = DEFAULT_STORE) -> None:
         total = sum(by_status.values())
         detail = ", ".join(f"{k} {v:,}" for k, v in sorted(by_status.items()))
         typer.echo(f"  {kind:<16} {total:>10,}" + (f"  ({detail})" if detail else ""))
+    if summary["provenance"]:
+        typer.echo("datasets and their sources (admiralty code):")
+        for p in summary["provenance"]:
+            code = f"{p['reliability'] or '?'}{p['credibility'] or '?'}"
+            typer.echo(f"  {p['dataset']:<28} {code}  {p['source']}")
     if summary["imports"]:
         typer.echo("recent imports:")
         for run in summary["imports"]:

@@ -140,3 +140,13 @@ def test_events_import_and_bogota_sign_error_is_flagged(tmp_path: Path) -> None:
         assert "longitude sign looks wrong" in bogota[0].message
         hazard = store.query(Query(kind="hazard", limit=1)).items[0]
         assert hazard.hazard_kind == "SHA" and hazard.contamination == {"ap_mine"}
+
+
+def test_mapping_source_becomes_the_datasets_source(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.gpkg") as store:
+        import_file(store, REGISTER, mapping=load_mapping("aicma-victims"))
+        import_file(store, REGISTER, mapping=load_mapping("aicma-victims"))
+        (source,) = store.dataset_sources("aicma-victims")
+        assert source.source_kind == "official" and source.reliability == "B"
+        assert "AICMA" in source.title and source.credibility == 2
+        assert store.count(Query(kind="source")) == 1  # re-imports do not add another

@@ -174,6 +174,8 @@ def import_file(
             if dry_run:
                 raise _RollBack
             _record_run(conn, report, mapping, stamp)
+            if mapping.source is not None:
+                store.link_dataset_source(conn, report.dataset, _source_record(mapping))
             store.notify(conn, WriteEvent(
                 "import", ",".join(report.kinds), None, None, user, summary={
                     "import_id": report.import_id, "file": path.name,
@@ -345,6 +347,16 @@ def _stage(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.
         fresh_ids = [i for i, w in zip(ids, written, strict=True) if w]
         for row, rid, message in outline.flags(mapped, fresh, fresh_ids):
             report.flags.append(Flag(mapped.kind, rid, row, "geometry", message))
+
+
+def _source_record(mapping: Mapping) -> Any:
+    from mineaction.domain.models import Source
+
+    info = mapping.source
+    assert info is not None
+    return Source(dataset="mapping-sources", external_id=mapping.name, status="approved",
+                  source_kind=info.kind, title=info.title, reference=info.reference,
+                  url=info.url, reliability=info.reliability, credibility=info.credibility)
 
 
 def _record_run(conn: Any, report: ImportReport, mapping: Mapping, stamp: str) -> None:

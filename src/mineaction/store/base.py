@@ -381,6 +381,44 @@ class Store:
                 )
             return sum(1 for r in conn.execute(stmt).mappings() if post_filter(r))
 
+    def link_dataset_source(self, conn: sa.Connection, dataset: str, source: Record) -> None:
+        """Say that every record of `dataset` comes from `source` (kept once, not per
+        record: a million imported rows share one provenance). The source record itself is
+        added or updated by its (dataset, external_id) key."""
+        sources = entity_table("source")
+        links = METADATA.tables["record_sources"]
+        row = codec.record_to_row(source)
+        known = conn.execute(
+            sa.select(sources.c.id).where(sources.c.dataset == source.dataset,
+                                          sources.c.external_id == source.external_id)
+        ).scalar_one_or_none()
+        if known is None:
+            stamp = now_utc()
+            conn.execute(sources.insert().values(**{**row, "created_at": stamp,
+                                                    "updated_at": stamp}))
+            source_id = str(source.id)
+        else:
+            source_id = str(known)
+            content = {k: v for k, v in row.items() if k in codec.content_columns(type(source))}
+            conn.execute(sources.update().where(sources.c.id == source_id).values(**content))
+        linked = conn.execute(
+            sa.select(links.c.fid).where(links.c.record_kind == "dataset",
+                                         links.c.record_id == dataset,
+                                         links.c.source_id == source_id)
+        ).first()
+        if linked is None:
+            conn.execute(links.insert().values(record_kind="dataset", record_id=dataset,
+                                               source_id=source_id))
+
+    def dataset_sources(self, dataset: str) -> list[Record]:
+        """The sources every record of a dataset comes from."""
+        links = METADATA.tables["record_sources"]
+        with self.engine.connect() as conn:
+            ids = [str(r[0]) for r in conn.execute(
+                sa.select(links.c.source_id).where(links.c.record_kind == "dataset",
+                                                   links.c.record_id == dataset))]
+        return self.query(Query(kind="source", ids=tuple(ids), limit=None)).items if ids else []
+
     def _sources_for(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[str]]:
         if not ids:
             return {}

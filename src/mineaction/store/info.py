@@ -27,7 +27,21 @@ def store_summary(store: Store, recent_imports: int = 10) -> dict[str, Any]:
                 sa.select(runs).order_by(runs.c.fid.desc()).limit(recent_imports)
             ).mappings()
         ]
+    links = METADATA.tables["record_sources"]
+    sources = entity_table("source")
+    with store.engine.connect() as conn:
+        provenance = [
+            {"dataset": d, "source": t, "reliability": r, "credibility": c}
+            for d, t, r, c in conn.execute(
+                sa.select(links.c.record_id, sources.c.title, sources.c.reliability,
+                          sources.c.credibility)
+                .join(sources, sources.c.id == links.c.source_id)
+                .where(links.c.record_kind == "dataset")
+                .order_by(links.c.record_id)
+            )
+        ]
     return {
+        "provenance": provenance,
         "dialect": store.dialect,
         "schema": store.schema_version(),
         "counts": counts,
