@@ -229,12 +229,12 @@ def main(argv: list[str] | None = None) -> int:
                     {"f": [int(i) + 1 for i in pick[:1000]]})]
 
     def run_target(name: str, base: str, bbox_url: str, id_url: str, ids: list[str]) -> None:
-        print(f"{name}: list-by-bbox ...", flush=True)
         results[f"{name} bbox"] = drive([bbox_url.format(base=base, bbox=b) for b in boxes],
                                         args.clients, args.seconds, args.warmup)
-        print(f"{name}: get-by-id ...", flush=True)
+        print(f"{name} list-by-bbox: {results[f'{name} bbox']}", flush=True)
         results[f"{name} id"] = drive([id_url.format(base=base, id=i) for i in ids],
                                       args.clients, args.seconds, args.warmup)
+        print(f"{name} get-by-id: {results[f'{name} id']}", flush=True)
 
     ours_bbox = "{base}/api/v1/accidents?f=geojson&limit=" + str(LIMIT) + "&bbox={bbox}"
     ours_id = "{base}/api/v1/accidents/{id}?f=geojson"
@@ -269,9 +269,11 @@ def main(argv: list[str] | None = None) -> int:
                         notes.append("pygeoapi skipped: no --pygeoapi virtualenv")
                     if args.writers:
                         notes.append(write_load(url, args.writers, args.write_seconds))
+                        print(notes[-1], flush=True)
         if args.writers:
             gp2 = work / "writes.gpkg"
             notes.append(write_load(str(gp2), args.writers, args.write_seconds))
+            print(notes[-1], flush=True)
     print_report(args, results, notes, load_before)
     out = common.results_path(NAME, args.json, args.rows >= 1_000_000,
                               Path(args.workdir) if args.workdir else None)
@@ -289,8 +291,7 @@ def write_load(location: str, writers: int, seconds: float) -> str:
     from argon2 import PasswordHasher
     from loadtest import run_writers
 
-    from mineaction.audit import attach
-    from mineaction.audit.log import verify
+    from mineaction.audit.log import attach, verify
     from mineaction.auth.schema import ensure_server_tables
     from mineaction.auth.users import UserDirectory
     from mineaction.domain.models import Accident
@@ -308,8 +309,10 @@ def write_load(location: str, writers: int, seconds: float) -> str:
         out = run_writers(base, tokens, str(hot.id), seconds)
     with open_store(location) as store:
         report = verify(store)
-        mine = {str(r.id) for r in store.query(Query(kind="accident", limit=None)).items
-                if r.created_by and r.created_by.startswith("bw")}
+        writers_names = [u.username for u in UserDirectory(store).list()
+                         if u.username.startswith("bw")]
+        mine = {str(r.id) for r in store.query(Query(
+            kind="accident", where={"created_by": writers_names}, limit=None)).items}
         hot_now = store.get("accident", hot.id)
     lost = len(set(out.created) - mine)
     dup = len(mine - set(out.created))

@@ -174,10 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", help="where the CSV and stores go (kept); default a "
                         "temporary directory, removed at the end")
-    parser.add_argument("--postgis", metavar="URL|auto",
+    parser.add_argument("--postgis", metavar="URL|auto|none",
                         help="also import into PostGIS: a postgresql:// URL (a scratch "
                         "database is created beside it and dropped), or 'auto' to start a "
-                        "throwaway cluster with scripts/pg-test-cluster.sh")
+                        "throwaway cluster with scripts/pg-test-cluster.sh (default none)")
     parser.add_argument("--json", help="where to write the figures (default "
                         "bench/results/import_bench.json at full size, else the workdir)")
     parser.add_argument("--child", choices=["mineaction", "gdal", "gdal-arrow", "postgis"],
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             print("pyarrow not installed: GDAL's Arrow path left out")
         pg_note = None
         pg_version = None
-        if args.postgis:
+        if args.postgis and args.postgis != "none":
             with common.PostGIS(args.postgis, work / "pgcluster") as pg:
                 pg_note = pg.note
                 print(pg_note, flush=True)

@@ -1,5 +1,6 @@
-"""Query benchmark: bbox and within-distance latency on 1,000,000 accident points, against
-GDAL's own GeoPackage R-tree on the same points.
+"""Query benchmark: bbox and within-distance latency on 1,000,000 accident points.
+
+Against GDAL's own GeoPackage R-tree on the same points.
 
     python bench/query_bench.py [--rows 1000000] [--queries 500] [--workdir DIR]
                                 [--postgis URL|auto|none]

@@ -29,7 +29,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _store(location: str) -> Any:
-    from mineaction.audit import attach
+    from mineaction.audit.log import attach
     from mineaction.auth.schema import ensure_server_tables
     from mineaction.store import open_store
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from loadtest import run_writers, server
 
-from mineaction.audit import attach
-from mineaction.audit.log import verify
+from mineaction.audit.log import attach, verify
 from mineaction.auth.schema import ensure_server_tables
 from mineaction.auth.users import UserDirectory
 from mineaction.domain.models import Accident

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mineaction.audit import attach
+from mineaction.audit.log import attach
 from mineaction.auth.schema import ensure_server_tables
 from mineaction.store import Store, open_store
 

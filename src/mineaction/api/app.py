@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -26,7 +27,7 @@ from mineaction.api.imports import ImportJobs
 from mineaction.api.records import Records
 from mineaction.api.services import LoginLimiter, Services
 from mineaction.api.settings import Settings, load_settings
-from mineaction.audit import attach
+from mineaction.audit.log import attach
 from mineaction.auth.roles import Policy
 from mineaction.auth.schema import ensure_server_tables
 from mineaction.auth.users import UserDirectory
@@ -94,6 +95,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync endpoints run in anyio's thread pool (40 threads by default); each holds a
+        # pooled connection, so more threads than connections would time out on the pool.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         services.close()
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from mineaction.store.base import Store
 from mineaction.store.schema import METADATA, Timestamp
+
+if TYPE_CHECKING:  # store/schema.py imports this module at its end: no cycle at run time
+    from mineaction.store.base import Store
 
 USERS = sa.Table(
     "users",

@@ -11,10 +11,11 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from mineaction.domain.columns import ColumnSpec, columns
-from mineaction.domain.models import Record
+from mineaction.domain.models import STORED_ROWS, Record
 from mineaction.store.schema import LINKED_FIELDS
 
 # Fields that describe the record's life in the store rather than its content: a re-import
@@ -25,8 +26,18 @@ BOOKKEEPING = frozenset(
 )
 
 
+@cache
 def stored_columns(model: type[Record]) -> list[ColumnSpec]:
     return [c for c in columns(model) if c.name not in LINKED_FIELDS]
+
+
+@cache
+def _read_plan(model: type[Record]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Column names to read, and the separator of each list-valued column."""
+    specs = stored_columns(model)
+    separators = {s.name: "," if s.kind == "enum_set" else "|" for s in specs
+                  if s.kind in ("enum_set", "list")}
+    return tuple(s.name for s in specs), separators
 
 
 def content_columns(model: type[Record]) -> list[str]:
@@ -64,12 +75,22 @@ def record_to_row(record: Record) -> dict[str, Any]:
 
 
 def row_to_record(model: type[Record], row: Any, source_ids: Iterable[str] = ()) -> Record:
-    data = {spec.name: from_cell(spec, row[spec.name]) for spec in stored_columns(model)}
-    data = {k: v for k, v in data.items() if v is not None}
+    names, separators = _read_plan(model)
+    data: dict[str, Any] = {}
+    for name in names:
+        value = row[name]
+        if value is None:
+            continue
+        sep = separators.get(name)
+        data[name] = [v for v in str(value).split(sep) if v] if sep else value
     data["source_ids"] = list(source_ids)
-    # model_construct would skip validation, but rows may have been edited in QGIS:
-    # validate, so a bad edit is reported rather than passed on.
-    return model.model_validate(data)
+    # Validated (model_construct would not coerce types, and rows may have been edited in
+    # QGIS), but without re-checking geometries the store wrote itself: see STORED_ROWS.
+    token = STORED_ROWS.set(True)
+    try:
+        return model.model_validate(data)
+    finally:
+        STORED_ROWS.reset(token)
 
 
 def content_digest(values: Sequence[Any]) -> str:

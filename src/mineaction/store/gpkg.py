@@ -107,6 +107,17 @@ def register_functions(dbapi_conn: sqlite3.Connection) -> None:
         ("ST_IsEmpty", gpkg_binary.st_isempty),
     ):
         dbapi_conn.create_function(name, 1, fn, deterministic=True)
+    dbapi_conn.create_function("mineaction_envelope_intersects", 5, _envelope_intersects,
+                               deterministic=True)
+
+
+def _envelope_intersects(blob: bytes | None, minx: float, miny: float, maxx: float,
+                         maxy: float) -> int:
+    """One call per R-tree candidate instead of four ST_Min/Max calls."""
+    env = gpkg_binary.envelope(blob) if blob is not None else None
+    if env is None:
+        return 0
+    return int(env[0] <= maxx and env[1] >= minx and env[2] <= maxy and env[3] >= miny)
 
 
 def _rtree_name(table: str, column: str) -> str:
@@ -326,10 +337,7 @@ class GeoPackageStore(Store):
         minx, miny, maxx, maxy = bbox
         return sa.and_(
             table.c.fid.in_(self._rtree_subquery(table, bbox)),
-            sa.func.ST_MinX(geom) <= maxx,
-            sa.func.ST_MaxX(geom) >= minx,
-            sa.func.ST_MinY(geom) <= maxy,
-            sa.func.ST_MaxY(geom) >= miny,
+            sa.func.mineaction_envelope_intersects(geom, minx, miny, maxx, maxy) == 1,
         )
 
     def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
