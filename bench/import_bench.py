@@ -198,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
 
     me = Path(__file__).resolve()
     load_before = common.load_average()
+    # The commit (and whether src/ has uncommitted edits) as the children will import it.
+    machine = common.machine()
     with common.workdir(args.workdir, NAME) as work:
         csv, gen_seconds, reused = make_csv(args.rows, args.seed, work)
         csv_mib = csv.stat().st_size / 2**20
@@ -268,7 +270,6 @@ def main(argv: list[str] | None = None) -> int:
             ("peak memory < 1 GiB", f"{mine['peak_rss_mib']:,.0f} MiB",
              mine["peak_rss_mib"] < TARGET_PEAK_MIB, None, None),
         ]
-        machine = common.machine()
         if pg_version:
             machine["versions"]["postgis"] = pg_version
 

@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     near_warm, near_args = points(warmup_n), points(args.queries)
 
     load_before = common.load_average()
+    machine = common.machine()  # the commit as imported now, not as the tree is at the end
     results: dict[str, dict[str, Any]] = {}
     builds: dict[str, dict[str, Any]] = {}
     pg_note = "PostGIS skipped (--postgis none, or not root and no URL given)"
@@ -259,13 +260,13 @@ def main(argv: list[str] | None = None) -> int:
                             store.close()
 
         report(args, results, builds, pg_note, pg_version, work,
-               (load_before, common.load_average()))
+               (load_before, common.load_average()), machine)
     return 0
 
 
 def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict[str, Any]],
            pg_note: str, pg_version: str | None, work: Path,
-           load: tuple[Any, Any]) -> None:
+           load: tuple[Any, Any], machine: dict[str, Any]) -> None:
     # Same boxes, same limit: the row counts must agree with GDAL's.
     gdal_hits = np.array(results["gdal_raw bbox"]["hits"])
     agree = {}
@@ -292,7 +293,6 @@ def report(args: Any, results: dict[str, dict[str, Any]], builds: dict[str, dict
                results[key]["cpu_p50_ms"] < TARGET_P50_MS)
               for key, what in (("mineaction_gpkg bbox", "bbox"),
                                 ("mineaction_gpkg near", "near 1 km"))]
-    machine = common.machine()
     if pg_version:
         machine["versions"]["postgis"] = pg_version
 

@@ -67,7 +67,14 @@ def _open(location: str, *, create: bool = False) -> Any:
         fail(f"no store at {location}: check --store, or create one with "
              f"`mineaction init --store {location}`", 2)
     try:
-        return open_store(location)
+        store = open_store(location)
+        # Users, audit log and the other server tables exist in every store, and writes
+        # from the command line are audited like those through the API.
+        from mineaction.audit.log import attach
+        from mineaction.auth.schema import ensure_server_tables
+
+        ensure_server_tables(store)
+        return attach(store)
     except StoreError as exc:
         fail(str(exc))
     except Exception as exc:  # noqa: BLE001 -- any driver error: say where, not a traceback
@@ -456,9 +463,11 @@ def _register_shells() -> None:
     """Commands that live in their own modules (reports, server), added last so their
     imports stay out of the core commands' start-up."""
     from mineaction.cli_reports import publish, report_app
+    from mineaction.cli_server import register as register_server_commands
 
     app.add_typer(report_app, name="report")
     app.command("publish")(publish)
+    register_server_commands(app)
 
 
 _register_shells()

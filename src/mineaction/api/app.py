@@ -145,4 +145,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 swagger_css_url=f"{API}/static/swagger-ui/swagger-ui.css",
                 swagger_favicon_url=f"{API}/static/swagger-ui/favicon-32x32.png")
 
+    # The web application (issue 4) is served by the same app, at /.
+    from mineaction.web import mount_web
+
+    mount_web(app, settings)
     return app

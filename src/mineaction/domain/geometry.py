@@ -33,7 +33,8 @@ def _to_shapely(value: Any) -> BaseGeometry | None:
     if isinstance(value, dict):
         try:
             return shape(value)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError,
+                shapely.errors.GeometryTypeError) as exc:
             raise ValueError(f"not a GeoJSON geometry: {exc}") from exc
     if isinstance(value, str):
         try:
