@@ -321,7 +321,13 @@ class Store:
         model = ENTITIES[q.kind]
         table = entity_table(model)
         stmt, post_filter = self._select(q)
-        stmt = stmt.order_by(table.c.fid)
+        # Raw driver values for all but the geometry: pydantic reads ISO dates and times
+        # itself, and SQLAlchemy's per-value result processing cost more than the query.
+        geom = geometry_column(model)
+        stmt = stmt.with_only_columns(*[
+            c if geom is not None and c.name == geom.name else sa.type_coerce(c, sa.types.NullType)
+            .label(c.name) for c in table.c
+        ]).order_by(table.c.fid)
         if post_filter is None:
             if q.limit is not None:
                 stmt = stmt.limit(q.limit + 1)
