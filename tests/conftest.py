@@ -160,3 +160,12 @@ def gdal_validator() -> Callable[..., None]:
             )
 
     return validate
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a fresh store goes, once per kind of store: a new GeoPackage file, and a new
+    PostGIS database. Tests built on it pass on both stores, as the Store contract asks."""
+    if request.param == "gpkg":
+        return str(tmp_path / "store.gpkg")
+    return str(request.getfixturevalue("fresh_postgis_url"))

@@ -26,11 +26,9 @@ def register() -> pd.DataFrame:
     return pd.read_csv(REGISTER, dtype=str)
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def imported(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    location = (str(tmp_path / "store.gpkg") if request.param == "gpkg"
-                else request.getfixturevalue("fresh_postgis_url"))
-    store = open_store(location)
+@pytest.fixture
+def imported(store_location: str) -> Store:
+    store = open_store(store_location)
     report = import_file(store, REGISTER, mapping=load_mapping("aicma-victims"))
     assert report.committed and not report.errors
     yield store

@@ -4,20 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from mineaction.store import Store, open_store
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "gpkg":
-        location = str(tmp_path / "store.gpkg")
-    else:
-        location = request.getfixturevalue("fresh_postgis_url")
-    s = open_store(location)
+@pytest.fixture
+def store(store_location: str) -> Iterator[Store]:
+    s = open_store(store_location)
     try:
         yield s
     finally:
