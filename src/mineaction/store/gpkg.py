@@ -391,6 +391,9 @@ def _model_of(table: sa.Table) -> Any:
 
 def _geodesic_gap(geom: Any, target: Any) -> float:
     """Geodesic distance in metres between a stored geometry and the query geometry."""
+    if target.geom_type == "Point" and geom.geom_type == "Point":
+        # Exact and cheap (the inverse geodesic problem): most near-queries are this case.
+        return geodesic.geodesic_distance_m(target.x, target.y, geom.x, geom.y)
     if target.geom_type == "Point":
         return geodesic.distance_to_geometry_m(target.x, target.y, geom)
     if geom.geom_type == "Point":

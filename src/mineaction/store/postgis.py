@@ -98,8 +98,12 @@ class PostGISStore(Store):
         return table.c[geom.name]
 
     def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
+        # && compares float4 boxes (a point 3e-7 degrees outside counts as inside): the
+        # index narrows, then the geometry's exact envelope decides, as on the GeoPackage.
         envelope = sa.func.ST_MakeEnvelope(*bbox, 4326)
-        return self._geom_col(table).op("&&")(envelope)
+        col = self._geom_col(table)
+        return sa.and_(col.op("&&")(envelope),
+                       sa.func.ST_Intersects(sa.func.ST_Envelope(col), envelope))
 
     def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
         minx, miny, maxx, maxy = near.geometry.bounds
