@@ -314,6 +314,9 @@ class GeoPackageStore(Store):
     def _param_marks(self, table: sa.Table, names: Sequence[str]) -> list[str]:
         return ["?"] * len(names)
 
+    def _join_text(self, column: Any) -> Any:
+        return sa.func.group_concat(column, ",")
+
     def encode_geometry(self, geom: Any) -> bytes:
         return gpkg_binary.encode(geom)
 

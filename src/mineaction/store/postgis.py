@@ -83,6 +83,9 @@ class PostGISStore(Store):
             for row in rows:
                 copy.write_row((*row, *tail))
 
+    def _join_text(self, column: Any) -> Any:
+        return sa.func.string_agg(column, ",")
+
     def encode_geometry(self, geom: Any) -> str:
         return ewkb_hex(geom)
 
