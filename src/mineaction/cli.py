@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from mineaction import __version__
+from mineaction.domain.enums import WorkflowStatus
 
 app = typer.Typer(
     name="mineaction",
@@ -38,13 +39,6 @@ StoreOption = Annotated[
     ),
 ]
 DEFAULT_STORE = "mineaction.gpkg"
-
-
-class Status(StrEnum):
-    draft = "draft"
-    submitted = "submitted"
-    approved = "approved"
-    rejected = "rejected"
 
 
 class OutputFormat(StrEnum):
@@ -162,9 +156,9 @@ def import_(
         help="Where --skip-invalid writes rejected rows (default FILE.rejected.csv).")] = None,
     dry_run: Annotated[bool, typer.Option(
         help="Check everything and report what would change; write nothing.")] = False,
-    status: Annotated[Status, typer.Option(
+    status: Annotated[WorkflowStatus, typer.Option(
         help="Workflow status of the imported records (the command line acts as the "
-        "store's administrator).")] = Status.approved,
+        "store's administrator).")] = WorkflowStatus.approved,
     delete_missing: Annotated[bool, typer.Option(
         help="Delete (softly, keeping history) records of the dataset that the file no "
         "longer has.")] = False,
@@ -300,7 +294,7 @@ def _parse_near(text: str | None) -> Any:
 
 
 def _query(kind: str, bbox: str | None, near: str | None, admin_area: str | None,
-           date_from: str | None, date_to: str | None, status: list[Status] | None,
+           date_from: str | None, date_to: str | None, status: list[WorkflowStatus] | None,
            dataset: str | None, limit: int | None, offset: int = 0) -> Any:
     from mineaction.io.mapping import MappingError, entity_kind
     from mineaction.store.query import Query
@@ -326,7 +320,7 @@ NearOption = Annotated[str | None, typer.Option(help="lon,lat,metres: within tha
 AdminOption = Annotated[str | None, typer.Option(help="Admin area pcode (and all under it).")]
 FromOption = Annotated[str | None, typer.Option("--from", help="From date, YYYY-MM-DD.")]
 ToOption = Annotated[str | None, typer.Option("--to", help="To date, YYYY-MM-DD.")]
-StatusOption = Annotated[list[Status] | None, typer.Option(
+StatusOption = Annotated[list[WorkflowStatus] | None, typer.Option(
     help="Workflow status (repeatable).")]
 DatasetOption = Annotated[str | None, typer.Option(help="Only this dataset.")]
 
