@@ -225,10 +225,9 @@ class GeoPackageStore(Store):
         boxes = []
         for fid, row in zip(fids, rows, strict=True):
             blob = row[g]
-            if blob is not None and not gpkg_binary.is_empty(blob):
-                env = gpkg_binary.envelope(blob)
-                if env is not None:
-                    boxes.append((fid, *env))
+            env = None if blob is None else gpkg_binary.envelope(blob)  # None when empty
+            if env is not None:
+                boxes.append((fid, *env))
         if deferred is not None:
             deferred.append(np.array(boxes, dtype=np.float64).reshape(-1, 5))
         else:
