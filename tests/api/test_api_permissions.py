@@ -63,6 +63,9 @@ def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-d
         ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/audit/entries"),
         ("GET", "/api/v1/victims/summary"), ("GET", "/api/v1/docs"),
         ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/stats/casualties"), ("GET", "/api/v1/stats/casualties/records"),
+        ("GET", "/api/v1/stats/land-release"), ("GET", "/api/v1/stats/risk-education"),
+        ("GET", "/api/v1/stats/trends"), ("GET", "/api/v1/reports/{kind}"),
     }
     for coll in COLLECTION.values():
         base = f"/api/v1/{coll}"
@@ -201,6 +204,19 @@ def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
             ("GET", f"/api/v1/imports/{uuid.uuid4()}", {}, {401} if pub else {404}),
             ("POST", f"/api/v1/imports/{uuid.uuid4()}/commit", {},
              {401} if pub else {404} if role in IMPORTERS else {403}),
+            ("GET", "/api/v1/stats/casualties", {"params": {"by": "year,role"}}, {200}),
+            ("GET", "/api/v1/stats/casualties", {"params": {"status": "all"}},
+             {403} if role in ("public", "field") else {200}),
+            ("GET", "/api/v1/stats/casualties/records", {"params": {"what": "victim"}},
+             {403} if pub else {200}),
+            ("GET", "/api/v1/stats/casualties/records", {"params": {"what": "accident"}},
+             {200}),
+            ("GET", "/api/v1/stats/land-release", {"params": {"measure": "finds"}}, {200}),
+            ("GET", "/api/v1/stats/risk-education", {}, {200}),
+            ("GET", "/api/v1/stats/trends", {}, {200}),
+            ("GET", "/api/v1/reports/monthly", {"params": {"month": "2020-03",
+                                                           "format": "html"}},
+             {401} if pub else {200}),
             ("POST", "/api/v1/auth/logout", {}, {204}),
         ]
         for method, url, kw, allowed in cases:

@@ -67,6 +67,47 @@ def test_newer_store_is_refused(tmp_path: Path) -> None:
         open_store(path)
 
 
+def _drop_casualty_facts(store: Store, conn: sa.Connection) -> None:
+    """Take a store back to before schema version 3 (no casualty_facts, no triggers)."""
+    from mineaction.store import facts
+
+    if store.dialect == "gpkg":
+        facts.drop_sqlite_triggers(conn)
+    else:
+        for name in facts.POSTGRES_FUNCTIONS:
+            conn.exec_driver_sql(f"DROP FUNCTION {facts.TABLE}_{name}() CASCADE")
+    conn.exec_driver_sql(f"DROP TABLE {facts.TABLE}")
+
+
+def test_version_2_store_gains_casualty_facts(store: Store) -> None:
+    """A version-2 store with victims: on open, casualty_facts is created and filled, and
+    its triggers keep it up to date from then on."""
+    from shapely.geometry import Point
+
+    from mineaction.analysis.casualties import casualties
+    from mineaction.domain.models import Accident, Victim
+
+    a = store.add(Accident(geometry=Point(-75.1, 6.2), admin_area_pcode="05001",
+                           accident_date="2019-04-02", status="approved"))
+    store.add(Victim(accident_id=a.id, outcome="killed", status="approved"))
+    with store.transaction() as conn:
+        _drop_casualty_facts(store, conn)
+        conn.exec_driver_sql("UPDATE mineaction_meta SET value = '2' "
+                             "WHERE key = 'schema_version'")
+    location = store.location
+    store.close()
+    migrated = open_store(location)
+    try:
+        assert migrated.schema_version() == 3
+        assert casualties(migrated, ["year", "admin-area"]).rows == [
+            {"year": "2019", "admin-area": "05001", "casualties": 1, "killed": 1,
+             "injured": 0, "unknown_outcome": 0}]
+        migrated.add(Victim(accident_id=a.id, outcome="injured", status="approved"))
+        assert casualties(migrated).total()["injured"] == 1
+    finally:
+        migrated.close()
+
+
 def test_version_1_store_gains_soft_delete_and_history(store: Store, gdal_validator) -> None:
     """Rebuild a version-1 store (no deleted_at, no record_history), reopen: migrated."""
     from shapely.geometry import Point
@@ -75,6 +116,7 @@ def test_version_1_store_gains_soft_delete_and_history(store: Store, gdal_valida
 
     a = store.add(Accident(geometry=Point(-75.1, 6.2)))
     with store.transaction() as conn:
+        _drop_casualty_facts(store, conn)
         for model in ENTITIES.values():
             for name in ("deleted_at", "deleted_by"):
                 conn.exec_driver_sql(f"ALTER TABLE {model.table} DROP COLUMN {name}")
@@ -87,7 +129,7 @@ def test_version_1_store_gains_soft_delete_and_history(store: Store, gdal_valida
     store.close()
     migrated = open_store(location)
     try:
-        assert migrated.schema_version() == 2
+        assert migrated.schema_version() == base.SCHEMA_VERSION
         migrated.delete("accident", a.id, by="ana")
         assert [v["action"] for v in migrated.history("accident", a.id)] == ["delete", "current"]
     finally:

@@ -16,22 +16,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mineaction.store import facts
 from mineaction.store.base import Store
 from mineaction.store.query import Query
-from mineaction.store.schema import entity_table
+from mineaction.store.schema import METADATA, entity_table
 
-VICTIMS = entity_table("victim")
-ACCIDENTS = entity_table("accident")
+# Statistics read casualty_facts (store/facts.py): one narrow row per current victim with
+# its accident's date, area, device and kind beside it, kept by triggers in the store.
+# Deleted victims are not in it, so they never count.
+FACTS = METADATA.tables[facts.TABLE]
 ADMIN = entity_table("admin_area")
-
-
-def _year(col: Any) -> Any:
-    # cast(date as text) is 'YYYY-MM-DD' in PostgreSQL; SQLite stores that text already.
-    return sa.func.substr(sa.cast(col, sa.Text), 1, 4)
-
-
-def _month(col: Any) -> Any:
-    return sa.func.substr(sa.cast(col, sa.Text), 1, 7)
 
 
 # The Monitor's device categories (Landmine Monitor "Casualties" methodology): antipersonnel
@@ -58,17 +52,17 @@ def _device_group(col: Any) -> Any:
 
 
 DIMENSIONS: dict[str, Any] = {
-    "year": _year(ACCIDENTS.c.accident_date),
-    "month": _month(ACCIDENTS.c.accident_date),
-    "admin-area": ACCIDENTS.c.admin_area_pcode,
-    "outcome": VICTIMS.c.outcome,
-    "role": VICTIMS.c.role,
-    "sex": VICTIMS.c.sex,
-    "age-band": VICTIMS.c.age_band,
-    "activity": VICTIMS.c.activity,
-    "device": ACCIDENTS.c.device_category,
-    "device-group": _device_group(ACCIDENTS.c.device_category),
-    "accident-kind": ACCIDENTS.c.accident_kind,
+    "year": FACTS.c.year,
+    "month": FACTS.c.month,
+    "admin-area": FACTS.c.admin_area_pcode,
+    "outcome": FACTS.c.outcome,
+    "role": FACTS.c.role,
+    "sex": FACTS.c.sex,
+    "age-band": FACTS.c.age_band,
+    "activity": FACTS.c.activity,
+    "device": FACTS.c.device_category,
+    "device-group": _device_group(FACTS.c.device_category),
+    "accident-kind": FACTS.c.accident_kind,
 }
 # Dimensions whose "unknown" value is excluded from the base of percentages, as the Monitor
 # does ("of casualties for which the age was known, 21% were children").
@@ -141,24 +135,19 @@ def _dimension(name: str) -> Any:
 def _conditions(f: Filters) -> list[Any]:
     out: list[Any] = []
     if f.statuses:
-        out.append(VICTIMS.c.status.in_(list(f.statuses)))
+        out.append(FACTS.c.status.in_(list(f.statuses)))
     if f.dataset:
-        out.append(VICTIMS.c.dataset == f.dataset)
+        out.append(FACTS.c.dataset == f.dataset)
     if f.admin_area:
-        col = ACCIDENTS.c.admin_area_pcode
-        out.append(col.startswith(f.admin_area))
+        out.append(FACTS.c.admin_area_pcode.startswith(f.admin_area))
     if f.date_from:
-        out.append(ACCIDENTS.c.accident_date >= f.date_from)
+        out.append(FACTS.c.accident_date >= f.date_from)
     if f.date_to:
-        out.append(ACCIDENTS.c.accident_date <= f.date_to)
+        out.append(FACTS.c.accident_date <= f.date_to)
     for name, value in f.extra.items():
         expr = DIMENSIONS[name]
         out.append(expr.in_(list(value)) if isinstance(value, list | tuple) else expr == value)
     return out
-
-
-def _joined() -> Any:
-    return VICTIMS.outerjoin(ACCIDENTS, VICTIMS.c.accident_id == ACCIDENTS.c.id)
 
 
 def casualties(
@@ -181,24 +170,25 @@ def casualties(
     f = Filters(statuses=tuple(statuses) if statuses else None, dataset=dataset,
                 admin_area=admin_area, date_from=date_from, date_to=date_to)
     exprs = [_dimension(name).label(name.replace("-", "_")) for name in by]
-    outcome = VICTIMS.c.outcome
+    outcome = FACTS.c.outcome
     counts = [
         sa.func.count().label("casualties"),
         sa.func.sum(sa.case((outcome == "killed", 1), else_=0)).label("killed"),
         sa.func.sum(sa.case((outcome == "injured", 1), else_=0)).label("injured"),
         sa.func.sum(sa.case((outcome == "unknown", 1), else_=0)).label("unknown_outcome"),
     ]
-    stmt = sa.select(*exprs, *counts).select_from(_joined()).where(*_conditions(f))
+    stmt = sa.select(*exprs, *counts).select_from(FACTS).where(*_conditions(f))
     if exprs:
         positions = [sa.literal_column(str(i + 1)) for i in range(len(exprs))]
         stmt = stmt.group_by(*positions).order_by(*positions)
     with store.engine.connect() as conn:
-        result = conn.execute(stmt).mappings().all()
-    rows = []
-    for r in result:
-        row = {name: r[name.replace("-", "_")] for name in by}
-        row.update({k: int(r[k] or 0) for k in COUNTS})
-        rows.append(row)
+        # Rows as tuples: tens of thousands of groups (year x municipality) cost more in
+        # name mapping than in SQL.
+        result = conn.execute(stmt).all()
+    names = [*by, *COUNTS]
+    n = len(by)
+    rows = [dict(zip(names, (*r[:n], *(int(c or 0) for c in r[n:])), strict=True))
+            for r in result]
     if admin_level is not None and "admin-area" in by:
         rows = _roll_up(store, rows, list(by), admin_level)
     return CasualtyTable(dimensions=list(by), rows=rows)
@@ -330,8 +320,8 @@ def drilldown_ids(
             conditions.append(expr.in_([c for c, a in mapping.items() if a == value]))
             continue
         conditions.append(expr.is_(None) if value is None else expr == value)
-    col = VICTIMS.c.id if what == "victim" else VICTIMS.c.accident_id
-    stmt = sa.select(col).select_from(_joined()).where(*conditions).order_by(VICTIMS.c.fid)
+    col = FACTS.c.victim_id if what == "victim" else FACTS.c.accident_id
+    stmt = sa.select(col).where(*conditions).order_by(FACTS.c.victim_fid)
     with store.engine.connect() as conn:
         ids = [r[0] for r in conn.execute(stmt) if r[0] is not None]
     return list(dict.fromkeys(ids))  # accidents repeat once per victim

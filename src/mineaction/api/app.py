@@ -114,12 +114,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,  # type: ignore[arg-type]
                        max_upload_bytes=settings.max_upload_bytes)
 
-    from mineaction.api.routers import audit, auth, imports, records, users
+    from mineaction.api.routers import audit, auth, imports, records, reports, stats, users
 
     for kind in ENTITIES:
         app.include_router(records.build_router(kind, settings.max_page_size,
                                                 settings.default_page_size), prefix=API)
-    for module in (auth, users, imports, audit):
+    for module in (auth, users, imports, audit, stats, reports):
         app.include_router(module.router, prefix=API)
 
     @app.get(API, tags=["meta"], summary="Landing: the collections and links")

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     public_location_decimals: int = Field(1, ge=0, le=3, description="Decimals of degrees "
                                           "kept in accident locations shown to the public "
                                           "(1 = about 11 km).")
+    public_min_count: int = Field(5, ge=1, description="Casualty counts from 1 to this "
+                                  "minus 1 are suppressed (with complementary cells) in "
+                                  "statistics the public receives; 1 suppresses nothing.")
     argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations for password "
                                   "hashes.")
     argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory for password "

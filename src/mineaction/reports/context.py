@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mineaction.analysis import landrelease as lr
-from mineaction.analysis.casualties import VICTIMS, breakdown, casualties
+from mineaction.analysis.casualties import FACTS, breakdown, casualties
 from mineaction.analysis.trends import trends
 from mineaction.reports import charts, maps
 from mineaction.reports.i18n import Formatter
@@ -172,10 +172,10 @@ class Base:
             return None
         with self.store.engine.connect() as conn:
             per = dict(conn.execute(
-                sa.select(VICTIMS.c.accident_id, sa.func.count())
-                .where(VICTIMS.c.status.in_(APPROVED),
-                       VICTIMS.c.accident_id.in_(list(accidents["id"])))
-                .group_by(VICTIMS.c.accident_id)).all())
+                sa.select(FACTS.c.accident_id, sa.func.count())
+                .where(FACTS.c.status.in_(APPROVED),
+                       FACTS.c.accident_id.in_(list(accidents["id"])))
+                .group_by(FACTS.c.accident_id)).all())
         points = [(g.x, g.y, per.get(i, 0)) for i, g in
                   zip(accidents["id"], accidents["geometry"], strict=True) if g is not None]
         outline = [g for _, g in self.area_geometries(self.child_level())]
@@ -337,11 +337,11 @@ def monthly(store: Store, month: date, lang: str = "en", admin_area: str | None 
                                        limit=None, **period))
     with store.engine.connect() as conn:
         per = {a: (n, k) for a, n, k in conn.execute(
-            sa.select(VICTIMS.c.accident_id, sa.func.count(),
-                      sa.func.sum(sa.case((VICTIMS.c.outcome == "killed", 1), else_=0)))
-            .where(VICTIMS.c.status.in_(APPROVED),
-                   VICTIMS.c.accident_id.in_(list(accidents.get("id", []))))
-            .group_by(VICTIMS.c.accident_id))}
+            sa.select(FACTS.c.accident_id, sa.func.count(),
+                      sa.func.sum(sa.case((FACTS.c.outcome == "killed", 1), else_=0)))
+            .where(FACTS.c.status.in_(APPROVED),
+                   FACTS.c.accident_id.in_(list(accidents.get("id", []))))
+            .group_by(FACTS.c.accident_id))}
     rows = [{"date": r["accident_date"], "place": b.area_name(r["admin_area_pcode"]),
              "site": r["place_name"] or "–", "kind": b.label("accident-kind", r["accident_kind"]),
              "victims": per.get(r["id"], (0, 0))[0], "killed": int(per.get(r["id"], (0, 0))[1])}

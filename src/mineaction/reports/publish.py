@@ -6,8 +6,8 @@ Writes, from approved records only:
   data and no personal field is ever read: the tables come from GROUP BY queries over the
   columns in PUBLISHED_DIMENSIONS. Counts from 1 to threshold-1 are suppressed (left empty,
   with `suppressed` set), so that small groups cannot single people out; zeros are kept.
-  Caveat: suppression is per cell, not complementary, so a suppressed cell can sometimes
-  be recovered from a row's total; raise the threshold for sensitive areas.
+  Suppression is complementary (reports/suppression.py): no hidden count can be recovered
+  from a row's total or from a year's total in another table.
 - hazards.geojson and hazards.gpkg: hazard polygons (no personal data in hazards).
 - datapackage.json: a Frictionless Data Package describing every file (schema, licence,
   sources), validated with frictionless before publishing.
@@ -28,13 +28,13 @@ import sqlalchemy as sa
 
 from mineaction.analysis.casualties import casualties
 from mineaction.io.writers import write_table
+from mineaction.reports.suppression import COUNT_COLUMNS, suppress
 from mineaction.store.base import Store
 from mineaction.store.query import Query
 from mineaction.store.schema import METADATA
 
 APPROVED = ("approved",)
 DEFAULT_THRESHOLD = 5
-COUNT_COLUMNS = ("casualties", "killed", "injured", "unknown_outcome")
 # The only victim dimensions that reach the package (never name, birth date, contact,
 # address, ethnic group: see Victim.personal_fields()).
 PUBLISHED_DIMENSIONS = ("outcome", "role", "sex", "age-band", "device-group", "activity")
@@ -48,17 +48,6 @@ HXL = {
 }
 LICENCE = {"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0",
            "path": "https://creativecommons.org/licenses/by/4.0/"}
-
-
-def suppress(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Blank counts in 1..threshold-1 and mark their rows `suppressed`."""
-    frame = frame.copy()
-    cols = [c for c in COUNT_COLUMNS if c in frame.columns]
-    small = frame[cols].apply(lambda s: (s > 0) & (s < threshold))
-    frame["suppressed"] = small.any(axis=1)
-    for c in cols:
-        frame[c] = frame[c].astype(object).where(~small[c], None)
-    return frame
 
 
 def casualty_tables(store: Store, threshold: int = DEFAULT_THRESHOLD,
@@ -82,8 +71,11 @@ def casualty_tables(store: Store, threshold: int = DEFAULT_THRESHOLD,
     by_category = pd.DataFrame(long, columns=["year", "dimension", "category", *COUNT_COLUMNS])
     return {
         "casualties_by_year": suppress(by_year, threshold),
-        "casualties_by_year_admin1": suppress(by_admin, threshold),
-        "casualties_by_year_category": suppress(by_category, threshold),
+        # A year's admin areas, and a year's categories of one dimension, add up to the
+        # year's row of casualties_by_year: suppressed together (complementary).
+        "casualties_by_year_admin1": suppress(by_admin, threshold, [["year"]]),
+        "casualties_by_year_category": suppress(by_category, threshold,
+                                                [["year", "dimension"]]),
     }
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES, Record
-from mineaction.store import codec
+from mineaction.store import codec, facts
 from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
 from mineaction.store.query import Bbox, Near, Page, Query
 from mineaction.store.schema import (
@@ -54,7 +54,12 @@ def _soft_delete_and_history(store: Store, conn: sa.Connection) -> None:
     store.register_table(conn, history)
 
 
-MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history}
+def _casualty_facts(store: Store, conn: sa.Connection) -> None:
+    METADATA.tables[facts.TABLE].create(conn, checkfirst=True)
+    facts.install(store, conn)
+
+
+MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts}
 
 
 def sql_literal(value: Any) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy import event
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.geo import geodesic, gpkg_binary
-from mineaction.store import rtree_bulk
+from mineaction.store import facts, rtree_bulk
 from mineaction.store.base import Store, now_utc
 from mineaction.store.query import Bbox, Near
 from mineaction.store.schema import METADATA, entity_table
@@ -120,6 +120,10 @@ def _envelope_intersects(blob: bytes | None, minx: float, miny: float, maxx: flo
     return int(env[0] <= maxx and env[1] >= minx and env[2] <= maxy and env[3] >= miny)
 
 
+# Tables whose rows casualty_facts is derived from (store/facts.py).
+FACT_SOURCES = ("victims", "accidents")
+
+
 def _rtree_name(table: str, column: str) -> str:
     return f"rtree_{table}_{column}"
 
@@ -163,9 +167,15 @@ class GeoPackageStore(Store):
                 self._deferred_indexes: dict[str, list[str]] = {}
                 # Per table: one (fid, minx, maxx, miny, maxy) array per chunk, packed at the end.
                 self._deferred_rtrees: dict[str, list[np.ndarray]] = {}
+                # Set when a bulk load dropped the casualty_facts triggers.
+                self._rebuild_facts = False
                 yield conn
                 self._load_rtrees(conn)
                 self._restore_indexes(conn)
+                if self._rebuild_facts:
+                    facts.rebuild(conn)
+                    facts.create_triggers(self, conn)
+                    self._rebuild_facts = False
 
     # -- bulk loading ---------------------------------------------------------------------
     # Loading a million rows row by row through indexes on random UUIDs and through the
@@ -206,6 +216,9 @@ class GeoPackageStore(Store):
                 for name, sql in found:
                     conn.exec_driver_sql(f'DROP INDEX "{name}"')
                     self._deferred_indexes[table.name].append(str(sql))
+                if table.name in FACT_SOURCES:
+                    facts.drop_sqlite_triggers(conn)
+                    self._rebuild_facts = True
         deferred = self._deferred_rtrees.get(table.name)
         if geom is None or geom.name not in names or (len(rows) < 100 and deferred is None):
             super().bulk_insert(conn, kind, names, rows, constants)
@@ -265,6 +278,7 @@ class GeoPackageStore(Store):
             "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", SRS_ROWS
         )
         METADATA.create_all(conn)
+        facts.create_triggers(self, conn)
         stamp = now_utc().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         for table in METADATA.tables.values():
             if "fid" not in table.c:

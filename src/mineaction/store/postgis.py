@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.geo import geodesic
+from mineaction.store import facts
 from mineaction.store.base import Store
 from mineaction.store.query import Bbox, Near
 from mineaction.store.schema import METADATA, entity_table, ewkb_hex
@@ -44,6 +45,7 @@ class PostGISStore(Store):
     def _create_schema(self, conn: sa.Connection) -> None:
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
         METADATA.create_all(conn)
+        facts.create_triggers(self, conn)
         for model in ENTITIES.values():
             geom = geometry_column(model)
             if geom is not None:
@@ -120,3 +122,14 @@ class PostGISStore(Store):
             sa.func.geography(col), sa.func.geography(target), near.distance_m
         )
         return sa.and_(col.op("&&")(box), exact), None
+
+    def refresh_spatial_metadata(self, conn: sa.Connection, kinds: Sequence[str]) -> None:
+        """After a bulk load: fresh planner statistics for the tables written (and the
+        casualty facts their triggers filled). Without them PostgreSQL plans a million
+        new rows as a few thousand: a year x area grouping then sorts on disk, 5x slower
+        than the hash aggregate it picks once it knows."""
+        tables = {ENTITIES[k].table for k in kinds}
+        if tables & {"victims", "accidents"}:
+            tables.add(facts.TABLE)
+        for name in sorted(tables):
+            conn.exec_driver_sql(f"ANALYZE {self._quote(name)}")

@@ -21,9 +21,11 @@ from sqlalchemy.types import TypeDecorator, UserDefinedType
 from mineaction.domain.columns import ColumnSpec, columns
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.geo import gpkg_binary
+from mineaction.store import facts
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # 1: first schema. 2: soft delete (deleted_at, deleted_by) and record_history.
+# 3: casualty_facts (store/facts.py), the victims-with-their-accident table statistics read.
 # Columns every entity has that are not model fields.
 INTERNAL_COLUMNS = ("fid",)
 # Model fields that are not plain columns (kept in link tables).
@@ -217,6 +219,7 @@ def build_metadata() -> sa.MetaData:
         sa.Column("message", sa.Text, nullable=False),
         sqlite_autoincrement=True,
     )
+    facts.define(metadata)
     sa.Table(
         "mineaction_meta",
         metadata,

@@ -1,0 +1,285 @@
+"""Statistics for dashboards and scripts, the figures `mineaction stats` prints:
+
+- GET /stats/casualties?by=year,role: Landmine Monitor casualty counts with percentages of
+  the known, grouped by up to three dimensions, as JSON or HXL-tagged CSV (?f=csv);
+- GET /stats/casualties/records: the records behind one cell (the drill-down);
+- GET /stats/land-release, /stats/finds, /stats/hazards, /stats/risk-education and
+  /stats/trends: land release, devices found, hazards open and closed, beneficiaries,
+  year-on-year change and the projection.
+
+Only approved records count unless a signed-in user asks for other statuses. The public
+gets the same figures with small counts suppressed (primary and complementary, as the
+open-data package: reports/suppression.py) and no percentage that could give a hidden
+count away.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from mineaction.analysis import casualties as cas
+from mineaction.analysis import landrelease, trends
+from mineaction.api.deps import PrincipalDep, ServicesDep
+from mineaction.api.errors import ERROR_RESPONSES, FieldError, Forbidden, Invalid
+from mineaction.auth.roles import Principal, Role
+from mineaction.domain.enums import WorkflowStatus
+from mineaction.reports.suppression import suppress
+
+router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
+
+MAX_DIMENSIONS = 3
+HXL_TAGS = {
+    "year": "#date+year", "month": "#date+month", "admin-area": "#adm+code",
+    "casualties": "#affected+num", "killed": "#affected+killed",
+    "injured": "#affected+injured", "unknown_outcome": "#affected+outcome+unknown",
+    "pct_killed": "#affected+killed+pct", "suppressed": "#meta+suppressed",
+}
+
+ByParam = Annotated[str, Query(description="Comma-separated dimensions to group by: "
+                                            + ", ".join(cas.DIMENSIONS))]
+StatusParam = Annotated[str, Query(description="Record statuses counted, comma-separated "
+                                   "(approved, submitted, draft, rejected) or `all`: for "
+                                   "roles that read every record (admin, approver, editor, "
+                                   "viewer); others get approved only.")]
+AreaParam = Annotated[str | None, Query(description="Admin area pcode: it and every area "
+                                        "under it.")]
+LevelParam = Annotated[int | None, Query(ge=0, le=5, description="Roll admin areas up to "
+                                         "this level (1 = departments in Colombia).")]
+
+
+class CasualtyStats(BaseModel):
+    dimensions: list[str]
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    total: dict[str, Any]
+    filters: dict[str, Any]
+    suppressed_below: int | None = None
+
+
+class Cell(BaseModel):
+    what: str
+    count: int
+    ids: list[str]
+    links: list[str]
+
+
+def parse_by(by: str) -> list[str]:
+    names = list(dict.fromkeys(b.strip() for b in by.split(",") if b.strip()))
+    unknown = [b for b in names if b not in cas.DIMENSIONS]
+    if unknown or len(names) > MAX_DIMENSIONS:
+        raise Invalid(f"group by up to {MAX_DIMENSIONS} of {', '.join(cas.DIMENSIONS)}",
+                      field_errors=[FieldError(field="by", message=f"unknown dimension {u}")
+                                    for u in unknown])
+    return names
+
+
+def statuses_for(who: Principal, status: str) -> tuple[str, ...] | None:
+    wanted = [s.strip() for s in status.split(",") if s.strip()] or ["approved"]
+    if wanted == ["approved"]:
+        return ("approved",)
+    if who.role in (Role.public, Role.field):
+        # Both read approved records only (field users also their own drafts, but counts
+        # over everyone's drafts would tell them about records they cannot read).
+        raise Forbidden("this role sees statistics of approved records only")
+    if wanted == ["all"]:
+        return None
+    bad = [s for s in wanted if s not in WorkflowStatus.__members__]
+    if bad:
+        raise Invalid("unknown status", field_errors=[
+            FieldError(field="status", message=f"{b} is not one of "
+                       f"{', '.join(WorkflowStatus.__members__)} or all") for b in bad])
+    return tuple(wanted)
+
+
+def _public(stats: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """Suppress small counts; keep only percentages that reveal nothing hidden."""
+    dims = stats["dimensions"]
+    rows = pd.DataFrame(stats["rows"], columns=[*dims, *cas.COUNTS]) if stats["rows"] else None
+    # Each dimension's rows add up to what grouping by the others gives (also public).
+    groupings = [[d for d in dims if d != left_out] for left_out in dims]
+    total = suppress(pd.DataFrame([stats["total"]])[list(cas.COUNTS)], threshold)
+    out_rows: list[dict[str, Any]] = []
+    if rows is not None:
+        table = suppress(rows, threshold, groupings)
+        any_hidden = bool(table["suppressed"].any())
+        pct = {r_i: r for r_i, r in enumerate(stats["rows"])}
+        for i, record in enumerate(table.to_dict("records")):
+            record = {k: (None if pd.isna(v) else v) if not isinstance(v, str) else v
+                      for k, v in record.items()}
+            kept = pct[i].get("pct_killed") if not record["suppressed"] else None
+            record["pct_killed"] = kept
+            if not any_hidden:
+                record.update({k: v for k, v in pct[i].items() if k.startswith("pct_of_known")})
+            out_rows.append(record)
+    total_row = {k: (None if pd.isna(v) else int(v)) if k in cas.COUNTS else bool(v)
+                 for k, v in total.iloc[0].items()}
+    total_row["pct_killed"] = None if total_row["suppressed"] else stats["total"]["pct_killed"]
+    return {**stats, "rows": out_rows, "total": total_row, "suppressed_below": threshold}
+
+
+def _csv(stats: dict[str, Any]) -> Response:
+    columns = list(dict.fromkeys(k for r in stats["rows"] for k in r)) or stats["columns"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerow([HXL_TAGS.get(c, "#indicator+" + c.replace("-", "_").replace("pct_of_known_",
+                                                                                 "pct_known_"))
+                     for c in columns])
+    for row in stats["rows"]:
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="casualties.csv"'})
+
+
+@router.get("/casualties", response_model=CasualtyStats,
+            summary="Casualties (killed, injured, unknown) grouped, with % of the known",
+            responses={200: {"content": {"text/csv": {}}}})
+def casualty_statistics(
+    svc: ServicesDep, who: PrincipalDep, by: ByParam = "",
+    status: StatusParam = "approved", admin_area: AreaParam = None,
+    admin_level: LevelParam = None, date_from: date | None = None,
+    date_to: date | None = None, dataset: str | None = None,
+    f: Annotated[Literal["json", "csv"], Query(description="json, or csv with an HXL "
+                                               "hashtag row")] = "json",
+) -> Any:
+    dims = parse_by(by)
+    stats = cas.casualty_stats(svc.store, dims, statuses=statuses_for(who, status),
+                               admin_level=admin_level, dataset=dataset,
+                               admin_area=admin_area, date_from=date_from, date_to=date_to)
+    if who.is_public:
+        stats = _public(stats, svc.settings.public_min_count)
+    return _csv(stats) if f == "csv" else stats
+
+
+@router.get("/casualties/records", response_model=Cell,
+            summary="Drill down: the victims or accidents behind one cell of /casualties")
+def casualty_cell(
+    svc: ServicesDep, who: PrincipalDep,
+    cell: Annotated[str, Query(description="The cell's dimension values, e.g. "
+                               "`year:2006,admin-area:05001` (empty value = missing)")] = "",
+    what: Literal["victim", "accident"] = "victim",
+    status: StatusParam = "approved", admin_area: AreaParam = None,
+    admin_level: LevelParam = None, date_from: date | None = None,
+    date_to: date | None = None, dataset: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> Cell:
+    if who.is_public and what == "victim":
+        raise Forbidden("the public sees victims as aggregates only; ask what=accident")
+    values: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in cell.split(","))):
+        name, sep, value = part.partition(":")
+        if not sep or name not in cas.DIMENSIONS:
+            raise Invalid("cell is dimension:value pairs", field_errors=[
+                FieldError(field="cell", message=f"{part!r} is not dimension:value with a "
+                           f"dimension of {', '.join(cas.DIMENSIONS)}")])
+        values[name] = value or None
+    ids = cas.drilldown_ids(svc.store, values, what=what, statuses=statuses_for(who, status),
+                            admin_level=admin_level, dataset=dataset, admin_area=admin_area,
+                            date_from=date_from, date_to=date_to)
+    collection = "victims" if what == "victim" else "accidents"
+    shown = ids[:limit]
+    return Cell(what=what, count=len(ids), ids=shown,
+                links=[f"/api/v1/{collection}/{i}" for i in shown])
+
+
+LandMeasure = Literal["released", "finds", "efficiency", "hazards", "open-hazards",
+                      "remaining"]
+
+
+@router.get("/land-release", summary="Land release: area cancelled/reduced/cleared, finds, "
+            "efficiency, hazards opened and closed, open and remaining hazard area")
+def land_release(
+    svc: ServicesDep, who: PrincipalDep,
+    measure: LandMeasure = "released",
+    by: Annotated[str, Query(description="released: year, month, admin-area, organisation, "
+                             "activity-kind; finds: device, device-group, year, admin-area; "
+                             "hazards: year or month")] = "",
+    status: StatusParam = "approved", admin_area: AreaParam = None,
+    admin_level: LevelParam = None, date_from: date | None = None,
+    date_to: date | None = None,
+    at: Annotated[list[date] | None, Query(description="remaining: the dates to measure at "
+                                           "(default: today)")] = None,
+) -> Any:
+    statuses = statuses_for(who, status)
+    dims = [b.strip() for b in by.split(",") if b.strip()]
+    common: dict[str, Any] = {"statuses": statuses, "admin_area": admin_area}
+    try:
+        if measure == "released":
+            return landrelease.released_area(svc.store, dims or ["year"], **common,
+                                             admin_level=admin_level, date_from=date_from,
+                                             date_to=date_to)
+        if measure == "finds":
+            return landrelease.finds(svc.store, dims or ["device"], **common,
+                                     admin_level=admin_level, date_from=date_from,
+                                     date_to=date_to)
+        if measure == "efficiency":
+            return landrelease.clearance_efficiency(svc.store, **common, date_from=date_from,
+                                                    date_to=date_to)
+        if measure == "hazards":
+            return landrelease.hazards_opened_closed(svc.store, dims[0] if dims else "year",
+                                                     **common)
+        if measure == "open-hazards":
+            return landrelease.open_hazards(svc.store, **common)
+        return landrelease.remaining_area(svc.store, at or [date.today()], **common)
+    except ValueError as exc:
+        raise Invalid(str(exc), field_errors=[FieldError(field="by", message=str(exc))]) \
+            from exc
+
+
+@router.get("/risk-education", summary="Risk education sessions and beneficiaries by sex "
+            "and age band")
+def risk_education(
+    svc: ServicesDep, who: PrincipalDep,
+    by: Annotated[str, Query(description="year, month, admin-area, organisation")] = "year",
+    status: StatusParam = "approved", admin_area: AreaParam = None,
+    admin_level: LevelParam = None, date_from: date | None = None,
+    date_to: date | None = None,
+) -> Any:
+    dims = [b.strip() for b in by.split(",") if b.strip()]
+    try:
+        return landrelease.risk_education(svc.store, dims or ["year"],
+                                          statuses=statuses_for(who, status),
+                                          admin_area=admin_area, admin_level=admin_level,
+                                          date_from=date_from, date_to=date_to)
+    except ValueError as exc:
+        raise Invalid(str(exc), field_errors=[FieldError(field="by", message=str(exc))]) \
+            from exc
+
+
+@router.get("/trends", summary="Casualties: year-on-year change, rolling 12 months and a "
+            "labelled projection with its 95% band")
+def casualty_trends(
+    svc: ServicesDep, who: PrincipalDep,
+    horizon: Annotated[int, Query(ge=1, le=10)] = 3,
+    until: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    admin_area: AreaParam = None,
+) -> Any:
+    result = trends.trends(svc.store, horizon=horizon, until=until, admin_area=admin_area)
+    if who.is_public:
+        _public_trends(result, svc.settings.public_min_count)
+    return result
+
+
+def _public_trends(result: dict[str, Any], floor: int) -> None:
+    """Year totals are public figures, small ones suppressed like any count, together with
+    the changes that would give them away (this year's change is this year minus the last).
+    Monthly counts are mostly small, and two consecutive rolling sums differ by two single
+    months: the public gets no rolling sums."""
+    hidden_before = False
+    for row in result["year_on_year"]:
+        hidden = 0 < row["casualties"] < floor
+        if hidden:
+            row["casualties"] = None
+        if hidden or hidden_before:
+            row["change"] = row["pct_change"] = None
+        hidden_before = hidden
+    result["rolling_12_months"] = []
+    result["suppressed_below"] = floor
