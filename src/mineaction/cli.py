@@ -424,6 +424,7 @@ class Dimension(StrEnum):
     age_band = "age-band"
     activity = "activity"
     device = "device"
+    device_group = "device-group"
     accident_kind = "accident-kind"
 
 
@@ -434,6 +435,16 @@ def stats_casualties(
     admin_level: Annotated[int | None, typer.Option(
         help="With --by admin-area: roll up to this admin level (needs admin areas "
         "imported).")] = None,
+    admin_area: AdminOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    percent: Annotated[bool, typer.Option(
+        "--percent", help="Add the Monitor's percentages: killed of known outcomes, and "
+        "each category's share of those whose category is known.")] = False,
+    records: Annotated[str | None, typer.Option(
+        help="Drill down: list the victims behind one cell instead, given as "
+        "dimension=value pairs, e.g. 'year=2006,admin-area=05001' (empty value = "
+        "missing).")] = None,
     all_statuses: Annotated[bool, typer.Option(
         help="Count every record, not only approved ones.")] = False,
     dataset: DatasetOption = None,
@@ -441,16 +452,58 @@ def stats_casualties(
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Casualties (killed, injured) as the Landmine Monitor counts them."""
-    from mineaction.analysis.casualties import casualties
+    from mineaction.analysis.casualties import DIMENSIONS, add_percentages, casualties
 
     dims = [d.value for d in by or []]
+    if admin_level is not None and "admin-area" not in dims and records is None:
+        fail("--admin-level rolls up admin areas: add --by admin-area", 2)
+    filters: dict[str, Any] = {
+        "statuses": None if all_statuses else ("approved",), "admin_level": admin_level,
+        "dataset": dataset, "admin_area": admin_area,
+        "date_from": _date_option(date_from, "--from"),
+        "date_to": _date_option(date_to, "--to")}
     with _open(store) as s:
-        table = casualties(s, dims, statuses=None if all_statuses else ("approved",),
-                           admin_level=admin_level, dataset=dataset)
-    rows = table.rows
+        if records is not None:
+            cell = {}
+            for part in filter(None, (p.strip() for p in records.split(","))):
+                name, sep, value = part.partition("=")
+                if not sep or name not in DIMENSIONS:
+                    fail(f"--records {part!r}: give dimension=value with one of "
+                         f"{', '.join(DIMENSIONS)}", 2)
+                cell[name] = value or None
+            _list_cell(s, cell, filters, format)
+            return
+        table = casualties(s, dims, **filters)
+    rows = add_percentages(table) if percent else table.rows
+    columns = list(rows[0]) if rows else table.columns
     if format == OutputFormat.table and dims:
-        rows = [*rows, {**{d: "" for d in dims}, **table.total(), dims[0]: "total"}]
-    _emit(rows, table.columns, format)
+        rows = [*rows, {**{c: "" for c in columns}, **table.total(), dims[0]: "total"}]
+    _emit(rows, columns, format)
+
+
+def _date_option(value: str | None, option: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        fail(f"{option} {value!r}: dates are YYYY-MM-DD", 2)
+    return None
+
+
+def _list_cell(s: Any, cell: dict[str, Any], filters: dict[str, Any],
+               format: OutputFormat) -> None:
+    """The victims a cell counted, with the fields that place them in it."""
+    from mineaction.analysis.casualties import drilldown
+    from mineaction.domain.models import Victim
+
+    query = drilldown(s, cell, **filters)
+    frame = s.read_frame(query) if query.ids else None
+    columns = ["id", "accident_id", "outcome", "role", "sex", "age_band", "activity",
+               "status"]
+    assert not set(columns) & Victim.personal_fields()  # never printed here
+    rows = [] if frame is None else [{c: r.get(c) for c in columns}
+                                     for r in frame.to_dict("records")]
+    _emit(rows, columns, format)
+    typer.echo(f"{len(rows):,} victims", err=True)
 
 
 def _register_shells() -> None:
