@@ -74,8 +74,13 @@ def test_public_sees_only_approved_without_personal_data(api) -> None:  # type: 
         assert secret not in text, secret
     items = public.get("/api/v1/accidents").json()["items"]
     assert len(items) == 1 and items[0]["geometry"]["coordinates"] == [-75.2, 6.1]
+    # One victim: too few to show the public (suppressed below public_min_count), while a
+    # signed-in viewer sees the count.
     summary = public.get("/api/v1/victims/summary", params={"by": "sex"}).json()
-    assert summary["total"]["injured"] == 1
+    assert summary["total"]["injured"] is None and summary["suppressed_below"] == 5
+    assert summary["rows"][0]["suppressed"] is True
+    seen = api.as_("viewer").get("/api/v1/victims/summary", params={"by": "sex"}).json()
+    assert seen["total"]["injured"] == 1
     assert public.get("/api/v1/victims/summary", params={"by": "name"}).status_code == 422
 
 

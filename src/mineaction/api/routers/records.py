@@ -134,7 +134,8 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
         ) -> dict[str, Any]:
             from mineaction.api.summary import victims_summary as summarise
 
-            return summarise(svc.store, by or [])
+            return summarise(svc.store, by or [],
+                             svc.settings.public_min_count if who.is_public else None)
 
     @router.post("", status_code=201, responses={201: one[200], **stale},
                  summary=f"Create a {kind} (as a draft)")
