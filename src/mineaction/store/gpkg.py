@@ -24,7 +24,7 @@ from sqlalchemy import event
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
-from mineaction.geo import geodesic, gpkg_binary
+from mineaction.geo import geodesic, gpkg_binary, wkb_json
 from mineaction.store import rtree_bulk
 from mineaction.store.base import Store, now_utc
 from mineaction.store.query import Bbox, Near
@@ -32,6 +32,7 @@ from mineaction.store.schema import METADATA, entity_table
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
+MMAP_BYTES = 1 << 30  # address space, not memory: only pages read are resident
 
 WGS84_WKT = (
     'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
@@ -140,6 +141,11 @@ class GeoPackageStore(Store):
             dbapi_conn.execute("PRAGMA busy_timeout = 30000")
             # A 64 MiB page cache: bulk imports touch indexes on random UUIDs all over.
             dbapi_conn.execute("PRAGMA cache_size = -65536")
+            # Reads through a memory map: pages come from the OS page cache that every
+            # connection and worker process shares, without a copy into each
+            # connection's own cache (issue 3: an API worker holds 15 connections).
+            # Writes still go through the WAL; SQLite caps this at its compile-time limit.
+            dbapi_conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             dbapi_conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL is safe in WAL mode: a crash loses at most the last commits' durability,
             # never consistency.
@@ -318,6 +324,13 @@ class GeoPackageStore(Store):
 
     def encode_geometry(self, geom: Any) -> bytes:
         return gpkg_binary.encode(geom)
+
+    def _geometry_wkb(self, column: Any) -> Any:
+        # The BLOB (header, then WKB) as stored: no decoding by the column type.
+        return sa.type_coerce(column, sa.types.NullType)
+
+    _geojson = staticmethod(wkb_json.gpkg_geojson)
+    _shape = staticmethod(gpkg_binary.decode)
 
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:
         return gpkg_binary.encode_points(np.asarray(lons, float), np.asarray(lats, float))

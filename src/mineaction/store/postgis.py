@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import shapely
 import sqlalchemy as sa
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
-from mineaction.geo import geodesic
+from mineaction.geo import geodesic, wkb_json
 from mineaction.store.base import Store
 from mineaction.store.query import Bbox, Near
 from mineaction.store.schema import METADATA, entity_table, ewkb_hex
@@ -88,6 +89,12 @@ class PostGISStore(Store):
 
     def encode_geometry(self, geom: Any) -> str:
         return ewkb_hex(geom)
+
+    def _geometry_wkb(self, column: Any) -> Any:
+        return sa.func.ST_AsBinary(column)  # bytes; the text form would be hex
+
+    _geojson = staticmethod(wkb_json.wkb_geojson)
+    _shape = staticmethod(shapely.from_wkb)
 
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:
         return [
