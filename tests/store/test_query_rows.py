@@ -88,3 +88,18 @@ def test_near_post_filter_reads_the_geometry_even_when_omitted(store: Store) -> 
 def test_offset_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="after_fid"):
         store.query_rows(Query(kind="accident", offset=5))
+
+
+@pytest.mark.parametrize("text", ["2026-11-26T08:05:00.123Z", "2026-11-26T08:05:00.000Z",
+                                  "2026-11-26T08:05:00Z", "2026-11-26T08:05:00.123456Z",
+                                  "2026-11-26T08:05:00.100+00:00"])
+def test_timestamps_read_as_pydantic_writes_them(text: str) -> None:
+    from datetime import datetime
+
+    from pydantic import TypeAdapter
+
+    from mineaction.store.rows import _datetime
+
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    assert _datetime(text) == TypeAdapter(datetime).dump_python(parsed, mode="json")
+    assert _datetime(parsed) == TypeAdapter(datetime).dump_python(parsed, mode="json")

@@ -96,8 +96,11 @@ class Records:
         data = record.model_dump(mode="json")
         return self.present_data(p, record.kind, data)
 
-    def present_data(self, p: Principal, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        for name in self.hidden(p, kind):
+    def present_data(self, p: Principal, kind: str, data: dict[str, Any],
+                     hidden: frozenset[str] | None = None) -> dict[str, Any]:
+        """`data` shaped for `p` (in place). `hidden`: the fields to drop, when not
+        self.hidden(p, kind) (empty when the caller did not read them)."""
+        for name in self.hidden(p, kind) if hidden is None else hidden:
             data.pop(name, None)
         if p.is_public and kind == "accident" and data.get("geometry"):
             lon, lat = data["geometry"]["coordinates"][:2]
@@ -156,9 +159,11 @@ class Records:
                   after_fid=params.after_fid)
         # Hidden fields are not even read (the status filter above already keeps out
         # what `p` may not see); present_data then generalises what needs it.
-        rows, next_fid = self.store.query_rows(q, omit=self.hidden(p, kind))
+        hidden = self.hidden(p, kind)
+        rows, next_fid = self.store.query_rows(q, omit=hidden)
         self._log_personal(p, kind, rows)
-        return [self.present_data(p, kind, r) for r in rows], next_fid
+        # The hidden fields were not read: only generalisation is left to do.
+        return [self.present_data(p, kind, r, frozenset()) for r in rows], next_fid
 
     def load(self, p: Principal, kind: str, record_id: uuid.UUID) -> Record:
         """The stored record, if `p` may read it (404 otherwise: not even its existence)."""

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="Worker processes for `serve` (use "
                          "more than one with the PostGIS store).")
     threads: int = Field(15, ge=1, le=200, description="Requests one worker handles at "
-                         "once; more wait their turn. At most the store's connection pool "
-                         "(15), so a burst queues instead of timing out on the pool.")
+                         "once; more wait their turn. The store keeps this many connections "
+                         "open (and two more for background work).")
     organisation_scoping: bool = Field(True, description="Editors edit only records of "
                                        "their own organisation (records with an "
                                        "organisation_id).")

@@ -38,6 +38,13 @@ def wkb_geojson(wkb: bytes | memoryview, offset: int = 0) -> dict[str, Any]:
     return dict(mapping(shapely.from_wkb(bytes(wkb[offset:]))))
 
 
+_GPKG_POINT = struct.Struct("<2sBBiBI2d")  # header without envelope + little-endian point
+
+
 def gpkg_geojson(blob: bytes) -> dict[str, Any]:
     """The GeoJSON geometry of a GeoPackage geometry BLOB."""
+    if len(blob) == _GPKG_POINT.size and blob[3] == 1:  # what encode() writes for points
+        magic, version, _, _, order, kind, x, y = _GPKG_POINT.unpack(blob)
+        if magic == b"GP" and version == 0 and order == 1 and kind == 1 and x == x and y == y:
+            return {"type": "Point", "coordinates": [x, y]}
     return wkb_geojson(blob, gpkg_binary.wkb_offset(blob))

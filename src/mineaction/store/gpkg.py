@@ -128,9 +128,12 @@ def _rtree_name(table: str, column: str) -> str:
 class GeoPackageStore(Store):
     dialect = "gpkg"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, pool_size: int = 5) -> None:
         self.path = Path(path)
-        engine = sa.create_engine(f"sqlite:///{self.path}")
+        # pool_size: connections kept open. Connections beyond it (up to 10 more) are
+        # closed when returned, and opening one (pragmas, functions) costs more than a
+        # query: a server sizes the pool to its request threads (api/app.py).
+        engine = sa.create_engine(f"sqlite:///{self.path}", pool_size=pool_size)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:

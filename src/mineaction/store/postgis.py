@@ -39,6 +39,8 @@ class PostGISStore(Store):
     dialect = "postgis"
 
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        # As on the GeoPackage store, a server sizes the pool to its request threads: a
+        # connection opened per request beyond the pool costs milliseconds.
         engine = sa.create_engine(engine_url(url), pool_size=pool_size, pool_pre_ping=True)
         super().__init__(engine, url)
 
