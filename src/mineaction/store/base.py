@@ -378,7 +378,8 @@ class Store:
         stmt = stmt.with_only_columns(*self._row_columns(q.kind, plan)).order_by(table.c.fid)
         if post_filter is None and q.limit is not None:
             stmt = stmt.limit(q.limit + 1)
-        with self.engine.connect() as conn:
+        # One statement (sources come in it too): stores may skip opening a transaction.
+        with self.engine.connect().execution_options(single_statement=True) as conn:
             rows: Sequence[Any] = conn.execute(stmt).all()
         if post_filter is not None:
             at = 1 + plan.names.index(plan.geometry) if plan.geometry else None

@@ -158,7 +158,13 @@ class GeoPackageStore(Store):
         def _on_begin(conn: sa.Connection) -> None:
             # IMMEDIATE takes the write lock up front, so two writers queue instead of
             # failing half-way with "database is locked".
-            mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+            options = conn.get_execution_options()
+            if options.get("single_statement"):
+                # One SELECT is its own consistent snapshot in autocommit mode: a BEGIN
+                # (and the ROLLBACK when the connection goes back) would be two more
+                # driver calls per request for nothing (Store.query_rows).
+                return
+            mode = "IMMEDIATE" if options.get("write") else "DEFERRED"
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         super().__init__(engine, str(self.path))
