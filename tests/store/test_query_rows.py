@@ -103,3 +103,17 @@ def test_timestamps_read_as_pydantic_writes_them(text: str) -> None:
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     assert _datetime(text) == TypeAdapter(datetime).dump_python(parsed, mode="json")
     assert _datetime(parsed) == TypeAdapter(datetime).dump_python(parsed, mode="json")
+
+
+def test_bbox_edges_are_exact_despite_float32_index_boxes(store: Store) -> None:
+    """The R-tree (GeoPackage) and && (PostGIS) compare float32-rounded boxes; points
+    within that rounding of an edge must still be decided by their exact coordinates."""
+    edge = -74.12345678
+    on_edge = store.add(Accident(geometry=Point(edge, 4.5)))
+    store.add(Accident(geometry=Point(edge - 2e-7, 4.5)))  # outside by ~2 cm
+    inside = store.add(Accident(geometry=Point(edge + 0.01, 4.5)))
+    bbox = (edge, 4.4, edge + 0.02, 4.6)
+    rows, _ = store.query_rows(Query(kind="accident", bbox=bbox))
+    assert {r["id"] for r in rows} == {str(on_edge.id), str(inside.id)}
+    assert {str(a.id) for a in store.query(Query(kind="accident", bbox=bbox)).items} == {
+        str(on_edge.id), str(inside.id)}
