@@ -4,17 +4,23 @@ serving the same accidents from the same PostGIS as the peer, in the same run.
 
     python bench/api_bench.py [--rows 1000000] [--clients 50] [--seconds 15]
                               [--workers 2] [--postgis auto|URL|none]
-                              [--pygeoapi PYTHON|none] [--workdir DIR] [--json FILE]
+                              [--pygeoapi PYTHON|none] [--workdir DIR [--reuse]]
+                              [--load-generator auto|wrk|httpx] [--json FILE]
     python bench/api_bench.py --writers 8 --write-seconds 30      # + the write load test
 
 The accidents are the seeded points of bench/synthetic.py, loaded approved through the
 store's bulk API (as query_bench.py does). Clients are anonymous (the public: approved
-records, generalised accident points), as pygeoapi's are. One load-generator process
-keeps `--clients` requests in flight (httpx, asyncio) for `--seconds` after a warm-up;
-the same random boxes (0.05 degrees around random accidents, limit 100) and ids go to
-every server. pygeoapi runs from its own virtualenv (its pins differ from ours):
---pygeoapi names its Python (default /tmp/pygeoapi-venv/bin/python when present), with
-its PostgreSQL provider, under uvicorn with the same number of workers.
+records, generalised accident points), as pygeoapi's are. The load generator keeps
+`--clients` requests in flight for `--seconds` after an untimed warm-up: wrk (Debian
+package `wrk`, written in C, one thread by default) with bench/api_wrk.lua cycling through
+the request list, or, when wrk is missing or with --load-generator httpx, a Python
+asyncio+httpx client, which itself needs most of a core and so inflates every
+contender's latency on a small machine (the output says which ran). The same random boxes
+(0.05 degrees around random accidents, limit 100) and ids go to every server.
+pygeoapi runs from its own virtualenv (its pins differ from ours): --pygeoapi names its
+Python (default /tmp/pygeoapi-venv/bin/python when present), with its PostgreSQL
+provider, under uvicorn with the same number of workers and the same uvicorn options
+(httptools and uvloop when its virtualenv has them too; the output says).
 Targets (issue 3): p99 < 100 ms at 50 concurrent clients; throughput >= 2x pygeoapi's.
 Only loopback traffic; every loop is bounded in time and count.
 """
@@ -23,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "api"))
 import _common as common  # noqa: E402
 import synthetic  # noqa: E402
 from loadtest import free_port, server  # noqa: E402
-from query_bench import load_store  # noqa: E402
+from query_bench import DATASET, load_store  # noqa: E402
 
 NAME = "api_bench"
 BOX_DEG = 0.05
@@ -89,8 +97,52 @@ async def _drive(urls: list[str], clients: int, seconds: float, warmup_s: float
             "p99_ms": round(float(p99), 1), "errors": errors}
 
 
-def drive(urls: list[str], clients: int, seconds: float, warmup_s: float) -> dict[str, Any]:
+def _drive_wrk(urls: list[str], clients: int, seconds: float, warmup_s: float,
+               threads: int, work: Path) -> dict[str, Any]:
+    base = urls[0].split("/", 3)
+    origin = "/".join(base[:3])
+    paths = work / "wrk-paths.txt"
+    paths.write_text("".join("/" + u.split("/", 3)[3] + "\n" for u in urls))
+    script = Path(__file__).with_name("api_wrk.lua")
+
+    def run(duration: float) -> dict[str, Any]:
+        # --timeout 30s: wrk's default of 2 s would drop the slowest answers from the
+        # percentiles instead of counting them.
+        out = subprocess.run(
+            ["wrk", "-c", str(clients), "-t", str(threads), "-d", f"{max(1, round(duration))}s",
+             "--timeout", "30s", "-s", str(script), origin, "--", str(paths)],
+            capture_output=True, text=True, check=True, timeout=duration + 120)
+        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    if warmup_s > 0:
+        run(warmup_s)
+    r = run(seconds)
+    elapsed = r["duration_us"] / 1e6
+    errors = sum(r[k] for k in ("connect_errors", "read_errors", "write_errors",
+                                "status_errors", "timeouts"))
+    return {"requests": r["requests"], "rps": round(r["requests"] / elapsed, 1),
+            "p50_ms": round(r["p50_us"] / 1000, 1), "p90_ms": round(r["p90_us"] / 1000, 1),
+            "p99_ms": round(r["p99_us"] / 1000, 1), "max_ms": round(r["max_us"] / 1000, 1),
+            "errors": errors, "kib_per_response": round(r["bytes"] / max(1, r["requests"])
+                                                        / 1024, 1)}
+
+
+def drive(urls: list[str], clients: int, seconds: float, warmup_s: float,
+          generator: str = "httpx", threads: int = 1, work: Path | None = None
+          ) -> dict[str, Any]:
+    if generator == "wrk":
+        assert work is not None
+        return _drive_wrk(urls, clients, seconds, warmup_s, threads, work)
     return asyncio.run(_drive(urls, clients, seconds, warmup_s))
+
+
+def uvicorn_options(python: Path | str) -> list[str]:
+    """httptools and uvloop when that Python has them (ours pins both), so both servers
+    run on the same uvicorn machinery; a listen backlog that holds every client."""
+    have = subprocess.run([str(python), "-c", "import httptools, uvloop"],
+                          capture_output=True, timeout=60).returncode == 0
+    return ["--backlog", "2048", *(["--http", "httptools", "--loop", "uvloop"] if have
+                                  else ["--http", "h11", "--loop", "asyncio"])]
 
 
 # -- pygeoapi ---------------------------------------------------------------------------------
@@ -143,6 +195,7 @@ class PygeoapiServer:
         self.python, self.pg_url, self.workers, self.work = python, pg_url, workers, work
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = ""
+        self.options: list[str] = []
 
     def __enter__(self) -> str:
         import httpx
@@ -156,10 +209,11 @@ class PygeoapiServer:
         subprocess.run([str(bindir / "pygeoapi"), "openapi", "generate", str(config),
                         "--output-file", str(openapi)], env=env, check=True,
                        capture_output=True, timeout=300)
+        self.options = uvicorn_options(self.python)
         self.proc = subprocess.Popen(
             [str(self.python), "-m", "uvicorn", "pygeoapi.starlette_app:APP", "--host",
              "127.0.0.1", "--port", str(port), "--workers", str(self.workers),
-             "--log-level", "warning", "--no-access-log"], env=env,
+             "--log-level", "warning", "--no-access-log", *self.options], env=env,
             stdout=subprocess.DEVNULL, stderr=open(self.work / "pygeoapi.log", "wb"))
         self.base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90
@@ -184,6 +238,22 @@ class PygeoapiServer:
                 self.proc.kill()
 
 
+def holds(gpkg: Path, rows: int) -> bool:
+    """Whether a GeoPackage left by an earlier run holds exactly the benchmark's accidents."""
+    import sqlite3
+
+    if not gpkg.exists():
+        return False
+    with sqlite3.connect(gpkg) as conn:
+        try:
+            n = conn.execute("SELECT count(*) FROM accidents WHERE dataset = ? AND status = "
+                             "'approved' AND deleted_at IS NULL", (DATASET,)).fetchone()[0]
+            total = conn.execute("SELECT count(*) FROM accidents").fetchone()[0]
+        except sqlite3.Error:
+            return False
+    return bool(n == rows == total)
+
+
 # -- main -------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -199,8 +269,21 @@ def main(argv: list[str] | None = None) -> int:
                         "test with this many writers (0: skip)")
     parser.add_argument("--write-seconds", type=float, default=30.0)
     parser.add_argument("--workdir")
+    parser.add_argument("--reuse", action="store_true", help="reuse the workdir's api.gpkg "
+                        "when it holds --rows accidents, instead of loading it again")
+    parser.add_argument("--load-generator", choices=["auto", "wrk", "httpx"], default="auto",
+                        help="auto: wrk when installed, else httpx")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--only", choices=["gpkg", "postgis", "pygeoapi"], action="append",
+                        help="run only these targets (repeatable; default all)")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
+    generator = args.load_generator
+    if generator == "auto":
+        generator = "wrk" if shutil.which("wrk") else "httpx"
+    elif generator == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (Debian: apt-get install wrk)")
+    only = set(args.only or ["gpkg", "postgis", "pygeoapi"])
     pg_choice = args.postgis or ("auto" if os.geteuid() == 0 else "none")
     py = (None if args.pygeoapi == "none" else Path(args.pygeoapi) if args.pygeoapi
           else PYGEOAPI_DEFAULT if PYGEOAPI_DEFAULT.exists() else None)
@@ -216,6 +299,14 @@ def main(argv: list[str] | None = None) -> int:
              for x, y in zip(lon[pick], lat[pick], strict=True)]
     results: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
+    if generator == "wrk":
+        notes.append(f"load generator: wrk ({args.wrk_threads} thread, bench/api_wrk.lua)")
+    else:
+        notes.append("load generator: Python httpx+asyncio (wrk not installed: apt-get "
+                     "install wrk); it shares the cores with the servers and inflates "
+                     "every latency")
+    ours_options = uvicorn_options(sys.executable)
+    notes.append(f"mineaction: uvicorn {' '.join(ours_options)}")
     load_before = common.load_average()
 
     def ids_of(location: str) -> list[str]:
@@ -228,28 +319,34 @@ def main(argv: list[str] | None = None) -> int:
                     sa.bindparam("f", expanding=True)),
                     {"f": [int(i) + 1 for i in pick[:1000]]})]
 
-    def run_target(name: str, base: str, bbox_url: str, id_url: str, ids: list[str]) -> None:
-        results[f"{name} bbox"] = drive([bbox_url.format(base=base, bbox=b) for b in boxes],
-                                        args.clients, args.seconds, args.warmup)
-        print(f"{name} list-by-bbox: {results[f'{name} bbox']}", flush=True)
-        results[f"{name} id"] = drive([id_url.format(base=base, id=i) for i in ids],
-                                      args.clients, args.seconds, args.warmup)
-        print(f"{name} get-by-id: {results[f'{name} id']}", flush=True)
+    def run_target(name: str, base: str, bbox_url: str, id_url: str, ids: list[str],
+                   work: Path) -> None:
+        for op, urls in (("bbox", [bbox_url.format(base=base, bbox=b) for b in boxes]),
+                         ("id", [id_url.format(base=base, id=i) for i in ids])):
+            r = drive(urls, args.clients, args.seconds, args.warmup, generator,
+                      args.wrk_threads, work)
+            r["load_average_after"] = common.load_average()
+            results[f"{name} {op}"] = r
+            print(f"{name} {'list-by-bbox' if op == 'bbox' else 'get-by-id'}: {r}",
+                  flush=True)
 
     ours_bbox = "{base}/api/v1/accidents?f=geojson&limit=" + str(LIMIT) + "&bbox={bbox}"
     ours_id = "{base}/api/v1/accidents/{id}?f=geojson"
     with common.workdir(args.workdir, NAME) as work:
         gpkg = work / "api.gpkg"
-        common.remove_sqlite(gpkg)
-        with open_store(gpkg) as s:
-            t = load_store(s, lon, lat)
-        print(f"embedded store: {args.rows:,} accidents loaded in {t:.0f} s", flush=True)
-        with server(str(gpkg), workers=args.workers) as base:
-            run_target("mineaction gpkg", base, ours_bbox, ours_id, ids_of(str(gpkg)))
+        if "gpkg" in only and not (args.reuse and holds(gpkg, args.rows)):
+            common.remove_sqlite(gpkg)
+            with open_store(gpkg) as s:
+                t = load_store(s, lon, lat)
+            print(f"embedded store: {args.rows:,} accidents loaded in {t:.0f} s", flush=True)
+        if "gpkg" in only:
+            with server(str(gpkg), workers=args.workers, args=ours_options) as base:
+                run_target("mineaction gpkg", base, ours_bbox, ours_id, ids_of(str(gpkg)),
+                           work)
         with common.PostGIS(None if pg_choice == "auto" else pg_choice,
                             Path(tempfile.mkdtemp(prefix="api-bench-pg-"))) as pg:
             notes.append(pg.note)
-            if pg.url and pg_choice != "none":
+            if pg.url and pg_choice != "none" and only & {"postgis", "pygeoapi"}:
                 with pg.fresh_database("api_bench") as url:
                     with open_store(url) as s:
                         t = load_store(s, lon, lat)
@@ -257,15 +354,20 @@ def main(argv: list[str] | None = None) -> int:
                             conn.exec_driver_sql("ANALYZE accidents")
                     print(f"PostGIS: loaded in {t:.0f} s", flush=True)
                     ids = ids_of(url)
-                    with server(url, workers=args.workers) as base:
-                        run_target("mineaction postgis", base, ours_bbox, ours_id, ids)
-                    if py is not None:
-                        with PygeoapiServer(py, url, args.workers, work) as base:
+                    if "postgis" in only:
+                        with server(url, workers=args.workers, args=ours_options) as base:
+                            run_target("mineaction postgis", base, ours_bbox, ours_id, ids,
+                                       work)
+                    if py is not None and "pygeoapi" in only:
+                        pyg = PygeoapiServer(py, url, args.workers, work)
+                        with pyg as base:
+                            notes.append(f"pygeoapi: uvicorn {' '.join(pyg.options)}")
                             run_target("pygeoapi postgis", base,
                                        "{base}/collections/accidents/items?f=json&limit="
                                        + str(LIMIT) + "&bbox={bbox}",
-                                       "{base}/collections/accidents/items/{id}?f=json", ids)
-                    else:
+                                       "{base}/collections/accidents/items/{id}?f=json", ids,
+                                       work)
+                    elif "pygeoapi" in only:
                         notes.append("pygeoapi skipped: no --pygeoapi virtualenv")
                     if args.writers:
                         notes.append(write_load(url, args.writers, args.write_seconds))
@@ -328,11 +430,12 @@ def write_load(location: str, writers: int, seconds: float) -> str:
 
 def print_report(args: Any, results: dict[str, dict[str, Any]], notes: list[str],
                  load: Any) -> None:
-    rows = [[k, v["rps"], v["p50_ms"], v["p99_ms"], v["requests"], v["errors"]]
-            for k, v in results.items()]
     print(f"\n{args.rows:,} accidents, {args.clients} concurrent clients, {args.workers} "
           f"workers, {args.seconds:.0f} s per run (load average before: {load})")
-    print(common.table(["target", "req/s", "p50 ms", "p99 ms", "requests", "errors"], rows))
+    rows = [[k, v["rps"], v["p50_ms"], v["p99_ms"], v["requests"], v["errors"],
+             (v.get("load_average_after") or ["-"])[0]] for k, v in results.items()]
+    print(common.table(["target", "req/s", "p50 ms", "p99 ms", "requests", "errors",
+                        "load 1 min after"], rows))
     peer = {k.split()[-1]: v["rps"] for k, v in results.items() if k.startswith("pygeoapi")}
     for k, v in results.items():
         if k.startswith("mineaction"):

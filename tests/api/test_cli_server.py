@@ -52,3 +52,18 @@ def test_serve_help_documents_its_options() -> None:
     r = CliRunner().invoke(_cli(), ["serve", "--help"])
     for option in ("--host", "--port", "--workers", "--config", "--store"):
         assert option in r.output
+
+
+def test_serve_passes_access_log_and_backlog_to_uvicorn(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.delenv("MINEACTION_STORE", raising=False)
+    store = str(tmp_path / "s.gpkg")
+    r = CliRunner().invoke(_cli(), ["serve", "--store", store, "--no-access-log",
+                                    "--backlog", "512", "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    assert seen["access_log"] is False and seen["backlog"] == 512 and seen["workers"] == 2
+    CliRunner().invoke(_cli(), ["serve", "--store", store])
+    assert seen["access_log"] is True and seen["backlog"] == 2048

@@ -74,7 +74,9 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
     if store is None:
         from mineaction.store import open_store
 
-        store = open_store(settings.store)
+        # One pooled connection per request thread, and two for background work
+        # (import jobs), so no request pays for opening a connection.
+        store = open_store(settings.store, pool_size=settings.threads + 2)
     ensure_server_tables(store)
     attach(store)
     hasher = PasswordHasher(time_cost=settings.argon2_time_cost,

@@ -4,10 +4,10 @@ the list endpoint is the hot path of the benchmark."""
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 
 GEOJSON = "application/geo+json"
@@ -24,8 +24,15 @@ def wants_geojson(request: Request, f: Format | None) -> bool:
     return GEOJSON in request.headers.get("accept", "")
 
 
+# orjson writes a 100-feature page in a tenth of the stdlib's time (issue 3's benchmark).
+# Datetimes and dataclasses go through `default=str` as they did with json.dumps, so no
+# output changes; keys that are not strings become strings, as json.dumps made them.
+_DUMPS_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                  | orjson.OPT_NON_STR_KEYS)
+
+
 def dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return orjson.dumps(body, default=str, option=_DUMPS_OPTIONS)
 
 
 def feature(data: dict[str, Any]) -> dict[str, Any]:

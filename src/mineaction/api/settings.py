@@ -32,9 +32,14 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
     workers: int = Field(1, ge=1, le=64, description="Worker processes for `serve` (use "
                          "more than one with the PostGIS store).")
+    backlog: int = Field(2048, ge=1, le=65535, description="Connections `serve` lets "
+                         "wait to be accepted (uvicorn's default of 2048).")
+    access_log: bool = Field(True, description="Log every request (`serve`). Off saves "
+                             "a few percent of a busy server's time; a proxy in front may "
+                             "log instead.")
     threads: int = Field(15, ge=1, le=200, description="Requests one worker handles at "
-                         "once; more wait their turn. At most the store's connection pool "
-                         "(15), so a burst queues instead of timing out on the pool.")
+                         "once; more wait their turn. The store keeps this many connections "
+                         "open (and two more for background work).")
     organisation_scoping: bool = Field(True, description="Editors edit only records of "
                                        "their own organisation (records with an "
                                        "organisation_id).")

@@ -130,6 +130,11 @@ def envelope(blob: bytes) -> Envelope | None:
     return minx, maxx, miny, maxy
 
 
+def wkb_offset(blob: bytes) -> int:
+    """Where the WKB starts in a BLOB (after the header and its envelope)."""
+    return _header(blob)[0]
+
+
 def is_empty(blob: bytes) -> bool:
     """Whether the BLOB's header flags an empty geometry."""
     _, flags = _header(blob)

@@ -11,17 +11,18 @@ from mineaction.store.query import Near, Page, Query
 DEFAULT_STORE = "mineaction.gpkg"
 
 
-def open_store(location: str | Path, *, initialise: bool = True) -> Store:
-    """A postgresql:// URL opens the server store; anything else is a GeoPackage path."""
+def open_store(location: str | Path, *, initialise: bool = True, pool_size: int = 5) -> Store:
+    """A postgresql:// URL opens the server store; anything else is a GeoPackage path.
+    `pool_size`: connections kept open for reuse (a server: one per request thread)."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         from mineaction.store.postgis import PostGISStore
 
-        store: Store = PostGISStore(text)
+        store: Store = PostGISStore(text, pool_size=pool_size)
     else:
         from mineaction.store.gpkg import GeoPackageStore
 
-        store = GeoPackageStore(text)
+        store = GeoPackageStore(text, pool_size=pool_size)
     if initialise:
         try:
             store.initialise()

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.store import codec, facts
+from mineaction.store import rows as rowplan
 from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
 from mineaction.store.query import Bbox, Near, Page, Query
 from mineaction.store.schema import (
@@ -109,6 +110,7 @@ class Store:
         self.engine = engine
         self.location = location
         self.write_listeners: list[WriteListener] = []
+        self._row_columns_cache: dict[tuple[str, rowplan.RowPlan], list[Any]] = {}
 
     def notify(self, conn: sa.Connection, event: WriteEvent) -> None:
         for listener in self.write_listeners:
@@ -362,6 +364,62 @@ class Store:
         fids = [r["fid"] for r in rows]
         return Page(items=items, next_after_fid=fids[-1] if more else None, fids=fids)
 
+    def query_rows(self, q: Query, omit: frozenset[str] = frozenset()
+                   ) -> tuple[list[dict[str, Any]], int | None]:
+        """Like `query`, but records come as JSON-ready dicts (what
+        `model_dump(mode="json")` gives) without the fields in `omit`, and without a
+        pydantic record per row (store/rows.py says why); also the fid to page after
+        (`Query.after_fid`), or None on the last page. `offset` is not supported: page by
+        `after_fid`."""
+        if q.offset:
+            raise ValueError("query_rows pages by after_fid, not offset")
+        model = ENTITIES[q.kind]
+        table = entity_table(model)
+        geom = geometry_column(model)
+        stmt, post_filter = self._select(q)
+        # A post-filter (exact distance) reads the geometry even when it is not shown.
+        shown = omit if post_filter is None or geom is None else omit - {geom.name}
+        plan = rowplan.row_plan(q.kind, frozenset(shown), self._geojson)
+        stmt = stmt.with_only_columns(*self._row_columns(q.kind, plan)).order_by(table.c.fid)
+        if post_filter is None and q.limit is not None:
+            stmt = stmt.limit(q.limit + 1)
+        # One statement (sources come in it too): stores may skip opening a transaction.
+        with self.engine.connect().execution_options(single_statement=True) as conn:
+            rows: Sequence[Any] = conn.execute(stmt).all()
+        if post_filter is not None:
+            at = 1 + plan.names.index(plan.geometry) if plan.geometry else None
+            rows = [r for r in rows if post_filter({plan.geometry: None if r[at] is None
+                                                   else self._shape(r[at])})]
+        more = q.limit is not None and len(rows) > q.limit
+        rows = rows[: q.limit] if q.limit is not None else rows
+        sources = None
+        if plan.sources:
+            sources = {r[1]: r[-1].split(",") for r in rows if r[-1]}
+        out = rowplan.to_dicts(plan, [r[1:] for r in rows], sources)
+        if geom is not None and geom.name in omit and geom.name not in shown:
+            for data in out:
+                data.pop(geom.name, None)
+        return out, (rows[-1][0] if more and rows else None)
+
+    def _row_columns(self, kind: str, plan: rowplan.RowPlan) -> list[Any]:
+        """fid, the plan's fields raw (geometry as WKB), and comma-joined source ids."""
+        key = (kind, plan)
+        cols = self._row_columns_cache.get(key)
+        if cols is None:
+            table = entity_table(kind)
+            cols = [table.c.fid]
+            for name in plan.names:
+                c = table.c[name]
+                cols.append(self._geometry_wkb(c).label(name) if name == plan.geometry
+                            else sa.type_coerce(c, sa.types.NullType).label(name))
+            if plan.sources:
+                links = METADATA.tables["record_sources"]
+                cols.append(sa.select(self._join_text(links.c.source_id))
+                            .where(links.c.record_id == table.c.id)
+                            .scalar_subquery().label("__source_ids"))
+            self._row_columns_cache[key] = cols
+        return cols
+
     def read_frame(self, q: Query) -> pd.DataFrame:
         """Rows as a table (geometry as shapely objects): for exports and analysis, where
         building a pydantic record per row would cost more than the query."""
@@ -609,6 +667,15 @@ class Store:
 
     def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
         raise NotImplementedError
+
+    def _geometry_wkb(self, column: Any) -> Any:
+        """A geometry column as the bytes `_geojson` and `_shape` read."""
+        raise NotImplementedError
+
+    # The geometry bytes of `_geometry_wkb` as a GeoJSON dict, and as shapely. Plain
+    # functions, not methods: they key row_plan's cache, which must not hold stores.
+    _geojson: Callable[[Any], dict[str, Any]]
+    _shape: Callable[[Any], Any]
 
     def _join_text(self, column: Any) -> Any:
         """An aggregate joining text values with commas."""

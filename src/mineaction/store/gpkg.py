@@ -24,7 +24,7 @@ from sqlalchemy import event
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
-from mineaction.geo import geodesic, gpkg_binary
+from mineaction.geo import geodesic, gpkg_binary, wkb_json
 from mineaction.store import facts, rtree_bulk
 from mineaction.store.base import Store, now_utc
 from mineaction.store.query import Bbox, Near
@@ -32,6 +32,7 @@ from mineaction.store.schema import METADATA, entity_table
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
+MMAP_BYTES = 1 << 30  # address space, not memory: only pages read are resident
 
 WGS84_WKT = (
     'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
@@ -131,9 +132,12 @@ def _rtree_name(table: str, column: str) -> str:
 class GeoPackageStore(Store):
     dialect = "gpkg"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, pool_size: int = 5) -> None:
         self.path = Path(path)
-        engine = sa.create_engine(f"sqlite:///{self.path}")
+        # pool_size: connections kept open. Connections beyond it (up to 10 more) are
+        # closed when returned, and opening one (pragmas, functions) costs more than a
+        # query: a server sizes the pool to its request threads (api/app.py).
+        engine = sa.create_engine(f"sqlite:///{self.path}", pool_size=pool_size)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -144,6 +148,11 @@ class GeoPackageStore(Store):
             dbapi_conn.execute("PRAGMA busy_timeout = 30000")
             # A 64 MiB page cache: bulk imports touch indexes on random UUIDs all over.
             dbapi_conn.execute("PRAGMA cache_size = -65536")
+            # Reads through a memory map: pages come from the OS page cache that every
+            # connection and worker process shares, without a copy into each
+            # connection's own cache (issue 3: an API worker holds 15 connections).
+            # Writes still go through the WAL; SQLite caps this at its compile-time limit.
+            dbapi_conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             dbapi_conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL is safe in WAL mode: a crash loses at most the last commits' durability,
             # never consistency.
@@ -153,7 +162,13 @@ class GeoPackageStore(Store):
         def _on_begin(conn: sa.Connection) -> None:
             # IMMEDIATE takes the write lock up front, so two writers queue instead of
             # failing half-way with "database is locked".
-            mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+            options = conn.get_execution_options()
+            if options.get("single_statement"):
+                # One SELECT is its own consistent snapshot in autocommit mode: a BEGIN
+                # (and the ROLLBACK when the connection goes back) would be two more
+                # driver calls per request for nothing (Store.query_rows).
+                return
+            mode = "IMMEDIATE" if options.get("write") else "DEFERRED"
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         super().__init__(engine, str(self.path))
@@ -333,28 +348,41 @@ class GeoPackageStore(Store):
     def encode_geometry(self, geom: Any) -> bytes:
         return gpkg_binary.encode(geom)
 
+    def _geometry_wkb(self, column: Any) -> Any:
+        # The BLOB (header, then WKB) as stored: no decoding by the column type.
+        return sa.type_coerce(column, sa.types.NullType)
+
+    _geojson = staticmethod(wkb_json.gpkg_geojson)
+    _shape = staticmethod(gpkg_binary.decode)
+
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:
         return gpkg_binary.encode_points(np.asarray(lons, float), np.asarray(lats, float))
 
     def _rtree_subquery(self, table: sa.Table, bbox: Bbox) -> Any:
+        """fids of the rows whose envelope intersects `bbox`, exactly.
+
+        The R-tree holds float32 boxes rounded outwards (up to ~1 m too large), so its
+        candidates are a superset; the exact envelope from the geometry header decides,
+        as GDAL does. A candidate whose rounded box lies inside `bbox` intersects for
+        sure, and only the others (those within float32 rounding of an edge: almost
+        none) go through the Python function: calling it for every candidate cost a
+        quarter of an API list, most of it waiting for the GIL among request threads."""
         geom = geometry_column(next(m for m in ENTITIES.values() if m.table == table.name))
         assert geom is not None
         minx, miny, maxx, maxy = bbox
+        rtree = _rtree_name(table.name, geom.name)
         return sa.text(
-            f'SELECT id FROM "{_rtree_name(table.name, geom.name)}" '
-            "WHERE minx <= :b_maxx AND maxx >= :b_minx AND miny <= :b_maxy AND maxy >= :b_miny"
+            f'SELECT r.id FROM "{rtree}" AS r '
+            "WHERE r.minx <= :b_maxx AND r.maxx >= :b_minx AND r.miny <= :b_maxy "
+            "AND r.maxy >= :b_miny AND ((r.minx >= :b_minx AND r.maxx <= :b_maxx "
+            "AND r.miny >= :b_miny AND r.maxy <= :b_maxy) OR "
+            f'(SELECT mineaction_envelope_intersects(t."{geom.name}", :b_minx, :b_miny, '
+            f':b_maxx, :b_maxy) FROM "{table.name}" AS t WHERE t.fid = r.id) = 1)'
         ).bindparams(b_minx=minx, b_miny=miny, b_maxx=maxx, b_maxy=maxy)
 
     def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
-        # The R-tree finds candidates by float32 envelopes rounded outwards (up to ~1 m
-        # too large); the exact envelope from the geometry header then decides, as GDAL
-        # does. "Intersects the envelope" is what bbox means in OGC API Features too.
-        geom = table.c[geometry_column(_model_of(table)).name]  # type: ignore[union-attr]
-        minx, miny, maxx, maxy = bbox
-        return sa.and_(
-            table.c.fid.in_(self._rtree_subquery(table, bbox)),
-            sa.func.mineaction_envelope_intersects(geom, minx, miny, maxx, maxy) == 1,
-        )
+        # "Intersects the envelope" is what bbox means in OGC API Features too.
+        return table.c.fid.in_(self._rtree_subquery(table, bbox))
 
     def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
         # The R-tree narrows to a box sure to contain every candidate; the exact geodesic

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import shapely
 import sqlalchemy as sa
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
-from mineaction.geo import geodesic
+from mineaction.geo import geodesic, wkb_json
 from mineaction.store import facts
 from mineaction.store.base import Store
 from mineaction.store.query import Bbox, Near
@@ -39,6 +40,8 @@ class PostGISStore(Store):
     dialect = "postgis"
 
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        # As on the GeoPackage store, a server sizes the pool to its request threads: a
+        # connection opened per request beyond the pool costs milliseconds.
         engine = sa.create_engine(engine_url(url), pool_size=pool_size, pool_pre_ping=True)
         super().__init__(engine, url)
 
@@ -90,6 +93,12 @@ class PostGISStore(Store):
 
     def encode_geometry(self, geom: Any) -> str:
         return ewkb_hex(geom)
+
+    def _geometry_wkb(self, column: Any) -> Any:
+        return sa.func.ST_AsBinary(column)  # bytes; the text form would be hex
+
+    _geojson = staticmethod(wkb_json.wkb_geojson)
+    _shape = staticmethod(shapely.from_wkb)
 
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:
         return [

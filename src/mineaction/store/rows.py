@@ -1,0 +1,109 @@
+"""Records as JSON-ready dicts straight from SQL rows, without a pydantic record per row.
+
+`Store.query` validates every row into a record (~0.2 ms each: 20 ms for a page of 100),
+which suits code that works with records. A list answered as JSON needs none of that:
+rows were validated when written, so `Store.query_rows` reads the columns raw (no
+SQLAlchemy type processing), converts the few kinds JSON shows differently from how they
+are stored (dates and times, booleans, sets and lists, geometry as GeoJSON) with a plan
+made once per entity and field selection, and skips the fields the caller will not show.
+The dicts equal `Record.model_dump(mode="json")` restricted to the selected fields
+(tests/store/test_query_rows.py checks it on both stores, for every kind of column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from mineaction.domain.columns import ColumnSpec
+from mineaction.domain.models import ENTITIES
+from mineaction.store import codec
+
+Convert = Callable[[Any], Any]
+
+
+def _datetime(value: Any) -> str:
+    # SQLite holds ISO text ending in Z, PostgreSQL gives datetimes; pydantic's JSON form
+    # of an aware UTC datetime ends in Z and keeps microseconds when there are any.
+    if isinstance(value, str) and len(value) == 24 and value[19] == "." and value[23] == "Z":
+        # What the store writes (YYYY-MM-DDTHH:MM:SS.mmmZ): padded to microseconds
+        # without parsing, a third of a list's conversion time otherwise.
+        if value[10] == "T" and value[20:23].isdigit() and value[20:23] != "000":
+            return value[:23] + "000Z"
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _date(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _splitter(separator: str) -> Convert:
+    def split(value: Any) -> list[str]:
+        return [v for v in str(value).split(separator) if v]
+
+    return split
+
+
+def _converter(spec: ColumnSpec, geometry: Convert) -> Convert | None:
+    """How a non-NULL cell becomes its JSON value; None when it already is."""
+    return {
+        "float": float,
+        "bool": bool,
+        "date": _date,
+        "datetime": _datetime,
+        "enum_set": _splitter(","),
+        "list": _splitter("|"),
+        "geometry": geometry,
+    }.get(spec.kind)
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """What to select for one entity and field selection, and how to convert it."""
+
+    names: tuple[str, ...]  # selected fields, in column order
+    convert: tuple[Convert | None, ...]  # per field
+    listed: tuple[bool, ...]  # per field: a set or list (NULL shows as [], else null)
+    geometry: str | None  # name of the geometry field, if selected
+    sources: bool  # whether source_ids is selected
+
+
+@cache
+def row_plan(kind: str, omit: frozenset[str], geometry: Convert) -> RowPlan:
+    specs = [s for s in codec.stored_columns(ENTITIES[kind]) if s.name not in omit]
+    geom = next((s.name for s in specs if s.kind == "geometry"), None)
+    return RowPlan(
+        names=tuple(s.name for s in specs),
+        convert=tuple(_converter(s, geometry) for s in specs),
+        listed=tuple(s.kind in ("enum_set", "list") for s in specs),
+        geometry=geom,
+        sources="source_ids" not in omit,
+    )
+
+
+def to_dicts(plan: RowPlan, rows: Any, sources: dict[str, list[str]] | None
+             ) -> list[dict[str, Any]]:
+    """Raw rows (the plan's columns, in order) as JSON-ready dicts."""
+    names = plan.names
+    # Only the cells that need converting are visited one by one: most are text.
+    fix = [(name, convert, listed) for name, convert, listed
+           in zip(names, plan.convert, plan.listed, strict=True) if convert or listed]
+    out = []
+    for row in rows:
+        data = dict(zip(names, row, strict=False))
+        for name, convert, listed in fix:
+            value = data[name]
+            if value is None:
+                if listed:
+                    data[name] = []
+            elif convert is not None:
+                data[name] = convert(value)
+        if sources is not None:
+            data["source_ids"] = sources.get(data["id"], [])
+        out.append(data)
+    return out
