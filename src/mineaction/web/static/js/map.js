@@ -1,4 +1,7 @@
-// The map page: layers from /web/api/layers/<layer>, filters, clustering, popups.
+// The map page: layers from /web/api/layers/<layer> (accidents as vector tiles the server
+// clusters: /web/api/layers/accidents/summary names them), filters, popups.
+// window.__mapState tells tests and bench/web_bench.py when the map is drawn and how long
+// each step took (phases, in ms since navigation start).
 import { el } from "./common.js";
 import { newMap } from "./basemap.js";
 
@@ -106,12 +109,13 @@ function updateClusterLabels() {
       shown.add(id);
       let marker = clusterLabels.get(id);
       if (!marker) {
-        const n = f.properties.point_count;
-        const label = el("div", { class: "cluster-label", "aria-hidden": "true",
-                                  text: n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n) });
+        const label = el("div", { class: "cluster-label", "aria-hidden": "true" });
         marker = new maplibregl.Marker({ element: label }).setLngLat(f.geometry.coordinates);
         clusterLabels.set(id, marker);
       }
+      // A cell keeps its id when filters change what it holds: the count is set each time.
+      const n = f.properties.point_count;
+      marker.getElement().textContent = n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n);
       marker.setLngLat(f.geometry.coordinates).addTo(map);
     }
   }
