@@ -5,19 +5,20 @@ ours, so an encoding mistake fails here rather than only in the browser."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import numpy as np
 import pyogrio.raw
 import pytest
 import shapely
 import sqlalchemy as sa
+from anyio.from_thread import start_blocking_portal
 from shapely.geometry import Point
 
 from mineaction.api.app import create_app
@@ -151,43 +152,52 @@ def test_summary_tiles_and_cache_over_http(tmp_path: Path) -> None:
     store = app.state.services.store
     add_accidents(store)
 
-    async def run() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://testserver") as c:
-            s1 = (await c.get("/web/api/layers/accidents/summary")).json()
-            assert s1["count"] == 86 and s1["maxzoom"] == tiles.MAX_ZOOM
-            # The public's bounds are of generalised points (0.1 degree).
-            assert s1["bounds"] == [-75.6, 6.2, -72.5, 7.9]
-            url = s1["tiles"].replace("{z}/{x}/{y}", "0/0/0")
-            r = await c.get(url)
-            assert r.status_code == 200
-            assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
-            assert r.headers["cache-control"].startswith("private, max-age=")
-            feats = read_tile(r.content, 0, 0, 0, tmp_path)
-            assert sum(f.get("point_count", 1) for f in feats) == 86
-            # A new approved accident: the summary names new data, the old tile URL is
-            # answered with the new data and must not be kept by the browser.
-            store.add(Accident(geometry=Point(-74.0, 4.6), status="approved"), by="editor")
-            s2 = (await c.get("/web/api/layers/accidents/summary")).json()
-            assert s2["count"] == 87 and s2["tiles"] != s1["tiles"]
-            r = await c.get(url)
-            assert r.headers["cache-control"] == "no-store"
-            assert sum(f.get("point_count", 1)
-                       for f in read_tile(r.content, 0, 0, 0, tmp_path)) == 87
-            # Filters travel in the tile URL.
-            s3 = (await c.get("/web/api/layers/accidents/summary",
-                              params={"date_from": "2021-01-01"})).json()
-            assert s3["count"] == 0 and "date_from=2021-01-01" in s3["tiles"]
-            r = await c.get(s3["tiles"].replace("{z}/{x}/{y}", "0/0/0"))
-            assert read_tile(r.content, 0, 0, 0, tmp_path) == []
-            assert (await c.get("/web/api/tiles/accidents/2/4/0.mvt")).status_code == 404
-            assert (await c.get("/web/api/tiles/accidents/13/0/0.mvt")).status_code == 422
-            assert (await c.get("/web/api/layers/hazards/summary")).status_code == 404
+    # The event loop runs in a thread of its own (a blocking portal): Playwright's
+    # session-wide loop (the browser fixture) would refuse an anyio.run in this one.
+    with start_blocking_portal() as portal:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver")
 
-    try:
-        anyio.run(run)
-    finally:
-        app.state.services.close()
+        def get(url: str, **kw: Any) -> httpx.Response:
+            return portal.call(lambda: http.get(url, **kw))
+
+        s1 = get("/web/api/layers/accidents/summary").json()
+        assert s1["count"] == 86 and s1["maxzoom"] == tiles.MAX_ZOOM
+        # The public's bounds are of generalised points (0.1 degree).
+        assert s1["bounds"] == [-75.6, 6.2, -72.5, 7.9]
+        url = s1["tiles"].replace("{z}/{x}/{y}", "0/0/0")
+        r = get(url)
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+        assert r.headers["cache-control"].startswith("private, max-age=")
+        feats = read_tile(r.content, 0, 0, 0, tmp_path)
+        assert sum(f.get("point_count", 1) for f in feats) == 86
+        # A new approved accident: the summary names new data, the old tile URL is
+        # answered with the new data and must not be kept by the browser.
+        store.add(Accident(geometry=Point(-74.0, 4.6), status="approved"), by="editor")
+        s2 = get("/web/api/layers/accidents/summary").json()
+        assert s2["count"] == 87 and s2["tiles"] != s1["tiles"]
+        r = get(url)
+        assert r.headers["cache-control"] == "no-store"
+        assert sum(f.get("point_count", 1)
+                   for f in read_tile(r.content, 0, 0, 0, tmp_path)) == 87
+        # Filters travel in the tile URL.
+        s3 = get("/web/api/layers/accidents/summary",
+                   params={"date_from": "2021-01-01"}).json()
+        assert s3["count"] == 0 and "date_from=2021-01-01" in s3["tiles"]
+        r = get(s3["tiles"].replace("{z}/{x}/{y}", "0/0/0"))
+        assert read_tile(r.content, 0, 0, 0, tmp_path) == []
+        assert get("/web/api/tiles/accidents/2/4/0.mvt").status_code == 404
+        assert get("/web/api/tiles/accidents/13/0/0.mvt").status_code == 422
+        assert get("/web/api/layers/hazards/summary").status_code == 404
+        # The basemap's tiles, for everyone.
+        r = get("/web/api/basemap/5/9/15.mvt")
+        assert r.status_code == 200 and len(r.content) > 500
+        assert r.headers["cache-control"] == "public, max-age=86400"
+        assert get("/web/api/basemap/7/0/0.mvt").status_code == 422
+        assert get("/web/api/basemap/1/2/0.mvt").status_code == 404
+        portal.call(http.aclose)
+    app.state.services.close()
 
 
 def test_mercator_matches_pyproj() -> None:
@@ -200,3 +210,37 @@ def test_mercator_matches_pyproj() -> None:
     half = math.pi * 6378137.0
     np.testing.assert_allclose(mx, (np.asarray(x) + half) / (2 * half), atol=1e-12)
     np.testing.assert_allclose(my, (half - np.asarray(y)) / (2 * half), atol=1e-12)
+
+
+def test_basemap_tiles_hold_the_countries_they_touch(tmp_path: Path) -> None:
+    from mineaction.web.basemap import basemap
+
+    b = basemap()
+    # Tile 5/9/15 holds most of Colombia; its polygons, read back by GDAL in Web Mercator,
+    # cover what the GeoJSON's Colombia covers inside the tile (within the simplification).
+    data = b.tile(5, 9, 15)
+    path = tmp_path / "b.mvt"
+    path.write_bytes(data)
+    meta, _, geoms, fields = pyogrio.raw.read(path, X=9, Y=15, Z=5)
+    names = list(fields[list(meta["fields"]).index("name")])
+    assert {"Colombia", "Venezuela", "Panama"} <= set(names)
+    polys = shapely.from_wkb(geoms)
+    assert all(p.is_valid and p.area > 0 for p in polys)
+    colombia = polys[names.index("Colombia")]
+
+    from pyproj import Transformer
+
+    to_3857 = Transformer.from_crs(4326, 3857, always_xy=True)
+    feats = [f for f in json.loads(b.geojson)["features"]
+             if f["properties"]["name"] == "Colombia"]
+    expected = shapely.transform(shapely.geometry.shape(feats[0]["geometry"]),
+                                 lambda c: np.column_stack(to_3857.transform(c[:, 0], c[:, 1])))
+    half = math.pi * 6378137.0
+    size = 2 * half / 32
+    tile_box = shapely.box(-half + 9 * size, half - 16 * size, -half + 10 * size, half - 15 * size)
+    want = expected.intersection(tile_box)
+    got = colombia.intersection(tile_box)
+    assert abs(got.area - want.area) / want.area < 0.01
+    assert got.symmetric_difference(want).area / want.area < 0.02
+    # Open sea: an empty tile.
+    assert b.tile(6, 10, 40) == b""

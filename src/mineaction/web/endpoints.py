@@ -4,9 +4,7 @@ area, dashboard figures, and the offline basemap. Thin: parse, call web/core.py,
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,11 +12,10 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from mineaction.api.deps import ServicesDep
 from mineaction.api.routers.records import parse_bbox
-from mineaction.web import core, tiles
+from mineaction.web import basemap, core, tiles
 from mineaction.web.session import WhoDep
 
 router = APIRouter(prefix="/web/api", include_in_schema=False)
-BASEMAP = FilePath(__file__).parents[1] / "data" / "countries_ne50m.geojson"
 
 
 def _json(body: Any, *, cache_seconds: int = 0, status_code: int = 200) -> Response:
@@ -116,45 +113,17 @@ def dashboard(svc: ServicesDep, who: WhoDep, include_submitted: bool = True) -> 
     return _json(core.dashboard(svc.store, who, include_submitted=include_submitted))
 
 
-_basemap_lock = threading.Lock()
-_basemap: list[bytes] = []
-
-
-def warm_basemap() -> None:
-    """Prepare the basemap in a background thread when the app is built: it takes about
-    a second of CPU, which the first visitor's map would otherwise wait for (#4)."""
-    threading.Thread(target=_basemap_bytes, name="basemap-warm-up", daemon=True).start()
-
-
-def _basemap_bytes() -> bytes:
-    # Computed once per process, whoever asks first; the others wait for it.
-    with _basemap_lock:
-        if not _basemap:
-            _basemap.append(_compute_basemap())
-        return _basemap[0]
-
-
-def _compute_basemap() -> bytes:
-    # Natural Earth 1:50m admin-0 countries (public domain), shipped in mineaction/data/;
-    # only the outline and the name are kept for the map.
-    # Simplified to ~1 km and rounded to 0.001 degree: a third fewer bytes and vertices for
-    # the browser to tile, invisible at the zooms where outlines are all there is.
-    import shapely
-    from shapely.geometry import mapping, shape
-
-    data = json.loads(BASEMAP.read_text(encoding="utf-8"))
-    features = []
-    for feat in data["features"]:
-        props = feat.get("properties") or {}
-        geom = shapely.set_precision(
-            shape(feat["geometry"]).simplify(0.01, preserve_topology=True), 0.001)
-        features.append({"type": "Feature", "geometry": mapping(geom),
-                         "properties": {"name": props.get("name") or ""}})
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      separators=(",", ":")).encode()
-
-
 @router.get("/basemap/countries.geojson")
-def basemap() -> Response:
-    return Response(_basemap_bytes(), media_type="application/geo+json",
+def basemap_geojson() -> Response:
+    return Response(basemap.basemap().geojson, media_type="application/geo+json",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/basemap/{z}/{x}/{y}.mvt")
+def basemap_tile(z: Annotated[int, Path(ge=0, le=basemap.MAX_ZOOM)], x: int, y: int
+                 ) -> Response:
+    if not (0 <= x < 1 << z and 0 <= y < 1 << z):
+        return _json({"message": "no such tile"}, status_code=404)
+    return Response(basemap.basemap().tile(z, x, y),
+                    media_type="application/vnd.mapbox-vector-tile",
                     headers={"Cache-Control": "public, max-age=86400"})

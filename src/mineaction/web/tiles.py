@@ -19,8 +19,7 @@ Indexes are cached per (layer, who may see what, filters) and keyed by a data ve
 (row count and sum of record versions of the tables involved: every write bumps one or
 the other, `Store.update`/`delete`), so a second visit, or a pan, costs no query.
 
-The encoder writes the MVT 2.1 protobuf by hand (points only): a dependency would do
-more than we need.
+The tiles are written by web/mvt.py.
 """
 
 from __future__ import annotations
@@ -39,9 +38,8 @@ from mineaction.auth.roles import Policy, Principal
 from mineaction.domain.models import ENTITIES
 from mineaction.store.base import Store
 from mineaction.store.schema import entity_table
-from mineaction.web import core
+from mineaction.web import core, mvt
 
-EXTENT = 4096  # MVT coordinates per tile side (the spec's default)
 GRID = 8  # cluster cells per tile side: 64 px cells in MapLibre's 512 px tiles
 CLUSTER_MAX_ZOOM = 11  # from 12 on, points are drawn one by one (as the browser did)
 MAX_ZOOM = 12  # tiles past this are over-zoomed by MapLibre from the zoom-12 tile
@@ -171,7 +169,7 @@ def tile(index: PointIndex, z: int, x: int, y: int) -> bytes:
     if not len(sel):
         return b""
     features: list[bytes] = []
-    enc = _Encoder()
+    enc = mvt.LayerEncoder()
     if z > CLUSTER_MAX_ZOOM:
         keep = sel[(tx[sel] >= -BUFFER) & (tx[sel] < 1 + BUFFER) & (ty[sel] >= -BUFFER)
                    & (ty[sel] < 1 + BUFFER)]
@@ -205,11 +203,12 @@ def tile(index: PointIndex, z: int, x: int, y: int) -> bytes:
         if killed is not None and injured is not None:
             props += [("killed", int(killed[k])),
                       ("casualties", int(killed[k] + injured[k]))]
-        features.append(enc.feature(props, sx[k], sy[k]))
+        features.append(enc.point(props, sx[k], sy[k]))
     return enc.tile(index.layer, features)
 
 
-def _point_feature(enc: _Encoder, index: PointIndex, i: int, tx: float, ty: float) -> bytes:
+def _point_feature(enc: mvt.LayerEncoder, index: PointIndex, i: int, tx: float, ty: float
+                   ) -> bytes:
     props: list[tuple[str, Any]] = [("fid", int(index.fid[i]))]
     if index.killed is not None and index.injured is not None:
         k, j = int(index.killed[i]), int(index.injured[i])
@@ -218,74 +217,4 @@ def _point_feature(enc: _Encoder, index: PointIndex, i: int, tx: float, ty: floa
         value = values[codes[i]]
         if value is not None:
             props.append((name, value))
-    return enc.feature(props, tx, ty)
-
-
-# -- MVT 2.1 protobuf (https://github.com/mapbox/vector-tile-spec/tree/master/2.1) ---------
-def _varint(v: int, out: bytearray) -> None:
-    while v > 0x7F:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-
-
-def _zigzag(v: int) -> int:
-    return (v << 1) ^ (v >> 63)
-
-
-def _field(number: int, payload: bytes, out: bytearray) -> None:
-    """A length-delimited field (wire type 2)."""
-    _varint((number << 3) | 2, out)
-    _varint(len(payload), out)
-    out += payload
-
-
-class _Encoder:
-    """One layer's keys and values tables, shared by its features."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, int] = {}
-        self.values: dict[tuple[type, Any], int] = {}
-
-    def feature(self, props: list[tuple[str, Any]], tx: float, ty: float) -> bytes:
-        tags = bytearray()
-        for key, value in props:
-            _varint(self.keys.setdefault(key, len(self.keys)), tags)
-            _varint(self.values.setdefault((type(value), value), len(self.values)), tags)
-        geom = bytearray()
-        _varint(9, geom)  # MoveTo (1), one point: (count << 3) | command
-        _varint(_zigzag(round(tx * EXTENT)), geom)
-        _varint(_zigzag(round(ty * EXTENT)), geom)
-        out = bytearray()
-        _field(2, bytes(tags), out)
-        out += b"\x18\x01"  # type = POINT
-        _field(4, bytes(geom), out)
-        return bytes(out)
-
-    def tile(self, name: str, features: list[bytes]) -> bytes:
-        layer = bytearray(b"\x78\x02")  # version = 2
-        _field(1, name.encode(), layer)
-        for f in features:
-            _field(2, f, layer)
-        for key in self.keys:
-            _field(3, key.encode(), layer)
-        for (kind, value) in self.values:
-            v = bytearray()
-            if kind is str:
-                _field(1, value.encode(), v)
-            elif kind is bool:
-                v += b"\x38" + (b"\x01" if value else b"\x00")
-            elif kind is int and value >= 0:
-                _varint(5 << 3, v)  # uint_value
-                _varint(value, v)
-            elif kind is int:
-                _varint(6 << 3, v)  # sint_value
-                _varint(_zigzag(value), v)
-            else:
-                v += b"\x19" + np.float64(value).tobytes()  # double_value, little-endian
-            _field(4, bytes(v), layer)
-        _varint((5 << 3), layer)  # extent
-        _varint(EXTENT, layer)
-        out = bytearray()
-        _field(3, bytes(layer), out)
-        return bytes(out)
+    return enc.point(props, tx, ty)

@@ -154,7 +154,9 @@ function applyTiled(layer, body) {
   else if (src.tiles[0] !== url) src.setTiles([url]);
 }
 
-const mapLoaded = new Promise((resolve) => map.on("load", resolve));
+// The style (not the whole first frame: "load" waits for the basemap's tiles) is enough
+// to add our sources, so the accidents' tiles load beside the basemap's, not after them.
+const mapLoaded = new Promise((resolve) => map.once("style.load", resolve));
 let fitted = false;
 let loadSeq = 0;
 // The first fetch starts with the script, not after the map's style has loaded: the two
@@ -244,8 +246,8 @@ function popupFor(f) {
 const CLICKABLE = ["hazards-fill", "hazards-point", "land-release-fill", "accidents-points", "finds-circle", "risk-education-circle"];
 
 const firstFetch = fetchLayers();
-map.on("load", () => {
-  mark("load");
+map.once("style.load", () => {
+  mark("style");
   addLayers();
   load(firstFetch);
   // After the tiles of a move have come, not at its end: a fresh cluster needs its tile.
