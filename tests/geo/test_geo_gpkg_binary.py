@@ -220,3 +220,19 @@ def test_gdal_reads_what_we_write_and_the_rtree_triggers_use_our_functions(
     assert read_back[3] is None or read_back[3].is_empty
     assert read_back[4].equals(Point(10.5, -3.25))
     assert list(fields[0]) == [0, 1, 2, 3, 4]
+
+
+def test_points_xy_reads_many_blobs_at_once() -> None:
+    lons, lats = [-74.08, 0.0, -75.5, 12.25], [4.6, 0.0, float("nan"), -1.0]
+    x, y = gpkg_binary.points_xy(encode_points(lons, lats))
+    np.testing.assert_array_equal(x, [-74.08, 0.0, np.nan, 12.25])
+    np.testing.assert_array_equal(y, [4.6, 0.0, np.nan, -1.0])
+    # Blobs of other layouts (GDAL's envelope, big endian, empty flag) take the slow path
+    # and agree with decode().
+    big = struct.pack(">2sBBi", b"GP", 0, 0, 4326) + b"\x00" + struct.pack(">I2d", 1, 3.5, -2.25)
+    mixed = [encode(Point(1.5, 2.5)), big, encode(Point()), encode_points([7.0], [8.0])[0]]
+    x, y = gpkg_binary.points_xy(mixed)
+    np.testing.assert_array_equal(x, [1.5, 3.5, np.nan, 7.0])
+    np.testing.assert_array_equal(y, [2.5, -2.25, np.nan, 8.0])
+    x, y = gpkg_binary.points_xy([])
+    assert x.shape == y.shape == (0,)

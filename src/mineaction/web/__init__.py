@@ -22,9 +22,11 @@ STATIC = WEB / "static"
 
 def mount_web(app: FastAPI, settings: Any) -> None:
     """Add the web pages, their JSON helpers and static files to the API's app."""
-    from mineaction.web import endpoints, pages
+    from mineaction.web import basemap, endpoints, pages, tiles
 
     app.state.web_settings = pages.web_settings(settings)
+    app.state.web_layers = tiles.LayerCache()
+    basemap.warm_up()
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     app.include_router(endpoints.router)
     app.include_router(pages.router)

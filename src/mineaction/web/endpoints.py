@@ -5,31 +5,27 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from mineaction.api.deps import ServicesDep
 from mineaction.api.routers.records import parse_bbox
-from mineaction.web import core
+from mineaction.web import basemap, core, tiles
 from mineaction.web.session import WhoDep
 
 router = APIRouter(prefix="/web/api", include_in_schema=False)
-BASEMAP = Path(__file__).parents[1] / "data" / "countries_ne50m.geojson"
 
 
-def _json(body: Any, *, cache_seconds: int = 0) -> Response:
+def _json(body: Any, *, cache_seconds: int = 0, status_code: int = 200) -> Response:
     headers = {"Cache-Control": f"private, max-age={cache_seconds}" if cache_seconds
                else "no-store"}
     return Response(json.dumps(body, separators=(",", ":"), default=str),
-                    media_type="application/json", headers=headers)
+                    media_type="application/json", headers=headers, status_code=status_code)
 
 
-@router.get("/layers/{layer}")
-def layer(
-    request: Request, svc: ServicesDep, who: WhoDep, layer: str,
+def map_filters(
     date_from: date | None = None, date_to: date | None = None,
     admin_area: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(max_length=80)] = None,
@@ -37,11 +33,59 @@ def layer(
     role: Annotated[str | None, Query(max_length=40)] = None,
     bbox: Annotated[str | None, Query(max_length=200)] = None,
     level: Annotated[int, Query(ge=0, le=4)] = 1,
-) -> Response:
-    f = core.MapFilters(date_from=date_from, date_to=date_to, admin_area=admin_area or None,
-                        status=tuple(s for s in (status or "").split(",") if s) or None,
-                        device=device or None, role=role or None, bbox=parse_bbox(bbox),
-                        admin_level=level)
+) -> core.MapFilters:
+    return core.MapFilters(date_from=date_from, date_to=date_to, admin_area=admin_area or None,
+                           status=tuple(s for s in (status or "").split(",") if s) or None,
+                           device=device or None, role=role or None, bbox=parse_bbox(bbox),
+                           admin_level=level)
+
+
+FiltersDep = Annotated[core.MapFilters, Depends(map_filters)]
+# The filters a tile URL carries on (the summary hands the page its tile URL).
+FILTER_PARAMS = ("date_from", "date_to", "admin_area", "status", "device", "role")
+
+
+def _index(request: Request, svc: Any, who: Any, layer: str, f: core.MapFilters,
+           token: str | None = None) -> tiles.PointIndex:
+    cache: tiles.LayerCache = request.app.state.web_layers
+    return cache.get(svc.store, who, svc.records.policy, layer, f,
+                     svc.settings.public_location_decimals, token)
+
+
+@router.get("/layers/{layer}/summary")
+def layer_summary(request: Request, svc: ServicesDep, who: WhoDep, layer: str,
+                  f: FiltersDep) -> Response:
+    """What the map needs before drawing a tiled point layer: how many points, where
+    (to fit the view), and the URL of its tiles, which names this index (`v`) so that
+    the tiles of one page view all come from the same data."""
+    if layer not in tiles.DEPENDS:
+        return _json({"message": f"no tiled layer {layer}"}, status_code=404)
+    index = _index(request, svc, who, layer, f)
+    params = [(k, v) for k, v in request.query_params.items() if k in FILTER_PARAMS]
+    query = urlencode([("v", index.token), *params])
+    return _json({"layer": layer, "count": index.count, "bounds": index.bounds,
+                  "tiles": f"/web/api/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?{query}",
+                  "maxzoom": tiles.MAX_ZOOM, "cluster_max_zoom": tiles.CLUSTER_MAX_ZOOM})
+
+
+@router.get("/tiles/{layer}/{z}/{x}/{y}.mvt")
+def layer_tile(request: Request, svc: ServicesDep, who: WhoDep, layer: str,
+               z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)], x: int, y: int,
+               f: FiltersDep, v: Annotated[str | None, Query(max_length=40)] = None
+               ) -> Response:
+    if layer not in tiles.DEPENDS or not (0 <= x < 1 << z and 0 <= y < 1 << z):
+        return _json({"message": "no such tile"}, status_code=404)
+    index = _index(request, svc, who, layer, f, v)
+    # A tile of the index its URL names never changes: the browser may keep it. A tile of
+    # newer data than the URL names (the data changed since the page asked) must not be.
+    cache = "private, max-age=3600" if index.token == v else "no-store"
+    return Response(tiles.tile(index, z, x, y), media_type="application/vnd.mapbox-vector-tile",
+                    headers={"Cache-Control": cache})
+
+
+@router.get("/layers/{layer}")
+def layer(request: Request, svc: ServicesDep, who: WhoDep, layer: str, f: FiltersDep
+          ) -> Response:
     policy = svc.records.policy
     if layer in core.POINT_LAYERS:
         body = core.point_layer(svc.store, who, policy, layer, f,
@@ -69,28 +113,17 @@ def dashboard(svc: ServicesDep, who: WhoDep, include_submitted: bool = True) -> 
     return _json(core.dashboard(svc.store, who, include_submitted=include_submitted))
 
 
-@cache
-def _basemap_bytes() -> bytes:
-    # Natural Earth 1:50m admin-0 countries (public domain), shipped in mineaction/data/;
-    # only the outline and the name are kept for the map.
-    # Simplified to ~1 km and rounded to 0.001 degree: a third fewer bytes and vertices for
-    # the browser to tile, invisible at the zooms where outlines are all there is.
-    import shapely
-    from shapely.geometry import mapping, shape
-
-    data = json.loads(BASEMAP.read_text(encoding="utf-8"))
-    features = []
-    for feat in data["features"]:
-        props = feat.get("properties") or {}
-        geom = shapely.set_precision(
-            shape(feat["geometry"]).simplify(0.01, preserve_topology=True), 0.001)
-        features.append({"type": "Feature", "geometry": mapping(geom),
-                         "properties": {"name": props.get("name") or ""}})
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      separators=(",", ":")).encode()
-
-
 @router.get("/basemap/countries.geojson")
-def basemap() -> Response:
-    return Response(_basemap_bytes(), media_type="application/geo+json",
+def basemap_geojson() -> Response:
+    return Response(basemap.basemap().geojson, media_type="application/geo+json",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/basemap/{z}/{x}/{y}.mvt")
+def basemap_tile(z: Annotated[int, Path(ge=0, le=basemap.MAX_ZOOM)], x: int, y: int
+                 ) -> Response:
+    if not (0 <= x < 1 << z and 0 <= y < 1 << z):
+        return _json({"message": "no such tile"}, status_code=404)
+    return Response(basemap.basemap().tile(z, x, y),
+                    media_type="application/vnd.mapbox-vector-tile",
                     headers={"Cache-Control": "public, max-age=86400"})

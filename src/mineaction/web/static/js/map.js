@@ -1,14 +1,18 @@
-// The map page: layers from /web/api/layers/<layer>, filters, clustering, popups.
+// The map page: layers from /web/api/layers/<layer> (accidents as vector tiles the server
+// clusters: /web/api/layers/accidents/summary names them), filters, popups.
+// window.__mapState tells tests and bench/web_bench.py when the map is drawn and how long
+// each step took (phases, in ms since navigation start).
 import { el } from "./common.js";
 import { newMap } from "./basemap.js";
 
-const t0 = performance.now();
 const container = document.getElementById("map");
 const statusEl = document.getElementById("map-status");
 const form = document.getElementById("filters");
 const map = newMap(container);
 window.__map = map;
-window.__mapState = { ready: false, counts: {}, firstRenderMs: null };
+window.__mapState = { ready: false, counts: {}, firstRenderMs: null, phases: {} };
+const mark = (name) => { if (!(name in window.__mapState.phases)) window.__mapState.phases[name] = Math.round(performance.now()); };
+mark("script");
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 
@@ -54,10 +58,6 @@ function addLayers() {
   for (const id of ["admin-areas", "hazards", "land-release", "finds", "risk-education"]) {
     map.addSource(id, { type: "geojson", data: EMPTY });
   }
-  map.addSource("accidents", {
-    type: "geojson", data: EMPTY, cluster: true, clusterRadius: 45, clusterMaxZoom: 11,
-    clusterProperties: { casualties: ["+", ["get", "casualties"]] },
-  });
   map.addLayer({ id: "admin-areas-line", type: "line", source: "admin-areas",
                  paint: { "line-color": "#555", "line-width": 1, "line-dasharray": [2, 2] } });
   map.addLayer({ id: "hazards-fill", type: "fill", source: "hazards",
@@ -74,10 +74,16 @@ function addLayers() {
     map.addLayer({ id: `${id}-circle`, type: "circle", source: id,
                    paint: { "circle-color": colour, "circle-radius": 5, "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
   }
-  map.addLayer({ id: "accidents-clusters", type: "circle", source: "accidents", filter: ["has", "point_count"],
+}
+
+// Accidents come as vector tiles the server clusters (web/tiles.py): the source is added
+// when the first summary names its tile URL.
+function addTiledAccidents(summary) {
+  map.addSource("accidents", { type: "vector", tiles: [location.origin + summary.tiles], maxzoom: summary.maxzoom });
+  map.addLayer({ id: "accidents-clusters", type: "circle", source: "accidents", "source-layer": "accidents", filter: ["has", "point_count"],
                  paint: { "circle-color": "rgba(178,24,43,0.75)", "circle-stroke-color": "#fff", "circle-stroke-width": 2,
                           "circle-radius": ["step", ["get", "point_count"], 12, 50, 16, 500, 21, 5000, 27] } });
-  map.addLayer({ id: "accidents-points", type: "circle", source: "accidents", filter: ["!", ["has", "point_count"]],
+  map.addLayer({ id: "accidents-points", type: "circle", source: "accidents", "source-layer": "accidents", filter: ["!", ["has", "point_count"]],
                  paint: { "circle-color": ["case", [">", ["get", "killed"], 0], "#67000d", "#f4a582"],
                           "circle-radius": ["interpolate", ["linear"], ["get", "casualties"], 0, 4, 1, 5, 5, 9, 20, 14],
                           "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
@@ -96,19 +102,20 @@ const LAYER_IDS = {
 const clusterLabels = new Map();
 function updateClusterLabels() {
   const shown = new Set();
-  if (map.getLayoutProperty("accidents-clusters", "visibility") !== "none") {
+  if (map.getLayer("accidents-clusters") && map.getLayoutProperty("accidents-clusters", "visibility") !== "none") {
     for (const f of map.queryRenderedFeatures({ layers: ["accidents-clusters"] })) {
-      const id = f.properties.cluster_id;
+      const id = f.properties.cid;
       if (shown.has(id)) continue;
       shown.add(id);
       let marker = clusterLabels.get(id);
       if (!marker) {
-        const n = f.properties.point_count;
-        const label = el("div", { class: "cluster-label", "aria-hidden": "true",
-                                  text: n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n) });
+        const label = el("div", { class: "cluster-label", "aria-hidden": "true" });
         marker = new maplibregl.Marker({ element: label }).setLngLat(f.geometry.coordinates);
         clusterLabels.set(id, marker);
       }
+      // A cell keeps its id when filters change what it holds: the count is set each time.
+      const n = f.properties.point_count;
+      marker.getElement().textContent = n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n);
       marker.setLngLat(f.geometry.coordinates).addTo(map);
     }
   }
@@ -117,45 +124,85 @@ function updateClusterLabels() {
   }
 }
 
+const TILED = new Set(["accidents"]);
+
+// Every visible layer's data (a summary for tiled layers), asked for at once.
+function fetchLayers() {
+  const params = query();
+  return Promise.all(visibleLayers().map(async (layer) => {
+    const url = TILED.has(layer) ? `/web/api/layers/${layer}/summary?${params}` : `/web/api/layers/${layer}?${params}`;
+    const res = await fetch(url, { credentials: "same-origin" });
+    if (!res.ok) return [layer, null];
+    const body = await res.json();
+    mark(`${layer}-fetched`);
+    return [layer, body];
+  }));
+}
+
+function setVisibility(layers) {
+  for (const [layer, ids] of Object.entries(LAYER_IDS)) {
+    for (const id of ids) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", layers.includes(layer) ? "visible" : "none");
+    }
+  }
+}
+
+function applyTiled(layer, body) {
+  const src = map.getSource(layer);
+  const url = location.origin + body.tiles;
+  if (!src) addTiledAccidents(body);
+  else if (src.tiles[0] !== url) src.setTiles([url]);
+}
+
+// The style (not the whole first frame: "load" waits for the basemap's tiles) is enough
+// to add our sources, so the accidents' tiles load beside the basemap's, not after them.
+const mapLoaded = new Promise((resolve) => map.once("style.load", resolve));
 let fitted = false;
 let loadSeq = 0;
-async function load() {
+// The first fetch starts with the script, not after the map's style has loaded: the two
+// overlap, which saves a second of the first render.
+async function load(fetched = fetchLayers()) {
   const seq = ++loadSeq;
-  const params = query();
   const layers = visibleLayers();
-  for (const [layer, ids] of Object.entries(LAYER_IDS)) {
-    for (const id of ids) map.setLayoutProperty(id, "visibility", layers.includes(layer) ? "visible" : "none");
-  }
   statusEl.textContent = "Loading…";
-  const results = await Promise.all(layers.map(async (layer) => {
-    const res = await fetch(`/web/api/layers/${layer}?${params}`, { credentials: "same-origin" });
-    if (!res.ok) return [layer, null];
-    return [layer, await res.json()];
-  }));
+  await mapLoaded;
+  const results = await fetched;
   if (seq !== loadSeq) return;
   const bounds = new maplibregl.LngLatBounds();
   const parts = [];
   for (const [layer, body] of results) {
     if (!body) continue;
-    const gj = body.type === "FeatureCollection" ? body : pointsToGeoJSON(body);
-    map.getSource(layer).setData(gj);
-    window.__mapState.counts[layer] = gj.features.length;
-    if (layer !== "admin-areas") {
-      if (body.lon) {
-        for (let i = 0; i < body.lon.length; i += Math.max(1, Math.floor(body.lon.length / 2000))) bounds.extend([body.lon[i], body.lat[i]]);
-      } else {
-        for (const f of gj.features) extendBounds(bounds, f.geometry);
+    let count;
+    if (TILED.has(layer)) {
+      applyTiled(layer, body);
+      count = body.count;
+      if (body.bounds) bounds.extend(body.bounds);
+    } else {
+      const gj = body.type === "FeatureCollection" ? body : pointsToGeoJSON(body);
+      map.getSource(layer).setData(gj);
+      count = gj.features.length;
+      if (layer !== "admin-areas") {
+        if (body.lon) {
+          for (let i = 0; i < body.lon.length; i += Math.max(1, Math.floor(body.lon.length / 2000))) bounds.extend([body.lon[i], body.lat[i]]);
+        } else {
+          for (const f of gj.features) extendBounds(bounds, f.geometry);
+        }
       }
-      parts.push(`${gj.features.length.toLocaleString()} ${layer.replace("-", " ")}`);
     }
+    window.__mapState.counts[layer] = count;
+    if (layer !== "admin-areas") parts.push(`${count.toLocaleString()} ${layer.replace("-", " ")}`);
   }
+  setVisibility(layers);
+  mark("applied");
   statusEl.textContent = parts.length ? `Showing ${parts.join(", ")}.` : "No layer selected.";
   if (!fitted && !bounds.isEmpty()) {
     fitted = true;
     map.fitBounds(bounds, { padding: 40, maxZoom: 12, duration: 0 });
   }
   map.once("idle", () => {
-    if (window.__mapState.firstRenderMs === null) window.__mapState.firstRenderMs = Math.round(performance.now() - t0);
+    mark("idle");
+    // From navigation start (performance's time origin), so the page's own load counts.
+    if (window.__mapState.firstRenderMs === null) window.__mapState.firstRenderMs = Math.round(performance.now());
     window.__mapState.ready = true;
     container.dataset.ready = "true";
     updateClusterLabels();
@@ -168,8 +215,11 @@ function extendBounds(bounds, geom) {
   walk(geom.coordinates);
 }
 
+// Tiled features carry no layer or collection: they are the source's.
+const COLLECTIONS = { accidents: "accidents", finds: "finds", "risk-education": "risk-education" };
+
 function popupFor(f) {
-  const p = f.properties;
+  const p = { layer: f.source, collection: COLLECTIONS[f.source], ...f.properties };
   const box = el("div", { class: "popup" });
   const title = {
     accidents: `Accident ${p.date || ""}`,
@@ -195,14 +245,17 @@ function popupFor(f) {
 
 const CLICKABLE = ["hazards-fill", "hazards-point", "land-release-fill", "accidents-points", "finds-circle", "risk-education-circle"];
 
-map.on("load", () => {
+const firstFetch = fetchLayers();
+map.once("style.load", () => {
+  mark("style");
   addLayers();
-  load();
-  map.on("moveend", updateClusterLabels);
-  map.on("click", "accidents-clusters", async (e) => {
+  load(firstFetch);
+  // After the tiles of a move have come, not at its end: a fresh cluster needs its tile.
+  map.on("idle", updateClusterLabels);
+  // A cluster is a cell of the server's grid: two zooms in, it has split in sixteen.
+  map.on("click", "accidents-clusters", (e) => {
     const f = e.features[0];
-    const zoom = await map.getSource("accidents").getClusterExpansionZoom(f.properties.cluster_id);
-    map.easeTo({ center: f.geometry.coordinates, zoom, duration: 300 });
+    map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(map.getZoom() + 2, 13), duration: 300 });
   });
   map.on("click", (e) => {
     const hits = map.queryRenderedFeatures(e.point, { layers: CLICKABLE.filter((l) => map.getLayer(l)) });

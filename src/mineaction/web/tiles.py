@@ -1,0 +1,220 @@
+"""Point layers as Mapbox Vector Tiles, clustered on the server (issue 4).
+
+Why tiles: with 100,000 accidents, handing MapLibre every point as GeoJSON and letting it
+cluster them (supercluster, in its web worker) cost 2-3 s of the first render on our
+2-core machine, more than the query and the transfer together. Here the server keeps the
+visible points of a layer in numpy arrays (`PointIndex`, built once from
+`core.point_layer`, so the same visibility rules and the same generalisation of public
+accident locations apply) and cuts each requested tile from them: a few hundred clusters
+at a country-wide zoom, the points themselves past `CLUSTER_MAX_ZOOM`. The browser then
+decodes a handful of small tiles instead of indexing every point.
+
+Clustering is a grid: at zoom z a tile is cut into GRID x GRID cells (64 px of a 512 px
+tile, about the 45 px radius the browser clustering used) and the points of a cell make
+one cluster, drawn at their mean position. A cell never straddles two tiles, so a cluster
+is the same in every tile that draws it (its `cid` says which cell it is). A cell holding
+one point sends the point itself.
+
+Indexes are cached per (layer, who may see what, filters) and keyed by a data version
+(row count and sum of record versions of the tables involved: every write bumps one or
+the other, `Store.update`/`delete`), so a second visit, or a pan, costs no query.
+
+The tiles are written by web/mvt.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from mineaction.auth.roles import Policy, Principal
+from mineaction.domain.models import ENTITIES
+from mineaction.store.base import Store
+from mineaction.store.schema import entity_table
+from mineaction.web import core, mvt
+
+GRID = 8  # cluster cells per tile side: 64 px cells in MapLibre's 512 px tiles
+CLUSTER_MAX_ZOOM = 11  # from 12 on, points are drawn one by one (as the browser did)
+MAX_ZOOM = 12  # tiles past this are over-zoomed by MapLibre from the zoom-12 tile
+# Features this close outside a tile (a fraction of its side: 32 px) are kept in it too,
+# so a circle on a tile border is not cut in half.
+BUFFER = 1 / 16
+MAX_LAT = 85.0511287798  # Web Mercator's limit
+# Tables whose rows a layer shows (accidents carry their victims' casualties).
+DEPENDS = {"accidents": ("accident", "victim"), "finds": ("find",),
+           "risk-education": ("risk_education",)}
+
+
+@dataclass(frozen=True)
+class PointIndex:
+    """The visible points of a layer: Web Mercator position (0..1 across the world, y
+    down), what a point feature carries, and the summary the page needs first."""
+
+    layer: str
+    token: str
+    count: int
+    bounds: tuple[float, float, float, float] | None
+    mx: np.ndarray
+    my: np.ndarray
+    fid: np.ndarray
+    killed: np.ndarray | None
+    injured: np.ndarray | None
+    coded: dict[str, tuple[list[Any], np.ndarray]]
+
+
+def data_version(store: Store, layer: str) -> str:
+    """Changes whenever a record the layer draws is added, changed or deleted: inserts
+    change the count, every update or (soft) delete raises a record's version."""
+    parts = []
+    with store.engine.connect() as conn:
+        for kind in DEPENDS[layer]:
+            table = entity_table(ENTITIES[kind])
+            n, total = conn.execute(sa.select(sa.func.count(),
+                                              sa.func.coalesce(sa.func.sum(table.c.version), 0))
+                                    ).one()
+            parts.append(f"{kind}:{n}:{total}")
+    return ";".join(parts)
+
+
+def build_index(store: Store, p: Principal, policy: Policy, layer: str, f: core.MapFilters,
+                public_decimals: int, token: str) -> PointIndex:
+    cols = core.point_layer(store, p, policy, layer, f, public_decimals)
+    lon = np.asarray(cols["lon"], dtype=float)
+    lat = np.asarray(cols["lat"], dtype=float)
+    bounds = None
+    if len(lon):
+        bounds = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    mx, my = mercator(lon, lat)
+    coded = {name: (c["values"], np.asarray(c["codes"], dtype=np.int32))
+             for name, c in cols["coded"].items()}
+    killed = np.asarray(cols["killed"], dtype=np.int64) if "killed" in cols else None
+    injured = np.asarray(cols["injured"], dtype=np.int64) if "injured" in cols else None
+    return PointIndex(layer=layer, token=token, count=int(cols["count"]), bounds=bounds,
+                      mx=mx, my=my, fid=np.asarray(cols["fid"], dtype=np.int64),
+                      killed=killed, injured=injured, coded=coded)
+
+
+def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 degrees to Web Mercator in world units (0..1, y down), as tiles count."""
+    mx = (lon + 180.0) / 360.0
+    phi = np.radians(np.clip(lat, -MAX_LAT, MAX_LAT))
+    my = (1.0 - np.log(np.tan(phi) + 1.0 / np.cos(phi)) / math.pi) / 2.0
+    return mx, my
+
+
+class LayerCache:
+    """A few recent indexes (least recently used dropped first), one per (layer, who may
+    see what, filters). Lives on the app (app.state.web_layers), not in the module."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], PointIndex] = OrderedDict()
+        self._lock = threading.Lock()
+        # One build at a time: two tiles of a fresh map would otherwise both run the query.
+        self._build = threading.Lock()
+
+    def get(self, store: Store, p: Principal, policy: Policy, layer: str, f: core.MapFilters,
+            public_decimals: int, token: str | None = None) -> PointIndex:
+        """The index for this principal and filters. With `token` (a tile request naming
+        the index its page was given), a cached index of that token is used without
+        checking the data version again; otherwise the version is checked."""
+        key = (layer, visibility_key(p, policy), f, public_decimals)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and token is not None and hit.token == token:
+                self._entries.move_to_end(key)
+                return hit
+        with self._build:
+            version = data_version(store, layer)
+            want = hashlib.sha256(repr((key, version)).encode()).hexdigest()[:16]
+            with self._lock:
+                hit = self._entries.get(key)
+                if hit is not None and hit.token == want:
+                    self._entries.move_to_end(key)
+                    return hit
+            index = build_index(store, p, policy, layer, f, public_decimals, want)
+            with self._lock:
+                self._entries[key] = index
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+            return index
+
+
+def visibility_key(p: Principal, policy: Policy) -> tuple[Any, ...]:
+    """What decides which rows `p` sees in `core._visibility`: two principals with the same
+    key see the same rows. Conservative: every signed-in user gets an entry of their own."""
+    if p.is_public:
+        return ("public",)
+    return ("user", p.username, str(p.role), p.organisation_id,
+            policy.cross_organisation_visibility)
+
+
+# -- tiles ---------------------------------------------------------------------------------
+def tile(index: PointIndex, z: int, x: int, y: int) -> bytes:
+    """The MVT tile z/x/y of the index: clusters up to CLUSTER_MAX_ZOOM, points after."""
+    n = 1 << z
+    tx = index.mx * n - x
+    ty = index.my * n - y
+    margin = 1.0 / GRID if z <= CLUSTER_MAX_ZOOM else BUFFER
+    sel = np.flatnonzero((tx >= -margin) & (tx < 1 + margin) & (ty >= -margin)
+                         & (ty < 1 + margin))
+    if not len(sel):
+        return b""
+    features: list[bytes] = []
+    enc = mvt.LayerEncoder()
+    if z > CLUSTER_MAX_ZOOM:
+        keep = sel[(tx[sel] >= -BUFFER) & (tx[sel] < 1 + BUFFER) & (ty[sel] >= -BUFFER)
+                   & (ty[sel] < 1 + BUFFER)]
+        for i in keep.tolist():
+            features.append(_point_feature(enc, index, i, tx[i], ty[i]))
+        return enc.tile(index.layer, features)
+    # Cells of the global grid at this zoom (the tile's own and one ring around it).
+    cx = np.floor(tx[sel] * GRID).astype(np.int64)
+    cy = np.floor(ty[sel] * GRID).astype(np.int64)
+    cell = (cx + 1) * (GRID + 2) + (cy + 1)
+    cells, first, inverse, counts = np.unique(cell, return_index=True, return_inverse=True,
+                                              return_counts=True)
+    sx = np.bincount(inverse, weights=tx[sel]) / counts
+    sy = np.bincount(inverse, weights=ty[sel]) / counts
+    inside = (sx >= -BUFFER) & (sx < 1 + BUFFER) & (sy >= -BUFFER) & (sy < 1 + BUFFER)
+    killed = injured = None
+    if index.killed is not None and index.injured is not None:
+        killed = np.bincount(inverse, weights=index.killed[sel]).astype(np.int64)
+        injured = np.bincount(inverse, weights=index.injured[sel]).astype(np.int64)
+    for k in np.flatnonzero(inside).tolist():
+        if counts[k] == 1:
+            i = int(sel[first[k]])
+            features.append(_point_feature(enc, index, i, tx[i], ty[i]))
+            continue
+        c = int(cells[k])
+        gx = x * GRID + c // (GRID + 2) - 1
+        gy = y * GRID + c % (GRID + 2) - 1
+        # Unique across zooms and within the safe integers of JavaScript.
+        props: list[tuple[str, Any]] = [("cid", (z << 40) | (gx << 20) | gy),
+                                        ("point_count", int(counts[k]))]
+        if killed is not None and injured is not None:
+            props += [("killed", int(killed[k])),
+                      ("casualties", int(killed[k] + injured[k]))]
+        features.append(enc.point(props, sx[k], sy[k]))
+    return enc.tile(index.layer, features)
+
+
+def _point_feature(enc: mvt.LayerEncoder, index: PointIndex, i: int, tx: float, ty: float
+                   ) -> bytes:
+    props: list[tuple[str, Any]] = [("fid", int(index.fid[i]))]
+    if index.killed is not None and index.injured is not None:
+        k, j = int(index.killed[i]), int(index.injured[i])
+        props += [("killed", k), ("injured", j), ("casualties", k + j)]
+    for name, (values, codes) in index.coded.items():
+        value = values[codes[i]]
+        if value is not None:
+            props.append((name, value))
+    return enc.point(props, tx, ty)
