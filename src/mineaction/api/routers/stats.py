@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -72,7 +74,7 @@ class Cell(BaseModel):
 
 
 def parse_by(by: str) -> list[str]:
-    names = list(dict.fromkeys(b.strip() for b in by.split(",") if b.strip()))
+    names = list(dict.fromkeys(_names(by)))
     unknown = [b for b in names if b not in cas.DIMENSIONS]
     if unknown or len(names) > MAX_DIMENSIONS:
         raise Invalid(f"group by up to {MAX_DIMENSIONS} of {', '.join(cas.DIMENSIONS)}",
@@ -190,6 +192,20 @@ def casualty_cell(
                 links=[f"/api/v1/{collection}/{i}" for i in shown])
 
 
+def _names(by: str) -> list[str]:
+    return [b.strip() for b in by.split(",") if b.strip()]
+
+
+@contextmanager
+def _bad_by() -> Iterator[None]:
+    """The analysis functions refuse an unknown grouping with ValueError: a 422 on `by`."""
+    try:
+        yield
+    except ValueError as exc:
+        raise Invalid(str(exc), field_errors=[FieldError(field="by", message=str(exc))]) \
+            from exc
+
+
 LandMeasure = Literal["released", "finds", "efficiency", "hazards", "open-hazards",
                       "remaining"]
 
@@ -208,10 +224,9 @@ def land_release(
     at: Annotated[list[date] | None, Query(description="remaining: the dates to measure at "
                                            "(default: today)")] = None,
 ) -> Any:
-    statuses = statuses_for(who, status)
-    dims = [b.strip() for b in by.split(",") if b.strip()]
-    common: dict[str, Any] = {"statuses": statuses, "admin_area": admin_area}
-    try:
+    dims = _names(by)
+    common: dict[str, Any] = {"statuses": statuses_for(who, status), "admin_area": admin_area}
+    with _bad_by():
         if measure == "released":
             return landrelease.released_area(svc.store, dims or ["year"], **common,
                                              admin_level=admin_level, date_from=date_from,
@@ -229,9 +244,6 @@ def land_release(
         if measure == "open-hazards":
             return landrelease.open_hazards(svc.store, **common)
         return landrelease.remaining_area(svc.store, at or [date.today()], **common)
-    except ValueError as exc:
-        raise Invalid(str(exc), field_errors=[FieldError(field="by", message=str(exc))]) \
-            from exc
 
 
 @router.get("/risk-education", summary="Risk education sessions and beneficiaries by sex "
@@ -243,15 +255,11 @@ def risk_education(
     admin_level: LevelParam = None, date_from: date | None = None,
     date_to: date | None = None,
 ) -> Any:
-    dims = [b.strip() for b in by.split(",") if b.strip()]
-    try:
-        return landrelease.risk_education(svc.store, dims or ["year"],
+    with _bad_by():
+        return landrelease.risk_education(svc.store, _names(by) or ["year"],
                                           statuses=statuses_for(who, status),
                                           admin_area=admin_area, admin_level=admin_level,
                                           date_from=date_from, date_to=date_to)
-    except ValueError as exc:
-        raise Invalid(str(exc), field_errors=[FieldError(field="by", message=str(exc))]) \
-            from exc
 
 
 @router.get("/trends", summary="Casualties: year-on-year change, rolling 12 months and a "
