@@ -82,7 +82,8 @@ def store_run(location: str, csv_path: Path, repeat: int) -> dict[str, Any]:
         seconds, result = best_of(run, repeat)
     finally:
         store.close()
-    return {"load_seconds": round(load_s, 1), "seconds": seconds, "result": result}
+    return {"load_seconds": round(load_s, 1), "seconds": seconds, "result": result,
+            "load_average_after": common.load_average()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         print("DuckDB on the CSV ...", flush=True)
         duck_s, expected = duckdb_run(csv_path, args.repeat)
         figures: dict[str, Any] = {"duckdb_csv": {"seconds": round(duck_s, 3),
-                                                  "groups": len(expected)}}
+                                                  "groups": len(expected),
+                                                  "load_average_after": common.load_average()}}
         print("GeoPackage store ...", flush=True)
         common.remove_sqlite(work / "stats.gpkg")
         gpkg = store_run(str(work / "stats.gpkg"), csv_path, args.repeat)
@@ -139,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(expected):,} groups, best of {args.repeat}")
         print(common.table(["", "seconds", "x DuckDB", "import s", "target <1 s, <=2x"], rows))
         print(note)
+        print("load average (1, 5, 15 min) after each contender: " + "; ".join(
+            f"{name} {figures[name]['load_average_after']}" for name in figures))
         out = common.results_path(NAME, args.json, args.victims == DEFAULT_VICTIMS, work)
         common.write_json(out, {
             "benchmark": NAME, "when": common.stamp(), "machine": common.machine(),
