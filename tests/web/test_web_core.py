@@ -88,3 +88,61 @@ def test_public_pages_and_redirects(tmp_path: Path) -> None:
         anyio.run(run)
     finally:
         app.state.services.close()
+
+
+def test_dashboard_suppresses_for_the_public_and_drills_down_for_staff(tmp_path: Path) -> None:
+    """The public's small counts are hidden (as in /api/v1/stats); a viewer's figures link
+    to the list of the victims behind them, and that list has exactly that many."""
+    import re
+    from datetime import date
+
+    import anyio
+    import httpx
+    from shapely.geometry import Point
+
+    from mineaction.domain.models import Accident, Victim
+
+    settings = load_settings(store=str(tmp_path / "s.gpkg"), argon2_time_cost=1,
+                             argon2_memory_kib=64, upload_dir=tmp_path / "up")
+    app = create_app(settings)
+    svc = app.state.services
+    # 2019: 2 killed, 9 injured (the 2 is small); 2020: 7 killed, 12 injured.
+    for year, killed, injured in ((2019, 2, 9), (2020, 7, 12)):
+        a = svc.store.add(Accident(geometry=Point(-75.5, 6.2), accident_date=date(year, 5, 1),
+                                   status="approved"))
+        for outcome, n in (("killed", killed), ("injured", injured)):
+            for _ in range(n):
+                svc.store.add(Victim(accident_id=a.id, outcome=outcome, role="civilian",
+                                     status="approved"))
+    svc.users.add("vera", "correct horse battery", "viewer", None)
+
+    def cells(html: str) -> list[str]:
+        table = html.split('id="by-year"')[1].split("</table>")[0]
+        return [re.sub("<[^>]+>", "", c) for c in re.findall(r'<td class="num">(.*?)</td>',
+                                                              table)]
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as c:
+            public = (await c.get("/dashboard")).text
+            # 2019's 2 killed is hidden, and with it 2019's injured (the bar's height shows
+            # the year's total), 2020's killed (the killed card shows the column's total)
+            # and then 2020's injured (its bar).
+            assert cells(public) == ["–", "–", "0", "–", "–", "0"]
+            assert "/records/victims?" not in public
+            assert re.search(r'id="casualties-total">30<', public)
+            r = await c.post("/api/v1/auth/login", json={"username": "vera",
+                                                         "password": "correct horse battery"})
+            assert r.status_code == 200
+            staff = (await c.get("/dashboard", params={"include_submitted": "false"})).text
+            assert cells(staff) == ["2", "9", "0", "7", "12", "0"]
+            link = re.search(r'href="(/records/victims\?year=2020&amp;outcome=killed[^"]*)"',
+                             staff)
+            assert link
+            listed = (await c.get(link.group(1).replace("&amp;", "&"))).text
+            assert re.search(r'role="status">7 records with year 2020, outcome killed', listed)
+
+    try:
+        anyio.run(run)
+    finally:
+        svc.close()

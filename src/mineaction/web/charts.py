@@ -29,7 +29,8 @@ def stacked_bars(rows: Sequence[dict[str, Any]], x: str, keys: Sequence[str], *,
     """Vertical bars of rows[x], stacked by `keys` (counts)."""
     left, bottom, top, right = 48, 36, 14, 8
     plot_w, plot_h = width - left - right, height - top - bottom
-    totals = [sum(int(r.get(k, 0)) for k in keys) for r in rows]
+    # A count hidden from the public (None) draws nothing: its bar part is left out.
+    totals = [sum(int(r.get(k) or 0) for k in keys) for r in rows]
     ymax = _nice_max(max(totals, default=0))
     n = max(len(rows), 1)
     bar_w = plot_w / n
@@ -48,7 +49,7 @@ def stacked_bars(rows: Sequence[dict[str, Any]], x: str, keys: Sequence[str], *,
         y = top + plot_h
         bx = left + i * bar_w
         for k in keys:
-            v = int(r.get(k, 0))
+            v = int(r.get(k) or 0)
             h = plot_h * v / ymax
             if h > 0:
                 w = max(bar_w - 2, 1)
@@ -68,12 +69,12 @@ def hbars(rows: Sequence[dict[str, Any]], label: str, value: str, *, title: str,
     """Horizontal bars, one per row."""
     bar_h, gap, left, right = 26, 8, 130, 70
     height = max(1, len(rows)) * (bar_h + gap) + gap
-    vmax = max((float(r[value]) for r in rows), default=0) or 1
+    vmax = max((float(r[value] or 0) for r in rows), default=0) or 1
     parts = [f'<svg role="img" viewBox="0 0 {width} {height}" class="chart hchart" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for i, r in enumerate(rows):
         y = gap + i * (bar_h + gap)
-        w = (width - left - right) * float(r[value]) / vmax
+        w = (width - left - right) * float(r[value] or 0) / vmax
         colour = COLOURS.get(str(r[label]), "#0072b2") if colour_by_label else "#0072b2"
         name = str(r[label]).replace("_", " ")
         parts.append(f'<text x="{left - 6}" y="{y + bar_h * 0.68:.1f}" text-anchor="end" '
@@ -81,6 +82,7 @@ def hbars(rows: Sequence[dict[str, Any]], label: str, value: str, *, title: str,
         parts.append(f'<rect x="{left}" y="{y}" width="{max(w, 1):.1f}" height="{bar_h}" '
                      f'fill="{colour}"/>')
         parts.append(f'<text x="{left + w + 6:.1f}" y="{y + bar_h * 0.68:.1f}" '
-                     f'class="tick">{float(r[value]):,.0f}{escape(unit)}</text>')
+                     f'class="tick">{"–" if r[value] is None else f"{float(r[value]):,.0f}"}'
+                     f'{escape(unit)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

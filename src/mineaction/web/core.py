@@ -288,10 +288,12 @@ def area_json(geometry: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- dashboard ---------------------------------------------------------------------------
-def dashboard(store: Store, p: Principal, *, include_submitted: bool) -> dict[str, Any]:
+def dashboard(store: Store, p: Principal, *, include_submitted: bool,
+              min_count: int | None = None) -> dict[str, Any]:
     """Figures of the dashboard. The public counts approved records only; signed-in users
     may count records awaiting approval too (an import through the web lands as
-    submitted), and the page says which."""
+    submitted), and the page says which. The public's casualty counts below `min_count`
+    are hidden (None) with their complementary cells, as in /api/v1/stats."""
     statuses: tuple[str, ...] = ("approved",)
     if include_submitted and not p.is_public:
         statuses = ("approved", "submitted")
@@ -337,7 +339,36 @@ def dashboard(store: Store, p: Principal, *, include_submitted: bool) -> dict[st
     }
     if not p.is_public:
         out["awaiting"] = awaiting_approval(store, p)
+    elif min_count is not None:
+        _suppress_casualties(out["casualties"], min_count)
     return out
+
+
+def _suppress_casualties(c: dict[str, Any], min_count: int) -> None:
+    """Hide the public's small counts: years and roles each add up to the total shown."""
+    import pandas as pd
+
+    from mineaction.reports.suppression import suppress
+
+    names = {"casualties": "casualties", "killed": "killed", "injured": "injured",
+             "unknown": "unknown_outcome"}
+    for key in ("by_year", "by_role"):
+        if not c[key]:
+            continue
+        frame = pd.DataFrame(c[key]).rename(columns=names)
+        if "casualties" not in frame:
+            frame["casualties"] = frame[["killed", "injured", "unknown_outcome"]].sum(axis=1)
+        hidden = suppress(frame, min_count, [[]])
+        back = {v: k for k, v in names.items()}
+        c[key] = [{back.get(k, k): (None if v is None else v if isinstance(v, str | bool)
+                                    else int(v)) for k, v in r.items()}
+                  for r in hidden.to_dict("records")]
+    total = suppress(pd.DataFrame([{"casualties": c["total"], "killed": c["killed"],
+                                    "injured": c["injured"],
+                                    "unknown_outcome": c["unknown"]}]), min_count)
+    row = total.iloc[0]
+    c.update({"total": row["casualties"], "killed": row["killed"], "injured": row["injured"],
+              "unknown": row["unknown_outcome"], "suppressed_below": min_count})
 
 
 def awaiting_approval(store: Store, p: Principal, limit: int = 10) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -47,6 +48,8 @@ KINDS = {name: kind for kind, name in COLLECTIONS.items()}
 TEMPLATES = Jinja2Templates(directory=WEB / "templates")
 TEMPLATES.env.filters["label"] = label_of
 TEMPLATES.env.filters["area"] = core.fmt_area
+# A count, or a dash for one hidden from the public (small-count suppression).
+TEMPLATES.env.filters["count"] = lambda n: "–" if n is None else f"{int(n):,}"
 TEMPLATES.env.globals["stacked_bars"] = charts.stacked_bars
 TEMPLATES.env.globals["hbars"] = charts.hbars
 # What a list shows of each kind, after the id.
@@ -152,11 +155,13 @@ def _list_ids(svc: Any, who: Principal, kind: str, *, q: str | None, status: str
               ) -> tuple[list[str], int]:
     table = entity_table(ENTITIES[kind])
     cond = core._visibility(table, who, svc.records.policy,
-                            (status,) if status else None)
+                            tuple(status.split(",")) if status else None)
     for name, value in filters.items():
         if value:
             if name == "admin_area_pcode":
                 cond.append(table.c[name].startswith(value))
+            elif name == "year":
+                cond.append(_in_year(kind, table, value))
             else:
                 cond.append(table.c[name] == value)
     if q:
@@ -174,6 +179,22 @@ def _list_ids(svc: Any, who: Principal, kind: str, *, q: str | None, status: str
     return ids, int(total)
 
 
+def _in_year(kind: str, table: sa.Table, year: int) -> Any:
+    """Records of one calendar year: by their own date, victims by their accident's (the
+    casualty statistics' year, so a dashboard figure and its list agree)."""
+    if kind == "victim":
+        from mineaction.analysis.casualties import FACTS
+
+        return table.c.id.in_(sa.select(FACTS.c.victim_id).where(FACTS.c.year == str(year)))
+    from mineaction.store.schema import primary_date_field
+
+    field = primary_date_field(ENTITIES[kind])
+    if field is None:
+        return sa.false()
+    column = table.c[field]
+    return sa.and_(column >= date(year, 1, 1), column <= date(year, 12, 31))
+
+
 @router.get("/records/{collection}", response_class=HTMLResponse)
 def records_list(
     request: Request, svc: ServicesDep, who: WhoDep, collection: str,
@@ -184,6 +205,9 @@ def records_list(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     admin_area: Annotated[str | None, Query(max_length=40)] = None,
     kind_value: Annotated[str | None, Query(alias="kind", max_length=40)] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    outcome: Annotated[str | None, Query(max_length=20)] = None,
+    role: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     kind = _kind(collection)
     if kind is None:
@@ -199,6 +223,10 @@ def records_list(
         filters["admin_area_pcode"] = admin_area
     if kind_field:
         filters[kind_field] = kind_value
+    # The dashboard's drill-down: a year, and for victims an outcome or a role.
+    filters["year"] = year
+    if kind == "victim":
+        filters.update(outcome=outcome, role=role)
     ids, total = _list_ids(svc, who, kind, q=q, status=status, sort=sort, desc=desc,
                            offset=(page - 1) * PAGE_SIZE, filters=filters)
     records = {}
@@ -213,7 +241,9 @@ def records_list(
         annotation = ENTITIES[kind].model_fields[kind_field].annotation
         kind_options = [e.value for e in getattr(annotation, "__members__", {}).values()]
     base = {"q": q, "status": status, "sort": sort, "desc": "true" if desc else "",
-            "admin_area": admin_area, "kind": kind_value, "page": page}
+            "admin_area": admin_area, "kind": kind_value, "page": page, "year": year,
+            "outcome": outcome if kind == "victim" else None,
+            "role": role if kind == "victim" else None}
 
     def qs(**over: Any) -> str:
         params = {k: v for k, v in {**base, **over}.items() if v not in (None, "")}
@@ -225,6 +255,8 @@ def records_list(
                   sort=sort, desc=desc, admin_area=admin_area or "",
                   kind_field=kind_field, kind_value=kind_value or "",
                   kind_options=kind_options, may_create=may_create(who) and kind != "admin_area",
+                  drill={k: v for k in ("year", "outcome", "role")
+                         if (v := base[k]) not in (None, "")},
                   statuses=[s.value for s in enums.WorkflowStatus],
                   has_admin_area="admin_area_pcode" in ENTITIES[kind].model_fields)
 
@@ -336,7 +368,8 @@ def imports_page(request: Request, who: WhoDep) -> Response:
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(request: Request, svc: ServicesDep, who: WhoDep,
                    include_submitted: bool = True) -> HTMLResponse:
-    figures = core.dashboard(svc.store, who, include_submitted=include_submitted)
+    figures = core.dashboard(svc.store, who, include_submitted=include_submitted,
+                             min_count=svc.settings.public_min_count)
     return render(request, "dashboard.html", who, d=figures,
                   include_submitted=include_submitted and not who.is_public,
                   is_staff=not who.is_public, Role=Role)
