@@ -339,6 +339,8 @@ def list_records(
     offset: Annotated[int, typer.Option(help="Rows to skip.")] = 0,
     format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
     count: Annotated[bool, typer.Option(help="Print only how many match.")] = False,
+    columns: Annotated[str | None, typer.Option(
+        help="Comma-separated fields to show, in this order (default: all).")] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Query records: by area, distance, admin area, date range, status; with paging.
@@ -354,6 +356,13 @@ def list_records(
 
     frame = frame.drop(columns=[c for c in ENTITIES[q.kind].personal_fields()
                                 if c in frame.columns])
+    if columns:
+        wanted = [c.strip() for c in columns.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in frame.columns]
+        if unknown:
+            fail(f"--columns: no field {', '.join(unknown)} in {q.kind} records; choose from "
+                 f"{', '.join(frame.columns)}", 2)
+        frame = frame[wanted]
     if "geometry" in frame.columns:
         frame["geometry"] = [None if g is None else g.wkt[:60] for g in frame["geometry"]]
     _emit(frame.to_dict("records"), list(frame.columns), format)

@@ -51,3 +51,17 @@ def test_bad_options_exit_2(colombia_gpkg: Store) -> None:
     assert run("--admin-level", "1", "--store", store)[0] == 2
     assert run("--records", "colour=red", "--store", store)[0] == 2
     assert run("--from", "2006-13-01", "--store", store)[0] == 2
+
+
+def test_list_columns_chosen_and_personal_fields_refused(colombia_gpkg: Store) -> None:
+    result = CliRunner().invoke(app, ["list", "accidents", "--columns",
+                                      "accident_date,admin_area_pcode", "--admin-area",
+                                      "05313", "--limit", "3", "--format", "csv", "--store",
+                                      colombia_gpkg.location])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["accident_date", "admin_area_pcode"] and len(rows) == 3
+    assert {r["admin_area_pcode"] for r in rows} == {"05313"}
+    refused = CliRunner().invoke(app, ["list", "victims", "--columns", "name", "--store",
+                                       colombia_gpkg.location])
+    assert refused.exit_code == 2 and "no field name" in refused.output
