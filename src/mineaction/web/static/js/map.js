@@ -130,7 +130,8 @@ const TILED = new Set(["accidents"]);
 function fetchLayers() {
   const params = query();
   return Promise.all(visibleLayers().map(async (layer) => {
-    const url = TILED.has(layer) ? `/web/api/layers/${layer}/summary?${params}` : `/web/api/layers/${layer}?${params}`;
+    // No "?" without filters: the URL must be the one map.html preloads.
+    const url = `/web/api/layers/${layer}${TILED.has(layer) ? "/summary" : ""}${params.size ? `?${params}` : ""}`;
     const res = await fetch(url, { credentials: "same-origin" });
     if (!res.ok) return [layer, null];
     const body = await res.json();
