@@ -247,7 +247,8 @@ def record_new(request: Request, who: WhoDep, collection: str) -> Response:
         return error_page(request, who, 403, f"Your role ({who.role.value}) cannot create "
                           "records.")
     return render(request, "form.html", who, kind=kind, collection=collection, record=None,
-                  version=None, fields=form_fields(kind, personal=sees_personal_data(who)))
+                  version=None, fields=form_fields(kind, personal=sees_personal_data(who)),
+                  parents=core.PARENTS, link_labels={})
 
 
 def _load(request: Request, svc: Any, who: Principal, collection: str, record_id: str
@@ -279,7 +280,9 @@ def record_edit(request: Request, svc: ServicesDep, who: WhoDep, collection: str
         return error_page(request, who, 403, f"Your role ({who.role.value}) cannot change "
                           f"this {kind}.")
     return render(request, "form.html", who, kind=kind, collection=collection, record=data,
-                  version=version, fields=form_fields(kind, personal=sees_personal_data(who)))
+                  version=version, fields=form_fields(kind, personal=sees_personal_data(who)),
+                  parents=core.PARENTS,
+                  link_labels=core.link_labels(svc.store, who, svc.records.policy, data))
 
 
 @router.get("/records/{collection}/{record_id}", response_class=HTMLResponse)
