@@ -374,6 +374,8 @@ CHILDREN = {
 }
 PARENTS = {"hazard_id": "hazard", "activity_id": "activity", "accident_id": "accident",
            "organisation_id": "organisation"}
+# Kinds a form's pick lists choose from: parents, and the sources of any record.
+PICKED = frozenset({*PARENTS.values(), "source"})
 
 
 def children(store: Store, p: Principal, policy: Policy, kind: str, record_id: str,
@@ -425,19 +427,26 @@ def pick_text(row: dict[str, Any]) -> str:
 
 
 def link_labels(store: Store, p: Principal, policy: Policy, record: dict[str, Any]
-                ) -> dict[str, str]:
-    """The text of each linked record a form shows, by field, for those `p` may see."""
-    out = {}
-    for name, kind in PARENTS.items():
-        rid = record.get(name)
-        if not rid:
-            continue
+                ) -> dict[str, Any]:
+    """What a form shows of the records its record links to, for those `p` may see: the
+    text of each parent by field, and of each source as [(id, text)] under source_ids."""
+
+    def text(kind: str, rid: str) -> str | None:
         table = entity_table(ENTITIES[kind])
         with store.engine.connect() as conn:
             visible = conn.execute(sa.select(table.c.id).where(
-                table.c.id == str(rid), *_visibility(table, p, policy, None))).first()
-        if visible:
-            out[name] = pick_text({"id": str(rid), **short(store, kind, str(rid), p)})
+                table.c.id == rid, *_visibility(table, p, policy, None))).first()
+        return pick_text({"id": rid, **short(store, kind, rid, p)}) if visible else None
+
+    out: dict[str, Any] = {}
+    for name, kind in PARENTS.items():
+        if record.get(name):
+            label = text(kind, str(record[name]))
+            if label:
+                out[name] = label
+    # A source the user may not see stays linked, shown by its id only.
+    out["source_ids"] = [(str(sid), text("source", str(sid)) or str(sid))
+                         for sid in record.get("source_ids") or []]
     return out
 
 

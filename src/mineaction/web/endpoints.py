@@ -101,7 +101,7 @@ def layer(request: Request, svc: ServicesDep, who: WhoDep, layer: str, f: Filter
 def pick(svc: ServicesDep, who: WhoDep, kind: str,
          q: Annotated[str, Query(max_length=100)] = "") -> Response:
     """Options of a form's pick list of linked records (web/static/js/picklist.js)."""
-    if kind not in set(core.PARENTS.values()):
+    if kind not in core.PICKED:
         return _json({"message": f"no pick list of {kind}"}, status_code=404)
     rows = core.pick(svc.store, who, svc.records.policy, kind, q)
     return _json([{**r, "text": core.pick_text(r)} for r in rows])

@@ -248,7 +248,7 @@ def record_new(request: Request, who: WhoDep, collection: str) -> Response:
                           "records.")
     return render(request, "form.html", who, kind=kind, collection=collection, record=None,
                   version=None, fields=form_fields(kind, personal=sees_personal_data(who)),
-                  parents=core.PARENTS, link_labels={})
+                  parents=core.PARENTS, link_labels={"source_ids": []})
 
 
 def _load(request: Request, svc: Any, who: Principal, collection: str, record_id: str

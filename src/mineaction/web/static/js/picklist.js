@@ -3,6 +3,8 @@
 // records you may see (/web/api/pick/<kind>?q=), instead of typing an id (#4).
 // An ARIA 1.2 combobox: arrows move through the options, Enter chooses, Escape closes;
 // the visible box searches, the hidden input beside it holds the id the form sends.
+// With data-multiple (a record's sources) each choice is added to a list of chips, each
+// with a button that unlinks it, and the hidden input holds their ids, comma-separated.
 import { el } from "./common.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,6 +15,8 @@ class Picklist {
     this.input = box.querySelector('[role="combobox"]');
     this.hidden = box.querySelector('input[type="hidden"]');
     this.list = box.querySelector('[role="listbox"]');
+    this.multiple = box.dataset.multiple === "true";
+    this.chips = box.querySelector(".chips");
     this.items = [];
     this.active = -1;
     this.seq = 0;
@@ -20,7 +24,7 @@ class Picklist {
     this.input.addEventListener("input", () => {
       // Typing drops the previous choice; an id pasted whole is taken as it is.
       const text = this.input.value.trim();
-      this.hidden.value = UUID.test(text) ? text : "";
+      if (!this.multiple) this.hidden.value = UUID.test(text) ? text : "";
       clearTimeout(this.timer);
       // An emptied box unlinks the record and opens no list over the form (ArrowDown
       // still lists the most recent records).
@@ -35,6 +39,23 @@ class Picklist {
       const li = e.target.closest("li[data-index]");
       if (li) this.choose(Number(li.dataset.index));
     });
+    if (this.chips) {
+      this.chips.addEventListener("click", (e) => {
+        const button = e.target.closest(".chip-remove");
+        if (!button) return;
+        button.closest("li").remove();
+        this.syncChips();
+        this.input.focus();
+      });
+    }
+  }
+
+  chipIds() {
+    return [...this.chips.querySelectorAll("li[data-id]")].map((li) => li.dataset.id);
+  }
+
+  syncChips() {
+    this.hidden.value = this.chipIds().join(", ");
   }
 
   async search() {
@@ -85,8 +106,17 @@ class Picklist {
   choose(i) {
     const it = this.items[i];
     if (!it) return;
-    this.hidden.value = it.id;
-    this.input.value = it.text;
+    if (this.multiple) {
+      if (!this.chipIds().includes(it.id)) {
+        this.chips.append(el("li", { "data-id": it.id }, el("span", { text: it.text }), " ",
+          el("button", { type: "button", class: "chip-remove", "aria-label": `Unlink source ${it.text}`, text: "×" })));
+        this.syncChips();
+      }
+      this.input.value = "";
+    } else {
+      this.hidden.value = it.id;
+      this.input.value = it.text;
+    }
     this.close();
   }
 
