@@ -82,6 +82,7 @@ function addTiledAccidents(summary) {
   map.addSource("accidents", { type: "vector", tiles: [location.origin + summary.tiles], maxzoom: summary.maxzoom });
   map.addLayer({ id: "accidents-clusters", type: "circle", source: "accidents", "source-layer": "accidents", filter: ["has", "point_count"],
                  paint: { "circle-color": "rgba(178,24,43,0.75)", "circle-stroke-color": "#fff", "circle-stroke-width": 2,
+                          // web/tiles.py keeps each cluster inside its cell by these radii.
                           "circle-radius": ["step", ["get", "point_count"], 12, 50, 16, 500, 21, 5000, 27] } });
   map.addLayer({ id: "accidents-points", type: "circle", source: "accidents", "source-layer": "accidents", filter: ["!", ["has", "point_count"]],
                  paint: { "circle-color": ["case", [">", ["get", "killed"], 0], "#67000d", "#f4a582"],
