@@ -168,6 +168,7 @@ async function load(fetched = fetchLayers()) {
   const layers = visibleLayers();
   statusEl.textContent = "Loading…";
   await mapLoaded;
+  setVisibility(layers);  // an unchecked layer goes at once, not when the others load
   const results = await fetched;
   if (seq !== loadSeq) return;
   const bounds = new maplibregl.LngLatBounds();
@@ -194,7 +195,7 @@ async function load(fetched = fetchLayers()) {
     window.__mapState.counts[layer] = count;
     if (layer !== "admin-areas") parts.push(`${count.toLocaleString()} ${layer.replace("-", " ")}`);
   }
-  setVisibility(layers);
+  setVisibility(layers);  // again, for a tiled layer whose layers were just added
   mark("applied");
   statusEl.textContent = parts.length ? `Showing ${parts.join(", ")}.` : "No layer selected.";
   if (!fitted && !bounds.isEmpty()) {
@@ -271,5 +272,6 @@ map.once("style.load", () => {
 });
 
 form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
-form.addEventListener("reset", () => setTimeout(load, 0));
-form.querySelectorAll('input[name="layer"]').forEach((i) => i.addEventListener("change", load));
+// load() takes the fetch to wait for, so no event may be handed to it.
+form.addEventListener("reset", () => setTimeout(() => load(), 0));
+form.querySelectorAll('input[name="layer"]').forEach((i) => i.addEventListener("change", () => load()));
