@@ -11,9 +11,11 @@ decodes a handful of small tiles instead of indexing every point.
 
 Clustering is a grid: at zoom z a tile is cut into GRID x GRID cells (64 px of a 512 px
 tile, about the 45 px radius the browser clustering used) and the points of a cell make
-one cluster, drawn at their mean position. A cell never straddles two tiles, so a cluster
-is the same in every tile that draws it (its `cid` says which cell it is). A cell holding
-one point sends the point itself.
+one cluster, drawn at their mean position, kept inside its cell far enough that
+neighbouring clusters never overlap. A cell never straddles two tiles, so a cluster is the
+same in every tile that draws it (its `cid` says which cell it is). A cell holding one
+point sends the point itself. The clusters of a zoom are grouped once for the whole layer
+(`_level`), and a tile once cut is kept with its index.
 
 Indexes are cached per (layer, who may see what, filters) and keyed by a data version
 (row count and sum of record versions of the tables involved: every write bumps one or
@@ -44,8 +46,7 @@ GRID = 8  # cluster cells per tile side: 64 px cells in MapLibre's 512 px tiles
 CLUSTER_MAX_ZOOM = 11  # from 12 on, points are drawn one by one (as the browser did)
 MAX_ZOOM = 12  # tiles past this are over-zoomed by MapLibre from the zoom-12 tile
 # Features this close outside a tile (a fraction of its side: 32 px) are kept in it too,
-# so a circle on a tile border is not cut in half (clusters are placed by their mean, so a
-# cluster of a cell next to the tile may lie inside this margin).
+# so a circle on a tile border is not cut in half.
 BUFFER = 1 / 16
 MAX_LAT = 85.0511287798  # Web Mercator's limit
 # Tables whose rows a layer shows (accidents carry their victims' casualties).
