@@ -146,3 +146,34 @@ def test_dashboard_suppresses_for_the_public_and_drills_down_for_staff(tmp_path:
         anyio.run(run)
     finally:
         svc.close()
+
+
+def test_pick_lists_show_what_each_role_may_see(tmp_path: Path) -> None:
+    from mineaction.auth.roles import PUBLIC, Policy, Principal, Role
+    from mineaction.domain.models import Hazard
+    from mineaction.store import open_store
+    from mineaction.web import core
+
+    with open_store(str(tmp_path / "s.gpkg")) as store:
+        ok = store.add(Hazard(hazard_kind="SHA", name="Alto 50%_x", status="approved"),
+                       by="approver")
+        mine = store.add(Hazard(hazard_kind="SHA", name="Alto draft", status="draft"),
+                         by="fieldy")
+        other = store.add(Hazard(hazard_kind="CHA", name="Alto other", status="draft"),
+                          by="someone")
+        field = Principal(username="fieldy", role=Role.field)
+
+        def ids(p: Principal, q: str) -> set[str]:
+            return {r["id"] for r in core.pick(store, p, Policy(), "hazard", q)}
+
+        assert ids(PUBLIC, "alto") == {str(ok.id)}
+        assert ids(field, "ALTO") == {str(ok.id), str(mine.id)}
+        assert ids(Principal(username="a", role=Role.admin), "alto") == {
+            str(ok.id), str(mine.id), str(other.id)}
+        # % and _ are matched as themselves, not as wildcards.
+        assert ids(Principal(username="a", role=Role.admin), "50%_") == {str(ok.id)}
+        assert ids(Principal(username="a", role=Role.admin), "t%d") == set()
+        assert ids(Principal(username="a", role=Role.admin), str(other.id)[:8]) == {
+            str(other.id)}
+        row = core.pick(store, PUBLIC, Policy(), "hazard", "alto")[0]
+        assert core.pick_text(row) == "Alto 50%_x · SHA · open (approved)"

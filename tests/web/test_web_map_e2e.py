@@ -89,6 +89,18 @@ def test_clusters_points_popups_and_filters(new_page: Any, live: Any) -> None:
     page.locator("#map-status", has_text=" 0 accidents.").wait_for()
     jump(page, -70.0, 1.0, 13)
     assert rendered(page, "accidents-points") == []
+    # The layer switcher hides and shows the tiled accidents.
+    page.get_by_label("From date").fill("")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function("window.__mapState.counts.accidents > 0", polling=100)
+    visibility = "window.__map.getLayoutProperty('accidents-points', 'visibility')"
+    page.get_by_label("Accidents", exact=True).uncheck()
+    page.wait_for_function(f"{visibility} === 'none'", polling=100)
+    page.locator("#map-status", has_text="Showing").wait_for()
+    assert "accidents" not in page.locator("#map-status").inner_text()
+    page.get_by_label("Accidents", exact=True).check()
+    page.locator("#map-status", has_text="accidents").wait_for()
+    assert page.evaluate(visibility) == "visible"
     assert page.js_errors == []
 
     # An approver sees the submitted accident too, at its own place.

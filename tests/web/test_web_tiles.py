@@ -244,3 +244,33 @@ def test_basemap_tiles_hold_the_countries_they_touch(tmp_path: Path) -> None:
     assert got.symmetric_difference(want).area / want.area < 0.02
     # Open sea: an empty tile.
     assert b.tile(6, 10, 40) == b""
+
+
+def test_neighbouring_clusters_never_overlap() -> None:
+    # 20,000 points crowded into a town and its surroundings: many adjacent busy cells.
+    rng = np.random.default_rng(7)
+    lon = np.concatenate([rng.normal(-75.57, 0.05, 15_000), rng.uniform(-76.5, -74.5, 5_000)])
+    lat = np.concatenate([rng.normal(6.25, 0.05, 15_000), rng.uniform(5.5, 7.0, 5_000)])
+    mx, my = tiles.mercator(lon, lat)
+    order = np.argsort(mx)
+    n = len(lon)
+    index = tiles.PointIndex(layer="accidents", token="t", count=n, bounds=None,
+                             mx=mx[order], my=my[order], fid=np.arange(n),
+                             killed=np.zeros(n, dtype=np.int64),
+                             injured=np.ones(n, dtype=np.int64), coded={})
+    for z in range(4, tiles.CLUSTER_MAX_ZOOM + 1):
+        level = tiles._level(index, z)
+        assert level.count.sum() == n
+        many = level.count > 1
+        x = level.mx[many] * 512 * (1 << z)
+        y = level.my[many] * 512 * (1 << z)
+        count = level.count[many]
+        radius = np.select([count < 50, count < 500, count < 5000], [12, 16, 21], 27) + 2
+        gap = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+        reach = radius[:, None] + radius[None, :]
+        np.fill_diagonal(gap, np.inf)
+        assert (gap >= reach - 1e-6).all(), z
+        # Each cluster is still drawn inside its own cell.
+        cells = (1 << z) * tiles.GRID
+        assert (np.floor(level.mx * cells) == level.gx).all()
+        assert (np.floor(level.my * cells) == level.gy).all()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +48,23 @@ class Basemap:
             self.names.append((feat.get("properties") or {}).get("name") or "")
             geoms.append(shapely.set_precision(
                 shape(feat["geometry"]).simplify(0.01, preserve_topology=True), 0.001))
-        self.geojson = json.dumps(
-            {"type": "FeatureCollection",
-             "features": [{"type": "Feature", "geometry": mapping(g), "properties": {"name": n}}
-                          for g, n in zip(geoms, self.names, strict=True)]},
-            separators=(",", ":")).encode()
+        self.geoms = geoms
         # Web Mercator in world units (0..1 across, y down), as tiles count.
         self.world = shapely.transform(np.asarray(geoms, dtype=object), _to_world)
         self.tree = shapely.STRtree(self.world)
         self._tiles: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
         self._size = cached_tiles
         self._lock = threading.Lock()
+
+    @cached_property
+    def geojson(self) -> bytes:
+        """The whole basemap as GeoJSON; only built when asked for (half a second that
+        the map, which draws tiles, does not need)."""
+        return json.dumps(
+            {"type": "FeatureCollection",
+             "features": [{"type": "Feature", "geometry": mapping(g), "properties": {"name": n}}
+                          for g, n in zip(self.geoms, self.names, strict=True)]},
+            separators=(",", ":")).encode()
 
     def tile(self, z: int, x: int, y: int) -> bytes:
         key = (z, x, y)
@@ -134,15 +140,6 @@ def basemap() -> Basemap:
 
 def warm_up() -> None:
     """Build the basemap in a background thread when the app is built, so the first
-    visitor's map does not wait for it (#4), and cut the tiles of zooms 0-2, which hold
-    most of the world each (half a second for zoom 0) and which every zoomed-out view
-    needs."""
-
-    def run() -> None:
-        b = basemap()
-        for z in range(3):
-            for x in range(1 << z):
-                for y in range(1 << z):
-                    b.tile(z, x, y)
-
-    threading.Thread(target=run, name="basemap-warm-up", daemon=True).start()
+    visitor's map does not wait for it (#4). Tiles are cut when first asked for: cutting
+    ahead would compete for the CPU with the first visitor's own requests."""
+    threading.Thread(target=basemap, name="basemap-warm-up", daemon=True).start()

@@ -405,6 +405,8 @@ CHILDREN = {
 }
 PARENTS = {"hazard_id": "hazard", "activity_id": "activity", "accident_id": "accident",
            "organisation_id": "organisation"}
+# Kinds a form's pick lists choose from: parents, and the sources of any record.
+PICKED = frozenset({*PARENTS.values(), "source"})
 
 
 def children(store: Store, p: Principal, policy: Policy, kind: str, record_id: str,
@@ -423,12 +425,68 @@ def children(store: Store, p: Principal, policy: Policy, kind: str, record_id: s
     return out
 
 
+# Text a pick list searches in (whichever of them a kind has).
+PICK_SEARCHED = ("name", "title", "place_name", "pcode", "acronym", "device_model",
+                 "external_id")
+
+
+def pick(store: Store, p: Principal, policy: Policy, kind: str, q: str, limit: int = 10
+         ) -> list[dict[str, Any]]:
+    """Records of `kind` that `p` may see whose name (or title, place, pcode, acronym,
+    external id) contains `q`, or whose id starts with it: the options of a form's pick
+    list for a linked record, most recently changed first."""
+    table = entity_table(ENTITIES[kind])
+    cond = _visibility(table, p, policy, None)
+    q = q.strip().lower()
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        text = [sa.func.lower(table.c[c]).like(like, escape="\\") for c in PICK_SEARCHED
+                if c in table.c]
+        text.append(table.c.id.startswith(q, autoescape=True))
+        cond.append(sa.or_(*text))
+    with store.engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(sa.select(table.c.id).where(*cond)
+                                          .order_by(table.c.updated_at.desc(), table.c.fid)
+                                          .limit(limit))]
+    return [{"id": rid, **short(store, kind, rid, p)} for rid in ids]
+
+
+def pick_text(row: dict[str, Any]) -> str:
+    """How a picked record reads in its box: label, summary, and its workflow status."""
+    bits = [b for b in (row.get("label"), row.get("summary")) if b]
+    return " · ".join(bits or [row["id"]]) + f" ({row['status']})"
+
+
+def link_labels(store: Store, p: Principal, policy: Policy, record: dict[str, Any]
+                ) -> dict[str, Any]:
+    """What a form shows of the records its record links to, for those `p` may see: the
+    text of each parent by field, and of each source as [(id, text)] under source_ids."""
+
+    def text(kind: str, rid: str) -> str | None:
+        table = entity_table(ENTITIES[kind])
+        with store.engine.connect() as conn:
+            visible = conn.execute(sa.select(table.c.id).where(
+                table.c.id == rid, *_visibility(table, p, policy, None))).first()
+        return pick_text({"id": rid, **short(store, kind, rid, p)}) if visible else None
+
+    out: dict[str, Any] = {}
+    for name, kind in PARENTS.items():
+        if record.get(name):
+            label = text(kind, str(record[name]))
+            if label:
+                out[name] = label
+    # A source the user may not see stays linked, shown by its id only.
+    out["source_ids"] = [(str(sid), text("source", str(sid)) or str(sid))
+                         for sid in record.get("source_ids") or []]
+    return out
+
+
 def short(store: Store, kind: str, record_id: str, p: Principal) -> dict[str, Any]:
     """A one-line description of a record for lists of links; a victim's name only for
     roles that see personal data."""
     r = store.get(kind, record_id)
     hidden = set() if sees_personal_data(p) else ENTITIES[kind].personal_fields()
-    label = next((str(getattr(r, n)) for n in ("name", "title", "device_model")
+    label = next((str(getattr(r, n)) for n in ("name", "title", "place_name", "device_model")
                   if n not in hidden and getattr(r, n, None)), "")
     bits = [str(getattr(r, n)) for n in ("hazard_kind", "activity_kind", "accident_kind",
                                           "method", "outcome", "role", "accident_date",

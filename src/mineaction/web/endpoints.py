@@ -97,6 +97,16 @@ def layer(request: Request, svc: ServicesDep, who: WhoDep, layer: str, f: Filter
     return _json(body)
 
 
+@router.get("/pick/{kind}")
+def pick(svc: ServicesDep, who: WhoDep, kind: str,
+         q: Annotated[str, Query(max_length=100)] = "") -> Response:
+    """Options of a form's pick list of linked records (web/static/js/picklist.js)."""
+    if kind not in core.PICKED:
+        return _json({"message": f"no pick list of {kind}"}, status_code=404)
+    rows = core.pick(svc.store, who, svc.records.policy, kind, q)
+    return _json([{**r, "text": core.pick_text(r)} for r in rows])
+
+
 @router.get("/coordinates")
 def coordinates(text: Annotated[str, Query(max_length=200)],
                 hint: Annotated[str | None, Query(max_length=10)] = None) -> Response:

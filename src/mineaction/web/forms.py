@@ -27,7 +27,8 @@ LONG_TEXT = {"narrative", "description", "evidence_description", "injuries", "ad
 class FieldSpec:
     name: str
     label: str
-    widget: str  # text, textarea, number, integer, date, select, checkboxes, geometry, list, uuid
+    # text, textarea, number, integer, date, select, checkboxes, geometry, list, uuid, sources
+    widget: str
     required: bool = False
     options: list[str] = field(default_factory=list)
     personal: bool = False
@@ -62,8 +63,13 @@ def form_fields(kind: str, *, personal: bool) -> list[FieldSpec]:
     for name, info in model.model_fields.items():
         if name in SKIPPED or (name in personal_names and not personal):
             continue
-        if name in ("dataset", "external_id", "source_ids"):
-            continue  # set by imports; sources are linked on the record page
+        if name in ("dataset", "external_id"):
+            continue  # set by imports
+        if name == "source_ids":
+            # Chosen from a pick list of the sources (web/static/js/picklist.js).
+            out.append(FieldSpec(name=name, label="Sources", widget="sources",
+                                 help="Type part of a source's title to link it."))
+            continue
         geom = next((m for m in info.metadata if isinstance(m, GeometryKind)), None)
         annotation, _ = _unwrap(info.annotation)
         required = info.is_required()

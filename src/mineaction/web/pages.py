@@ -39,7 +39,7 @@ from mineaction.domain import enums
 from mineaction.domain.models import ENTITIES
 from mineaction.io.mapping import shipped_mappings
 from mineaction.store.schema import entity_table
-from mineaction.web import WEB, charts, core
+from mineaction.web import WEB, charts, core, tiles
 from mineaction.web.forms import form_fields, label_of
 from mineaction.web.session import WhoDep
 
@@ -112,10 +112,17 @@ def _kind(collection: str) -> str | None:
     return KINDS.get(collection)
 
 
+# (layer, label, shown at first) of the map page's layer list.
+MAP_LAYERS = (("hazards", "Hazards (SHA / CHA)", True), ("land-release", "Land release", True),
+              ("accidents", "Accidents", True), ("finds", "Finds", False),
+              ("risk-education", "Risk education", False), ("admin-areas", "Admin areas", False))
+
+
 @router.get("/", response_class=HTMLResponse)
 def map_page(request: Request, who: WhoDep) -> HTMLResponse:
     ws: WebSettings = request.app.state.web_settings
-    return render(request, "map.html", who, tile_url=ws.tile_url,
+    return render(request, "map.html", who, map_layers=MAP_LAYERS,
+                  tiled_layers=tuple(tiles.DEPENDS), tile_url=ws.tile_url,
                   tile_attribution=ws.tile_attribution,
                   statuses=[s.value for s in enums.WorkflowStatus],
                   devices=[d.value for d in enums.DeviceCategory],
@@ -272,7 +279,8 @@ def record_new(request: Request, who: WhoDep, collection: str) -> Response:
         return error_page(request, who, 403, f"Your role ({who.role.value}) cannot create "
                           "records.")
     return render(request, "form.html", who, kind=kind, collection=collection, record=None,
-                  version=None, fields=form_fields(kind, personal=sees_personal_data(who)))
+                  version=None, fields=form_fields(kind, personal=sees_personal_data(who)),
+                  parents=core.PARENTS, link_labels={"source_ids": []})
 
 
 def _load(request: Request, svc: Any, who: Principal, collection: str, record_id: str
@@ -304,7 +312,9 @@ def record_edit(request: Request, svc: ServicesDep, who: WhoDep, collection: str
         return error_page(request, who, 403, f"Your role ({who.role.value}) cannot change "
                           f"this {kind}.")
     return render(request, "form.html", who, kind=kind, collection=collection, record=data,
-                  version=version, fields=form_fields(kind, personal=sees_personal_data(who)))
+                  version=version, fields=form_fields(kind, personal=sees_personal_data(who)),
+                  parents=core.PARENTS,
+                  link_labels=core.link_labels(svc.store, who, svc.records.policy, data))
 
 
 @router.get("/records/{collection}/{record_id}", response_class=HTMLResponse)

@@ -4,6 +4,7 @@
 import { api, el } from "./common.js";
 import { newMap } from "./basemap.js";
 import { Drawer } from "./draw.js";
+import { attachPicklists } from "./picklist.js";
 
 const form = document.getElementById("record-form");
 const record = JSON.parse(document.getElementById("record-data").textContent || "{}");
@@ -13,6 +14,7 @@ let version = form.dataset.version;
 let geometry = record.geometry || null;
 let originalCoordinates = record.original_coordinates || null;
 let drawer = null;
+attachPicklists(form);
 
 function fieldValues() {
   const body = {};

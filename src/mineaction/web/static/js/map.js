@@ -82,6 +82,7 @@ function addTiledAccidents(summary) {
   map.addSource("accidents", { type: "vector", tiles: [location.origin + summary.tiles], maxzoom: summary.maxzoom });
   map.addLayer({ id: "accidents-clusters", type: "circle", source: "accidents", "source-layer": "accidents", filter: ["has", "point_count"],
                  paint: { "circle-color": "rgba(178,24,43,0.75)", "circle-stroke-color": "#fff", "circle-stroke-width": 2,
+                          // web/tiles.py keeps each cluster inside its cell by these radii.
                           "circle-radius": ["step", ["get", "point_count"], 12, 50, 16, 500, 21, 5000, 27] } });
   map.addLayer({ id: "accidents-points", type: "circle", source: "accidents", "source-layer": "accidents", filter: ["!", ["has", "point_count"]],
                  paint: { "circle-color": ["case", [">", ["get", "killed"], 0], "#67000d", "#f4a582"],
@@ -130,7 +131,8 @@ const TILED = new Set(["accidents"]);
 function fetchLayers() {
   const params = query();
   return Promise.all(visibleLayers().map(async (layer) => {
-    const url = TILED.has(layer) ? `/web/api/layers/${layer}/summary?${params}` : `/web/api/layers/${layer}?${params}`;
+    // No "?" without filters: the URL must be the one map.html preloads.
+    const url = `/web/api/layers/${layer}${TILED.has(layer) ? "/summary" : ""}${params.size ? `?${params}` : ""}`;
     const res = await fetch(url, { credentials: "same-origin" });
     if (!res.ok) return [layer, null];
     const body = await res.json();
@@ -166,6 +168,7 @@ async function load(fetched = fetchLayers()) {
   const layers = visibleLayers();
   statusEl.textContent = "Loading…";
   await mapLoaded;
+  setVisibility(layers);  // an unchecked layer goes at once, not when the others load
   const results = await fetched;
   if (seq !== loadSeq) return;
   const bounds = new maplibregl.LngLatBounds();
@@ -192,7 +195,7 @@ async function load(fetched = fetchLayers()) {
     window.__mapState.counts[layer] = count;
     if (layer !== "admin-areas") parts.push(`${count.toLocaleString()} ${layer.replace("-", " ")}`);
   }
-  setVisibility(layers);
+  setVisibility(layers);  // again, for a tiled layer whose layers were just added
   mark("applied");
   statusEl.textContent = parts.length ? `Showing ${parts.join(", ")}.` : "No layer selected.";
   if (!fitted && !bounds.isEmpty()) {
@@ -269,5 +272,6 @@ map.once("style.load", () => {
 });
 
 form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
-form.addEventListener("reset", () => setTimeout(load, 0));
-form.querySelectorAll('input[name="layer"]').forEach((i) => i.addEventListener("change", load));
+// load() takes the fetch to wait for, so no event may be handed to it.
+form.addEventListener("reset", () => setTimeout(() => load(), 0));
+form.querySelectorAll('input[name="layer"]').forEach((i) => i.addEventListener("change", () => load()));
