@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -343,10 +344,13 @@ def main(argv: list[str] | None = None) -> int:
             with server(str(gpkg), workers=args.workers, args=ours_options) as base:
                 run_target("mineaction gpkg", base, ours_bbox, ours_id, ids_of(str(gpkg)),
                            work)
-        with common.PostGIS(None if pg_choice == "auto" else pg_choice,
-                            Path(tempfile.mkdtemp(prefix="api-bench-pg-"))) as pg:
-            notes.append(pg.note)
-            if pg.url and pg_choice != "none" and only & {"postgis", "pygeoapi"}:
+        with (common.PostGIS(None if pg_choice == "auto" else pg_choice,
+                             Path(tempfile.mkdtemp(prefix="api-bench-pg-")))
+              if only & {"postgis", "pygeoapi"} or args.writers else nullcontext()) as pg:
+            if pg is not None:
+                notes.append(pg.note)
+            if pg is not None and pg.url and pg_choice != "none" and only & {"postgis",
+                                                                             "pygeoapi"}:
                 with pg.fresh_database("api_bench") as url:
                     with open_store(url) as s:
                         t = load_store(s, lon, lat)
