@@ -289,8 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     py = (None if args.pygeoapi == "none" else Path(args.pygeoapi) if args.pygeoapi
           else PYGEOAPI_DEFAULT if PYGEOAPI_DEFAULT.exists() else None)
 
+    import mineaction
     from mineaction.domain.models import new_ids  # noqa: F401 -- fail early if not installed
     from mineaction.store import open_store
+
+    # The servers import mineaction the same way (they inherit the environment): say
+    # which copy is measured, since a shared virtualenv may hold another checkout's.
+    source = Path(mineaction.__file__).resolve().parents[1]
+    repo_src = Path(__file__).resolve().parents[1] / "src"
+    if source != repo_src:
+        print(f"WARNING: measuring mineaction from {source}, not this checkout's {repo_src} "
+              f"(set PYTHONPATH={repo_src} or pip install -e .)", flush=True)
 
     lon, lat = synthetic.accident_points(args.rows, args.seed)
     rng = np.random.default_rng(args.seed + 1)
@@ -307,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                      "install wrk); it shares the cores with the servers and inflates "
                      "every latency")
     ours_options = uvicorn_options(sys.executable)
-    notes.append(f"mineaction: uvicorn {' '.join(ours_options)}")
+    notes.append(f"mineaction ({source}): uvicorn {' '.join(ours_options)}")
     load_before = common.load_average()
 
     def ids_of(location: str) -> list[str]:
