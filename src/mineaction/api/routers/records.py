@@ -87,11 +87,11 @@ async def _read(quick: bool, fn: Callable[..., T], *args: Any) -> T:
     pool as FastAPI runs sync endpoints.
 
     A thread hop costs more than a quick read itself: waking a pool thread and the loop
-    again, and then threads queueing for the GIL between their SQLite calls, took a
-    GET by id from 1.5 to 2.4 ms of CPU and halved the requests a worker answered
-    (issue 3's benchmark, measured with wrk). A slow read (a big box, a date range over
-    a million rows) still goes to a thread, so it never stalls the worker's other
-    requests."""
+    again, and then threads queueing for the GIL between their driver calls, took a GET
+    by id from 1.5-1.9 to 2.3-2.4 ms of server CPU, and PostGIS workers answered 540
+    instead of 850 requests/s (issue 3's benchmark, with wrk). A slow read (a big box, a
+    date range over a million rows) still goes to a thread, so it never stalls the
+    worker's other requests."""
     if quick:
         return fn(*args)
     return await anyio.to_thread.run_sync(fn, *args)
