@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -288,8 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     py = (None if args.pygeoapi == "none" else Path(args.pygeoapi) if args.pygeoapi
           else PYGEOAPI_DEFAULT if PYGEOAPI_DEFAULT.exists() else None)
 
+    import mineaction
     from mineaction.domain.models import new_ids  # noqa: F401 -- fail early if not installed
     from mineaction.store import open_store
+
+    # The servers import mineaction the same way (they inherit the environment): say
+    # which copy is measured, since a shared virtualenv may hold another checkout's.
+    source = Path(mineaction.__file__).resolve().parents[1]
+    repo_src = Path(__file__).resolve().parents[1] / "src"
+    if source != repo_src:
+        print(f"WARNING: measuring mineaction from {source}, not this checkout's {repo_src} "
+              f"(set PYTHONPATH={repo_src} or pip install -e .)", flush=True)
 
     lon, lat = synthetic.accident_points(args.rows, args.seed)
     rng = np.random.default_rng(args.seed + 1)
@@ -306,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                      "install wrk); it shares the cores with the servers and inflates "
                      "every latency")
     ours_options = uvicorn_options(sys.executable)
-    notes.append(f"mineaction: uvicorn {' '.join(ours_options)}")
+    notes.append(f"mineaction ({source}): uvicorn {' '.join(ours_options)}")
     load_before = common.load_average()
 
     def ids_of(location: str) -> list[str]:
@@ -343,10 +353,13 @@ def main(argv: list[str] | None = None) -> int:
             with server(str(gpkg), workers=args.workers, args=ours_options) as base:
                 run_target("mineaction gpkg", base, ours_bbox, ours_id, ids_of(str(gpkg)),
                            work)
-        with common.PostGIS(None if pg_choice == "auto" else pg_choice,
-                            Path(tempfile.mkdtemp(prefix="api-bench-pg-"))) as pg:
-            notes.append(pg.note)
-            if pg.url and pg_choice != "none" and only & {"postgis", "pygeoapi"}:
+        with (common.PostGIS(None if pg_choice == "auto" else pg_choice,
+                             Path(tempfile.mkdtemp(prefix="api-bench-pg-")))
+              if only & {"postgis", "pygeoapi"} or args.writers else nullcontext()) as pg:
+            if pg is not None:
+                notes.append(pg.note)
+            if pg is not None and pg.url and pg_choice != "none" and only & {"postgis",
+                                                                             "pygeoapi"}:
                 with pg.fresh_database("api_bench") as url:
                     with open_store(url) as s:
                         t = load_store(s, lon, lat)

@@ -173,3 +173,30 @@ def test_list_rows_equal_validated_records(api) -> None:  # type: ignore[no-unty
                 row[key], got[key], valid[key] = (sorted(row[key]), sorted(got[key]),
                                                   sorted(valid[key]))
         assert row == got == valid, coll
+
+
+def test_quick_reads_are_small_bounded_and_write_nothing(api) -> None:  # type: ignore[no-untyped-def]
+    """Which reads run on the event loop (routers/records.py): GET by id and small-box
+    lists of at most 100; never a list that may scan, nor a read that logs personal data."""
+    from mineaction.api.records import ListParams
+    from mineaction.auth.roles import PUBLIC, Principal, Role
+
+    records = api.app.state.services.records
+    approver = Principal(username="a", role=Role.approver)
+    small = (-75.0, 6.0, -74.95, 6.05)
+    assert records.quick(PUBLIC, "accident")
+    assert records.quick(PUBLIC, "accident", ListParams(bbox=small, limit=100))
+    assert records.quick(approver, "accident", ListParams(bbox=small, status=("approved",)))
+    assert not records.quick(PUBLIC, "accident", ListParams(limit=100))  # no box: may scan
+    assert not records.quick(PUBLIC, "accident", ListParams(bbox=(-80, 0, -66, 13)))
+    assert not records.quick(PUBLIC, "accident", ListParams(bbox=small, limit=101))
+    assert not records.quick(PUBLIC, "accident", ListParams(bbox=small, admin_area="05"))
+    assert not records.quick(PUBLIC, "victim", ListParams(bbox=small))  # via accidents
+    assert not records.quick(approver, "victim")  # logs the read of personal data
+    # Slow or not, the answers are the same: a big box lists what a small one does.
+    editor = api.as_("editor")
+    rec = _create(editor, "/api/v1/accidents", accident(
+        geometry={"type": "Point", "coordinates": [-74.97, 6.02]}))
+    for box in ("-75,6,-74.95,6.05", "-80,0,-66,13"):
+        got = editor.get("/api/v1/accidents", params={"bbox": box}).json()["items"]
+        assert [r["id"] for r in got] == [rec["id"]]

@@ -26,3 +26,29 @@ def test_benchmark_runs_small(tmp_path: Path, script: str, args: list[str], peer
     assert peer in proc.stdout, proc.stdout
     figures = json.loads(out.read_text())
     assert figures["benchmark"] == script.removesuffix(".py")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("generator", ["wrk", "httpx"])
+def test_api_benchmark_runs_small(tmp_path: Path, generator: str) -> None:
+    """Both load generators drive a real server and their figures add up (issue 3)."""
+    import shutil
+
+    if generator == "wrk" and shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (scripts/test installs it: Debian package wrk)")
+    out = tmp_path / "figures.json"
+    proc = subprocess.run([sys.executable, str(BENCH / "api_bench.py"), "--rows", "3000",
+                           "--seconds", "2", "--warmup", "1", "--clients", "4", "--workers",
+                           "1", "--postgis", "none", "--pygeoapi", "none",
+                           "--load-generator", generator, "--workdir", str(tmp_path),
+                           "--json", str(out)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    figures = json.loads(out.read_text())
+    assert any(n.startswith(f"load generator: {'wrk' if generator == 'wrk' else 'Python'}")
+               for n in figures["notes"])
+    for op in ("bbox", "id"):
+        r = figures["results"][f"mineaction gpkg {op}"]
+        assert r["requests"] > 0 and r["errors"] == 0, r
+        assert 0 < r["p50_ms"] <= r["p99_ms"]
+        assert r["rps"] == pytest.approx(r["requests"] / 2, rel=0.3)

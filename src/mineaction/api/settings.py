@@ -38,8 +38,9 @@ class Settings(BaseSettings):
                              "a few percent of a busy server's time; a proxy in front may "
                              "log instead.")
     threads: int = Field(15, ge=1, le=200, description="Requests one worker handles at "
-                         "once; more wait their turn. The store keeps this many connections "
-                         "open (and two more for background work).")
+                         "once in its thread pool; more wait their turn (quick reads, such "
+                         "as GET by id, run on the event loop instead). The store keeps "
+                         "this many connections open (and two more for background work).")
     organisation_scoping: bool = Field(True, description="Editors edit only records of "
                                        "their own organisation (records with an "
                                        "organisation_id).")

@@ -383,8 +383,8 @@ class Store:
         stmt = stmt.with_only_columns(*self._row_columns(q.kind, plan)).order_by(table.c.fid)
         if post_filter is None and q.limit is not None:
             stmt = stmt.limit(q.limit + 1)
-        # One statement (sources come in it too): stores may skip opening a transaction.
-        with self.engine.connect().execution_options(single_statement=True) as conn:
+        # One statement (sources come in it too) needs no transaction around it.
+        with self.engine.connect().execution_options(**self._single_read_options) as conn:
             rows: Sequence[Any] = conn.execute(stmt).all()
         if post_filter is not None:
             at = 1 + plan.names.index(plan.geometry) if plan.geometry else None
@@ -672,6 +672,8 @@ class Store:
         """A geometry column as the bytes `_geojson` and `_shape` read."""
         raise NotImplementedError
 
+    # Execution options for a connection that runs one SELECT and nothing else.
+    _single_read_options: dict[str, Any] = {}
     # The geometry bytes of `_geometry_wkb` as a GeoJSON dict, and as shapely. Plain
     # functions, not methods: they key row_plan's cache, which must not hold stores.
     _geojson: Callable[[Any], dict[str, Any]]

@@ -352,6 +352,8 @@ class GeoPackageStore(Store):
         # The BLOB (header, then WKB) as stored: no decoding by the column type.
         return sa.type_coerce(column, sa.types.NullType)
 
+    # No BEGIN for it (see _on_begin); the driver is in autocommit mode already.
+    _single_read_options = {"single_statement": True}
     _geojson = staticmethod(wkb_json.gpkg_geojson)
     _shape = staticmethod(gpkg_binary.decode)
 

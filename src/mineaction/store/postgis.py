@@ -97,6 +97,9 @@ class PostGISStore(Store):
     def _geometry_wkb(self, column: Any) -> Any:
         return sa.func.ST_AsBinary(column)  # bytes; the text form would be hex
 
+    # Autocommit: psycopg would otherwise send BEGIN before the SELECT and the pool a
+    # ROLLBACK after it, two round trips to the server for a one-statement read.
+    _single_read_options = {"isolation_level": "AUTOCOMMIT"}
     _geojson = staticmethod(wkb_json.wkb_geojson)
     _shape = staticmethod(shapely.from_wkb)
 

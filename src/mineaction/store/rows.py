@@ -33,9 +33,9 @@ def _datetime(value: Any) -> str:
         # without parsing, a third of a list's conversion time otherwise.
         if value[10] == "T" and value[20:23].isdigit() and value[20:23] != "000":
             return value[:23] + "000Z"
-    if not isinstance(value, datetime):
-        value = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return value.isoformat().replace("+00:00", "Z")
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(
+        str(value).replace("Z", "+00:00"))
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _date(value: Any) -> str:
@@ -51,7 +51,7 @@ def _splitter(separator: str) -> Convert:
 
 def _converter(spec: ColumnSpec, geometry: Convert) -> Convert | None:
     """How a non-NULL cell becomes its JSON value; None when it already is."""
-    return {
+    converters: dict[str, Convert] = {
         "float": float,
         "bool": bool,
         "date": _date,
@@ -59,7 +59,8 @@ def _converter(spec: ColumnSpec, geometry: Convert) -> Convert | None:
         "enum_set": _splitter(","),
         "list": _splitter("|"),
         "geometry": geometry,
-    }.get(spec.kind)
+    }
+    return converters.get(spec.kind)
 
 
 @dataclass(frozen=True)
