@@ -27,20 +27,9 @@ def victims_summary(store: Store, by: list[str], min_count: int | None = None
     table = casualties(store, list(dict.fromkeys(by)), statuses=("approved",))
     if min_count is None:
         return {"by": table.dimensions, "rows": table.rows, "total": table.total()}
-    import pandas as pd
+    from mineaction.reports.suppression import suppress_rows
 
-    from mineaction.reports.suppression import suppress
-
-    dims = table.dimensions
-    frame = suppress(pd.DataFrame(table.rows, columns=table.columns), min_count,
-                     [[d for d in dims if d != left_out] for left_out in dims])
-    total = suppress(pd.DataFrame([table.total()]), min_count)
-    return {"by": dims, "rows": _plain(frame), "total": _plain(total)[0],
+    return {"by": table.dimensions,
+            "rows": suppress_rows(table.rows, table.dimensions, min_count),
+            "total": suppress_rows([table.total()], [], min_count)[0],
             "suppressed_below": min_count}
-
-
-def _plain(frame: Any) -> list[dict[str, Any]]:
-    """Records with None for hidden counts and Python ints (JSON-ready)."""
-    return [{k: None if v is None else (bool(v) if k == "suppressed" else
-                                        v if isinstance(v, str) else int(v))
-             for k, v in r.items()} for r in frame.to_dict("records")]

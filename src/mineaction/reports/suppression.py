@@ -15,7 +15,9 @@ offices; it hides more than an optimal solver would, never less).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,3 +87,27 @@ def suppress(frame: pd.DataFrame, threshold: int,
     for i, c in enumerate(cols):
         frame[c] = frame[c].astype(object).where(~hidden[:, i], None)
     return frame
+
+
+def _plain(value: Any) -> Any:
+    """A cell as JSON wants it: None for hidden (or missing), Python ints and bools."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    return value
+
+
+def suppress_rows(rows: Sequence[dict[str, Any]], dimensions: Sequence[str],
+                  threshold: int) -> list[dict[str, Any]]:
+    """Rows of counts grouped by `dimensions` (dicts, as statistics return them), suppressed
+    for the public and JSON-ready. Each dimension's rows add up to what grouping by the
+    other dimensions gives, which is public too: those are the complementary groups. A
+    single total row is `suppress_rows([total], [], threshold)`."""
+    if not rows:
+        return []
+    groupings = [[d for d in dimensions if d != left_out] for left_out in dimensions]
+    frame = suppress(pd.DataFrame(list(rows)), threshold, groupings)
+    return [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]

@@ -346,29 +346,24 @@ def dashboard(store: Store, p: Principal, *, include_submitted: bool,
 
 def _suppress_casualties(c: dict[str, Any], min_count: int) -> None:
     """Hide the public's small counts: years and roles each add up to the total shown."""
-    import pandas as pd
+    from mineaction.reports.suppression import suppress_rows
 
-    from mineaction.reports.suppression import suppress
+    # The dashboard says "unknown" where the statistics say "unknown_outcome".
+    def hidden(rows: list[dict[str, Any]], dims: list[str]) -> list[dict[str, Any]]:
+        stats = [{("unknown_outcome" if k == "unknown" else k): v for k, v in r.items()}
+                 for r in rows]
+        for r in stats:
+            if "casualties" not in r:
+                r["casualties"] = r["killed"] + r["injured"] + r["unknown_outcome"]
+        return [{("unknown" if k == "unknown_outcome" else k): v for k, v in r.items()}
+                for r in suppress_rows(stats, dims, min_count)]
 
-    names = {"casualties": "casualties", "killed": "killed", "injured": "injured",
-             "unknown": "unknown_outcome"}
-    for key in ("by_year", "by_role"):
-        if not c[key]:
-            continue
-        frame = pd.DataFrame(c[key]).rename(columns=names)
-        if "casualties" not in frame:
-            frame["casualties"] = frame[["killed", "injured", "unknown_outcome"]].sum(axis=1)
-        hidden = suppress(frame, min_count, [[]])
-        back = {v: k for k, v in names.items()}
-        c[key] = [{back.get(k, k): (None if v is None else v if isinstance(v, str | bool)
-                                    else int(v)) for k, v in r.items()}
-                  for r in hidden.to_dict("records")]
-    total = suppress(pd.DataFrame([{"casualties": c["total"], "killed": c["killed"],
-                                    "injured": c["injured"],
-                                    "unknown_outcome": c["unknown"]}]), min_count)
-    row = total.iloc[0]
-    c.update({"total": row["casualties"], "killed": row["killed"], "injured": row["injured"],
-              "unknown": row["unknown_outcome"], "suppressed_below": min_count})
+    c["by_year"] = hidden(c["by_year"], ["year"])
+    c["by_role"] = hidden(c["by_role"], ["role"])
+    total = hidden([{k: c[k] for k in ("killed", "injured", "unknown")}
+                    | {"casualties": c["total"]}], [])[0]
+    c.update(total=total["casualties"], killed=total["killed"], injured=total["injured"],
+             unknown=total["unknown"], suppressed_below=min_count)
 
 
 def awaiting_approval(store: Store, p: Principal, limit: int = 10) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -33,7 +32,7 @@ from mineaction.api.deps import PrincipalDep, ServicesDep
 from mineaction.api.errors import ERROR_RESPONSES, FieldError, Forbidden, Invalid
 from mineaction.auth.roles import Principal, Role
 from mineaction.domain.enums import WorkflowStatus
-from mineaction.reports.suppression import suppress
+from mineaction.reports.suppression import suppress_rows
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
 
@@ -104,27 +103,16 @@ def statuses_for(who: Principal, status: str) -> tuple[str, ...] | None:
 def _public(stats: dict[str, Any], threshold: int) -> dict[str, Any]:
     """Suppress small counts; keep only percentages that reveal nothing hidden."""
     dims = stats["dimensions"]
-    rows = pd.DataFrame(stats["rows"], columns=[*dims, *cas.COUNTS]) if stats["rows"] else None
-    # Each dimension's rows add up to what grouping by the others gives (also public).
-    groupings = [[d for d in dims if d != left_out] for left_out in dims]
-    total = suppress(pd.DataFrame([stats["total"]])[list(cas.COUNTS)], threshold)
-    out_rows: list[dict[str, Any]] = []
-    if rows is not None:
-        table = suppress(rows, threshold, groupings)
-        any_hidden = bool(table["suppressed"].any())
-        pct = {r_i: r for r_i, r in enumerate(stats["rows"])}
-        for i, record in enumerate(table.to_dict("records")):
-            record = {k: (None if pd.isna(v) else v) if not isinstance(v, str) else v
-                      for k, v in record.items()}
-            kept = pct[i].get("pct_killed") if not record["suppressed"] else None
-            record["pct_killed"] = kept
-            if not any_hidden:
-                record.update({k: v for k, v in pct[i].items() if k.startswith("pct_of_known")})
-            out_rows.append(record)
-    total_row = {k: (None if pd.isna(v) else int(v)) if k in cas.COUNTS else bool(v)
-                 for k, v in total.iloc[0].items()}
-    total_row["pct_killed"] = None if total_row["suppressed"] else stats["total"]["pct_killed"]
-    return {**stats, "rows": out_rows, "total": total_row, "suppressed_below": threshold}
+    counts = [{k: r[k] for k in (*dims, *cas.COUNTS)} for r in stats["rows"]]
+    rows = suppress_rows(counts, dims, threshold)
+    any_hidden = any(r["suppressed"] for r in rows)
+    for row, full in zip(rows, stats["rows"], strict=True):
+        row["pct_killed"] = None if row["suppressed"] else full.get("pct_killed")
+        if not any_hidden:
+            row.update({k: v for k, v in full.items() if k.startswith("pct_of_known")})
+    total = suppress_rows([{k: stats["total"][k] for k in cas.COUNTS}], [], threshold)[0]
+    total["pct_killed"] = None if total["suppressed"] else stats["total"]["pct_killed"]
+    return {**stats, "rows": rows, "total": total, "suppressed_below": threshold}
 
 
 def _csv(stats: dict[str, Any]) -> Response:
