@@ -315,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         notes.append("load generator: Python httpx+asyncio (wrk not installed: apt-get "
                      "install wrk); it shares the cores with the servers and inflates "
                      "every latency")
-    ours_options = uvicorn_options(sys.executable)
-    notes.append(f"mineaction ({source}): uvicorn {' '.join(ours_options)}")
+    # `mineaction serve` runs uvicorn with httptools and uvloop (accepting every waiting
+    # connection a turn, one listening socket per worker: api/serving.py).
+    ours_options = ["--backlog", "2048"]
+    notes.append(f"mineaction ({source}): mineaction serve {' '.join(ours_options)}")
     load_before = common.load_average()
 
     def ids_of(location: str) -> list[str]:

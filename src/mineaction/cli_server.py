@@ -48,22 +48,20 @@ def _users(store: Any) -> Any:
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on [default: "
-                                             "127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [default: 1]; more "
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default "
+                                             "127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default 1); more "
                                                 "than one suits the PostGIS store.")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config file (see docs/server.md)"
                                                 ".", envvar="MINEACTION_CONFIG")] = None,
     access_log: Annotated[bool | None, typer.Option(
-        "--access-log/--no-access-log", help="Log every request [default: on].")] = None,
+        "--access-log/--no-access-log", help="Log every request (default: on).")] = None,
     backlog: Annotated[int | None, typer.Option(help="Connections allowed to wait for "
-                                                "accept [default: 2048].")] = None,
+                                                "accept (default 2048).")] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Serve the HTTP API (and its docs at /api/v1/docs) over the store."""
-    import uvicorn
-
     from mineaction.api.settings import CONFIG_ENV, load_settings
 
     try:
@@ -79,11 +77,12 @@ def serve(
         os.environ[CONFIG_ENV] = str(config)
     typer.echo(f"serving {settings.store} on http://{settings.host}:{settings.port}/api/v1 "
                f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
-    # uvicorn picks its C HTTP parser (httptools) and event loop (uvloop), which
-    # mineaction installs, over the pure-Python ones: about a third less time a request.
-    uvicorn.run("mineaction.api.app:create_app", factory=True, host=settings.host,
-                port=settings.port, workers=settings.workers, log_level="info",
-                access_log=settings.access_log, backlog=settings.backlog)
+    from mineaction.api.serving import run
+
+    try:
+        run(settings)
+    except OSError as exc:
+        _fail(f"cannot listen on {settings.host}:{settings.port}: {exc}", 1)
 
 
 @user_app.command("add")

@@ -28,14 +28,13 @@ def free_port() -> int:
 @contextmanager
 def server(store: str, *, workers: int = 1, env: dict[str, str] | None = None,
            log: Any = None, args: list[str] | None = None) -> Iterator[str]:
-    """uvicorn serving the app factory over `store` on 127.0.0.1 (`args`: more uvicorn
-    options); yields its base URL."""
+    """`mineaction serve` over `store` on 127.0.0.1 (`args`: more serve options), as a user
+    runs it; yields its base URL."""
     port = free_port()
     environ = {**os.environ, "MINEACTION_STORE": store, "MINEACTION_ARGON2_TIME_COST": "1",
                "MINEACTION_ARGON2_MEMORY_KIB": "64", **(env or {})}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "mineaction.api.app:create_app",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-           "--log-level", "warning", "--no-access-log", *(args or [])]
+    cmd = [sys.executable, "-m", "mineaction", "serve", "--host", "127.0.0.1", "--port",
+           str(port), "--workers", str(workers), "--no-access-log", *(args or [])]
     proc = subprocess.Popen(cmd, env=environ, stdout=log or subprocess.DEVNULL,
                             stderr=log or subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -48,22 +48,51 @@ def test_users_tokens_and_audit_verify(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "TAMPERED" in bad.output
 
 
-def test_serve_help_documents_its_options() -> None:
-    r = CliRunner().invoke(_cli(), ["serve", "--help"])
+def test_serve_help_documents_its_options_and_defaults() -> None:
+    r = CliRunner().invoke(_cli(), ["serve", "--help"], terminal_width=200)
     for option in ("--host", "--port", "--workers", "--config", "--store"):
         assert option in r.output
+    # Defaults written in square brackets were eaten as rich markup once.
+    for default in ("127.0.0.1", "8000", "2048"):
+        assert default in r.output
 
 
-def test_serve_passes_access_log_and_backlog_to_uvicorn(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_serve_runs_uvicorn_with_the_fair_loop_and_one_socket_per_worker(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     seen: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+
+    def single(self: uvicorn.Server) -> None:
+        seen.update(config=self.config, sockets=None)
+
+    def multi(self: Multiprocess) -> None:
+        seen.update(config=self.config, sockets=self.sockets)
+
+    monkeypatch.setattr(uvicorn.Server, "run", single)
+    monkeypatch.setattr(Multiprocess, "run", multi)
     monkeypatch.delenv("MINEACTION_STORE", raising=False)
     store = str(tmp_path / "s.gpkg")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
     r = CliRunner().invoke(_cli(), ["serve", "--store", store, "--no-access-log",
-                                    "--backlog", "512", "--workers", "2"])
+                                    "--backlog", "512", "--workers", "2", "--port", port])
     assert r.exit_code == 0, r.output
-    assert seen["access_log"] is False and seen["backlog"] == 512 and seen["workers"] == 2
-    CliRunner().invoke(_cli(), ["serve", "--store", store])
-    assert seen["access_log"] is True and seen["backlog"] == 2048
+    config = seen["config"]
+    assert isinstance(config, uvicorn.Config)
+    assert config.access_log is False and config.backlog == 512 and config.workers == 2
+    assert config.loop == "mineaction.api.serving:FairAcceptLoop"
+    [sock] = seen["sockets"]  # type: ignore[misc]
+    # Bound with SO_REUSEPORT and not listening: each worker listens on its own socket.
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0
+    sock.close()
+    r = CliRunner().invoke(_cli(), ["serve", "--store", store])
+    assert r.exit_code == 0, r.output
+    config = seen["config"]
+    assert isinstance(config, uvicorn.Config)
+    assert config.access_log is True and config.backlog == 2048 and seen["sockets"] is None
