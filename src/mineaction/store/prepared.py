@@ -141,6 +141,8 @@ def prepare(statement: sa.Select[Any], dialect: sa.Dialect, marks: Sequence[Any]
                                  compile_kwargs={"render_postcompile": True})
     where = {(type(m), m): i for i, m in enumerate(marks)}
     params = compiled.construct_params()
+    # Private in SQLAlchemy 2.x, but what its own execution applies to each parameter;
+    # tests/store/test_prepared.py compares every shape with the general path.
     processors = compiled._bind_processors
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(params)
     used: set[int] = set()
