@@ -42,6 +42,17 @@ def feature(data: dict[str, Any]) -> dict[str, Any]:
             "properties": props}
 
 
+def features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`feature` of each item, the items themselves becoming the properties (no copy of
+    each: a page's dicts are made for its answer and used once)."""
+    out = []
+    for props in items:
+        geometry = props.pop("geometry", None)
+        out.append({"type": "Feature", "id": props.get("id"), "geometry": geometry,
+                    "properties": props})
+    return out
+
+
 def respond(body: Any, *, geojson: bool, status: int = 200,
             headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(body), status_code=status, headers=headers,

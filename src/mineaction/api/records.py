@@ -106,13 +106,20 @@ class Records:
         self.hidden(p, kind) (empty when the caller did not read them)."""
         for name in self.hidden(p, kind) if hidden is None else hidden:
             data.pop(name, None)
-        if p.is_public and kind == "accident" and data.get("geometry"):
-            lon, lat = data["geometry"]["coordinates"][:2]
-            d = self.public_decimals
-            data["geometry"] = {"type": "Point", "coordinates": [round(lon, d),
-                                                                 round(lat, d)]}
-            data["location_precision"] = "generalised"
+        if _generalised(p, kind):
+            _generalise(data, self.public_decimals)
         return data
+
+    def present_rows(self, p: Principal, kind: str, rows: list[dict[str, Any]]
+                     ) -> list[dict[str, Any]]:
+        """present_data for rows read without the fields `p` may not see (in place):
+        what applies to `p` and `kind` is decided once for the list, not per row (a
+        page of 100 is the API's hot path: issue 3)."""
+        if _generalised(p, kind):
+            decimals = self.public_decimals
+            for data in rows:
+                _generalise(data, decimals)
+        return rows
 
     def _log_personal(self, p: Principal, kind: str, rows: list[dict[str, Any]]) -> None:
         """Log a read of personal data (JSON-ready records, before shaping)."""
@@ -167,7 +174,7 @@ class Records:
         rows, next_fid = self.store.query_rows(q, omit=hidden)
         self._log_personal(p, kind, rows)
         # The hidden fields were not read: only generalisation is left to do.
-        return [self.present_data(p, kind, r, frozenset()) for r in rows], next_fid
+        return self.present_rows(p, kind, rows), next_fid
 
     def quick(self, p: Principal, kind: str, params: ListParams | None = None) -> bool:
         """Whether this read is small and bounded, and writes nothing: GET by id, or a
@@ -351,6 +358,21 @@ class Records:
         old, new = versions[a], versions[b]
         return [{"field": k, "from": old.get(k), "to": new.get(k)}
                 for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def _generalised(p: Principal, kind: str) -> bool:
+    """Whether `p` sees `kind` records at a generalised location."""
+    return p.is_public and kind == "accident"
+
+
+def _generalise(data: dict[str, Any], decimals: int) -> None:
+    """An accident's point rounded to `decimals` places, for the public."""
+    geometry = data.get("geometry")
+    if geometry:
+        lon, lat = geometry["coordinates"][:2]
+        data["geometry"] = {"type": "Point", "coordinates": [round(lon, decimals),
+                                                             round(lat, decimals)]}
+        data["location_precision"] = "generalised"
 
 
 @cache

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES, Record
-from mineaction.store import codec, facts
+from mineaction.store import codec, facts, prepared
 from mineaction.store import rows as rowplan
 from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
 from mineaction.store.query import Bbox, Near, Page, Query
@@ -111,6 +111,7 @@ class Store:
         self.location = location
         self.write_listeners: list[WriteListener] = []
         self._row_columns_cache: dict[tuple[str, rowplan.RowPlan], list[Any]] = {}
+        self._prepared = prepared.PreparedCache(engine.dialect)
 
     def notify(self, conn: sa.Connection, event: WriteEvent) -> None:
         for listener in self.write_listeners:
@@ -374,18 +375,24 @@ class Store:
         if q.offset:
             raise ValueError("query_rows pages by after_fid, not offset")
         model = ENTITIES[q.kind]
-        table = entity_table(model)
         geom = geometry_column(model)
-        stmt, post_filter = self._select(q)
-        # A post-filter (exact distance) reads the geometry even when it is not shown.
-        shown = omit if post_filter is None or geom is None else omit - {geom.name}
-        plan = rowplan.row_plan(q.kind, frozenset(shown), self._geojson)
-        stmt = stmt.with_only_columns(*self._row_columns(q.kind, plan)).order_by(table.c.fid)
-        if post_filter is None and q.limit is not None:
-            stmt = stmt.limit(q.limit + 1)
-        # One statement (sources come in it too) needs no transaction around it.
-        with self.engine.connect().execution_options(**self._single_read_options) as conn:
-            rows: Sequence[Any] = conn.execute(stmt).all()
+        rows: list[Any] | None = None
+        post_filter = None
+        shown = omit
+        if q.near is None:  # no post-filter: the prepared path does not do them
+            plan = rowplan.row_plan(q.kind, frozenset(omit), self._geojson)
+            rows = self._prepared_rows(q, plan)
+        if rows is None:
+            stmt, post_filter = self._select(q)
+            # A post-filter (exact distance) reads the geometry even when it is not shown.
+            shown = omit if post_filter is None or geom is None else omit - {geom.name}
+            plan = rowplan.row_plan(q.kind, frozenset(shown), self._geojson)
+            stmt = self._rows_statement(
+                stmt, q.kind, plan,
+                q.limit + 1 if post_filter is None and q.limit is not None else None)
+            # One statement (sources come in it too) needs no transaction around it.
+            with self.engine.connect().execution_options(**self._single_read_options) as conn:
+                rows = list(conn.execute(stmt).all())
         if post_filter is not None:
             at = 1 + plan.names.index(plan.geometry) if plan.geometry else None
             rows = [r for r in rows if post_filter({plan.geometry: None if r[at] is None
@@ -400,6 +407,41 @@ class Store:
             for data in out:
                 data.pop(geom.name, None)
         return out, (rows[-1][0] if more and rows else None)
+
+    def _rows_statement(self, stmt: sa.Select[Any], kind: str, plan: rowplan.RowPlan,
+                        limit: int | None) -> sa.Select[Any]:
+        """`_select`'s statement reading the plan's columns, in fid order."""
+        stmt = stmt.with_only_columns(*self._row_columns(kind, plan)).order_by(
+            entity_table(kind).c.fid)
+        return stmt if limit is None else stmt.limit(limit)
+
+    def _prepared_rows(self, q: Query, plan: rowplan.RowPlan) -> list[Any] | None:
+        """query_rows's rows by SQL compiled once per query shape (store/prepared.py says
+        why), run on the driver's cursor; None when the shape is not one it covers.
+
+        A driver error also gives None: the general path then runs the query again and
+        raises the error as SQLAlchemy wraps it (sa.exc.DataError is a 422, api/errors.py),
+        and invalidates the connection if it was lost. Errors are rare; the cost of the
+        second run on them is not worth a copy of SQLAlchemy's error handling."""
+        found = self._prepared.lookup(
+            q, plan, lambda fake, limit: self._rows_statement(
+                self._select(fake)[0], fake.kind, plan, limit))
+        if found is None:
+            return None
+        prepared, values = found
+        # The same connection handling as the general path (pool, pre-ping, execution
+        # options); only the statement skips SQLAlchemy.
+        with self.engine.connect().execution_options(**self._single_read_options) as conn:
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute(prepared.sql, prepared.parameters(values))
+                return list(cursor.fetchall())
+            except self.engine.dialect.loaded_dbapi.Error:
+                return None
+            finally:
+                cursor.close()
 
     def _row_columns(self, kind: str, plan: rowplan.RowPlan) -> list[Any]:
         """fid, the plan's fields raw (geometry as WKB), and comma-joined source ids."""

@@ -16,7 +16,14 @@ from starlette.routing import Match
 from mineaction.api.app import API
 from mineaction.api.deps import PrincipalDep, ServicesDep
 from mineaction.api.errors import ERROR_RESPONSES, ErrorBody, FieldError, Invalid
-from mineaction.api.negotiation import GEOJSON, Format, feature, respond, wants_geojson
+from mineaction.api.negotiation import (
+    GEOJSON,
+    Format,
+    feature,
+    features,
+    respond,
+    wants_geojson,
+)
 from mineaction.api.records import ListParams, etag, parse_if_match
 from mineaction.api.schemas import Diff, Reason, Review, VersionInfo, input_model, page_model
 from mineaction.domain.enums import WorkflowStatus
@@ -162,7 +169,7 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
                           "href": str(request.url.include_query_params(cursor=next_cursor))})
         if wants_geojson(request, f):
             return respond({"type": "FeatureCollection",
-                            "features": [feature(d) for d in items],
+                            "features": features(items),
                             "numberReturned": len(items), "next_cursor": next_cursor,
                             "links": links}, geojson=True)
         return respond({"items": items, "next_cursor": next_cursor, "links": links},

@@ -1,0 +1,211 @@
+"""SQL compiled once per query *shape*, for the hot read path (`Store.query_rows`).
+
+Building a SQLAlchemy statement, generating its cache key, looking it up in the compiled
+cache, setting up an execution context and making Row objects cost ~1.5 ms of a
+list-by-bbox that the driver runs in ~0.6 ms (issue 3's benchmark). Two queries of one
+shape (the same kind and columns, the same filters present, the same IN-list lengths and
+value types) differ only in their parameter values: so the SQL is compiled once per shape
+and per store (paramstyle and SQL differ between SQLite and PostgreSQL), and each request
+only reads its values from the `Query` and hands SQL and values to the driver.
+
+Which Query value goes into which bound parameter is not written a second time here
+(`Store._select` knows): the shape's statement is built by the normal path from a query
+whose values are unique sentinels, and each bound parameter that holds a sentinel reads
+the matching value of the real query. A sentinel found in no parameter (a value rendered
+into the SQL text, or changed on its way into the statement) makes the shape
+unsupported, and such queries keep the general path. So do filters this module does not
+flatten (distance, admin area, dates, offset) and values of other types.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from mineaction.store.query import Query
+
+# The value types a shape may hold (bool is an int, but SQL binds it differently).
+_PLAIN = (str, int, float)
+# Shapes kept per store: API lists come in a handful (kind x caller's columns x filters);
+# the cap only stops a caller that varies IN-list lengths from growing it without end.
+MAX_SHAPES = 512
+Flat = tuple[Hashable, list[Any]]
+
+
+def flatten(q: Query) -> Flat | None:
+    """The query's shape and its parameter values in a fixed order, or None when the
+    shape is one this module leaves to the general path. Mirrors the tests of
+    `Store._select` (`is not None` for ids, truthiness for status), which decide whether a
+    condition is in the SQL at all."""
+    if q.near is not None or q.admin_area or q.date_from or q.date_to or q.offset:
+        return None
+    values: list[Any] = []
+    if q.ids is not None:
+        values.extend(q.ids)
+    if q.status:
+        values.extend(q.status)
+    if q.dataset is not None:
+        values.append(q.dataset)
+    if q.after_fid is not None:
+        values.append(q.after_fid)
+    if q.bbox is not None:
+        values.extend(q.bbox)
+    where: list[tuple[str, int | None]] = []
+    for name, value in q.where.items():
+        if value is None:
+            where.append((name, None))  # IS NULL: no parameter
+        elif isinstance(value, list | tuple):  # sets: iteration order is not the shape's
+            where.append((name, len(value)))
+            values.extend(value)
+        else:
+            where.append((name, -1))
+            values.append(value)
+    types = tuple(type(v) for v in values)
+    if any(t not in _PLAIN for t in types):
+        return None
+    shape = (q.kind, q.include_deleted, None if q.ids is None else len(q.ids),
+             len(q.status) if q.status else 0, q.dataset is not None, q.after_fid is not None,
+             q.bbox is not None, tuple(where), q.limit is not None, types)
+    return shape, values
+
+
+def with_values(q: Query, values: Sequence[Any]) -> Query:
+    """A query of q's shape holding `values` (in flatten's order) instead of its own."""
+    it = iter(values)
+
+    def take(n: int) -> tuple[Any, ...]:
+        return tuple(next(it) for _ in range(n))
+
+    ids = take(len(q.ids)) if q.ids is not None else None
+    status = take(len(q.status)) if q.status else q.status
+    dataset = next(it) if q.dataset is not None else None
+    after_fid = next(it) if q.after_fid is not None else None
+    bbox = take(4) if q.bbox is not None else None
+    where: dict[str, Any] = {}
+    for name, value in q.where.items():
+        if value is None:
+            where[name] = None
+        elif isinstance(value, list | tuple):
+            where[name] = list(take(len(value)))
+        else:
+            where[name] = next(it)
+    return replace(q, ids=ids, status=status, dataset=dataset, after_fid=after_fid,
+                   bbox=bbox, where=where)
+
+
+def sentinels(values: Sequence[Any]) -> list[Any]:
+    """One value per position, of the same type, equal to nothing a statement holds on
+    its own (a NUL starts the texts; the numbers are far outside any coordinate or id)."""
+    out: list[Any] = []
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            out.append(f"\x00mineaction-sentinel-{i}")
+        elif isinstance(v, float):
+            out.append(-987654321.25 - i)  # exact in a float
+        else:
+            out.append(-9_000_000_000_000_000 - i)
+    return out
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One shape's SQL and, per driver parameter, where its value comes from: the
+    position of a query value (with the bind processor SQLAlchemy would apply), or a
+    constant of the statement."""
+
+    sql: str
+    positional: bool
+    names: tuple[str, ...]
+    sources: tuple[tuple[int, Callable[[Any], Any] | None, Any], ...]  # (index|-1, proc, const)
+
+    def parameters(self, values: Sequence[Any]) -> Any:
+        out = []
+        for index, proc, const in self.sources:
+            if index < 0:
+                out.append(const)
+            else:
+                value = values[index]
+                out.append(value if proc is None else proc(value))
+        return tuple(out) if self.positional else dict(zip(self.names, out, strict=True))
+
+
+def prepare(statement: sa.Select[Any], dialect: sa.Dialect, marks: Sequence[Any]
+            ) -> Prepared | None:
+    """Compile a statement built from sentinel values `marks`; None when some sentinel
+    is not a bound parameter of its own."""
+    compiled = statement.compile(dialect=dialect,
+                                 compile_kwargs={"render_postcompile": True})
+    where = {(type(m), m): i for i, m in enumerate(marks)}
+    params = compiled.construct_params()
+    # Private in SQLAlchemy 2.x, but what its own execution applies to each parameter;
+    # tests/store/test_prepared.py compares every shape with the general path.
+    processors = compiled._bind_processors
+    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(params)
+    used: set[int] = set()
+    sources: list[tuple[int, Callable[[Any], Any] | None, Any]] = []
+    for name in names:
+        value = params[name]
+        proc = processors.get(name)
+        if proc is not None and not callable(proc):
+            return None  # a tuple type's processors, one per element: not in a shape
+        index = where.get((type(value), value), -1) if isinstance(value, _PLAIN) else -1
+        if index >= 0:
+            used.add(index)
+            sources.append((index, proc, None))
+        else:
+            sources.append((-1, None, value if proc is None else proc(value)))
+    sql = compiled.string
+    if len(used) != len(marks) or any(isinstance(m, str) and m in sql for m in marks):
+        return None
+    if set(processors) - set(names):
+        # An IN list whose values SQLAlchemy processes: after render_postcompile its
+        # processor is keyed by the list's name, not by each value's; not worth mapping.
+        return None
+    return Prepared(sql=sql, positional=bool(compiled.positional), names=names,
+                    sources=tuple(sources))
+
+
+class PreparedCache:
+    """Prepared SQL per (shape, row plan) for one store. `None` marks a shape found
+    unsupported, so it is not compiled again."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self.dialect = dialect
+        self._shapes: dict[Hashable, Prepared | None] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, q: Query, plan: Hashable,
+               build: Callable[[Query, int | None], sa.Select[Any]]
+               ) -> tuple[Prepared, list[Any]] | None:
+        """The prepared SQL for q and its driver parameters' values, or None (general
+        path). `build(query, limit)` makes the statement the general path would run;
+        limit is the LIMIT to put on it (q.limit + 1: one more row says there is more)."""
+        flat = flatten(q)
+        if flat is None:
+            return None
+        shape, values = flat
+        if q.limit is not None:
+            values.append(q.limit + 1)
+        key = (shape, plan)
+        try:
+            prepared = self._shapes[key]
+        except KeyError:
+            prepared = self._compile(q, values, build)
+            with self._lock:
+                if len(self._shapes) >= MAX_SHAPES:
+                    self._shapes.clear()
+                self._shapes[key] = prepared
+        if prepared is None:
+            return None
+        return prepared, values
+
+    def _compile(self, q: Query, values: list[Any],
+                 build: Callable[[Query, int | None], sa.Select[Any]]) -> Prepared | None:
+        marks = sentinels(values)
+        limit = marks[-1] if q.limit is not None else None
+        fake = with_values(q, marks[:-1] if q.limit is not None else marks)
+        return prepare(build(fake, limit), self.dialect, marks)
