@@ -98,7 +98,7 @@ def test_version_2_store_gains_casualty_facts(store: Store) -> None:
     store.close()
     migrated = open_store(location)
     try:
-        assert migrated.schema_version() == 3
+        assert migrated.schema_version() == base.SCHEMA_VERSION
         assert casualties(migrated, ["year", "admin-area"]).rows == [
             {"year": "2019", "admin-area": "05001", "casualties": 1, "killed": 1,
              "injured": 0, "unknown_outcome": 0}]
@@ -136,3 +136,27 @@ def test_version_1_store_gains_soft_delete_and_history(store: Store, gdal_valida
         migrated.close()
     if location.endswith(".gpkg"):
         gdal_validator(location)
+
+
+def test_version_3_store_gains_the_record_sources_index(store: Store) -> None:
+    """Lists read each record's sources by record_id: without an index of its own that
+    was a scan of record_sources for every row listed."""
+    with store.transaction() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_record_sources_record_id")
+        conn.exec_driver_sql("UPDATE mineaction_meta SET value = '3' "
+                             "WHERE key = 'schema_version'")
+    location = store.location
+    store.close()
+    migrated = open_store(location)
+    try:
+        assert migrated.schema_version() == base.SCHEMA_VERSION
+        with migrated.engine.connect() as conn:
+            names = {i["name"] for i in sa.inspect(conn).get_indexes("record_sources")}
+            assert "ix_record_sources_record_id" in names
+            if migrated.dialect == "gpkg":
+                plan = " ".join(r[3] for r in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT source_id FROM record_sources "
+                    "WHERE record_id = 'x'"))
+                assert "ix_record_sources_record_id" in plan
+    finally:
+        migrated.close()

@@ -60,7 +60,13 @@ def _casualty_facts(store: Store, conn: sa.Connection) -> None:
     facts.install(store, conn)
 
 
-MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts}
+def _record_sources_index(store: Store, conn: sa.Connection) -> None:
+    for index in METADATA.tables["record_sources"].indexes:
+        index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,
+                                    4: _record_sources_index}
 
 
 def sql_literal(value: Any) -> str:

@@ -23,7 +23,7 @@ from mineaction.domain.models import ENTITIES, Record
 from mineaction.geo import gpkg_binary
 from mineaction.store import facts
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # 1: first schema. 2: soft delete (deleted_at, deleted_by) and record_history.
 # 3: casualty_facts (store/facts.py), the victims-with-their-accident table statistics read.
 # Columns every entity has that are not model fields.
@@ -169,6 +169,9 @@ def build_metadata() -> sa.MetaData:
         sa.Column("record_id", sa.Text(), nullable=False),
         sa.Column("source_id", sa.Text(), nullable=False),
         sa.UniqueConstraint("record_kind", "record_id", "source_id"),
+        # A record's sources are looked up by record_id alone (lists read them per row):
+        # the unique index above starts with record_kind and cannot serve that.
+        sa.Index("ix_record_sources_record_id", "record_id"),
         sqlite_autoincrement=True,
     )
     # Every superseded version of every record (the current one is in its table): written
