@@ -57,6 +57,30 @@ def test_crud_with_etags(api) -> None:  # type: ignore[no-untyped-def]
     assert changed["narrative"]["to"] == "replaced"
 
 
+def test_if_none_match_gives_304_until_the_record_changes(api) -> None:  # type: ignore[no-untyped-def]
+    editor = api.as_("editor")
+    rec = _create(editor, "/api/v1/accidents", accident())
+    url = f"/api/v1/accidents/{rec['id']}"
+    got = editor.get(url)
+    assert got.headers["etag"] == '"1"'
+    # The same version reads differently by role and format: caches must keep them apart.
+    assert {"accept", "authorization", "cookie"} <= {
+        v.strip().lower() for v in got.headers["vary"].split(",")}
+    for held in ('"1"', 'W/"1"', '"7", "1"', "*"):
+        fresh = editor.get(url, headers={"If-None-Match": held})
+        assert fresh.status_code == 304, held
+        assert fresh.content == b"" and fresh.headers["etag"] == '"1"'
+    assert editor.get(url, headers={"If-None-Match": '"2"'}).status_code == 200
+    editor.patch(url, json={"narrative": "revised"}, headers={"If-Match": '"1"'})
+    changed = editor.get(url, headers={"If-None-Match": '"1"'})
+    assert changed.status_code == 200 and changed.json()["narrative"] == "revised"
+    assert changed.headers["etag"] == '"2"'
+    # Not even its existence to those who may not see it: 404, never 304.
+    assert api.public.get(url, headers={"If-None-Match": "*"}).status_code == 404
+    listed = editor.get("/api/v1/accidents")
+    assert "Cookie" in listed.headers["vary"]
+
+
 def test_validation_errors_have_one_shape(api) -> None:  # type: ignore[no-untyped-def]
     editor = api.as_("editor")
     r = editor.post("/api/v1/accidents", json=accident(geometry={"type": "Point",

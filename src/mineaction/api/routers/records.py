@@ -24,7 +24,7 @@ from mineaction.api.negotiation import (
     respond,
     wants_geojson,
 )
-from mineaction.api.records import ListParams, etag, parse_if_match
+from mineaction.api.records import VARY, ListParams, etag, not_modified, parse_if_match
 from mineaction.api.schemas import Diff, Reason, Review, VersionInfo, input_model, page_model
 from mineaction.domain.enums import WorkflowStatus
 from mineaction.domain.models import ENTITIES
@@ -116,6 +116,8 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
     Create, Replace, Patch = (input_model(kind, m) for m in ("create", "replace", "patch"))
     one = {200: {"model": model, "content": {GEOJSON: {}},
                  "description": f"The {kind}, with its version as ETag."}}
+    fresh = {304: {"description": "If-None-Match names the current version: the copy "
+                   "the client holds is current (no body)."}}
     stale = {412: {"model": ErrorBody, "description": "Stale If-Match: `current` holds the "
                    "record as it now is."},
              428: {"model": ErrorBody, "description": "If-Match missing."}}
@@ -124,7 +126,7 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
              f: Format | None, status: int = 200) -> Response:
         geo = wants_geojson(request, f)
         return respond(feature(data) if geo else data, geojson=geo, status=status,
-                       headers={"ETag": etag(version)})
+                       headers={"ETag": etag(version), "Vary": VARY})
 
     @router.get("", response_model=Page, responses={200: {"content": {GEOJSON: {}}}},
                 summary=f"List {collection}")
@@ -171,9 +173,9 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
             return respond({"type": "FeatureCollection",
                             "features": features(items),
                             "numberReturned": len(items), "next_cursor": next_cursor,
-                            "links": links}, geojson=True)
+                            "links": links}, geojson=True, headers={"Vary": VARY})
         return respond({"items": items, "next_cursor": next_cursor, "links": links},
-                       geojson=False)
+                       geojson=False, headers={"Vary": VARY})
 
     if kind == "victim":
         @router.get("/summary", summary="Victims counted (aggregates; open to the public)")
@@ -195,11 +197,17 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
                                                                       exclude_unset=True))
         return _one(svc, data, version, request, f, status=201)
 
-    @router.get("/{record_id}", response_model=model, responses=one, summary=f"Get a {kind}")
+    @router.get("/{record_id}", response_model=model, responses={**one, **fresh},
+                summary=f"Get a {kind}")
     async def get(request: Request, svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
-                  f: FormatQ = None) -> Response:
+                  f: FormatQ = None,
+                  if_none_match: Annotated[str | None, Header(
+                      alias="If-None-Match", description="ETag of the version the client "
+                      "holds: 304 when it is still current")] = None) -> Response:
         data, version = await _read(svc.records.quick(who, kind), svc.records.get, who, kind,
                                     record_id)
+        if not_modified(if_none_match, version):
+            return Response(status_code=304, headers={"ETag": etag(version), "Vary": VARY})
         return _one(svc, data, version, request, f)
 
     def _expected(if_match: str | None) -> int:
