@@ -31,6 +31,20 @@ def engine_url(url: str) -> str:
     return url
 
 
+# A database that stops answering must not hold a caller for minutes: quick API reads run
+# on a worker's event loop (api/routers/records.py), where a hung connect or a read on a
+# connection whose packets vanish would stall every request of that worker. libpq waits
+# forever to connect and the kernel retransmits for ~15 minutes by default. A URL that
+# sets these itself keeps its own values.
+CONNECTION_DEFAULTS = {"connect_timeout": 10, "tcp_user_timeout": 15_000,
+                       "keepalives_idle": 60}
+
+
+def _connection_defaults(url: str) -> dict[str, int]:
+    given = set(sa.engine.make_url(engine_url(url)).query)
+    return {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
+
+
 def _point_ewkb_hex(lon: float, lat: float) -> str:
     # EWKB little-endian point with SRID flag: 01 | 01000020 | E6100000 | x | y
     return "0101000020E6100000" + np.array([lon, lat], "<f8").tobytes().hex().upper()
@@ -42,7 +56,8 @@ class PostGISStore(Store):
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         # As on the GeoPackage store, a server sizes the pool to its request threads: a
         # connection opened per request beyond the pool costs milliseconds.
-        engine = sa.create_engine(engine_url(url), pool_size=pool_size, pool_pre_ping=True)
+        engine = sa.create_engine(engine_url(url), pool_size=pool_size, pool_pre_ping=True,
+                                  connect_args=_connection_defaults(url))
         super().__init__(engine, url)
 
     def _create_schema(self, conn: sa.Connection) -> None:
