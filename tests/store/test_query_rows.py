@@ -6,7 +6,7 @@ multipolygons, NULLs and sources."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon, box
@@ -117,3 +117,21 @@ def test_bbox_edges_are_exact_despite_float32_index_boxes(store: Store) -> None:
     assert {r["id"] for r in rows} == {str(on_edge.id), str(inside.id)}
     assert {str(a.id) for a in store.query(Query(kind="accident", bbox=bbox)).items} == {
         str(on_edge.id), str(inside.id)}
+
+
+def test_datetimes_formatted_once_keep_their_zone() -> None:
+    """PostgreSQL's datetimes are formatted through a cache: equal instants in two zones
+    are equal datetimes, and must still come out with their own offsets."""
+    from datetime import datetime, timedelta, timezone
+
+    from mineaction.store import rows
+
+    utc = datetime(2026, 1, 1, 10, 0, 0, 123000, tzinfo=UTC)
+    plus_one = datetime(2026, 1, 1, 11, 0, 0, 123000, tzinfo=timezone(timedelta(hours=1)))
+    assert utc == plus_one
+    assert rows._datetime(utc) == "2026-01-01T10:00:00.123000Z"
+    assert rows._datetime(plus_one) == "2026-01-01T11:00:00.123000+01:00"
+    assert rows._datetime(utc) == "2026-01-01T10:00:00.123000Z"
+    for minute in range(rows._FORMATTED_MAX + 10):  # bounded, whatever comes
+        rows._datetime(utc + timedelta(minutes=minute))
+    assert len(rows._FORMATTED) <= rows._FORMATTED_MAX
