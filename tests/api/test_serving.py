@@ -120,3 +120,46 @@ def test_workers_listen_on_their_own_sockets_and_the_kernel_spreads_connections(
         for loop in loops:
             loop.close()
         shared.close()
+
+
+def test_accept_failing_for_want_of_resources_pauses_instead_of_spinning(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of file descriptors, the connection stays queued and the socket readable:
+    retrying every turn would spin a core. The loop pauses, then takes the connection."""
+    import errno
+
+    from mineaction.api import serving
+
+    monkeypatch.setattr(serving, "ACCEPT_RETRY_S", 0.2)
+    real_accept = socket.socket.accept
+    calls: list[float] = []
+
+    def accept(self: socket.socket) -> Any:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real_accept(self)
+
+    monkeypatch.setattr(socket.socket, "accept", accept)
+    loop = FairAcceptLoop()
+
+    async def main() -> float:
+        _Counting.made = []
+        server = await loop.create_server(_Counting, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        start = time.monotonic()
+        client = socket.create_connection(("127.0.0.1", port))
+        try:
+            while not _Counting.made and time.monotonic() - start < 5:
+                await asyncio.sleep(0.01)
+        finally:
+            client.close()
+            server.close()
+        return _Counting.made[0] - start
+
+    try:
+        waited = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert 0.15 < waited < 2  # taken after the pause, not lost
+    assert len(calls) <= 3  # no spinning on the readable socket meanwhile

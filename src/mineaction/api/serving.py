@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 # Accepts per turn of the loop, at most: enough for any burst of clients, small enough
 # that a flood of connections cannot hold the loop for long.
 MAX_ACCEPTS_PER_TURN = 512
+# How long to stop accepting after accept() fails for want of resources.
+ACCEPT_RETRY_S = 1.0
+log = logging.getLogger("mineaction.serve")
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -123,18 +127,31 @@ class FairAcceptLoop(uvloop.Loop):  # type: ignore[misc]
                                                backlog=backlog, ssl=ssl, **kw)
         listening = _listening_socket(host, port, sock, backlog)
 
+        listener = _Listener(self, listening)
+        fd = listening.fileno()
+
+        def resume() -> None:
+            if listener.is_serving():
+                self.add_reader(fd, accept_waiting)
+
         def accept_waiting() -> None:
             for _ in range(MAX_ACCEPTS_PER_TURN):
                 try:
                     conn, _ = listening.accept()
-                except (BlockingIOError, InterruptedError):
+                except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                     return
-                except OSError:  # e.g. out of file descriptors: try again next turn
+                except OSError as exc:
+                    # Out of file descriptors or memory: the connection stays queued and
+                    # the socket stays readable, so retrying every turn would spin. Pause,
+                    # as asyncio's own loop does.
+                    log.warning("accept failed (%s); pausing %.0f s", exc, ACCEPT_RETRY_S)
+                    self.remove_reader(fd)
+                    self.call_later(ACCEPT_RETRY_S, resume)
                     return
                 self.create_task(self._serve_accepted(protocol_factory, conn))
 
-        self.add_reader(listening.fileno(), accept_waiting)
-        return _Listener(self, listening)
+        self.add_reader(fd, accept_waiting)
+        return listener
 
     async def _serve_accepted(self, protocol_factory: Callable[[], asyncio.BaseProtocol],
                               conn: socket.socket) -> None:
