@@ -3,6 +3,8 @@ a store written by a newer mineaction is refused rather than damaged."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,23 @@ import sqlalchemy as sa
 import mineaction.store.base as base
 from mineaction.store import Store, open_store
 from mineaction.store.errors import SchemaTooNew
+
+
+@contextmanager
+def _reopened_as(store: Store, version: int) -> Iterator[Store]:
+    """Mark `store` as schema `version` (its tables already taken back there), close it,
+    and open it again: the migrations run on that open. Yields the migrated store."""
+    with store.transaction() as conn:
+        conn.exec_driver_sql(f"UPDATE mineaction_meta SET value = '{int(version)}' "
+                             "WHERE key = 'schema_version'")
+    location = store.location
+    store.close()
+    migrated = open_store(location)
+    try:
+        assert migrated.schema_version() == base.SCHEMA_VERSION
+        yield migrated
+    finally:
+        migrated.close()
 
 
 def _columns(store: Store, table: str) -> set[str]:
@@ -92,20 +111,12 @@ def test_version_2_store_gains_casualty_facts(store: Store) -> None:
     store.add(Victim(accident_id=a.id, outcome="killed", status="approved"))
     with store.transaction() as conn:
         _drop_casualty_facts(store, conn)
-        conn.exec_driver_sql("UPDATE mineaction_meta SET value = '2' "
-                             "WHERE key = 'schema_version'")
-    location = store.location
-    store.close()
-    migrated = open_store(location)
-    try:
-        assert migrated.schema_version() == base.SCHEMA_VERSION
+    with _reopened_as(store, 2) as migrated:
         assert casualties(migrated, ["year", "admin-area"]).rows == [
             {"year": "2019", "admin-area": "05001", "casualties": 1, "killed": 1,
              "injured": 0, "unknown_outcome": 0}]
         migrated.add(Victim(accident_id=a.id, outcome="injured", status="approved"))
         assert casualties(migrated).total()["injured"] == 1
-    finally:
-        migrated.close()
 
 
 def test_version_1_store_gains_soft_delete_and_history(store: Store, gdal_validator) -> None:
@@ -123,17 +134,10 @@ def test_version_1_store_gains_soft_delete_and_history(store: Store, gdal_valida
         conn.exec_driver_sql("DROP TABLE record_history")
         if store.dialect == "gpkg":
             conn.exec_driver_sql("DELETE FROM gpkg_contents WHERE table_name = 'record_history'")
-        conn.exec_driver_sql("UPDATE mineaction_meta SET value = '1' "
-                             "WHERE key = 'schema_version'")
     location = store.location
-    store.close()
-    migrated = open_store(location)
-    try:
-        assert migrated.schema_version() == base.SCHEMA_VERSION
+    with _reopened_as(store, 1) as migrated:
         migrated.delete("accident", a.id, by="ana")
         assert [v["action"] for v in migrated.history("accident", a.id)] == ["delete", "current"]
-    finally:
-        migrated.close()
     if location.endswith(".gpkg"):
         gdal_validator(location)
 
@@ -143,20 +147,10 @@ def test_version_3_store_gains_the_record_sources_index(store: Store) -> None:
     was a scan of record_sources for every row listed."""
     with store.transaction() as conn:
         conn.exec_driver_sql("DROP INDEX ix_record_sources_record_id")
-        conn.exec_driver_sql("UPDATE mineaction_meta SET value = '3' "
-                             "WHERE key = 'schema_version'")
-    location = store.location
-    store.close()
-    migrated = open_store(location)
-    try:
-        assert migrated.schema_version() == base.SCHEMA_VERSION
-        with migrated.engine.connect() as conn:
-            names = {i["name"] for i in sa.inspect(conn).get_indexes("record_sources")}
-            assert "ix_record_sources_record_id" in names
-            if migrated.dialect == "gpkg":
-                plan = " ".join(r[3] for r in conn.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN SELECT source_id FROM record_sources "
-                    "WHERE record_id = 'x'"))
-                assert "ix_record_sources_record_id" in plan
-    finally:
-        migrated.close()
+    with _reopened_as(store, 3) as migrated, migrated.engine.connect() as conn:
+        names = {i["name"] for i in sa.inspect(conn).get_indexes("record_sources")}
+        assert "ix_record_sources_record_id" in names
+        if migrated.dialect == "gpkg":
+            plan = " ".join(r[3] for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT source_id FROM record_sources WHERE record_id = 'x'"))
+            assert "ix_record_sources_record_id" in plan
