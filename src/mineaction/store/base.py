@@ -171,6 +171,15 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def change_marker(self) -> Any:
+        """A value that stays the same while nothing has been written to the store, by
+        this process or any other (QGIS included), or None when the store cannot tell.
+        It may also change without a change to the records (any write counts): callers
+        use it to skip recounting what they cache, never as a version of their own.
+        Read it before reading what it guards, so that a write in between is seen next
+        time."""
+        return None
+
     def __enter__(self) -> Store:
         return self
 

@@ -13,6 +13,7 @@ reading while an import runs, and a crash mid-import leaves the file as before t
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -172,6 +173,25 @@ class GeoPackageStore(Store):
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         super().__init__(engine, str(self.path))
+        self._watch: sqlite3.Connection | None = None
+        self._watch_lock = threading.Lock()
+
+    def change_marker(self) -> Any:
+        # SQLite's data_version changes, on one connection, whenever another connection
+        # commits: this store's own pool and every other process alike. The connection
+        # is kept for that alone, never writes and holds no transaction between calls.
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = sqlite3.connect(self.path, check_same_thread=False,
+                                              isolation_level=None)
+            return self._watch.execute("PRAGMA data_version").fetchone()[0]
+
+    def close(self) -> None:
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
+        super().close()
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:

@@ -60,6 +60,16 @@ class PostGISStore(Store):
                                   connect_args=_connection_defaults(url))
         super().__init__(engine, url)
 
+    def change_marker(self) -> Any:
+        # Every change inserts WAL, so the WAL insert position stands still while
+        # nothing is written (other databases of the cluster and VACUUM move it too,
+        # which only costs a recount). A standby cannot tell: None.
+        try:
+            with self.engine.connect().execution_options(**self._single_read_options) as c:
+                return c.exec_driver_sql("SELECT pg_current_wal_insert_lsn()::text").scalar()
+        except sa.exc.DBAPIError:
+            return None
+
     def _create_schema(self, conn: sa.Connection) -> None:
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
         METADATA.create_all(conn)

@@ -1,0 +1,43 @@
+"""Store.change_marker: still while nothing is written, moved by any write, whether
+through the store or straight to the database by another program (QGIS, psql)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+from shapely.geometry import Point
+
+from mineaction.domain.models import Accident
+from mineaction.store import Store
+
+
+def _write_behind_the_stores_back(store: Store) -> None:
+    if store.dialect == "gpkg":
+        from mineaction.store.gpkg import register_functions
+
+        with sqlite3.connect(store.location) as conn:
+            register_functions(conn)  # the GeoPackage functions QGIS (GDAL) brings too
+            conn.execute("UPDATE accidents SET narrative = 'edited in QGIS'")
+    else:
+        with psycopg.connect(store.location, autocommit=True) as conn:
+            conn.execute("UPDATE accidents SET narrative = 'edited in psql'")
+
+
+def test_change_marker_moves_with_every_write_and_only_then(store: Store) -> None:
+    from mineaction.store.query import Query
+
+    store.add(Accident(geometry=Point(-75.1, 6.2)))
+    # A first read after a write may itself write (PostgreSQL prunes pages as it reads):
+    # stillness is promised from then on.
+    assert len(store.query_rows(Query(kind="accident"))[0]) == 1
+    first = store.change_marker()
+    assert first is not None
+    for _ in range(3):
+        assert len(store.query_rows(Query(kind="accident"))[0]) == 1
+        assert store.change_marker() == first
+    store.add(Accident(geometry=Point(-75.2, 6.3)))
+    second = store.change_marker()
+    assert second != first
+    _write_behind_the_stores_back(store)
+    assert store.change_marker() != second
