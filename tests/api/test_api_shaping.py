@@ -30,7 +30,7 @@ def test_present_rows_is_present_data_per_row(who: Principal, kind: str,
     store = open_store(str(tmp_path / "s.gpkg"))
     try:
         records = Records(store, Policy(), public_decimals=2)
-        want = [records.present_data(who, kind, copy.deepcopy(r), frozenset()) for r in ROWS]
+        want = [records.present_data(who, kind, copy.deepcopy(r)) for r in ROWS]
         assert records.present_rows(who, kind, copy.deepcopy(ROWS)) == want
     finally:
         store.close()

@@ -100,11 +100,9 @@ class Records:
         data = record.model_dump(mode="json")
         return self.present_data(p, record.kind, data)
 
-    def present_data(self, p: Principal, kind: str, data: dict[str, Any],
-                     hidden: frozenset[str] | None = None) -> dict[str, Any]:
-        """`data` shaped for `p` (in place). `hidden`: the fields to drop, when not
-        self.hidden(p, kind) (empty when the caller did not read them)."""
-        for name in self.hidden(p, kind) if hidden is None else hidden:
+    def present_data(self, p: Principal, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` shaped for `p` (in place): hidden fields dropped, points generalised."""
+        for name in self.hidden(p, kind):
             data.pop(name, None)
         if _generalised(p, kind):
             _generalise(data, self.public_decimals)
