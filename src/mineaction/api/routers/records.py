@@ -2,6 +2,7 @@
 call api/records.py, shape the answer."""
 
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -16,6 +17,14 @@ from starlette.routing import Match
 from mineaction.api.app import API
 from mineaction.api.deps import PrincipalDep, ServicesDep
 from mineaction.api.errors import ERROR_RESPONSES, ErrorBody, FieldError, Invalid
+from mineaction.api.lean import (
+    FastPathRoute,
+    bounded_int,
+    fast_path,
+    plain_query,
+    who_is_asking,
+    within,
+)
 from mineaction.api.negotiation import (
     GEOJSON,
     Format,
@@ -26,6 +35,8 @@ from mineaction.api.negotiation import (
 )
 from mineaction.api.records import VARY, ListParams, etag, not_modified, parse_if_match
 from mineaction.api.schemas import Diff, Reason, Review, VersionInfo, input_model, page_model
+from mineaction.api.services import Services
+from mineaction.auth.roles import Principal
 from mineaction.domain.enums import WorkflowStatus
 from mineaction.domain.models import ENTITIES
 from mineaction.io.mapping import KIND_ALIASES
@@ -36,6 +47,13 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of th
                                        "you edited, as returned by GET (e.g. \"3\").")]
 FormatQ = Annotated[Format | None, Query(description="Output format (default: by Accept).")]
 RecordId = Annotated[uuid.UUID, "record id"]
+BBOX_MAX, CURSOR_MAX = 200, 20  # max_length of the bbox and cursor parameters
+# What the fast paths (api/lean.py) read themselves; any other parameter goes to FastAPI.
+PLAIN_LIST_PARAMS = frozenset({"bbox", "limit", "cursor", "f"})
+PLAIN_GET_PARAMS = frozenset({"f"})
+PLAIN_FORMATS = frozenset({None, *Format})
+# The spelling of an id the API itself writes; FastAPI judges any other.
+CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def _floats(text: str, n: int, name: str) -> list[float]:
@@ -47,6 +65,16 @@ def _floats(text: str, n: int, name: str) -> list[float]:
         raise Invalid(f"{name}: expected {n} comma-separated numbers",
                       field_errors=[FieldError(field=name, message="malformed")])
     return values
+
+
+def _after(cursor: str | None) -> int | None:
+    """The fid a cursor names."""
+    if cursor is None:
+        return None
+    if not cursor.isdigit():
+        raise Invalid("cursor: pass back the next_cursor of a page",
+                      field_errors=[FieldError(field="cursor", message="malformed")])
+    return int(cursor)
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -111,7 +139,8 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
     collection = COLLECTIONS[kind]
     tag = collection
     router = CollectionRouter(mounted_at=f"{API}/{collection}", prefix=f"/{collection}",
-                              tags=[tag], responses=ERROR_RESPONSES)
+                              tags=[tag], responses=ERROR_RESPONSES,
+                              route_class=FastPathRoute)
     Page = page_model(kind)
     Create, Replace, Patch = (input_model(kind, m) for m in ("create", "replace", "patch"))
     one = {200: {"model": model, "content": {GEOJSON: {}},
@@ -128,40 +157,8 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
         return respond(feature(data) if geo else data, geojson=geo, status=status,
                        headers={"ETag": etag(version), "Vary": VARY})
 
-    @router.get("", response_model=Page, responses={200: {"content": {GEOJSON: {}}}},
-                summary=f"List {collection}")
-    async def list_records(
-        request: Request, svc: ServicesDep, who: PrincipalDep,
-        bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat",
-                                          max_length=200)] = None,
-        near: Annotated[str | None, Query(description="lon,lat,metres: within that "
-                                          "distance (geodesic)", max_length=200)] = None,
-        admin_area: Annotated[str | None, Query(description="Admin area pcode and all "
-                                                "under it", max_length=40)] = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        status: Annotated[list[WorkflowStatus] | None, Query()] = None,
-        kind_: Annotated[str | None, Query(alias="kind", description="The record's own "
-                                           "kind (e.g. hazard_kind, accident_kind)",
-                                           max_length=60)] = None,
-        dataset: Annotated[str | None, Query(max_length=200)] = None,
-        mine: Annotated[bool, Query(description="Only records I created")] = False,
-        limit: Annotated[int, Query(ge=1, le=max_page)] = default_page,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous "
-                                            "page", max_length=20)] = None,
-        f: FormatQ = None,
-    ) -> Response:
-        after = None
-        if cursor is not None:
-            if not cursor.isdigit():
-                raise Invalid("cursor: pass back the next_cursor of a page",
-                              field_errors=[FieldError(field="cursor", message="malformed")])
-            after = int(cursor)
-        params = ListParams(
-            bbox=parse_bbox(bbox), near=parse_near(near), admin_area=admin_area,
-            date_from=date_from, date_to=date_to,
-            status=tuple(s.value for s in status) if status else None, kind=kind_,
-            dataset=dataset, limit=limit, after_fid=after, mine=mine)
+    async def list_answer(request: Request, svc: Services, who: Principal,
+                          params: ListParams, f: Format | None) -> Response:
         items, next_fid = await _read(svc.records.quick(who, kind, params),
                                       svc.records.list, who, kind, params)
         next_cursor = None if next_fid is None else str(next_fid)
@@ -176,6 +173,53 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
                             "links": links}, geojson=True, headers={"Vary": VARY})
         return respond({"items": items, "next_cursor": next_cursor, "links": links},
                        geojson=False, headers={"Vary": VARY})
+
+    async def list_plainly(request: Request) -> Response | None:
+        """list_records for a query of bbox, limit, cursor and f only (api/lean.py)."""
+        q = plain_query(request, PLAIN_LIST_PARAMS)
+        if q is None:
+            return None
+        limit = bounded_int(q.get("limit"), default_page, 1, max_page)
+        f = q.get("f")
+        bbox, cursor = q.get("bbox"), q.get("cursor")
+        if (limit is None or f not in PLAIN_FORMATS or not within(bbox, BBOX_MAX)
+                or not within(cursor, CURSOR_MAX)):
+            return None
+        params = ListParams(bbox=parse_bbox(bbox), limit=limit, after_fid=_after(cursor))
+        return await list_answer(request, request.app.state.services,
+                                 await who_is_asking(request), params,
+                                 None if f is None else Format(f))
+
+    @router.get("", response_model=Page, responses={200: {"content": {GEOJSON: {}}}},
+                summary=f"List {collection}")
+    @fast_path(list_plainly)
+    async def list_records(
+        request: Request, svc: ServicesDep, who: PrincipalDep,
+        bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat",
+                                          max_length=BBOX_MAX)] = None,
+        near: Annotated[str | None, Query(description="lon,lat,metres: within that "
+                                          "distance (geodesic)", max_length=200)] = None,
+        admin_area: Annotated[str | None, Query(description="Admin area pcode and all "
+                                                "under it", max_length=40)] = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        status: Annotated[list[WorkflowStatus] | None, Query()] = None,
+        kind_: Annotated[str | None, Query(alias="kind", description="The record's own "
+                                           "kind (e.g. hazard_kind, accident_kind)",
+                                           max_length=60)] = None,
+        dataset: Annotated[str | None, Query(max_length=200)] = None,
+        mine: Annotated[bool, Query(description="Only records I created")] = False,
+        limit: Annotated[int, Query(ge=1, le=max_page)] = default_page,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous "
+                                            "page", max_length=CURSOR_MAX)] = None,
+        f: FormatQ = None,
+    ) -> Response:
+        params = ListParams(
+            bbox=parse_bbox(bbox), near=parse_near(near), admin_area=admin_area,
+            date_from=date_from, date_to=date_to,
+            status=tuple(s.value for s in status) if status else None, kind=kind_,
+            dataset=dataset, limit=limit, after_fid=_after(cursor), mine=mine)
+        return await list_answer(request, svc, who, params, f)
 
     if kind == "victim":
         @router.get("/summary", summary="Victims counted (aggregates; open to the public)")
@@ -197,18 +241,38 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
                                                                       exclude_unset=True))
         return _one(svc, data, version, request, f, status=201)
 
-    @router.get("/{record_id}", response_model=model, responses={**one, **fresh},
-                summary=f"Get a {kind}")
-    async def get(request: Request, svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
-                  f: FormatQ = None,
-                  if_none_match: Annotated[str | None, Header(
-                      alias="If-None-Match", description="ETag of the version the client "
-                      "holds: 304 when it is still current")] = None) -> Response:
+    async def get_answer(request: Request, svc: Services, who: Principal,
+                         record_id: uuid.UUID, f: Format | None,
+                         if_none_match: str | None) -> Response:
         data, version = await _read(svc.records.quick(who, kind), svc.records.get, who, kind,
                                     record_id)
         if not_modified(if_none_match, version):
             return Response(status_code=304, headers={"ETag": etag(version), "Vary": VARY})
         return _one(svc, data, version, request, f)
+
+    async def get_plainly(request: Request) -> Response | None:
+        """get for a canonical id and at most f= (api/lean.py)."""
+        q = plain_query(request, PLAIN_GET_PARAMS)
+        text = request.path_params.get("record_id", "")
+        if q is None or q.get("f") not in PLAIN_FORMATS or not CANONICAL_UUID.fullmatch(text):
+            return None
+        tags = request.headers.getlist("if-none-match")
+        if len(tags) > 1:
+            return None
+        f = q.get("f")
+        return await get_answer(request, request.app.state.services,
+                                await who_is_asking(request), uuid.UUID(text),
+                                None if f is None else Format(f), tags[0] if tags else None)
+
+    @router.get("/{record_id}", response_model=model, responses={**one, **fresh},
+                summary=f"Get a {kind}")
+    @fast_path(get_plainly)
+    async def get(request: Request, svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
+                  f: FormatQ = None,
+                  if_none_match: Annotated[str | None, Header(
+                      alias="If-None-Match", description="ETag of the version the client "
+                      "holds: 304 when it is still current")] = None) -> Response:
+        return await get_answer(request, svc, who, record_id, f, if_none_match)
 
     def _expected(if_match: str | None) -> int:
         from mineaction.api.errors import PreconditionRequired

@@ -1,0 +1,133 @@
+"""The fast paths of list and GET by id (api/lean.py) answer exactly as FastAPI's own
+handling does, and decline what they do not read themselves.
+
+FastAPI ignores query parameters a route does not declare, so a request with one more,
+unknown parameter (`zz=1`) takes the full path and must get the same answer as the
+plain request, which takes the fast path. Whether the fast path ran is seen by counting
+its calls to `principal` (the full path calls its own dependency)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from api_helpers import PASSWORD, accident
+
+import mineaction.api.lean as lean
+from mineaction.api.deps import SESSION_COOKIE
+
+
+@pytest.fixture
+def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    calls: list[Any] = []
+    real = lean.principal
+
+    async def counted(*args: Any) -> Any:
+        calls.append(args)
+        return await real(*args)
+
+    monkeypatch.setattr(lean, "principal", counted)
+    return calls
+
+
+def _approved(api: Any, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    editor, approver = api.as_("editor"), api.as_("approver")
+    ids = []
+    for i in range(n):
+        rec = editor.post("/api/v1/accidents", json=accident(
+            geometry={"type": "Point", "coordinates": [-75.18 + i / 1000, 6.14]})).json()
+        url = f"/api/v1/accidents/{rec['id']}"
+        assert editor.post(f"{url}/submit", headers={"If-Match": '"1"'}).status_code == 200
+        assert approver.post(f"{url}/approve", headers={"If-Match": '"2"'}).status_code == 200
+        ids.append(rec["id"])
+    return ids
+
+
+def _same(a: Any, b: Any, extra: str) -> None:
+    """Two answers equal but for the extra parameter echoed in paging links."""
+    assert a.status_code == b.status_code, (a.text, b.text)
+    for header in ("content-type", "etag", "vary", "www-authenticate"):
+        assert a.headers.get(header) == b.headers.get(header), header
+    assert a.content == b.content.replace(extra.encode(), b"")
+
+
+LIST_QUERIES = [
+    "", "?f=geojson", "?f=json", "?limit=2", "?limit=2&f=geojson",
+    "?bbox=-76,6,-75,7&limit=3", "?bbox=-75.1805,6.13,-75.1775,6.15",
+    "?bbox=-76,6,-75,7&limit=2&cursor=1",
+    # errors the fast path raises itself, as the route does
+    "?bbox=1,2,3", "?bbox=nan,1,2,3", "?bbox=10,0,5,1", "?cursor=x1", "?bbox=",
+    # what it leaves to FastAPI
+    "?limit=0", "?limit=abc", "?limit=%2B5", "?limit=100000", "?f=xml", "?bbox=" + "1" * 201,
+    "?cursor=" + "1" * 21,
+]
+
+
+@pytest.mark.parametrize("who", ["public", "viewer", "approver"])
+def test_list_answers_as_fastapi_does(api, fast_calls, who: str) -> None:  # type: ignore[no-untyped-def]
+    _approved(api, 5)
+    api.as_("editor").post("/api/v1/accidents", json=accident())  # a draft, unseen by some
+    client = api.public if who == "public" else api.as_(who)
+    for query in LIST_QUERIES:
+        for accept in ("*/*", "application/geo+json"):
+            headers = {"Accept": accept}
+            sep = "&" if query else "?"
+            full = client.get(f"/api/v1/accidents{query}{sep}zz=1", headers=headers)
+            fast = client.get(f"/api/v1/accidents{query}", headers=headers)
+            _same(fast, full, f"{sep}zz=1" if not query else "&zz=1")
+    plain = client.get("/api/v1/accidents?limit=2")
+    assert plain.status_code == 200 and len(plain.json()["items"]) == 2
+    assert fast_calls, "the plain requests took the fast path"
+
+
+def test_get_answers_as_fastapi_does(api, fast_calls) -> None:  # type: ignore[no-untyped-def]
+    rid = _approved(api, 1)[0]
+    upper = rid.upper()
+    for client in (api.public, api.as_("viewer")):
+        for path in (rid, upper, "0" * 8 + "-0000-4000-8000-" + "0" * 12, "not-a-uuid",
+                     rid.replace("-", "")):
+            for query in ("", "?f=geojson", "?f=json", "?f=xml"):
+                for headers in ({}, {"If-None-Match": '"3"'}, {"If-None-Match": 'W/"1", "3"'},
+                                {"If-None-Match": '"1"'}, {"Accept": "application/geo+json"}):
+                    sep = "&" if query else "?"
+                    full = client.get(f"/api/v1/accidents/{path}{query}{sep}zz=1",
+                                      headers=headers)
+                    fast = client.get(f"/api/v1/accidents/{path}{query}", headers=headers)
+                    _same(fast, full, "")
+    calls = len(fast_calls)
+    assert api.public.get(f"/api/v1/accidents/{rid}").status_code == 200
+    assert len(fast_calls) == calls + 1
+    assert api.public.get(f"/api/v1/accidents/{rid}?zz=1").status_code == 200
+    assert len(fast_calls) == calls + 1  # an unknown parameter: FastAPI's path
+
+
+def test_credentials_on_the_fast_path(api, fast_calls) -> None:  # type: ignore[no-untyped-def]
+    """The fast path knows who is asking as the dependency does: tokens, cookies, and a
+    401 for a credential that is present but wrong, never a silent public answer."""
+    _approved(api, 2)
+    draft = api.as_("editor").post("/api/v1/accidents", json=accident()).json()
+    url = f"/api/v1/accidents/{draft['id']}"
+    assert api.public.get(url).status_code == 404  # drafts are not the public's
+    assert api.as_("editor").get(url).status_code == 200
+    assert len(api.as_("editor").get("/api/v1/accidents").json()["items"]) == 3
+    assert len(api.public.get("/api/v1/accidents").json()["items"]) == 2
+
+    bad = api.anonymous()
+    bad.http.headers["Authorization"] = "Bearer ma_not-a-token"
+    for path in ("/api/v1/accidents", url):
+        r = bad.get(path)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert r.json()["code"] == "unauthorized"
+
+    browser = api.anonymous()
+    api.user("editor")
+    assert browser.post("/api/v1/auth/login", json={"username": "editor",
+                                                     "password": PASSWORD}).status_code == 200
+    assert SESSION_COOKIE in browser.http.cookies
+    calls = len(fast_calls)
+    assert browser.get(url).status_code == 200
+    assert len(browser.get("/api/v1/accidents").json()["items"]) == 3
+    assert len(fast_calls) == calls + 2
+
+    # Victims stay closed to the public on the fast path too.
+    assert api.public.get("/api/v1/victims").status_code == 403
