@@ -1,10 +1,24 @@
 """PostGIS connections give up on a database that stops answering (store/postgis.py says
-why), unless the URL says otherwise."""
+why), unless the URL says otherwise; connections the database dropped are replaced
+without a failed request."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
 from mineaction.store import open_store
-from mineaction.store.postgis import CONNECTION_DEFAULTS, _connection_defaults
+from mineaction.store.postgis import (
+    CONNECTION_DEFAULTS,
+    PING_AFTER_IDLE_S,
+    _connection_defaults,
+    ping_after_idle,
+)
+from mineaction.store.query import Query
 
 
 def test_url_settings_win_over_the_defaults() -> None:
@@ -26,3 +40,74 @@ def test_live_connections_carry_the_timeouts(fresh_postgis_url: str) -> None:
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         assert dbapi.info.get_parameters()["connect_timeout"] == "4"  # type: ignore[attr-defined]
+
+
+def _backend_pids(store: Any) -> set[int]:
+    """The server processes of the store's pooled connections, by opening them all."""
+    conns = [store.engine.connect() for _ in range(store.engine.pool.size())]
+    try:
+        return {c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in conns}
+    finally:
+        for c in conns:
+            c.close()
+
+
+def _terminate(url: str, pids: set[int]) -> None:
+    """What a database restart does to those connections."""
+    killer = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                             autocommit=True)
+    with killer:
+        for pid in pids:
+            killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_an_idle_connection_that_died_is_replaced_before_use(fresh_postgis_url: str,
+                                                             monkeypatch: Any) -> None:
+    with open_store(fresh_postgis_url, pool_size=2) as s:
+        pids = _backend_pids(s)
+        _terminate(fresh_postgis_url, pids)
+        time.sleep(PING_AFTER_IDLE_S + 0.1)
+        # Writes go through SQLAlchemy: no statement fails, on any pooled connection.
+        for _ in range(3):
+            with s.engine.begin() as conn:
+                assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() not in pids
+
+
+def test_a_list_survives_connections_that_died_in_use(fresh_postgis_url: str) -> None:
+    """Within the idle time nothing pings: the list's first statement meets the dead
+    connection, and the store retries it on a fresh one."""
+    with open_store(fresh_postgis_url, pool_size=2) as s:
+        pids = _backend_pids(s)
+        _terminate(fresh_postgis_url, pids)
+        rows, _ = s.query_rows(Query(kind="accident", bbox=(-76, 6, -75, 7), limit=10))
+        assert rows == []
+        assert not _backend_pids(s) & pids
+
+
+def test_connections_in_steady_use_are_not_pinged() -> None:
+    """The ping runs only after the idle time (SQLite stands in for the database)."""
+    executed: list[str] = []
+
+    class Cursor(sqlite3.Cursor):
+        def execute(self, sql: str, *args: Any) -> Any:  # type: ignore[override]
+            executed.append(sql)
+            return super().execute(sql, *args)
+
+    class Connection(sqlite3.Connection):
+        def cursor(self, factory: Any = Cursor) -> Any:  # type: ignore[override]
+            return super().cursor(factory)
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(":memory:", check_same_thread=False, factory=Connection)
+
+    engine = sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.QueuePool)
+    ping_after_idle(engine, 0.2)
+    for _ in range(5):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 2")
+    assert "SELECT 1" not in executed  # new, then busy: no ping
+    time.sleep(0.3)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 2")
+    assert executed.count("SELECT 1") == 1
+    engine.dispose()

@@ -435,9 +435,10 @@ class Store:
         why), run on the driver's cursor; None when the shape is not one it covers.
 
         A driver error also gives None: the general path then runs the query again and
-        raises the error as SQLAlchemy wraps it (sa.exc.DataError is a 422, api/errors.py),
-        and invalidates the connection if it was lost. Errors are rare; the cost of the
-        second run on them is not worth a copy of SQLAlchemy's error handling."""
+        raises the error as SQLAlchemy wraps it (sa.exc.DataError is a 422, api/errors.py).
+        Errors are rare; the cost of the second run on them is not worth a copy of
+        SQLAlchemy's error handling. A lost connection is the exception: the pool is
+        renewed first, so the second run succeeds on a fresh connection."""
         found = self._prepared.lookup(
             q, plan, lambda fake, limit: self._rows_statement(
                 self._select(fake)[0], fake.kind, plan, limit))
@@ -453,7 +454,13 @@ class Store:
             try:
                 cursor.execute(prepared.sql, prepared.parameters(values))
                 return list(cursor.fetchall())
-            except self.engine.dialect.loaded_dbapi.Error:
+            except self.engine.dialect.loaded_dbapi.Error as exc:
+                if self.engine.dialect.is_disconnect(exc, dbapi, cursor):
+                    # The database went away (a restart): this connection is dead and
+                    # so, most likely, is every other pooled one. The general path then
+                    # runs on a fresh connection instead of failing on a stale one.
+                    conn.invalidate(exc)
+                    self.engine.dispose()
                 return None
             finally:
                 cursor.close()
