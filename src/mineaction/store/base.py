@@ -417,7 +417,7 @@ class Store:
         sources = None
         if plan.sources:
             sources = {r[1]: r[-1].split(",") for r in rows if r[-1]}
-        out = rowplan.to_dicts(plan, [r[1:] for r in rows], sources)
+        out = rowplan.to_dicts(plan, rows, sources, start=1)  # after the fid
         if geom is not None and geom.name in omit and geom.name not in shown:
             for data in out:
                 data.pop(geom.name, None)
