@@ -103,6 +103,7 @@ def test_timestamps_read_as_pydantic_writes_them(text: str) -> None:
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     assert _datetime(text) == TypeAdapter(datetime).dump_python(parsed, mode="json")
     assert _datetime(parsed) == TypeAdapter(datetime).dump_python(parsed, mode="json")
+    assert _datetime(text) == TypeAdapter(datetime).dump_python(parsed, mode="json")  # recalled
 
 
 def test_bbox_edges_are_exact_despite_float32_index_boxes(store: Store) -> None:
@@ -135,3 +136,18 @@ def test_datetimes_formatted_once_keep_their_zone() -> None:
     for minute in range(rows._FORMATTED_MAX + 10):  # bounded, whatever comes
         rows._datetime(utc + timedelta(minutes=minute))
     assert len(rows._FORMATTED) <= rows._FORMATTED_MAX
+
+
+def test_row_builders_recall_formatted_timestamps(store: Store) -> None:
+    """A second page with the same timestamps reads them from the formatted cache and
+    gives the same dicts as the first, converted ones."""
+    from mineaction.store import rows
+
+    for i in range(3):
+        store.add(Accident(geometry=Point(-74 + i / 100, 4.5)))
+    first, _ = store.query_rows(Query(kind="accident"))
+    assert all(r["created_at"] in rows._FORMATTED.values() for r in first)
+    again, _ = store.query_rows(Query(kind="accident"))
+    assert again == first
+    rows._FORMATTED.clear()
+    assert store.query_rows(Query(kind="accident"))[0] == first

@@ -28,27 +28,32 @@ Convert = Callable[[Any], Any]
 def _datetime(value: Any) -> str:
     # SQLite holds ISO text ending in Z, PostgreSQL gives datetimes; pydantic's JSON form
     # of an aware UTC datetime ends in Z and keeps microseconds when there are any.
+    # Records written together (an import, a bulk load) share their timestamps, and
+    # formatting one costs ten times a lookup: each distinct value is formatted once.
+    # PostgreSQL's are keyed with the zone, since equal instants in two zones are equal
+    # datetimes; row builders look SQLite's text up themselves (`_builder`).
+    key = value if isinstance(value, str) else (value, getattr(value, "tzinfo", None))
+    text = _FORMATTED.get(key)
+    if text is None:
+        if len(_FORMATTED) >= _FORMATTED_MAX:
+            _FORMATTED.clear()
+        text = _FORMATTED[key] = _format_datetime(value)
+    return text
+
+
+def _format_datetime(value: Any) -> str:
     if isinstance(value, str) and len(value) == 24 and value[19] == "." and value[23] == "Z":
         # What the store writes (YYYY-MM-DDTHH:MM:SS.mmmZ): padded to microseconds
-        # without parsing, a third of a list's conversion time otherwise.
+        # without parsing.
         if value[10] == "T" and value[20:23].isdigit() and value[20:23] != "000":
             return value[:23] + "000Z"
     if isinstance(value, datetime):
-        # PostgreSQL's datetimes: records written together (an import, a bulk load)
-        # share their timestamps, and formatting one costs ten times a lookup. Keyed with
-        # the zone, since equal instants in two zones are equal datetimes.
-        key = (value, value.tzinfo)
-        text = _FORMATTED.get(key)
-        if text is None:
-            if len(_FORMATTED) >= _FORMATTED_MAX:
-                _FORMATTED.clear()
-            text = _FORMATTED[key] = value.isoformat().replace("+00:00", "Z")
-        return text
+        return value.isoformat().replace("+00:00", "Z")
     moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment.isoformat().replace("+00:00", "Z")
 
 
-_FORMATTED: dict[tuple[datetime, Any], str] = {}
+_FORMATTED: dict[Any, str] = {}
 _FORMATTED_MAX = 4096
 
 
@@ -125,7 +130,11 @@ def _builder(plan: RowPlan, start: int) -> Callable[[Any], list[dict[str, Any]]]
     for i, (name, convert, listed) in enumerate(
             zip(plan.names, plan.convert, plan.listed, strict=True)):
         cell = f"r[{start + i}]"
-        if convert is not None:
+        if convert is _datetime:  # a formatted text found costs a dict lookup, no call
+            env["recall"], env["convert_datetime"] = _FORMATTED.get, _datetime
+            cells.append(f"{name!r}: None if {cell} is None else "
+                         f"(recall({cell}) or convert_datetime({cell}))")
+        elif convert is not None:
             env[f"convert_{i}"] = convert
             empty = "[]" if listed else "None"
             cells.append(f"{name!r}: {empty} if {cell} is None else convert_{i}({cell})")
