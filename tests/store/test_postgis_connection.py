@@ -5,19 +5,14 @@ without a failed request."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 
 from mineaction.store import open_store
-from mineaction.store.postgis import (
-    CONNECTION_DEFAULTS,
-    PING_AFTER_IDLE_S,
-    _connection_defaults,
-    ping_after_idle,
-)
+from mineaction.store.base import SELF_HEALING_CHECKOUT
+from mineaction.store.postgis import CONNECTION_DEFAULTS, _connection_defaults, ping_on_checkout
 from mineaction.store.query import Query
 
 
@@ -61,12 +56,10 @@ def _terminate(url: str, pids: set[int]) -> None:
             killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
-def test_an_idle_connection_that_died_is_replaced_before_use(fresh_postgis_url: str,
-                                                             monkeypatch: Any) -> None:
+def test_a_connection_that_died_is_replaced_before_use(fresh_postgis_url: str) -> None:
     with open_store(fresh_postgis_url, pool_size=2) as s:
         pids = _backend_pids(s)
         _terminate(fresh_postgis_url, pids)
-        time.sleep(PING_AFTER_IDLE_S + 0.1)
         # Writes go through SQLAlchemy: no statement fails, on any pooled connection.
         for _ in range(3):
             with s.engine.begin() as conn:
@@ -74,7 +67,7 @@ def test_an_idle_connection_that_died_is_replaced_before_use(fresh_postgis_url: 
 
 
 def test_a_list_survives_connections_that_died_in_use(fresh_postgis_url: str) -> None:
-    """Within the idle time nothing pings: the list's first statement meets the dead
+    """The prepared read path is not pinged: its first statement meets the dead
     connection, and the store retries it on a fresh one."""
     with open_store(fresh_postgis_url, pool_size=2) as s:
         pids = _backend_pids(s)
@@ -84,8 +77,9 @@ def test_a_list_survives_connections_that_died_in_use(fresh_postgis_url: str) ->
         assert not _backend_pids(s) & pids
 
 
-def test_connections_in_steady_use_are_not_pinged() -> None:
-    """The ping runs only after the idle time (SQLite stands in for the database)."""
+def test_only_self_healing_checkouts_skip_the_ping() -> None:
+    """SQLite stands in for the database: every checkout is tested, but those of the
+    prepared read path."""
     executed: list[str] = []
 
     class Cursor(sqlite3.Cursor):
@@ -101,13 +95,17 @@ def test_connections_in_steady_use_are_not_pinged() -> None:
         return sqlite3.connect(":memory:", check_same_thread=False, factory=Connection)
 
     engine = sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.QueuePool)
-    ping_after_idle(engine, 0.2)
-    for _ in range(5):
+    ping_on_checkout(engine)
+    for _ in range(3):
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 2")
-    assert "SELECT 1" not in executed  # new, then busy: no ping
-    time.sleep(0.3)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("SELECT 2")
-    assert executed.count("SELECT 1") == 1
+    pings = executed.count("SELECT 1")
+    assert pings == 3
+    token = SELF_HEALING_CHECKOUT.set(True)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 2")
+    finally:
+        SELF_HEALING_CHECKOUT.reset(token)
+    assert executed.count("SELECT 1") == pings
     engine.dispose()

@@ -93,7 +93,7 @@ _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404:
                  405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
                  412: "version_conflict", 413: "payload_too_large",
                  415: "unsupported_media_type", 422: "invalid", 428: "precondition_required",
-                 429: "too_many_requests"}
+                 429: "too_many_requests", 503: "unavailable"}
 
 # Standard responses every operation may give, for the OpenAPI document.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -137,6 +137,13 @@ def to_response(exc: Exception) -> JSONResponse:
         # request's fault, whatever slipped past validation.
         return _respond(422, "invalid", "a value cannot be stored: "
                         + str(exc.orig).split("\n")[0])
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        # The database dropped the connection (a restart, a failover). The transaction
+        # did not commit, unless the drop came during COMMIT itself, which If-Match
+        # makes safe to retry. The pool is renewed, so trying again works.
+        log.warning("database connection lost: %s", exc.orig)
+        return _respond(503, "unavailable", "the connection to the database was lost; "
+                        "try again", headers={"Retry-After": "1"})
     if isinstance(exc, AuthError | MappingError | FileError):
         return _respond(422, "invalid", str(exc))
     if isinstance(exc, StarletteHTTPException):
@@ -151,6 +158,6 @@ def install(app: FastAPI) -> None:
         return to_response(exc)
 
     for exc_type in (ApiError, RequestValidationError, ValidationError, StoreError,
-                     sa.exc.DataError,
+                     sa.exc.DataError, sa.exc.DBAPIError,
                      AuthError, MappingError, FileError, StarletteHTTPException, Exception):
         app.add_exception_handler(exc_type, handler)

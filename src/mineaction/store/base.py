@@ -8,6 +8,7 @@ encode geometries for bulk writes, and insert many rows fast.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -105,6 +106,13 @@ class WriteEvent:
 
 WriteListener = Callable[[sa.Connection, WriteEvent], None]
 
+
+
+# True while the prepared read path checks out a connection: it recovers from a dropped
+# connection itself (Store._prepared_rows), so a store that tests connections before
+# lending them (PostGIS) may skip that round trip for it.
+SELF_HEALING_CHECKOUT: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "self_healing_checkout", default=False)
 
 class Store:
     """One interface over both stores. Reads use short connections; writes go through
@@ -445,9 +453,14 @@ class Store:
         if found is None:
             return None
         prepared, values = found
-        # The same connection handling as the general path (pool, pre-ping, execution
-        # options); only the statement skips SQLAlchemy.
-        with self.engine.connect().execution_options(**self._single_read_options) as conn:
+        # The same connection handling as the general path (pool, execution options),
+        # except the test before lending: only the statement skips SQLAlchemy.
+        healing = SELF_HEALING_CHECKOUT.set(True)
+        try:
+            checked_out = self.engine.connect()
+        finally:
+            SELF_HEALING_CHECKOUT.reset(healing)
+        with checked_out.execution_options(**self._single_read_options) as conn:
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None
             cursor = dbapi.cursor()

@@ -7,7 +7,6 @@ index on the geometry column does the narrowing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +19,7 @@ from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.geo import geodesic, wkb_json
 from mineaction.store import facts
-from mineaction.store.base import Store
+from mineaction.store.base import SELF_HEALING_CHECKOUT, Store
 from mineaction.store.query import Bbox, Near
 from mineaction.store.schema import METADATA, entity_table, ewkb_hex
 
@@ -47,36 +46,22 @@ def _connection_defaults(url: str) -> dict[str, int]:
     return {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
 
 
-# A pooled connection is tested before use only once it has sat idle this long: a
-# connection in steady use has just proved itself, and a ping on every checkout (SQLAlchemy's
-# pool_pre_ping) cost a round trip a request, a fifth of a list page's CPU on the
-# server and the database together (issue 3's benchmark).
-PING_AFTER_IDLE_S = 2.0
+def ping_on_checkout(engine: sa.Engine) -> None:
+    """Test a pooled connection with `SELECT 1` before lending it, and replace a dead
+    one (SQLAlchemy's pessimistic disconnect handling, with custom events), so that a
+    database restart fails no request.
 
-
-def ping_after_idle(engine: sa.Engine, idle_s: float) -> None:
-    """Test connections idle for `idle_s` or longer on checkout; a dead one is replaced
-    (SQLAlchemy's pessimistic disconnect handling, with custom events).
-
-    A connection that died while in steady use (the database restarted under load)
-    fails its next statement instead: SQLAlchemy then invalidates the pool, so one
-    request fails, and Store._prepared_rows recovers even that one."""
-
-    @event.listens_for(engine, "checkin")
-    def checked_in(dbapi_conn: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
+    SQLAlchemy's pool_pre_ping does the same for every checkout. The prepared reads of
+    lists and GET by id skip it (`SELF_HEALING_CHECKOUT`): they recover from a dropped
+    connection by themselves, and the ping's round trip cost a fifth of a list page's
+    CPU, on the server and the database together (issue 3's benchmark)."""
 
     @event.listens_for(engine, "checkout")
     def checked_out(dbapi_conn: Any, record: Any, proxy: Any) -> None:
-        since = record.info.pop("idle_since", None)
-        if since is None or time.monotonic() - since < idle_s:
+        if SELF_HEALING_CHECKOUT.get():
             return
         try:
-            cursor = dbapi_conn.cursor()
-            try:
-                cursor.execute("SELECT 1")
-            finally:
-                cursor.close()
+            engine.dialect.do_ping(dbapi_conn)  # outside any transaction, as pre-ping does
         except Exception as exc:  # any failure: the pool reconnects and tries again
             raise sa.exc.DisconnectionError(str(exc)) from exc
 
@@ -94,7 +79,7 @@ class PostGISStore(Store):
         # connection opened per request beyond the pool costs milliseconds.
         engine = sa.create_engine(engine_url(url), pool_size=pool_size,
                                   connect_args=_connection_defaults(url))
-        ping_after_idle(engine, PING_AFTER_IDLE_S)
+        ping_on_checkout(engine)
         super().__init__(engine, url)
 
     def change_marker(self) -> Any:
