@@ -114,7 +114,8 @@ def test_credentials_on_the_fast_path(api, fast_calls) -> None:  # type: ignore[
 
     bad = api.anonymous()
     bad.http.headers["Authorization"] = "Bearer ma_not-a-token"
-    for path in ("/api/v1/accidents", url):
+    for path in ("/api/v1/accidents", url, "/api/v1/accidents?bbox=1,2,3",
+                 "/api/v1/accidents?cursor=x"):  # who is asking comes first, as in FastAPI
         r = bad.get(path)
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
         assert r.json()["code"] == "unauthorized"

@@ -185,9 +185,9 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
         if (limit is None or f not in PLAIN_FORMATS or not within(bbox, BBOX_MAX)
                 or not within(cursor, CURSOR_MAX)):
             return None
+        who = await who_is_asking(request)  # first, as FastAPI solves dependencies first
         params = ListParams(bbox=parse_bbox(bbox), limit=limit, after_fid=_after(cursor))
-        return await list_answer(request, request.app.state.services,
-                                 await who_is_asking(request), params,
+        return await list_answer(request, request.app.state.services, who, params,
                                  None if f is None else Format(f))
 
     @router.get("", response_model=Page, responses={200: {"content": {GEOJSON: {}}}},
