@@ -106,13 +106,12 @@ class WriteEvent:
 
 WriteListener = Callable[[sa.Connection, WriteEvent], None]
 
-
-
 # True while the prepared read path checks out a connection: it recovers from a dropped
 # connection itself (Store._prepared_rows), so a store that tests connections before
 # lending them (PostGIS) may skip that round trip for it.
 SELF_HEALING_CHECKOUT: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "self_healing_checkout", default=False)
+
 
 class Store:
     """One interface over both stores. Reads use short connections; writes go through
