@@ -74,7 +74,7 @@ def test_list_answers_as_fastapi_does(api, fast_calls, who: str) -> None:  # typ
             sep = "&" if query else "?"
             full = client.get(f"/api/v1/accidents{query}{sep}zz=1", headers=headers)
             fast = client.get(f"/api/v1/accidents{query}", headers=headers)
-            _same(fast, full, f"{sep}zz=1" if not query else "&zz=1")
+            _same(fast, full, f"{sep}zz=1")
     plain = client.get("/api/v1/accidents?limit=2")
     assert plain.status_code == 200 and len(plain.json()["items"]) == 2
     assert fast_calls, "the plain requests took the fast path"
