@@ -35,22 +35,21 @@ def dumps(body: Any) -> bytes:
     return orjson.dumps(body, default=str, option=_DUMPS_OPTIONS)
 
 
-def feature(data: dict[str, Any]) -> dict[str, Any]:
-    props = dict(data)
+def _as_feature(props: dict[str, Any]) -> dict[str, Any]:
+    """A Feature whose properties are `props` itself, geometry taken out of it."""
     geometry = props.pop("geometry", None)
     return {"type": "Feature", "id": props.get("id"), "geometry": geometry,
             "properties": props}
 
 
+def feature(data: dict[str, Any]) -> dict[str, Any]:
+    return _as_feature(dict(data))
+
+
 def features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`feature` of each item, the items themselves becoming the properties (no copy of
     each: a page's dicts are made for its answer and used once)."""
-    out = []
-    for props in items:
-        geometry = props.pop("geometry", None)
-        out.append({"type": "Feature", "id": props.get("id"), "geometry": geometry,
-                    "properties": props})
-    return out
+    return [_as_feature(props) for props in items]
 
 
 def respond(body: Any, *, geojson: bool, status: int = 200,
