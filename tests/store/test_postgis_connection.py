@@ -19,7 +19,30 @@ from mineaction.store.query import Query
 def test_url_settings_win_over_the_defaults() -> None:
     assert _connection_defaults("postgresql://u@h/db") == CONNECTION_DEFAULTS
     kept = _connection_defaults("postgresql://u@h/db?connect_timeout=3&keepalives_idle=5")
-    assert kept == {"tcp_user_timeout": CONNECTION_DEFAULTS["tcp_user_timeout"]}
+    assert kept == {"tcp_user_timeout": CONNECTION_DEFAULTS["tcp_user_timeout"],
+                    "options": CONNECTION_DEFAULTS["options"]}
+
+
+def test_lists_read_timestamps_whatever_the_databases_datestyle_and_zone(
+        fresh_postgis_url: str) -> None:
+    """List pages read timestamps as PostgreSQL's text: a database set to another
+    DateStyle or time zone still gives what the record itself says."""
+    from shapely.geometry import Point
+
+    from mineaction.domain.models import Accident
+
+    with psycopg.connect(fresh_postgis_url, autocommit=True) as admin:
+        dbname = admin.info.dbname
+        admin.execute(f'ALTER DATABASE "{dbname}" SET DateStyle = \'SQL, DMY\'')
+        admin.execute(f'ALTER DATABASE "{dbname}" SET TimeZone = \'America/Bogota\'')
+    with open_store(fresh_postgis_url) as s:
+        added = s.add(Accident(geometry=Point(-74.1, 4.6)))
+        with s.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW DateStyle").scalar().startswith("ISO")
+        rows, _ = s.query_rows(Query(kind="accident"))
+        stored = s.get("accident", added.id).model_dump(mode="json")
+    assert rows[0]["created_at"] == stored["created_at"]
+    assert rows[0]["created_at"].endswith("-05:00")  # Bogotá's offset, as psycopg gives it
 
 
 def test_live_connections_carry_the_timeouts(fresh_postgis_url: str) -> None:

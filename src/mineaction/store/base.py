@@ -29,6 +29,7 @@ from mineaction.store.query import Bbox, Near, Page, Query
 from mineaction.store.schema import (
     METADATA,
     SCHEMA_VERSION,
+    Timestamp,
     entity_table,
     primary_date_field,
 )
@@ -486,8 +487,12 @@ class Store:
             cols = [table.c.fid]
             for name in plan.names:
                 c = table.c[name]
-                cols.append(self._geometry_wkb(c).label(name) if name == plan.geometry
-                            else sa.type_coerce(c, sa.types.NullType).label(name))
+                if name == plan.geometry:
+                    cols.append(self._geometry_wkb(c).label(name))
+                elif isinstance(c.type, Timestamp):
+                    cols.append(self._timestamp_text(c).label(name))
+                else:
+                    cols.append(sa.type_coerce(c, sa.types.NullType).label(name))
             if plan.sources:
                 links = METADATA.tables["record_sources"]
                 cols.append(sa.select(self._join_text(links.c.source_id))
@@ -747,6 +752,16 @@ class Store:
     def _geometry_wkb(self, column: Any) -> Any:
         """A geometry column as the bytes `_geojson` and `_shape` read."""
         raise NotImplementedError
+
+    def optimise(self, done: Callable[[str, float], None] | None = None) -> list[str]:
+        """Reorganise the store for reads, after big imports (`mineaction optimise`):
+        what each store needs is in its own implementation. Calls done(step, seconds)
+        after each step and returns the steps."""
+        raise NotImplementedError
+
+    def _timestamp_text(self, column: Any) -> Any:
+        """A timestamp column as ISO text (rows.py formats each distinct text once)."""
+        return sa.type_coerce(column, sa.types.NullType)  # SQLite holds it as text
 
     # Execution options for a connection that runs one SELECT and nothing else.
     _single_read_options: dict[str, Any] = {}

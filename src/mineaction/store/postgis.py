@@ -7,7 +7,8 @@ index on the geometry column does the narrowing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,14 @@ def engine_url(url: str) -> str:
 # connection whose packets vanish would stall every request of that worker. libpq waits
 # forever to connect and the kernel retransmits for ~15 minutes by default. A URL that
 # sets these itself keeps its own values.
-CONNECTION_DEFAULTS = {"connect_timeout": 10, "tcp_user_timeout": 15_000,
-                       "keepalives_idle": 60}
+# DateStyle ISO (PostgreSQL's default, which a database may override): psycopg parses
+# timestamps only in it, and list pages read them as its text (`_timestamp_text`).
+CONNECTION_DEFAULTS: dict[str, int | str] = {
+    "connect_timeout": 10, "tcp_user_timeout": 15_000, "keepalives_idle": 60,
+    "options": "-c DateStyle=ISO"}
 
 
-def _connection_defaults(url: str) -> dict[str, int]:
+def _connection_defaults(url: str) -> dict[str, int | str]:
     given = set(sa.engine.make_url(engine_url(url)).query)
     return {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
 
@@ -144,6 +148,13 @@ class PostGISStore(Store):
     def _geometry_wkb(self, column: Any) -> Any:
         return sa.func.ST_AsBinary(column)  # bytes; the text form would be hex
 
+    def _timestamp_text(self, column: Any) -> Any:
+        # ISO text (DateStyle ISO, PostgreSQL's default) in the session's time zone, as
+        # psycopg's datetimes are. Records written together share a timestamp, so
+        # rows.py formats each distinct text once; a datetime per cell cost the
+        # driver and then the formatting a tenth of a list page's CPU (issue 3).
+        return sa.cast(column, sa.Text)
+
     # Autocommit: psycopg would otherwise send BEGIN before the SELECT and the pool a
     # ROLLBACK after it, two round trips to the server for a one-statement read.
     _single_read_options = {"isolation_level": "AUTOCOMMIT"}
@@ -189,9 +200,44 @@ class PostGISStore(Store):
         """After a bulk load: fresh planner statistics for the tables written (and the
         casualty facts their triggers filled). Without them PostgreSQL plans a million
         new rows as a few thousand: a year x area grouping then sorts on disk, 5x slower
-        than the hash aggregate it picks once it knows."""
-        tables = {ENTITIES[k].table for k in kinds}
+        than the hash aggregate it picks once it knows.
+
+        record_sources too, which every list page reads a row's sources from: never
+        analysed, PostgreSQL guesses it holds ten pages whatever it holds, and looks
+        each row's sources up by bitmap scan, a fifth of a page's database time even
+        when it is empty (issue 3's benchmark)."""
+        tables = {ENTITIES[k].table for k in kinds} | {"record_sources"}
         if tables & {"victims", "accidents"}:
             tables.add(facts.TABLE)
         for name in sorted(tables):
             conn.exec_driver_sql(f"ANALYZE {self._quote(name)}")
+
+    def optimise(self, done: Callable[[str, float], None] | None = None) -> list[str]:
+        """Each table with a geometry rewritten in the order of its spatial index
+        (CLUSTER), then fresh planner statistics for the whole database (ANALYZE).
+
+        Records are stored in the order they were written, so the hundred accidents
+        in a small box lie on a hundred different pages, each read for one row. In
+        spatial order they share a few: a bbox page then cost PostgreSQL 0.7 instead
+        of 1.1 ms (issue 3's benchmark, a million accidents), and CLUSTER took 10 s.
+        CLUSTER locks the table it rewrites against reads and writes until it is done,
+        one table at a time; rows written later go to the end, hence a command to run
+        after big imports rather than something every import does."""
+        steps: list[str] = []
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            tables = {m.table: geometry_column(m) for m in ENTITIES.values()}
+            for name, geom in tables.items():
+                if geom is None:
+                    continue
+                started = time.perf_counter()
+                index = self._quote(f"gix_{name}_{geom.name}")
+                conn.exec_driver_sql(f"CLUSTER {self._quote(name)} USING {index}")
+                steps.append(f"{name}: rows in the order of {geom.name}")
+                if done is not None:
+                    done(steps[-1], time.perf_counter() - started)
+            started = time.perf_counter()
+            conn.exec_driver_sql("ANALYZE")
+            steps.append("planner statistics of every table")
+            if done is not None:
+                done(steps[-1], time.perf_counter() - started)
+        return steps

@@ -26,12 +26,14 @@ Convert = Callable[[Any], Any]
 
 
 def _datetime(value: Any) -> str:
-    # SQLite holds ISO text ending in Z, PostgreSQL gives datetimes; pydantic's JSON form
-    # of an aware UTC datetime ends in Z and keeps microseconds when there are any.
-    # Records written together (an import, a bulk load) share their timestamps, and
-    # formatting one costs ten times a lookup: each distinct value is formatted once.
-    # PostgreSQL's are keyed with the zone, since equal instants in two zones are equal
-    # datetimes; row builders look SQLite's text up themselves (`_builder`).
+    # SQLite holds ISO text ending in Z, PostgreSQL gives its ISO text (e.g.
+    # "2026-11-26 15:39:49.654+00", Store._timestamp_text) or, from other callers,
+    # datetimes; pydantic's JSON form of an aware UTC datetime ends in Z and keeps
+    # microseconds when there are any. Records written together (an import, a bulk
+    # load) share their timestamps, and formatting one costs ten times a lookup: each
+    # distinct value is formatted once. Datetimes are keyed with the zone, since equal
+    # instants in two zones are equal datetimes; row builders look texts up themselves
+    # (`_builder`).
     key = value if isinstance(value, str) else (value, getattr(value, "tzinfo", None))
     text = _FORMATTED.get(key)
     if text is None:
