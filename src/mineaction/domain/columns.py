@@ -134,6 +134,7 @@ def column(model: type[Record], name: str) -> ColumnSpec:
     raise KeyError(f"{model.kind} has no field {name!r}")
 
 
+@cache  # asked on every API read (issue 3's benchmark); models do not change
 def geometry_column(model: type[Record]) -> ColumnSpec | None:
     return next((c for c in columns(model) if c.kind == "geometry"), None)
 
