@@ -151,3 +151,19 @@ def test_row_builders_recall_formatted_timestamps(store: Store) -> None:
     assert again == first
     rows._FORMATTED.clear()
     assert store.query_rows(Query(kind="accident"))[0] == first
+
+
+def test_sources_appear_once_a_kind_has_any(store: Store) -> None:
+    """Rows look their sources up only when some record of their kind has one (the
+    lookup is skipped for a kind without links): both states give the right lists."""
+    first = store.add(Accident(geometry=Point(-74.1, 4.6)))
+    store.add(Accident(geometry=Point(-74.2, 4.6)))
+    rows, _ = store.query_rows(Query(kind="accident"))
+    assert [r["source_ids"] for r in rows] == [[], []]
+    src = store.add(Source(source_kind="media", title="El Tiempo"))
+    store.update(first.model_copy(update={"source_ids": [src.id]}),
+                 expected_version=first.version)
+    rows, _ = store.query_rows(Query(kind="accident"))
+    assert [r["source_ids"] for r in rows] == [[str(src.id)], []]
+    hazards, _ = store.query_rows(Query(kind="hazard"))
+    assert hazards == []
