@@ -70,6 +70,11 @@ def ping_on_checkout(engine: sa.Engine) -> None:
             raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
+def _spatial_index(table: str, column: str) -> str:
+    """The name of a table's GiST index on its geometry column."""
+    return f"gix_{table}_{column}"
+
+
 def _point_ewkb_hex(lon: float, lat: float) -> str:
     # EWKB little-endian point with SRID flag: 01 | 01000020 | E6100000 | x | y
     return "0101000020E6100000" + np.array([lon, lat], "<f8").tobytes().hex().upper()
@@ -104,7 +109,7 @@ class PostGISStore(Store):
             geom = geometry_column(model)
             if geom is not None:
                 conn.exec_driver_sql(
-                    f'CREATE INDEX IF NOT EXISTS "gix_{model.table}_{geom.name}" '
+                    f'CREATE INDEX IF NOT EXISTS "{_spatial_index(model.table, geom.name)}" '
                     f'ON "{model.table}" USING GIST ("{geom.name}")'
                 )
 
@@ -230,7 +235,7 @@ class PostGISStore(Store):
                 if geom is None:
                     continue
                 started = time.perf_counter()
-                index = self._quote(f"gix_{name}_{geom.name}")
+                index = self._quote(_spatial_index(name, geom.name))
                 conn.exec_driver_sql(f"CLUSTER {self._quote(name)} USING {index}")
                 steps.append(f"{name}: rows in the order of {geom.name}")
                 if done is not None:

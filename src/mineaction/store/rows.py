@@ -27,8 +27,8 @@ Convert = Callable[[Any], Any]
 
 def _datetime(value: Any) -> str:
     # SQLite holds ISO text ending in Z, PostgreSQL gives its ISO text (e.g.
-    # "2026-11-26 15:39:49.654+00", Store._timestamp_text) or, from other callers,
-    # datetimes; pydantic's JSON form of an aware UTC datetime ends in Z and keeps
+    # "2026-11-26 15:39:49.654+00", Store._timestamp_text); datetimes are taken too.
+    # pydantic's JSON form of an aware UTC datetime ends in Z and keeps
     # microseconds when there are any. Records written together (an import, a bulk
     # load) share their timestamps, and formatting one costs ten times a lookup: each
     # distinct value is formatted once. Datetimes are keyed with the zone, since equal
