@@ -132,3 +132,29 @@ def test_credentials_on_the_fast_path(api, fast_calls) -> None:  # type: ignore[
 
     # Victims stay closed to the public on the fast path too.
     assert api.public.get("/api/v1/victims").status_code == 403
+
+
+def test_the_lane_leaves_other_requests_to_fastapi(api, fast_calls) -> None:  # type: ignore[no-untyped-def]
+    """Only a GET without a body of a collection or of one record in it reaches the fast
+    handlers; the routes beside and below them answer as before."""
+    rid = _approved(api, 2)[0]
+    editor = api.as_("editor")
+    calls = len(fast_calls)
+    # A body (which a GET should not have) sends the request down FastAPI's path; it
+    # gets the same answer there.
+    with_body = editor.request("GET", "/api/v1/accidents?limit=1", content=b"{}",
+                               headers={"Content-Type": "application/json"})
+    assert with_body.status_code == 200 and len(with_body.json()["items"]) == 1
+    assert editor.request("GET", f"/api/v1/accidents/{rid}", content=b"x").json()["id"] == rid
+    # Under a record, beside the collection, and a trailing slash: not the fast handlers'.
+    history = editor.get(f"/api/v1/accidents/{rid}/history")
+    assert history.status_code == 200 and history.json()[-1]["version"] == 3
+    assert api.public.get("/api/v1/victims/summary").status_code == 200
+    assert api.public.get("/api/v1/accidents/").status_code in (307, 404)
+    assert editor.post("/api/v1/accidents", json=accident()).status_code == 201
+    assert len(fast_calls) == calls  # none of these went by the lane
+    # A plain GET does, and so do its errors, answered as FastAPI's handlers answer them.
+    assert api.public.get("/api/v1/accidents").status_code == 200
+    bad = api.public.get("/api/v1/accidents?bbox=1,2,3")
+    assert bad.status_code == 422 and bad.json()["field_errors"][0]["field"] == "bbox"
+    assert len(fast_calls) == calls + 2

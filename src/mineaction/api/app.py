@@ -113,14 +113,20 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.services = services
     errors.install(app)
+
+    from mineaction.api.lean import FastLane
+    from mineaction.api.routers import audit, auth, imports, records, reports, stats, users
+
+    collections = [records.build_router(kind, settings.max_page_size,
+                                        settings.default_page_size) for kind in ENTITIES]
+    # First, so innermost: only FastAPI's own layers are skipped (api/lean.py).
+    app.add_middleware(FastLane,  # type: ignore[arg-type]
+                       collections=[c.fast for c in collections if c.fast is not None])
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,  # type: ignore[arg-type]
                        max_upload_bytes=settings.max_upload_bytes)
 
-    from mineaction.api.routers import audit, auth, imports, records, reports, stats, users
-
-    for kind in ENTITIES:
-        app.include_router(records.build_router(kind, settings.max_page_size,
-                                                settings.default_page_size), prefix=API)
+    for router in collections:
+        app.include_router(router, prefix=API)
     for module in (auth, users, imports, audit, stats, reports):
         app.include_router(module.router, prefix=API)
 

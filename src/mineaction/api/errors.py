@@ -153,11 +153,17 @@ def to_response(exc: Exception) -> JSONResponse:
     return _respond(500, "internal_error", "internal error; the server log has the details")
 
 
+# What FastAPI's exception middleware answers by `to_response`. Any other exception goes
+# up to Starlette's server-error middleware, which answers 500 (by `to_response` too) and
+# re-raises it for the server's log. api/lean.py's fast lane catches the same ones.
+HANDLED: tuple[type[Exception], ...] = (
+    ApiError, RequestValidationError, ValidationError, StoreError, sa.exc.DataError,
+    sa.exc.DBAPIError, AuthError, MappingError, FileError, StarletteHTTPException)
+
+
 def install(app: FastAPI) -> None:
     async def handler(request: Request, exc: Exception) -> JSONResponse:
         return to_response(exc)
 
-    for exc_type in (ApiError, RequestValidationError, ValidationError, StoreError,
-                     sa.exc.DataError, sa.exc.DBAPIError,
-                     AuthError, MappingError, FileError, StarletteHTTPException, Exception):
+    for exc_type in (*HANDLED, Exception):
         app.add_exception_handler(exc_type, handler)

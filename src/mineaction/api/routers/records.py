@@ -18,9 +18,8 @@ from mineaction.api.app import API
 from mineaction.api.deps import PrincipalDep, ServicesDep
 from mineaction.api.errors import ERROR_RESPONSES, ErrorBody, FieldError, Invalid
 from mineaction.api.lean import (
-    FastPathRoute,
+    FastHandlers,
     bounded_int,
-    fast_path,
     plain_query,
     who_is_asking,
     within,
@@ -109,6 +108,7 @@ class CollectionRouter(APIRouter):
     def __init__(self, *, mounted_at: str, **kw: Any) -> None:
         super().__init__(**kw)
         self.mounted_at = mounted_at  # the full path of the collection, e.g. /api/v1/hazards
+        self.fast: FastHandlers | None = None  # its fast handlers (api/lean.py)
 
     def matches(self, scope: Any) -> tuple[Match, Any]:
         path = get_route_path(scope)
@@ -134,13 +134,12 @@ async def _read(quick: bool, fn: Callable[..., T], *args: Any) -> T:
 
 @cache  # routers hold no app state (services come from request.app), and building
 # one costs FastAPI ~0.3 s: apps built in the same process (tests) share them.
-def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
+def build_router(kind: str, max_page: int, default_page: int) -> CollectionRouter:
     model = ENTITIES[kind]
     collection = COLLECTIONS[kind]
     tag = collection
     router = CollectionRouter(mounted_at=f"{API}/{collection}", prefix=f"/{collection}",
-                              tags=[tag], responses=ERROR_RESPONSES,
-                              route_class=FastPathRoute)
+                              tags=[tag], responses=ERROR_RESPONSES)
     Page = page_model(kind)
     Create, Replace, Patch = (input_model(kind, m) for m in ("create", "replace", "patch"))
     one = {200: {"model": model, "content": {GEOJSON: {}},
@@ -192,7 +191,6 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
 
     @router.get("", response_model=Page, responses={200: {"content": {GEOJSON: {}}}},
                 summary=f"List {collection}")
-    @fast_path(list_plainly)
     async def list_records(
         request: Request, svc: ServicesDep, who: PrincipalDep,
         bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat",
@@ -266,7 +264,6 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
 
     @router.get("/{record_id}", response_model=model, responses={**one, **fresh},
                 summary=f"Get a {kind}")
-    @fast_path(get_plainly)
     async def get(request: Request, svc: ServicesDep, who: PrincipalDep, record_id: uuid.UUID,
                   f: FormatQ = None,
                   if_none_match: Annotated[str | None, Header(
@@ -342,4 +339,5 @@ def build_router(kind: str, max_page: int, default_page: int) -> APIRouter:
         changes = svc.records.diff(who, kind, record_id, from_version, to_version)
         return {"from_version": from_version, "to_version": to_version, "changes": changes}
 
+    router.fast = FastHandlers(path=router.mounted_at, list=list_plainly, get=get_plainly)
     return router
