@@ -128,9 +128,9 @@ def info(store: StoreOption = DEFAULT_STORE) -> None:
 def optimise(store: StoreOption = DEFAULT_STORE) -> None:
     """Reorganise the store for fast reads, after big imports.
 
-    PostGIS: each layer's rows in the order of its spatial index, and fresh planner
-    statistics; each table is locked while it is rewritten. GeoPackage: the file
-    rewritten compactly."""
+    PostGIS: each layer's rows in the order of its spatial index, then every table
+    vacuumed, with fresh planner statistics; each table is locked while it is
+    rewritten. GeoPackage: the file rewritten compactly."""
     import sqlalchemy as sa
 
     with _open(store) as s:

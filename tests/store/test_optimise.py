@@ -93,6 +93,13 @@ def test_postgis_rows_follow_the_spatial_index_after_optimise(
             "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NULL "
             "AND relname IN ('accidents', 'record_sources', 'victims')").fetchall()
         assert unanalysed == []
+        # Vacuumed: nothing left for autovacuum to start on by itself, and every page
+        # of the table marked all-visible.
+        pages, visible, since = conn.execute(
+            "SELECT c.relpages, c.relallvisible, s.n_ins_since_vacuum FROM pg_class c "
+            "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = 'accidents'"
+        ).fetchone()
+        assert since == 0 and pages > 0 and visible == pages, (pages, visible, since)
 
 
 def test_bulk_loads_analyse_the_sources_links_too(fresh_postgis_url: str) -> None:
