@@ -43,8 +43,7 @@ def feature(data: dict[str, Any]) -> dict[str, Any]:
 def features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`feature` of each item, the items themselves becoming the properties (no copy of
     each: a page's dicts are made for its answer and used once). Written out rather than
-    calling a function an item: a page of 100 is the API's hot path (issue 3). The
-    geometry is popped before "properties" is filled, as displays evaluate in order."""
+    calling a function an item: a page of 100 is the API's hot path (issue 3)."""
     return [{"type": "Feature", "id": props.get("id"), "geometry": props.pop("geometry", None),
              "properties": props} for props in items]
 
