@@ -335,11 +335,12 @@ def main(argv: list[str] | None = None) -> int:
                    work: Path) -> None:
         for op, urls in (("bbox", [bbox_url.format(base=base, bbox=b) for b in boxes]),
                          ("id", [id_url.format(base=base, id=i) for i in ids])):
-            counters = common.cpu_times()
+            counters, speed = common.cpu_times(), common.machine_speed_ms()
             r = drive(urls, args.clients, args.seconds, args.warmup, generator,
                       args.wrk_threads, work)
             r["load_average_after"] = common.load_average()
             r["steal_percent"] = common.steal_percent(counters, common.cpu_times())
+            r["machine_speed_ms"] = speed
             results[f"{name} {op}"] = r
             print(f"{name} {'list-by-bbox' if op == 'bbox' else 'get-by-id'}: {r}",
                   flush=True)
@@ -457,10 +458,13 @@ def print_report(args: Any, results: dict[str, dict[str, Any]], notes: list[str]
           f"workers, {args.seconds:.0f} s per run (load average before: {load})")
     rows = [[k, v["rps"], v["p50_ms"], v["p99_ms"], v["requests"], v["errors"],
              (v.get("load_average_after") or ["-"])[0],
-             "-" if v.get("steal_percent") is None else v["steal_percent"]]
+             "-" if v.get("steal_percent") is None else v["steal_percent"],
+             v.get("machine_speed_ms", "-")]
             for k, v in results.items()]
     print(common.table(["target", "req/s", "p50 ms", "p99 ms", "requests", "errors",
-                        "load 1 min after", "steal %"], rows))
+                        "load 1 min after", "steal %", "speed ms"], rows))
+    print("  speed ms: one core's time for a fixed piece of Python work just before the "
+          "run (bench/_common.machine_speed_ms); lower is faster")
     peer = {k.split()[-1]: v["rps"] for k, v in results.items() if k.startswith("pygeoapi")}
     for k, v in results.items():
         if k.startswith("mineaction"):

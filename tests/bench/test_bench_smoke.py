@@ -53,6 +53,7 @@ def test_api_benchmark_runs_small(tmp_path: Path, generator: str) -> None:
         assert 0 < r["p50_ms"] <= r["p99_ms"]
         assert r["rps"] == pytest.approx(r["requests"] / 2, rel=0.3)
         assert r["steal_percent"] is None or 0 <= r["steal_percent"] <= 100
+        assert r["machine_speed_ms"] > 0
 
 
 def test_steal_is_the_share_of_cpu_time_given_to_other_guests() -> None:
