@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -763,6 +764,17 @@ class Store:
         what each store needs is in its own implementation. Calls done(step, seconds)
         after each step and returns the steps."""
         raise NotImplementedError
+
+    @staticmethod
+    @contextmanager
+    def _optimise_step(step: str, steps: list[str],
+                       done: Callable[[str, float], None] | None) -> Iterator[None]:
+        """One step of `optimise`: timed, reported to `done` and listed once it is over."""
+        started = time.perf_counter()
+        yield
+        steps.append(step)
+        if done is not None:
+            done(step, time.perf_counter() - started)
 
     def _timestamp_text(self, column: Any) -> Any:
         """A timestamp column as ISO text (rows.py formats each distinct text once)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -433,16 +432,14 @@ class GeoPackageStore(Store):
         together again, and the space of removed rows given back. Rows keep their
         fids, which are their rowids. No planner statistics: SQLite's choices for
         this schema are right without them, and statistics could only change them."""
-        started = time.perf_counter()
-        with self.engine.connect() as conn:
+        steps: list[str] = []
+        with self._optimise_step("the file rewritten compactly", steps, done), \
+                self.engine.connect() as conn:
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None
             dbapi.execute("VACUUM")  # in autocommit mode: outside any transaction
             dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        step = "the file rewritten compactly"
-        if done is not None:
-            done(step, time.perf_counter() - started)
-        return [step]
+        return steps
 
     def refresh_spatial_metadata(self, conn: sa.Connection, kinds: Sequence[str]) -> None:
         """Extents in gpkg_contents (QGIS's "zoom to layer") from the R-tree, and the

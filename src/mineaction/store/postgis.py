@@ -7,7 +7,6 @@ index on the geometry column does the narrowing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -241,15 +240,11 @@ class PostGISStore(Store):
             for name, geom in tables.items():
                 if geom is None:
                     continue
-                started = time.perf_counter()
                 index = self._quote(_spatial_index(name, geom.name))
-                conn.exec_driver_sql(f"CLUSTER {self._quote(name)} USING {index}")
-                steps.append(f"{name}: rows in the order of {geom.name}")
-                if done is not None:
-                    done(steps[-1], time.perf_counter() - started)
-            started = time.perf_counter()
-            conn.exec_driver_sql("VACUUM (ANALYZE)")
-            steps.append("every table vacuumed, with planner statistics")
-            if done is not None:
-                done(steps[-1], time.perf_counter() - started)
+                with self._optimise_step(f"{name}: rows in the order of {geom.name}",
+                                         steps, done):
+                    conn.exec_driver_sql(f"CLUSTER {self._quote(name)} USING {index}")
+            with self._optimise_step("every table vacuumed, with planner statistics",
+                                     steps, done):
+                conn.exec_driver_sql("VACUUM (ANALYZE)")
         return steps
