@@ -26,6 +26,7 @@ from mineaction.domain.models import ENTITIES, Record
 from mineaction.store import codec, facts, prepared
 from mineaction.store import rows as rowplan
 from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
+from mineaction.store.held import HeldConnections
 from mineaction.store.query import Bbox, Near, Page, Query
 from mineaction.store.schema import (
     METADATA,
@@ -86,6 +87,16 @@ def sql_literal(value: Any) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _fetch_all(dbapi: Any, sql: str, parameters: Any) -> list[Any]:
+    """Every row of one statement, run on a DBAPI connection's own cursor."""
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -127,6 +138,7 @@ class Store:
         self.write_listeners: list[WriteListener] = []
         self._row_columns_cache: dict[tuple[str, rowplan.RowPlan], list[Any]] = {}
         self._prepared = prepared.PreparedCache(engine.dialect)
+        self._held = HeldConnections(engine)  # for the prepared reads (store/held.py)
 
     def notify(self, conn: sa.Connection, event: WriteEvent) -> None:
         for listener in self.write_listeners:
@@ -178,6 +190,7 @@ class Store:
         METADATA.create_all(conn)
 
     def close(self) -> None:
+        self._held.close()
         self.engine.dispose()
 
     def change_marker(self) -> Any:
@@ -454,6 +467,17 @@ class Store:
         if found is None:
             return None
         prepared, values = found
+        parameters = prepared.parameters(values)
+        error = self.engine.dialect.loaded_dbapi.Error
+        held = self._held.connection()
+        if held is not None:  # on an event loop (store/held.py)
+            try:
+                return _fetch_all(held, prepared.sql, parameters)
+            except error as exc:
+                if self.engine.dialect.is_disconnect(exc, held, None):
+                    self._held.discard()  # and the pool's are likely dead too:
+                    self.engine.dispose()
+                return None
         # The same connection handling as the general path (pool, execution options),
         # except the test before lending: only the statement skips SQLAlchemy.
         healing = SELF_HEALING_CHECKOUT.set(True)
@@ -464,20 +488,16 @@ class Store:
         with checked_out.execution_options(**self._single_read_options) as conn:
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None
-            cursor = dbapi.cursor()
             try:
-                cursor.execute(prepared.sql, prepared.parameters(values))
-                return list(cursor.fetchall())
-            except self.engine.dialect.loaded_dbapi.Error as exc:
-                if self.engine.dialect.is_disconnect(exc, dbapi, cursor):
+                return _fetch_all(dbapi, prepared.sql, parameters)
+            except error as exc:
+                if self.engine.dialect.is_disconnect(exc, dbapi, None):
                     # The database went away (a restart): this connection is dead and
                     # so, most likely, is every other pooled one. The general path then
                     # runs on a fresh connection instead of failing on a stale one.
                     conn.invalidate(exc)
                     self.engine.dispose()
                 return None
-            finally:
-                cursor.close()
 
     def _row_columns(self, kind: str, plan: rowplan.RowPlan) -> list[Any]:
         """fid, the plan's fields raw (geometry as WKB), and comma-joined source ids."""
