@@ -216,6 +216,9 @@ class PostGIS:
         self.state_dir = state_dir
         self.started = False
         self.url: str | None = self.given
+        # The same database by the cluster's Unix socket, when we started it: what a
+        # server on the database's own machine connects by (docs/server.md).
+        self.socket_url: str | None = None
         self.note = ""
 
     def __enter__(self) -> PostGIS:
@@ -233,6 +236,10 @@ class PostGIS:
             return self
         self.url = proc.stdout.strip().splitlines()[-1]
         self.started = True
+        data = (self.state_dir / "datadir").read_text().strip()
+        port = (self.state_dir / "port").read_text().strip()
+        database = self.url.rsplit("/", 1)[-1]
+        self.socket_url = f"postgresql://postgres@/{database}?host={data}&port={port}"
         self.note = (f"PostGIS: throwaway cluster auto-started with scripts/pg-test-cluster.sh"
                      f" (fsync off, synchronous_commit off) at {self.url}")
         return self

@@ -151,6 +151,7 @@ def pygeoapi_config(path: Path, pg_url: str, port: int) -> None:
     import sqlalchemy as sa
 
     u = sa.engine.make_url(pg_url)
+    host = u.query.get("host") or u.host  # a directory: the Unix socket's
     path.write_text(f"""
 server:
   bind: {{host: 127.0.0.1, port: {port}}}
@@ -179,7 +180,7 @@ resources:
       - type: feature
         name: PostgreSQL
         data:
-          host: {u.host}
+          host: {host}
           port: {u.port or 5432}
           dbname: {u.database}
           user: {u.username}
@@ -378,12 +379,16 @@ def main(argv: list[str] | None = None) -> int:
                     notes.append(f"PostGIS: `mineaction optimise` after the load "
                                  f"({optimised:.0f} s); pygeoapi reads the same table")
                     ids = ids_of(url)
+                    # Both servers connect as they would on the database's machine.
+                    serving = pg.socket_url or url
+                    if pg.socket_url:
+                        notes.append("PostGIS: both servers connect by its Unix socket")
                     if "postgis" in only:
-                        with server(url, workers=args.workers, args=ours_options) as base:
+                        with server(serving, workers=args.workers, args=ours_options) as base:
                             run_target("mineaction postgis", base, ours_bbox, ours_id, ids,
                                        work)
                     if py is not None and "pygeoapi" in only:
-                        pyg = PygeoapiServer(py, url, args.workers, work)
+                        pyg = PygeoapiServer(py, serving, args.workers, work)
                         with pyg as base:
                             notes.append(f"pygeoapi: uvicorn {' '.join(pyg.options)}")
                             run_target("pygeoapi postgis", base,

@@ -158,3 +158,37 @@ def test_the_lane_leaves_other_requests_to_fastapi(api, fast_calls) -> None:  # 
     bad = api.public.get("/api/v1/accidents?bbox=1,2,3")
     assert bad.status_code == 422 and bad.json()["field_errors"][0]["field"] == "bbox"
     assert len(fast_calls) == calls + 2
+
+
+def test_an_unexpected_error_on_the_lane_is_logged_and_a_bare_500(
+        api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """The lane sits in front of Starlette's server-error middleware: it answers a bug
+    as that would, in the API's error shape, with the traceback in the log only."""
+    rid = _approved(api, 1)[0]
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(api.app.state.services.records, "list", broken)
+    monkeypatch.setattr(api.app.state.services.records, "get", broken)
+    for path in ("/api/v1/accidents?limit=1", f"/api/v1/accidents/{rid}"):
+        r = api.public.get(path)
+        assert r.status_code == 500, r.text
+        assert r.json()["code"] == "internal_error" and "secret" not in r.text
+    assert sum("secret detail" in str(rec.exc_info) for rec in caplog.records) == 2
+
+
+@pytest.mark.parametrize("query", [
+    b"", b"f=geojson&limit=100&bbox=-75.9,2.1,-75.8,2.2", b"f=json&f=geojson", b"zz=1",
+    b"&&f=json&", b"bbox", b"bbox=", b"a+b=1", b"a%20b=%2C", b"%C3%A9=1", b"\xe9=1", b"=x",
+    b"limit=1=2", b"c%75rsor=3", b"f=a;limit=2", b"limit=%2B5", b"cursor=%00"])
+def test_the_lane_reads_a_query_as_starlette_does(query: bytes) -> None:
+    from starlette.requests import Request
+
+    allowed = frozenset({"bbox", "limit", "cursor", "f", "a b", "é"})
+    request = Request({"type": "http", "query_string": query, "headers": []})
+    items = request.query_params.multi_items()
+    as_starlette = dict(items)
+    expected = (as_starlette if len(as_starlette) == len(items)
+                and as_starlette.keys() <= allowed else None)
+    assert lean.plain_query(request, allowed) == expected

@@ -24,6 +24,7 @@ from mineaction import __version__
 from mineaction.api import errors
 from mineaction.api.errors import PayloadTooLarge
 from mineaction.api.imports import ImportJobs
+from mineaction.api.lean import FastLane, LanedFastAPI
 from mineaction.api.records import Records
 from mineaction.api.services import LoginLimiter, Services
 from mineaction.api.settings import Settings, load_settings
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         yield
         services.close()
 
-    app = FastAPI(
+    app = LanedFastAPI(
         title="mineaction API", version=__version__, lifespan=lifespan,
         description="Humanitarian mine action records: hazards, land release, accidents, "
         "victims, risk education. Lists filter by bbox, distance, admin area, dates, status "
@@ -114,14 +115,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.services = services
     errors.install(app)
 
-    from mineaction.api.lean import FastLane
     from mineaction.api.routers import audit, auth, imports, records, reports, stats, users
 
     collections = [records.build_router(kind, settings.max_page_size,
                                         settings.default_page_size) for kind in ENTITIES]
-    # First, so innermost: only FastAPI's own layers are skipped (api/lean.py).
-    app.add_middleware(FastLane,  # type: ignore[arg-type]
-                       collections=[c.fast for c in collections if c.fast is not None])
+    # In front of the app: plain GETs of collections and records (api/lean.py).
+    app.lane = FastLane([c.fast for c in collections if c.fast is not None])
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,  # type: ignore[arg-type]
                        max_upload_bytes=settings.max_upload_bytes)
 

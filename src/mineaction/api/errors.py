@@ -155,7 +155,8 @@ def to_response(exc: Exception) -> JSONResponse:
 
 # What FastAPI's exception middleware answers by `to_response`. Any other exception goes
 # up to Starlette's server-error middleware, which answers 500 (by `to_response` too) and
-# re-raises it for the server's log. api/lean.py's fast lane catches the same ones.
+# re-raises it for the server's log. api/lean.py's fast lane, in front of both, answers
+# every exception by `to_response` too.
 HANDLED: tuple[type[Exception], ...] = (
     ApiError, RequestValidationError, ValidationError, StoreError, sa.exc.DataError,
     sa.exc.DBAPIError, AuthError, MappingError, FileError, StarletteHTTPException)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import cache
 from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 import anyio.to_thread
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -53,6 +54,27 @@ PLAIN_GET_PARAMS = frozenset({"f"})
 PLAIN_FORMATS = frozenset({None, *Format})
 # The spelling of an id the API itself writes; FastAPI judges any other.
 CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+# What a query may hold to be echoed as it came (RFC 3986's query characters).
+_URI_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
+
+
+def next_page_url(request: Request, cursor: str) -> str:
+    """This request's URL with `cursor` in place of its own, last.
+
+    The query is kept as the client wrote it: it is already a valid query, and parsing
+    and re-encoding it (Starlette's `include_query_params`) took 40 µs of a list page's
+    CPU (issue 3). A query with characters a URL may not hold is re-encoded."""
+    base = str(request.url).partition("?")[0]  # Starlette's: host header, root path
+    query = request.scope["query_string"].decode("latin-1")
+    if _URI_QUERY.fullmatch(query):
+        kept = [part for part in query.split("&")
+                if part and unquote_plus(part.partition("=")[0]) != "cursor"]
+        return f"{base}?{'&'.join([*kept, 'cursor=' + cursor])}"
+    items = [(k, v) for k, v in parse_qsl(request.scope["query_string"].decode(
+        "utf-8", "replace"), keep_blank_values=True) if k != "cursor"]
+    return f"{base}?{urlencode([*items, ('cursor', cursor)])}"
 
 
 def _floats(text: str, n: int, name: str) -> list[float]:
@@ -164,7 +186,7 @@ def build_router(kind: str, max_page: int, default_page: int) -> CollectionRoute
         links = []
         if next_cursor is not None:
             links.append({"rel": "next", "type": None,
-                          "href": str(request.url.include_query_params(cursor=next_cursor))})
+                          "href": next_page_url(request, next_cursor)})
         if wants_geojson(request, f):
             return respond({"type": "FeatureCollection",
                             "features": features(items),
