@@ -152,6 +152,7 @@ def pygeoapi_config(path: Path, pg_url: str, port: int) -> None:
 
     u = sa.engine.make_url(pg_url)
     host = u.query.get("host") or u.host  # a directory: the Unix socket's
+    port = u.query.get("port") or u.port or 5432
     path.write_text(f"""
 server:
   bind: {{host: 127.0.0.1, port: {port}}}
@@ -181,7 +182,7 @@ resources:
         name: PostgreSQL
         data:
           host: {host}
-          port: {u.port or 5432}
+          port: {port}
           dbname: {u.database}
           user: {u.username}
           password: {u.password or ''}
