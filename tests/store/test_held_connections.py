@@ -35,15 +35,15 @@ def _ids(store: Store) -> list[str]:
 
 def test_only_event_loop_threads_hold_a_connection(store: Store) -> None:
     store.add(Accident(geometry=Point(-75, 6), status="approved"))
-    assert store._held.connection() is None  # no loop: the pool's
+    assert store._held.cursor() is None  # no loop: the pool's
     assert _ids(store) and len(store._held) == 0
     pool = store.engine.pool
     assert on_a_loop(lambda: _ids(store)) == _ids(store)
     assert len(store._held) == 1
     # Detached: the pool counts it neither as lent nor as kept, and can open its own.
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
-    held = on_a_loop(store._held.connection)
-    assert on_a_loop(store._held.connection) is held  # the same, loop after loop
+    held = on_a_loop(lambda: store._held.cursor().connection)
+    assert on_a_loop(lambda: store._held.cursor().connection) is held  # loop after loop
     assert len(store._held) == 1
 
 
@@ -53,7 +53,7 @@ def test_each_loop_thread_has_its_own(store: Store) -> None:
 
     def loop_thread() -> None:
         on_a_loop(lambda: _ids(store))
-        seen.append(on_a_loop(store._held.connection))
+        seen.append(on_a_loop(lambda: store._held.cursor().connection))
 
     threads = [threading.Thread(target=loop_thread) for _ in range(2)]
     for t in threads:
@@ -79,7 +79,7 @@ def test_reads_on_a_held_connection_see_every_commit(store: Store) -> None:
     before, after = asyncio.run(reads())
     assert before == [str(first.id)]
     assert len(after) == 4 and after[-1] == str(first.id)
-    held = on_a_loop(store._held.connection)
+    held = on_a_loop(lambda: store._held.cursor().connection)
     if store.dialect == "postgis":
         assert held.autocommit
         assert held.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
@@ -91,7 +91,7 @@ def test_closing_the_store_closes_them(store_location: str) -> None:
     with open_store(store_location) as s:
         s.add(Accident(geometry=Point(-75, 6), status="approved"))
         on_a_loop(lambda: _ids(s))
-        held = on_a_loop(s._held.connection)
+        held = on_a_loop(lambda: s._held.cursor().connection)
     assert len(s._held) == 0
     if s.dialect == "postgis":
         assert held.closed
@@ -109,7 +109,7 @@ def test_a_held_connection_the_database_dropped_is_replaced(fresh_postgis_url: s
         s.add(Accident(geometry=Point(-75, 6), status="approved"))
 
         async def pid() -> int:
-            held = s._held.connection()
+            held = s._held.cursor().connection
             return int(held.execute("SELECT pg_backend_pid()").fetchone()[0])
 
         async def read_after_termination() -> tuple[int, list[str], int]:
@@ -122,3 +122,23 @@ def test_a_held_connection_the_database_dropped_is_replaced(fresh_postgis_url: s
         first, rows, second = asyncio.run(read_after_termination())
         assert len(rows) == 1
         assert second != first
+
+
+def test_a_refused_read_leaves_the_held_connection_usable(store: Store) -> None:
+    """A value the database refuses fails that read only (as the general path raises
+    it); the held connection and its cursor serve the next read."""
+    import sqlalchemy as sa
+
+    store.add(Accident(geometry=Point(-75, 6), status="approved"))
+
+    async def reads() -> tuple[str, list[str]]:
+        try:
+            store.query_rows(Query(kind="accident", dataset="nul\x00", limit=10))
+            outcome = "answered"
+        except sa.exc.DataError:
+            outcome = "refused"
+        return outcome, _ids(store)
+
+    outcome, ids = asyncio.run(reads())
+    assert outcome == ("refused" if store.dialect == "postgis" else "answered")
+    assert len(ids) == 1 and len(store._held) == 1

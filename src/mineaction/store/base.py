@@ -469,12 +469,13 @@ class Store:
         prepared, values = found
         parameters = prepared.parameters(values)
         error = self.engine.dialect.loaded_dbapi.Error
-        held = self._held.connection()
+        held = self._held.cursor()
         if held is not None:  # on an event loop (store/held.py)
             try:
-                return _fetch_all(held, prepared.sql, parameters)
+                held.execute(prepared.sql, parameters)
+                return list(held.fetchall())
             except error as exc:
-                if self.engine.dialect.is_disconnect(exc, held, None):
+                if self.engine.dialect.is_disconnect(exc, held.connection, held):
                     self._held.discard()  # and the pool's are likely dead too:
                     self.engine.dispose()
                 return None

@@ -8,7 +8,8 @@ Connection, its execution options, the pool's checkin) cost about 230 µs of CPU
 against 115 µs for the read's own round trip (`SELECT 1`, one process, alternating
 blocks): a tenth of a list page's CPU in issue 3's benchmark.
 
-So a thread that runs an event loop keeps one connection for these reads:
+So a thread that runs an event loop keeps one connection, and one cursor on it, for
+these reads (a cursor a read cost psycopg another 46 µs):
 - borrowed once from the pool and detached from it, so it is no longer counted there and
   the pool never runs short because of it;
 - in autocommit mode for good, and used for nothing but single SELECTs run to their end,
@@ -35,12 +36,13 @@ class HeldConnections:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self._by_thread: dict[int, Any] = {}  # thread ident -> detached pool connection
+        # thread ident -> (detached pool connection, its cursor)
+        self._by_thread: dict[int, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
 
-    def connection(self) -> Any | None:
-        """The calling thread's held DBAPI connection, opened on first use, or None when
-        the thread runs no event loop (it should borrow from the pool)."""
+    def cursor(self) -> Any | None:
+        """The calling thread's held DBAPI cursor, opened on first use, or None when the
+        thread runs no event loop (it should borrow from the pool)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -50,35 +52,37 @@ class HeldConnections:
         held = self._by_thread.get(threading.get_ident())
         if held is None:
             held = self._open()
-        return held.dbapi_connection
+        return held[1]
 
-    def _open(self) -> Any:
+    def _open(self) -> tuple[Any, Any]:
         # Tested before use (the checkout's ping) only when opened: afterwards, a read
         # that meets a dropped connection discards it and is run again on the pool.
         fresh = self.engine.raw_connection()
         try:
             fresh.detach()
-            assert fresh.dbapi_connection is not None
-            self.engine.dialect.set_isolation_level(fresh.dbapi_connection, "AUTOCOMMIT")
+            dbapi = fresh.dbapi_connection
+            assert dbapi is not None
+            self.engine.dialect.set_isolation_level(dbapi, "AUTOCOMMIT")
+            held = (fresh, dbapi.cursor())
         except BaseException:
             fresh.close()
             raise
         with self._lock:
-            self._by_thread[threading.get_ident()] = fresh
-        return fresh
+            self._by_thread[threading.get_ident()] = held
+        return held
 
     def discard(self) -> None:
         """Drop the calling thread's held connection (it failed as disconnected)."""
         with self._lock:
             held = self._by_thread.pop(threading.get_ident(), None)
         if held is not None:
-            _close_quietly(held)
+            _close_quietly(held[0])
 
     def close(self) -> None:
         """Close every held connection (the store is closing)."""
         with self._lock:
             held, self._by_thread = list(self._by_thread.values()), {}
-        for connection in held:
+        for connection, _ in held:
             _close_quietly(connection)
 
     def __len__(self) -> int:
