@@ -192,3 +192,18 @@ def test_the_lane_reads_a_query_as_starlette_does(query: bytes) -> None:
     expected = (as_starlette if len(as_starlette) == len(items)
                 and as_starlette.keys() <= allowed else None)
     assert lean.plain_query(request, allowed) == expected
+
+
+def test_only_quick_reads_take_the_held_connection(api) -> None:  # type: ignore[no-untyped-def]
+    """A list over a big box runs on the thread pool with a pooled connection, planned
+    for its own box; pages of small boxes and GETs by id use the held one (store/held.py)."""
+    rid = _approved(api, 2)[0]
+    held = api.services.store._held
+    held.close()
+    big = api.public.get("/api/v1/accidents?bbox=-80,0,-60,15")
+    assert big.status_code == 200 and len(big.json()["items"]) == 2
+    assert len(held) == 0
+    small = api.public.get("/api/v1/accidents?bbox=-75.2,6.1,-75.1,6.2")
+    assert small.status_code == 200 and len(small.json()["items"]) == 2
+    assert api.public.get(f"/api/v1/accidents/{rid}").status_code == 200
+    assert len(held) == 1

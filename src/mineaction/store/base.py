@@ -138,7 +138,8 @@ class Store:
         self.write_listeners: list[WriteListener] = []
         self._row_columns_cache: dict[tuple[str, rowplan.RowPlan], list[Any]] = {}
         self._prepared = prepared.PreparedCache(engine.dialect)
-        self._held = HeldConnections(engine)  # for the prepared reads (store/held.py)
+        # For quick prepared reads (store/held.py).
+        self._held = HeldConnections(engine, self._held_session)
 
     def notify(self, conn: sa.Connection, event: WriteEvent) -> None:
         for listener in self.write_listeners:
@@ -470,7 +471,7 @@ class Store:
         parameters = prepared.parameters(values)
         error = self.engine.dialect.loaded_dbapi.Error
         held = self._held.cursor()
-        if held is not None:  # on an event loop (store/held.py)
+        if held is not None:  # a quick read (store/held.py)
             try:
                 held.execute(prepared.sql, parameters)
                 return list(held.fetchall())
@@ -803,6 +804,8 @@ class Store:
 
     # Execution options for a connection that runs one SELECT and nothing else.
     _single_read_options: dict[str, Any] = {}
+    # Session set-up of the connection held for quick reads (store/held.py).
+    _held_session: tuple[str, ...] = ()
     # The geometry bytes of `_geometry_wkb` as a GeoJSON dict, and as shapely. Plain
     # functions, not methods: they key row_plan's cache, which must not hold stores.
     _geojson: Callable[[Any], dict[str, Any]]

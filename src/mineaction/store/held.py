@@ -1,51 +1,76 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A connection held by each event-loop thread for the prepared reads (`Store._prepared_rows`).
+"""A connection held for quick reads (`Store._prepared_rows` under `quick_reads`).
 
 An API worker runs its quick reads (a list page in a small box, GET by id) one after the
-other on its event loop (api/routers/records.py says why). Borrowing a pooled connection
-for each of them, switching it to autocommit and handing it back reset (SQLAlchemy's
-Connection, its execution options, the pool's checkin) cost about 230 µs of CPU a read,
-against 115 µs for the read's own round trip (`SELECT 1`, one process, alternating
-blocks): a tenth of a list page's CPU in issue 3's benchmark.
+other on its event loop (api/routers/records.py, `_read`, says why). Borrowing a pooled
+connection for each of them, switching it to autocommit and handing it back reset
+(SQLAlchemy's Connection, its execution options, the pool's checkin) cost about 230 µs
+of CPU a read, against 115 µs for the read's own round trip (`SELECT 1`, one process,
+alternating blocks): a tenth of a list page's CPU in issue 3's benchmark.
 
-So a thread that runs an event loop keeps one connection, and one cursor on it, for
-these reads (a cursor a read cost psycopg another 46 µs):
+So a thread running quick reads keeps one connection, and one cursor on it, for them (a
+new cursor a read cost psycopg another 46 µs):
 - borrowed once from the pool and detached from it, so it is no longer counted there and
   the pool never runs short because of it;
 - in autocommit mode for good, and used for nothing but single SELECTs run to their end,
   so no transaction is ever left open on it, and each read sees every committed write;
-- at most one per thread, used by that thread only. Threads without an event loop (the
-  API's thread pool, the CLI) keep borrowing from the pool: holding a connection for each
-  of them would multiply the connections of every worker.
+- at most one per thread, used by that thread only. Only a caller that promises quick
+  reads, one at a time (`quick_reads`), uses it: other reads, on the API's thread pool or
+  the command line, keep borrowing from the pool, so the connections of a worker do not
+  multiply with its threads.
 
-A held connection that fails as disconnected is dropped (`discard`), and the next read
-opens another. `close` closes them all, with the store.
+Because its reads are known to be small, a store may set the held connection's session
+up for them (`session`). PostgreSQL plans a prepared statement afresh for each execution
+as long as its custom plans look cheaper than a generic one, and for a bbox they always
+do: planning a list page cost 0.28-0.31 ms of the database's 0.9-1.0 ms a page (3,000
+pages, one connection). A generic plan, made once, uses the spatial index as a small box
+needs; for a box the size of a country it would read every row in it (3.2 s against a
+few ms for the plan made for that box), so it is kept to this connection.
+
+A held connection that fails as disconnected is dropped (`discard`), and the next quick
+read opens another. `close` closes them all, with the store.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextvars
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
+# True while the calling code runs quick reads: small and bounded (a page of at most 100
+# in a small box, GET by id), one after the other on this thread (an event loop).
+QUICK_READS: contextvars.ContextVar[bool] = contextvars.ContextVar("quick_reads",
+                                                                  default=False)
+
+
+@contextmanager
+def quick_reads() -> Iterator[None]:
+    """Reads inside are quick ones (`QUICK_READS`), and may use the held connection."""
+    token = QUICK_READS.set(True)
+    try:
+        yield
+    finally:
+        QUICK_READS.reset(token)
+
 
 class HeldConnections:
-    """The held connection of each event-loop thread, for one engine."""
+    """The held connection of each thread that runs quick reads, for one engine."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, session: Sequence[str] = ()) -> None:
         self.engine = engine
+        self.session = tuple(session)  # SQL run once on each held connection
         # thread ident -> (detached pool connection, its cursor)
         self._by_thread: dict[int, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
 
     def cursor(self) -> Any | None:
-        """The calling thread's held DBAPI cursor, opened on first use, or None when the
-        thread runs no event loop (it should borrow from the pool)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        """The calling thread's held DBAPI cursor, opened on first use, or None outside
+        quick reads (the caller should borrow from the pool)."""
+        if not QUICK_READS.get():
             return None
         # A dead thread's ident may be given to a new thread, which then takes over its
         # connection: the dead one no longer uses it.
@@ -63,13 +88,15 @@ class HeldConnections:
             dbapi = fresh.dbapi_connection
             assert dbapi is not None
             self.engine.dialect.set_isolation_level(dbapi, "AUTOCOMMIT")
-            held = (fresh, dbapi.cursor())
+            cursor = dbapi.cursor()
+            for statement in self.session:
+                cursor.execute(statement)
         except BaseException:
             fresh.close()
             raise
         with self._lock:
-            self._by_thread[threading.get_ident()] = held
-        return held
+            self._by_thread[threading.get_ident()] = (fresh, cursor)
+        return fresh, cursor
 
     def discard(self) -> None:
         """Drop the calling thread's held connection (it failed as disconnected)."""

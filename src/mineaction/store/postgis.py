@@ -162,6 +162,8 @@ class PostGISStore(Store):
     # Autocommit: psycopg would otherwise send BEGIN before the SELECT and the pool a
     # ROLLBACK after it, two round trips to the server for a one-statement read.
     _single_read_options = {"isolation_level": "AUTOCOMMIT"}
+    # Quick reads are small boxes and single ids: one generic plan each (store/held.py).
+    _held_session = ("SET plan_cache_mode = force_generic_plan",)
     _geojson = staticmethod(wkb_json.wkb_geojson)
     _shape = staticmethod(shapely.from_wkb)
 

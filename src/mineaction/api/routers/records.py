@@ -40,6 +40,7 @@ from mineaction.auth.roles import Principal
 from mineaction.domain.enums import WorkflowStatus
 from mineaction.domain.models import ENTITIES
 from mineaction.io.mapping import KIND_ALIASES
+from mineaction.store.held import QUICK_READS
 
 T = TypeVar("T")
 COLLECTIONS = {kind: name for name, kind in KIND_ALIASES.items()}
@@ -148,9 +149,14 @@ async def _read(quick: bool, fn: Callable[..., T], *args: Any) -> T:
     by id from 1.5-1.9 to 2.3-2.4 ms of server CPU, and PostGIS workers answered 540
     instead of 850 requests/s (issue 3's benchmark, with wrk). A slow read (a big box, a
     date range over a million rows) still goes to a thread, so it never stalls the
-    worker's other requests."""
+    worker's other requests. Only quick reads may use the store's held connection, with
+    its generic plans for small boxes (store/held.py)."""
     if quick:
-        return fn(*args)
+        token = QUICK_READS.set(True)  # on the held connection (store/held.py)
+        try:
+            return fn(*args)
+        finally:
+            QUICK_READS.reset(token)
     return await anyio.to_thread.run_sync(fn, *args)
 
 
