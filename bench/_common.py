@@ -164,6 +164,45 @@ def machine_speed_ms() -> float:
     return round(best * 1000, 1)
 
 
+def dirty_mib() -> float | None:
+    """Data written but not yet on disk, machine-wide (/proc/meminfo's Dirty), in MiB."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("Dirty:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def settle(pg_url: str | None = None) -> str:
+    """Write out what a load left behind before measuring anything: PostgreSQL's dirty
+    buffers (CHECKPOINT) and the kernel's dirty pages (sync). Loading and optimising a
+    million accidents left both to do, and whichever server ran first would have shared
+    its cores with that write-back. Returns a note of what it found."""
+    before = dirty_mib()
+    started = time.perf_counter()
+    checkpoint = "no CHECKPOINT"
+    if pg_url:
+        import sqlalchemy as sa
+
+        from mineaction.store.postgis import engine_url
+
+        engine = sa.create_engine(engine_url(pg_url))
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("CHECKPOINT")
+            checkpoint = "CHECKPOINT"
+        except sa.exc.DBAPIError as exc:  # not a superuser: the kernel's sync still runs
+            checkpoint = f"no CHECKPOINT ({str(exc.orig).splitlines()[0]})"
+        finally:
+            engine.dispose()
+    os.sync()
+    return (f"settled before measuring: {checkpoint} and sync, {time.perf_counter() - started:.1f}"
+            f" s ({before} MiB dirty before)")
+
+
 def cpu_times() -> tuple[int, ...] | None:
     """The machine's CPU time counters, all CPUs together (/proc/stat), or None off Linux."""
     try:

@@ -357,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
                 t = load_store(s, lon, lat)
             print(f"embedded store: {args.rows:,} accidents loaded in {t:.0f} s", flush=True)
         if "gpkg" in only:
+            notes.append("GeoPackage: " + common.settle())
             with server(str(gpkg), workers=args.workers, args=ours_options) as base:
                 run_target("mineaction gpkg", base, ours_bbox, ours_id, ids_of(str(gpkg)),
                            work)
@@ -379,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"{optimised:.0f} s", flush=True)
                     notes.append(f"PostGIS: `mineaction optimise` after the load "
                                  f"({optimised:.0f} s); pygeoapi reads the same table")
+                    notes.append("PostGIS: " + common.settle(url))
+                    print(notes[-1], flush=True)
                     ids = ids_of(url)
                     # Both servers connect as they would on the database's machine.
                     serving = pg.socket_url or url
