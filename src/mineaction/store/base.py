@@ -52,16 +52,6 @@ def sql_literal(value: Any) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _fetch_all(dbapi: Any, sql: str, parameters: Any) -> list[Any]:
-    """Every row of one statement, run on a DBAPI connection's own cursor."""
-    cursor = dbapi.cursor()
-    try:
-        cursor.execute(sql, parameters)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -434,17 +424,10 @@ class Store:
             return None
         prepared, values = found
         parameters = prepared.parameters(values)
-        error = self.engine.dialect.loaded_dbapi.Error
         held = self._held.cursor()
         if held is not None:  # a quick read (store/held.py)
-            try:
-                held.execute(prepared.sql, parameters)
-                return list(held.fetchall())
-            except error as exc:
-                if self.engine.dialect.is_disconnect(exc, held.connection, held):
-                    self._held.discard()  # and the pool's are likely dead too:
-                    self.engine.dispose()
-                return None
+            return self._fetch_or_none(held, prepared.sql, parameters,
+                                       lost=self._held.discard)
         # The same connection handling as the general path (pool, execution options),
         # except the test before lending: only the statement skips SQLAlchemy.
         healing = SELF_HEALING_CHECKOUT.set(True)
@@ -455,16 +438,27 @@ class Store:
         with checked_out.execution_options(**self._single_read_options) as conn:
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None
+            cursor = dbapi.cursor()
             try:
-                return _fetch_all(dbapi, prepared.sql, parameters)
-            except error as exc:
-                if self.engine.dialect.is_disconnect(exc, dbapi, None):
-                    # The database went away (a restart): this connection is dead and
-                    # so, most likely, is every other pooled one. The general path then
-                    # runs on a fresh connection instead of failing on a stale one.
-                    conn.invalidate(exc)
-                    self.engine.dispose()
-                return None
+                return self._fetch_or_none(cursor, prepared.sql, parameters,
+                                           lost=conn.invalidate)
+            finally:
+                cursor.close()
+
+    def _fetch_or_none(self, cursor: Any, sql: str, parameters: Any,
+                       lost: Callable[[BaseException], None]) -> list[Any] | None:
+        """The statement's rows from a DBAPI cursor, or None on a driver error (see
+        `_prepared_rows`). When the database went away (a restart), `lost` drops the
+        cursor's connection, and the pool, whose connections most likely died too, is
+        renewed: the general path then runs on a fresh one instead of a stale one."""
+        try:
+            cursor.execute(sql, parameters)
+            return list(cursor.fetchall())
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            if self.engine.dialect.is_disconnect(exc, cursor.connection, cursor):
+                lost(exc)
+                self.engine.dispose()
+            return None
 
     def _row_columns(self, kind: str, plan: rowplan.RowPlan) -> list[Any]:
         """fid, the plan's fields raw (geometry as WKB), and comma-joined source ids."""

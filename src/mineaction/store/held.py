@@ -98,8 +98,9 @@ class HeldConnections:
             self._by_thread[threading.get_ident()] = (fresh, cursor)
         return fresh, cursor
 
-    def discard(self) -> None:
-        """Drop the calling thread's held connection (it failed as disconnected)."""
+    def discard(self, error: BaseException | None = None) -> None:
+        """Drop the calling thread's held connection (it failed as disconnected, with
+        `error`)."""
         with self._lock:
             held = self._by_thread.pop(threading.get_ident(), None)
         if held is not None:
