@@ -1,6 +1,6 @@
 """The records core of the API: list, get, create, update, delete, workflow, history and
 diff of any entity, with the permission rules applied. Plain Python over the store: routers
-parse HTTP into these calls and shape what comes back (STYLE.md 1), and tests can call it
+parse HTTP into these calls and shape what comes back (docs/style.md 1), and tests can call it
 without HTTP.
 """
 

@@ -1,6 +1,6 @@
 """Geometry as a pydantic field type: shapely inside, GeoJSON at the edges.
 
-Coordinates are always WGS84 lon/lat (EPSG:4326), as DESIGN.md requires; the user's original
+Coordinates are always WGS84 lon/lat (EPSG:4326), as docs/design.md requires; the user's original
 entry (DMS, UTM, MGRS ...) is kept in a separate text field by whoever parsed it.
 """
 

@@ -1,11 +1,11 @@
-"""Entities of the data model (DESIGN.md), after IMAS 05.10 and IMSMA item types.
+"""Entities of the data model (docs/design.md), after IMAS 05.10 and IMSMA item types.
 
 These pydantic models are the single definition of every entity: the stores derive their
 tables from them (store/schema.py) and the bulk importer derives its column checks from them
 (domain/columns.py), so a field added here appears everywhere.
 
 `domain` imports only `geo` of ours, and only for pure geodesic arithmetic (area on the
-ellipsoid), which DESIGN.md puts in geo/.
+ellipsoid), which docs/design.md puts in geo/.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ NonNegative = Annotated[int, Field(ge=0)]
 
 
 class Record(BaseModel):
-    """Fields every record carries (DESIGN.md, "Every record")."""
+    """Fields every record carries (docs/design.md, "Every record")."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

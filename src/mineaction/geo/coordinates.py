@@ -3,7 +3,7 @@
 
 Field forms, spreadsheets and legacy IMSMA exports give locations as decimal degrees,
 degrees-minutes-seconds, UTM or MGRS. parse_coordinate() turns any of those into WGS84
-latitude/longitude and keeps the text as written, because DESIGN.md asks that the user's
+latitude/longitude and keeps the text as written, because docs/design.md asks that the user's
 original entry be stored beside the coordinates.
 """
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Areas, lengths and distances on the WGS84 ellipsoid for lon/lat (EPSG:4326) geometries.
 
-DESIGN.md: areas and lengths are computed on the ellipsoid, never from degrees. A square
+docs/design.md: areas and lengths are computed on the ellipsoid, never from degrees. A square
 degree is 12,300 km2 at the equator and half that at 60N, so planar shapely .area on
 lon/lat is wrong by a latitude-dependent factor; pyproj.Geod (GeographicLib) is exact to
 millimetres.

@@ -1,5 +1,5 @@
 """What the web pages need beyond the API, as plain functions over the store and the
-principal (STYLE.md 1): map layers in a compact form, dashboard figures, linked records,
+principal (docs/style.md 1): map layers in a compact form, dashboard figures, linked records,
 coordinate parsing and polygon areas. The routers in this package only parse and shape.
 
 Map layers read the tables directly rather than through `Records.list`: the map asks for
