@@ -5,15 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-import uvloop
 
-from mineaction.api.serving import FairAcceptLoop, reuse_port_socket
+from mineaction.api import serving
+from mineaction.api.serving import reuse_port_socket
+from mineaction.api.settings import Settings
+
+try:
+    import uvloop
+except ImportError:  # Windows: serve falls back to asyncio's loop (tested below)
+    uvloop = None  # type: ignore[assignment]
+
+needs_uvloop = pytest.mark.skipif(uvloop is None, reason="uvloop is not installed")
 
 
 @pytest.fixture(autouse=True)
@@ -54,8 +68,9 @@ def _connections_made_in_one_busy_turn(loop: asyncio.AbstractEventLoop, clients:
     return loop.run_until_complete(main())
 
 
+@needs_uvloop
 def test_fair_loop_accepts_every_waiting_connection_in_one_turn() -> None:
-    fair = FairAcceptLoop()
+    fair = serving.FairAcceptLoop()
     try:
         taken = _connections_made_in_one_busy_turn(fair, 40)
     finally:
@@ -83,10 +98,11 @@ class _Tell(asyncio.Protocol):
         transport.close()
 
 
+@needs_uvloop
 def test_workers_listen_on_their_own_sockets_and_the_kernel_spreads_connections() -> None:
     shared = reuse_port_socket("127.0.0.1", 0)
     port = shared.getsockname()[1]
-    loops = [FairAcceptLoop(), FairAcceptLoop()]
+    loops = [serving.FairAcceptLoop(), serving.FairAcceptLoop()]
     servers: list[Any] = []
     started = threading.Barrier(3)
 
@@ -122,6 +138,7 @@ def test_workers_listen_on_their_own_sockets_and_the_kernel_spreads_connections(
         shared.close()
 
 
+@needs_uvloop
 def test_accept_failing_for_want_of_resources_pauses_instead_of_spinning(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Out of file descriptors, the connection stays queued and the socket readable:
@@ -141,7 +158,7 @@ def test_accept_failing_for_want_of_resources_pauses_instead_of_spinning(
         return real_accept(self)
 
     monkeypatch.setattr(socket.socket, "accept", accept)
-    loop = FairAcceptLoop()
+    loop = serving.FairAcceptLoop()
 
     async def main() -> float:
         _Counting.made = []
@@ -163,3 +180,112 @@ def test_accept_failing_for_want_of_resources_pauses_instead_of_spinning(
         loop.close()
     assert 0.15 < waited < 2  # taken after the pause, not lost
     assert len(calls) <= 3  # no spinning on the readable socket meanwhile
+
+
+# -- without uvloop and httptools (Windows: pyproject.toml leaves uvloop out there) ----------
+
+_FAST = ("mineaction.api.serving:FairAcceptLoop", "httptools")
+
+
+def _without(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
+    """Make `import module` fail as it does where the module is not installed."""
+    for module in modules:
+        monkeypatch.setitem(sys.modules, module, None)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_with_uvloop_and_httptools_installed_serve_takes_the_fast_path() -> None:
+    pytest.importorskip("uvloop")
+    pytest.importorskip("httptools")
+    assert serving.loop_and_http() == _FAST
+    config = serving.server_config(Settings(workers=2, port=_free_port()))
+    assert (config.loop, config.http) == _FAST
+    with serving.shared_socket(config) as sock:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+
+
+def test_the_module_imports_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
+    _without(monkeypatch, "uvloop", "httptools")
+    spec = importlib.util.spec_from_file_location("_serving_without_uvloop", serving.__file__)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert not hasattr(module, "FairAcceptLoop")
+    assert module.loop_and_http() == ("asyncio", "h11")
+
+
+def test_without_uvloop_and_httptools_serve_uses_asyncio_and_h11(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    _without(monkeypatch, "uvloop", "httptools")
+    assert serving.loop_and_http() == ("asyncio", "h11")
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn.Server, "run",
+                        lambda self: seen.update(config=self.config, sockets=None))
+    monkeypatch.setattr(Multiprocess, "run",
+                        lambda self: seen.update(config=self.config, sockets=self.sockets))
+
+    serving.run(Settings(port=_free_port()))
+    config = seen["config"]
+    assert (config.loop, config.http) == ("asyncio", "h11")
+    loop = config.get_loop_factory()()
+    try:
+        assert type(loop).__module__.startswith("asyncio")
+    finally:
+        loop.close()
+
+    serving.run(Settings(workers=2, port=_free_port()))
+    config, [sock] = seen["config"], seen["sockets"]
+    assert (config.loop, config.http) == ("asyncio", "h11")
+    # One socket the workers share, as uvicorn's own: no SO_REUSEPORT group, for which
+    # each worker would need the fair loop to bind its own.
+    with sock:
+        if hasattr(socket, "SO_REUSEPORT"):  # Windows has none
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 0
+        assert sock.get_inheritable()
+
+
+def test_without_httptools_alone_serve_keeps_the_fair_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("uvloop")
+    _without(monkeypatch, "httptools")
+    assert serving.loop_and_http() == (_FAST[0], "h11")
+
+
+def test_serve_answers_without_uvloop_and_httptools(tmp_path: Path) -> None:
+    """The whole command, in a process where neither can be imported."""
+    port = _free_port()
+    store = tmp_path / "s.gpkg"
+    code = ("import sys\n"
+            "sys.modules['uvloop'] = sys.modules['httptools'] = None\n"
+            "from mineaction.cli import main\n"
+            f"sys.argv = ['mineaction', 'serve', '--store', {str(store)!r}, "
+            f"'--port', '{port}', '--no-access-log']\n"
+            "main()\n")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("MINEACTION_STORE", None)
+    server = subprocess.Popen([sys.executable, "-c", code], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.communicate()[0]
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/v1", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve did not answer within 60 s"
+                time.sleep(0.2)
+        assert r.status_code == 200
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "loop=asyncio, http=h11" in output
+    assert "Traceback" not in output

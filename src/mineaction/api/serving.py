@@ -16,20 +16,31 @@ Taking every waiting connection at once has its own cost when workers share one
 listening socket: the first worker to wake takes them all and the other idles. So
 `serve` binds with SO_REUSEPORT, and each worker listens on its own socket in that
 group: the kernel spreads connections across workers by address hash.
+
+uvloop and httptools are used when installed; pyproject.toml leaves uvloop out on Windows.
+Without them `serve` runs on asyncio's own loop (which accepts fairly already) and
+uvicorn's h11 parser: slower, but complete. Its workers then share one listening socket,
+as uvicorn's own do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import logging
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import uvloop
+try:
+    import uvloop
+except ImportError:  # not installed (Windows): asyncio's own loop, see `loop_and_http`
+    uvloop = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from mineaction.api.settings import Settings
 
 # Accepts per turn of the loop, at most: enough for any burst of clients, small enough
@@ -116,77 +127,117 @@ class _Listener:
         return None
 
 
-class FairAcceptLoop(uvloop.Loop):
-    """uvloop, accepting every waiting connection each turn (the module says why).
-    uvicorn takes it as its loop factory: `--loop mineaction.api.serving:FairAcceptLoop`."""
+if uvloop is not None:
+    class FairAcceptLoop(uvloop.Loop):
+        """uvloop, accepting every waiting connection each turn (the module says why).
+        uvicorn takes it as its loop factory: `--loop mineaction.api.serving:FairAcceptLoop`."""
 
-    # The signature is asyncio's, which uvloop's stubs split into overloads.
-    async def create_server(  # type: ignore[override]
-            self, protocol_factory: Callable[[], asyncio.BaseProtocol],
-            host: str | None = None, port: int | None = None, *,
-            sock: socket.socket | None = None, backlog: int = 100, ssl: Any = None,
-            **kw: Any) -> Any:
-        freeze_startup_heap()
-        if ssl is not None or kw.get("reuse_port") or (
-                sock is not None and sock.family not in (socket.AF_INET, socket.AF_INET6)):
-            # TLS and Unix sockets: uvloop's own server (TLS belongs to a reverse proxy).
-            parent: Any = super()  # its stubs type sock= by overload
-            return await parent.create_server(protocol_factory, host, port, sock=sock,
-                                              backlog=backlog, ssl=ssl, **kw)
-        listening = _listening_socket(host, port, sock, backlog)
-        listener = _Listener(self, listening)
-        fd = listening.fileno()
+        # The signature is asyncio's, which uvloop's stubs split into overloads.
+        async def create_server(  # type: ignore[override]
+                self, protocol_factory: Callable[[], asyncio.BaseProtocol],
+                host: str | None = None, port: int | None = None, *,
+                sock: socket.socket | None = None, backlog: int = 100, ssl: Any = None,
+                **kw: Any) -> Any:
+            freeze_startup_heap()
+            if ssl is not None or kw.get("reuse_port") or (
+                    sock is not None and sock.family not in (socket.AF_INET, socket.AF_INET6)):
+                # TLS and Unix sockets: uvloop's own server (TLS belongs to a reverse proxy).
+                parent: Any = super()  # its stubs type sock= by overload
+                return await parent.create_server(protocol_factory, host, port, sock=sock,
+                                                  backlog=backlog, ssl=ssl, **kw)
+            listening = _listening_socket(host, port, sock, backlog)
+            listener = _Listener(self, listening)
+            fd = listening.fileno()
 
-        def resume() -> None:
-            if listener.is_serving():
-                self.add_reader(fd, accept_waiting)
+            def resume() -> None:
+                if listener.is_serving():
+                    self.add_reader(fd, accept_waiting)
 
-        def accept_waiting() -> None:
-            for _ in range(MAX_ACCEPTS_PER_TURN):
-                try:
-                    conn, _ = listening.accept()
-                except (BlockingIOError, InterruptedError):
-                    return
-                except ConnectionAbortedError:  # that client gave up: the next one
-                    continue
-                except OSError as exc:
-                    # Out of file descriptors or memory: the connection stays queued and
-                    # the socket stays readable, so retrying every turn would spin. Pause,
-                    # as asyncio's own loop does.
-                    log.warning("accept failed (%s); pausing %.0f s", exc, ACCEPT_RETRY_S)
-                    self.remove_reader(fd)
-                    self.call_later(ACCEPT_RETRY_S, resume)
-                    return
-                self.create_task(self._serve_accepted(protocol_factory, conn))
+            def accept_waiting() -> None:
+                for _ in range(MAX_ACCEPTS_PER_TURN):
+                    try:
+                        conn, _ = listening.accept()
+                    except (BlockingIOError, InterruptedError):
+                        return
+                    except ConnectionAbortedError:  # that client gave up: the next one
+                        continue
+                    except OSError as exc:
+                        # Out of file descriptors or memory: the connection stays queued and
+                        # the socket stays readable, so retrying every turn would spin. Pause,
+                        # as asyncio's own loop does.
+                        log.warning("accept failed (%s); pausing %.0f s", exc, ACCEPT_RETRY_S)
+                        self.remove_reader(fd)
+                        self.call_later(ACCEPT_RETRY_S, resume)
+                        return
+                    self.create_task(self._serve_accepted(protocol_factory, conn))
 
-        self.add_reader(fd, accept_waiting)
-        return listener
+            self.add_reader(fd, accept_waiting)
+            return listener
 
-    async def _serve_accepted(self, protocol_factory: Callable[[], asyncio.BaseProtocol],
-                              conn: socket.socket) -> None:
-        try:
-            conn.setblocking(False)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            await self.connect_accepted_socket(protocol_factory, conn)
-        except OSError:  # the client hung up before we got to it
-            conn.close()
+        async def _serve_accepted(self, protocol_factory: Callable[[], asyncio.BaseProtocol],
+                                  conn: socket.socket) -> None:
+            try:
+                conn.setblocking(False)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                await self.connect_accepted_socket(protocol_factory, conn)
+            except OSError:  # the client hung up before we got to it
+                conn.close()
 
 
 LOOP = "mineaction.api.serving:FairAcceptLoop"
 
 
+def _installed(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def loop_and_http() -> tuple[str, str]:
+    """uvicorn's `loop` and `http` settings: this module's loop on uvloop and the httptools
+    parser where they are installed, else asyncio's loop and the h11 parser."""
+    loop = LOOP if _installed("uvloop") else "asyncio"
+    http = "httptools" if _installed("httptools") else "h11"
+    return loop, http
+
+
+def server_config(settings: Settings) -> uvicorn.Config:
+    """The uvicorn configuration `run` serves: the app factory (the store comes from the
+    environment) on `loop_and_http`."""
+    import uvicorn
+
+    loop, http = loop_and_http()
+    config = uvicorn.Config("mineaction.api.app:create_app", factory=True,
+                            host=settings.host, port=settings.port, workers=settings.workers,
+                            log_level="info", loop=loop, http=http,
+                            access_log=settings.access_log, backlog=settings.backlog)
+    if (loop, http) != (LOOP, "httptools"):  # uvicorn has set up its logging by now
+        logging.getLogger("uvicorn.error").info(
+            "uvloop or httptools not installed: serving with loop=%s, http=%s", loop, http)
+    return config
+
+
+def shared_socket(config: uvicorn.Config) -> socket.socket:
+    """The socket the workers of `config` serve: with this module's loop one bound with
+    SO_REUSEPORT, on which each worker binds its own; otherwise one they all listen on."""
+    if config.loop == LOOP:
+        return reuse_port_socket(config.host, config.port)
+    sock = _bound(*_address(config.host, config.port), reuse_port=False)
+    sock.set_inheritable(True)
+    return sock
+
+
 def run(settings: Settings) -> None:
-    """uvicorn over the app factory (the store comes from the environment), with its C
-    HTTP parser (httptools) and this module's loop: about a third less time a request
-    than the pure-Python ones. Raises OSError when the address cannot be bound."""
+    """uvicorn over the app factory, with its C HTTP parser (httptools) and this module's
+    loop when installed: about a third less time a request than the pure-Python ones.
+    Raises OSError when the address cannot be bound."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config("mineaction.api.app:create_app", factory=True,
-                            host=settings.host, port=settings.port, workers=settings.workers,
-                            log_level="info", loop=LOOP, http="httptools",
-                            access_log=settings.access_log, backlog=settings.backlog)
+    config = server_config(settings)
     if settings.workers > 1:
-        Multiprocess(config, sockets=[reuse_port_socket(settings.host, settings.port)]).run()
+        Multiprocess(config, sockets=[shared_socket(config)]).run()
     else:
         uvicorn.Server(config).run()
