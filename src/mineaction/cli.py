@@ -17,6 +17,7 @@ import typer
 
 from mineaction import __version__
 from mineaction.domain.enums import WorkflowStatus
+from mineaction.io import formats
 
 app = typer.Typer(
     name="mineaction",
@@ -45,6 +46,10 @@ class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+# The file formats records can be exported to, from io/formats.py's declarations.
+ExportFormat = StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()])  # type: ignore[misc]
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -155,8 +160,7 @@ def list_mappings() -> None:
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX, GeoJSON, GeoPackage, Shapefile "
-                                        "(.shp or zipped), KML or FlatGeobuf file.")],
+    file: Annotated[Path, typer.Argument(help=f"File to import: {formats.read_formats_text()}.")],
     kind: Annotated[str | None, typer.Option(
         help="victims, accidents, hazards, activities, released-parts, finds, risk-education, "
         "admin-areas, places, organisations or sources. Optional with a mapping that names "
@@ -412,9 +416,9 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat) -> 
 def export(
     out: Annotated[Path, typer.Argument(help="Output file; its suffix picks the format.")],
     kind: Annotated[str, typer.Option(help="What to export.")] = "accidents",
-    format: Annotated[str | None, typer.Option(
-        help="csv, xlsx, geojson, gpkg, shp, kml, fgb or hxl (HXL-tagged CSV). Default: "
-        "from the suffix.")] = None,
+    format: Annotated[ExportFormat | None, typer.Option(
+        help=f"{formats.write_choices_text()}. Default: from the suffix.",
+        case_sensitive=False)] = None,
     bbox: BboxOption = None,
     near: NearOption = None,
     admin_area: AdminOption = None,
@@ -434,7 +438,7 @@ def export(
     q = _query(kind, bbox, near, admin_area, date_from, date_to, status, dataset, None)
     with _open(store) as s:
         try:
-            n = export_records(s, out, q, format=format,
+            n = export_records(s, out, q, format=format.value if format else None,
                                include_personal_data=include_personal_data)
         except FileError as exc:
             fail(str(exc))

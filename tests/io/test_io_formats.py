@@ -21,7 +21,7 @@ import pytest
 import shapely
 from pyogrio import raw
 
-from mineaction.io import writers
+from mineaction.io import formats, writers
 from mineaction.io.errors import ReadError, WriteError
 from mineaction.io.formats import FORMATS, detect_format, sniff_csv, value_to_text
 from mineaction.io.readers import iter_table_chunks, read_table
@@ -99,6 +99,20 @@ def test_detect_format_explicit_and_unknown() -> None:
     assert str(info.value).startswith("victims.xls: ")
     with pytest.raises(ReadError, match="unknown format"):
         detect_format("a.csv", "dbf")
+
+
+def test_the_format_declarations_are_what_readers_and_writers_do() -> None:
+    """FORMATS (io/formats.py) is the one list of formats: every format declared writable has
+    a writer and no other has; every file name a format declares is detected as it, unless
+    the format is chosen by name only."""
+    assert set(writers._WRITERS) == {f.name for f in formats.writable()}
+    for fmt in FORMATS.values():
+        for suffix in fmt.suffixes:
+            assert (detect_format(f"a{suffix}") == fmt.name) is fmt.by_suffix, (fmt, suffix)
+        assert detect_format("a.bin", fmt.name.upper()) == fmt.name
+        assert fmt.by_suffix or not fmt.read  # what cannot be detected cannot be imported
+    assert set(formats.supported_suffixes()) == {
+        s for f in FORMATS.values() if f.by_suffix for s in f.suffixes}
 
 
 # --- round trips ---------------------------------------------------------------------

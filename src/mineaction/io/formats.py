@@ -1,6 +1,9 @@
 """What we know about file formats, shared by readers and writers.
 
-* the supported formats and their detection from a path (:func:`detect_format`);
+* the supported formats, one declaration each (:data:`FORMATS`), and their detection from a
+  path (:func:`detect_format`). Every list of formats a user sees (the command line's help
+  and choices, the API's parameter descriptions, the docs) is rendered from FORMATS by the
+  helpers below, so a new format is declared once (issue 14);
 * CSV dialect sniffing (encoding, delimiter) and HXL hashtag rows;
 * the value-to-text rule: readers hand every attribute to the mapping layer as text and the
   CSV/XLSX/HXL writers write text, both through :func:`value_to_text`, so a value written by
@@ -33,7 +36,11 @@ class FileFormat:
     ``driver`` is the GDAL/OGR driver that reads/writes it (CSV and XLSX are read with
     pandas/openpyxl instead, so that GDAL does not guess column types; the driver name is
     still given for reference). ``suffixes`` are lower-case, longest first where one is a
-    suffix of another. ``read``/``write`` say which directions we support.
+    suffix of another. ``read``/``write`` say which directions we support; ``geometry``
+    whether the format carries geometries (CSV and XLSX carry points as longitude/latitude
+    columns and other shapes as WKT instead). ``by_suffix`` is False for a format that
+    cannot be told from its file name and is only ever chosen by name. ``description`` is
+    the one line help texts and docs show about it.
     """
 
     name: str
@@ -43,25 +50,80 @@ class FileFormat:
     suffixes: tuple[str, ...]
     read: bool = True
     write: bool = True
+    by_suffix: bool = True
+    description: str = ""
+
+    @property
+    def suffixes_text(self) -> str:
+        """The file names it goes by: ".shp.zip, .shp, .zip"."""
+        return ", ".join(self.suffixes)
 
 
 FORMATS: dict[str, FileFormat] = {
     f.name: f
     for f in (
-        FileFormat("csv", "CSV", "CSV", False, (".csv",)),
-        FileFormat("xlsx", "Excel workbook", "XLSX", False, (".xlsx",)),
+        FileFormat("csv", "CSV", "CSV", False, (".csv",),
+                   description="comma, semicolon or tab separated, encoding detected; "
+                   "points as longitude and latitude columns, other shapes as WKT"),
+        FileFormat("xlsx", "Excel workbook", "XLSX", False, (".xlsx",),
+                   description="one sheet (the first, unless named); columns as in CSV"),
         FileFormat("geojson", "GeoJSON", "GeoJSON", True, (".geojson", ".json")),
-        FileFormat("gpkg", "GeoPackage", "GPKG", True, (".gpkg",)),
+        FileFormat("gpkg", "GeoPackage", "GPKG", True, (".gpkg",),
+                   description="one layer (name it when the file has several)"),
         # A shapefile is several files; ".zip"/".shp.zip" is the one-file way to pass it on.
-        FileFormat("shp", "Shapefile", "ESRI Shapefile", True, (".shp.zip", ".shp", ".zip")),
+        FileFormat("shp", "Shapefile", "ESRI Shapefile", True, (".shp.zip", ".shp", ".zip"),
+                   description="a .shp with its sidecar files, or a zip holding them; field "
+                   "names at most 10 characters"),
         # LIBKML also reads and writes KMZ (zipped KML), which is what Google Earth shares.
-        FileFormat("kml", "KML", "LIBKML", True, (".kml", ".kmz")),
+        FileFormat("kml", "KML", "LIBKML", True, (".kml", ".kmz"),
+                   description="KML or KMZ (zipped KML), as Google Earth shares them"),
         FileFormat("fgb", "FlatGeobuf", "FlatGeobuf", True, (".fgb",)),
         # HXL is a CSV with a hashtag row under the header; it cannot be told from a plain
         # CSV by its name, so it is only ever chosen explicitly, and only for export.
-        FileFormat("hxl", "HXL-tagged CSV", "CSV", False, (".csv",), read=False),
+        FileFormat("hxl", "HXL-tagged CSV", "CSV", False, (".csv",), read=False,
+                   by_suffix=False,
+                   description="CSV with a row of HXL hashtags under the header, for HDX; "
+                   "chosen by name only"),
     )
 }
+
+
+def readable() -> list[FileFormat]:
+    """The formats files can be imported from, in declaration order."""
+    return [f for f in FORMATS.values() if f.read]
+
+
+def writable() -> list[FileFormat]:
+    """The formats records can be exported to, in declaration order."""
+    return [f for f in FORMATS.values() if f.write]
+
+
+def _one_of(words: list[str]) -> str:
+    """The words as "a, b or c"."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def read_formats_text() -> str:
+    """The importable formats with their file names, for help texts: "CSV (.csv), ...,
+    Shapefile (.shp.zip, .shp, .zip), ... or FlatGeobuf (.fgb)"."""
+    return _one_of([f"{f.label} ({f.suffixes_text})" for f in readable()])
+
+
+def write_choices_text() -> str:
+    """The names `--format`/`?format=` take for exports, for help texts: "csv, ... or hxl
+    (HXL-tagged CSV)"; a name that is not the label's lower case gets its label."""
+    return _one_of([f.name if f.label.lower() == f.name else f"{f.name} ({f.label})"
+                    for f in writable()])
+
+
+def formats_list(direction: str = "read") -> str:
+    """One Markdown list item per format ("read" or "write"): label, file names, notes; for
+    descriptions that have room (the API's, the docs')."""
+    if direction not in ("read", "write"):
+        raise ValueError("direction is 'read' or 'write'")
+    chosen = readable() if direction == "read" else writable()
+    return "\n".join(f"- {f.label} (`{f.name}`; {f.suffixes_text})"
+                     + (f": {f.description}" if f.description else "") for f in chosen)
 
 
 # Shapefile field names longer than 10 bytes are cut by the writer, which records the full
@@ -89,6 +151,8 @@ def supported_suffixes() -> list[str]:
     """Suffixes that :func:`detect_format` recognises, for messages and file dialogs."""
     seen: list[str] = []
     for fmt in FORMATS.values():
+        if not fmt.by_suffix:
+            continue
         seen += [s for s in fmt.suffixes if s not in seen]
     return seen
 
@@ -115,7 +179,7 @@ def detect_format(path: str | os.PathLike[str], explicit: str | None = None) -> 
     matches = [
         (len(suffix), fmt.name)
         for fmt in FORMATS.values()
-        if fmt.name != "hxl"
+        if fmt.by_suffix
         for suffix in fmt.suffixes
         if lower.endswith(suffix)
     ]

@@ -9,15 +9,18 @@ from fastapi import APIRouter, File, Form, UploadFile
 from mineaction.api.deps import ServicesDep, SignedInDep
 from mineaction.api.errors import ERROR_RESPONSES, Forbidden
 from mineaction.auth.roles import may_import
+from mineaction.io.formats import formats_list
 
 router = APIRouter(prefix="/imports", tags=["imports"], responses=ERROR_RESPONSES)
+
+# From the format registry (io/formats.py).
+UPLOAD_FORMATS = "The file, in one of these formats:\n\n" + formats_list("read")
 
 
 @router.post("", status_code=202, summary="Upload a file to import (a background job)")
 def start_import(
     svc: ServicesDep, who: SignedInDep,
-    file: Annotated[UploadFile, File(description="CSV, XLSX, GeoJSON, GeoPackage, "
-                                     "zipped Shapefile, KML or FlatGeobuf")],
+    file: Annotated[UploadFile, File(description=UPLOAD_FORMATS)],
     kind: Annotated[str | None, Form(max_length=40)] = None,
     mapping: Annotated[str | None, Form(max_length=100, description="A shipped mapping")] = None,
     dataset: Annotated[str | None, Form(max_length=200)] = None,
