@@ -67,8 +67,8 @@ def serve(store: Path, upload: Path) -> tuple[Any, str]:
 
     import uvicorn
 
-    from mineaction.api.app import create_app
-    from mineaction.api.settings import load_settings
+    from mineaction.app import create_app
+    from mineaction.services.settings import load_settings
     from mineaction.web import mount_web
 
     settings = load_settings(store=str(store), upload_dir=upload)

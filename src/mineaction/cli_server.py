@@ -62,7 +62,7 @@ def serve(
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Serve the HTTP API (and its docs at /api/v1/docs) over the store."""
-    from mineaction.api.settings import CONFIG_ENV, load_settings
+    from mineaction.services.settings import CONFIG_ENV, load_settings
 
     try:
         settings = load_settings(config, store=store, host=host, port=port, workers=workers,

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from anyio.from_thread import BlockingPortal
 
-from mineaction.api.settings import Settings, load_settings
+from mineaction.services.settings import Settings, load_settings
 
 ROLES = ("admin", "approver", "editor", "field", "viewer")
 ORG = "11111111-1111-4111-8111-111111111111"

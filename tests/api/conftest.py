@@ -16,7 +16,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from api_helpers import Api, make_settings
 
-from mineaction.api.app import create_app
+from mineaction.app import create_app
 from mineaction.store import Store, open_store
 
 

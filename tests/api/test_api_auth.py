@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from api_helpers import PASSWORD
 
-from mineaction.api.settings import Settings, load_settings
+from mineaction.services.settings import Settings, load_settings
 
 
 def test_login_cookie_logout(api) -> None:  # type: ignore[no-untyped-def]

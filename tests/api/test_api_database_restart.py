@@ -43,7 +43,7 @@ def test_no_request_fails_after_a_restart(api, store) -> None:  # type: ignore[n
 def test_a_connection_lost_mid_request_is_a_503() -> None:
     import sqlalchemy as sa
 
-    from mineaction.api.errors import to_response
+    from mineaction.http.errors import to_response
 
     lost = sa.exc.OperationalError("UPDATE ...", {}, Exception("server closed the connection"),
                                    connection_invalidated=True)

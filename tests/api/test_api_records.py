@@ -202,8 +202,8 @@ def test_list_rows_equal_validated_records(api) -> None:  # type: ignore[no-unty
 def test_quick_reads_are_small_bounded_and_write_nothing(api) -> None:  # type: ignore[no-untyped-def]
     """Which reads run on the event loop (routers/records.py): GET by id and small-box
     lists of at most 100; never a list that may scan, nor a read that logs personal data."""
-    from mineaction.api.records import ListParams
-    from mineaction.auth.roles import PUBLIC, Principal, Role
+    from mineaction.access.roles import PUBLIC, Principal, Role
+    from mineaction.services.records import ListParams
 
     records = api.app.state.services.records
     approver = Principal(username="a", role=Role.approver)

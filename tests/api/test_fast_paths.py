@@ -14,7 +14,7 @@ import pytest
 from api_helpers import PASSWORD, accident
 
 import mineaction.api.lean as lean
-from mineaction.api.deps import SESSION_COOKIE
+from mineaction.http.deps import SESSION_COOKIE
 
 
 @pytest.fixture

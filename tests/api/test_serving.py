@@ -20,7 +20,7 @@ import pytest
 
 from mineaction.api import serving
 from mineaction.api.serving import reuse_port_socket
-from mineaction.api.settings import Settings
+from mineaction.services.settings import Settings
 
 try:
     import uvloop

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from mineaction.api.app import create_app
-from mineaction.api.settings import load_settings
+from mineaction.app import create_app
+from mineaction.services.settings import load_settings
 from mineaction.web import mount_web
 
 CHROMIUM = Path(os.environ.get("MINEACTION_CHROMIUM", "/usr/bin/chromium"))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mineaction.api.app import create_app
-from mineaction.api.settings import load_settings
+from mineaction.app import create_app
+from mineaction.services.settings import load_settings
 from mineaction.web import STATIC, core, mount_web
 from mineaction.web.forms import form_fields
 
@@ -149,10 +149,11 @@ def test_dashboard_suppresses_for_the_public_and_drills_down_for_staff(tmp_path:
 
 
 def test_pick_lists_show_what_each_role_may_see(tmp_path: Path) -> None:
-    from mineaction.auth.roles import PUBLIC, Policy, Principal, Role
+    from mineaction.access import Access
+    from mineaction.access.roles import PUBLIC, Policy, Principal, Role
     from mineaction.domain.models import Hazard
+    from mineaction.services import links
     from mineaction.store import open_store
-    from mineaction.web import core
 
     with open_store(str(tmp_path / "s.gpkg")) as store:
         ok = store.add(Hazard(hazard_kind="SHA", name="Alto 50%_x", status="approved"),
@@ -164,7 +165,7 @@ def test_pick_lists_show_what_each_role_may_see(tmp_path: Path) -> None:
         field = Principal(username="fieldy", role=Role.field)
 
         def ids(p: Principal, q: str) -> set[str]:
-            return {r["id"] for r in core.pick(store, p, Policy(), "hazard", q)}
+            return {r["id"] for r in links.pick(store, Access(p, Policy()), "hazard", q)}
 
         assert ids(PUBLIC, "alto") == {str(ok.id)}
         assert ids(field, "ALTO") == {str(ok.id), str(mine.id)}
@@ -175,5 +176,5 @@ def test_pick_lists_show_what_each_role_may_see(tmp_path: Path) -> None:
         assert ids(Principal(username="a", role=Role.admin), "t%d") == set()
         assert ids(Principal(username="a", role=Role.admin), str(other.id)[:8]) == {
             str(other.id)}
-        row = core.pick(store, PUBLIC, Policy(), "hazard", "alto")[0]
-        assert core.pick_text(row) == "Alto 50%_x · SHA · open (approved)"
+        row = links.pick(store, Access(PUBLIC, Policy()), "hazard", "alto")[0]
+        assert links.pick_text(row) == "Alto 50%_x · SHA · open (approved)"

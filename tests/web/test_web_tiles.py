@@ -21,14 +21,16 @@ import sqlalchemy as sa
 from anyio.from_thread import start_blocking_portal
 from shapely.geometry import Point
 
-from mineaction.api.app import create_app
-from mineaction.api.settings import load_settings
-from mineaction.auth.roles import PUBLIC, Policy, Principal, Role
+from mineaction.access import Access
+from mineaction.access.roles import PUBLIC, Policy, Principal, Role
+from mineaction.app import create_app
 from mineaction.domain.models import ENTITIES, Accident, Victim
+from mineaction.services import maps
+from mineaction.services.settings import load_settings
 from mineaction.store import open_store
 from mineaction.store.base import Store
 from mineaction.store.schema import entity_table
-from mineaction.web import core, mount_web, tiles
+from mineaction.web import mount_web, tiles
 
 ADMIN = Principal(username="admin", role=Role.admin)
 # Three groups of accidents: a town, a village 30 km away, and one far off.
@@ -81,7 +83,7 @@ def tiles_with_points(index: tiles.PointIndex, z: int) -> set[tuple[int, int]]:
 
 def test_every_point_counted_once_at_every_zoom(store: Store, tmp_path: Path) -> None:
     add_accidents(store)
-    index = tiles.LayerCache().get(store, ADMIN, Policy(), "accidents", core.MapFilters(), 1)
+    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents", maps.MapFilters())
     assert index.count == 86
     for z in (0, 3, 6, 9, 11, 12):
         clusters: dict[int, int] = {}
@@ -105,7 +107,7 @@ def test_points_carry_their_casualties_and_place(store: Store, tmp_path: Path) -
                              accident_kind="mine", status="approved"), by="editor")
     for outcome in ("killed", "injured", "injured"):
         store.add(Victim(accident_id=acc.id, outcome=outcome, status="approved"), by="editor")
-    index = tiles.LayerCache().get(store, ADMIN, Policy(), "accidents", core.MapFilters(), 1)
+    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents", maps.MapFilters())
     (x, y), = tiles_with_points(index, 12)
     (f,) = read_tile(tiles.tile(index, 12, x, y), 12, x, y, tmp_path)
     assert (f["killed"], f["injured"], f["casualties"]) == (1, 2, 3)
@@ -125,7 +127,7 @@ def test_public_tiles_hold_approved_generalised_points(store: Store, tmp_path: P
     table = entity_table(ENTITIES["accident"])
     with store.engine.connect() as conn:
         status = dict(conn.execute(sa.select(table.c.fid, table.c.status)).all())
-    index = tiles.LayerCache().get(store, PUBLIC, Policy(), "accidents", core.MapFilters(), 1)
+    index = tiles.LayerCache().get(store, Access(PUBLIC, Policy(), 1), "accidents", maps.MapFilters())
     assert index.count == len(approved)
     seen = []
     for x, y in tiles_with_points(index, 12):
@@ -140,7 +142,7 @@ def test_public_tiles_hold_approved_generalised_points(store: Store, tmp_path: P
                "device_category", "date", "mvt_id", "lon", "lat"}
     assert set().union(*seen) <= allowed
     # A signed-in reviewer sees both.
-    index = tiles.LayerCache().get(store, ADMIN, Policy(), "accidents", core.MapFilters(), 1)
+    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents", maps.MapFilters())
     assert index.count == len(approved) + len(submitted)
 
 
@@ -292,7 +294,7 @@ def test_layer_cache_recounts_only_after_a_write(store: Store,
     cache = tiles.LayerCache()
 
     def view() -> tiles.PointIndex:
-        return cache.get(store, PUBLIC, Policy(), "accidents", core.MapFilters(), 1)
+        return cache.get(store, Access(PUBLIC, Policy(), 1), "accidents", maps.MapFilters())
 
     # The first read after writes may itself write (PostgreSQL prunes pages as it
     # reads), which moves the marker once; from then on views are not recounted.

@@ -1,5 +1,6 @@
 """Roles and the rules of who may do what. Plain functions over a Principal and a record, so
-the API, the CLI and the tests ask the same questions.
+the API, the web, the CLI and the tests ask the same questions. Who may *see* which
+records and fields is access/visibility.py.
 
 - admin: everything, including users and the audit trail.
 - approver (information management): reads everything, edits any record, approves or
@@ -63,18 +64,6 @@ class Policy:
 
 def sees_personal_data(p: Principal) -> bool:
     return p.role in PERSONAL_DATA_ROLES
-
-
-def may_read_record(p: Principal, record: Any, policy: Policy) -> bool:
-    if p.role == Role.public:
-        return bool(record.status == "approved")
-    if p.role == Role.field and record.status != "approved" and record.created_by != p.username:
-        return False
-    if not policy.cross_organisation_visibility and p.role not in REVIEWER_ROLES:
-        org = getattr(record, "organisation_id", None)
-        if org is not None and p.organisation_id is not None and str(org) != p.organisation_id:
-            return False
-    return True
 
 
 def may_create(p: Principal) -> bool:

@@ -9,21 +9,20 @@ than turning the rows into GeoJSON. Reaching the route costs too: the exception
 middleware, FastAPI's exit stack, and matching the path against the routers took
 0.12-0.18 ms of a list page's 1.3-1.5 ms (measured in one process, alternating).
 
-`FastLane` sits in front of the whole app (`LanedFastAPI.__call__`) and hands a GET of a
-collection, or of one record in it, to the collection's fast handler (`FastHandlers`).
-The handler reads the few parameters a plain request carries (a bbox, a limit, a format)
-and answers through the same code as the route itself; for anything else (an unknown or
-repeated parameter, a value it would have to judge rather than merely read) it returns
-None and the request goes on to FastAPI, validation errors and all. An error it raises
-gets the answer FastAPI's exception handlers give it (api/errors.py). So a request gets
+`FastLane` is the innermost middleware of the app: it hands a GET of a collection, or of
+one record in it, to the collection's fast handler (`FastHandlers`). The handler reads
+the few parameters a plain request carries (a bbox, a limit, a format) and answers
+through the same code as the route itself; for anything else (an unknown or repeated
+parameter, a value it would have to judge rather than merely read) it returns None and
+the request goes on to FastAPI's routing, validation errors and all. An error it raises
+gets the answer FastAPI's exception handlers give it (http/errors.py). So a request gets
 the same answer either way, only sooner; the OpenAPI still comes from the routes.
 
-In front of the app, not inside it: Starlette's and FastAPI's middleware (server errors,
-exception telemetry, body limits, then ours) cost 9 µs a request between them, and do
-nothing for these requests that the lane does not do itself. They have no body,
-so no body limit applies; an unexpected error is logged and answered 500 by
-`errors.to_response`, as the server-error middleware would. FastAPI's own OpenTelemetry
-instrumentation, which mineaction does not configure, does not see them.
+Inside the middleware stack, not in front of it (issue 14): every middleware the app
+has or is given later (body limits, CORS, compression, security headers, metrics, rate
+limits) sees these requests too; tests/api/test_fast_paths.py adds one and checks that
+every endpoint passes through it. That costs the few µs of Starlette's server-error
+middleware a request, which the lane once skipped.
 """
 
 from __future__ import annotations
@@ -32,13 +31,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from starlette._utils import get_route_path
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mineaction.api import errors
-from mineaction.api.deps import bearer_scheme, cookie_scheme, principal
-from mineaction.auth.roles import Principal
+from mineaction.access.roles import Principal
+from mineaction.http import errors
+from mineaction.http.deps import bearer_scheme, cookie_scheme, principal
 
 FastHandler = Callable[[Request], Awaitable[Response | None]]
 
@@ -54,17 +53,21 @@ class FastHandlers:
 
 
 class FastLane:
-    """Answers plain GETs of collections and records by their fast handlers (the module
-    says why), in front of the app; any request they decline goes on unchanged."""
+    """ASGI middleware answering plain GETs of collections and records by their fast
+    handlers (the module says why); any request they decline goes on to `app`."""
 
-    def __init__(self, collections: list[FastHandlers]) -> None:
+    def __init__(self, app: ASGIApp, collections: list[FastHandlers]) -> None:
+        self.app = app
         self.collections = {c.path: c for c in collections}
 
-    async def answer(self, app: FastAPI, scope: Scope, receive: Receive, send: Send) -> bool:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await self.answer(scope, receive, send):
+            await self.app(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Whether the lane answered the request (else the app must)."""
         if scope["type"] != "http" or scope["method"] != "GET" or _has_body(scope):
             return False
-        scope["app"] = app  # as Starlette sets it (and would again): handlers read app.state
         found = self._route(scope)
         if found is None:
             return False
@@ -89,17 +92,6 @@ class FastLane:
             return None
         # A copy: the request FastAPI builds when the handler declines must not see it.
         return one.get, {**scope, "path_params": {"record_id": record_id}}
-
-
-class LanedFastAPI(FastAPI):
-    """FastAPI with a `FastLane` in front (the module says why)."""
-
-    lane: FastLane | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.lane is not None and await self.lane.answer(self, scope, receive, send):
-            return
-        await super().__call__(scope, receive, send)
 
 
 def _has_body(scope: Scope) -> bool:

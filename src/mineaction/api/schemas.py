@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from mineaction.api.records import BOOKKEEPING
 from mineaction.domain.geometry import GeometryKind, _to_shapely
 from mineaction.domain.models import ENTITIES, Record
+from mineaction.services.records import BOOKKEEPING
 
 
 def _safe_geometry(value: Any) -> Any:

@@ -41,7 +41,7 @@ except ImportError:  # not installed (Windows): asyncio's own loop, see `loop_an
 if TYPE_CHECKING:
     import uvicorn
 
-    from mineaction.api.settings import Settings
+    from mineaction.services.settings import Settings
 
 # Accepts per turn of the loop, at most: enough for any burst of clients, small enough
 # that a flood of connections cannot hold the loop for long.
@@ -209,7 +209,7 @@ def server_config(settings: Settings) -> uvicorn.Config:
     import uvicorn
 
     loop, http = loop_and_http()
-    config = uvicorn.Config("mineaction.api.app:create_app", factory=True,
+    config = uvicorn.Config("mineaction.app:create_app", factory=True,
                             host=settings.host, port=settings.port, workers=settings.workers,
                             log_level="info", loop=loop, http=http,
                             access_log=settings.access_log, backlog=settings.backlog)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from mineaction.auth.roles import ROLES, Principal, Role
+from mineaction.access.roles import ROLES, Principal, Role
 from mineaction.auth.schema import CREDENTIALS, USERS, ensure_server_tables
 from mineaction.store.base import Store
 

@@ -28,7 +28,7 @@ from mineaction.store import rows as rowplan
 from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
 from mineaction.store.held import HeldConnections
 from mineaction.store.migrations import MIGRATIONS
-from mineaction.store.query import Bbox, Near, Page, Query
+from mineaction.store.query import Bbox, Near, Page, Query, Visible
 from mineaction.store.schema import (
     METADATA,
     SCHEMA_VERSION,
@@ -603,6 +603,7 @@ class Store:
                 conditions.append(table.c[name].is_(None))
             else:
                 conditions.append(table.c[name] == codec.to_cell_plain(value))
+        conditions.extend(visible_sql(table, q.visible))
         # Place and time: victims take them from their accident.
         place_table, via = table, None
         if geometry_column(model) is None and model.kind == "victim":
@@ -622,7 +623,7 @@ class Store:
             if q.date_to:
                 place_conditions.append(place_table.c[date_field] <= q.date_to)
         if q.bbox is not None:
-            place_conditions.append(self._bbox_condition(place_table, q.bbox))
+            place_conditions.append(self.bbox_condition(place_table, q.bbox))
         if q.near is not None:
             condition, near_filter = self._near_condition(place_table, q.near)
             place_conditions.append(condition)
@@ -733,7 +734,7 @@ class Store:
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:
         raise NotImplementedError
 
-    def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
+    def bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
         raise NotImplementedError
 
     def _geometry_wkb(self, column: Any) -> Any:
@@ -783,3 +784,25 @@ class Store:
 
     def refresh_spatial_metadata(self, conn: sa.Connection, kinds: Sequence[str]) -> None:
         """After bulk writes: update what the store keeps about layers (extents)."""
+
+
+def visible_sql(table: sa.Table, visible: Visible) -> list[Any]:
+    """`Query.visible` as SQL conditions on `table` (`query.matches` is the same rule in
+    Python). A condition on a column the table lacks cannot hold: the rule names a column
+    (organisation_id) only for the kinds that have it (access/visibility.py)."""
+    out: list[Any] = []
+    for any_of in visible:
+        alternatives = []
+        for m in any_of.matches:
+            if m.column not in table.c:
+                raise ValueError(f"{table.name} has no column {m.column!r} to filter on")
+            col = table.c[m.column]
+            values = [codec.to_cell_plain(v) for v in m.values if v is not None]
+            if None in m.values:
+                alternatives.append(col.is_(None))
+            if len(values) == 1:
+                alternatives.append(col == values[0])
+            elif values:
+                alternatives.append(col.in_(values))
+        out.append(sa.or_(*alternatives) if alternatives else sa.false())
+    return out

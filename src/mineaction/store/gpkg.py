@@ -402,7 +402,7 @@ class GeoPackageStore(Store):
             f':b_maxx, :b_maxy) FROM "{table.name}" AS t WHERE t.fid = r.id) = 1)'
         ).bindparams(b_minx=minx, b_miny=miny, b_maxx=maxx, b_maxy=maxy)
 
-    def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
+    def bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
         # "Intersects the envelope" is what bbox means in OGC API Features too.
         return table.c.fid.in_(self._rtree_subquery(table, bbox))
 
@@ -425,7 +425,7 @@ class GeoPackageStore(Store):
                 return False
             return _geodesic_gap(g, target) <= near.distance_m
 
-        return self._bbox_condition(table, bbox), keep
+        return self.bbox_condition(table, bbox), keep
 
     def optimise(self, done: Callable[[str, float], None] | None = None) -> list[str]:
         """The file rewritten compactly (VACUUM): the pages of each table and index

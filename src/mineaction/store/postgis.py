@@ -178,7 +178,7 @@ class PostGISStore(Store):
         assert geom is not None
         return table.c[geom.name]
 
-    def _bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
+    def bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
         # && compares float4 boxes (a point 3e-7 degrees outside counts as inside): the
         # index narrows, then the geometry's exact envelope decides, as on the GeoPackage.
         # The envelope is compared by its bounds: ST_Intersects(ST_Envelope(...), box)

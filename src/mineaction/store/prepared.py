@@ -13,20 +13,22 @@ Which Query value goes into which bound parameter is not written a second time h
 whose values are unique sentinels, and each bound parameter that holds a sentinel reads
 the matching value of the real query. A sentinel found in no parameter (a value rendered
 into the SQL text, or changed on its way into the statement) makes the shape
-unsupported, and such queries keep the general path. So do filters this module does not
-flatten (distance, admin area, dates, offset) and values of other types.
+unsupported, and such queries keep the general path. So do values this module does not
+flatten (distances, dates, sets, an offset): `flatten` walks the Query's fields by the
+type of their values, so a field added to Query later is either a parameter or sends its
+queries to the general path, never silently dropped from the cached SQL (issue 14).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import Field, dataclass, fields, replace
 from typing import Any
 
 import sqlalchemy as sa
 
-from mineaction.store.query import Query
+from mineaction.store.query import AnyOf, Match, Query
 
 # The value types a shape may hold (bool is an int, but SQL binds it differently).
 _PLAIN = (str, int, float)
@@ -36,65 +38,88 @@ MAX_SHAPES = 512
 Flat = tuple[Hashable, list[Any]]
 
 
+class Unsupported(Exception):
+    """A value the prepared path does not flatten: the query takes the general path."""
+
+
+# Query fields read here rather than by the generic walk: the LIMIT is put on the
+# statement by the caller (`build(query, limit)`), and an OFFSET is not paged by fid.
+_LIMIT, _OFFSET = "limit", "offset"
+# Dataclasses inside a Query whose fields are walked like the Query's own.
+_WALKED = (Match, AnyOf)
+
+
 def flatten(q: Query) -> Flat | None:
     """The query's shape and its parameter values in a fixed order, or None when the
-    shape is one this module leaves to the general path. Mirrors the tests of
-    `Store._select` (`is not None` for ids, truthiness for status), which decide whether a
-    condition is in the SQL at all."""
-    if q.near is not None or q.admin_area or q.date_from or q.date_to or q.offset:
+    shape is one this module leaves to the general path.
+
+    Generated from the Query itself, not from a list of its fields: every field is
+    walked by the type of its value (tests/store/test_prepared.py sets each field in turn
+    and compares with the general path). None and booleans decide the SQL's form, so
+    they are the shape; texts and numbers are parameters; tuples, lists, dicts and the
+    condition dataclasses are walked; a field marked `shape` (the kind, a column name) is
+    part of the SQL text. Anything else (dates, distances, sets) is Unsupported."""
+    if getattr(q, _OFFSET):
         return None
     values: list[Any] = []
-    if q.ids is not None:
-        values.extend(q.ids)
-    if q.status:
-        values.extend(q.status)
-    if q.dataset is not None:
-        values.append(q.dataset)
-    if q.after_fid is not None:
-        values.append(q.after_fid)
-    if q.bbox is not None:
-        values.extend(q.bbox)
-    where: list[tuple[str, int | None]] = []
-    for name, value in q.where.items():
-        if value is None:
-            where.append((name, None))  # IS NULL: no parameter
-        elif isinstance(value, list | tuple):  # sets: iteration order is not the shape's
-            where.append((name, len(value)))
-            values.extend(value)
-        else:
-            where.append((name, -1))
-            values.append(value)
-    types = tuple(type(v) for v in values)
-    if any(t not in _PLAIN for t in types):
+    try:
+        shape = tuple(_field_shape(q, f, values) for f in fields(q)
+                      if f.name not in (_LIMIT, _OFFSET))
+    except Unsupported:
         return None
-    shape = (q.kind, q.include_deleted, None if q.ids is None else len(q.ids),
-             len(q.status) if q.status else 0, q.dataset is not None, q.after_fid is not None,
-             q.bbox is not None, tuple(where), q.limit is not None, types)
-    return shape, values
+    limit = getattr(q, _LIMIT)
+    if limit is not None:
+        values.append(limit + 1)  # one row more than asked says there is a next page
+    return (shape, limit is not None), values
+
+
+def _field_shape(obj: Any, f: Field[Any], values: list[Any]) -> Hashable:
+    value = getattr(obj, f.name)
+    if f.metadata.get("shape"):
+        return (f.name, value)
+    return (f.name, _flatten(value, values))
+
+
+def _flatten(value: Any, values: list[Any]) -> Hashable:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, _PLAIN):
+        values.append(value)
+        return type(value)
+    if isinstance(value, list | tuple):
+        return ("seq", tuple(_flatten(v, values) for v in value))
+    if isinstance(value, dict):
+        return ("map", tuple((k, _flatten(v, values)) for k, v in value.items()))
+    if isinstance(value, _WALKED):
+        return (type(value).__name__,
+                tuple(_field_shape(value, f, values) for f in fields(value)))
+    raise Unsupported(type(value).__name__)
 
 
 def with_values(q: Query, values: Sequence[Any]) -> Query:
     """A query of q's shape holding `values` (in flatten's order) instead of its own."""
     it = iter(values)
+    return replace(q, **{f.name: _field_value(q, f, it) for f in fields(q)
+                         if f.name not in (_LIMIT, _OFFSET)})
 
-    def take(n: int) -> tuple[Any, ...]:
-        return tuple(next(it) for _ in range(n))
 
-    ids = take(len(q.ids)) if q.ids is not None else None
-    status = take(len(q.status)) if q.status else q.status
-    dataset = next(it) if q.dataset is not None else None
-    after_fid = next(it) if q.after_fid is not None else None
-    bbox = take(4) if q.bbox is not None else None
-    where: dict[str, Any] = {}
-    for name, value in q.where.items():
-        if value is None:
-            where[name] = None
-        elif isinstance(value, list | tuple):
-            where[name] = list(take(len(value)))
-        else:
-            where[name] = next(it)
-    return replace(q, ids=ids, status=status, dataset=dataset, after_fid=after_fid,
-                   bbox=bbox, where=where)
+def _field_value(obj: Any, f: Field[Any], it: Iterator[Any]) -> Any:
+    value = getattr(obj, f.name)
+    return value if f.metadata.get("shape") else _rebuild(value, it)
+
+
+def _rebuild(value: Any, it: Iterator[Any]) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, _PLAIN):
+        return next(it)
+    if isinstance(value, list | tuple):
+        return type(value)(_rebuild(v, it) for v in value)
+    if isinstance(value, dict):
+        return {k: _rebuild(v, it) for k, v in value.items()}
+    if isinstance(value, _WALKED):
+        return replace(value, **{f.name: _field_value(value, f, it) for f in fields(value)})
+    raise Unsupported(type(value).__name__)
 
 
 def sentinels(values: Sequence[Any]) -> list[Any]:
@@ -188,8 +213,6 @@ class PreparedCache:
         if flat is None:
             return None
         shape, values = flat
-        if q.limit is not None:
-            values.append(q.limit + 1)
         key = (shape, plan)
         try:
             prepared = self._shapes[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,13 +21,53 @@ class Near:
 
 
 @dataclass(frozen=True)
+class Match:
+    """`column` holds one of `values`; a None among them matches NULL. The store knows
+    nothing of users: access/ builds these from a principal (who sees which rows), and
+    the store runs them as SQL (`Store._select`) or on a row in Python (`matches`), one
+    definition read two ways."""
+
+    column: str = field(metadata={"shape": True})  # a column name: part of the SQL text
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one of its matches holds. A query's `visible` is a tuple of these, all
+    of which must hold (a conjunction of disjunctions)."""
+
+    matches: tuple[Match, ...]
+
+
+Visible = tuple[AnyOf, ...]
+
+
+def matches(visible: Visible, row: Mapping[str, Any] | Any) -> bool:
+    """Whether a row (a mapping, or an object with the columns as attributes) passes
+    every condition: the Python reading of what `Store._select` puts in SQL. Values are
+    compared as text, as the store keeps ids and enums."""
+    get = row.get if isinstance(row, Mapping) else (lambda name: getattr(row, name, None))
+    for any_of in visible:
+        if not any(_holds(m, get(m.column)) for m in any_of.matches):
+            return False
+    return True
+
+
+def _holds(m: Match, value: Any) -> bool:
+    if value is None:
+        return None in m.values
+    text = str(getattr(value, "value", value))
+    return any(v is not None and str(v) == text for v in m.values)
+
+
+@dataclass(frozen=True)
 class Query:
     """Filters combine with AND. `admin_area` matches a pcode and every pcode under it
     (pcodes are hierarchical by prefix: DANE department 05 holds municipality 05313), so
     one filter serves any level. Victims are filtered by place and date through their
     accident. `where` is equality on any column (a list or set means "any of")."""
 
-    kind: str
+    kind: str = field(metadata={"shape": True})  # names the table: part of the SQL text
     ids: tuple[str, ...] | None = None
     bbox: Bbox | None = None
     near: Near | None = None
@@ -40,6 +81,8 @@ class Query:
     offset: int = 0
     after_fid: int | None = None  # keyset paging: cheaper than offset on deep pages
     include_deleted: bool = False
+    # Which rows the asker may see (access/): every AnyOf must hold.
+    visible: Visible = ()
 
 
 @dataclass

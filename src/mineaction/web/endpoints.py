@@ -1,5 +1,5 @@
 """JSON the web pages need beyond /api/v1: map layers in bulk, coordinate parsing, polygon
-area, dashboard figures, and the offline basemap. Thin: parse, call web/core.py, shape."""
+area, dashboard figures, and the offline basemap. Thin: parse, call services/, shape."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
-from mineaction.api.deps import ServicesDep
-from mineaction.api.routers.records import parse_bbox
+from mineaction.http.deps import ServicesDep
+from mineaction.http.params import parse_bbox
+from mineaction.services import dashboard as figures
+from mineaction.services import links, maps
 from mineaction.web import basemap, core, tiles
 from mineaction.web.session import WhoDep
 
@@ -33,23 +35,22 @@ def map_filters(
     role: Annotated[str | None, Query(max_length=40)] = None,
     bbox: Annotated[str | None, Query(max_length=200)] = None,
     level: Annotated[int, Query(ge=0, le=4)] = 1,
-) -> core.MapFilters:
-    return core.MapFilters(date_from=date_from, date_to=date_to, admin_area=admin_area or None,
+) -> maps.MapFilters:
+    return maps.MapFilters(date_from=date_from, date_to=date_to, admin_area=admin_area or None,
                            status=tuple(s for s in (status or "").split(",") if s) or None,
                            device=device or None, role=role or None, bbox=parse_bbox(bbox),
                            admin_level=level)
 
 
-FiltersDep = Annotated[core.MapFilters, Depends(map_filters)]
+FiltersDep = Annotated[maps.MapFilters, Depends(map_filters)]
 # The filters a tile URL carries on (the summary hands the page its tile URL).
 FILTER_PARAMS = ("date_from", "date_to", "admin_area", "status", "device", "role")
 
 
-def _index(request: Request, svc: Any, who: Any, layer: str, f: core.MapFilters,
+def _index(request: Request, svc: Any, who: Any, layer: str, f: maps.MapFilters,
            token: str | None = None) -> tiles.PointIndex:
     cache: tiles.LayerCache = request.app.state.web_layers
-    return cache.get(svc.store, who, svc.records.policy, layer, f,
-                     svc.settings.public_location_decimals, token)
+    return cache.get(svc.store, svc.records.access(who), layer, f, token)
 
 
 @router.get("/layers/{layer}/summary")
@@ -86,12 +87,11 @@ def layer_tile(request: Request, svc: ServicesDep, who: WhoDep, layer: str,
 @router.get("/layers/{layer}")
 def layer(request: Request, svc: ServicesDep, who: WhoDep, layer: str, f: FiltersDep
           ) -> Response:
-    policy = svc.records.policy
-    if layer in core.POINT_LAYERS:
-        body = core.point_layer(svc.store, who, policy, layer, f,
-                                svc.settings.public_location_decimals)
-    elif layer in core.AREA_LAYERS:
-        body = core.area_layer(svc.store, who, policy, layer, f)
+    access = svc.records.access(who)
+    if layer in maps.POINT_LAYERS:
+        body = maps.point_layer(svc.store, access, layer, f)
+    elif layer in maps.AREA_LAYERS:
+        body = maps.area_layer(svc.store, access, layer, f)
     else:
         return _json({"message": f"no layer {layer}"}, cache_seconds=0)
     return _json(body)
@@ -101,10 +101,10 @@ def layer(request: Request, svc: ServicesDep, who: WhoDep, layer: str, f: Filter
 def pick(svc: ServicesDep, who: WhoDep, kind: str,
          q: Annotated[str, Query(max_length=100)] = "") -> Response:
     """Options of a form's pick list of linked records (web/static/js/picklist.js)."""
-    if kind not in core.PICKED:
+    if kind not in links.PICKED:
         return _json({"message": f"no pick list of {kind}"}, status_code=404)
-    rows = core.pick(svc.store, who, svc.records.policy, kind, q)
-    return _json([{**r, "text": core.pick_text(r)} for r in rows])
+    rows = links.pick(svc.store, svc.records.access(who), kind, q)
+    return _json([{**r, "text": links.pick_text(r)} for r in rows])
 
 
 @router.get("/coordinates")
@@ -120,7 +120,10 @@ def area(geometry: Annotated[dict[str, Any], Body(embed=True)]) -> Response:
 
 @router.get("/dashboard")
 def dashboard(svc: ServicesDep, who: WhoDep, include_submitted: bool = True) -> Response:
-    return _json(core.dashboard(svc.store, who, include_submitted=include_submitted))
+    # The same suppression of the public's small counts as the dashboard page.
+    return _json(figures.dashboard(svc.store, svc.records.access(who),
+                                   include_submitted=include_submitted,
+                                   min_count=svc.settings.public_min_count))
 
 
 @router.get("/basemap/countries.geojson")

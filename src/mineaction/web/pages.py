@@ -1,8 +1,9 @@
 """The pages: map, sign-in, records (lists, detail, forms), imports, dashboard.
 
-Pages are rendered on the server from the same core the API uses (api/records.py), so a
-page shows exactly what the API would give the same person: a viewer's victim page has no
-name because the core left it out, not because a template hid it. Writes go from the
+Pages are rendered on the server from the same services the API uses (services/), which
+ask access/ what the person may see, so a page shows exactly what the API would give the
+same person: a viewer's victim page has no name because access/ left it out, not because
+a template hid it. Writes go from the
 browser to /api/v1 (JSON, If-Match), whose errors the forms show next to their fields.
 """
 
@@ -11,20 +12,15 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from mineaction import __version__
-from mineaction.api.deps import ServicesDep
-from mineaction.api.errors import ApiError
-from mineaction.api.routers.records import COLLECTIONS
-from mineaction.auth.roles import (
+from mineaction.access.roles import (
     Principal,
     Role,
     may_create,
@@ -33,18 +29,23 @@ from mineaction.auth.roles import (
     may_review,
     may_see_history,
     may_submit,
-    sees_personal_data,
 )
+from mineaction.access.visibility import personal_fields
 from mineaction.domain import enums
 from mineaction.domain.models import ENTITIES
+from mineaction.domain.registry import BY_COLLECTION, REGISTRY
+from mineaction.http.deps import ServicesDep
 from mineaction.io.mapping import shipped_mappings
-from mineaction.store.schema import entity_table
+from mineaction.services import browse as browsing
+from mineaction.services import dashboard as figures
+from mineaction.services import links, maps
+from mineaction.services.errors import ServiceError
 from mineaction.web import WEB, charts, core, tiles
 from mineaction.web.forms import form_fields, label_of
 from mineaction.web.session import WhoDep
 
 router = APIRouter(include_in_schema=False)
-KINDS = {name: kind for kind, name in COLLECTIONS.items()}
+KINDS = BY_COLLECTION
 TEMPLATES = Jinja2Templates(directory=WEB / "templates")
 TEMPLATES.env.filters["label"] = label_of
 TEMPLATES.env.filters["area"] = core.fmt_area
@@ -68,8 +69,6 @@ LIST_COLUMNS = {
     "admin_area": ("pcode", "name", "level", "parent_pcode"),
     "place": ("name", "admin_area_pcode"),
 }
-SEARCHED = ("name", "title", "place_name", "pcode", "device_model", "narrative",
-            "external_id", "acronym")
 PAGE_SIZE = 50
 
 
@@ -100,7 +99,8 @@ def render(request: Request, template: str, who: Principal, http_status: int = 2
            **context: Any) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(request, template, {
         "who": who, "nav": _nav(who), "version": __version__, "path": request.url.path,
-        "collections": COLLECTIONS, **context}, status_code=http_status)
+        "collections": {k: e.collection for k, e in REGISTRY.items()}, **context},
+        status_code=http_status)
 
 
 def error_page(request: Request, who: Principal, status: int, message: str) -> HTMLResponse:
@@ -132,10 +132,10 @@ def map_page(request: Request, who: WhoDep) -> HTMLResponse:
 @router.get("/web/go/{layer}/{fid}")
 def go(request: Request, svc: ServicesDep, who: WhoDep, layer: str, fid: int) -> Response:
     """The record behind a map feature (map layers name points by fid)."""
-    rid = core.fid_to_id(svc.store, layer, fid)
+    rid = maps.fid_to_id(svc.store, svc.records.access(who), layer, fid)
     if rid is None:
         return error_page(request, who, 404, "No such record.")
-    return RedirectResponse(f"/records/{core.LAYER_COLLECTIONS[layer]}/{rid}", status_code=303)
+    return RedirectResponse(f"/records/{maps.LAYER_COLLECTIONS[layer]}/{rid}", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -146,60 +146,8 @@ def login_page(request: Request, who: WhoDep, next: str = "/") -> HTMLResponse:
 
 @router.get("/records", response_class=HTMLResponse)
 def records_index(request: Request, svc: ServicesDep, who: WhoDep) -> HTMLResponse:
-    counts = {}
-    with svc.store.engine.connect() as conn:
-        for kind, model in ENTITIES.items():
-            if who.is_public and kind == "victim":
-                continue
-            table = entity_table(model)
-            cond = core._visibility(table, who, svc.records.policy, None)
-            counts[kind] = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0
+    counts = browsing.counts(svc.store, svc.records.access(who))
     return render(request, "records_index.html", who, counts=counts)
-
-
-def _list_ids(svc: Any, who: Principal, kind: str, *, q: str | None, status: str | None,
-              sort: str, desc: bool, offset: int, filters: dict[str, Any]
-              ) -> tuple[list[str], int]:
-    table = entity_table(ENTITIES[kind])
-    cond = core._visibility(table, who, svc.records.policy,
-                            tuple(status.split(",")) if status else None)
-    for name, value in filters.items():
-        if value:
-            if name == "admin_area_pcode":
-                cond.append(table.c[name].startswith(value))
-            elif name == "year":
-                cond.append(_in_year(kind, table, value))
-            else:
-                cond.append(table.c[name] == value)
-    if q:
-        like = f"%{q.lower()}%"
-        text = [sa.func.lower(table.c[c]).like(like) for c in SEARCHED if c in table.c]
-        text.append(table.c.id == q.strip())
-        cond.append(sa.or_(*text))
-    order = table.c[sort] if sort in table.c else table.c.fid
-    order_by = [order.desc() if desc else order.asc(), table.c.fid]
-    with svc.store.engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0
-        ids = [r[0] for r in conn.execute(sa.select(table.c.id).where(*cond)
-                                          .order_by(*order_by).limit(PAGE_SIZE)
-                                          .offset(offset))]
-    return ids, int(total)
-
-
-def _in_year(kind: str, table: sa.Table, year: int) -> Any:
-    """Records of one calendar year: by their own date, victims by their accident's (the
-    casualty statistics' year, so a dashboard figure and its list agree)."""
-    if kind == "victim":
-        from mineaction.analysis.casualties import FACTS
-
-        return table.c.id.in_(sa.select(FACTS.c.victim_id).where(FACTS.c.year == str(year)))
-    from mineaction.store.schema import primary_date_field
-
-    field = primary_date_field(ENTITIES[kind])
-    if field is None:
-        return sa.false()
-    column = table.c[field]
-    return sa.and_(column >= date(year, 1, 1), column <= date(year, 12, 31))
 
 
 @router.get("/records/{collection}", response_class=HTMLResponse)
@@ -219,30 +167,21 @@ def records_list(
     kind = _kind(collection)
     if kind is None:
         return error_page(request, who, 404, f"No collection {collection}.")
-    if who.is_public and kind == "victim":
-        return error_page(request, who, 403, "Victims are shown to the public only as "
-                          "counts: see the dashboard.")
-    from mineaction.api.records import KIND_FIELDS
-
-    kind_field = KIND_FIELDS.get(kind)
-    filters: dict[str, Any] = {}
-    if "admin_area_pcode" in ENTITIES[kind].model_fields:
-        filters["admin_area_pcode"] = admin_area
+    access = svc.records.access(who)
+    if not access.may_list(kind):
+        return error_page(request, who, 403, f"{REGISTRY[kind].collection.capitalize()} are "
+                          "shown to the public only as counts: see the dashboard.")
+    kind_field = REGISTRY[kind].kind_field
+    equal: dict[str, Any] = {}
     if kind_field:
-        filters[kind_field] = kind_value
+        equal[kind_field] = kind_value
     # The dashboard's drill-down: a year, and for victims an outcome or a role.
-    filters["year"] = year
     if kind == "victim":
-        filters.update(outcome=outcome, role=role)
-    ids, total = _list_ids(svc, who, kind, q=q, status=status, sort=sort, desc=desc,
-                           offset=(page - 1) * PAGE_SIZE, filters=filters)
-    records = {}
-    if ids:
-        from mineaction.store.query import Query as StoreQuery
-
-        for r in svc.store.query(StoreQuery(kind=kind, ids=tuple(ids), limit=None)).items:
-            records[str(r.id)] = svc.records.present(who, r)
-    rows = [records[i] for i in ids if i in records]
+        equal.update(outcome=outcome, role=role)
+    rows, total = browsing.browse(svc.store, access, browsing.Browse(
+        kind=kind, q=q, status=tuple(status.split(",")) if status else None, sort=sort,
+        desc=desc, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, admin_area=admin_area,
+        year=year, equal=equal))
     kind_options: list[str] = []
     if kind_field:
         annotation = ENTITIES[kind].model_fields[kind_field].annotation
@@ -269,7 +208,8 @@ def records_list(
 
 
 @router.get("/records/{collection}/new", response_class=HTMLResponse)
-def record_new(request: Request, who: WhoDep, collection: str) -> Response:
+def record_new(request: Request, svc: ServicesDep, who: WhoDep, collection: str
+               ) -> Response:
     kind = _kind(collection)
     if kind is None:
         return error_page(request, who, 404, f"No collection {collection}.")
@@ -279,8 +219,13 @@ def record_new(request: Request, who: WhoDep, collection: str) -> Response:
         return error_page(request, who, 403, f"Your role ({who.role.value}) cannot create "
                           "records.")
     return render(request, "form.html", who, kind=kind, collection=collection, record=None,
-                  version=None, fields=form_fields(kind, personal=sees_personal_data(who)),
-                  parents=core.PARENTS, link_labels={"source_ids": []})
+                  version=None, fields=form_fields(kind, personal=_sees_personal(svc, who, kind)),
+                  parents=links.PARENTS, link_labels={"source_ids": []})
+
+
+def _sees_personal(svc: Any, who: Principal, kind: str) -> bool:
+    """Whether the form shows `kind`'s personal fields to `who` (access/ decides)."""
+    return bool(svc.records.access(who).sees_personal(kind))
 
 
 def _load(request: Request, svc: Any, who: Principal, collection: str, record_id: str
@@ -293,7 +238,7 @@ def _load(request: Request, svc: Any, who: Principal, collection: str, record_id
         data, version = svc.records.get(who, kind, rid)
     except ValueError:
         return error_page(request, who, 404, f"No {kind} with id {record_id}.")
-    except ApiError as exc:
+    except ServiceError as exc:
         return error_page(request, who, exc.status, exc.message)
     return kind, data, version
 
@@ -312,9 +257,10 @@ def record_edit(request: Request, svc: ServicesDep, who: WhoDep, collection: str
         return error_page(request, who, 403, f"Your role ({who.role.value}) cannot change "
                           f"this {kind}.")
     return render(request, "form.html", who, kind=kind, collection=collection, record=data,
-                  version=version, fields=form_fields(kind, personal=sees_personal_data(who)),
-                  parents=core.PARENTS,
-                  link_labels=core.link_labels(svc.store, who, svc.records.policy, data))
+                  version=version,
+                  fields=form_fields(kind, personal=_sees_personal(svc, who, kind)),
+                  parents=links.PARENTS,
+                  link_labels=links.link_labels(svc.store, svc.records.access(who), data))
 
 
 @router.get("/records/{collection}/{record_id}", response_class=HTMLResponse)
@@ -330,26 +276,12 @@ def record_page(request: Request, svc: ServicesDep, who: WhoDep, collection: str
     if may_see_history(who):
         history = svc.records.history(who, kind, uuid.UUID(record_id))
     reviews = svc.records.reviews(who, kind, uuid.UUID(record_id))
-    parents = []
-    for field, parent in core.PARENTS.items():
-        value = data.get(field)
-        if value:
-            try:
-                parents.append((parent, COLLECTIONS[parent], value,
-                                core.short(svc.store, parent, value, who)))
-            except Exception:  # noqa: BLE001 -- a dangling link is shown as such
-                parents.append((parent, COLLECTIONS[parent], value, None))
-    sources = []
-    for sid in data.get("source_ids") or []:
-        try:
-            src = svc.store.get("source", sid)
-            sources.append({"id": sid, "title": src.title, "kind": src.source_kind,
-                            "reliability": src.reliability, "credibility": src.credibility})
-        except Exception:  # noqa: BLE001
-            sources.append({"id": sid, "title": None})
+    access = svc.records.access(who)
+    parents = links.parents(svc.store, access, data)
+    sources = links.sources(svc.store, access, data)
     fields = [(k, v) for k, v in data.items()
               if k not in ("id", "geometry", "source_ids") and v not in (None, [], "")]
-    personal = ENTITIES[kind].personal_fields()
+    personal = personal_fields(kind)
     actions = {
         "edit": may_edit(who, record, policy),
         "submit": may_submit(who, record, policy),
@@ -359,7 +291,7 @@ def record_page(request: Request, svc: ServicesDep, who: WhoDep, collection: str
     return render(request, "record.html", who, kind=kind, collection=collection, data=data,
                   version=version, fields=fields, personal=personal, history=history,
                   reviews=reviews, parents=parents,
-                  children=core.children(svc.store, who, policy, kind, record_id),
+                  children=links.children(svc.store, access, kind, record_id),
                   sources=sources, actions=actions, geometry=data.get("geometry"))
 
 
@@ -369,17 +301,16 @@ def imports_page(request: Request, who: WhoDep) -> Response:
         return RedirectResponse("/login?next=/imports", status_code=303)
     if not may_import(who):
         return error_page(request, who, 403, f"Your role ({who.role.value}) cannot import.")
-    from mineaction.io.mapping import KIND_ALIASES
-
     return render(request, "imports.html", who, mappings=list(shipped_mappings()),
-                  kinds=sorted(KIND_ALIASES))
+                  kinds=sorted(BY_COLLECTION))
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(request: Request, svc: ServicesDep, who: WhoDep,
                    include_submitted: bool = True) -> HTMLResponse:
-    figures = core.dashboard(svc.store, who, include_submitted=include_submitted,
-                             min_count=svc.settings.public_min_count)
-    return render(request, "dashboard.html", who, d=figures,
+    shown = figures.dashboard(svc.store, svc.records.access(who),
+                              include_submitted=include_submitted,
+                              min_count=svc.settings.public_min_count)
+    return render(request, "dashboard.html", who, d=shown,
                   include_submitted=include_submitted and not who.is_public,
                   is_staff=not who.is_public, Role=Role)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mineaction.api.deps import SESSION_COOKIE, ServicesDep
-from mineaction.auth.roles import PUBLIC, Principal
+from mineaction.access.roles import PUBLIC, Principal
+from mineaction.http.deps import SESSION_COOKIE, ServicesDep
 
 
 def page_principal(request: Request, svc: ServicesDep) -> Principal:

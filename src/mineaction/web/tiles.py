@@ -4,7 +4,7 @@ Why tiles: with 100,000 accidents, handing MapLibre every point as GeoJSON and l
 cluster them (supercluster, in its web worker) cost 2-3 s of the first render on our
 2-core machine, more than the query and the transfer together. Here the server keeps the
 visible points of a layer in numpy arrays (`PointIndex`, built once from
-`core.point_layer`, so the same visibility rules and the same generalisation of public
+`services.maps.point_layer`, so the same visibility rules and the same generalisation of public
 accident locations apply) and cuts each requested tile from them: a few hundred clusters
 at a country-wide zoom, the points themselves past `CLUSTER_MAX_ZOOM`. The browser then
 decodes a handful of small tiles instead of indexing every point.
@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from mineaction.auth.roles import Policy, Principal
+from mineaction.access.visibility import Access
 from mineaction.domain.models import ENTITIES
+from mineaction.services import maps
 from mineaction.store.base import Store
 from mineaction.store.schema import entity_table
-from mineaction.web import core, mvt
+from mineaction.web import mvt
 
 GRID = 8  # cluster cells per tile side: 64 px cells in MapLibre's 512 px tiles
 CLUSTER_MAX_ZOOM = 11  # from 12 on, points are drawn one by one (as the browser did)
@@ -109,9 +110,9 @@ def data_version(store: Store, layer: str) -> str:
     return ";".join(parts)
 
 
-def build_index(store: Store, p: Principal, policy: Policy, layer: str, f: core.MapFilters,
-                public_decimals: int, token: str) -> PointIndex:
-    cols = core.point_layer(store, p, policy, layer, f, public_decimals)
+def build_index(store: Store, access: Access, layer: str, f: maps.MapFilters, token: str
+                ) -> PointIndex:
+    cols = maps.point_layer(store, access, layer, f)
     lon = np.asarray(cols["lon"], dtype=float)
     lat = np.asarray(cols["lat"], dtype=float)
     bounds = None
@@ -167,12 +168,12 @@ class LayerCache:
         self._versions[key] = (marker, version)
         return version
 
-    def get(self, store: Store, p: Principal, policy: Policy, layer: str, f: core.MapFilters,
-            public_decimals: int, token: str | None = None) -> PointIndex:
+    def get(self, store: Store, access: Access, layer: str, f: maps.MapFilters,
+            token: str | None = None) -> PointIndex:
         """The index for this principal and filters. With `token` (a tile request naming
         the index its page was given), a cached index of that token is used without
         checking the data version again; otherwise the version is checked."""
-        key = (layer, visibility_key(p, policy), f, public_decimals)
+        key = (layer, visibility_key(access, layer), f)
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and token is not None and hit.token == token:
@@ -186,7 +187,7 @@ class LayerCache:
                 if hit is not None and hit.token == want:
                     self._entries.move_to_end(key)
                     return hit
-            index = build_index(store, p, policy, layer, f, public_decimals, want)
+            index = build_index(store, access, layer, f, want)
             with self._lock:
                 self._entries[key] = index
                 self._entries.move_to_end(key)
@@ -195,13 +196,11 @@ class LayerCache:
             return index
 
 
-def visibility_key(p: Principal, policy: Policy) -> tuple[Any, ...]:
-    """What decides which rows `p` sees in `core._visibility`: two principals with the same
-    key see the same rows. Conservative: every signed-in user gets an entry of their own."""
-    if p.is_public:
-        return ("public",)
-    return ("user", p.username, str(p.role), p.organisation_id,
-            policy.cross_organisation_visibility)
+def visibility_key(access: Access, layer: str) -> tuple[Any, ...]:
+    """What decides what a layer shows the principal (access/visibility.py's cache keys of
+    the kinds it reads: accidents carry their victims' counts). Principals with equal
+    keys see the same points: they share an index."""
+    return tuple(access.cache_key(kind) for kind in DEPENDS[layer])
 
 
 # -- tiles ---------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from mineaction.api.deps import ServicesDep, SignedInDep
-from mineaction.api.errors import ERROR_RESPONSES, Forbidden
+from mineaction.access.roles import is_admin
 from mineaction.audit.log import verify
 from mineaction.audit.schema import AUDIT_LOG
-from mineaction.auth.roles import is_admin
+from mineaction.http.deps import ServicesDep, SignedInDep
+from mineaction.http.errors import ERROR_RESPONSES, Forbidden
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
 

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from mineaction.api.deps import SESSION_COOKIE, PrincipalDep, ServicesDep, SignedInDep
-from mineaction.api.errors import ERROR_RESPONSES, TooManyRequests, Unauthorized
+from mineaction.http.deps import SESSION_COOKIE, PrincipalDep, ServicesDep, SignedInDep
+from mineaction.http.errors import ERROR_RESPONSES, TooManyRequests, Unauthorized
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
 

@@ -6,22 +6,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from mineaction.api.deps import ServicesDep, SignedInDep
-from mineaction.api.errors import ERROR_RESPONSES, Forbidden
-from mineaction.auth.roles import may_import
+from mineaction.access.roles import may_import
+from mineaction.domain.registry import REGISTRY
+from mineaction.http.deps import ServicesDep, SignedInDep
+from mineaction.http.errors import ERROR_RESPONSES, Forbidden
 from mineaction.io.formats import formats_list
 
 router = APIRouter(prefix="/imports", tags=["imports"], responses=ERROR_RESPONSES)
 
-# From the format registry (io/formats.py).
+# From the format and entity registries (io/formats.py, domain/registry.py).
 UPLOAD_FORMATS = "The file, in one of these formats:\n\n" + formats_list("read")
+KINDS = ("What the rows are, when the mapping does not say or has several targets: "
+         + ", ".join(e.collection for e in REGISTRY.values()))
 
 
 @router.post("", status_code=202, summary="Upload a file to import (a background job)")
 def start_import(
     svc: ServicesDep, who: SignedInDep,
     file: Annotated[UploadFile, File(description=UPLOAD_FORMATS)],
-    kind: Annotated[str | None, Form(max_length=40)] = None,
+    kind: Annotated[str | None, Form(max_length=40, description=KINDS)] = None,
     mapping: Annotated[str | None, Form(max_length=100, description="A shipped mapping")] = None,
     dataset: Annotated[str | None, Form(max_length=200)] = None,
     dry_run: Annotated[bool, Form()] = True,

@@ -15,9 +15,8 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from starlette._utils import get_route_path
 from starlette.routing import Match
 
+from mineaction.access.roles import Principal
 from mineaction.api.app import API
-from mineaction.api.deps import PrincipalDep, ServicesDep
-from mineaction.api.errors import ERROR_RESPONSES, ErrorBody, FieldError, Invalid
 from mineaction.api.lean import (
     FastHandlers,
     bounded_int,
@@ -33,17 +32,20 @@ from mineaction.api.negotiation import (
     respond,
     wants_geojson,
 )
-from mineaction.api.records import VARY, ListParams, etag, not_modified, parse_if_match
 from mineaction.api.schemas import Diff, Reason, Review, VersionInfo, input_model, page_model
-from mineaction.api.services import Services
-from mineaction.auth.roles import Principal
 from mineaction.domain.enums import WorkflowStatus
 from mineaction.domain.models import ENTITIES
-from mineaction.io.mapping import KIND_ALIASES
+from mineaction.domain.registry import REGISTRY
+from mineaction.http.conditional import VARY, etag, not_modified, parse_if_match
+from mineaction.http.deps import PrincipalDep, ServicesDep
+from mineaction.http.errors import ERROR_RESPONSES, ErrorBody, FieldError, Invalid
+from mineaction.http.params import parse_bbox, parse_near
+from mineaction.services.container import Services
+from mineaction.services.records import ListParams
 from mineaction.store.held import QUICK_READS
 
 T = TypeVar("T")
-COLLECTIONS = {kind: name for name, kind in KIND_ALIASES.items()}
+COLLECTIONS = {kind: e.collection for kind, e in REGISTRY.items()}
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of the version "
                                        "you edited, as returned by GET (e.g. \"3\").")]
 FormatQ = Annotated[Format | None, Query(description="Output format (default: by Accept).")]
@@ -78,17 +80,6 @@ def next_page_url(request: Request, cursor: str) -> str:
     return f"{base}?{urlencode([*items, ('cursor', cursor)])}"
 
 
-def _floats(text: str, n: int, name: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != n or any(v != v or v in (float("inf"), float("-inf")) for v in values):
-        raise Invalid(f"{name}: expected {n} comma-separated numbers",
-                      field_errors=[FieldError(field=name, message="malformed")])
-    return values
-
-
 def _after(cursor: str | None) -> int | None:
     """The fid a cursor names."""
     if cursor is None:
@@ -97,26 +88,6 @@ def _after(cursor: str | None) -> int | None:
         raise Invalid("cursor: pass back the next_cursor of a page",
                       field_errors=[FieldError(field="cursor", message="malformed")])
     return int(cursor)
-
-
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    minx, miny, maxx, maxy = _floats(text, 4, "bbox")
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise Invalid("bbox: min_lon,min_lat,max_lon,max_lat within -180..180, -90..90",
-                      field_errors=[FieldError(field="bbox", message="out of range")])
-    return (minx, miny, maxx, maxy)
-
-
-def parse_near(text: str | None) -> tuple[float, float, float] | None:
-    if text is None:
-        return None
-    lon, lat, metres = _floats(text, 3, "near")
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and 0 <= metres <= 1_000_000):
-        raise Invalid("near: lon,lat,metres with metres up to 1,000,000",
-                      field_errors=[FieldError(field="near", message="out of range")])
-    return (lon, lat, metres)
 
 
 class CollectionRouter(APIRouter):
@@ -254,7 +225,7 @@ def build_router(kind: str, max_page: int, default_page: int) -> CollectionRoute
             by: Annotated[list[str] | None, Query(description="year, admin-area, outcome, "
                                                   "sex, age-band, role, device-group")] = None,
         ) -> dict[str, Any]:
-            from mineaction.api.summary import victims_summary as summarise
+            from mineaction.services.summary import victims_summary as summarise
 
             return summarise(svc.store, by or [],
                              svc.settings.public_min_count if who.is_public else None)
@@ -300,7 +271,7 @@ def build_router(kind: str, max_page: int, default_page: int) -> CollectionRoute
         return await get_answer(request, svc, who, record_id, f, if_none_match)
 
     def _expected(if_match: str | None) -> int:
-        from mineaction.api.errors import PreconditionRequired
+        from mineaction.http.errors import PreconditionRequired
 
         version = parse_if_match(if_match)
         if version is None:

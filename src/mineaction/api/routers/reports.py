@@ -1,5 +1,7 @@
-"""Reports over HTTP: GET /reports/{annual|factsheet|monthly} renders the same report as
-`mineaction report ...`, as PDF or HTML, in any language with a catalogue.
+"""Reports over HTTP: GET /reports/{kind} renders the same report as `mineaction report
+<kind>`, as PDF or HTML, in any language with a catalogue. The kinds and their parameters are
+those declared in reports/kinds.py: each parameter of any kind is a query parameter here,
+described with the kinds that take it.
 
 Reports are documents for donors, ministries and partners: any signed-in user may render
 them (they count approved records only and hold no personal data); the anonymous public
@@ -8,58 +10,56 @@ gets the open-data figures under /stats instead.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal
+import inspect
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
-from mineaction.api.deps import ServicesDep, SignedInDep
-from mineaction.api.errors import ERROR_RESPONSES, FieldError, Invalid
+from mineaction.http.deps import ServicesDep, SignedInDep
+from mineaction.http.errors import ERROR_RESPONSES, FieldError, Invalid
+from mineaction.reports.kinds import REPORTS, Param, ParameterError, ReportKind, all_params
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
-KindParam = Literal["annual", "factsheet", "monthly"]
+KindName = StrEnum("KindName", [(k, k) for k in REPORTS])  # type: ignore[misc]
+FormatParam = Annotated[Literal["pdf", "html"], Query(description="pdf, or html (charts as "
+                                                                  "SVG)")]
+LangParam = Annotated[str, Query(description="Language with a catalogue: en, es, ...")]
 
 
-@router.get("/{kind}", summary="Render a report (annual, factsheet, monthly) as PDF or HTML",
-            response_class=Response,
-            responses={200: {"content": {"application/pdf": {}, "text/html": {}}}})
-def render_report(
-    svc: ServicesDep, who: SignedInDep, kind: KindParam,
-    year: Annotated[int | None, Query(ge=1900, le=2100, description="annual: the year "
-                                      "reported on; factsheet: up to this year")] = None,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
-                                       description="monthly: YYYY-MM")] = None,
-    admin_area: Annotated[str | None, Query(description="Admin area pcode (required for "
-                                            "the fact sheet)")] = None,
-    lang: Annotated[str, Query(description="Language with a catalogue: en, es, ...")] = "en",
-    format: Literal["pdf", "html"] = "pdf",
-) -> Response:
+def _query(uses: list[tuple[ReportKind, Param]]) -> Any:
+    """The query parameter for one report parameter, described for every kind taking it."""
+    first = uses[0][1]
+    low, high = first.bounds or (None, None)
+    description = "\n".join(f"- {kind.name}: {p.help}" + (" Required." if p.required else "")
+                             for kind, p in uses)
+    return Annotated[first.type | None, Query(description=description, ge=low, le=high,
+                                              pattern=first.pattern)]
+
+
+def render_report(svc: Any, who: Any, kind: KindName, lang: str = "en",
+                  format: Literal["pdf", "html"] = "pdf", **params: Any) -> Response:
     from mineaction.reports.i18n import available_languages
     from mineaction.reports.render import html_to_pdf, render_html
 
     if lang not in available_languages():
         raise Invalid("unknown language", field_errors=[FieldError(
             field="lang", message=f"choose from {', '.join(available_languages())}")])
-    first: date | None = None
-    if month is not None:
-        try:
-            first = date.fromisoformat(month + "-01")
-        except ValueError as exc:
-            raise Invalid("month is YYYY-MM", field_errors=[FieldError(
-                field="month", message=str(exc))]) from exc
-    options = {"annual": {"year": year, "admin_area": admin_area},
-               "factsheet": {"admin_area": admin_area, "year": year},
-               "monthly": {"month": first, "admin_area": admin_area}}[kind]
+    report = REPORTS[kind.value]
     try:
-        html = render_html(svc.store, kind, lang=lang,
+        options = report.options(params)
+        html = render_html(svc.store, report.name, lang=lang,
                            image="svg" if format == "html" else "png", **options)
-    except ValueError as exc:  # a missing year, month or area: say which
-        field = {"annual": "year", "factsheet": "admin_area", "monthly": "month"}[kind]
+    except ValueError as exc:  # a missing or wrong parameter (ParameterError names it)
+        field = exc.parameter if isinstance(exc, ParameterError) else next(
+            (p.name for p in report.params if p.required), "kind")
         raise Invalid(str(exc), field_errors=[FieldError(field=field, message=str(exc))]) \
             from exc
-    stem = f"{kind}-{year or month or admin_area or 'report'}-{lang}"
+    given = [str(params[p.name]) for p in report.params if params.get(p.name) is not None]
+    stem = re.sub(r"[^\w.-]", "_", "-".join([report.name, *given, lang]))
     if format == "html":
         return HTMLResponse(html, headers={"Content-Disposition":
                                            f'inline; filename="{stem}.html"'})
@@ -67,3 +67,21 @@ def render_report(
     assert pdf is not None
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{stem}.pdf"'})
+
+
+# The endpoint's parameters: the path's kind, then one query parameter per report parameter
+# (from the registry), then language and format.
+_keyword = inspect.Parameter.KEYWORD_ONLY
+render_report.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+    inspect.Parameter("svc", _keyword, annotation=ServicesDep),
+    inspect.Parameter("who", _keyword, annotation=SignedInDep),
+    inspect.Parameter("kind", _keyword, annotation=KindName),
+    *(inspect.Parameter(name, _keyword, annotation=_query(uses), default=None)
+      for name, uses in all_params().items()),
+    inspect.Parameter("lang", _keyword, annotation=LangParam, default="en"),
+    inspect.Parameter("format", _keyword, annotation=FormatParam, default="pdf"),
+])
+router.get("/{kind}", summary=f"Render a report ({', '.join(REPORTS)}) as PDF or HTML",
+           response_class=Response,
+           responses={200: {"content": {"application/pdf": {}, "text/html": {}}}})(
+    render_report)

@@ -26,12 +26,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from mineaction.access.roles import Principal
+from mineaction.access.visibility import Access
 from mineaction.analysis import casualties as cas
 from mineaction.analysis import landrelease, trends
-from mineaction.api.deps import PrincipalDep, ServicesDep
-from mineaction.api.errors import ERROR_RESPONSES, FieldError, Forbidden, Invalid
-from mineaction.auth.roles import Principal, Role
 from mineaction.domain.enums import WorkflowStatus
+from mineaction.http.deps import PrincipalDep, ServicesDep
+from mineaction.http.errors import ERROR_RESPONSES, FieldError, Forbidden, Invalid
 from mineaction.reports.suppression import suppress_rows
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
@@ -82,13 +83,15 @@ def parse_by(by: str) -> list[str]:
     return names
 
 
-def statuses_for(who: Principal, status: str) -> tuple[str, ...] | None:
+def _access(svc: Any, who: Principal) -> Access:
+    return svc.records.access(who)  # type: ignore[no-any-return]
+
+
+def statuses_for(access: Access, status: str) -> tuple[str, ...] | None:
     wanted = [s.strip() for s in status.split(",") if s.strip()] or ["approved"]
     if wanted == ["approved"]:
         return ("approved",)
-    if who.role in (Role.public, Role.field):
-        # Both read approved records only (field users also their own drafts, but counts
-        # over everyone's drafts would tell them about records they cannot read).
+    if not access.counts_unapproved():
         raise Forbidden("this role sees statistics of approved records only")
     if wanted == ["all"]:
         return None
@@ -141,7 +144,7 @@ def casualty_statistics(
                                                "hashtag row")] = "json",
 ) -> Any:
     dims = parse_by(by)
-    stats = cas.casualty_stats(svc.store, dims, statuses=statuses_for(who, status),
+    stats = cas.casualty_stats(svc.store, dims, statuses=statuses_for(_access(svc, who), status),
                                admin_level=admin_level, dataset=dataset,
                                admin_area=admin_area, date_from=date_from, date_to=date_to)
     if who.is_public:
@@ -161,8 +164,8 @@ def casualty_cell(
     date_to: date | None = None, dataset: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Cell:
-    if who.is_public and what == "victim":
-        raise Forbidden("the public sees victims as aggregates only; ask what=accident")
+    if not svc.records.access(who).may_list(what):
+        raise Forbidden(f"this role sees {what}s as aggregates only; ask what=accident")
     values: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in cell.split(","))):
         name, sep, value = part.partition(":")
@@ -171,7 +174,8 @@ def casualty_cell(
                 FieldError(field="cell", message=f"{part!r} is not dimension:value with a "
                            f"dimension of {', '.join(cas.DIMENSIONS)}")])
         values[name] = value or None
-    ids = cas.drilldown_ids(svc.store, values, what=what, statuses=statuses_for(who, status),
+    ids = cas.drilldown_ids(svc.store, values, what=what,
+                            statuses=statuses_for(_access(svc, who), status),
                             admin_level=admin_level, dataset=dataset, admin_area=admin_area,
                             date_from=date_from, date_to=date_to)
     collection = "victims" if what == "victim" else "accidents"
@@ -213,7 +217,8 @@ def land_release(
                                            "(default: today)")] = None,
 ) -> Any:
     dims = _names(by)
-    common: dict[str, Any] = {"statuses": statuses_for(who, status), "admin_area": admin_area}
+    common: dict[str, Any] = {"statuses": statuses_for(_access(svc, who), status),
+                              "admin_area": admin_area}
     with _bad_by():
         if measure == "released":
             return landrelease.released_area(svc.store, dims or ["year"], **common,
@@ -245,7 +250,7 @@ def risk_education(
 ) -> Any:
     with _bad_by():
         return landrelease.risk_education(svc.store, _names(by) or ["year"],
-                                          statuses=statuses_for(who, status),
+                                          statuses=statuses_for(_access(svc, who), status),
                                           admin_area=admin_area, admin_level=admin_level,
                                           date_from=date_from, date_to=date_to)
 

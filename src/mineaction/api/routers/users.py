@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
-from mineaction.api.deps import ServicesDep, SignedInDep
-from mineaction.api.errors import ERROR_RESPONSES, Forbidden, NotFoundError
+from mineaction.access.roles import Principal, Role, is_admin
 from mineaction.audit.log import log_event
-from mineaction.auth.roles import Principal, Role, is_admin
 from mineaction.auth.users import AuthError, User
+from mineaction.http.deps import ServicesDep, SignedInDep
+from mineaction.http.errors import ERROR_RESPONSES, Forbidden, NotFoundError
 
 router = APIRouter(prefix="/users", tags=["users"], responses=ERROR_RESPONSES)
 AssignableRole = Role  # public is refused by the directory

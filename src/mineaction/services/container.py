@@ -1,5 +1,6 @@
-"""What the app holds for its lifetime, built by the app factory: the store, the user
-directory, the records core, the import jobs and the login rate limiter."""
+"""What the app holds for its lifetime, built by `build_services`: the store, the user
+directory, the records service, the import jobs and the login rate limiter. Not HTTP:
+the API, the web and tests use the same container."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from mineaction.api.imports import ImportJobs
-from mineaction.api.records import Records
-from mineaction.api.settings import Settings
+from argon2 import PasswordHasher
+
+from mineaction.access.roles import Policy
+from mineaction.audit.log import attach
+from mineaction.auth.schema import ensure_server_tables
 from mineaction.auth.users import UserDirectory
+from mineaction.services.imports import ImportJobs
+from mineaction.services.records import Records
+from mineaction.services.settings import Settings
 from mineaction.store.base import Store
 
 
@@ -63,3 +69,25 @@ class Services:
         self.jobs.shutdown()
         if self.owns_store:
             self.store.close()
+
+
+def build_services(settings: Settings, store: Store | None = None) -> Services:
+    owns = store is None
+    if store is None:
+        from mineaction.store import open_store
+
+        # One pooled connection per request thread, and two for background work
+        # (import jobs), so no request pays for opening a connection.
+        store = open_store(settings.store, pool_size=settings.threads + 2)
+    ensure_server_tables(store)
+    attach(store)
+    hasher = PasswordHasher(time_cost=settings.argon2_time_cost,
+                            memory_cost=settings.argon2_memory_kib)
+    policy = Policy(organisation_scoping=settings.organisation_scoping,
+                    cross_organisation_visibility=settings.cross_organisation_visibility)
+    return Services(
+        settings=settings, store=store, users=UserDirectory(store, hasher),
+        records=Records(store, policy, settings.public_location_decimals),
+        jobs=ImportJobs(store, settings.upload_dir, settings.max_upload_bytes),
+        limiter=LoginLimiter(settings.login_attempts, settings.login_window_seconds),
+        owns_store=owns)

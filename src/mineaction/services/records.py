@@ -9,13 +9,27 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
-from types import SimpleNamespace
 from typing import Any
 
 from shapely.geometry import Point
 
-from mineaction.api.errors import (
+from mineaction.access.roles import (
+    Policy,
+    Principal,
+    may_create,
+    may_edit,
+    may_review,
+    may_see_history,
+    may_submit,
+)
+from mineaction.access.visibility import RULE_FIELDS, Access, personal_fields
+from mineaction.audit.log import log_event, log_read
+from mineaction.audit.schema import REVIEWS
+from mineaction.domain.columns import geometry_column
+from mineaction.domain.enums import WorkflowStatus
+from mineaction.domain.models import ENTITIES, Record
+from mineaction.domain.registry import REGISTRY
+from mineaction.services.errors import (
     Conflict,
     FieldError,
     Forbidden,
@@ -23,24 +37,8 @@ from mineaction.api.errors import (
     NotFoundError,
     PreconditionFailed,
     Unauthorized,
+    etag,
 )
-from mineaction.audit.log import log_event, log_read
-from mineaction.audit.schema import REVIEWS
-from mineaction.auth.roles import (
-    Policy,
-    Principal,
-    Role,
-    may_create,
-    may_edit,
-    may_read_record,
-    may_review,
-    may_see_history,
-    may_submit,
-    sees_personal_data,
-)
-from mineaction.domain.columns import geometry_column
-from mineaction.domain.enums import WorkflowStatus
-from mineaction.domain.models import ENTITIES, Record
 from mineaction.store.base import Store
 from mineaction.store.errors import NotFound, VersionConflict
 from mineaction.store.query import Near, Query
@@ -48,19 +46,9 @@ from mineaction.store.query import Near, Query
 # Fields the store keeps and clients never set directly.
 BOOKKEEPING = ("status", "version", "created_at", "updated_at", "created_by", "updated_by",
                "deleted_at", "deleted_by")
-# The entity's own "kind" field, filtered by ?kind=.
-KIND_FIELDS = {"hazard": "hazard_kind", "accident": "accident_kind",
-               "activity": "activity_kind", "source": "source_kind",
-               "organisation": "organisation_kind", "find": "device_category",
-               "released_part": "method", "victim": "outcome"}
-# Never shown to the public: who did what, and fields that could locate or name a person.
-PUBLIC_HIDDEN = {"created_by", "updated_by", "deleted_by", "deleted_at"}
-PUBLIC_HIDDEN_BY_KIND = {"accident": {"original_coordinates", "narrative", "place_name"}}
 # Largest bbox (square degrees) a list may run on the event loop with: ~0.5 x 0.5 degrees,
 # a few thousand R-tree candidates where 1,000,000 accidents are densest (a few ms).
 QUICK_BBOX_DEG2 = 0.25
-# What may_read_record looks at: read even when the principal will not see them.
-READ_RULE_FIELDS = frozenset({"status", "created_by", "organisation_id"})
 TRANSITIONS = {"submit": (("draft", "rejected"), "submitted"),
                "approve": (("submitted",), "approved"),
                "reject": (("submitted",), "rejected")}
@@ -87,90 +75,54 @@ class Records:
         self.policy = policy
         self.public_decimals = public_decimals
 
+    def access(self, p: Principal) -> Access:
+        """What `p` sees (access/visibility.py): the one rule every read here applies."""
+        return Access(p, self.policy, self.public_decimals)
+
     # -- shaping --------------------------------------------------------------------------
     def hidden(self, p: Principal, kind: str) -> frozenset[str]:
         """The fields `p` never sees in a `kind` record."""
-        hidden = set() if sees_personal_data(p) else set(_personal_fields(kind))
-        if p.is_public:
-            hidden |= PUBLIC_HIDDEN | PUBLIC_HIDDEN_BY_KIND.get(kind, set())
-        return frozenset(hidden)
+        return self.access(p).hidden(kind)
 
     def present(self, p: Principal, record: Record) -> dict[str, Any]:
         """The record as `p` may see it, JSON-ready."""
-        data = record.model_dump(mode="json")
-        return self.present_data(p, record.kind, data)
-
-    def present_data(self, p: Principal, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        """`data` shaped for `p` (in place): hidden fields dropped, points generalised."""
-        for name in self.hidden(p, kind):
-            data.pop(name, None)
-        if _generalised(p, kind):
-            _generalise([data], self.public_decimals)
-        return data
-
-    def present_rows(self, p: Principal, kind: str, rows: list[dict[str, Any]]
-                     ) -> list[dict[str, Any]]:
-        """present_data for rows read without the fields `p` may not see (in place):
-        what applies to `p` and `kind` is decided once for the list, not per row (a
-        page of 100 is the API's hot path: issue 3)."""
-        if _generalised(p, kind):
-            _generalise(rows, self.public_decimals)
-        return rows
+        return self.access(p).present(record.kind, record.model_dump(mode="json"))
 
     def _log_personal(self, p: Principal, kind: str, rows: list[dict[str, Any]]) -> None:
         """Log a read of personal data (JSON-ready records, before shaping)."""
-        personal = _personal_fields(kind)
-        if not personal or not sees_personal_data(p):
-            return
-        seen = [r for r in rows if any(r.get(f) is not None for f in personal)]
-        if seen:
-            log_read(self.store, p.username, kind, [str(r["id"]) for r in seen],
-                     {f for r in seen for f in personal if r.get(f) is not None})
+        log_personal_read(self.store, self.access(p), kind, rows)
 
     # -- reads ----------------------------------------------------------------------------
     def _check_readable_kind(self, p: Principal, kind: str) -> None:
-        if p.is_public and kind == "victim":
-            raise Forbidden("the public sees victims only as aggregates: "
-                            "GET /api/v1/victims/summary")
+        if not self.access(p).may_list(kind):
+            raise Forbidden(f"the public sees {REGISTRY[kind].collection} only as "
+                            "aggregates: see the statistics")
 
     def list(self, p: Principal, kind: str, params: ListParams
              ) -> tuple[list[dict[str, Any]], int | None]:
         self._check_readable_kind(p, kind)
+        access = self.access(p)
         where: dict[str, Any] = {}
-        status = params.status
         if params.kind is not None:
-            field = KIND_FIELDS.get(kind)
+            field = REGISTRY[kind].kind_field
             if field is None:
                 raise Invalid(f"{kind} has no kind to filter on",
                               field_errors=[FieldError(field="kind", message="not available")])
             where[field] = params.kind
-        if p.is_public:
-            status = ("approved",)
-        elif p.role == Role.field:
-            if params.mine:
-                where["created_by"] = p.username
-            else:
-                status = ("approved",)
-        elif params.mine:
+        if params.mine:
             where["created_by"] = p.username
-        if (not self.policy.cross_organisation_visibility and not may_review(p)
-                and p.organisation_id and "organisation_id" in ENTITIES[kind].model_fields):
-            where["organisation_id"] = p.organisation_id
         near = None
         if params.near is not None:
             lon, lat, metres = params.near
             near = Near(Point(lon, lat), metres)
         q = Query(kind=kind, bbox=params.bbox, near=near, admin_area=params.admin_area,
-                  date_from=params.date_from, date_to=params.date_to, status=status,
+                  date_from=params.date_from, date_to=params.date_to, status=params.status,
                   dataset=params.dataset, where=where, limit=params.limit,
-                  after_fid=params.after_fid)
-        # Hidden fields are not even read (the status filter above already keeps out
-        # what `p` may not see); present_data then generalises what needs it.
-        hidden = self.hidden(p, kind)
-        rows, next_fid = self.store.query_rows(q, omit=hidden)
+                  after_fid=params.after_fid, visible=access.rows(kind))
+        # Hidden fields are not even read; present_rows then generalises what needs it.
+        rows, next_fid = self.store.query_rows(q, omit=access.hidden(kind))
         self._log_personal(p, kind, rows)
-        # The hidden fields were not read: only generalisation is left to do.
-        return self.present_rows(p, kind, rows), next_fid
+        return access.present_rows(kind, rows), next_fid
 
     def quick(self, p: Principal, kind: str, params: ListParams | None = None) -> bool:
         """Whether this read is small and bounded, and writes nothing: GET by id, or a
@@ -178,7 +130,7 @@ class Records:
         without logging a read of personal data. Such reads run on the event loop rather
         than in the thread pool (routers/records.py says why); any other may be slow and
         must not hold up the other requests of the worker."""
-        if _personal_fields(kind) and sees_personal_data(p):
+        if self.access(p).sees_personal(kind):
             return False  # logs the read: a write, which may wait for the write lock
         if params is None:
             return True
@@ -195,7 +147,7 @@ class Records:
             record = self.store.get(kind, record_id)
         except NotFound:
             raise NotFoundError(f"no {kind} with id {record_id}") from None
-        if not may_read_record(p, record, self.policy):
+        if not self.access(p).may_read(kind, record):
             raise NotFoundError(f"no {kind} with id {record_id}")
         return record
 
@@ -204,14 +156,15 @@ class Records:
         lists are (store/rows.py): the same dict a validated record would give, at a
         fraction of the cost; writes still load and validate records."""
         self._check_readable_kind(p, kind)
-        omit = self.hidden(p, kind) - READ_RULE_FIELDS
+        access = self.access(p)
+        omit = access.hidden(kind) - RULE_FIELDS
         rows, _ = self.store.query_rows(Query(kind=kind, ids=(str(record_id),), limit=1),
                                         omit=omit)
-        if not rows or not may_read_record(p, SimpleNamespace(**rows[0]), self.policy):
+        if not rows or not access.may_read(kind, rows[0]):
             raise NotFoundError(f"no {kind} with id {record_id}")
         data = rows[0]
         self._log_personal(p, kind, rows)
-        return self.present_data(p, kind, data), int(data["version"])
+        return access.present(kind, data), int(data["version"])
 
     # -- writes ---------------------------------------------------------------------------
     def create(self, p: Principal, kind: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -254,8 +207,8 @@ class Records:
             data = {**stored, **body, **keep}
         else:
             # A role that cannot see personal data cannot have meant to erase it.
-            hidden = {} if sees_personal_data(p) else {
-                f: stored[f] for f in ENTITIES[kind].personal_fields() if f not in body}
+            unseen = self.access(p).hidden(kind) & personal_fields(kind)
+            hidden = {f: stored[f] for f in unseen if f not in body}
             data = {**body, **hidden, **keep}
         if current.status == "approved" and not may_review(p):
             data["status"] = "submitted"  # a change to approved data is approved again
@@ -332,16 +285,18 @@ class Records:
             versions = self.store.history(kind, record_id)
         except NotFound:
             raise NotFoundError(f"no {kind} with id {record_id}") from None
-        last = ENTITIES[kind].model_validate(versions[-1]["data"])
-        if not may_read_record(p, last, self.policy):
+        access = self.access(p)
+        if not access.may_read(kind, versions[-1]["data"]):
             raise NotFoundError(f"no {kind} with id {record_id}")
+        # Every version's personal data is a read of it: logged like any other.
+        self._log_personal(p, kind, [dict(v["data"]) for v in versions])
         out = []
         for v in versions:
             at = v["superseded_at"]
             out.append({"version": v["version"], "action": v["action"],
                         "superseded_at": at.isoformat() if at else None,
                         "superseded_by": v["superseded_by"],
-                        "data": self.present_data(p, kind, dict(v["data"]))})
+                        "data": access.present(kind, dict(v["data"]))})
         return out
 
     def diff(self, p: Principal, kind: str, record_id: uuid.UUID, a: int, b: int
@@ -356,60 +311,20 @@ class Records:
                 for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 
-def _generalised(p: Principal, kind: str) -> bool:
-    """Whether `p` sees `kind` records at a generalised location."""
-    return p.is_public and kind == "accident"
-
-
-def _generalise(rows: list[dict[str, Any]], decimals: int) -> None:
-    """Accidents' points rounded to `decimals` places, for the public (in place). One
-    loop for a page, not a call a row: a list page is the API's hot path (issue 3)."""
-    for data in rows:
-        geometry = data.get("geometry")
-        if geometry:
-            lon, lat = geometry["coordinates"][:2]
-            data["geometry"] = {"type": "Point", "coordinates": [round(lon, decimals),
-                                                                 round(lat, decimals)]}
-            data["location_precision"] = "generalised"
-
-
-@cache
-def _personal_fields(kind: str) -> frozenset[str]:
-    return frozenset(ENTITIES[kind].personal_fields())
+def log_personal_read(store: Store, access: Access, kind: str,
+                      rows: list[dict[str, Any]]) -> None:
+    """Log, in the audit trail, a read of the personal data `access` lets through in
+    `rows` (JSON-ready records before shaping): every such read is logged, whoever
+    serves it (lists, record pages, history, diff, linked records, exports)."""
+    personal = access.sees_personal(kind)
+    if not personal:
+        return
+    seen = [r for r in rows if any(r.get(f) is not None for f in personal)]
+    if seen:
+        log_read(store, access.principal.username, kind, sorted({str(r["id"]) for r in seen}),
+                 {f for r in seen for f in personal if r.get(f) is not None})
 
 
 def _signed_in(p: Principal) -> None:
     if p.is_public:
         raise Unauthorized("sign in to change records", headers={"WWW-Authenticate": "Bearer"})
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-# The same version reads differently by role (the public's generalised points, hidden
-# personal data) and by format: caches must keep those apart.
-VARY = "Accept, Authorization, Cookie"
-
-
-def not_modified(header: str | None, version: int) -> bool:
-    """Whether an If-None-Match header names this version (or is *): the client's copy
-    is current. Compared weakly, as RFC 9110 says for If-None-Match."""
-    if header is None:
-        return False
-    tags = [t.strip() for t in header.split(",")]
-    return "*" in tags or any(t.removeprefix("W/") == etag(version) for t in tags)
-
-
-def parse_if_match(header: str | None) -> int | None:
-    """The version an If-Match header names ("3", W/"3" or 3); None when absent."""
-    if header is None:
-        return None
-    text = header.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    if not text.isdigit():
-        raise Invalid(f"If-Match {header!r}: expected the ETag of a version, e.g. \"3\"",
-                      field_errors=[FieldError(field="If-Match", message="not an ETag")])
-    return int(text)

@@ -14,9 +14,9 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from mineaction.api.errors import Unauthorized
-from mineaction.api.services import Services
-from mineaction.auth.roles import PUBLIC, Principal
+from mineaction.access.roles import PUBLIC, Principal
+from mineaction.http.errors import Unauthorized
+from mineaction.services.container import Services
 
 SESSION_COOKIE = "mineaction_session"
 

@@ -1,4 +1,5 @@
-"""Typed API errors and the one place where every error becomes an HTTP response.
+"""The one place where every error becomes an HTTP response, for the API and the web
+(the typed errors themselves are services/errors.py).
 
 Every error leaves the server in one JSON shape, ErrorBody: {code, message, field_errors}
 (412 adds `current`, the record as it now is). Errors of the core layers (store, import,
@@ -16,77 +17,31 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mineaction.auth.users import AuthError
 from mineaction.io.errors import FileError
 from mineaction.io.mapping import MappingError
+from mineaction.services.errors import (  # noqa: F401  (the errors routers raise)
+    Conflict,
+    ErrorBody,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFoundError,
+    PayloadTooLarge,
+    PreconditionFailed,
+    PreconditionRequired,
+    ServiceError,
+    TooManyRequests,
+    Unauthorized,
+)
 from mineaction.store.errors import DuplicateKey, NotFound, StoreError, VersionConflict
 
 log = logging.getLogger("mineaction.api")
 
 
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    field_errors: list[FieldError] = []
-    current: dict[str, Any] | None = None
-
-
-class ApiError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, field_errors: list[FieldError] | None = None,
-                 current: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field_errors = field_errors or []
-        self.current = current
-        self.headers = headers
-
-
-class Unauthorized(ApiError):
-    status, code = 401, "unauthorized"
-
-
-class Forbidden(ApiError):
-    status, code = 403, "forbidden"
-
-
-class NotFoundError(ApiError):
-    status, code = 404, "not_found"
-
-
-class Conflict(ApiError):
-    status, code = 409, "conflict"
-
-
-class PreconditionFailed(ApiError):
-    status, code = 412, "version_conflict"
-
-
-class PayloadTooLarge(ApiError):
-    status, code = 413, "payload_too_large"
-
-
-class Invalid(ApiError):
-    status, code = 422, "invalid"
-
-
-class PreconditionRequired(ApiError):
-    status, code = 428, "precondition_required"
-
-
-class TooManyRequests(ApiError):
-    status, code = 429, "too_many_requests"
 
 
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -122,7 +77,7 @@ def _respond(status: int, code: str, message: str, *, field_errors: list[FieldEr
 
 def to_response(exc: Exception) -> JSONResponse:
     """The HTTP answer for any exception: the single mapping of errors to statuses."""
-    if isinstance(exc, ApiError):
+    if isinstance(exc, ServiceError):
         return _respond(exc.status, exc.code, exc.message, field_errors=exc.field_errors,
                         current=exc.current, headers=exc.headers)
     if isinstance(exc, RequestValidationError | ValidationError):
@@ -158,7 +113,7 @@ def to_response(exc: Exception) -> JSONResponse:
 # re-raises it for the server's log. api/lean.py's fast lane, in front of both, answers
 # every exception by `to_response` too.
 HANDLED: tuple[type[Exception], ...] = (
-    ApiError, RequestValidationError, ValidationError, StoreError, sa.exc.DataError,
+    ServiceError, RequestValidationError, ValidationError, StoreError, sa.exc.DataError,
     sa.exc.DBAPIError, AuthError, MappingError, FileError, StarletteHTTPException)
 
 

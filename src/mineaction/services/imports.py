@@ -29,15 +29,15 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
-from mineaction.api.errors import Conflict, Invalid, NotFoundError, PayloadTooLarge
+from mineaction.access.roles import Principal, may_review
 from mineaction.audit.schema import IMPORT_JOBS
-from mineaction.auth.roles import Principal, may_review
+from mineaction.http.errors import Conflict, Invalid, NotFoundError, PayloadTooLarge
 from mineaction.io.errors import FileError
 from mineaction.io.mapping import MappingError, entity_kind, load_mapping, shipped_mappings
 from mineaction.io.pipeline import ImportRejected, import_file
 from mineaction.store.base import Store
 
-log = logging.getLogger("mineaction.api.imports")
+log = logging.getLogger("mineaction.services.imports")
 MAX_ERRORS_SHOWN = 1000
 
 

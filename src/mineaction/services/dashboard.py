@@ -1,0 +1,119 @@
+"""The dashboard's figures: casualties by year and role, hazards by status, land still
+to release, and what awaits approval; counted over what the principal may see
+(access/), with the public's small counts suppressed as in /api/v1/stats."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from mineaction.access.visibility import Access
+from mineaction.analysis.casualties import casualties
+from mineaction.domain.models import ENTITIES
+from mineaction.domain.registry import REGISTRY
+from mineaction.store.base import Store
+from mineaction.store.schema import entity_table
+
+
+def dashboard(store: Store, access: Access, *, include_submitted: bool,
+              min_count: int | None = None) -> dict[str, Any]:
+    """Figures of the dashboard. The public counts approved records only; signed-in users
+    may count records awaiting approval too (an import through the web lands as
+    submitted), and the page says which. The public's casualty counts below `min_count`
+    are hidden (None) with their complementary cells, as in /api/v1/stats."""
+    p = access.principal
+    statuses = access.statistics_statuses(
+        ("approved", "submitted") if include_submitted else None)
+    by_year = casualties(store, ["year", "outcome"], statuses=statuses)
+    years: dict[str, dict[str, int]] = {}
+    for r in by_year.rows:
+        year = r["year"] or "unknown"
+        row = years.setdefault(year, {"killed": 0, "injured": 0, "unknown": 0})
+        row["killed"] += r["killed"]
+        row["injured"] += r["injured"]
+        row["unknown"] += r["unknown_outcome"]
+    by_role = casualties(store, ["role"], statuses=statuses)
+    total = by_year.total()
+    hazards = entity_table(ENTITIES["hazard"])
+    stmt = (sa.select(hazards.c.hazard_status, hazards.c.hazard_kind, sa.func.count(),
+                      sa.func.sum(sa.func.coalesce(hazards.c.area_m2, 0.0)))
+            .where(*access.sql(hazards, "hazard", statuses))
+            .group_by(hazards.c.hazard_status, hazards.c.hazard_kind))
+    hz: dict[str, dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for status, kind, n, m2 in conn.execute(stmt):
+            row = hz.setdefault(status, {"count": 0, "area_m2": 0.0, "SHA": 0, "CHA": 0})
+            row["count"] += int(n)
+            row["area_m2"] += float(m2 or 0)
+            row[kind] = row.get(kind, 0) + int(n)
+    open_states = ("open", "worked_on")
+    from mineaction.analysis.landrelease import remaining_area
+
+    remaining = remaining_area(store, [date.today()], statuses=statuses)[0]
+    out: dict[str, Any] = {
+        "statuses": list(statuses),
+        "casualties": {"total": total["casualties"], "killed": total["killed"],
+                       "injured": total["injured"], "unknown": total["unknown_outcome"],
+                       "by_year": [{"year": y, **v} for y, v in sorted(years.items())],
+                       "by_role": [{"role": r["role"] or "unknown", "casualties": r["casualties"],
+                                    "killed": r["killed"], "injured": r["injured"]}
+                                   for r in by_role.rows]},
+        "hazards": {"by_status": hz,
+                    "open": sum(v["count"] for k, v in hz.items() if k in open_states),
+                    "closed": sum(v["count"] for k, v in hz.items() if k not in open_states),
+                    "remaining_m2": remaining["remaining_m2"]},
+        "awaiting": None,
+    }
+    if not p.is_public:
+        out["awaiting"] = awaiting_approval(store, access)
+    elif min_count is not None:
+        _suppress_casualties(out["casualties"], min_count)
+    return out
+
+
+def _suppress_casualties(c: dict[str, Any], min_count: int) -> None:
+    """Hide the public's small counts: years and roles each add up to the total shown."""
+    from mineaction.reports.suppression import suppress_rows
+
+    # The dashboard says "unknown" where the statistics say "unknown_outcome".
+    def hidden(rows: list[dict[str, Any]], dims: list[str]) -> list[dict[str, Any]]:
+        stats = [{("unknown_outcome" if k == "unknown" else k): v for k, v in r.items()}
+                 for r in rows]
+        for r in stats:
+            if "casualties" not in r:
+                r["casualties"] = r["killed"] + r["injured"] + r["unknown_outcome"]
+        return [{("unknown" if k == "unknown_outcome" else k): v for k, v in r.items()}
+                for r in suppress_rows(stats, dims, min_count)]
+
+    c["by_year"] = hidden(c["by_year"], ["year"])
+    c["by_role"] = hidden(c["by_role"], ["role"])
+    total = hidden([{k: c[k] for k in ("killed", "injured", "unknown")}
+                    | {"casualties": c["total"]}], [])[0]
+    c.update(total=total["casualties"], killed=total["killed"], injured=total["injured"],
+             unknown=total["unknown"], suppressed_below=min_count)
+
+
+def awaiting_approval(store: Store, access: Access, limit: int = 10) -> dict[str, Any]:
+    """Submitted records the principal may see: a count per kind and the most recent
+    few."""
+    counts: dict[str, int] = {}
+    recent: list[dict[str, Any]] = []
+    with store.engine.connect() as conn:
+        for kind, model in ENTITIES.items():
+            table = entity_table(model)
+            if not access.may_list(kind):
+                continue
+            cond = access.sql(table, kind, ("submitted",))
+            n = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0
+            if not n:
+                continue
+            counts[kind] = int(n)
+            for rid, at, by in conn.execute(
+                    sa.select(table.c.id, table.c.updated_at, table.c.updated_by)
+                    .where(*cond).order_by(table.c.updated_at.desc()).limit(limit)):
+                recent.append({"kind": kind, "collection": REGISTRY[kind].collection, "id": rid,
+                               "updated_at": at.isoformat() if at else None, "by": by})
+    recent.sort(key=lambda r: r["updated_at"] or "", reverse=True)
+    return {"counts": counts, "total": sum(counts.values()), "recent": recent[:limit]}
