@@ -1,4 +1,6 @@
 """`mineaction report ...` and `mineaction publish`: thin shells over mineaction.reports.
+There is one `report` command per kind declared in reports/kinds.py, with one option per
+parameter of it.
 
 Registered in cli.py with:
     from mineaction.cli_reports import publish, report_app
@@ -8,16 +10,19 @@ Registered in cli.py with:
 
 from __future__ import annotations
 
-from datetime import date
+import inspect
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from mineaction.reports.kinds import REPORTS, ParameterError, ReportKind
+
 report_app = typer.Typer(
-    help="Reports as PDF or HTML: annual country report, admin-area fact sheet, monthly "
-    "operations report.", no_args_is_help=True)
+    help="Reports as PDF or HTML: " + ", ".join(k.title.lower() for k in REPORTS.values()) + ".",
+    no_args_is_help=True)
 
 StoreOption = Annotated[str, typer.Option("--store", envvar="MINEACTION_STORE",
                                           help="GeoPackage file or postgresql:// URL.")]
@@ -61,6 +66,12 @@ def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: st
 
     if lang not in available_languages():
         _fail(f"--lang {lang}: choose from {', '.join(available_languages())}", 2)
+    report = REPORTS[kind]
+    try:
+        options = report.options(options)
+    except ParameterError as exc:
+        param = report.param(exc.parameter)
+        _fail(f"{param.option if param else exc.parameter}: {exc}", 2)
     chosen = fmt.value if fmt else ("html" if out.suffix.lower() in (".html", ".htm")
                                     else "pdf")
     with _open(store) as s:
@@ -71,49 +82,37 @@ def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: st
     typer.echo(f"wrote {out}")
 
 
-@report_app.command("annual")
-def annual(
-    out: OutArgument,
-    year: Annotated[int, typer.Option(help="Calendar year reported on.")],
-    admin_area: AreaOption = None,
-    lang: LangOption = "en",
-    format: FormatOption = None,
-    store: StoreOption = DEFAULT_STORE,
-) -> None:
-    """Annual report in the layout of a Landmine Monitor country profile: casualties,
-    contamination, land release, risk education, methods and sources."""
-    _render("annual", out, format, lang, store, year=year, admin_area=admin_area)
+def _report_command(kind: ReportKind) -> Callable[..., None]:
+    """The `mineaction report <kind>` command: OUT, one option per parameter of the kind
+    (required ones without a default), then --lang, --format and --store."""
+
+    def command(out: Path, lang: str, format: ReportFormat | None, store: str,
+                **params: Any) -> None:
+        _render(kind.name, out, format, lang, store, **params)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("out", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=OutArgument)]
+    for p in kind.params:
+        low, high = p.bounds or (None, None)
+        option = typer.Option(p.option, help=p.help, min=low, max=high)
+        parameters.append(inspect.Parameter(
+            p.name, keyword, annotation=Annotated[p.type if p.required else p.type | None,
+                                                  option],
+            default=inspect.Parameter.empty if p.required else None))
+    parameters += [inspect.Parameter("lang", keyword, annotation=LangOption, default="en"),
+                   inspect.Parameter("format", keyword, annotation=FormatOption, default=None),
+                   inspect.Parameter("store", keyword, annotation=StoreOption,
+                                     default=DEFAULT_STORE)]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__name__ = command.__qualname__ = kind.name
+    command.__doc__ = kind.summary
+    return command
 
 
-@report_app.command("factsheet")
-def factsheet(
-    out: OutArgument,
-    admin_area: Annotated[str, typer.Option(help="Admin area pcode, e.g. 05.")],
-    year: Annotated[int | None, typer.Option(help="Up to this year (default: all).")] = None,
-    lang: LangOption = "en",
-    format: FormatOption = None,
-    store: StoreOption = DEFAULT_STORE,
-) -> None:
-    """One-page fact sheet for an admin area."""
-    _render("factsheet", out, format, lang, store, admin_area=admin_area, year=year)
-
-
-@report_app.command("monthly")
-def monthly(
-    out: OutArgument,
-    month: Annotated[str, typer.Option(help="Month reported on, YYYY-MM.")],
-    admin_area: AreaOption = None,
-    lang: LangOption = "en",
-    format: FormatOption = None,
-    store: StoreOption = DEFAULT_STORE,
-) -> None:
-    """Monthly operations report: accidents, casualties, land release, finds, hazards
-    opened and closed, risk education."""
-    try:
-        first = date.fromisoformat(month + "-01")
-    except ValueError:
-        _fail(f"--month {month!r}: give YYYY-MM", 2)
-    _render("monthly", out, format, lang, store, month=first, admin_area=admin_area)
+for _kind in REPORTS.values():
+    report_app.command(_kind.name)(_report_command(_kind))
 
 
 def publish(

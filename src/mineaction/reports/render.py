@@ -18,12 +18,12 @@ from typing import Any
 import jinja2
 import matplotlib
 
-from mineaction.reports import context
 from mineaction.reports.i18n import translations
+from mineaction.reports.kinds import REPORTS, all_params, names_text
 from mineaction.store.base import Store
 
 TEMPLATES = Path(__file__).parent / "templates"
-KINDS = ("annual", "factsheet", "monthly")
+KINDS = tuple(REPORTS)  # the report kinds, declared in reports/kinds.py
 RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps"}
 
 
@@ -44,28 +44,23 @@ def environment(lang: str) -> jinja2.Environment:
     return env
 
 
-def build_context(store: Store, kind: str, *, lang: str = "en", year: int | None = None,
-                  month: date | None = None, admin_area: str | None = None,
-                  image: str = "svg") -> dict[str, Any]:
-    if kind == "annual":
-        if year is None:
-            raise ValueError("the annual report needs a year")
-        return context.annual(store, year, lang, admin_area, image)
-    if kind == "factsheet":
-        if not admin_area:
-            raise ValueError("the fact sheet needs an admin area")
-        return context.factsheet(store, admin_area, lang, year, image)
-    if kind == "monthly":
-        if month is None:
-            raise ValueError("the monthly report needs a month")
-        return context.monthly(store, month, lang, admin_area, image)
-    raise ValueError(f"unknown report {kind!r}; choose from {', '.join(KINDS)}")
+def build_context(store: Store, kind: str, *, lang: str = "en", image: str = "svg",
+                  **options: Any) -> dict[str, Any]:
+    """The data report `kind` (a name in reports/kinds.py's REPORTS) shows, from its
+    parameters in `options`; ParameterError (a ValueError) names one missing or wrong."""
+    if kind not in REPORTS:
+        raise ValueError(f"unknown report {kind!r}; choose from {names_text()}")
+    unknown = set(options) - set(all_params())
+    if unknown:
+        raise TypeError(f"no report takes {', '.join(sorted(unknown))}")
+    report = REPORTS[kind]
+    return report.build(store, lang=lang, image=image, **report.options(options))
 
 
 def render_html(store: Store, kind: str, *, lang: str = "en", **options: Any) -> str:
     data = build_context(store, kind, lang=lang, **options)
     env = environment(lang)
-    return env.get_template(f"{kind}.html").render(
+    return env.get_template(REPORTS[kind].template).render(
         **data, lang=lang, direction="rtl" if lang in RTL_LANGUAGES else "ltr",
         font_dir=font_dir().as_uri(), today=data["fmt"].date(date.today()))
 
