@@ -207,3 +207,65 @@ def test_only_quick_reads_take_the_held_connection(api) -> None:  # type: ignore
     assert small.status_code == 200 and len(small.json()["items"]) == 2
     assert api.public.get(f"/api/v1/accidents/{rid}").status_code == 200
     assert len(held) == 1
+
+
+def test_every_endpoint_passes_through_a_middleware_added_later(
+        store, tmp_path, fast_calls) -> None:  # type: ignore[no-untyped-def]
+    """A middleware the app is given after it is built (CORS, compression, security
+    headers, metrics) sees every request, the fast lane's included (issue 14: the lane
+    once answered in front of every middleware)."""
+    import anyio
+    import httpx
+    from api_helpers import make_settings
+
+    from mineaction.app import create_app
+    from mineaction.domain.models import Accident
+    from shapely.geometry import Point
+
+    app = create_app(make_settings(store.location, tmp_path), store=store)
+    seen: list[str] = []
+
+    class Marker:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                seen.append(scope["path"])
+
+                async def marked(message: Any) -> None:
+                    if message["type"] == "http.response.start":
+                        message["headers"] = [*message.get("headers", []),
+                                              (b"x-marker", b"1")]
+                    await send(message)
+
+                await self.inner(scope, receive, marked)
+                return
+            await self.inner(scope, receive, send)
+
+    app.add_middleware(Marker)
+    record = store.add(Accident(geometry=Point(-75.18, 6.14), status="approved"))
+    paths = []
+    for path, operations in app.openapi()["paths"].items():
+        path = path.replace("{record_id}", str(record.id))
+        if "get" in operations and "{" not in path:
+            paths.append(path)
+    # The lane's own requests, and web pages (outside the OpenAPI document).
+    paths += ["/api/v1/accidents", f"/api/v1/accidents/{record.id}",
+              "/api/v1/accidents?bbox=-76,6,-75,7", "/", "/records", "/dashboard",
+              "/records/accidents", f"/records/accidents/{record.id}",
+              "/web/api/layers/accidents", "/web/api/dashboard"]
+
+    async def fetch_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return [await client.get(p) for p in paths]
+
+    answers = anyio.run(fetch_all)
+    app.state.services.close()
+    assert len(paths) > 40
+    assert len(fast_calls) >= 3  # the lane answered the plain list and GETs
+    missing = [p for p, r in zip(paths, answers, strict=True)
+               if r.headers.get("x-marker") != "1"]
+    assert missing == []
+    assert [p.split("?")[0] for p in paths] == seen
