@@ -117,7 +117,11 @@ class AuditListener:
 
 
 def attach(store: Store) -> Store:
-    """Audit every write made through `store` (idempotent)."""
+    """Audit every write made through `store` (idempotent); its audit tables are made
+    if missing."""
+    from mineaction.audit.schema import AUDIT_TABLES
+
+    store.ensure_tables(AUDIT_TABLES)
     if not any(isinstance(listener, AuditListener) for listener in store.write_listeners):
         store.write_listeners.append(AuditListener())
     return store

@@ -3,13 +3,11 @@
 Registered on mineaction.store.schema.METADATA, so a store created after this module is
 imported creates them with everything else (and the GeoPackage store lists them in
 gpkg_contents as attribute tables, since they have an integer `fid` key). Stores created
-before are brought up to date by `ensure_tables`.
+before are brought up to date by `Store.ensure_tables`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -54,34 +52,8 @@ CREDENTIALS = sa.Table(
 AUTH_TABLES = (USERS, CREDENTIALS)
 
 
-def ensure_tables(store: Store, tables: Sequence[sa.Table]) -> None:
-    """Create `tables` in a store made before they were registered (idempotent).
-
-    On GeoPackage they are listed in gpkg_contents as attribute tables, as the store does
-    for its own (GeoPackage 1.3, attributes extension)."""
-    with store.engine.connect() as conn:
-        inspector = sa.inspect(conn)
-        if all(inspector.has_table(t.name) for t in tables):
-            return
-    with store.transaction() as conn:
-        if store.dialect == "postgis":
-            # Several workers start at once: one creates, the others find it done.
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7461001)")
-        inspector = sa.inspect(conn)
-        missing = [t for t in tables if not inspector.has_table(t.name)]
-        METADATA.create_all(conn, tables=missing, checkfirst=True)
-        if store.dialect == "gpkg":
-            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            for table in missing:
-                conn.exec_driver_sql(
-                    "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier,"
-                    " description, last_change) VALUES (?, 'attributes', ?, '', ?)",
-                    (table.name, table.name, stamp),
-                )
-
-
 def ensure_server_tables(store: Store) -> None:
     """Every table the server needs: users, credentials, audit log, reviews, import jobs."""
     from mineaction.audit.schema import AUDIT_TABLES
 
-    ensure_tables(store, [*AUTH_TABLES, *AUDIT_TABLES])
+    store.ensure_tables([*AUTH_TABLES, *AUDIT_TABLES])

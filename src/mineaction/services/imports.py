@@ -31,10 +31,10 @@ import sqlalchemy as sa
 
 from mineaction.access.roles import Principal, may_review
 from mineaction.audit.schema import IMPORT_JOBS
-from mineaction.http.errors import Conflict, Invalid, NotFoundError, PayloadTooLarge
 from mineaction.io.errors import FileError
 from mineaction.io.mapping import MappingError, entity_kind, load_mapping, shipped_mappings
 from mineaction.io.pipeline import ImportRejected, import_file
+from mineaction.services.errors import Conflict, Invalid, NotFoundError, PayloadTooLarge
 from mineaction.store.base import Store
 
 log = logging.getLogger("mineaction.services.imports")

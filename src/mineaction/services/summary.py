@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mineaction.http.errors import FieldError, Invalid
+from mineaction.services.errors import FieldError, Invalid
 from mineaction.store.base import Store
 
 # Grouping that cannot single out a person on its own; no name, date or place finer than

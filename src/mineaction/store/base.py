@@ -164,6 +164,33 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def ensure_tables(self, tables: Sequence[sa.Table]) -> None:
+        """Create `tables` (registered on METADATA by a layer above the store: users,
+        credentials, the audit trail) when missing (idempotent). The store knows nothing of
+        them; who needs them asks for them (auth/schema.py, audit/log.py `attach`).
+
+        On GeoPackage they are listed in gpkg_contents as attribute tables, as the store does
+        for its own (GeoPackage 1.3, attributes extension)."""
+        with self.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            if all(inspector.has_table(t.name) for t in tables):
+                return
+        with self.transaction() as conn:
+            if self.dialect == "postgis":
+                # Several workers start at once: one creates, the others find it done.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7461001)")
+            inspector = sa.inspect(conn)
+            missing = [t for t in tables if not inspector.has_table(t.name)]
+            METADATA.create_all(conn, tables=missing, checkfirst=True)
+            if self.dialect == "gpkg":
+                stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+                for table in missing:
+                    conn.exec_driver_sql(
+                        "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier,"
+                        " description, last_change) VALUES (?, 'attributes', ?, '', ?)",
+                        (table.name, table.name, stamp),
+                    )
+
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
         with self.engine.begin() as conn:

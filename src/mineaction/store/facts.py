@@ -15,6 +15,7 @@ GeoPackage bulk loader calls it after loading empty tables without triggers.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -42,9 +43,13 @@ COLUMNS: dict[str, str] = {
     "device_category": "a.device_category",
     "accident_kind": "a.accident_kind",
 }
-# What a change to an accident rewrites in its victims' facts.
-ACCIDENT_COLUMNS = ("accident_date", "year", "month", "admin_area_pcode", "device_category",
-                    "accident_kind")
+# What a change to an accident rewrites in its victims' facts: the columns taken from it.
+ACCIDENT_COLUMNS = tuple(c for c, expr in COLUMNS.items() if re.search(r"\ba\.", expr))
+# The victim (v) and accident (a) columns the facts are made of: what the triggers copy and
+# watch. Adding a facts column is one line in COLUMNS.
+_SOURCE = {alias: sorted({name for expr in COLUMNS.values()
+                          for name in re.findall(rf"\b{alias}\.(\w+)", expr)})
+           for alias in ("v", "a")}
 # The year x admin area grouping (the dashboard's and the annual report's) reads this index
 # alone, in order, with no sort: status and outcome are in it for the filter and the counts.
 INDEXES = {
@@ -79,8 +84,7 @@ _ACCIDENT_SET = ", ".join(f"{c} = {COLUMNS[c].replace('a.', 'NEW.')}" for c in A
 
 # The victim row a SQLite row trigger fired for, as a one-row table for _select_from.
 _NEW_VICTIM = "(SELECT " + ", ".join(
-    f"NEW.{c} AS {c}" for c in ("fid", "id", "accident_id", "status", "dataset", "outcome",
-                                "role", "sex", "age_band", "activity", "deleted_at")) + ")"
+    f"NEW.{c} AS {c}" for c in dict.fromkeys([*_SOURCE["v"], "deleted_at"])) + ")"
 
 SQLITE_TRIGGERS = {
     f"{TABLE}_victim_insert": (
@@ -104,7 +108,7 @@ SQLITE_TRIGGERS = {
         "WHERE accident_id = NEW.id; END"
     ),
     f"{TABLE}_accident_update": (
-        "AFTER UPDATE OF id, accident_date, admin_area_pcode, device_category, accident_kind "
+        f"AFTER UPDATE OF {', '.join(dict.fromkeys(['id', *_SOURCE['a']]))} "
         f"ON accidents BEGIN UPDATE {TABLE} SET {_ACCIDENT_SET} "
         "WHERE accident_id = NEW.id; END"
     ),

@@ -238,9 +238,3 @@ METADATA = build_metadata()
 def entity_table(kind_or_model: str | type[Record]) -> sa.Table:
     model = ENTITIES[kind_or_model] if isinstance(kind_or_model, str) else kind_or_model
     return METADATA.tables[model.table]
-
-
-# Server tables (issue 3): users, credentials, audit log, reviews, import jobs. Imported last,
-# so that they register on METADATA and every store creates them.
-import mineaction.audit.schema  # noqa: E402,F401
-import mineaction.auth.schema  # noqa: E402,F401
