@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 
 from mineaction.cli import app as cli_app
 from mineaction.io import formats
+from mineaction.store import Store
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CLI = typer.main.get_command(cli_app)
@@ -165,3 +168,97 @@ def test_an_unknown_report_parameter_or_kind_is_refused() -> None:
         build_context(None, "weekly")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="no report takes yaer"):
         build_context(None, "annual", yaer=2020)  # type: ignore[arg-type]
+
+
+# -- statistics dimensions --------------------------------------------------------------------
+
+
+def test_the_command_line_groups_by_every_dimension() -> None:
+    from mineaction.analysis.dimensions import DIMENSIONS
+
+    assert _choices(_param(_command("stats", "casualties"), "by")) == list(DIMENSIONS)
+
+
+def test_the_api_describes_every_dimension() -> None:
+    from mineaction.analysis.dimensions import DIMENSIONS
+    from mineaction.api.routers import stats
+
+    operation = _openapi(stats.router)["paths"]["/stats/casualties"]["get"]
+    by = next(p for p in operation["parameters"] if p["name"] == "by")
+    for d in DIMENSIONS.values():
+        assert f"- `{d.name}`: {d.help}" in by["description"]
+
+
+def test_the_docs_describe_every_dimension() -> None:
+    from mineaction.analysis.dimensions import DIMENSIONS
+
+    page = _doc("commands/stats-casualties.md")
+    assert _table_names(page) == list(DIMENSIONS), "the table of `--by` values"
+    assert "--by " + "|".join(DIMENSIONS) in page  # the generated option line
+
+
+def test_the_casualties_module_reads_the_declarations() -> None:
+    from mineaction.analysis import casualties, dimensions
+
+    assert casualties.DIMENSIONS is dimensions.DIMENSIONS
+    assert set(casualties.EXPRESSIONS) == set(dimensions.DIMENSIONS)
+    assert casualties.CATEGORICAL == tuple(
+        d.name for d in dimensions.DIMENSIONS.values() if d.categorical)
+
+
+# Accidents (date, admin area, device, kind) and their victims (outcome, role, sex, age,
+# activity): every dimension has at least two values and a missing one among them.
+ACCIDENTS = [
+    (date(2006, 2, 11), "05001", "ap_mine", "mine",
+     [("killed", "civilian", "male", 30, "agriculture"),
+      ("injured", "civilian", "female", 9, "playing")]),
+    (date(2006, 7, 1), "05002", "uxo", "erw",
+     [("injured", "security_forces", "male", None, "military_duty")]),
+    (date(2006, 12, 31), "13001", "ied", "ied",
+     [("unknown", "unknown", "unknown", 41, "unknown"),
+      ("injured", "deminer", "male", 25, "demining")]),
+    (date(2019, 4, 30), None, "unknown", "other",
+     [("killed", "civilian", "female", 17, "travelling")]),
+    (None, "05001", "booby_trap", "mine", [("injured", "civilian", "male", 50, "herding")]),
+]
+
+
+@pytest.fixture
+def small_store(store_location: str) -> Iterator[Store]:
+    from shapely.geometry import Point
+
+    from mineaction.domain.models import Accident, Victim
+    from mineaction.store import open_store
+
+    store = open_store(store_location)
+    try:
+        for when, pcode, device, kind, victims in ACCIDENTS:
+            accident = store.add(Accident(
+                geometry=Point(-75.5, 6.2), accident_date=when, admin_area_pcode=pcode,
+                device_category=device, accident_kind=kind))
+            for outcome, role, sex, age, activity in victims:
+                store.add(Victim(accident_id=accident.id, outcome=outcome, role=role,
+                                 sex=sex, age=age, activity=activity))
+        yield store
+    finally:
+        store.close()
+
+
+def test_every_dimension_groups_and_drills_down_on_both_stores(small_store: Store) -> None:
+    """Whatever a dimension's expression, its groups add up to the total and each cell
+    drills down to exactly the victims it counted."""
+    from mineaction.analysis.casualties import casualties, casualty_stats, drilldown_ids
+    from mineaction.analysis.dimensions import DIMENSIONS
+
+    total = casualties(small_store, statuses=None).total()
+    assert total["casualties"] == sum(len(a[-1]) for a in ACCIDENTS)
+    for name in DIMENSIONS:
+        table = casualties(small_store, [name], statuses=None)
+        assert len(table.rows) >= 2, name
+        assert table.total() == total, name
+        for row in table.rows:
+            ids = drilldown_ids(small_store, {name: row[name]}, statuses=None)
+            assert len(ids) == row["casualties"], (name, row)
+        stats = casualty_stats(small_store, [name], statuses=None)
+        assert (f"pct_of_known_{DIMENSIONS[name].column_name}" in stats["rows"][0]) \
+            is DIMENSIONS[name].categorical

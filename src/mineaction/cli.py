@@ -16,7 +16,9 @@ from typing import Annotated, Any
 import typer
 
 from mineaction import __version__
+from mineaction.analysis.dimensions import DIMENSIONS
 from mineaction.domain.enums import WorkflowStatus
+from mineaction.domain.registry import REGISTRY
 from mineaction.io import formats
 
 app = typer.Typer(
@@ -50,11 +52,22 @@ class OutputFormat(StrEnum):
 
 # The file formats records can be exported to, from io/formats.py's declarations.
 ExportFormat = StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()])  # type: ignore[misc]
+# What `--by` groups casualties by, from analysis/dimensions.py's declarations.
+Dimension = StrEnum("Dimension", [(d.column_name, d.name) for d in DIMENSIONS.values()])  # type: ignore[misc]
+# The kinds of record, by the collection names users type (domain/registry.py).
+COLLECTIONS = ", ".join(e.collection for e in REGISTRY.values())
 
 
 def fail(message: str, code: int = 1) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
+
+
+def _cli_actor() -> str:
+    """Who the audit trail names for what the command line does: the system user."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
 
 
 def _open(location: str, *, create: bool = False) -> Any:
@@ -162,9 +175,8 @@ def list_mappings() -> None:
 def import_(
     file: Annotated[Path, typer.Argument(help=f"File to import: {formats.read_formats_text()}.")],
     kind: Annotated[str | None, typer.Option(
-        help="victims, accidents, hazards, activities, released-parts, finds, risk-education, "
-        "admin-areas, places, organisations or sources. Optional with a mapping that names "
-        "its kinds.")] = None,
+        help=f"What the rows are: {COLLECTIONS}. Optional with a mapping that names its "
+        "kinds.")] = None,
     mapping: Annotated[str | None, typer.Option(
         help="Shipped mapping name (see `mineaction mappings`) or a YAML mapping file. "
         "Without one, columns named like the fields are taken as they are.")] = None,
@@ -349,7 +361,7 @@ DatasetOption = Annotated[str | None, typer.Option(help="Only this dataset.")]
 
 @app.command("list")
 def list_records(
-    kind: Annotated[str, typer.Argument(help="victims, accidents, hazards, ...")],
+    kind: Annotated[str, typer.Argument(help=f"What to list: {COLLECTIONS}.")],
     bbox: BboxOption = None,
     near: NearOption = None,
     admin_area: AdminOption = None,
@@ -415,7 +427,7 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat) -> 
 @app.command()
 def export(
     out: Annotated[Path, typer.Argument(help="Output file; its suffix picks the format.")],
-    kind: Annotated[str, typer.Option(help="What to export.")] = "accidents",
+    kind: Annotated[str, typer.Option(help=f"What to export: {COLLECTIONS}.")] = "accidents",
     format: Annotated[ExportFormat | None, typer.Option(
         help=f"{formats.write_choices_text()}. Default: from the suffix.",
         case_sensitive=False)] = None,
@@ -439,24 +451,11 @@ def export(
     with _open(store) as s:
         try:
             n = export_records(s, out, q, format=format.value if format else None,
-                               include_personal_data=include_personal_data)
+                               include_personal_data=include_personal_data,
+                               actor=_cli_actor())
         except FileError as exc:
             fail(str(exc))
     typer.echo(f"wrote {n:,} {q.kind} records to {out}")
-
-
-class Dimension(StrEnum):
-    year = "year"
-    month = "month"
-    admin_area = "admin-area"
-    outcome = "outcome"
-    role = "role"
-    sex = "sex"
-    age_band = "age-band"
-    activity = "activity"
-    device = "device"
-    device_group = "device-group"
-    accident_kind = "accident-kind"
 
 
 @stats_app.command("casualties")
@@ -483,7 +482,7 @@ def stats_casualties(
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Casualties (killed, injured) as the Landmine Monitor counts them."""
-    from mineaction.analysis.casualties import DIMENSIONS, add_percentages, casualties
+    from mineaction.analysis.casualties import add_percentages, casualties
 
     dims = [d.value for d in by or []]
     if admin_level is not None and "admin-area" not in dims and records is None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mineaction.analysis.dimensions import CATEGORICAL, DIMENSIONS, names_text
+from mineaction.analysis.dimensions import MONITOR_DEVICE as MONITOR_DEVICE  # landrelease's
 from mineaction.store import facts
 from mineaction.store.base import Store
 from mineaction.store.query import Query
@@ -28,46 +30,9 @@ FACTS = METADATA.tables[facts.TABLE]
 ADMIN = entity_table("admin_area")
 
 
-# The Monitor's device categories (Landmine Monitor "Casualties" methodology): antipersonnel
-# mine, improvised mine (victim-activated IEDs and booby traps), antivehicle mine, cluster
-# munition remnant, other ERW (unexploded and abandoned ordnance), unspecified.
-MONITOR_DEVICE = {
-    "ap_mine": "antipersonnel_mine",
-    "improvised_mine": "improvised_mine",
-    "ied": "improvised_mine",
-    "booby_trap": "improvised_mine",
-    "at_mine": "antivehicle_mine",
-    "cluster_munition": "cluster_munition_remnant",
-    "uxo": "other_erw",
-    "axo": "other_erw",
-    "other": "unspecified",
-    "unknown": "unspecified",
-}
-
-
-def _device_group(col: Any) -> Any:
-    return sa.case(
-        *((col == code, group) for code, group in MONITOR_DEVICE.items()), else_="unspecified"
-    )
-
-
-DIMENSIONS: dict[str, Any] = {
-    "year": FACTS.c.year,
-    "month": FACTS.c.month,
-    "admin-area": FACTS.c.admin_area_pcode,
-    "outcome": FACTS.c.outcome,
-    "role": FACTS.c.role,
-    "sex": FACTS.c.sex,
-    "age-band": FACTS.c.age_band,
-    "activity": FACTS.c.activity,
-    "device": FACTS.c.device_category,
-    "device-group": _device_group(FACTS.c.device_category),
-    "accident-kind": FACTS.c.accident_kind,
-}
-# Dimensions whose "unknown" value is excluded from the base of percentages, as the Monitor
-# does ("of casualties for which the age was known, 21% were children").
-CATEGORICAL = ("outcome", "role", "sex", "age-band", "activity", "device", "device-group",
-               "accident-kind")
+# The dimensions are declared in analysis/dimensions.py, one entry each (name, expression
+# over the facts table, categorical or not, help); here they become SQL over FACTS.
+EXPRESSIONS: dict[str, Any] = {name: d.sql(FACTS) for name, d in DIMENSIONS.items()}
 UNKNOWN_VALUES = frozenset({"unknown", "unspecified", None})
 COUNTS = ("casualties", "killed", "injured", "unknown_outcome")
 
@@ -127,9 +92,9 @@ def ancestor_map(store: Store, level: int, codes: Sequence[str | None]) -> dict[
 
 
 def _dimension(name: str) -> Any:
-    if name not in DIMENSIONS:
-        raise ValueError(f"cannot group by {name}; choose from {', '.join(DIMENSIONS)}")
-    return DIMENSIONS[name]
+    if name not in EXPRESSIONS:
+        raise ValueError(f"cannot group by {name}; choose from {names_text()}")
+    return EXPRESSIONS[name]
 
 
 def _conditions(f: Filters) -> list[Any]:
@@ -145,7 +110,7 @@ def _conditions(f: Filters) -> list[Any]:
     if f.date_to:
         out.append(FACTS.c.accident_date <= f.date_to)
     for name, value in f.extra.items():
-        expr = DIMENSIONS[name]
+        expr = EXPRESSIONS[name]
         out.append(expr.in_(list(value)) if isinstance(value, list | tuple) else expr == value)
     return out
 
@@ -165,11 +130,11 @@ def casualties(
     unknown = [b for b in by if b not in DIMENSIONS]
     if unknown:
         raise ValueError(
-            f"cannot group by {', '.join(unknown)}; choose from {', '.join(DIMENSIONS)}"
+            f"cannot group by {', '.join(unknown)}; choose from {names_text()}"
         )
     f = Filters(statuses=tuple(statuses) if statuses else None, dataset=dataset,
                 admin_area=admin_area, date_from=date_from, date_to=date_to)
-    exprs = [_dimension(name).label(name.replace("-", "_")) for name in by]
+    exprs = [_dimension(name).label(DIMENSIONS[name].column_name) for name in by]
     outcome = FACTS.c.outcome
     counts = [
         sa.func.count().label("casualties"),

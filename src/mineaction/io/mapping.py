@@ -19,30 +19,23 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mineaction.domain.models import ENTITIES
+from mineaction.domain.registry import BY_COLLECTION
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
-# Plural names users type on the command line -> entity kinds.
-KIND_ALIASES = {
-    "victims": "victim",
-    "accidents": "accident",
-    "hazards": "hazard",
-    "activities": "activity",
-    "released-parts": "released_part",
-    "finds": "find",
-    "risk-education": "risk_education",
-    "admin-areas": "admin_area",
-    "places": "place",
-    "organisations": "organisation",
-    "sources": "source",
-}
+# Plural names users type on the command line -> entity kinds: the entity registry's
+# collection names. KIND_ALIASES is kept for callers outside io/ that still use the old
+# name (tests/api/test_api_permissions.py, docs/generate_command_docs.py).
+KIND_ALIASES = BY_COLLECTION
 
 
 def entity_kind(name: str) -> str:
-    kind = KIND_ALIASES.get(name, name.replace("-", "_"))
+    """The entity kind a name stands for: a collection name ("released-parts") or the kind
+    itself ("released_part", "released-part")."""
+    kind = BY_COLLECTION.get(name, name.replace("-", "_"))
     if kind not in ENTITIES:
         raise MappingError(
-            f"unknown kind {name!r}; choose one of {', '.join(sorted(KIND_ALIASES))}"
+            f"unknown kind {name!r}; choose one of {', '.join(sorted(BY_COLLECTION))}"
         )
     return kind
 

@@ -45,8 +45,10 @@ HXL_TAGS = {
     "pct_killed": "#affected+killed+pct", "suppressed": "#meta+suppressed",
 }
 
-ByParam = Annotated[str, Query(description="Comma-separated dimensions to group by: "
-                                            + ", ".join(cas.DIMENSIONS))]
+ByParam = Annotated[str, Query(description="Comma-separated dimensions to group by, up to "
+                               f"{MAX_DIMENSIONS} of:\n\n"
+                               + "\n".join(f"- `{d.name}`: {d.help}"
+                                           for d in cas.DIMENSIONS.values()))]
 StatusParam = Annotated[str, Query(description="Record statuses counted, comma-separated "
                                    "(approved, submitted, draft, rejected) or `all`: for "
                                    "roles that read every record (admin, approver, editor, "
