@@ -63,6 +63,13 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _cli_actor() -> str:
+    """Who the audit trail names for what the command line does: the system user."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 def _open(location: str, *, create: bool = False) -> Any:
     from mineaction.store import open_store
     from mineaction.store.errors import StoreError
@@ -444,7 +451,8 @@ def export(
     with _open(store) as s:
         try:
             n = export_records(s, out, q, format=format.value if format else None,
-                               include_personal_data=include_personal_data)
+                               include_personal_data=include_personal_data,
+                               actor=_cli_actor())
         except FileError as exc:
             fail(str(exc))
     typer.echo(f"wrote {n:,} {q.kind} records to {out}")

@@ -217,10 +217,10 @@ def test_every_endpoint_passes_through_a_middleware_added_later(
     import anyio
     import httpx
     from api_helpers import make_settings
+    from shapely.geometry import Point
 
     from mineaction.app import create_app
     from mineaction.domain.models import Accident
-    from shapely.geometry import Point
 
     app = create_app(make_settings(store.location, tmp_path), store=store)
     seen: list[str] = []

@@ -100,3 +100,25 @@ def test_exported_file_imports_back(store: Store, tmp_path: Path, suffix: str) -
         assert (bogota.geometry.x, bogota.geometry.y) == pytest.approx((-74.0817, 4.6097))
         assert bogota.accident_date == date(2006, 2, 1) and bogota.device_category == "ap_mine"
         assert bogota.external_id == "A1"  # the sender's key travels with the record
+
+
+def test_an_export_with_personal_data_is_a_logged_read(store: Store, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from mineaction.audit.schema import AUDIT_LOG
+
+    def reads() -> list[dict[str, object]]:
+        store.ensure_tables([AUDIT_LOG])
+        with store.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(AUDIT_LOG).where(
+                AUDIT_LOG.c.action == "read_personal")).mappings()]
+
+    export_records(store, tmp_path / "plain.csv", Query(kind="victim", limit=None),
+                   actor="cli:ana")
+    assert reads() == []  # nothing personal left the store
+    export_records(store, tmp_path / "full.csv", Query(kind="victim", limit=None),
+                   include_personal_data=True, actor="cli:ana")
+    [entry] = reads()
+    assert entry["actor"] == "cli:ana" and entry["record_kind"] == "victim"
+    assert "Persona" not in str(entry["detail"])  # which fields, never their values
+    assert "name" in str(entry["detail"]) and "address" in str(entry["detail"])

@@ -83,7 +83,8 @@ def tiles_with_points(index: tiles.PointIndex, z: int) -> set[tuple[int, int]]:
 
 def test_every_point_counted_once_at_every_zoom(store: Store, tmp_path: Path) -> None:
     add_accidents(store)
-    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents", maps.MapFilters())
+    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents",
+                                   maps.MapFilters())
     assert index.count == 86
     for z in (0, 3, 6, 9, 11, 12):
         clusters: dict[int, int] = {}
@@ -107,7 +108,8 @@ def test_points_carry_their_casualties_and_place(store: Store, tmp_path: Path) -
                              accident_kind="mine", status="approved"), by="editor")
     for outcome in ("killed", "injured", "injured"):
         store.add(Victim(accident_id=acc.id, outcome=outcome, status="approved"), by="editor")
-    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents", maps.MapFilters())
+    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents",
+                                   maps.MapFilters())
     (x, y), = tiles_with_points(index, 12)
     (f,) = read_tile(tiles.tile(index, 12, x, y), 12, x, y, tmp_path)
     assert (f["killed"], f["injured"], f["casualties"]) == (1, 2, 3)
@@ -127,7 +129,8 @@ def test_public_tiles_hold_approved_generalised_points(store: Store, tmp_path: P
     table = entity_table(ENTITIES["accident"])
     with store.engine.connect() as conn:
         status = dict(conn.execute(sa.select(table.c.fid, table.c.status)).all())
-    index = tiles.LayerCache().get(store, Access(PUBLIC, Policy(), 1), "accidents", maps.MapFilters())
+    index = tiles.LayerCache().get(store, Access(PUBLIC, Policy(), 1), "accidents",
+                                   maps.MapFilters())
     assert index.count == len(approved)
     seen = []
     for x, y in tiles_with_points(index, 12):
@@ -142,7 +145,8 @@ def test_public_tiles_hold_approved_generalised_points(store: Store, tmp_path: P
                "device_category", "date", "mvt_id", "lon", "lat"}
     assert set().union(*seen) <= allowed
     # A signed-in reviewer sees both.
-    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents", maps.MapFilters())
+    index = tiles.LayerCache().get(store, Access(ADMIN, Policy(), 1), "accidents",
+                                   maps.MapFilters())
     assert index.count == len(approved) + len(submitted)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mineaction.audit.schema import AUDIT_LOG
+from mineaction.audit.schema import AUDIT_LOG, AUDIT_TABLES
 from mineaction.domain.models import ENTITIES
 from mineaction.store import codec
 from mineaction.store.base import Store, WriteEvent
@@ -119,8 +119,6 @@ class AuditListener:
 def attach(store: Store) -> Store:
     """Audit every write made through `store` (idempotent); its audit tables are made
     if missing."""
-    from mineaction.audit.schema import AUDIT_TABLES
-
     store.ensure_tables(AUDIT_TABLES)
     if not any(isinstance(listener, AuditListener) for listener in store.write_listeners):
         store.write_listeners.append(AuditListener())
@@ -133,6 +131,7 @@ def log_read(store: Store, actor: str | None, kind: str, ids: Iterable[str],
     ids = list(ids)
     if not ids:
         return
+    store.ensure_tables(AUDIT_TABLES)
     with store.transaction() as conn:
         append(conn, actor=actor, action="read_personal", kind=kind,
                record_id=ids[0] if len(ids) == 1 else None,
@@ -143,6 +142,7 @@ def log_event(store: Store, actor: str | None, action: str,
               detail: dict[str, Any] | None = None, *, kind: str | None = None,
               record_id: str | None = None, version: int | None = None) -> None:
     """An entry for something that is not a record write (a review note, a user change)."""
+    store.ensure_tables(AUDIT_TABLES)
     with store.transaction() as conn:
         append(conn, actor=actor, action=action, kind=kind, record_id=record_id,
                version=version, detail=detail)

@@ -64,7 +64,8 @@ def geometry_field(store_type: str, *accepts: str) -> Any:
         Any,  # shapely geometry or None; PlainValidator does the conversion
         GeometryKind(store_type, accepts),
         PlainValidator(_to_shapely),
-        PlainSerializer(_to_geojson, return_type=dict[str, Any] | None),
+        PlainSerializer(_to_geojson,
+                        return_type=dict[str, Any] | None),  # type: ignore[arg-type]
         WithJsonSchema(_GEOJSON_SCHEMA),
     ]
 

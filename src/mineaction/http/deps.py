@@ -15,8 +15,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from mineaction.access.roles import PUBLIC, Principal
-from mineaction.http.errors import Unauthorized
 from mineaction.services.container import Services
+from mineaction.services.errors import Unauthorized
 
 SESSION_COOKIE = "mineaction_session"
 

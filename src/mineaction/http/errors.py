@@ -11,6 +11,7 @@ no stack trace reaches a client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,7 +67,7 @@ def field_errors_of(exc: ValidationError | RequestValidationError) -> list[Field
     return out
 
 
-def _respond(status: int, code: str, message: str, *, field_errors: list[FieldError] = (),
+def _respond(status: int, code: str, message: str, *, field_errors: Sequence[FieldError] = (),
              current: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None) -> JSONResponse:
     body = ErrorBody(code=code, message=message, field_errors=list(field_errors),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mineaction.audit.log import log_read
 from mineaction.domain.models import ENTITIES
 from mineaction.io.formats import detect_format
 from mineaction.io.writers import write_table
@@ -58,13 +59,23 @@ def export_records(
     *,
     format: str | None = None,
     include_personal_data: bool = False,
+    actor: str | None = None,
 ) -> int:
-    """Write the records `query` selects to `out`; returns how many were written."""
+    """Write the records `query` selects to `out`; returns how many were written. With
+    personal data included, the export is a read of it: logged in the audit trail under
+    `actor`, like every other (issue 14)."""
     model = ENTITIES[query.kind]
     fmt = detect_format(str(out), format)
     frame = store.read_frame(query)
+    personal = [c for c in model.personal_fields() if c in frame.columns]
     if not include_personal_data:
-        frame = frame.drop(columns=[c for c in model.personal_fields() if c in frame.columns])
+        frame = frame.drop(columns=personal)
+    elif personal and len(frame):
+        given = frame[personal].notna().any(axis=1)
+        fields = [c for c in personal if frame[c].notna().any()]
+        if given.any():
+            log_read(store, actor, query.kind,
+                     [str(i) for i in frame.loc[given, "id"]], fields)
     if "geometry" in frame.columns and frame["geometry"].isna().all() and not len(frame):
         frame = frame.drop(columns=["geometry"])
     tags = None

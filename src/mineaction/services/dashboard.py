@@ -43,11 +43,11 @@ def dashboard(store: Store, access: Access, *, include_submitted: bool,
             .group_by(hazards.c.hazard_status, hazards.c.hazard_kind))
     hz: dict[str, dict[str, Any]] = {}
     with store.engine.connect() as conn:
-        for status, kind, n, m2 in conn.execute(stmt):
-            row = hz.setdefault(status, {"count": 0, "area_m2": 0.0, "SHA": 0, "CHA": 0})
-            row["count"] += int(n)
-            row["area_m2"] += float(m2 or 0)
-            row[kind] = row.get(kind, 0) + int(n)
+        for status, kind, n, m2 in conn.execute(stmt).tuples():
+            figures = hz.setdefault(status, {"count": 0, "area_m2": 0.0, "SHA": 0, "CHA": 0})
+            figures["count"] += int(n)
+            figures["area_m2"] += float(m2 or 0)
+            figures[kind] = figures.get(kind, 0) + int(n)
     open_states = ("open", "worked_on")
     from mineaction.analysis.landrelease import remaining_area
 
@@ -114,6 +114,10 @@ def awaiting_approval(store: Store, access: Access, limit: int = 10) -> dict[str
                     sa.select(table.c.id, table.c.updated_at, table.c.updated_by)
                     .where(*cond).order_by(table.c.updated_at.desc()).limit(limit)):
                 recent.append({"kind": kind, "collection": REGISTRY[kind].collection, "id": rid,
-                               "updated_at": at.isoformat() if at else None, "by": by})
+                               "updated_at": _iso(at), "by": by})
     recent.sort(key=lambda r: r["updated_at"] or "", reverse=True)
     return {"counts": counts, "total": sum(counts.values()), "recent": recent[:limit]}
+
+
+def _iso(moment: Any) -> str | None:
+    return None if moment is None else str(moment.isoformat())

@@ -119,7 +119,7 @@ def text_search(table: sa.Table, access: Access, kind: str, q: str,
     aside), or the id is `q`. Hidden fields are never searched: a match would tell what
     they hold, one character at a time (issue 15, 2)."""
     like = _like(q.strip().lower())
-    text = [sa.func.lower(table.c[c]).like(like, escape="\\") for c in columns
+    text: list[Any] = [sa.func.lower(table.c[c]).like(like, escape="\\") for c in columns
             if c in table.c and access.readable(kind, c)]
     text.append(table.c.id.startswith(q.strip(), autoescape=True))
     return sa.or_(*text)

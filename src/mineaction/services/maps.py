@@ -129,7 +129,7 @@ def point_layer(store: Store, access: Access, layer: str, f: MapFilters) -> dict
         cols += [counts.c.k, counts.c.i]
         source = source.outerjoin(counts, counts.c.aid == table.c.id)
     stmt = sa.select(*cols).select_from(source).where(*cond).order_by(table.c.fid)
-    rows = _raw_rows(store, stmt)
+    rows: list[Any] = _raw_rows(store, stmt)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
     col = dict(zip([c.key for c in cols], columns, strict=True))
     x, y = _xy(col)

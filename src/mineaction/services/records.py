@@ -6,6 +6,7 @@ without HTTP.
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method of Records
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -264,7 +265,8 @@ class Records:
                       kind=kind, record_id=str(record_id), version=saved.version)
         return self.present(p, saved), saved.version
 
-    def reviews(self, p: Principal, kind: str, record_id: uuid.UUID) -> list[dict[str, Any]]:
+    def reviews(self, p: Principal, kind: str, record_id: uuid.UUID
+                ) -> builtins.list[dict[str, Any]]:
         import sqlalchemy as sa
 
         self.load(p, kind, record_id)
@@ -277,7 +279,8 @@ class Records:
                 for r in rows]
 
     # -- history --------------------------------------------------------------------------
-    def history(self, p: Principal, kind: str, record_id: uuid.UUID) -> list[dict[str, Any]]:
+    def history(self, p: Principal, kind: str, record_id: uuid.UUID
+                ) -> builtins.list[dict[str, Any]]:
         if not may_see_history(p):
             raise Forbidden("history is not public")
         self._check_readable_kind(p, kind)
@@ -300,7 +303,7 @@ class Records:
         return out
 
     def diff(self, p: Principal, kind: str, record_id: uuid.UUID, a: int, b: int
-             ) -> list[dict[str, Any]]:
+             ) -> builtins.list[dict[str, Any]]:
         versions = {v["version"]: v["data"] for v in self.history(p, kind, record_id)}
         missing = [v for v in (a, b) if v not in versions]
         if missing:

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Settings from overrides, environment and the config file (if any)."""
     config_file = config_file or os.environ.get(CONFIG_ENV) or None
-    cls = Settings
+    cls: type[Settings] = Settings
     if config_file is not None:
         path = Path(config_file)
         if not path.is_file():

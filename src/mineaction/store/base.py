@@ -171,9 +171,14 @@ class Store:
 
         On GeoPackage they are listed in gpkg_contents as attribute tables, as the store does
         for its own (GeoPackage 1.3, attributes extension)."""
+        names = frozenset(t.name for t in tables)
+        ensured: set[str] = self.__dict__.setdefault("_ensured_tables", set())
+        if names <= ensured:
+            return  # asked before by this store object: a set lookup, not a query
         with self.engine.connect() as conn:
             inspector = sa.inspect(conn)
             if all(inspector.has_table(t.name) for t in tables):
+                ensured.update(names)
                 return
         with self.transaction() as conn:
             if self.dialect == "postgis":
@@ -190,6 +195,7 @@ class Store:
                         " description, last_change) VALUES (?, 'attributes', ?, '', ?)",
                         (table.name, table.name, stamp),
                     )
+        ensured.update(names)
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:

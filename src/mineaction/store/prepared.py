@@ -85,7 +85,7 @@ def _flatten(value: Any, values: list[Any]) -> Hashable:
         return value
     if isinstance(value, _PLAIN):
         values.append(value)
-        return type(value)
+        return type(value).__name__  # str, int, float: each binds differently
     if isinstance(value, list | tuple):
         return ("seq", tuple(_flatten(v, values) for v in value))
     if isinstance(value, dict):
