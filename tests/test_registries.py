@@ -262,3 +262,16 @@ def test_every_dimension_groups_and_drills_down_on_both_stores(small_store: Stor
         stats = casualty_stats(small_store, [name], statuses=None)
         assert (f"pct_of_known_{DIMENSIONS[name].column_name}" in stats["rows"][0]) \
             is DIMENSIONS[name].categorical
+
+
+def test_casualties_by_quarter(small_store: Store) -> None:
+    """The dimension added to show that one takes a declaration, its docs row and a test."""
+    from mineaction.analysis.casualties import casualties
+
+    table = casualties(small_store, ["quarter", "outcome"], statuses=None)
+    assert {(r["quarter"], r["outcome"]): r["casualties"] for r in table.rows} == {
+        (None, "injured"): 1, ("2006-Q1", "killed"): 1, ("2006-Q1", "injured"): 1,
+        ("2006-Q3", "injured"): 1, ("2006-Q4", "unknown"): 1, ("2006-Q4", "injured"): 1,
+        ("2019-Q2", "killed"): 1}
+    known = [r["quarter"] for r in table.rows if r["quarter"] is not None]
+    assert known == sorted(known)  # in time order, as text sorts

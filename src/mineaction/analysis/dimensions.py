@@ -67,9 +67,22 @@ def _device_group(facts: Any) -> Any:
                    else_="unspecified")
 
 
+def _quarter(facts: Any) -> Any:
+    # "2006-Q1" from the facts' month, "2006-01"; a missing month stays missing (NULL || 'Q4'
+    # is NULL in both databases).
+    import sqlalchemy as sa
+
+    month = sa.func.substr(facts.c.month, 6, 2)
+    quarter = sa.case((month <= "03", "Q1"), (month <= "06", "Q2"), (month <= "09", "Q3"),
+                      else_="Q4")
+    return sa.func.substr(facts.c.month, 1, 5).concat(quarter)
+
+
 DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
     Dimension("year", _column("year"), "year of the accident date (`2006`)", "accident",
               categorical=False),
+    Dimension("quarter", _quarter, "year and quarter of the accident date (`2006-Q1`)",
+              "accident", categorical=False),
     Dimension("month", _column("month"), "year and month of the accident date (`2006-01`)",
               "accident", categorical=False),
     Dimension("admin-area", _column("admin_area_pcode"), "the accident's admin area pcode; "
