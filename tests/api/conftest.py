@@ -4,45 +4,7 @@ an app built over both stores, the embedded GeoPackage and a real PostGIS databa
 `api.as_(role)` is a client signed in as a user of that role (bearer token); `api.public`
 is the anonymous public. Clients are synchronous wrappers, so tests read plainly; the app
 still runs its sync endpoints in its thread pool, so concurrent calls are concurrent.
+The fixtures live in api_fixtures.py, shared with tests/security/.
 """
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-from anyio.from_thread import start_blocking_portal
-from api_helpers import Api, make_settings
-
-from mineaction.app import create_app
-from mineaction.store import Store, open_store
-
-
-@pytest.fixture
-def store(store_location: str) -> Iterator[Store]:
-    s = open_store(store_location)
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
-def api(store: Store, tmp_path: Path, settings_overrides: dict[str, Any]) -> Iterator[Api]:
-    app = create_app(make_settings(store.location, tmp_path, **settings_overrides),
-                     store=store)
-    with start_blocking_portal() as portal:
-        client = Api(app, portal)
-        try:
-            yield client
-        finally:
-            for c in [client.public, *client._clients.values()]:
-                portal.call(c.http.aclose)
-            app.state.services.close()
+from api_fixtures import api, settings_overrides, store  # noqa: F401

@@ -25,6 +25,7 @@ from mineaction.auth.users import AuthError
 from mineaction.io.errors import FileError
 from mineaction.io.mapping import MappingError
 from mineaction.services.errors import (  # noqa: F401  (the errors routers raise)
+    CODES,
     Conflict,
     ErrorBody,
     FieldError,
@@ -45,16 +46,12 @@ log = logging.getLogger("mineaction.api")
 
 
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
-                 412: "version_conflict", 413: "payload_too_large",
-                 415: "unsupported_media_type", 422: "invalid", 428: "precondition_required",
-                 429: "too_many_requests", 503: "unavailable"}
+
 
 # Standard responses every operation may give, for the OpenAPI document.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorBody, "description": c.replace("_", " ")}
-    for s, c in _STATUS_CODES.items() if s in (401, 403, 404, 422)
+    for s, c in CODES.items() if s in (401, 403, 404, 422)
 }
 
 
@@ -87,7 +84,7 @@ def to_response(exc: Exception) -> JSONResponse:
     if isinstance(exc, VersionConflict):
         return _respond(412, "version_conflict", str(exc))
     if isinstance(exc, NotFound | DuplicateKey | StoreError) and exc.http_status < 500:
-        return _respond(exc.http_status, _STATUS_CODES.get(exc.http_status, "error"), str(exc))
+        return _respond(exc.http_status, CODES.get(exc.http_status, "error"), str(exc))
     if isinstance(exc, sa.exc.DataError):
         # A value the database refuses (e.g. NUL in text, a date out of its range): the
         # request's fault, whatever slipped past validation.
@@ -103,7 +100,7 @@ def to_response(exc: Exception) -> JSONResponse:
     if isinstance(exc, AuthError | MappingError | FileError):
         return _respond(422, "invalid", str(exc))
     if isinstance(exc, StarletteHTTPException):
-        return _respond(exc.status_code, _STATUS_CODES.get(exc.status_code, "error"),
+        return _respond(exc.status_code, CODES.get(exc.status_code, "error"),
                         str(exc.detail), headers=getattr(exc, "headers", None))
     log.exception("unexpected error", exc_info=exc)
     return _respond(500, "internal_error", "internal error; the server log has the details")

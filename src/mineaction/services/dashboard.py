@@ -43,7 +43,8 @@ def dashboard(store: Store, access: Access, *, include_submitted: bool,
             .group_by(hazards.c.hazard_status, hazards.c.hazard_kind))
     hz: dict[str, dict[str, Any]] = {}
     with store.engine.connect() as conn:
-        for status, kind, n, m2 in conn.execute(stmt).tuples():
+        rows: list[Any] = list(conn.execute(stmt))
+        for status, kind, n, m2 in rows:
             figures = hz.setdefault(status, {"count": 0, "area_m2": 0.0, "SHA": 0, "CHA": 0})
             figures["count"] += int(n)
             figures["area_m2"] += float(m2 or 0)

@@ -22,9 +22,21 @@ class ErrorBody(BaseModel):
     current: dict[str, Any] | None = None
 
 
+# The `code` of the JSON error body for each HTTP status: one table for the typed errors
+# below and for errors that reach the HTTP layer otherwise (http/errors.py).
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+         412: "version_conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+         422: "invalid", 428: "precondition_required", 429: "too_many_requests",
+         503: "unavailable"}
+
+
 class ServiceError(Exception):
     status = 400
-    code = "bad_request"
+
+    @property
+    def code(self) -> str:
+        return CODES[self.status]
 
     def __init__(self, message: str, *, field_errors: list[FieldError] | None = None,
                  current: dict[str, Any] | None = None,
@@ -37,39 +49,39 @@ class ServiceError(Exception):
 
 
 class Unauthorized(ServiceError):
-    status, code = 401, "unauthorized"
+    status = 401
 
 
 class Forbidden(ServiceError):
-    status, code = 403, "forbidden"
+    status = 403
 
 
 class NotFoundError(ServiceError):
-    status, code = 404, "not_found"
+    status = 404
 
 
 class Conflict(ServiceError):
-    status, code = 409, "conflict"
+    status = 409
 
 
 class PreconditionFailed(ServiceError):
-    status, code = 412, "version_conflict"
+    status = 412
 
 
 class PayloadTooLarge(ServiceError):
-    status, code = 413, "payload_too_large"
+    status = 413
 
 
 class Invalid(ServiceError):
-    status, code = 422, "invalid"
+    status = 422
 
 
 class PreconditionRequired(ServiceError):
-    status, code = 428, "precondition_required"
+    status = 428
 
 
 class TooManyRequests(ServiceError):
-    status, code = 429, "too_many_requests"
+    status = 429
 
 
 def etag(version: int) -> str:
