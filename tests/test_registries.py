@@ -206,6 +206,18 @@ def test_the_casualties_module_reads_the_declarations() -> None:
         d.name for d in dimensions.DIMENSIONS.values() if d.categorical)
 
 
+def test_the_subsets_of_dimensions_name_declared_ones() -> None:
+    """What reports title, the open-data package publishes and the public summary offers are
+    chosen among the declared dimensions, never re-declared."""
+    from mineaction.analysis.dimensions import DIMENSIONS
+    from mineaction.reports.labels import DIMENSION_TITLES
+    from mineaction.reports.publish import PUBLISHED_DIMENSIONS
+    from mineaction.services.summary import PUBLIC_DIMENSIONS
+
+    for subset in (DIMENSION_TITLES, PUBLISHED_DIMENSIONS, PUBLIC_DIMENSIONS):
+        assert set(subset) <= set(DIMENSIONS)
+
+
 # Accidents (date, admin area, device, kind) and their victims (outcome, role, sex, age,
 # activity): every dimension has at least two values and a missing one among them.
 ACCIDENTS = [

@@ -71,7 +71,7 @@ def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: st
         options = report.options(options)
     except ParameterError as exc:
         param = report.param(exc.parameter)
-        _fail(f"{param.option if param else exc.parameter}: {exc}", 2)
+        _fail(f"{param.option if param else exc.parameter}: {exc.detail}", 2)
     chosen = fmt.value if fmt else ("html" if out.suffix.lower() in (".html", ".htm")
                                     else "pdf")
     with _open(store) as s:

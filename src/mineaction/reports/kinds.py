@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 
 
 class ParameterError(ValueError):
-    """A report parameter is missing or malformed; `parameter` names it."""
+    """A report parameter is missing or malformed: `parameter` names it, `detail` says what
+    is wrong without naming it."""
 
-    def __init__(self, parameter: str, message: str) -> None:
+    def __init__(self, parameter: str, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.parameter = parameter
+        self.detail = detail or message
 
 
 def _month(text: str | date) -> date:
@@ -96,7 +98,7 @@ class ReportKind:
                 try:
                     value = p.parse(value)
                 except ValueError as exc:
-                    raise ParameterError(p.name, f"{p.label}: {exc}") from None
+                    raise ParameterError(p.name, f"{p.label}: {exc}", str(exc)) from None
             out[p.name] = value
         return out
 
