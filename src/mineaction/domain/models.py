@@ -2,7 +2,9 @@
 
 These pydantic models are the single definition of every entity: the stores derive their
 tables from them (store/schema.py) and the bulk importer derives its column checks from them
-(domain/columns.py), so a field added here appears everywhere.
+(domain/columns.py), so a field added here appears everywhere. Rules across fields (a
+victim's age decides the age band, a hazard's area comes from its polygon ...) are plain
+functions in domain/rules.py, which the models and the bulk importer both call.
 
 `domain` imports only `geo` of ours, and only for pure geodesic arithmetic (area on the
 ellipsoid), which docs/design.md puts in geo/.
@@ -14,6 +16,7 @@ import os
 import uuid
 from contextvars import ContextVar
 from datetime import date, datetime
+from functools import cache
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
@@ -44,7 +47,13 @@ from mineaction.domain.enums import (
     VictimActivity,
     WorkflowStatus,
 )
-from mineaction.domain.geometry import AreaGeometry, PointGeometry, PointOrAreaGeometry
+from mineaction.domain.geometry import (
+    AreaGeometry,
+    GeometryKind,
+    PointGeometry,
+    PointOrAreaGeometry,
+)
+from mineaction.domain.rules import KIND_RULES, RECORD_RULES, RuleError, geometry_problem
 
 
 def new_ids(n: int) -> list[str]:
@@ -90,9 +99,21 @@ class Record(BaseModel):
     source_ids: list[uuid.UUID] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _external_key_complete(self) -> Record:
-        if (self.external_id is None) != (self.dataset is None):
-            raise ValueError("external_id and dataset go together: give both or neither")
+    def _rules(self) -> Record:
+        """Geometries checked, then the rules of every record and of this kind
+        (domain/rules.py, which the bulk importer applies too)."""
+        stored = STORED_ROWS.get()
+        if not stored:
+            for name, kind in _geometry_fields(type(self)):
+                problem = geometry_problem(getattr(self, name), kind.accepts)
+                if problem is not None:
+                    raise RuleError(name, problem)
+        for rule in (*RECORD_RULES, *KIND_RULES.get(getattr(self, "kind", ""), ())):
+            if stored and rule.geometric:
+                continue
+            derived = rule.check(*(getattr(self, name) for name in rule.reads))
+            if rule.sets is not None:
+                setattr(self, rule.sets, derived)
         return self
 
     @classmethod
@@ -110,34 +131,10 @@ class Record(BaseModel):
 STORED_ROWS: ContextVar[bool] = ContextVar("stored_rows", default=False)
 
 
-def _check_geometry(model: BaseModel, field: str) -> None:
-    """Type and validity of a geometry field."""
-    from mineaction.domain.geometry import GeometryKind
-
-    geom = getattr(model, field)
-    if geom is None or STORED_ROWS.get():
-        return
-    kind = next(m for m in type(model).model_fields[field].metadata if isinstance(m, GeometryKind))
-    if geom.geom_type not in kind.accepts:
-        raise ValueError(f"{field}: expected {' or '.join(kind.accepts)}, got {geom.geom_type}")
-    if geom.is_empty:
-        raise ValueError(f"{field}: geometry is empty")
-    if not geom.is_valid:
-        from shapely.validation import explain_validity
-
-        raise ValueError(f"{field}: invalid geometry ({explain_validity(geom)})")
-    minx, miny, maxx, maxy = geom.bounds
-    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        raise ValueError(f"{field}: coordinates outside longitude -180..180 / latitude -90..90")
-
-
-def _area_m2(geom: Any) -> float | None:
-    """Area on the ellipsoid; None for points, and for stored rows (whose area is stored)."""
-    if geom is None or geom.geom_type == "Point" or STORED_ROWS.get():
-        return None
-    from mineaction.geo.geodesic import geodesic_area_m2
-
-    return round(geodesic_area_m2(geom), 2)
+@cache
+def _geometry_fields(model: type[BaseModel]) -> tuple[tuple[str, GeometryKind], ...]:
+    return tuple((name, kind) for name, info in model.model_fields.items()
+                 for kind in info.metadata if isinstance(kind, GeometryKind))
 
 
 class AdminArea(Record):
@@ -150,11 +147,6 @@ class AdminArea(Record):
     parent_pcode: str | None = None
     geometry: AreaGeometry = None
 
-    @model_validator(mode="after")
-    def _geometry(self) -> AdminArea:
-        _check_geometry(self, "geometry")
-        return self
-
 
 class Place(Record):
     kind: ClassVar[str] = "place"
@@ -164,11 +156,6 @@ class Place(Record):
     alternative_names: list[str] = Field(default_factory=list)
     admin_area_pcode: str | None = None
     geometry: PointGeometry = None
-
-    @model_validator(mode="after")
-    def _geometry(self) -> Place:
-        _check_geometry(self, "geometry")
-        return self
 
 
 class Organisation(Record):
@@ -219,14 +206,6 @@ class Hazard(Record):
     date_confirmed: date | None = None
     date_closed: date | None = None
 
-    @model_validator(mode="after")
-    def _geometry_and_area(self) -> Hazard:
-        _check_geometry(self, "geometry")
-        computed = _area_m2(self.geometry)
-        if computed is not None:
-            self.area_m2 = computed
-        return self
-
 
 class Activity(Record):
     """A land-release activity (IMAS 07.11): survey or clearance of (part of) a hazard."""
@@ -243,12 +222,6 @@ class Activity(Record):
     end_date: date | None = None
     clearance_depth_cm: NonNegative | None = None
 
-    @model_validator(mode="after")
-    def _dates(self) -> Activity:
-        if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
-        return self
-
 
 class ReleasedPart(Record):
     """Part of a hazard released by an activity: cancelled, reduced or cleared."""
@@ -261,14 +234,6 @@ class ReleasedPart(Record):
     geometry: AreaGeometry = None
     area_m2: float | None = Field(default=None, ge=0)
     release_date: date | None = None
-
-    @model_validator(mode="after")
-    def _geometry_and_area(self) -> ReleasedPart:
-        _check_geometry(self, "geometry")
-        computed = _area_m2(self.geometry)
-        if computed is not None:
-            self.area_m2 = computed
-        return self
 
 
 class Find(Record):
@@ -291,11 +256,6 @@ class Find(Record):
     admin_area_pcode: str | None = None
     description: str | None = None
 
-    @model_validator(mode="after")
-    def _geometry(self) -> Find:
-        _check_geometry(self, "geometry")
-        return self
-
 
 class Accident(Record):
     """An explosive-ordnance accident; its victims are Victim records pointing at it."""
@@ -316,11 +276,6 @@ class Accident(Record):
     device_model: str | None = None
     hazard_id: uuid.UUID | None = None
     narrative: str | None = None
-
-    @model_validator(mode="after")
-    def _geometry(self) -> Accident:
-        _check_geometry(self, "geometry")
-        return self
 
 
 class Victim(Record):
@@ -345,16 +300,6 @@ class Victim(Record):
     address: str | None = personal()
     ethnic_group: str | None = personal()
 
-    @model_validator(mode="after")
-    def _age_band_from_age(self) -> Victim:
-        # The Monitor's child/adult split is at 18; a known age decides the band.
-        if self.age is not None:
-            band = AgeBand.child if self.age < 18 else AgeBand.adult
-            if self.age_band not in (AgeBand.unknown, band):
-                raise ValueError(f"age {self.age} contradicts age_band {self.age_band.value}")
-            self.age_band = band
-        return self
-
 
 class RiskEducationSession(Record):
     """Explosive ordnance risk education (IMAS 12.10), with its audience by sex and age."""
@@ -373,11 +318,6 @@ class RiskEducationSession(Record):
     women: NonNegative = 0
     men: NonNegative = 0
     unknown_audience: NonNegative = 0
-
-    @model_validator(mode="after")
-    def _geometry(self) -> RiskEducationSession:
-        _check_geometry(self, "geometry")
-        return self
 
     @property
     def beneficiaries(self) -> int:

@@ -5,15 +5,17 @@ numbers, and geometries as shapely objects or, for points built from coordinate 
 longitude/latitude arrays that the store encodes in one vectorised step.
 
 Checks come from the domain model's column specs (domain/columns.py): required fields,
-enumeration codes, numeric bounds, text length, geometry type and validity. Cross-field
-rules of the models are repeated here in vectorised form (RULES below);
-tests/io/test_transform.py holds them to the pydantic models' verdicts.
+enumeration codes, numeric bounds, text length; tests/io/test_transform.py holds them to the
+pydantic models' verdicts, field by field. Geometries and the rules across fields are the
+models' own functions (domain/rules.py), applied to each distinct combination of their
+inputs (geometries row by row), so the two paths share one definition of them.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -21,9 +23,10 @@ import pandas as pd
 import shapely
 
 from mineaction.domain.columns import ColumnSpec, columns
+from mineaction.domain.columns import column as column_spec
 from mineaction.domain.models import ENTITIES
+from mineaction.domain.rules import KIND_RULES, Rule, RuleError, geometry_problem
 from mineaction.geo import coordinates
-from mineaction.geo.geodesic import geodesic_area_m2
 from mineaction.io.mapping import FieldRule, MappingError
 
 ROW = "__row__"
@@ -36,6 +39,7 @@ class RowError:
     message: str
     column: str | None = None
     value: Any = None
+    rule: str | None = None  # the domain rule that failed ("geometry" for its checks)
 
     def describe(self, file_name: str) -> str:
         where = f"field {self.field}" + (f" (column {self.column!r})" if self.column else "")
@@ -263,9 +267,10 @@ def _convert(s: pd.Series, rule: FieldRule | None, spec: ColumnSpec, out: Mapped
         return geoms
     if spec.kind in ("enum_set", "list"):
         sep = "," if spec.kind == "enum_set" else "|"
-        return s.map(lambda v: sep.join(sorted({p.strip() for p in re.split(r"[,;|]", str(v))
-                                                if p.strip()})) or None if v is not None
-                     else None)
+        joined = s.map(lambda v: sep.join(sorted({p.strip() for p in re.split(r"[,;|]", v)
+                                                  if p.strip()})) or None,
+                       na_action="ignore")  # an empty cell is NaN, not the text "nan"
+        return joined.astype(object).where(joined.notna(), None)
     return s.astype("str")
 
 
@@ -293,7 +298,8 @@ def _geometry_or_none(out: Mapped, name: str) -> Any:
 
 
 def check(mapped: Mapped) -> None:
-    """Column checks from the model's specs, then its cross-field rules."""
+    """Column checks from the model's specs and geometry checks, then its rules across
+    fields (domain/rules.py), in the order the model runs them."""
     model = ENTITIES[mapped.kind]
     for spec in columns(model):
         value = mapped.values.get(spec.name)
@@ -304,6 +310,9 @@ def check(mapped: Mapped) -> None:
             continue
         if isinstance(value, Points):
             continue
+        if not spec.nullable and spec.default is not None:
+            # An empty cell gives no value: the field's default, as the model has it.
+            value = mapped.values[spec.name] = value.fillna(spec.default)
         missing = value.isna().to_numpy() if hasattr(value, "isna") else None
         if spec.required and missing is not None and missing.any():
             for r in mapped.rows[missing]:
@@ -316,7 +325,7 @@ def check(mapped: Mapped) -> None:
         elif spec.kind == "enum_set":
             allowed = set(spec.enum_values)
             for r, v in zip(mapped.rows, value, strict=True):
-                extra = set(v.split(",")) - allowed if v else set()
+                extra = set(v.split(",")) - allowed if isinstance(v, str) and v else set()
                 if extra:
                     mapped.errors.append(RowError(int(r), spec.name, f"{sorted(extra)} not in "
                                                   f"{', '.join(spec.enum_values)}", value=v))
@@ -336,73 +345,110 @@ def check(mapped: Mapped) -> None:
                                               f"{spec.max_length} characters"))
         elif spec.kind == "geometry":
             _check_geometries(mapped, spec, value)
-    for rule in RULES.get(mapped.kind, ()):
-        rule(mapped)
+    for rule in KIND_RULES.get(mapped.kind, ()):
+        _apply(rule, mapped)
 
 
 def _check_geometries(mapped: Mapped, spec: ColumnSpec, value: pd.Series) -> None:
     assert spec.geometry is not None
     accepts = spec.geometry.accepts
     for r, g in zip(mapped.rows, value, strict=True):
-        if g is None:
-            continue
-        if g.geom_type not in accepts:
-            mapped.errors.append(RowError(int(r), spec.name, f"expected {' or '.join(accepts)}, "
-                                          f"got {g.geom_type}"))
-        elif g.is_empty:
-            mapped.errors.append(RowError(int(r), spec.name, "geometry is empty"))
-        elif not g.is_valid:
-            mapped.errors.append(RowError(int(r), spec.name, "invalid geometry: "
-                                          f"{shapely.is_valid_reason(g)}"))
-        else:
-            minx, miny, maxx, maxy = g.bounds
-            if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-                mapped.errors.append(RowError(int(r), spec.name, "coordinates outside "
-                                              "longitude -180..180 / latitude -90..90 "
-                                              "(is the file in a projected CRS?)"))
+        problem = geometry_problem(g, accepts)
+        if problem is not None:
+            mapped.errors.append(RowError(int(r), spec.name, problem, rule="geometry"))
 
 
-def _victim_age_band(mapped: Mapped) -> None:
-    age = mapped.values.get("age")
-    if age is None:
-        return
-    band = mapped.values.get("age_band")
-    under_18 = (age < 18).fillna(False).to_numpy(bool)
-    derived = pd.Series(np.where(under_18, "child", "adult"), index=age.index).where(
-        age.notna(), None)
-    if band is not None:
-        clash = (age.notna() & band.notna() & (band != "unknown") & (band != derived)).to_numpy(
-            bool)
-        for r, a, b in zip(mapped.rows[clash], age[clash], band[clash], strict=True):
-            mapped.errors.append(RowError(int(r), "age_band", f"age {a} contradicts age_band {b}"))
-        mapped.values["age_band"] = derived.where(derived.notna(), band)
+def _distinct(mapped: Mapped, name: str) -> tuple[np.ndarray, list[Any]]:
+    """A field's column as codes into its distinct values, those in the model's Python types
+    (None where missing), which is what the rule functions take. A field the file does not
+    give has its default, as the store writes it; each geometry counts as distinct."""
+    spec = column_spec(ENTITIES[mapped.kind], name)
+    value = mapped.values.get(name)
+    n = len(mapped)
+    if value is None:
+        return np.zeros(n, np.int64), [spec.default]
+    if isinstance(value, Points):
+        return np.arange(n), value.geometries()
+    if spec.kind == "geometry":
+        return np.arange(n), value.astype(object).where(value.notna(), None).tolist()
+    codes, uniques = pd.factorize(value, use_na_sentinel=True)  # a missing value: -1
+    cells = [None if pd.isna(v) else v for v in uniques.tolist()]
+    if spec.kind == "date":
+        cells = [date.fromisoformat(v) for v in cells if v is not None]
+    elif spec.kind == "int":
+        cells = [int(v) for v in cells if v is not None]
+    elif spec.kind == "float":
+        cells = [float(v) for v in cells if v is not None]
+    elif spec.kind in ("enum_set", "list"):
+        sep = "," if spec.kind == "enum_set" else "|"
+        cells = [frozenset(v.split(sep)) for v in cells if v is not None]
     else:
-        mapped.values["age_band"] = derived.where(derived.notna(), "unknown")
+        cells = [v for v in cells if v is not None]
+    missing: frozenset[str] | None = frozenset() if spec.kind in ("enum_set", "list") else None
+    return codes.astype(np.int64) + 1, [missing, *cells]
 
 
-def _activity_dates(mapped: Mapped) -> None:
-    start, end = mapped.values.get("start_date"), mapped.values.get("end_date")
-    if start is None or end is None:
+def _stored(spec: ColumnSpec, value: Any) -> Any:
+    """A rule's result as the importer's columns hold it."""
+    if value is None:
+        return np.nan if spec.kind == "float" else None
+    if spec.kind == "date":
+        return value.isoformat()
+    if spec.kind in ("int", "float", "geometry"):
+        return value
+    return str(value)  # enumeration members as their codes (a StrEnum's str is its value)
+
+
+def _apply(rule: Rule, mapped: Mapped) -> None:
+    """One of the model's rules over the chunk, called once for each distinct combination
+    of the values it reads (row by row for geometries), and not for rows with an error in
+    one of those values already: the model never gets that far with them."""
+    n = len(mapped)
+    if n == 0:
         return
-    bad = (start.notna() & end.notna() & (end < start)).to_numpy(bool)
-    for r in mapped.rows[bad]:
-        mapped.errors.append(RowError(int(r), "end_date", "end_date is before start_date"))
-
-
-def _area_from_geometry(mapped: Mapped) -> None:
-    geoms = mapped.values.get("geometry")
-    if geoms is None or isinstance(geoms, Points):
+    parts = [_distinct(mapped, name) for name in rule.reads]
+    combined = np.zeros(n, np.int64)
+    for codes, uniques in parts:
+        combined = combined * len(uniques) + codes
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    failed = [e.row for e in mapped.errors if e.field in rule.reads]
+    todo = ~np.isin(mapped.rows.astype(np.int64), failed) if failed else np.ones(n, bool)
+    needed = np.zeros(len(first), bool)
+    needed[inverse[todo]] = True
+    results = np.empty(len(first), dtype=object)
+    broken = np.zeros(len(first), bool)
+    for code, row in enumerate(first.tolist()):
+        if not needed[code]:
+            continue
+        try:
+            results[code] = rule.check(*(uniques[codes[row]] for codes, uniques in parts))
+        except RuleError as exc:
+            results[code] = exc
+            broken[code] = True
+    for i in np.flatnonzero(todo & broken[inverse]).tolist():
+        error: RuleError = results[inverse[i]]
+        mapped.errors.append(RowError(int(mapped.rows[i]), error.field, error.message,
+                                      rule=rule.name))
+    if rule.sets is None:
         return
-    areas = [round(geodesic_area_m2(g), 2) if g is not None and g.geom_type != "Point"
-             else None for g in geoms]
-    given = mapped.values.get("area_m2")
-    computed = pd.Series(areas, index=geoms.index, dtype=float)
-    mapped.values["area_m2"] = computed if given is None else computed.fillna(given)
-
-
-RULES = {
-    "victim": (_victim_age_band,),
-    "activity": (_activity_dates,),
-    "hazard": (_area_from_geometry,),
-    "released_part": (_area_from_geometry,),
-}
+    spec = column_spec(ENTITIES[mapped.kind], rule.sets)
+    stored = np.empty(len(first), dtype=object)
+    for code in np.flatnonzero(needed & ~broken).tolist():
+        stored[code] = _stored(spec, results[code])
+    index = next((v.index for v in mapped.values.values() if isinstance(v, pd.Series)),
+                 pd.RangeIndex(n))
+    derived = pd.Series(stored[inverse], index=index, dtype=object)
+    before = mapped.values.get(rule.sets)
+    if not isinstance(before, pd.Series):
+        before = pd.Series([_stored(spec, spec.default)] * n, index=index, dtype=object)
+    # Rows left out, or that broke the rule, keep what they had.
+    keep = pd.Series(~todo | broken[inverse], index=index)
+    column = derived.where(~keep, before.astype(object))
+    if spec.kind == "float":
+        column = column.astype(float)
+    elif spec.kind == "int":
+        column = column.astype("Int64")
+    else:
+        column = column.where(column.notna(), None)
+    mapped.values[rule.sets] = column
