@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from mineaction import __version__
 from mineaction.api.app import API, mount_api
 from mineaction.http import errors
+from mineaction.http.guard import Guard
 from mineaction.services.container import build_services
 from mineaction.services.settings import Settings, load_settings
 from mineaction.store.base import Store
@@ -49,4 +50,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     mount_api(app, settings)
     # The web application (issue 4) is served by the same app, at /.
     mount_web(app, settings)
+    # Added last, so it is the outermost middleware: every answer passes it.
+    app.add_middleware(Guard, hsts=settings.cookie_secure)  # type: ignore[arg-type]
     return app

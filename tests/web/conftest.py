@@ -137,7 +137,9 @@ def outside_requests() -> list[str]:
 
 @pytest.fixture
 def context(browser: Any, outside_requests: list[str]) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    # Playwright's waiting on a JavaScript condition evaluates it as a string, which the
+    # pages' Content-Security-Policy forbids; test_web_csp_e2e.py checks the pages under it.
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
     ctx.set_default_timeout(15_000)
     block_outside(ctx, outside_requests)
     try:
@@ -164,8 +166,8 @@ def new_page(browser: Any) -> Iterator[Any]:
     """A factory of pages, each in its own context (its own cookies: its own user)."""
     contexts: list[Any] = []
 
-    def make() -> Any:
-        ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    def make(*, csp: bool = False) -> Any:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=not csp)
         ctx.set_default_timeout(15_000)
         block_outside(ctx, [])
         contexts.append(ctx)

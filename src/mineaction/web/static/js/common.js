@@ -32,3 +32,9 @@ if (logout) {
     window.location.href = "/";
   });
 }
+
+// A select that applies its form when changed (no inline handlers: the pages' CSP
+// allows only script files).
+for (const select of document.querySelectorAll("select[data-submit-on-change]")) {
+  select.addEventListener("change", () => select.form.submit());
+}
