@@ -84,8 +84,15 @@ def may_edit(p: Principal, record: Any, policy: Policy) -> bool:
     if p.role == Role.editor:
         return _in_scope(p, record, policy)
     if p.role == Role.field:
-        return bool(record.status in ("draft", "rejected") and record.created_by == p.username)
+        return bool(record.status in ("draft", "rejected") and record.created_by == p.username
+                    and _in_scope(p, record, policy))
     return False
+
+
+def may_write(p: Principal, before: Any, after: Any, policy: Policy) -> bool:
+    """Whether `p` may turn record `before` into `after` (an edit): both must be records
+    it may edit, so nobody moves a record out of its organisation's scope (issue 15, 9)."""
+    return may_edit(p, before, policy) and may_edit(p, after, policy)
 
 
 def may_submit(p: Principal, record: Any, policy: Policy) -> bool:

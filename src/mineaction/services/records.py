@@ -22,6 +22,7 @@ from mineaction.access.roles import (
     may_review,
     may_see_history,
     may_submit,
+    may_write,
 )
 from mineaction.access.visibility import RULE_FIELDS, Access, personal_fields
 from mineaction.audit.log import log_event, log_read
@@ -214,6 +215,9 @@ class Records:
         if current.status == "approved" and not may_review(p):
             data["status"] = "submitted"  # a change to approved data is approved again
         record = ENTITIES[kind].model_validate(data)
+        if not may_write(p, current, record.model_copy(update={"status": current.status}),
+                         self.policy):
+            raise Forbidden("you may not move a record to another organisation")
         try:
             saved = self.store.update(record, expected_version=expected_version, by=p.username)
         except VersionConflict as exc:

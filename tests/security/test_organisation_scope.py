@@ -1,0 +1,42 @@
+"""Organisation scoping (issue 15, 9): with `organisation_scoping` on, editors and field
+users write only records of their own organisation (or of none). An editor moved its own
+record into another organisation with PATCH; field users created records for any."""
+
+from __future__ import annotations
+
+from api_helpers import ORG, OTHER_ORG, Api
+
+
+def _hazard(org: str | None) -> dict[str, object]:
+    return {"hazard_kind": "SHA", "name": "Loma", "organisation_id": org}
+
+
+def test_an_editor_cannot_move_its_record_to_another_organisation(api: Api) -> None:
+    editor = api.as_("editor")
+    rec = editor.post("/api/v1/hazards", json=_hazard(ORG)).json()
+    url = f"/api/v1/hazards/{rec['id']}"
+    r = editor.patch(url, json={"organisation_id": OTHER_ORG}, headers={"If-Match": '"1"'})
+    assert r.status_code == 403
+    r = editor.put(url, json=_hazard(OTHER_ORG), headers={"If-Match": '"1"'})
+    assert r.status_code == 403
+    assert api.as_("viewer").get(url).json()["organisation_id"] == ORG
+    # Within its organisation, or to none, it still edits.
+    r = editor.patch(url, json={"name": "Loma alta"}, headers={"If-Match": '"1"'})
+    assert r.status_code == 200
+    # An approver may move it (reviewers are not scoped).
+    r = api.as_("approver").patch(url, json={"organisation_id": OTHER_ORG},
+                                  headers={"If-Match": '"2"'})
+    assert r.status_code == 200
+
+
+def test_field_users_create_only_for_their_organisation(api: Api) -> None:
+    field = api.as_("field")
+    assert field.post("/api/v1/hazards", json=_hazard(OTHER_ORG)).status_code == 403
+    assert field.post("/api/v1/hazards", json=_hazard(ORG)).status_code == 201
+    assert field.post("/api/v1/hazards", json=_hazard(None)).status_code == 201
+
+
+def test_editors_create_only_for_their_organisation(api: Api) -> None:
+    editor = api.as_("editor")
+    assert editor.post("/api/v1/hazards", json=_hazard(OTHER_ORG)).status_code == 403
+    assert editor.post("/api/v1/hazards", json=_hazard(ORG)).status_code == 201
