@@ -31,6 +31,7 @@ from mineaction.access.roles import (
     may_submit,
 )
 from mineaction.access.visibility import personal_fields
+from mineaction.auth.next_path import safe_next
 from mineaction.domain import enums
 from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import BY_COLLECTION, REGISTRY
@@ -140,8 +141,8 @@ def go(request: Request, svc: ServicesDep, who: WhoDep, layer: str, fid: int) ->
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, who: WhoDep, next: str = "/") -> HTMLResponse:
-    safe_next = next if next.startswith("/") and not next.startswith("//") else "/"
-    return render(request, "login.html", who, next=safe_next)
+    # Only a path on this site (auth/next_path.py): login.js also checks the origin.
+    return render(request, "login.html", who, next=safe_next(next))
 
 
 @router.get("/records", response_class=HTMLResponse)

@@ -1,6 +1,21 @@
 import { api } from "./common.js";
 
 const form = document.getElementById("login-form");
+
+// Where to go after signing in: a path on this site, else the home page. The server
+// already sends only such paths (auth/next_path.py); this is the browser's own parser
+// agreeing, so no reading of the URL other than the server's can leave the site.
+function sameSite(next) {
+  if (typeof next !== "string" || !next.startsWith("/") || next.length > 2000 ||
+      /[\\\s\u0000-\u001f\u007f]/.test(next)) return "/";
+  try {
+    const url = new URL(next, window.location.origin);
+    if (url.origin !== window.location.origin) return "/";
+    return url.pathname + url.search + url.hash;
+  } catch {
+    return "/";
+  }
+}
 const error = document.getElementById("login-error");
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -13,7 +28,7 @@ form.addEventListener("submit", async (ev) => {
   }
   const res = await api("POST", "/api/v1/auth/login", { username, password });
   if (res.ok) {
-    window.location.href = form.dataset.next || "/";
+    window.location.href = sameSite(form.dataset.next);
   } else {
     error.textContent = (res.data && res.data.message) || `Sign-in failed (${res.status}).`;
     form.password.focus();
