@@ -203,7 +203,10 @@ def test_text_round_trip(tmp_path: Path, table: pd.DataFrame, suffix: str) -> No
     meta, _, _, fields = raw.read(path)
     got = dict(zip(meta["fields"], fields, strict=True))
     assert list(got["code"]) == ["001", "002", "003", "010", "011"]
-    assert list(got["name"])[:3] == ["Bogotá, D.C.", "Ñame Ñ", "=1+1"]
+    # A CSV protects a formula-like text from spreadsheets with an apostrophe (issue 15,
+    # 14), which our reader removes; an XLSX types the cell as text instead.
+    formula = "'=1+1" if suffix == ".csv" else "=1+1"
+    assert list(got["name"])[:3] == ["Bogotá, D.C.", "Ñame Ñ", formula]
 
 
 def test_points_only_text_gets_longitude_latitude(tmp_path: Path, table: pd.DataFrame) -> None:

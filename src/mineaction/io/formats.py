@@ -390,3 +390,26 @@ def tidy_kml_fields(columns: dict[str, np.ndarray], layer: str | None) -> dict[s
             field = "name"
         tidy[field] = values
     return tidy
+
+
+# What makes a spreadsheet run a cell as a formula (OWASP: CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: object) -> str:
+    """A value as a CSV cell. Text a spreadsheet would run as a formula (=, +, -, @, a tab
+    or a return first) gets a leading apostrophe, which Excel, LibreOffice and Google
+    Sheets show as text (issue 15, 14); so does text that already starts with apostrophes
+    before such a character, so `csv_value` gives every text back exactly. Numbers stay
+    numbers."""
+    text = value_to_text(value) or ""
+    if isinstance(value, str) and text.lstrip("'").startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def csv_value(text: str) -> str:
+    """A CSV cell's text as written by `csv_text`: its protective apostrophe removed."""
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_START):
+        return text[1:]
+    return text

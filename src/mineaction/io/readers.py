@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import csv
 import os
+import sqlite3
+import urllib.parse
 import warnings
 import zipfile
 from collections.abc import Iterator
-from typing import NamedTuple
+from contextlib import closing
+from typing import Any, NamedTuple
 
 import numpy as np
 import openpyxl
@@ -43,6 +46,7 @@ from pyogrio import raw
 from mineaction.io.errors import ReadError
 from mineaction.io.formats import (
     SHP_NAMES_SUFFIX,
+    csv_value,
     excel_cell_text,
     gdal_field_text,
     get_format,
@@ -104,8 +108,8 @@ def iter_table_chunks(
 ) -> Iterator[pd.DataFrame]:
     """Yield the table in chunks of at most ``chunksize`` rows, same columns as read_table.
 
-    Streams in constant memory for CSV and for single-layer GeoPackage, FlatGeobuf and
-    shapefiles; other formats are read whole and then sliced. At least one (possibly empty)
+    Streams in constant memory for CSV, XLSX and for single-layer GeoPackage, FlatGeobuf
+    and shapefiles; other formats are read whole and then sliced. At least one (possibly empty)
     chunk is yielded; the index continues across chunks so ``pd.concat`` equals read_table.
     """
     if chunksize < 1:
@@ -113,6 +117,9 @@ def iter_table_chunks(
     path, fmt = _check(path)
     if fmt == "csv":
         yield from _csv_chunks(path, encoding, chunksize)
+        return
+    if fmt == "xlsx":
+        yield from _xlsx_chunks(path, sheet, chunksize)
         return
     if fmt in _STREAMABLE:
         sources = _gis_sources(path, fmt, layer)
@@ -173,6 +180,12 @@ def _drop_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
 # --- CSV -------------------------------------------------------------------------------
 
 
+def _unprotect_formulas(values: np.ndarray) -> None:
+    """Cells our CSV writer protected from spreadsheets ('=...) read back as written."""
+    for i in np.flatnonzero([isinstance(v, str) and v[:1] == "'" for v in values]):
+        values[i] = csv_value(values[i])
+
+
 def _csv_chunks(path: str, encoding: str | None, chunksize: int) -> Iterator[pd.DataFrame]:
     dialect = sniff_csv(path, encoding)
     attrs: dict[str, object] = {
@@ -199,6 +212,7 @@ def _csv_chunks(path: str, encoding: str | None, chunksize: int) -> Iterator[pd.
                 for name in chunk.columns:
                     values = chunk[name].to_numpy(dtype=object, copy=True)
                     values[(values == "") | pd.isna(values)] = None
+                    _unprotect_formulas(values)
                     columns[str(name).strip()] = values  # headers as typed: ' fecha ' is 'fecha'
                 rows = np.arange(records + 2, records + 2 + len(chunk))
                 frame = _text_frame(path, columns, rows)
@@ -224,6 +238,17 @@ def _csv_chunks(path: str, encoding: str | None, chunksize: int) -> Iterator[pd.
 
 
 def _read_xlsx(path: str, sheet: str | None) -> pd.DataFrame:
+    frames = list(_xlsx_chunks(path, sheet, chunksize=100_000))
+    # A column with no header appears in the chunk where its first value is: the last
+    # chunk has them all, in sheet order; earlier chunks lack it (None there).
+    columns = list(frames[-1].columns)
+    table = pd.concat([f.reindex(columns=columns, fill_value=None) for f in frames],
+                      ignore_index=True) if len(frames) > 1 else frames[0]
+    table.attrs = dict(frames[0].attrs)
+    return table
+
+
+def _open_sheet(path: str, sheet: str | None) -> tuple[Any, Any]:
     try:
         with warnings.catch_warnings():
             # openpyxl warns about Excel features it drops (data validation, slicers...);
@@ -236,14 +261,56 @@ def _read_xlsx(path: str, sheet: str | None) -> pd.DataFrame:
         if sheet is None:
             if not book.worksheets:
                 raise ReadError(path, "workbook has no worksheet")
-            ws = book.worksheets[0]
-        elif sheet in book.sheetnames:
-            ws = book[sheet]
-        else:
-            raise ReadError(path, f"no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
-        header: list[str | None] | None = None
-        rows: list[list[str | None]] = []
-        numbers: list[int] = []
+            return book, book.worksheets[0]
+        if sheet in book.sheetnames:
+            return book, book[sheet]
+        raise ReadError(path, f"no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
+    except BaseException:
+        book.close()
+        raise
+
+
+def _xlsx_chunks(path: str, sheet: str | None, chunksize: int) -> Iterator[pd.DataFrame]:
+    """The sheet in chunks of at most ``chunksize`` rows, read row by row (openpyxl's
+    read-only mode): memory holds one chunk, not the workbook (issue 15: 0.43 KB a row
+    held whole before)."""
+    book, ws = _open_sheet(path, sheet)
+    header: list[str | None] | None = None
+    names: dict[int, str] = {}  # sheet column index -> column name, in the frames
+    rows: list[list[str | None]] = []
+    numbers: list[int] = []
+    yielded = 0
+    attrs: dict[str, object] = {"format": "xlsx", "sheet": ws.title}
+
+    def frame_of(first: bool) -> pd.DataFrame:
+        nonlocal yielded
+        assert header is not None
+        width = max([len(header)] + [len(r) for r in rows])
+        for i in range(width):
+            if i in names:
+                continue
+            name = header[i] if i < len(header) else None
+            if name is None:
+                if all(i >= len(r) or r[i] is None for r in rows):
+                    continue  # formatting-only column (so far)
+                name = f"column_{get_column_letter(i + 1)}"
+            names[i] = _unique(name, {n: None for n in names.values()})
+        columns = {names[i]: np.array([r[i] if i < len(r) else None for r in rows],
+                                      dtype=object) for i in sorted(names)}
+        frame = _text_frame(path, columns, np.array(numbers, dtype=np.int64))
+        if first:
+            frame, tags = _take_hxl_row(frame)
+            if tags:
+                attrs["hxl_tags"] = tags
+        frame.index = pd.RangeIndex(yielded, yielded + len(frame))
+        yielded += len(frame)
+        frame.attrs = dict(attrs)
+        rows.clear()
+        numbers.clear()
+        return frame
+
+    first = True
+    try:
         for number, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), start=1):
             values = [excel_cell_text(c) for c in cells]
             if header is None:
@@ -253,29 +320,21 @@ def _read_xlsx(path: str, sheet: str | None) -> pd.DataFrame:
             if any(v is not None for v in values):
                 rows.append(values)
                 numbers.append(number)
+                if len(rows) >= chunksize:
+                    yield frame_of(first)
+                    first = False
+        if header is None:
+            raise ReadError(path, f"sheet {ws.title!r} is empty")
+        if rows or first:
+            yield frame_of(first)
     except ReadError:
+        raise
+    except GeneratorExit:
         raise
     except Exception as exc:
         raise ReadError(path, f"could not read the workbook: {exc}") from exc
     finally:
         book.close()
-    if header is None:
-        raise ReadError(path, f"sheet {ws.title!r} is empty")
-    width = max([len(header)] + [len(r) for r in rows])
-    columns: dict[str, np.ndarray] = {}
-    for i in range(width):
-        values = np.array([r[i] if i < len(r) else None for r in rows], dtype=object)
-        name = header[i] if i < len(header) else None
-        if name is None:
-            if all(v is None for v in values):
-                continue  # formatting-only column
-            name = f"column_{get_column_letter(i + 1)}"
-        columns[_unique(name, columns)] = values
-    frame = _text_frame(path, columns, np.array(numbers, dtype=np.int64))
-    frame, tags = _take_hxl_row(frame)
-    frame = frame.reset_index(drop=True)
-    frame.attrs = {"format": "xlsx", "sheet": ws.title, **({"hxl_tags": tags} if tags else {})}
-    return frame
 
 
 def _unique(name: str, taken: dict[str, object]) -> str:
@@ -312,8 +371,8 @@ def _gis_sources(path: str, fmt: str, layer: str | None) -> list[_Source]:
             return sources
         chosen = [s for s in sources if s.layer == layer]
         if not chosen:
-            names = ", ".join(str(s.layer) for s in sources)
-            raise ReadError(path, f"no shapefile {layer!r} in the zip; found: {names}")
+            found = ", ".join(str(s.layer) for s in sources)
+            raise ReadError(path, f"no shapefile {layer!r} in the zip; found: {found}")
         return chosen
     if fmt == "shp" or (fmt in ("geojson", "fgb") and layer is None):
         return [_Source(path, None)]  # one layer per file: no need to open it twice
@@ -322,6 +381,8 @@ def _gis_sources(path: str, fmt: str, layer: str | None) -> list[_Source]:
     except _GDAL_ERRORS as exc:
         raise ReadError(path, f"not a valid {get_format(fmt).label} file ({exc})") from exc
     names = [n for n in names if n != "layer_styles"]  # QGIS stores styles in a GeoPackage
+    if fmt == "gpkg":
+        _refuse_computed_layers(path, [layer] if layer is not None else names)
     if layer is not None:
         if layer not in names:
             raise ReadError(path, f"no layer {layer!r}; layers: {', '.join(names)}")
@@ -332,6 +393,31 @@ def _gis_sources(path: str, fmt: str, layer: str | None) -> list[_Source]:
         return [_Source(path, n) for n in names]
     # Unlike KML folders, GeoPackage layers are usually different datasets: don't guess.
     raise ReadError(path, f"file has {len(names)} layers ({', '.join(names)}); choose one")
+
+
+def _refuse_computed_layers(path: str, layers: list[str]) -> None:
+    """A GeoPackage layer that is a view, or a table with computed (virtual generated)
+    columns, runs the uploader's SQL on every read: a 72 KB file made a read last forever
+    (issue 15). Only stored rows are imported: such layers are refused before reading."""
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro&immutable=1"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            kinds = dict(db.execute("SELECT name, type FROM sqlite_master "
+                                    "WHERE type IN ('table', 'view')").fetchall())
+            for name in layers:
+                if kinds.get(name) == "view":
+                    raise ReadError(path, f"layer {name!r} is a view, not a table: only "
+                                    "stored rows can be imported (save it as a table)")
+                if kinds.get(name) == "table":
+                    quoted = '"' + name.replace('"', '""') + '"'
+                    hidden = [r[1] for r in db.execute(f"PRAGMA table_xinfo({quoted})")
+                              if r[6] == 2]
+                    if hidden:
+                        raise ReadError(path, f"layer {name!r} has computed columns "
+                                        f"({', '.join(hidden)}): only stored values can be "
+                                        "imported (save it as a plain table)")
+    except sqlite3.Error as exc:
+        raise ReadError(path, f"not a valid GeoPackage file ({exc})") from exc
 
 
 def _read_gis(path: str, fmt: str, layer: str | None, encoding: str | None) -> pd.DataFrame:

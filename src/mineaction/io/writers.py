@@ -33,6 +33,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import openpyxl
@@ -47,6 +48,7 @@ from mineaction.io.errors import ReadError, WriteError
 from mineaction.io.formats import (
     HXL_TAG_RE,
     SHP_NAMES_SUFFIX,
+    csv_text,
     cut_utf8,
     detect_format,
     get_format,
@@ -188,17 +190,22 @@ def _classify(name: str, series: pd.Series) -> _Column:
 
 
 def _gdal_arrays(column: _Column) -> tuple[np.ndarray, np.ndarray]:
+    # _classify gave the column the kind all its values have: the isinstance tests only
+    # tell missing values (None, masked) from present ones.
     mask = np.array([v is None for v in column.values], dtype=bool)
     if column.kind == "int":
-        data = np.array([0 if v is None else int(v) for v in column.values], dtype=np.int64)
+        data = np.array([int(v) if isinstance(v, numbers.Integral) else 0
+                         for v in column.values], dtype=np.int64)
     elif column.kind == "float":
-        data = np.array([np.nan if v is None else float(v) for v in column.values])
+        data = np.array([float(v) if isinstance(v, numbers.Real) else np.nan
+                         for v in column.values])
     elif column.kind == "bool":
         data = np.array([bool(v) for v in column.values], dtype=bool)
     elif column.kind in ("date", "datetime"):
-        unit = "D" if column.kind == "date" else "ms"
+        unit: Literal["D", "ms"] = "D" if column.kind == "date" else "ms"
         data = np.array(
-            [np.datetime64("NaT") if v is None else np.datetime64(v, unit) for v in column.values],
+            [np.datetime64(v, unit) if isinstance(v, dt.date) else np.datetime64("NaT")
+             for v in column.values],
             dtype=f"datetime64[{unit}]",
         )
     else:
@@ -243,8 +250,9 @@ def _write_gdal(
 
 
 def _write_gis(fmt: str) -> Callable[..., list[str]]:
-    def write(target: str, columns, geometry, *, layer, geometry_type, **_) -> list[str]:
-        options = {}
+    def write(target: str, columns: list[_Column], geometry: np.ndarray | None, *,
+              layer: str, geometry_type: str | None, **_: object) -> list[str]:
+        options: dict[str, str] = {}
         driver = get_format(fmt).driver
         if geometry is None and fmt != "gpkg":
             # Only GeoPackage has attribute-only tables; elsewhere GDAL wants a geometry
@@ -268,7 +276,8 @@ def _write_gis(fmt: str) -> Callable[..., list[str]]:
     return write
 
 
-def _write_shp(target: str, columns, geometry, *, geometry_type, **_) -> list[str]:
+def _write_shp(target: str, columns: list[_Column], geometry: np.ndarray | None, *,
+               geometry_type: str | None, **_: object) -> list[str]:
     fmt = get_format("shp")
     zipped = target.lower().endswith(".zip")
     stem = strip_suffix(target, fmt) if zipped else os.path.splitext(os.path.basename(target))[0]
@@ -280,7 +289,7 @@ def _write_shp(target: str, columns, geometry, *, geometry_type, **_) -> list[st
     if geometry is None:
         geometry = np.full(len(columns[0].values) if columns else 0, None, dtype=object)
     parts = _shp_parts(geometry, geometry_type)
-    written = []
+    written: list[str] = []
     for part, (rows, part_type) in parts.items():
         name = f"{stem}_{part}" if len(parts) > 1 else stem
         subset = [_Column(c.name, c.kind, [c.values[i] for i in rows]) for c in renamed]
@@ -302,7 +311,8 @@ def _write_shp(target: str, columns, geometry, *, geometry_type, **_) -> list[st
     return [target]
 
 
-def _shp_parts(geometry: np.ndarray, geometry_type: str | None) -> dict[str, tuple]:
+def _shp_parts(geometry: np.ndarray, geometry_type: str | None
+               ) -> dict[str, tuple[np.ndarray, str]]:  # fmt: skip
     """Rows per shapefile: one per geometry kind, unless the caller forced a type."""
     if geometry_type:
         return {"all": (np.arange(len(geometry)), geometry_type)}
@@ -310,7 +320,7 @@ def _shp_parts(geometry: np.ndarray, geometry_type: str | None) -> dict[str, tup
     if "GeometryCollection" in set(kinds):
         raise WriteError("", "a shapefile cannot hold geometry collections")
     present = [k for k in _SHP_PARTS if k in set(kinds)] or ["Point"]
-    parts = {}
+    parts: dict[str, tuple[np.ndarray, str]] = {}
     for i, kind in enumerate(present):
         rows = np.flatnonzero((kinds == kind) | ((kinds == None) & (i == 0)))  # noqa: E711
         layer_type = _layer_type(geometry[rows])
@@ -323,12 +333,14 @@ def _shp_column(column: _Column) -> _Column:
     GDAL do it with a warning per value."""
     if column.kind == "datetime" or (
         # GDAL reads DBF numbers of 19+ digits back as Real, losing digits: keep them text.
-        column.kind == "int" and any(v is not None and abs(v) >= 10**18 for v in column.values)
+        column.kind == "int"
+        and any(isinstance(v, numbers.Integral) and abs(int(v)) >= 10**18 for v in column.values)
     ):
         column = _as_text(column)
     if column.kind != "str":
         return column
-    return _Column(column.name, "str", [cut_utf8(v, 254) if v else v for v in column.values])
+    return _Column(column.name, "str",
+                   [cut_utf8(v, 254) if isinstance(v, str) else v for v in column.values])
 
 
 # --- text formats ----------------------------------------------------------------------
@@ -354,7 +366,9 @@ def _text_table(columns: list[_Column], geometry: np.ndarray | None, geometry_ty
     return [*columns, _Column("wkt", "str", wkt)]
 
 
-def _write_csv(target: str, columns, geometry, *, geometry_type, hxl_tags=None, **_):
+def _write_csv(target: str, columns: list[_Column], geometry: np.ndarray | None, *,
+               geometry_type: str | None, hxl_tags: dict[str, str] | None = None,
+               **_: object) -> list[str]:  # fmt: skip
     columns = _text_table(columns, geometry, geometry_type)
     names = [c.name for c in columns]
     # Excel needs the BOM to read UTF-8; pandas, GDAL and QGIS skip it.
@@ -363,16 +377,19 @@ def _write_csv(target: str, columns, geometry, *, geometry_type, hxl_tags=None, 
         writer.writerow(names)
         if hxl_tags is not None:
             writer.writerow(_hxl_row(names, hxl_tags))
-        texts = [[value_to_text(v) or "" for v in c.values] for c in columns]
+        texts = [[csv_text(v) for v in c.values] for c in columns]
         writer.writerows(zip(*texts, strict=True))
     return [target]
 
 
-def _write_plain_csv(target: str, columns, geometry, *, geometry_type, **_):
+def _write_plain_csv(target: str, columns: list[_Column], geometry: np.ndarray | None, *,
+                     geometry_type: str | None, **_: object) -> list[str]:  # fmt: skip
     return _write_csv(target, columns, geometry, geometry_type=geometry_type)
 
 
-def _write_hxl(target: str, columns, geometry, *, geometry_type, hxl_tags, **_):
+def _write_hxl(target: str, columns: list[_Column], geometry: np.ndarray | None, *,
+               geometry_type: str | None, hxl_tags: dict[str, str], **_: object
+               ) -> list[str]:  # fmt: skip
     return _write_csv(target, columns, geometry, geometry_type=geometry_type, hxl_tags=hxl_tags)
 
 
@@ -387,7 +404,8 @@ def _hxl_row(names: list[str], tags: dict[str, str]) -> list[str]:
     return [tags.get(name, "") for name in names]
 
 
-def _write_xlsx(target: str, columns, geometry, *, layer, geometry_type, **_):
+def _write_xlsx(target: str, columns: list[_Column], geometry: np.ndarray | None, *,
+                layer: str, geometry_type: str | None, **_: object) -> list[str]:
     columns = _text_table(columns, geometry, geometry_type)
     book = openpyxl.Workbook(write_only=True)  # streams rows to disk
     title = "".join(ch for ch in layer if ch not in "[]:*?/\\")[:31] or "data"

@@ -33,6 +33,7 @@ from mineaction.analysis import landrelease, trends
 from mineaction.domain.enums import WorkflowStatus
 from mineaction.http.deps import PrincipalDep, ServicesDep
 from mineaction.http.errors import ERROR_RESPONSES, FieldError, Forbidden, Invalid
+from mineaction.io.formats import csv_text
 from mineaction.reports.suppression import suppress_rows
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
@@ -129,7 +130,7 @@ def _csv(stats: dict[str, Any]) -> Response:
                                                                                  "pct_known_"))
                      for c in columns])
     for row in stats["rows"]:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow([csv_text(row.get(c)) for c in columns])
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="casualties.csv"'})
 
