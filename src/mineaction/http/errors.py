@@ -97,6 +97,12 @@ def to_response(exc: Exception) -> JSONResponse:
         log.warning("database connection lost: %s", exc.orig)
         return _respond(503, "unavailable", "the connection to the database was lost; "
                         "try again", headers={"Retry-After": "1"})
+    if isinstance(exc, sa.exc.OperationalError) and _lock_timeout(exc):
+        # Another writer held the lock too long (SQLite's busy timeout, PostgreSQL's
+        # lock_timeout): nothing was written; the client may try again.
+        log.warning("lock wait timed out: %s", exc.orig)
+        return _respond(503, "unavailable", "the store is busy with another write; try "
+                        "again", headers={"Retry-After": "2"})
     if isinstance(exc, AuthError | MappingError | FileError):
         return _respond(422, "invalid", str(exc))
     if isinstance(exc, StarletteHTTPException):
@@ -104,6 +110,13 @@ def to_response(exc: Exception) -> JSONResponse:
                         str(exc.detail), headers=getattr(exc, "headers", None))
     log.exception("unexpected error", exc_info=exc)
     return _respond(500, "internal_error", "internal error; the server log has the details")
+
+
+def _lock_timeout(exc: sa.exc.OperationalError) -> bool:
+    """Whether the database gave up waiting for a lock: SQLite's "database is locked",
+    PostgreSQL's lock_not_available (55P03)."""
+    return ("database is locked" in str(exc.orig)
+            or getattr(exc.orig, "sqlstate", None) == "55P03")
 
 
 # What FastAPI's exception middleware answers by `to_response`. Any other exception goes

@@ -166,7 +166,9 @@ def _raw_rows(store: Store, stmt: Any) -> list[tuple[Any, ...]]:
     """Rows straight from the database driver: SQLAlchemy's Row objects and result
     processors cost a second per 100,000 rows, more than the query."""
     with store.engine.connect() as conn:
-        compiled = stmt.compile(dialect=conn.dialect)
+        # IN lists (statuses) are expanded into the SQL, as SQLAlchemy's execution would.
+        compiled = stmt.compile(dialect=conn.dialect,
+                                compile_kwargs={"render_postcompile": True})
         params = compiled.construct_params()
         if compiled.positiontup is not None:
             args: Any = [params[k] for k in compiled.positiontup]

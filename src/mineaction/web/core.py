@@ -41,7 +41,8 @@ def area_json(geometry: dict[str, Any]) -> dict[str, Any]:
     """Area on the WGS84 ellipsoid of a drawn polygon, in m2 and ha, with its validity."""
     try:
         geom = shapely.geometry.shape(geometry)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError,
+            shapely.errors.GeometryTypeError) as exc:
         return {"ok": False, "message": f"not a GeoJSON geometry: {exc}"}
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         return {"ok": False, "message": f"expected a polygon, got {geom.geom_type}"}

@@ -38,7 +38,8 @@ def verify_chain(svc: ServicesDep, who: SignedInDep) -> Any:
 @router.get("/entries", summary="Audit entries, newest first")
 def entries(svc: ServicesDep, who: SignedInDep,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-            before: Annotated[int | None, Query(ge=1)] = None) -> list[dict[str, Any]]:
+            before: Annotated[int | None, Query(ge=1, lt=2**63)] = None
+            ) -> list[dict[str, Any]]:
     if not is_admin(who):
         raise Forbidden("only admins read the audit trail")
     stmt = sa.select(AUDIT_LOG).order_by(AUDIT_LOG.c.fid.desc()).limit(limit)

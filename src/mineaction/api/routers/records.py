@@ -84,7 +84,8 @@ def _after(cursor: str | None) -> int | None:
     """The fid a cursor names."""
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    # ASCII digits of an fid a database integer holds ("²" is a digit to str.isdigit).
+    if not (cursor.isascii() and cursor.isdigit() and int(cursor) < 2**63):
         raise Invalid("cursor: pass back the next_cursor of a page",
                       field_errors=[FieldError(field="cursor", message="malformed")])
     return int(cursor)
