@@ -75,6 +75,10 @@ def serve(
     os.environ["MINEACTION_STORE"] = settings.store
     if config:
         os.environ[CONFIG_ENV] = str(config)
+    # uvicorn believes X-Forwarded-For from the addresses in FORWARDED_ALLOW_IPS, by
+    # default 127.0.0.1: any local process could then choose the client address the
+    # sign-in limit counts by. Only the configured proxies now; none by default.
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(settings.trusted_proxies)
     typer.echo(f"serving {settings.store} on http://{settings.host}:{settings.port}/api/v1 "
                f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
     from mineaction.api.serving import run

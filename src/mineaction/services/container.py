@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -22,37 +22,60 @@ from mineaction.store.base import Store
 
 
 class LoginLimiter:
-    """Failed logins per key in a sliding window. In memory, so per worker process: with N
-    workers an attacker gets at most N times the budget, still far too few for guessing
-    argon2-hashed passwords."""
+    """Sign-in attempts per key in a sliding window. In memory, so per worker process: with
+    N workers an attacker gets at most N times the budget, still far too few for guessing
+    argon2-hashed passwords.
 
-    def __init__(self, attempts: int, window_s: float) -> None:
-        self.attempts, self.window_s = attempts, window_s
-        self._failures: dict[str, deque[float]] = {}
+    An attempt is counted before its password is checked (`reserve`), so attempts sent in
+    parallel cannot all pass the check before the first failure is counted (issue 15, 13:
+    19 password checks instead of 5). A success forgets the key's failures. At most
+    `max_keys` keys are remembered: past that the key touched longest ago is forgotten,
+    never all of them at once."""
+
+    def __init__(self, attempts: int, window_s: float, max_keys: int = 100_000) -> None:
+        self.attempts, self.window_s, self.max_keys = attempts, window_s, max_keys
+        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def _live(self, key: str, now: float) -> deque[float] | None:
+        q = self._attempts.get(key)
+        if q is None:
+            return None
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        return q
+
     def retry_after(self, key: str) -> int:
-        """Seconds to wait before trying again, 0 when allowed."""
+        """Seconds to wait before trying again, 0 when allowed (counts nothing)."""
         now = time.monotonic()
         with self._lock:
-            q = self._failures.get(key)
-            if not q:
-                return 0
-            while q and q[0] <= now - self.window_s:
-                q.popleft()
-            if len(q) < self.attempts:
+            q = self._live(key, now)
+            if q is None or len(q) < self.attempts:
                 return 0
             return max(1, int(q[0] + self.window_s - now) + 1)
 
-    def failed(self, key: str) -> None:
+    def reserve(self, key: str) -> int:
+        """Count an attempt for `key` before its password is checked: 0 when it may go
+        ahead, else the seconds to wait (and nothing is counted)."""
+        now = time.monotonic()
         with self._lock:
-            if len(self._failures) > 100_000:  # bounded memory under a spray of keys
-                self._failures.clear()
-            self._failures.setdefault(key, deque()).append(time.monotonic())
+            q = self._live(key, now)
+            if q is not None and len(q) >= self.attempts:
+                return max(1, int(q[0] + self.window_s - now) + 1)
+            if q is None:
+                q = self._attempts[key] = deque()
+            q.append(now)
+            self._attempts.move_to_end(key)
+            while len(self._attempts) > self.max_keys:
+                self._attempts.popitem(last=False)  # the key touched longest ago
+            return 0
 
     def succeeded(self, key: str) -> None:
         with self._lock:
-            self._failures.pop(key, None)
+            self._attempts.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._attempts)
 
 
 @dataclass

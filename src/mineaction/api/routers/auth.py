@@ -42,13 +42,14 @@ def login(request: Request, response: Response, svc: ServicesDep,
           body: Annotated[Login, Body()]) -> Any:
     client = request.client.host if request.client else "-"
     key = f"{client}|{body.username.lower()}"
-    wait = svc.limiter.retry_after(key)
+    # The attempt counts before the password is checked, so parallel attempts cannot
+    # all be checked before the first failure counts (services/container.py).
+    wait = svc.limiter.reserve(key)
     if wait:
         raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s",
                               headers={"Retry-After": str(wait)})
     user = svc.users.authenticate(body.username, body.password)
     if user is None:
-        svc.limiter.failed(key)
         raise Unauthorized("wrong username or password, or the account is disabled")
     svc.limiter.succeeded(key)
     hours = svc.settings.session_hours
