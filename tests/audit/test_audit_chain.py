@@ -45,11 +45,13 @@ def test_clean_chain_verifies(store: Store) -> None:
     _history(store)
     report = verify(store)
     assert report.ok, report.problems
-    assert report.entries == 4 and report.records_checked == 2
+    assert report.entries == 7 and report.records_checked == 2
     with store.engine.connect() as conn:
         actions = [r[0] for r in conn.execute(sa.select(AUDIT_LOG.c.action)
                                               .order_by(AUDIT_LOG.c.fid))]
-    assert actions == ["create", "update", "create", "delete"]
+    # The coverage baseline first; each update and delete seals the history row it kept.
+    assert actions == ["audit_coverage", "create", "update", "seal", "create", "delete",
+                       "seal"]
 
 
 @pytest.mark.parametrize("tamper", ["edit_entry", "delete_entry", "edit_record",
@@ -58,11 +60,11 @@ def test_tampering_is_caught(store: Store, tamper: str) -> None:
     rec = _history(store)
     run = _raw(store)
     if tamper == "edit_entry":
-        run("UPDATE audit_log SET actor = ? WHERE fid = ?", ("mallory", 2))
-        expected = "entry 2: content does not match"
+        run("UPDATE audit_log SET actor = ? WHERE fid = ?", ("mallory", 3))
+        expected = "entry 3: content does not match"
     elif tamper == "delete_entry":
-        run("DELETE FROM audit_log WHERE fid = ?", (2,))
-        expected = "entry 2 missing"
+        run("DELETE FROM audit_log WHERE fid = ?", (3,))
+        expected = "entry 3 missing"
     elif tamper == "edit_record":
         run("UPDATE accidents SET narrative = ? WHERE id = ?", ("forged", str(rec.id)))
         expected = "edited outside the audit trail"
@@ -90,5 +92,5 @@ def test_laundering_a_direct_edit_through_a_later_write_is_caught(store: Store) 
 def test_cutting_the_tail_needs_the_kept_head(store: Store) -> None:
     _history(store)
     head = verify(store).head
-    _raw(store)("DELETE FROM audit_log WHERE fid = ?", (4,))
-    assert verify(store, expected_head=head).ok is False
+    _raw(store)("DELETE FROM audit_log WHERE fid = ?", (7,))
+    assert verify(store, expected_head=head, anchor=None).ok is False

@@ -3,12 +3,14 @@
 Each entry is hashed as sha256(previous hash + canonical JSON of the entry), the entry
 including its sequence number, so editing, inserting or deleting any past entry breaks the
 chain from that point on. Entries also carry a digest of the record before and after the
-write; `verify` recomputes the digest of every record whose last change was a single write
-and so also catches a record edited directly in the database (GeoPackage file or PostGIS).
+write; `verify` recomputes the digest of every record whose last change was a single
+write and so also catches a record edited directly in the database (GeoPackage file or
+PostGIS). A record a later import changed is checked up to that import through the
+record's history, which the chain seals too.
 
-What a chain alone cannot show: cutting entries off its end. `verify(expected_head=...)`
-checks the head against one kept elsewhere (e.g. printed daily by `mineaction audit
-verify` into another system's log).
+The chain also covers record history, review notes and users (audit/coverage.py: written
+through any module, they are chained in the same transaction), and its head is anchored
+outside the table it protects (audit/anchor.py), so a log cut back or emptied shows.
 
 Writes are serialised while appending: SQLite already holds the write lock (BEGIN
 IMMEDIATE); on PostgreSQL a transaction-level advisory lock does it, so concurrent workers
@@ -19,21 +21,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from mineaction.audit.schema import AUDIT_LOG, AUDIT_TABLES
+from mineaction.audit.schema import AUDIT_ACTION_INDEX, AUDIT_LOG, AUDIT_TABLES
 from mineaction.domain.models import ENTITIES
 from mineaction.store import codec
 from mineaction.store.base import Store, WriteEvent
 from mineaction.store.schema import METADATA, entity_table
 
 GENESIS = "0" * 64
-_ADVISORY_KEY = 7461002
+ADVISORY_KEY = 7461002
+HEAD_KEY = "mineaction_audit_head"  # conn.info: (seq, hash) of the transaction's newest entry
 RECORD_ACTIONS = ("create", "update", "delete")
 
 
@@ -67,7 +71,7 @@ def append(conn: sa.Connection, *, actor: str | None, action: str, kind: str | N
            detail: dict[str, Any] | None = None) -> str:
     """Append one entry inside the caller's transaction; returns its hash."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_KEY})")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})")
     last = conn.execute(
         sa.select(AUDIT_LOG.c.fid, AUDIT_LOG.c.hash).order_by(AUDIT_LOG.c.fid.desc()).limit(1)
     ).first()
@@ -79,6 +83,7 @@ def append(conn: sa.Connection, *, actor: str | None, action: str, kind: str | N
     row["prev_hash"] = prev
     row["hash"] = chain_hash(prev, _payload(row))
     conn.execute(AUDIT_LOG.insert().values(**row))
+    conn.info[HEAD_KEY] = (seq, row["hash"])  # the anchor file gets it at commit
     return str(row["hash"])
 
 
@@ -118,10 +123,19 @@ class AuditListener:
 
 def attach(store: Store) -> Store:
     """Audit every write made through `store` (idempotent); its audit tables are made
-    if missing."""
+    if missing. Also chains every write to history, reviews and users, keeps the anchor
+    file (audit/anchor.py) and, once per store, seals what predates that coverage."""
+    from mineaction.audit.anchor import anchor_path
+    from mineaction.audit.coverage import ensure_coverage, install
+
     store.ensure_tables(AUDIT_TABLES)
     if not any(isinstance(listener, AuditListener) for listener in store.write_listeners):
+        with store.transaction() as conn:
+            AUDIT_ACTION_INDEX.create(conn, checkfirst=True)
+        anchor = anchor_path(store)
+        install(store, anchor)
         store.write_listeners.append(AuditListener())
+        ensure_coverage(store, anchor)
     return store
 
 
@@ -153,19 +167,56 @@ class VerifyReport:
     entries: int = 0
     records_checked: int = 0
     head: str = GENESIS
+    last_seq: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def checkpoint(self) -> str:
+        """`SEQ:HASH` of the newest entry: keep it elsewhere, check later with --against."""
+        return f"{self.last_seq}:{self.head}"
 
-def verify(store: Store, *, expected_head: str | None = None, check_records: bool = True,
-           max_problems: int = 100) -> VerifyReport:
-    """Walk the chain and check every link, then the records' current states."""
+
+@dataclass
+class _Audited:
+    """A record's newest audited write: entry, digest after it, version after it."""
+
+    seq: int
+    after: str | None
+    version: int | None
+
+
+def verify(store: Store, *, expected_head: str | None = None,
+           against: Sequence[Any] = (), anchor: Path | bool | None = True,
+           check_records: bool = True, max_problems: int = 100) -> VerifyReport:
+    """Walk the chain and check every link, then what it covers: records' current states,
+    history, reviews and users (audit/coverage.py); then that the log still reaches every
+    checkpoint in `against` and in the anchor file (`anchor`: True for the store's own,
+    audit/anchor.py; a path; None or False for none)."""
+    from mineaction.audit.anchor import Checkpoint, anchor_path, read_checkpoint_file
+    from mineaction.audit.coverage import CoverageCheck
+
     report = VerifyReport()
-    latest: dict[tuple[str, str], tuple[int, str | None]] = {}  # (kind, id) -> (seq, after)
+    latest: dict[tuple[str, str], _Audited] = {}
     last_import: dict[str, int] = {}
+    # Writes whose "before" differs from the last audited state while an import ran in
+    # between: fine only if that import superseded the audited state (record history).
+    deferred: list[tuple[int, str, str, _Audited]] = []
+    coverage = CoverageCheck()
+    checkpoints: list[tuple[Checkpoint, str]] = [(c, "checkpoint") for c in against]
+    path = anchor_path(store) if anchor is True else (anchor or None)
+    if path is not None:
+        kept = read_checkpoint_file(Path(path))
+        if kept is None:
+            report.notes.append(f"no anchor file {path} yet")
+        else:
+            checkpoints.append((kept, f"anchor {path}"))
+    watched = {c.seq: c for c, _ in checkpoints}
+    seen: dict[int, str] = {}
 
     def problem(text: str) -> None:
         if len(report.problems) < max_problems:
@@ -185,7 +236,11 @@ def verify(store: Store, *, expected_head: str | None = None, check_records: boo
             if chain_hash(row["prev_hash"], _payload(row)) != row["hash"]:
                 problem(f"entry {seq}: content does not match its hash (entry edited)")
             prev, expected_seq = row["hash"], seq + 1
+            if seq in watched:
+                seen[seq] = row["hash"]
             report.entries += 1
+            report.last_seq = seq
+            coverage.entry(row, problem)
             kind, rid = row["record_kind"], row["record_id"]
             if row["action"] == "import":
                 for k in (kind or "").split(","):
@@ -193,34 +248,86 @@ def verify(store: Store, *, expected_head: str | None = None, check_records: boo
             elif row["action"] in RECORD_ACTIONS and kind and rid:
                 known = latest.get((kind, rid))
                 if (row["action"] != "create" and known is not None
-                        and known[0] > last_import.get(kind, 0)
-                        and row["before_hash"] != known[1]):
-                    problem(f"entry {seq}: {kind} {rid} was changed outside the audit "
-                            "trail before this write")
-                latest[(kind, rid)] = (seq, row["after_hash"])
+                        and row["before_hash"] != known.after):
+                    if known.seq < last_import.get(kind, 0):
+                        deferred.append((seq, kind, rid, known))
+                    else:
+                        problem(f"entry {seq}: {kind} {rid} was changed outside the audit "
+                                "trail before this write")
+                latest[(kind, rid)] = _Audited(seq, row["after_hash"], row["version"])
     report.head = prev
     if expected_head is not None and expected_head != prev:
         problem(f"head is {prev}, expected {expected_head}: entries cut off the end?")
+    for cp, source in checkpoints:
+        if cp.seq == 0:
+            continue
+        if cp.seq > report.last_seq:
+            problem(f"the log ends at entry {report.last_seq}, but {source} ({cp.seq}:"
+                    f"{cp.hash[:12]}...) shows entry {cp.seq} existed: entries were cut off "
+                    "the end or the log was emptied")
+        elif seen.get(cp.seq) != cp.hash:
+            problem(f"entry {cp.seq} is not the one {source} recorded: the log was "
+                    "rewritten")
+    coverage.check(store, problem)
+    superseded = _SupersededLookup(store)
+    for seq, kind, rid, known in deferred:
+        if not superseded.matches(kind, rid, known):
+            problem(f"entry {seq}: {kind} {rid} was changed outside the audit trail before "
+                    "this write")
     if check_records:
-        _check_records(store, latest, last_import, report, problem)
+        _check_records(store, latest, last_import, superseded, report, problem)
     return report
 
 
-def _check_records(store: Store, latest: dict[tuple[str, str], tuple[int, str | None]],
-                   last_import: dict[str, int], report: VerifyReport, problem: Any) -> None:
-    by_kind: dict[str, dict[str, str | None]] = {}
-    for (kind, rid), (seq, after) in latest.items():
-        # A later bulk import may have changed the record; its entry has no per-record hash.
-        if kind in ENTITIES and seq > last_import.get(kind, 0):
-            by_kind.setdefault(kind, {})[rid] = after
+class _SupersededLookup:
+    """Whether a record's audited state was kept in its history by a later import (the
+    history is sealed by the chain, so it can be trusted once verified)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def matches(self, kind: str, rid: str, audited: _Audited) -> bool:
+        hist = METADATA.tables["record_history"]
+        if audited.version is None or audited.after is None:
+            return False
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(sa.select(hist.c.data).where(
+                hist.c.record_id == rid, hist.c.record_kind == kind,
+                hist.c.version == audited.version,
+                hist.c.action.in_(("import", "delete"))))
+            for (data,) in rows:
+                try:
+                    if record_digest(json.loads(str(data))) == audited.after:
+                        return True
+                except ValueError:
+                    continue
+        return False
+
+
+def _check_records(store: Store, latest: dict[tuple[str, str], _Audited],
+                   last_import: dict[str, int], superseded: _SupersededLookup,
+                   report: VerifyReport, problem: Any) -> None:
+    by_kind: dict[str, dict[str, _Audited]] = {}
+    for (kind, rid), audited in latest.items():
+        if kind in ENTITIES:
+            by_kind.setdefault(kind, {})[rid] = audited
     with store.engine.connect() as conn:
         for kind, expected in by_kind.items():
-            stored = _stored_state(conn, kind, list(expected))
-            for rid, after in expected.items():
+            ids = list(expected)
+            stored = _stored_state(conn, kind, ids)
+            for rid in ids:
+                audited = expected[rid]
                 report.records_checked += 1
                 now = stored.get(rid)
+                if now == audited.after and now is not None:
+                    continue
+                # A later import may have changed it: then its history kept the audited
+                # state (the import's own result is covered by the import's entry only).
+                if (audited.seq < last_import.get(kind, 0)
+                        and superseded.matches(kind, rid, audited)):
+                    continue
                 if now is None:
                     problem(f"{kind} {rid}: removed from the store outside the audit trail")
-                elif now != after:
+                else:
                     problem(f"{kind} {rid}: stored content differs from its last audited "
                             "write (edited outside the audit trail)")

@@ -27,6 +27,8 @@ AUDIT_LOG = sa.Table(
     sa.Column("hash", sa.Text, nullable=False),
     sqlite_autoincrement=True,
 )
+# Finds the coverage baseline and seals without a scan (audit/coverage.py).
+AUDIT_ACTION_INDEX = sa.Index("ix_audit_log_action", AUDIT_LOG.c.action)
 
 # Why a record was rejected (or any note given with a workflow step).
 REVIEWS = sa.Table(
