@@ -58,4 +58,5 @@ def group_keys(chunk: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 
 def explicit_keys(values: pd.Series) -> np.ndarray:
-    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+    keys: np.ndarray = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+    return keys

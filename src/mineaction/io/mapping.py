@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mineaction.domain.models import ENTITIES
@@ -187,16 +187,16 @@ def parse_mapping(data: Any, *, origin: str) -> Mapping:
         raise MappingError(f"{origin}: a mapping file holds a YAML mapping (key: value)")
     if "targets" not in data and "kind" in data:
         # One-target shorthand: kind/fields/group at the top level.
-        target = {k: data.pop(k) for k in ("kind", "when", "external_id", "fields", "group")
-                  if k in data}
-        data["targets"] = [target]
+        only = {k: data.pop(k) for k in ("kind", "when", "external_id", "fields", "group")
+                if k in data}
+        data["targets"] = [only]
     data.setdefault("name", Path(origin).stem)
     try:
-        for target in data.get("targets") or []:
-            if isinstance(target, dict) and "kind" in target:
-                target["kind"] = entity_kind(str(target["kind"]))
-                if isinstance(target.get("group"), dict) and "kind" in target["group"]:
-                    target["group"]["kind"] = entity_kind(str(target["group"]["kind"]))
+        for raw in data.get("targets") or []:
+            if isinstance(raw, dict) and "kind" in raw:
+                raw["kind"] = entity_kind(str(raw["kind"]))
+                if isinstance(raw.get("group"), dict) and "kind" in raw["group"]:
+                    raw["group"]["kind"] = entity_kind(str(raw["group"]["kind"]))
         mapping = Mapping.model_validate({**data, "path": origin})
     except ValidationError as exc:
         problems = "; ".join(
@@ -216,7 +216,7 @@ def parse_mapping(data: Any, *, origin: str) -> Mapping:
     return mapping
 
 
-class _MappingLoader(yaml.SafeLoader):
+class _MappingLoader(yaml.SafeLoader):  # type: ignore[misc]
     """YAML 1.1 reads yes/no/on/off as booleans, which would turn a source value "No" into
     False; in mapping files only true and false are booleans."""
 

@@ -38,12 +38,12 @@ class ExpectedPlaces:
                 sa.select(table.c.pcode, table.c.name, table.c.geometry)
                 .where(table.c.pcode.in_(wanted), table.c.deleted_at.is_(None))
             ).all()
-        found = {}
-        for pcode, name, geom in rows:
-            if geom is not None:
-                outline = geom.buffer(ADMIN_SLACK_DEGREES)
+        found: dict[str, tuple[str, Any]] = {}
+        for row in rows:
+            if isinstance(row.geometry, shapely.Geometry):  # None: the area has no outline
+                outline = row.geometry.buffer(ADMIN_SLACK_DEGREES)
                 shapely.prepare(outline)
-                found[pcode] = (name, outline)
+                found[row.pcode] = (row.name, outline)
         for p in wanted:
             self._admin[p] = found.get(p)
 
