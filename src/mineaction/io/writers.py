@@ -48,6 +48,7 @@ from mineaction.io.errors import ReadError, WriteError
 from mineaction.io.formats import (
     HXL_TAG_RE,
     SHP_NAMES_SUFFIX,
+    csv_text,
     cut_utf8,
     detect_format,
     get_format,
@@ -376,7 +377,7 @@ def _write_csv(target: str, columns: list[_Column], geometry: np.ndarray | None,
         writer.writerow(names)
         if hxl_tags is not None:
             writer.writerow(_hxl_row(names, hxl_tags))
-        texts = [[value_to_text(v) or "" for v in c.values] for c in columns]
+        texts = [[csv_text(v) for v in c.values] for c in columns]
         writer.writerows(zip(*texts, strict=True))
     return [target]
 
