@@ -193,6 +193,7 @@ class Records:
             current = self.store.get(kind, record_id)
         except NotFound:
             return PreconditionFailed(f"{kind} {record_id} no longer exists")
+        self._log_personal(p, kind, [current.model_dump(mode="json")])  # the 412 shows it
         return PreconditionFailed(
             f"{kind} {record_id} is at version {current.version}, not {expected}: "
             "reload it and re-apply your change",
@@ -222,6 +223,7 @@ class Records:
             saved = self.store.update(record, expected_version=expected_version, by=p.username)
         except VersionConflict as exc:
             raise self._stale(p, kind, record_id, expected_version, exc) from None
+        self._log_personal(p, kind, [saved.model_dump(mode="json")])  # the answer shows it
         return self.present(p, saved), saved.version
 
     def delete(self, p: Principal, kind: str, record_id: uuid.UUID,
