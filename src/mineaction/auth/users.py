@@ -15,11 +15,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from mineaction.access.roles import ROLES, Principal, Role
+from mineaction.auth import passwords
 from mineaction.auth.schema import CREDENTIALS, USERS, ensure_server_tables
 from mineaction.store.base import Store
 
 TOKEN_PREFIX = "ma_"
-MIN_PASSWORD = 10
+MIN_PASSWORD = passwords.MIN_LENGTH
 
 
 class AuthError(Exception):
@@ -65,8 +66,9 @@ class UserDirectory:
             raise AuthError("a username is 1 to 100 characters")
         if role not in ROLES or role == Role.public:
             raise AuthError(f"role {role!r}: choose one of {', '.join(ROLES[:-1])}")
-        if len(password) < MIN_PASSWORD:
-            raise AuthError(f"a password has at least {MIN_PASSWORD} characters")
+        weak = passwords.problem(password, username)
+        if weak:
+            raise AuthError(weak)
         now = datetime.now(UTC)
         row = {"id": str(uuid.uuid4()), "username": username,
                "password_hash": self.hasher.hash(password), "role": role,
@@ -108,8 +110,9 @@ class UserDirectory:
         return self._set(username, organisation_id=organisation_id)
 
     def set_password(self, username: str, password: str) -> User:
-        if len(password) < MIN_PASSWORD:
-            raise AuthError(f"a password has at least {MIN_PASSWORD} characters")
+        weak = passwords.problem(password, username)
+        if weak:
+            raise AuthError(weak)
         return self._set(username, password_hash=self.hasher.hash(password))
 
     def disable(self, username: str, disabled: bool = True) -> User:
