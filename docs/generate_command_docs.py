@@ -223,9 +223,9 @@ def render_fields() -> str:
     """The fields a mapping can fill, per kind, from the domain model's column specs."""
     from mineaction.domain.columns import columns
     from mineaction.domain.models import ENTITIES, Record
-    from mineaction.io.mapping import KIND_ALIASES
+    from mineaction.domain.registry import BY_COLLECTION
 
-    cli_name = {kind: name for name, kind in KIND_ALIASES.items()}
+    cli_name = {kind: name for name, kind in BY_COLLECTION.items()}
     lines = [BEGIN, ""]
     for kind, model in ENTITIES.items():
         lines += [f"## {cli_name.get(kind, kind)}", "",

@@ -17,10 +17,10 @@ from typing import Any
 from api_helpers import ROLES
 
 from mineaction.domain.models import ENTITIES
-from mineaction.io.mapping import KIND_ALIASES
+from mineaction.domain.registry import BY_COLLECTION
 
 ALL = (*ROLES, "public")
-COLLECTION = {kind: name for name, kind in KIND_ALIASES.items()}
+COLLECTION = {kind: name for name, kind in BY_COLLECTION.items()}
 ACTIVITY_ID = str(uuid.uuid4())
 BODIES: dict[str, dict[str, Any]] = {
     "admin_area": {"pcode": "05", "name": "Antioquia", "level": 1},

@@ -23,11 +23,6 @@ from mineaction.domain.registry import BY_COLLECTION
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
-# Plural names users type on the command line -> entity kinds: the entity registry's
-# collection names. KIND_ALIASES is kept for callers outside io/ that still use the old
-# name (tests/api/test_api_permissions.py, docs/generate_command_docs.py).
-KIND_ALIASES = BY_COLLECTION
-
 
 def entity_kind(name: str) -> str:
     """The entity kind a name stands for: a collection name ("released-parts") or the kind
