@@ -91,6 +91,15 @@ class Api:
     def anonymous(self) -> Client:
         return Client(self.portal, self.app)
 
+    def browser(self, role: str) -> Client:
+        """A browser signed in as a user of `role` by the session cookie (the web pages
+        read the cookie, not bearer tokens)."""
+        self.user(role)
+        client = self.anonymous()
+        r = client.post("/api/v1/auth/login", json={"username": role, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return client
+
 
 def make_settings(location: str, tmp_path: Path, **extra: Any) -> Settings:
     # Cheap argon2 parameters: hashing strength is argon2's business, not these tests'.

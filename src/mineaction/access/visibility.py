@@ -102,6 +102,11 @@ class Access:
         """Whether the principal sees `kind` points rounded to `public_decimals`."""
         return self.principal.is_public and REGISTRY[kind].public_generalised
 
+    def dates_to_year(self, kind: str) -> bool:
+        """Whether the principal sees `kind`'s dates as their year only: with a
+        generalised place, an exact date would still single an event out."""
+        return self.generalised(kind)
+
     def sees_personal(self, kind: str) -> frozenset[str]:
         """The personal fields of `kind` the principal does see: reads of them are
         logged (audit trail)."""

@@ -108,19 +108,26 @@ def point_layer(store: Store, access: Access, layer: str, f: MapFilters) -> dict
     cols = [table.c.fid, table.c.status, *_xy_columns(store, table),
             *(table.c[n] for n in fields)]
     if date_col:
-        cols.append(sa.cast(table.c[date_col], sa.Text).label(date_col))
+        text = sa.cast(table.c[date_col], sa.Text)
+        if access.dates_to_year(kind):
+            text = sa.func.substr(text, 1, 4)
+        cols.append(text.label(date_col))
     cond.append(table.c.geometry.is_not(None))
     if f.bbox is not None:
         cond.append(store.bbox_condition(table, f.bbox))
     source: Any = table
     victims = entity_table(ENTITIES["victim"])
-    if kind == "accident":
-        # Casualties counted as the principal may count them: the public only approved
-        # victims (it sees them as aggregates, never record by record).
+    if kind == "accident" and f.role:
+        # Accidents with a casualty of this role, among the victims counted: the public
+        # counts approved victims (as its statistics do).
+        counted = access.sql(victims, "victim") if access.may_list("victim") else [
+            victims.c.deleted_at.is_(None), victims.c.status == "approved"]
+        cond.append(table.c.id.in_(sa.select(victims.c.accident_id).where(
+            victims.c.role == f.role, *counted)))
+    # Casualties per accident only for those who see victims record by record: the
+    # public's map would otherwise give each accident's killed and injured (issue 15, 3).
+    if kind == "accident" and access.may_list("victim"):
         vcond = access.sql(victims, "victim")
-        if f.role:
-            cond.append(table.c.id.in_(sa.select(victims.c.accident_id).where(
-                victims.c.role == f.role, *vcond)))
         counts = (sa.select(
             victims.c.accident_id.label("aid"),
             sa.func.sum(sa.case((victims.c.outcome == "killed", 1), else_=0)).label("k"),
@@ -156,7 +163,7 @@ def point_layer(store: Store, access: Access, layer: str, f: MapFilters) -> dict
         out["coded"]["date" if name == date_col else name] = {
             "values": [None if v is None or v != v else v for v in values.tolist()],
             "codes": codes.tolist()}
-    if kind == "accident":
+    if "k" in col:
         out["killed"] = [int(v or 0) for v in col["k"]]
         out["injured"] = [int(v or 0) for v in col["i"]]
     return out

@@ -34,7 +34,7 @@ from mineaction.domain.enums import WorkflowStatus
 from mineaction.http.deps import PrincipalDep, ServicesDep
 from mineaction.http.errors import ERROR_RESPONSES, FieldError, Forbidden, Invalid
 from mineaction.io.formats import csv_text
-from mineaction.reports.suppression import suppress_rows
+from mineaction.services import statistics
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
 
@@ -106,21 +106,6 @@ def statuses_for(access: Access, status: str) -> tuple[str, ...] | None:
     return tuple(wanted)
 
 
-def _public(stats: dict[str, Any], threshold: int) -> dict[str, Any]:
-    """Suppress small counts; keep only percentages that reveal nothing hidden."""
-    dims = stats["dimensions"]
-    counts = [{k: r[k] for k in (*dims, *cas.COUNTS)} for r in stats["rows"]]
-    rows = suppress_rows(counts, dims, threshold)
-    any_hidden = any(r["suppressed"] for r in rows)
-    for row, full in zip(rows, stats["rows"], strict=True):
-        row["pct_killed"] = None if row["suppressed"] else full.get("pct_killed")
-        if not any_hidden:
-            row.update({k: v for k, v in full.items() if k.startswith("pct_of_known")})
-    total = suppress_rows([{k: stats["total"][k] for k in cas.COUNTS}], [], threshold)[0]
-    total["pct_killed"] = None if total["suppressed"] else stats["total"]["pct_killed"]
-    return {**stats, "rows": rows, "total": total, "suppressed_below": threshold}
-
-
 def _csv(stats: dict[str, Any]) -> Response:
     columns = list(dict.fromkeys(k for r in stats["rows"] for k in r)) or stats["columns"]
     buffer = io.StringIO()
@@ -151,7 +136,7 @@ def casualty_statistics(
                                admin_level=admin_level, dataset=dataset,
                                admin_area=admin_area, date_from=date_from, date_to=date_to)
     if who.is_public:
-        stats = _public(stats, svc.settings.public_min_count)
+        stats = statistics.public_casualties(stats, svc.settings.public_min_count)
     return _csv(stats) if f == "csv" else stats
 
 
@@ -177,10 +162,15 @@ def casualty_cell(
                 FieldError(field="cell", message=f"{part!r} is not dimension:value with a "
                            f"dimension of {', '.join(cas.DIMENSIONS)}")])
         values[name] = value or None
-    ids = cas.drilldown_ids(svc.store, values, what=what,
-                            statuses=statuses_for(_access(svc, who), status),
-                            admin_level=admin_level, dataset=dataset, admin_area=admin_area,
-                            date_from=date_from, date_to=date_to)
+    filters: dict[str, Any] = {
+        "statuses": statuses_for(_access(svc, who), status), "admin_level": admin_level,
+        "dataset": dataset, "admin_area": admin_area, "date_from": date_from,
+        "date_to": date_to}
+    if who.is_public and not statistics.cell_published(
+            svc.store, values, svc.settings.public_min_count, **filters):
+        # The records behind a hidden figure would give it away (issue 15, 3).
+        raise Forbidden("this figure is not published (small counts are suppressed)")
+    ids = cas.drilldown_ids(svc.store, values, what=what, **filters)
     collection = "victims" if what == "victim" else "accidents"
     shown = ids[:limit]
     return Cell(what=what, count=len(ids), ids=shown,
@@ -268,22 +258,5 @@ def casualty_trends(
 ) -> Any:
     result = trends.trends(svc.store, horizon=horizon, until=until, admin_area=admin_area)
     if who.is_public:
-        _public_trends(result, svc.settings.public_min_count)
+        statistics.public_trends(result, svc.settings.public_min_count)
     return result
-
-
-def _public_trends(result: dict[str, Any], floor: int) -> None:
-    """Year totals are public figures, small ones suppressed like any count, together with
-    the changes that would give them away (this year's change is this year minus the last).
-    Monthly counts are mostly small, and two consecutive rolling sums differ by two single
-    months: the public gets no rolling sums."""
-    hidden_before = False
-    for row in result["year_on_year"]:
-        hidden = 0 < row["casualties"] < floor
-        if hidden:
-            row["casualties"] = None
-        if hidden or hidden_before:
-            row["change"] = row["pct_change"] = None
-        hidden_before = hidden
-    result["rolling_12_months"] = []
-    result["suppressed_below"] = floor

@@ -48,7 +48,8 @@ function pointsToGeoJSON(cols) {
     const props = { fid: cols.fid[i], layer: cols.layer, collection: cols.collection };
     for (const [k, c] of coded) props[k] = c.values[c.codes[i]];
     if (cols.killed) { props.killed = cols.killed[i]; props.injured = cols.injured[i]; }
-    if (cols.layer === "accidents") props.casualties = (cols.killed[i] || 0) + (cols.injured[i] || 0);
+    // The public's layer has no casualties per accident (only statistics have them).
+    if (cols.layer === "accidents" && cols.killed) props.casualties = (cols.killed[i] || 0) + (cols.injured[i] || 0);
     features[i] = { type: "Feature", geometry: { type: "Point", coordinates: [cols.lon[i], cols.lat[i]] }, properties: props };
   }
   return { type: "FeatureCollection", features };
@@ -85,8 +86,9 @@ function addTiledAccidents(summary) {
                           // web/tiles.py keeps each cluster inside its cell by these radii.
                           "circle-radius": ["step", ["get", "point_count"], 12, 50, 16, 500, 21, 5000, 27] } });
   map.addLayer({ id: "accidents-points", type: "circle", source: "accidents", "source-layer": "accidents", filter: ["!", ["has", "point_count"]],
-                 paint: { "circle-color": ["case", [">", ["get", "killed"], 0], "#67000d", "#f4a582"],
-                          "circle-radius": ["interpolate", ["linear"], ["get", "casualties"], 0, 4, 1, 5, 5, 9, 20, 14],
+                 // The public's points carry no casualties: one size, one colour.
+                 paint: { "circle-color": ["case", [">", ["coalesce", ["get", "killed"], 0], 0], "#67000d", "#f4a582"],
+                          "circle-radius": ["interpolate", ["linear"], ["coalesce", ["get", "casualties"], 0], 0, 4, 1, 5, 5, 9, 20, 14],
                           "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
 }
 
@@ -234,7 +236,10 @@ function popupFor(f) {
   }[p.collection] || p.collection;
   box.append(el("strong", { text: title }));
   const facts = [];
-  if (p.collection === "accidents") facts.push(`${p.killed || 0} killed, ${p.injured || 0} injured`, (p.device_category || "").replace("_", " "));
+  if (p.collection === "accidents") {
+    if (p.killed !== undefined) facts.push(`${p.killed || 0} killed, ${p.injured || 0} injured`);
+    facts.push((p.device_category || "").replace("_", " "));
+  }
   if (p.collection === "hazards") facts.push(`status ${p.hazard_status}`, p.area_m2 ? `${Math.round(p.area_m2).toLocaleString()} m² (${(p.area_m2 / 10000).toFixed(2)} ha)` : "");
   if (p.collection === "released-parts" && p.area_m2) facts.push(`${Math.round(p.area_m2).toLocaleString()} m²`);
   if (p.status && p.status !== "approved") facts.push(`workflow: ${p.status}`);
