@@ -48,6 +48,11 @@ if TYPE_CHECKING:
 MAX_ACCEPTS_PER_TURN = 512
 # How long to stop accepting after accept() fails for want of resources.
 ACCEPT_RETRY_S = 1.0
+# On SIGTERM, how long requests in hand get to finish before their connections are
+# closed; then the app shuts down, cancelling import jobs (services/imports.py waits for
+# them 4 s at most). uvicorn's default is to wait for ever: an import kept the server up
+# (issue 15). Together they stay well within the 10 s a service manager usually allows.
+GRACEFUL_SHUTDOWN_S = 4
 log = logging.getLogger("mineaction.serve")
 
 
@@ -212,7 +217,8 @@ def server_config(settings: Settings) -> uvicorn.Config:
     config = uvicorn.Config("mineaction.app:create_app", factory=True,
                             host=settings.host, port=settings.port, workers=settings.workers,
                             log_level="info", loop=loop, http=http,
-                            access_log=settings.access_log, backlog=settings.backlog)
+                            access_log=settings.access_log, backlog=settings.backlog,
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     if (loop, http) != (LOOP, "httptools"):  # uvicorn has set up its logging by now
         logging.getLogger("uvicorn.error").info(
             "uvloop or httptools not installed: serving with loop=%s, http=%s", loop, http)

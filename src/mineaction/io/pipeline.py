@@ -1,10 +1,19 @@
-"""The import pipeline: read -> map -> validate -> stage -> commit -> change report.
+"""The import pipeline: read -> map -> validate -> stage, then write -> change report.
 
-The whole import runs in one store transaction. Rows stream through in chunks (memory stays
-flat for a million rows); every row of every chunk is checked; at the end the import either
-commits, or rolls back with every error listed (file, row, field, message). With
-skip_invalid, valid rows land and the rejected ones are written to a file with their reasons.
-A dry run does all of it and rolls back.
+Rows stream through in chunks (memory stays flat for a million rows); every row of every
+chunk is checked, and the writes that follow are planned into a private spool file. None
+of that holds the store's write lock: reading a file can take minutes (a 1,000,000-row
+XLSX took 86 s), and on GeoPackage the write lock is the only one, so sign-ins, edits and
+audit-log writes all waited on it (issue 15). Only when every row has been checked does
+one short transaction make the planned writes, after checking that the records of the
+dataset are still those the plan was made against (else ImportConflict: nothing written).
+The import either commits, or is rejected with every error listed (file, row, field,
+message). With skip_invalid, valid rows land and the rejected ones are written to a file
+with their reasons. A dry run does all of it but the write.
+
+An import can be stopped between chunks (``cancelled``) and has limits (ImportLimits:
+rows, vertices per geometry, seconds, memory); past one it stops with ImportStopped and
+nothing is written.
 
 Records are keyed by (dataset, external_id). A re-import compares each record's content
 digest with the stored one and reports added / changed / unchanged / removed.
@@ -13,10 +22,14 @@ digest with the stored one and reports added / changed / unchanged / removed.
 from __future__ import annotations
 
 import csv
+import os
+import pickle
+import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from mineaction.domain.models import ENTITIES
 from mineaction.geo.countries import country_outline
@@ -31,12 +45,44 @@ from mineaction.io import keys
 from mineaction.io.mapping import FieldRule, Mapping, MappingError, Target, identity_mapping
 from mineaction.io.plausibility import ExpectedPlaces
 from mineaction.io.readers import iter_table_chunks
-from mineaction.io.stage import StagedKind, write_chunk
-from mineaction.io.transform import ROW, Mapped, RowError, apply_rule, check
+from mineaction.io.stage import StagedKind, WriteOp, apply, plan_chunk
+from mineaction.io.transform import ROW, Mapped, Points, RowError, apply_rule, check
 from mineaction.store.base import Store, WriteEvent
 from mineaction.store.schema import METADATA
 
 ProgressFn = Callable[[int], None]
+CancelledFn = Callable[[], bool]
+# Vertices one geometry may have unless the caller says otherwise: a 1,000,000-vertex
+# polygon made every map load of its layer 28 MB (issue 15).
+DEFAULT_MAX_VERTICES = 100_000
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What one import may use; None is no limit. Checked between chunks (of up to
+    `chunksize` rows), so a limit is noticed within a chunk of being passed."""
+
+    max_rows: int | None = None
+    max_vertices: int | None = DEFAULT_MAX_VERTICES
+    max_seconds: float | None = None
+    max_memory_mb: int | None = None
+
+
+class ImportStopped(Exception):
+    """The import stopped before writing anything: cancelled, or past a limit."""
+
+
+class ImportCancelled(ImportStopped):
+    def __init__(self) -> None:
+        super().__init__("the import was cancelled; nothing was imported")
+
+
+class ImportLimitExceeded(ImportStopped):
+    pass
+
+
+class ImportConflict(Exception):
+    """Records of the dataset changed between the plan and the write: nothing written."""
 
 
 @dataclass
@@ -95,8 +141,72 @@ class ImportRejected(Exception):
         )
 
 
-class _RollBack(Exception):
-    pass
+def _resident_mb() -> float | None:
+    """This process's resident memory, MB (Linux), else its peak (other Unixes)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1_048_576
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1_048_576 if sys.platform == "darwin" else 1024)
+
+
+class _Guard:
+    """Stops an import that is cancelled or past one of its limits."""
+
+    def __init__(self, limits: ImportLimits, cancelled: CancelledFn | None) -> None:
+        self.limits = limits
+        self.cancelled = cancelled
+        self.started = time.monotonic()
+        self.memory_at_start = _resident_mb() if limits.max_memory_mb else None
+
+    def check(self, rows: int) -> None:
+        if self.cancelled is not None and self.cancelled():
+            raise ImportCancelled
+        limits = self.limits
+        if limits.max_rows is not None and rows > limits.max_rows:
+            raise ImportLimitExceeded(f"the file has more than {limits.max_rows:,} rows, the "
+                                      "most one import may have (import_max_rows); nothing "
+                                      "was imported: split the file")
+        if limits.max_seconds is not None \
+                and time.monotonic() - self.started > limits.max_seconds:
+            raise ImportLimitExceeded(f"the import took longer than {limits.max_seconds:g} s "
+                                      "(import_max_seconds); nothing was imported")
+        if limits.max_memory_mb is not None and self.memory_at_start is not None:
+            now = _resident_mb()
+            if now is not None and now - self.memory_at_start > limits.max_memory_mb:
+                raise ImportLimitExceeded(
+                    f"the import needed more than {limits.max_memory_mb:,} MB of memory "
+                    "(import_max_memory_mb); nothing was imported: split the file")
+
+
+class _Spool:
+    """The planned writes, pickled to an unnamed temporary file (deleted on close; only
+    this process can open it), so memory holds one chunk's writes, not the file's."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="mineaction-import-")
+        self.count = 0
+
+    def add(self, op: WriteOp) -> None:
+        pickle.dump(op, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def replay(self) -> Iterator[WriteOp]:
+        self._file.flush()
+        self._file.seek(0)
+        for _ in range(self.count):
+            op = pickle.load(self._file)  # noqa: S301 -- written by this process above
+            assert isinstance(op, WriteOp)
+            yield op
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def import_file(
@@ -117,62 +227,85 @@ def import_file(
     layer: str | None = None,
     sheet: str | None = None,
     encoding: str | None = None,
+    limits: ImportLimits | None = None,
+    cancelled: CancelledFn | None = None,
 ) -> ImportReport:
     path = Path(path)
     if mapping is None:
         if kind is None:
             raise MappingError("give --kind or a --mapping that names its kinds")
         mapping = identity_mapping(kind)
+    limits = limits or ImportLimits()
     targets = mapping.targets_for(kind)
     dataset = dataset or mapping.dataset or path.stem
     report = ImportReport(file=str(path), mapping=mapping.name, dataset=dataset, dry_run=dry_run,
                           deleted_missing=delete_missing)
     started = time.perf_counter()
+    guard = _Guard(limits, cancelled)
     outline = ExpectedPlaces(store, country_outline(mapping.country) if mapping.country else None)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     rejected_rows: list[pd.DataFrame] = []
+    spool = _Spool()
+    staged: dict[str, StagedKind] = {}
+    missing_ids: dict[str, list[str]] = {}
     try:
+        # 1. Read, map, validate and plan: no write lock is held.
+        def stage_for(kind_name: str) -> StagedKind:
+            if kind_name not in staged:
+                with store.engine.connect() as conn:  # a short read, not a transaction
+                    existing = store.existing_keys(conn, kind_name, dataset)
+                staged[kind_name] = StagedKind(
+                    kind=kind_name, existing=existing,
+                    bookkeeping={"status": status, "version": 1, "created_at": stamp,
+                                 "updated_at": stamp, "created_by": user,
+                                 "updated_by": user},
+                )
+            return staged[kind_name]
+
+        guard.check(0)
+        for chunk in iter_table_chunks(path, chunksize=chunksize, layer=layer,
+                                       sheet=sheet, encoding=encoding):
+            report.rows_read += len(chunk)
+            guard.check(report.rows_read)
+            if all(t.when for t in targets):
+                taken = np.zeros(len(chunk), bool)
+                for t in targets:
+                    taken |= _when_mask(chunk, t)
+                report.unmatched_rows.extend(chunk[ROW].to_numpy()[~taken].tolist())
+            for target in targets:
+                rejected = _import_target(store, chunk, target, dataset, outline, stage_for,
+                                          report, skip_invalid, spool.add,
+                                          limits.max_vertices)
+                if rejected is not None and len(rejected):
+                    rejected_rows.append(rejected)
+            if progress:
+                progress(len(chunk))
+            guard.check(report.rows_read)
+        for kind_name, stage in staged.items():
+            missing = [ext for ext, known in stage.existing.items()
+                       if ext not in stage.ids and not known[3]]
+            stage.report.removed = len(missing)
+            if delete_missing and missing:
+                missing_ids[kind_name] = [stage.existing[e][0] for e in missing]
+            report.kinds[kind_name] = stage.report
+        if report.errors and not skip_invalid:
+            raise ImportRejected(report)
+        if dry_run:
+            return report
+        # 2. Write what was planned, in one short transaction.
+        guard.check(report.rows_read)
         with store.transaction() as conn:
-            staged: dict[str, StagedKind] = {}
-
-            def stage_for(kind_name: str) -> StagedKind:
-                if kind_name not in staged:
-                    staged[kind_name] = StagedKind(
-                        kind=kind_name,
-                        existing=store.existing_keys(conn, kind_name, dataset),
-                        bookkeeping={"status": status, "version": 1, "created_at": stamp,
-                                     "updated_at": stamp, "created_by": user,
-                                     "updated_by": user},
-                    )
-                return staged[kind_name]
-
-            for chunk in iter_table_chunks(path, chunksize=chunksize, layer=layer,
-                                           sheet=sheet, encoding=encoding):
-                report.rows_read += len(chunk)
-                if all(t.when for t in targets):
-                    taken = np.zeros(len(chunk), bool)
-                    for t in targets:
-                        taken |= _when_mask(chunk, t)
-                    report.unmatched_rows.extend(chunk[ROW].to_numpy()[~taken].tolist())
-                for target in targets:
-                    rejected = _import_target(store, conn, chunk, target, dataset, outline,
-                                              stage_for, report, skip_invalid)
-                    if rejected is not None and len(rejected):
-                        rejected_rows.append(rejected)
-                if progress:
-                    progress(len(chunk))
             for kind_name, stage in staged.items():
-                missing = [ext for ext, known in stage.existing.items()
-                           if ext not in stage.ids and not known[3]]
-                stage.report.removed = len(missing)
-                if delete_missing and missing:
-                    store.delete_ids(conn, kind_name, [stage.existing[e][0] for e in missing],
-                                     by=user)
-                report.kinds[kind_name] = stage.report
-            if report.errors and not skip_invalid:
-                raise ImportRejected(report)
-            if dry_run:
-                raise _RollBack
+                if store.existing_keys(conn, kind_name, dataset) != stage.existing:
+                    raise ImportConflict(
+                        f"records of dataset {dataset!r} ({kind_name}) changed while "
+                        f"{path.name} was being checked; nothing was imported: run the "
+                        "import again")
+            for op in spool.replay():
+                guard.check(report.rows_read)
+                apply(store, conn, op)
+            for kind_name, ids in missing_ids.items():
+                store.delete_ids(conn, kind_name, ids, by=user)
             _record_run(conn, report, mapping, stamp)
             if mapping.source is not None:
                 store.link_dataset_source(conn, report.dataset, _source_record(mapping))
@@ -184,9 +317,8 @@ def import_file(
                     "kinds": {k: vars(v) for k, v in report.kinds.items()}}))
             store.refresh_spatial_metadata(conn, list(staged))
             report.committed = True
-    except _RollBack:
-        pass
     finally:
+        spool.close()
         report.seconds = time.perf_counter() - started
     if skip_invalid and rejected_rows and not dry_run:
         report.rejected_file = str(_write_rejected(path, rejected_rows, rejected_path))
@@ -195,7 +327,6 @@ def import_file(
 
 def _import_target(
     store: Store,
-    conn: Any,
     chunk: pd.DataFrame,
     target: Target,
     dataset: str,
@@ -203,6 +334,8 @@ def _import_target(
     stage_for: Callable[[str], StagedKind],
     report: ImportReport,
     skip_invalid: bool,
+    emit: Callable[[WriteOp], None],
+    max_vertices: int | None,
 ) -> pd.DataFrame | None:
     if target.when:
         chunk = chunk[_when_mask(chunk, target)]
@@ -222,7 +355,7 @@ def _import_target(
         new = first & np.fromiter(
             (p not in staged_ids and p not in failed_before for p in parent_ext), bool,
             len(parent_ext))
-        parents = _map(chunk[new], group.kind, group.fields)
+        parents = _map(chunk[new], group.kind, group.fields, max_vertices=max_vertices)
         parent_ids = parent_ext[new]
         parent_errors = parents.errors
         bad_parent_rows = parents.bad_rows()
@@ -230,12 +363,13 @@ def _import_target(
                   if r in bad_parent_rows}
         parent_stage.failed.update(failed)
         ok = np.fromiter((p not in failed for p in parent_ids), bool, len(parent_ids))
-        _stage(store, conn, parents, ok, parent_ids, dataset, outline, parent_stage, report)
+        _stage(store, parents, ok, parent_ids, dataset, outline, parent_stage, report, emit)
         # Rows whose parent failed (now or in an earlier chunk) cannot land either.
         orphan = np.fromiter((p in parent_stage.failed for p in parent_ext), bool,
                              len(parent_ext))
         bad_rows |= set(rows[orphan].tolist())
-    child = _map(chunk, target.kind, target.fields, target.external_id)
+    child = _map(chunk, target.kind, target.fields, target.external_id,
+                 max_vertices=max_vertices)
     if target.group is not None and parent_of_row is not None:
         codes, uniques = pd.factorize(parent_of_row)
         known = stage_for(target.group.kind).ids
@@ -256,7 +390,7 @@ def _import_target(
     bad_rows |= {e.row for e in errors}
     ok = ~np.isin(rows, list(bad_rows))
     stage.report.rejected += int((~ok).sum())
-    _stage(store, conn, child, ok, ext_ids, dataset, outline, stage, report)
+    _stage(store, child, ok, ext_ids, dataset, outline, stage, report, emit)
     if skip_invalid and bad_rows:
         reasons: dict[int, list[str]] = {}
         for e in errors:
@@ -281,7 +415,8 @@ def _when_mask(chunk: pd.DataFrame, target: Target) -> np.ndarray:
 
 
 def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
-         external_id: FieldRule | None = None) -> Mapped:
+         external_id: FieldRule | None = None, *,
+         max_vertices: int | None = DEFAULT_MAX_VERTICES) -> Mapped:
     from mineaction.domain.columns import column, columns
 
     model = ENTITIES[kind]
@@ -301,8 +436,51 @@ def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
     precision = mapped.values.pop("__date_precision__", None)
     if precision is not None and "date_precision" in model.model_fields:
         mapped.values.setdefault("date_precision", precision)
+    capped, field_name = _cap_vertices(mapped, rules, max_vertices)
     check(mapped)
+    if capped:
+        # The capped geometry is gone from the row: "is required" would say it twice.
+        mapped.errors = [e for e in mapped.errors
+                         if not (e.row in capped and e.field == field_name
+                                 and e.message == "is required")]
     return mapped
+
+
+def _cap_vertices(mapped: Mapped, rules: dict[str, FieldRule],
+                  max_vertices: int | None) -> tuple[set[int], str]:
+    """Geometries of more than ``max_vertices`` vertices are row errors, and are dropped
+    before any other check looks at them; returns the rows they were in."""
+    from mineaction.domain.columns import geometry_column
+
+    spec = geometry_column(ENTITIES[mapped.kind])
+    if spec is None or max_vertices is None:
+        return set(), ""
+    name = spec.name
+    value = mapped.values.get(name)
+    if value is None or isinstance(value, Points):
+        return set(), name
+    cells = value.to_numpy(dtype=object) if isinstance(value, pd.Series) \
+        else np.asarray(value, dtype=object)
+    is_geometry = np.fromiter((isinstance(g, shapely.Geometry) for g in cells), bool,
+                              len(cells))
+    counts = np.zeros(len(cells), np.int64)
+    if is_geometry.any():
+        counts[is_geometry] = shapely.get_num_coordinates(cells[is_geometry])
+    over = counts > max_vertices
+    if not over.any():
+        return set(), name
+    rule = rules.get(name)
+    column = rule.source if rule is not None and isinstance(rule.source, str) else None
+    rows = mapped.rows[over]
+    for row, n in zip(rows.tolist(), counts[over].tolist(), strict=True):
+        mapped.errors.append(RowError(int(row), name, f"has {n:,} vertices; at most "
+                                      f"{max_vertices:,} are accepted (import_max_vertices):"
+                                      " simplify it first", column=column))
+    cleared = cells.copy()
+    cleared[over] = None
+    mapped.values[name] = (pd.Series(cleared, index=value.index, dtype=object)
+                                 if isinstance(value, pd.Series) else cleared)
+    return set(rows.tolist()), name
 
 
 def _check_explicit_keys(mapped: Mapped, ext_ids: np.ndarray, stage: StagedKind) -> None:
@@ -335,11 +513,12 @@ def _identity_rules(chunk: pd.DataFrame, kind: str) -> dict[str, FieldRule]:
     return rules
 
 
-def _stage(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray,
-           dataset: str, outline: ExpectedPlaces, stage: StagedKind, report: ImportReport) -> None:
+def _stage(store: Store, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray, dataset: str,
+           outline: ExpectedPlaces, stage: StagedKind, report: ImportReport,
+           emit: Callable[[WriteOp], None]) -> None:
     if not ok.any():
         return
-    ids, written = write_chunk(store, conn, mapped, ok, ext_ids[ok], dataset, stage)
+    ids, written = plan_chunk(store, mapped, ok, ext_ids[ok], dataset, stage, emit)
     if outline is not None and written.any():
         # Only what this import wrote is checked: unchanged records were flagged before.
         fresh = ok.copy()

@@ -376,13 +376,14 @@ def _gis_sources(path: str, fmt: str, layer: str | None) -> list[_Source]:
         return chosen
     if fmt == "shp" or (fmt in ("geojson", "fgb") and layer is None):
         return [_Source(path, None)]  # one layer per file: no need to open it twice
+    if fmt == "gpkg":
+        # Before GDAL opens it: listing the layers reads a view whole.
+        _refuse_computed_layers(path, layer)
     try:
         names = [str(n) for n, _ in pyogrio.list_layers(path)]
     except _GDAL_ERRORS as exc:
         raise ReadError(path, f"not a valid {get_format(fmt).label} file ({exc})") from exc
     names = [n for n in names if n != "layer_styles"]  # QGIS stores styles in a GeoPackage
-    if fmt == "gpkg":
-        _refuse_computed_layers(path, [layer] if layer is not None else names)
     if layer is not None:
         if layer not in names:
             raise ReadError(path, f"no layer {layer!r}; layers: {', '.join(names)}")
@@ -395,22 +396,26 @@ def _gis_sources(path: str, fmt: str, layer: str | None) -> list[_Source]:
     raise ReadError(path, f"file has {len(names)} layers ({', '.join(names)}); choose one")
 
 
-def _refuse_computed_layers(path: str, layers: list[str]) -> None:
+def _refuse_computed_layers(path: str, layer: str | None) -> None:
     """A GeoPackage layer that is a view, or a table with computed (virtual generated)
-    columns, runs the uploader's SQL on every read: a 72 KB file made a read last forever
-    (issue 15). Only stored rows are imported: such layers are refused before reading."""
+    columns, runs the uploader's SQL on every read (and GDAL reads a view whole just to
+    list it): a 72 KB file made an import read for ever (issue 15). Only stored rows are
+    imported: such layers are refused before GDAL opens the file."""
     uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro&immutable=1"
     try:
         with closing(sqlite3.connect(uri, uri=True)) as db:
             kinds = dict(db.execute("SELECT name, type FROM sqlite_master "
                                     "WHERE type IN ('table', 'view')").fetchall())
-            for name in layers:
+            if "gpkg_contents" not in kinds:
+                return  # GDAL will say what is wrong with the file
+            layers = [str(n) for (n,) in db.execute("SELECT table_name FROM gpkg_contents")]
+            for name in [layer] if layer is not None else layers:
                 if kinds.get(name) == "view":
                     raise ReadError(path, f"layer {name!r} is a view, not a table: only "
                                     "stored rows can be imported (save it as a table)")
                 if kinds.get(name) == "table":
                     quoted = '"' + name.replace('"', '""') + '"'
-                    hidden = [r[1] for r in db.execute(f"PRAGMA table_xinfo({quoted})")
+                    hidden = [str(r[1]) for r in db.execute(f"PRAGMA table_xinfo({quoted})")
                               if r[6] == 2]
                     if hidden:
                         raise ReadError(path, f"layer {name!r} has computed columns "

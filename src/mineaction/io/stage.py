@@ -1,9 +1,11 @@
-"""Staging mapped rows into the store: store-ready cells, and the added / changed /
-unchanged decision against what the dataset already holds."""
+"""Staging mapped rows for the store: store-ready cells, the added / changed / unchanged
+decision against what the dataset already holds, and the bulk writes that follow from it,
+planned while the file is read and made later in one short transaction (issue 15)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,10 +77,36 @@ def _content_cells(store: Store, mapped: Mapped, ok: np.ndarray, dataset: str,
     return cols
 
 
-def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray,
-                dataset: str, stage: StagedKind) -> tuple[list[str], np.ndarray]:
-    """Write the chunk's valid rows; returns their record ids, in order, and which of them
-    were written (added or changed) rather than found unchanged."""
+@dataclass
+class WriteOp:
+    """One bulk write an import will make: planned while the file is read (no lock held),
+    made in the import's short write transaction (`apply`)."""
+
+    kind: str
+    action: str  # "insert" or "update"
+    names: list[str]
+    rows: list[tuple[Any, ...]]
+    constants: dict[str, Any] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)  # update: the records to keep versions of
+    by: str | None = None
+
+
+def apply(store: Store, conn: Any, op: WriteOp) -> None:
+    """Make one planned write, in the import's write transaction."""
+    if op.action == "insert":
+        store.bulk_insert(conn, op.kind, op.names, op.rows, op.constants)
+    else:
+        store.keep_versions(conn, op.kind, op.ids, "import", op.by)
+        store.bulk_update(conn, op.kind, op.names, op.rows)
+
+
+def plan_chunk(store: Store, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray,
+               dataset: str, stage: StagedKind, emit: Callable[[WriteOp], None]
+               ) -> tuple[list[str], np.ndarray]:
+    """Plan the writes of the chunk's valid rows (handed to ``emit``); returns their record
+    ids, in order, and which of them will be written (added or changed) rather than found
+    unchanged. The decision is against ``stage.existing``, read before: the pipeline checks
+    that it still holds when it writes."""
     model = ENTITIES[mapped.kind]
     exts = ext_ids.tolist()
     cols = _content_cells(store, mapped, ok, dataset, exts)
@@ -118,15 +146,15 @@ def write_chunk(store: Store, conn: Any, mapped: Mapped, ok: np.ndarray, ext_ids
             else:
                 names.append(name)
                 columns.append(picked)
-        store.bulk_insert(conn, mapped.kind, names, list(zip(*columns, strict=True)), constants)
+        emit(WriteOp(mapped.kind, "insert", names, list(zip(*columns, strict=True)),
+                     constants))
     if update_at:
-        store.keep_versions(conn, mapped.kind, [ids[i] for i in update_at], "import",
-                            book["updated_by"])
         names = [*content, "status", "updated_at", "updated_by"]
         rows = [tuple(cols[c][i] for c in content)
                 + (book["status"], book["updated_at"], book["updated_by"], ids[i])
                 for i in update_at]
-        store.bulk_update(conn, mapped.kind, names, rows)
+        emit(WriteOp(mapped.kind, "update", names, rows, ids=[ids[i] for i in update_at],
+                     by=book["updated_by"]))
     written = np.zeros(len(exts), bool)
     written[insert_at] = True
     written[update_at] = True

@@ -1,4 +1,4 @@
-"""Imports through the API: upload (dry run or not), poll, commit a dry run."""
+"""Imports through the API: upload (dry run or not), poll, commit a dry run, cancel."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from mineaction.domain.registry import REGISTRY
 from mineaction.http.deps import ServicesDep, SignedInDep
 from mineaction.http.errors import ERROR_RESPONSES, Forbidden
 from mineaction.io.formats import formats_list
+from mineaction.services.imports import limits_from
 
 router = APIRouter(prefix="/imports", tags=["imports"], responses=ERROR_RESPONSES)
 
@@ -31,8 +32,10 @@ def start_import(
 ) -> dict[str, Any]:
     if not may_import(who):
         raise Forbidden(f"role {who.role.value} cannot import")
+    svc.jobs.keep_hours = svc.settings.upload_keep_hours
     return svc.jobs.start(who, file.filename or "upload", file.file, kind=kind,
-                          mapping=mapping, dataset=dataset, dry_run=dry_run)
+                          mapping=mapping, dataset=dataset, dry_run=dry_run,
+                          limits=limits_from(svc.settings))
 
 
 @router.get("/{job_id}", summary="State, progress and report of an import job")
@@ -45,4 +48,12 @@ def get_import(svc: ServicesDep, who: SignedInDep, job_id: str) -> dict[str, Any
 def commit_import(svc: ServicesDep, who: SignedInDep, job_id: str) -> dict[str, Any]:
     if not may_import(who):
         raise Forbidden(f"role {who.role.value} cannot import")
-    return svc.jobs.commit(who, job_id)
+    return svc.jobs.commit(who, job_id, limits=limits_from(svc.settings))
+
+
+@router.post("/{job_id}/cancel", summary="Stop a queued or running import job; nothing "
+             "it read is written")
+def cancel_import(svc: ServicesDep, who: SignedInDep, job_id: str) -> dict[str, Any]:
+    if not may_import(who):
+        raise Forbidden(f"role {who.role.value} cannot import")
+    return svc.jobs.cancel(who, job_id)
