@@ -108,7 +108,7 @@ def point_layer(store: Store, access: Access, layer: str, f: MapFilters) -> dict
     cols = [table.c.fid, table.c.status, *_xy_columns(store, table),
             *(table.c[n] for n in fields)]
     if date_col:
-        text = sa.cast(table.c[date_col], sa.Text)
+        text: Any = sa.cast(table.c[date_col], sa.Text)
         if access.dates_to_year(kind):
             text = sa.func.substr(text, 1, 4)
         cols.append(text.label(date_col))
