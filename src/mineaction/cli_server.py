@@ -191,21 +191,49 @@ def token_create(
 def audit_verify(
     expected_head: Annotated[str | None, typer.Option(
         help="The head hash printed by an earlier verify, kept elsewhere: also catches "
-        "entries cut off the end.")] = None,
+        "entries cut off the end (the log may not have grown since).")] = None,
+    against: Annotated[list[str] | None, typer.Option(
+        help="A checkpoint SEQ:HASH printed by `--checkpoint`, or a file holding one: "
+        "fails when the log no longer reaches that entry (cut back or emptied) or it "
+        "changed. Repeatable.")] = None,
+    checkpoint: Annotated[bool, typer.Option(
+        "--checkpoint", help="Print the checkpoint of the newest entry (last line) to "
+        "keep somewhere else.")] = False,
+    anchor: Annotated[Path | None, typer.Option(
+        help="The anchor file the server keeps (default: MINEACTION_AUDIT_ANCHOR, else "
+        "STORE.audit-anchor beside a GeoPackage; PostGIS has none unless set).")] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Check the audit trail's hash chain and the audited records; exit 1 if tampered."""
+    """Check the audit trail's hash chain, the audited records, record history, review
+    notes and users, and that the log still reaches its anchor and checkpoints; exit 1 if
+    tampered."""
+    from mineaction.audit.anchor import parse_checkpoint, read_checkpoint_file
     from mineaction.audit.log import verify
 
+    kept = []
+    for given in against or []:
+        try:
+            path = Path(given)
+            found = read_checkpoint_file(path) if path.is_file() else parse_checkpoint(given)
+        except (ValueError, OSError) as exc:
+            _fail(f"--against {given}: {exc}", 2)
+        if found is None:
+            _fail(f"--against {given}: no checkpoint in it", 2)
+        kept.append(found)
     with _store(store) as s:
-        report = verify(s, expected_head=expected_head)
+        report = verify(s, expected_head=expected_head, against=kept,
+                        anchor=anchor if anchor is not None else True)
     for problem in report.problems:
         typer.echo(f"TAMPERED: {problem}", err=True)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
     typer.echo(f"{report.entries:,} entries, {report.records_checked:,} records checked, "
                f"head {report.head}")
     if not report.ok:
         _fail("the audit trail does not verify")
     typer.echo("audit trail verified")
+    if checkpoint:
+        typer.echo(report.checkpoint)
 
 
 def register(app: typer.Typer) -> None:

@@ -199,7 +199,7 @@ def test_a_review_note_changed_directly_is_caught(audited: Store, attack: str) -
         run("INSERT INTO record_reviews (record_kind, record_id, version, action, reason, "
             "by, at) SELECT record_kind, record_id, version + 1, 'approve', NULL, 'mallory', "
             "at FROM record_reviews WHERE reason = 'no date'")
-        expected = "record_reviews: 1 rows added outside the audit trail"
+        expected = "record_reviews: 1 row added outside the audit trail"
     assert _says(_problems(audited), expected)
 
 
@@ -220,7 +220,7 @@ def test_record_history_changed_directly_is_caught(audited: Store, attack: str) 
         run("INSERT INTO record_history (record_kind, record_id, version, data, "
             "superseded_at, superseded_by, action) SELECT record_kind, record_id, 7, data, "
             "superseded_at, 'mallory', 'import' FROM record_history")
-        expected = "record_history: 1 rows added outside the audit trail"
+        expected = "record_history: 1 row added outside the audit trail"
     assert _says(_problems(audited), expected)
 
 
@@ -299,3 +299,21 @@ def test_personal_data_in_patch_and_412_answers_are_logged_reads(api: Api) -> No
     stale = editor.patch(url, json={"outcome": "injured"}, headers={"If-Match": '"1"'})
     assert stale.status_code == 412 and "Ana Pérez" in stale.text
     assert _reads(api, v["id"]) == before + 2
+
+
+def test_the_api_verifies_against_a_kept_checkpoint(api: Api) -> None:
+    admin = api.as_("admin")
+    editor = api.as_("editor")
+    editor.post("/api/v1/accidents", json=accident())
+    first = admin.get("/api/v1/audit/verify").json()
+    assert first["ok"] is True, first
+    kept = first["checkpoint"]
+    editor.post("/api/v1/accidents", json=accident())
+    again = admin.get("/api/v1/audit/verify", params={"against": kept}).json()
+    assert again["ok"] is True and again["checkpoint"] != kept  # the log grew; still fine
+    _raw(api.services.store)("DELETE FROM audit_log WHERE fid > ?",
+                             (int(kept.split(":")[0]) - 1,))
+    cut = admin.get("/api/v1/audit/verify", params={"against": kept}).json()
+    assert cut["ok"] is False and _says(cut["problems"], "cut off the end")
+    assert admin.get("/api/v1/audit/verify", params={"against": "nonsense"}
+                     ).status_code == 422

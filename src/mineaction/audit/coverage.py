@@ -233,7 +233,7 @@ class CoverageCheck:
                 held = {n: conn.execute(sa.select(sa.func.count()).select_from(
                     METADATA.tables[n])).scalar() or 0 for n in present if present[n]}
                 if any(held.values()):
-                    what = ", ".join(f"{v:,} {k} rows" for k, v in held.items() if v)
+                    what = ", ".join(_rows(v) + f" in {k}" for k, v in held.items() if v)
                     problem(f"the audit trail has no coverage entry, yet the store holds {what}:"
                             " the audit log was emptied or replaced")
                 return
@@ -261,7 +261,7 @@ class CoverageCheck:
                 unsealed.append(row.fid)
         if unsealed:
             shown = ", ".join(map(str, unsealed[:10])) + (" ..." if len(unsealed) > 10 else "")
-            problem(f"{name}: {len(unsealed):,} rows added outside the audit trail "
+            problem(f"{name}: {_rows(len(unsealed))} added outside the audit trail "
                     f"(fid {shown})")
         for s in self.seals.get(name, []):
             if s.seen != s.rows or s.hasher.hexdigest() != s.digest:
@@ -295,6 +295,10 @@ def _detail(row: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + ("" if n == 1 else "s")
 
 
 def _runs_text(runs: list[list[int]]) -> str:

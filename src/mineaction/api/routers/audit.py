@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from mineaction.access.roles import is_admin
+from mineaction.audit.anchor import parse_checkpoint
 from mineaction.audit.log import verify
 from mineaction.audit.schema import AUDIT_LOG
 from mineaction.http.deps import ServicesDep, SignedInDep
-from mineaction.http.errors import ERROR_RESPONSES, Forbidden
+from mineaction.http.errors import ERROR_RESPONSES, FieldError, Forbidden, Invalid
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
 
@@ -22,17 +23,29 @@ class VerifyOut(BaseModel):
     entries: int
     records_checked: int
     head: str
+    checkpoint: str  # SEQ:HASH of the newest entry: keep it elsewhere, pass it as `against`
     problems: list[str]
+    notes: list[str]
 
 
-@router.get("/verify", response_model=VerifyOut, summary="Check the hash chain and the "
-            "records' audited states")
-def verify_chain(svc: ServicesDep, who: SignedInDep) -> Any:
+@router.get("/verify", response_model=VerifyOut, summary="Check the hash chain, what it "
+            "covers (records, history, reviews, users) and that the log still reaches its "
+            "anchor and the checkpoints given")
+def verify_chain(svc: ServicesDep, who: SignedInDep,
+                 against: Annotated[list[str] | None, Query(
+                     description="Checkpoints SEQ:HASH kept from earlier verifies")] = None,
+                 ) -> Any:
     if not is_admin(who):
         raise Forbidden("only admins read the audit trail")
-    r = verify(svc.store)
+    try:
+        kept = [parse_checkpoint(c) for c in against or []]
+    except ValueError as exc:
+        raise Invalid(str(exc), field_errors=[FieldError(field="against",
+                                                         message="not SEQ:HASH")]) from None
+    r = verify(svc.store, against=kept)
     return VerifyOut(ok=r.ok, entries=r.entries, records_checked=r.records_checked,
-                     head=r.head, problems=r.problems)
+                     head=r.head, checkpoint=r.checkpoint, problems=r.problems,
+                     notes=r.notes)
 
 
 @router.get("/entries", summary="Audit entries, newest first")
