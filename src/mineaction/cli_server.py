@@ -204,9 +204,10 @@ def audit_verify(
         "STORE.audit-anchor beside a GeoPackage; PostGIS has none unless set).")] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Check the audit trail's hash chain, the audited records, record history, review
-    notes and users, and that the log still reaches its anchor and checkpoints; exit 1 if
-    tampered."""
+    """Check the audit trail's hash chain and the audited records; exit 1 if tampered.
+
+    Also record history, review notes and users, and that the log still reaches its anchor
+    file and the checkpoints given (nothing cut off its end, not emptied)."""
     from mineaction.audit.anchor import parse_checkpoint, read_checkpoint_file
     from mineaction.audit.log import verify
 
