@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mineaction.auth.users import AuthError
+from mineaction.domain.rules import RuleError
 from mineaction.io.errors import FileError
 from mineaction.io.mapping import MappingError
 from mineaction.services.errors import (  # noqa: F401  (the errors routers raise)
@@ -56,11 +57,19 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def field_errors_of(exc: ValidationError | RequestValidationError) -> list[FieldError]:
+    """One FieldError per pydantic error. A rule across fields (domain/rules.py) fails in a
+    model validator, at the model's own location: the field it names is the one reported,
+    with the rule's message."""
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path",
                                                                  "header")]
-        out.append(FieldError(field=".".join(loc) or "body", message=str(err.get("msg"))))
+        message = str(err.get("msg"))
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, RuleError):
+            loc.append(cause.field)
+            message = cause.message
+        out.append(FieldError(field=".".join(loc) or "body", message=message))
     return out
 
 
