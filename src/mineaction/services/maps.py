@@ -230,3 +230,17 @@ def area_layer(store: Store, access: Access, layer: str, f: MapFilters) -> dict[
         props.update({n: getattr(r, n) for n in fields})
         features.append({"type": "Feature", "geometry": mapping(geom), "properties": props})
     return {"type": "FeatureCollection", "features": features}
+
+
+def data_version(store: Store, kinds: tuple[str, ...]) -> str:
+    """Changes whenever a record of `kinds` is added, changed or deleted: inserts change
+    the count, every update or (soft) delete raises a record's version."""
+    parts = []
+    with store.engine.connect() as conn:
+        for kind in kinds:
+            table = entity_table(ENTITIES[kind])
+            n, total = conn.execute(sa.select(sa.func.count(),
+                                              sa.func.coalesce(sa.func.sum(table.c.version), 0))
+                                    ).one()
+            parts.append(f"{kind}:{n}:{total}")
+    return ";".join(parts)

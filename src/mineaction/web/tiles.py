@@ -34,13 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from mineaction.access.visibility import Access
-from mineaction.domain.models import ENTITIES
 from mineaction.services import maps
 from mineaction.store.base import Store
-from mineaction.store.schema import entity_table
 from mineaction.web import mvt
 
 GRID = 8  # cluster cells per tile side: 64 px cells in MapLibre's 512 px tiles
@@ -99,15 +96,7 @@ class PointIndex:
 def data_version(store: Store, layer: str) -> str:
     """Changes whenever a record the layer draws is added, changed or deleted: inserts
     change the count, every update or (soft) delete raises a record's version."""
-    parts = []
-    with store.engine.connect() as conn:
-        for kind in DEPENDS[layer]:
-            table = entity_table(ENTITIES[kind])
-            n, total = conn.execute(sa.select(sa.func.count(),
-                                              sa.func.coalesce(sa.func.sum(table.c.version), 0))
-                                    ).one()
-            parts.append(f"{kind}:{n}:{total}")
-    return ";".join(parts)
+    return maps.data_version(store, DEPENDS[layer])
 
 
 def build_index(store: Store, access: Access, layer: str, f: maps.MapFilters, token: str
