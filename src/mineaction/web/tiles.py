@@ -37,7 +37,7 @@ import numpy as np
 
 from mineaction.access.visibility import Access
 from mineaction.services import maps
-from mineaction.store.base import Store
+from mineaction.store import Store
 from mineaction.web import mvt
 
 GRID = 8  # cluster cells per tile side: 64 px cells in MapLibre's 512 px tiles
