@@ -65,7 +65,7 @@ def geometry_field(store_type: str, *accepts: str) -> Any:
         GeometryKind(store_type, accepts),
         PlainValidator(_to_shapely),
         PlainSerializer(_to_geojson,
-                        return_type=dict[str, Any] | None),  # type: ignore[arg-type]
+                        return_type=dict[str, Any] | None),  # type: ignore[arg-type, unused-ignore]
         WithJsonSchema(_GEOJSON_SCHEMA),
     ]
 
