@@ -128,3 +128,29 @@ def test_failed_bulk_load_leaves_facts_and_triggers(store: Store) -> None:
         raise RuntimeError("import failed")
     store.add(Victim(accident_id=a.id, outcome="killed"))
     assert len(assert_facts_current(store)) == 1
+
+
+def test_an_older_facts_table_is_brought_in_line_on_open(store_location: str) -> None:
+    """A column added to facts.COLUMNS (a new statistics dimension) needs no migration:
+    a store whose facts table lacks it is rebuilt on open, triggers included."""
+    from mineaction.store import open_store
+
+    with open_store(store_location) as store:
+        acc = store.add(Accident(geometry=Point(-75.2, 6.1), accident_date=date(2006, 1, 2),
+                                 area_type="rural"))
+        store.add(Victim(accident_id=acc.id, outcome="killed", activity="agriculture"))
+        with store.transaction() as conn:  # as a store made before the column existed
+            if store.dialect == "gpkg":
+                facts.drop_sqlite_triggers(conn)
+            conn.exec_driver_sql(f"ALTER TABLE {facts.TABLE} DROP COLUMN activity")
+    with open_store(store_location) as store:
+        with store.engine.connect() as conn:
+            cols = {c["name"] for c in sa.inspect(conn).get_columns(facts.TABLE)}
+            assert cols == set(facts.COLUMNS)
+            assert conn.exec_driver_sql(f"SELECT activity FROM {facts.TABLE}").all() == [
+                ("agriculture",)]
+        # ...and kept current again by its triggers.
+        store.add(Victim(accident_id=acc.id, outcome="injured", activity="herding"))
+        with store.engine.connect() as conn:
+            assert sorted(conn.exec_driver_sql(
+                f"SELECT activity FROM {facts.TABLE}").scalars()) == ["agriculture", "herding"]

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES, Record
-from mineaction.store import codec, prepared
+from mineaction.store import codec, facts, prepared
 from mineaction.store import rows as rowplan
 from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
 from mineaction.store.held import HeldConnections
@@ -124,6 +124,7 @@ class Store:
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[target](self, conn)
                 self._set_meta(conn, "schema_version", str(target))
+            facts.align(self, conn)
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:

@@ -173,3 +173,24 @@ def rebuild(conn: sa.Connection) -> None:
     conn.exec_driver_sql(_INSERT + _select_from("victims"))
     for name, cols in INDEXES.items():
         conn.exec_driver_sql(f"CREATE INDEX {name} ON {TABLE} ({', '.join(cols)})")
+
+
+def align(store: Store, conn: sa.Connection) -> bool:
+    """Bring an existing store's facts table in line with COLUMNS when they differ (a
+    column added for a new statistics dimension): the table is derived, so it is made
+    again from victims and accidents, with its triggers; no schema version is needed.
+    Returns whether it was rebuilt. One look at the table's columns on every open."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(TABLE):
+        return False  # made by the migration that introduces it
+    have = {c["name"] for c in inspector.get_columns(TABLE)}
+    if have == set(COLUMNS):
+        return False
+    if store.engine.dialect.name == "sqlite":
+        drop_sqlite_triggers(conn)
+    conn.exec_driver_sql(f"DROP TABLE {TABLE}")
+    from mineaction.store.schema import METADATA  # schema builds its tables from here
+
+    METADATA.tables[TABLE].create(conn)
+    install(store, conn)
+    return True
