@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import shapely
 from api_helpers import PASSWORD, Api, accident, victim
-from test_imports_helpers import GOOD, SlowReader, upload, wait_job
 from pyogrio import raw
+from test_imports_helpers import GOOD, SlowReader, upload, wait_job
 
 QUICK_S = 3.0  # a write waiting for the import's lock waited 30 s, then failed
 
