@@ -235,6 +235,22 @@ ACCIDENTS = [
 ]
 
 
+def _varied(model: Any, i: int) -> dict[str, Any]:
+    """Every other single-choice field of `model` set to its i-th value (cycling), so a
+    dimension added over any such field finds several groups here without a new row."""
+    import enum
+    import typing
+
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        choices = [a for a in typing.get_args(info.annotation) or (info.annotation,)
+                   if isinstance(a, type) and issubclass(a, enum.Enum)]
+        if choices and name not in ("status", "device_category", "accident_kind"):
+            members = list(choices[0])
+            out[name] = members[i % len(members)]
+    return out
+
+
 @pytest.fixture
 def small_store(store_location: str) -> Iterator[Store]:
     from shapely.geometry import Point
@@ -244,10 +260,10 @@ def small_store(store_location: str) -> Iterator[Store]:
 
     store = open_store(store_location)
     try:
-        for when, pcode, device, kind, victims in ACCIDENTS:
+        for i, (when, pcode, device, kind, victims) in enumerate(ACCIDENTS):
             accident = store.add(Accident(
                 geometry=Point(-75.5, 6.2), accident_date=when, admin_area_pcode=pcode,
-                device_category=device, accident_kind=kind))
+                device_category=device, accident_kind=kind, **_varied(Accident, i)))
             for outcome, role, sex, age, activity in victims:
                 store.add(Victim(accident_id=accident.id, outcome=outcome, role=role,
                                  sex=sex, age=age, activity=activity))
