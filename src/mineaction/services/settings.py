@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(None, description="Where uploaded import files wait "
                                     "for their commit (default: a folder in the system "
                                     "temp directory).")
+    upload_keep_hours: float = Field(24, gt=0, description="Hours the upload of a finished "
+                                     "dry run is kept for its commit; then it is deleted "
+                                     "(upload it again to commit).")
+    import_max_rows: int = Field(2_000_000, ge=0, description="Most rows one API import "
+                                 "may have; beyond, it stops and writes nothing (0: no "
+                                 "limit).")
+    import_max_vertices: int = Field(100_000, ge=0, description="Most vertices one geometry "
+                                     "of an API import may have; a row with more is an "
+                                     "error naming file, row and field (0: no limit).")
+    import_max_seconds: float = Field(3600, ge=0, description="Longest an API import may "
+                                      "run, reading and checking included; beyond, it "
+                                      "stops and writes nothing (0: no limit).")
+    import_max_memory_mb: int = Field(2048, ge=0, description="Most memory an API import "
+                                      "may add to its worker process, MB, checked after "
+                                      "each chunk of rows; beyond, it stops and writes "
+                                      "nothing (0: no limit).")
     public_location_decimals: int = Field(1, ge=0, le=3, description="Decimals of degrees "
                                           "kept in accident locations shown to the public "
                                           "(1 = about 11 km).")
