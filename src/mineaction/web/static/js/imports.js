@@ -7,9 +7,20 @@ const progress = document.getElementById("job-progress");
 const report = document.getElementById("report");
 const commitBtn = document.getElementById("commit");
 const done = document.getElementById("done");
+const cancelBtn = document.getElementById("cancel");
 let dryJob = null;
+let runningId = null;
+
+const ENDED = ["done", "rejected", "failed", "cancelled"];
 
 async function poll(jobId) {
+  runningId = jobId;
+  cancelBtn.hidden = false;
+  cancelBtn.disabled = false;
+  try { return await follow(jobId); } finally { runningId = null; cancelBtn.hidden = true; }
+}
+
+async function follow(jobId) {
   for (;;) {
     const res = await api("GET", `/api/v1/imports/${jobId}`);
     if (!res.ok) { stateEl.textContent = res.data?.message || `Failed (${res.status})`; return null; }
@@ -17,7 +28,7 @@ async function poll(jobId) {
     const total = job.report?.rows_read || job.rows_read || 0;
     stateEl.textContent = `${job.dry_run ? "Dry run" : "Import"}: ${job.state}, ${job.rows_read.toLocaleString("en")} rows read`;
     progress.removeAttribute("value");
-    if (["done", "rejected", "failed"].includes(job.state)) {
+    if (ENDED.includes(job.state)) {
       progress.max = Math.max(total, 1); progress.value = Math.max(total, 1);
       return job;
     }
@@ -37,6 +48,7 @@ function showReport(job) {
   const errors = report.querySelector("#report-errors");
   errors.replaceChildren();
   if (job.state === "failed") errors.append(el("p", { class: "error", role: "alert", text: r.message || "The import failed." }));
+  if (job.state === "cancelled") errors.append(el("p", { role: "status", text: r.message || "The import was cancelled; nothing was imported." }));
   if (r.error_count) {
     errors.append(el("h3", { text: `${r.error_count.toLocaleString("en")} row error(s): nothing can be imported until they are fixed` }));
     const table = el("table", { id: "row-errors" }, el("thead", {}, el("tr", {}, ...["Row", "Field", "Column", "Message"].map((h) => el("th", { scope: "col", text: h })))));
@@ -65,11 +77,19 @@ form.addEventListener("submit", async (ev) => {
   if (job) { dryJob = job; showReport(job); }
 });
 
+cancelBtn.addEventListener("click", async () => {
+  if (!runningId) return;
+  cancelBtn.disabled = true;
+  const res = await api("POST", `/api/v1/imports/${runningId}/cancel`);
+  if (!res.ok) { stateEl.textContent = res.data?.message || `Cancel failed (${res.status})`; cancelBtn.disabled = false; }
+});
+
 commitBtn.addEventListener("click", async () => {
   commitBtn.disabled = true;
   const res = await api("POST", `/api/v1/imports/${dryJob.id}/commit`);
   if (!res.ok) { stateEl.textContent = res.data?.message || `Commit failed (${res.status})`; return; }
   const job = await poll(res.data.id);
+  if (job && job.state !== "done") showReport(job);
   if (job && job.state === "done") {
     report.querySelector("#report-h").textContent = "Import report";
     showReport(job);
