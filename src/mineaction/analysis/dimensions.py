@@ -96,6 +96,8 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
               "victim"),
     Dimension("activity", _column("activity"), "activity at the time of the accident, in the "
               "Monitor's categories", "victim"),
+    Dimension("area-type", _column("area_type"), "`rural`, `urban` or `unknown`: where "
+              "the accident happened (the AICMA register's TIPO_AREA)", "accident"),
     Dimension("device", _column("device_category"), "device category (`ap_mine`, `uxo`, "
               "`improvised_mine`, ...)", "accident"),
     Dimension("device-group", _device_group, "the Monitor's device groups (antipersonnel "

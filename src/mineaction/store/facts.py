@@ -42,6 +42,7 @@ COLUMNS: dict[str, str] = {
     "admin_area_pcode": "a.admin_area_pcode",
     "device_category": "a.device_category",
     "accident_kind": "a.accident_kind",
+    "area_type": "a.area_type",
 }
 # What a change to an accident rewrites in its victims' facts: the columns taken from it.
 ACCIDENT_COLUMNS = tuple(c for c, expr in COLUMNS.items() if re.search(r"\ba\.", expr))
