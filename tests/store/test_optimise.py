@@ -4,6 +4,7 @@ imports, with every record and every answer as before."""
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -88,18 +89,18 @@ def test_postgis_rows_follow_the_spatial_index_after_optimise(
             "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "WHERE x.indisclustered").fetchall()
         assert ("gix_accidents_geometry",) in indexes
-        # Every table has planner statistics, the record_sources links included.
-        unanalysed = conn.execute(
-            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NULL "
-            "AND relname IN ('accidents', 'record_sources', 'victims')").fetchall()
-        assert unanalysed == []
-        # Vacuumed: nothing left for autovacuum to start on by itself, and every page
-        # of the table marked all-visible.
-        pages, visible, since = conn.execute(
-            "SELECT c.relpages, c.relallvisible, s.n_ins_since_vacuum FROM pg_class c "
-            "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = 'accidents'"
+        # Vacuumed: every page of the table marked all-visible. VACUUM writes this into
+        # pg_class itself, so it is there as soon as optimise returns.
+        pages, visible = conn.execute(
+            "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'accidents'"
         ).fetchone()
-        assert since == 0 and pages > 0 and visible == pages, (pages, visible, since)
+        assert pages > 0 and visible == pages, (pages, visible)
+        # Every table has planner statistics, the record_sources links included, and
+        # nothing is left for autovacuum to start on by itself. PostgreSQL publishes its
+        # activity statistics asynchronously (a backend flushes them within about a
+        # second: issue 16, 14), so these are read until they arrive, for 15 s at most.
+        unanalysed, since = _settled_stats(conn)
+        assert unanalysed == [] and since == 0, (unanalysed, since)
 
 
 def test_bulk_loads_analyse_the_sources_links_too(fresh_postgis_url: str) -> None:
@@ -138,3 +139,21 @@ def test_cli_optimise_reports_each_step(tmp_path) -> None:  # type: ignore[no-un
     assert "the file rewritten compactly (" in result.output
     missing = CliRunner().invoke(app, ["optimise", "--store", str(tmp_path / "no.gpkg")])
     assert missing.exit_code == 2 and "no store at" in missing.output
+
+
+def _settled_stats(conn: Any) -> tuple[list[Any], int]:
+    """(tables not yet analysed, accidents inserted since their vacuum), once the
+    statistics say what optimise did, or as they stand after 15 s."""
+    import time
+
+    deadline = time.monotonic() + 15
+    while True:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        unanalysed = conn.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NULL "
+            "AND relname IN ('accidents', 'record_sources', 'victims')").fetchall()
+        since = conn.execute("SELECT n_ins_since_vacuum FROM pg_stat_user_tables "
+                             "WHERE relname = 'accidents'").fetchone()[0]
+        if (unanalysed == [] and since == 0) or time.monotonic() > deadline:
+            return unanalysed, since
+        time.sleep(0.2)
