@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from mineaction.access import PUBLIC, Access
 from mineaction.analysis.casualties import casualties
 from mineaction.io.writers import write_table
 from mineaction.reports.suppression import COUNT_COLUMNS, suppress
@@ -38,6 +39,8 @@ DEFAULT_THRESHOLD = 5
 # The only victim dimensions that reach the package (never name, birth date, contact,
 # address, ethnic group: see Victim.personal_fields()).
 PUBLISHED_DIMENSIONS = ("outcome", "role", "sex", "age-band", "device-group", "activity")
+# Open data is what the public may see: access/ decides which records and fields.
+PUBLIC_ACCESS = Access(PUBLIC)
 HAZARD_COLUMNS = ("id", "name", "hazard_kind", "hazard_status", "area_m2", "admin_area_pcode",
                   "contamination", "date_reported", "date_closed", "geometry")
 HXL = {
@@ -118,7 +121,9 @@ def _sources(store: Store) -> list[dict[str, str]]:
     with store.engine.connect() as conn:
         datasets = sorted({r[0] for r in conn.execute(sa.select(runs.c.dataset))})
     out = [{"title": f"mineaction dataset {d}"} for d in datasets]
-    sources = store.read_frame(Query(kind="source", status=None, limit=None))
+    # The sources the public may see (approved ones): a draft's title is not published.
+    sources = store.read_frame(Query(kind="source", limit=None,
+                                     visible=PUBLIC_ACCESS.rows("source")))
     for s in sources.to_dict("records") if len(sources) else []:
         entry = {"title": s["title"]}
         if s.get("url"):
@@ -149,10 +154,12 @@ def publish(store: Store, out_dir: str | os.PathLike[str], *,
             tags = {c: HXL[c] for c in frame.columns}
             write_table(stage / f"{stem}.csv", frame, format="hxl", hxl_tags=tags)
             resources.append(_csv_resource(stem, frame, titles[stem]))
-        hazards = store.read_frame(Query(kind="hazard", status=APPROVED, admin_area=admin_area,
-                                         limit=None))
+        hazards = store.read_frame(Query(kind="hazard", admin_area=admin_area, limit=None,
+                                         visible=PUBLIC_ACCESS.rows("hazard")))
         if len(hazards):
-            hazards = hazards[[c for c in HAZARD_COLUMNS if c in hazards.columns]]
+            shown = [c for c in HAZARD_COLUMNS
+                     if c in hazards.columns and PUBLIC_ACCESS.readable("hazard", c)]
+            hazards = hazards[shown]
             write_table(stage / "hazards.geojson", hazards, layer="hazards")
             write_table(stage / "hazards.gpkg", hazards, layer="hazards")
             resources.append({"name": "hazards-geojson", "path": "hazards.geojson",
