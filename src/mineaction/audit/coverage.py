@@ -4,10 +4,11 @@ users, whoever writes them.
 Hooked on the store's engine (`install`), so every write to these tables made through
 SQLAlchemy is chained inside its own transaction, whatever module made it:
 
-- `record_history` and `record_reviews` are append-only: at commit, the rows the
-  transaction added are *sealed* by a "seal" entry (their fids and a SHA-256 of their
-  content). `verify` recomputes every seal; a row edited, removed or added outside a
-  sealed transaction shows.
+- `record_history` and `record_reviews` are append-only: the rows a transaction adds are
+  *sealed* (their fids and a SHA-256 of their content, `sealed` in an entry's detail) by
+  the next entry it appends (log.append), or by a "seal" entry at commit if it appends
+  none after them. `verify` recomputes every seal; a row edited, removed or added outside
+  a sealed transaction shows.
 - `users`: each statement that changes it appends a "users" entry with the changed users
   before and after (username, role, organisation, disabled and a digest of the whole row,
   password hash included). `verify` replays them and compares with the table.
@@ -30,7 +31,15 @@ import sqlalchemy as sa
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from mineaction.audit.anchor import Checkpoint, read_checkpoint_file, write_anchor
-from mineaction.audit.log import ADVISORY_KEY, HEAD_KEY, append, canonical
+from mineaction.audit.log import (
+    ADVISORY_KEY,
+    HEAD_KEY,
+    MARKS_KEY,
+    append,
+    canonical,
+    row_digest,
+    seal_rows,
+)
 from mineaction.audit.schema import AUDIT_LOG
 from mineaction.store.base import Store
 from mineaction.store.schema import METADATA
@@ -39,7 +48,6 @@ SEALED_TABLES = ("record_history", "record_reviews")
 USERS_TABLE = "users"  # auth/schema.py's USERS, found by name: audit sits below auth
 USER_FIELDS = ("username", "role", "organisation_id", "disabled")
 COVERAGE = "audit_coverage"
-_MARKS = "mineaction_audit_marks"  # conn.info: table -> max fid before this transaction
 _USERS_BEFORE = "mineaction_audit_users"  # conn.info: users before the running statement
 
 Problem = Callable[[str], None]
@@ -56,39 +64,6 @@ def _has_table(conn: sa.Connection, name: str) -> bool:
 def _lock(conn: sa.Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})")
-
-
-# -- sealing append-only tables ------------------------------------------------------------
-def _row_digest(h: Any, row: Any) -> None:
-    h.update(canonical(list(row)).encode())
-    h.update(b"\n")
-
-
-def _runs(fids: list[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for fid in fids:
-        if runs and fid == runs[-1][1] + 1:
-            runs[-1][1] = fid
-        else:
-            runs.append([fid, fid])
-    return runs
-
-
-def seal(conn: sa.Connection, name: str, after_fid: int, *, own_only: bool = True) -> None:
-    """Append a "seal" entry for the rows of `name` with fid above `after_fid`: on
-    PostgreSQL, only those this transaction inserted (others' may interleave)."""
-    table = METADATA.tables[name]
-    stmt = sa.select(table).where(table.c.fid > after_fid).order_by(table.c.fid)
-    if own_only and conn.dialect.name == "postgresql":
-        stmt = stmt.where(sa.text("xmin::text::bigint = (txid_current() & 4294967295)"))
-    h = hashlib.sha256()
-    fids: list[int] = []
-    for row in conn.execute(stmt):
-        fids.append(row.fid)
-        _row_digest(h, row)
-    if fids:
-        append(conn, actor=None, action="seal", kind=name,
-               detail={"runs": _runs(fids), "rows": len(fids), "digest": h.hexdigest()})
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -123,7 +98,7 @@ def install(store: Store, anchor: Path | None) -> None:
     def before_execute(conn: sa.Connection, clause: Any, *args: Any) -> None:
         name = _dml_table(clause)
         if name in SEALED_TABLES and isinstance(clause, Insert):
-            marks = conn.info.setdefault(_MARKS, {})
+            marks = conn.info.setdefault(MARKS_KEY, {})
             if name not in marks:
                 table = METADATA.tables[name]
                 marks[name] = conn.execute(sa.select(sa.func.max(table.c.fid))).scalar() or 0
@@ -140,14 +115,14 @@ def install(store: Store, anchor: Path | None) -> None:
                        detail={"users": changes})
 
     def on_commit(conn: sa.Connection) -> None:
-        for name, mark in sorted(conn.info.pop(_MARKS, {}).items()):
-            seal(conn, name, mark)
+        if conn.info.get(MARKS_KEY):  # rows added after the transaction's last entry
+            append(conn, actor=None, action="seal")
         head = conn.info.pop(HEAD_KEY, None)
         if head is not None and anchor is not None:
             write_anchor(anchor, Checkpoint(*head))
 
     def forget(conn: sa.Connection) -> None:
-        for key in (_MARKS, _USERS_BEFORE, HEAD_KEY):
+        for key in (MARKS_KEY, _USERS_BEFORE, HEAD_KEY):
             conn.info.pop(key, None)
 
     sa.event.listen(engine, "before_execute", before_execute)
@@ -176,15 +151,15 @@ def ensure_coverage(store: Store, anchor: Path | None) -> None:
                 conn.execute(sa.select(sa.literal(1)).select_from(METADATA.tables[n])
                              .limit(1)).first() for n in present):
             return
-        for name in SEALED_TABLES:
-            if name in present:
-                seal(conn, name, 0, own_only=False)
         if USERS_TABLE in present:
             changes = users_changes({}, users_state(conn))
             if changes:
                 append(conn, actor=None, action="users", kind="user", detail={"users": changes})
+        seals = {name: seal_rows(conn, name, 0, own_only=False)
+                 for name in SEALED_TABLES if name in present}
         append(conn, actor=None, action=COVERAGE,
-               detail={"covers": [*SEALED_TABLES, USERS_TABLE], "version": 1})
+               detail={"covers": [*SEALED_TABLES, USERS_TABLE], "version": 1,
+                       "sealed": {k: v for k, v in seals.items() if v is not None}})
 
 
 # -- verification ----------------------------------------------------------------------------
@@ -208,13 +183,14 @@ class CoverageCheck:
 
     def entry(self, row: Any, problem: Problem) -> None:
         action = row["action"]
+        if row["detail"] and '"sealed":' in row["detail"]:
+            for name, found in (_detail(row).get("sealed") or {}).items():
+                if name in SEALED_TABLES and isinstance(found, dict):
+                    self.seals.setdefault(name, []).append(
+                        _Seal(row["fid"], found.get("runs") or [],
+                              int(found.get("rows") or 0), str(found.get("digest"))))
         if action == COVERAGE:
             self.covered_from = self.covered_from or row["fid"]
-        elif action == "seal" and row["record_kind"] in SEALED_TABLES:
-            d = _detail(row)
-            self.seals.setdefault(row["record_kind"], []).append(
-                _Seal(row["fid"], d.get("runs") or [], int(d.get("rows") or 0),
-                      str(d.get("digest"))))
         elif action == "users":
             for uid, change in (_detail(row).get("users") or {}).items():
                 if self.users.get(uid) != change.get("before"):
@@ -256,7 +232,7 @@ class CoverageCheck:
             if i >= 0 and row.fid <= spans[i][1]:
                 s = spans[i][2]
                 s.seen += 1
-                _row_digest(s.hasher, row)
+                row_digest(s.hasher, row)
             else:
                 unsealed.append(row.fid)
         if unsealed:

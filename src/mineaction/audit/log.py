@@ -38,6 +38,7 @@ from mineaction.store.schema import METADATA, entity_table
 GENESIS = "0" * 64
 ADVISORY_KEY = 7461002
 HEAD_KEY = "mineaction_audit_head"  # conn.info: (seq, hash) of the transaction's newest entry
+MARKS_KEY = "mineaction_audit_marks"  # conn.info: sealed table -> its max fid before inserts
 RECORD_ACTIONS = ("create", "update", "delete")
 
 
@@ -65,13 +66,60 @@ def chain_hash(prev: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256((prev + canonical(payload)).encode()).hexdigest()
 
 
+def row_digest(h: Any, row: Any) -> None:
+    """Feed one row of a sealed table to the running hash `h`."""
+    h.update(canonical(list(row)).encode())
+    h.update(b"\n")
+
+
+def _runs(fids: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for fid in fids:
+        if runs and fid == runs[-1][1] + 1:
+            runs[-1][1] = fid
+        else:
+            runs.append([fid, fid])
+    return runs
+
+
+def seal_rows(conn: sa.Connection, name: str, after_fid: int, *,
+              own_only: bool = True) -> dict[str, Any] | None:
+    """The seal of the rows of append-only table `name` with fid above `after_fid` (on
+    PostgreSQL only those this transaction inserted: others' may interleave): their fids
+    as runs, how many, and a SHA-256 of their content. None when there are none."""
+    table = METADATA.tables[name]
+    stmt = sa.select(table).where(table.c.fid > after_fid).order_by(table.c.fid)
+    if own_only and conn.dialect.name == "postgresql":
+        stmt = stmt.where(sa.text("xmin::text::bigint = (txid_current() & 4294967295)"))
+    h = hashlib.sha256()
+    fids: list[int] = []
+    for row in conn.execute(stmt):
+        fids.append(row.fid)
+        row_digest(h, row)
+    if not fids:
+        return None
+    return {"runs": _runs(fids), "rows": len(fids), "digest": h.hexdigest()}
+
+
+def take_seals(conn: sa.Connection) -> dict[str, Any]:
+    """Seals of the rows this transaction added to sealed tables since the last seal
+    (audit/coverage.py marks where each table stood before its first insert)."""
+    marks = conn.info.pop(MARKS_KEY, None) or {}
+    seals = {name: seal_rows(conn, name, mark) for name, mark in sorted(marks.items())}
+    return {name: found for name, found in seals.items() if found is not None}
+
+
 def append(conn: sa.Connection, *, actor: str | None, action: str, kind: str | None = None,
            record_id: str | None = None, version: int | None = None,
            before_hash: str | None = None, after_hash: str | None = None,
            detail: dict[str, Any] | None = None) -> str:
-    """Append one entry inside the caller's transaction; returns its hash."""
+    """Append one entry inside the caller's transaction; returns its hash. History or
+    review rows the transaction added so far are sealed in it (`sealed` in its detail)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_KEY})")
+    seals = take_seals(conn)
+    if seals:
+        detail = {**(detail or {}), "sealed": seals}
     last = conn.execute(
         sa.select(AUDIT_LOG.c.fid, AUDIT_LOG.c.hash).order_by(AUDIT_LOG.c.fid.desc()).limit(1)
     ).first()
