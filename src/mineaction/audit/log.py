@@ -178,8 +178,9 @@ def attach(store: Store) -> Store:
 
     store.ensure_tables(AUDIT_TABLES)
     if not any(isinstance(listener, AuditListener) for listener in store.write_listeners):
-        with store.transaction() as conn:
-            AUDIT_ACTION_INDEX.create(conn, checkfirst=True)
+        with store.transaction() as conn:  # stores made before the index had none
+            conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {AUDIT_ACTION_INDEX.name} "
+                                 f"ON {AUDIT_LOG.name} (action)")
         anchor = anchor_path(store)
         install(store, anchor)
         store.write_listeners.append(AuditListener())
