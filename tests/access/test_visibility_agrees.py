@@ -1,7 +1,8 @@
 """Every way of reading records agrees on which records and which fields each principal
 sees (issue 14): the API's list and GET, the web's list, its record page's linked records
 and counts, the map's layers (what tiles are cut from), the dashboard's figures and the
-casualty statistics, over generated principals x records x settings.
+casualty statistics and the open data `mineaction publish` writes, over generated
+principals x records x settings.
 
 The expected answer is written here from the rules as docs/server.md states them, apart
 from access/visibility.py, so a change to the one definition that breaks a rule fails
@@ -13,6 +14,7 @@ showed it.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import uuid
 from pathlib import Path
@@ -26,6 +28,7 @@ from mineaction.access import Access
 from mineaction.access.roles import Policy, Principal, Role
 from mineaction.analysis.casualties import casualties
 from mineaction.domain.models import Accident, Hazard, Organisation, Victim
+from mineaction.reports.publish import publish
 from mineaction.services import browse as browsing
 from mineaction.services import dashboard, links, maps
 from mineaction.services.errors import Forbidden, NotFoundError
@@ -147,6 +150,15 @@ def test_every_surface_shows_the_same_records_and_fields(
         assert casualties(store, [], statuses=statuses).total()["casualties"] == want_victims
         figures = dashboard.dashboard(store, access, include_submitted=True)
         assert set(figures["statuses"]) <= counted
+        # open data (`mineaction publish`) is the public's view of hazards
+        if p.role == Role.public:
+            publish(store, Path(tmp) / "open", validate=False)
+            written = Path(tmp) / "open" / "hazards.geojson"  # none: no hazard to publish
+            published = json.loads(written.read_text()) if written.exists() else {
+                "features": []}
+            assert {f["properties"]["id"] for f in published["features"]} == {
+                r["id"] for r in made["hazard"]
+                if expected_visible(p, policy, "hazard", r)}, "open data"
 
 
 def _by_id(record_id: str) -> Any:
