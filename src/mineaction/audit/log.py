@@ -146,7 +146,7 @@ def _stored_state(conn: sa.Connection, kind: str, ids: list[str]) -> dict[str, s
         sources: dict[str, list[str]] = {}
         for rid, sid in conn.execute(sa.select(links.c.record_id, links.c.source_id)
                                      .where(links.c.record_id.in_(part))):
-            sources.setdefault(rid, []).append(sid)
+            sources.setdefault(str(rid), []).append(str(sid))
         for row in conn.execute(sa.select(table).where(table.c.id.in_(part))).mappings():
             try:
                 record = codec.row_to_record(model, row, sources.get(row["id"], ()))
