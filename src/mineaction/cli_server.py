@@ -182,9 +182,53 @@ def token_create(
             _fail(str(exc), 2)
         if user.disabled:
             _fail(f"{username} is disabled", 2)
-        secret, _ = users.issue(user, "token", name=name,
-                                lifetime=timedelta(days=days) if days else None)
+        secret, made = users.issue_credential(
+            user, "token", name=name, lifetime=timedelta(days=days) if days else None)
+        from mineaction.audit.log import log_event
+
+        log_event(s, "cli", "token_create", {"username": username, "token": made.fid,
+                                             "name": name, "expires_at": made.expires_at})
     typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list(
+    username: Annotated[str | None, typer.Argument(help="Whose tokens (default: "
+                                                   "everyone's).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """List live API tokens: id, user, name, created, expires, made with (never secrets)."""
+    from mineaction.auth.users import AuthError
+
+    with _store(store) as s:
+        users = _users(s)
+        try:
+            user = users.get(username) if username else None
+        except AuthError as exc:
+            _fail(str(exc), 2)
+        found = users.tokens(user)
+    for c in found:
+        expires = c.expires_at.strftime("%Y-%m-%d %H:%M") if c.expires_at else "never"
+        made_with = f"made with {c.parent_fid}" if c.parent_fid else ""
+        typer.echo(f"{c.fid:<6} {c.username:<20} {c.name or '-':<24} "
+                   f"{c.created_at:%Y-%m-%d %H:%M}  expires {expires:<16} {made_with}".rstrip())
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (`token list`).")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Revoke one API token, and the tokens made with it; it stops working at once."""
+    from mineaction.audit.log import log_event
+
+    with _store(store) as s:
+        ended = _users(s).revoke_token(token_id)
+        if not ended:
+            _fail(f"no live token {token_id}", 2)
+        log_event(s, "cli", "token_revoke", {"token": token_id, "ended": ended})
+    typer.echo(f"revoked token {token_id}" + (f" and {ended - 1} made with it"
+                                              if ended > 1 else ""))
 
 
 @audit_app.command("verify")

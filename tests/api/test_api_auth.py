@@ -24,7 +24,11 @@ def test_login_cookie_logout(api) -> None:  # type: ignore[no-untyped-def]
     assert browser.post("/api/v1/auth/logout").status_code == 204
     browser.http.cookies.clear()
     script = api.anonymous()
+    # Signing out ended the token made in that session (tests/security/test_tokens*.py).
     me = script.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 401
+    kept, _ = api.services.users.issue(api.services.users.get("editor"), "token")
+    me = script.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {kept}"})
     assert me.json()["username"] == "editor"
     bad = script.get("/api/v1/auth/me", headers={"Authorization": "Bearer ma_nope"})
     assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"

@@ -46,6 +46,9 @@ CREDENTIALS = sa.Table(
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.Column("expires_at", Timestamp()),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    # The session or token this one was made with: revoking a credential revokes what was
+    # made with it, and a token made with a token expires no later than it (issue 15, 7).
+    sa.Column("parent_fid", sa.Integer),
     sqlite_autoincrement=True,
 )
 
@@ -57,3 +60,21 @@ def ensure_server_tables(store: Store) -> None:
     from mineaction.audit.schema import AUDIT_TABLES
 
     store.ensure_tables([*AUTH_TABLES, *AUDIT_TABLES])
+    _add_missing_columns(store)
+
+
+def _add_missing_columns(store: Store) -> None:
+    """Columns added to the tables above since they were first made (once per store)."""
+    if getattr(store, "_auth_columns_checked", False):
+        return
+    with store.engine.connect() as conn:
+        have = {c["name"] for c in sa.inspect(conn).get_columns(CREDENTIALS.name)}
+    if "parent_fid" not in have:
+        with store.transaction() as conn:
+            if store.dialect == "postgis":  # workers starting at once: one adds it
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7461001)")
+            have = {c["name"] for c in sa.inspect(conn).get_columns(CREDENTIALS.name)}
+            if "parent_fid" not in have:  # another worker may have added it meanwhile
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {CREDENTIALS.name} ADD COLUMN parent_fid INTEGER")
+    store._auth_columns_checked = True  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@ the store's own database so that every API worker and the CLI see the same users
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import secrets
 import uuid
@@ -38,6 +39,30 @@ class User:
 
     def principal(self) -> Principal:
         return Principal(self.username, Role(self.role), self.id, self.organisation_id)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A session or API token, never its secret. `fid` is its id (`token list`, DELETE
+    /auth/tokens/{id}); `parent_fid` the credential it was made with, if any."""
+    fid: int
+    user_id: str
+    kind: str
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    parent_fid: int | None
+    username: str = ""
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _credential(row: Any) -> Credential:
+    return Credential(row["fid"], row["user_id"], row["kind"], row["name"],
+                      _utc(row["created_at"]) or datetime.now(UTC), _utc(row["expires_at"]),
+                      row["parent_fid"], row.get("username") or "")
 
 
 def _hash_secret(secret: str) -> str:
@@ -88,6 +113,12 @@ class UserDirectory:
             raise AuthError(f"no user {username!r}")
         return _user(row)
 
+    def resolve_id(self, user_id: str) -> User | None:
+        with self.store.engine.connect() as conn:
+            row = conn.execute(sa.select(USERS).where(USERS.c.id == user_id)
+                               ).mappings().first()
+        return None if row is None else _user(row)
+
     def list(self) -> list[User]:
         with self.store.engine.connect() as conn:
             rows = conn.execute(sa.select(USERS).order_by(USERS.c.username)).mappings().all()
@@ -109,18 +140,26 @@ class UserDirectory:
     def set_organisation(self, username: str, organisation_id: str | None) -> User:
         return self._set(username, organisation_id=organisation_id)
 
-    def set_password(self, username: str, password: str) -> User:
+    def set_password(self, username: str, password: str) -> tuple[User, int]:
+        """Set a new password and end every session and token of the user: whoever
+        signed in with the old one is out. Returns the user and how many credentials
+        ended."""
         weak = passwords.problem(password, username)
         if weak:
             raise AuthError(weak)
-        return self._set(username, password_hash=self.hasher.hash(password))
+        user = self._set(username, password_hash=self.hasher.hash(password))
+        return user, self._revoke_all(user.id)
+
+    def _revoke_all(self, user_id: str) -> int:
+        live = (CREDENTIALS.c.user_id == user_id) & CREDENTIALS.c.revoked.is_(False)
+        with self.store.transaction() as conn:
+            return int(conn.execute(CREDENTIALS.update().where(live)
+                                    .values(revoked=True)).rowcount)
 
     def disable(self, username: str, disabled: bool = True) -> User:
         user = self._set(username, disabled=disabled)
         if disabled:  # sign out everywhere
-            with self.store.transaction() as conn:
-                conn.execute(CREDENTIALS.update().where(CREDENTIALS.c.user_id == user.id)
-                             .values(revoked=True))
+            self._revoke_all(user.id)
         return user
 
     # -- authentication -------------------------------------------------------------------
@@ -140,22 +179,102 @@ class UserDirectory:
         return _user(row)
 
     def issue(self, user: User, kind: str, *, name: str | None = None,
-              lifetime: timedelta | None = None) -> tuple[str, datetime | None]:
+              lifetime: timedelta | None = None,
+              parent: Credential | None = None) -> tuple[str, datetime | None]:
         """A new session or API token for `user`: (secret, expiry). Only its hash is kept."""
+        secret, credential = self.issue_credential(user, kind, name=name, lifetime=lifetime,
+                                                   parent=parent)
+        return secret, credential.expires_at
+
+    def issue_credential(self, user: User, kind: str, *, name: str | None = None,
+                         lifetime: timedelta | None = None,
+                         parent: Credential | None = None) -> tuple[str, Credential]:
+        """As `issue`, with the new credential. Made with `parent` (the session or token of
+        the request), it ends when the parent is revoked, and a token made with a token
+        expires no later than that token: a child never outlives its parent."""
+        if parent is not None and parent.user_id != user.id:
+            raise AuthError("a credential is made only with one of the same user")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         expires = now + lifetime if lifetime else None
+        if expires is not None:  # as the GeoPackage keeps it: to the millisecond
+            expires = expires.replace(microsecond=expires.microsecond // 1000 * 1000)
+        if parent is not None and parent.kind == "token" and parent.expires_at is not None:
+            expires = min(expires or parent.expires_at, parent.expires_at)
+        row = {"secret_hash": _hash_secret(secret), "user_id": user.id, "kind": kind,
+               "name": name, "created_at": now, "expires_at": expires, "revoked": False,
+               "parent_fid": parent.fid if parent is not None else None}
         with self.store.transaction() as conn:
-            conn.execute(CREDENTIALS.insert().values(
-                secret_hash=_hash_secret(secret), user_id=user.id, kind=kind, name=name,
-                created_at=now, expires_at=expires, revoked=False))
-        return secret, expires
+            key = conn.execute(CREDENTIALS.insert().values(**row)).inserted_primary_key
+            assert key is not None
+            fid = key[0]
+        return secret, _credential({**row, "fid": fid, "username": user.username})
 
-    def revoke(self, secret: str) -> None:
+    def revoke(self, secret: str) -> int:
+        """End the session or token whose secret this is, and every credential made with
+        it (at any depth): signing out ends the tokens made in that session. Returns how
+        many ended."""
         with self.store.transaction() as conn:
-            conn.execute(CREDENTIALS.update()
-                         .where(CREDENTIALS.c.secret_hash == _hash_secret(secret))
-                         .values(revoked=True))
+            fid = conn.execute(sa.select(CREDENTIALS.c.fid).where(
+                CREDENTIALS.c.secret_hash == _hash_secret(secret))).scalar_one_or_none()
+            return 0 if fid is None else self._revoke_tree(conn, fid)
+
+    def revoke_token(self, token_id: int, user: User | None = None) -> int:
+        """End one API token by its id (and what was made with it); only one of `user`'s
+        when given. Returns how many credentials ended: 0 when no such live token."""
+        live = ((CREDENTIALS.c.fid == token_id) & (CREDENTIALS.c.kind == "token")
+                & CREDENTIALS.c.revoked.is_(False))
+        if user is not None:
+            live &= CREDENTIALS.c.user_id == user.id
+        with self.store.transaction() as conn:
+            if conn.execute(sa.select(CREDENTIALS.c.fid).where(live)).first() is None:
+                return 0
+            return self._revoke_tree(conn, token_id)
+
+    @staticmethod
+    def _revoke_tree(conn: sa.Connection, fid: int) -> int:
+        ended, layer = 0, [fid]
+        seen: set[int] = set()
+        while layer:
+            seen.update(layer)
+            ended += int(conn.execute(CREDENTIALS.update()
+                                      .where(CREDENTIALS.c.fid.in_(layer)
+                                             & CREDENTIALS.c.revoked.is_(False))
+                                      .values(revoked=True)).rowcount)
+            children: list[int] = list(conn.execute(
+                sa.select(CREDENTIALS.c.fid).where(CREDENTIALS.c.parent_fid.in_(layer))
+            ).scalars())
+            layer = [c for c in children if c not in seen]
+        return ended
+
+    def tokens(self, user: User | None = None) -> builtins.list[Credential]:
+        """Live API tokens (not revoked, not expired), of `user` or of everyone, oldest
+        first."""
+        stmt = (sa.select(CREDENTIALS, USERS.c.username)
+                .join(USERS, USERS.c.id == CREDENTIALS.c.user_id)
+                .where(CREDENTIALS.c.kind == "token", CREDENTIALS.c.revoked.is_(False))
+                .order_by(CREDENTIALS.c.fid))
+        if user is not None:
+            stmt = stmt.where(CREDENTIALS.c.user_id == user.id)
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        now = datetime.now(UTC)
+        found = [_credential(dict(r)) for r in rows]
+        return [c for c in found if c.expires_at is None or c.expires_at > now]
+
+    def credential(self, secret: str) -> Credential | None:
+        """The live session or token whose secret this is, or None."""
+        if not secret.startswith(TOKEN_PREFIX):
+            return None
+        with self.store.engine.connect() as conn:
+            row = conn.execute(sa.select(CREDENTIALS).where(
+                CREDENTIALS.c.secret_hash == _hash_secret(secret))).mappings().first()
+        if row is None or row["revoked"]:
+            return None
+        found = _credential(dict(row))
+        if found.expires_at is not None and found.expires_at < datetime.now(UTC):
+            return None
+        return found
 
     def resolve(self, secret: str) -> User | None:
         """The enabled user a live session or token belongs to, or None."""

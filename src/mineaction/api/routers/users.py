@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mineaction.access.roles import Principal, Role, is_admin
@@ -76,8 +76,9 @@ def change_user(svc: ServicesDep, who: SignedInDep, username: str,
             user = svc.users.set_role(username, body.role.value)
         if "organisation_id" in body.model_fields_set:
             user = svc.users.set_organisation(username, body.organisation_id)
-        if body.password is not None:
-            user = svc.users.set_password(username, body.password)
+        ended = 0
+        if body.password is not None:  # a reset: whoever signed in with the old one is out
+            user, ended = svc.users.set_password(username, body.password)
         if body.disabled is not None:
             user = svc.users.disable(username, body.disabled)
     except AuthError as exc:
@@ -87,5 +88,44 @@ def change_user(svc: ServicesDep, who: SignedInDep, username: str,
     changed = sorted(k for k in body.model_fields_set if k != "password")
     log_event(svc.store, who.username, "user_change",
               {"username": username, "changed": changed,
-               "password_changed": body.password is not None})
+               "password_changed": body.password is not None,
+               "credentials_ended": ended})
     return _out(user)
+
+
+class UserToken(BaseModel):
+    id: int
+    name: str | None
+    created_at: str
+    expires_at: str | None
+    made_with: int | None
+
+
+@router.get("/{username}/tokens", response_model=list[UserToken],
+            summary="A user's live API tokens (never their secrets)")
+def user_tokens(svc: ServicesDep, who: SignedInDep, username: str) -> Any:
+    _admin(who)
+    try:
+        user = svc.users.get(username)
+    except AuthError as exc:
+        raise NotFoundError(str(exc)) from None
+    return [UserToken(id=c.fid, name=c.name, created_at=c.created_at.isoformat(),
+                      expires_at=c.expires_at.isoformat() if c.expires_at else None,
+                      made_with=c.parent_fid) for c in svc.users.tokens(user)]
+
+
+@router.delete("/{username}/tokens/{token_id}", status_code=204,
+               summary="Revoke one of a user's API tokens (and the tokens made with it)")
+def revoke_user_token(svc: ServicesDep, who: SignedInDep, username: str,
+                      token_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    _admin(who)
+    try:
+        user = svc.users.get(username)
+    except AuthError as exc:
+        raise NotFoundError(str(exc)) from None
+    ended = svc.users.revoke_token(token_id, user)
+    if not ended:
+        raise NotFoundError(f"no live token {token_id} of {username}")
+    log_event(svc.store, who.username, "token_revoke",
+              {"username": username, "token": token_id, "ended": ended})
+    return Response(status_code=204)
