@@ -100,10 +100,16 @@ def test_a_geometry_of_too_many_vertices_is_an_error_naming_file_row_and_field(
     [line] = caught.value.report.error_lines()
     assert line.startswith("areas.csv, row 3, field geometry (column 'wkt'): has 100,011 "
                            "vertices; at most 100,000"), line
-    with open_store(tmp_path / "t.gpkg") as store:  # the cap is the caller's to set
-        report = import_file(store, csv, kind="hazard",
-                             limits=ImportLimits(max_vertices=None))
-        assert report.kinds["hazard"].added == 2
+    # A caller may lower the cap, not lift the domain's (domain/rules.py MAX_VERTICES).
+    small = tmp_path / "small.csv"
+    small.write_text("hazard_kind,wkt\nSHA,\"" + _polygon_wkt(20) + "\"\n")
+    with open_store(tmp_path / "t.gpkg") as store:
+        with pytest.raises(ImportRejected):
+            import_file(store, small, kind="hazard", limits=ImportLimits(max_vertices=10))
+        with pytest.raises(ImportRejected):
+            import_file(store, csv, kind="hazard", limits=ImportLimits(max_vertices=None))
+        report = import_file(store, small, kind="hazard", limits=ImportLimits(max_vertices=None))
+        assert report.kinds["hazard"].added == 1
 
 
 def _gpkg(path: Path) -> Path:

@@ -26,6 +26,9 @@ from mineaction.domain.enums import AgeBand
 
 # The Monitor's child/adult split.
 ADULT_AGE = 18
+# Most vertices one geometry may have: a field survey's polygon has tens to thousands; a
+# million-vertex polygon once made every map load of its layer 28 MB (issue 15, 11).
+MAX_VERTICES = 100_000
 
 
 class RuleError(ValueError):
@@ -59,9 +62,13 @@ def geometry_problem(geom: Any, accepts: tuple[str, ...]) -> str | None:
         return f"expected {' or '.join(accepts)}, got {geom.geom_type}"
     if geom.is_empty:
         return "geometry is empty"
-    if not geom.is_valid:
-        import shapely
+    import shapely
 
+    vertices = int(shapely.get_num_coordinates(geom))
+    if vertices > MAX_VERTICES:
+        return (f"the geometry has {vertices:,} vertices; at most {MAX_VERTICES:,} "
+                "(simplify it first, e.g. in QGIS: Vector > Geometry Tools > Simplify)")
+    if not geom.is_valid:
         return f"invalid geometry: {shapely.is_valid_reason(geom)}"
     minx, miny, maxx, maxy = geom.bounds
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:

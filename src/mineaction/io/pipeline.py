@@ -40,6 +40,7 @@ import pandas as pd
 import shapely
 
 from mineaction.domain.models import ENTITIES
+from mineaction.domain.rules import MAX_VERTICES
 from mineaction.geo.countries import country_outline
 from mineaction.io import keys
 from mineaction.io.mapping import FieldRule, Mapping, MappingError, Target, identity_mapping
@@ -54,7 +55,8 @@ ProgressFn = Callable[[int], None]
 CancelledFn = Callable[[], bool]
 # Vertices one geometry may have unless the caller says otherwise: a 1,000,000-vertex
 # polygon made every map load of its layer 28 MB (issue 15).
-DEFAULT_MAX_VERTICES = 100_000
+# The domain's cap (a setting may lower it for imports, never raise it).
+DEFAULT_MAX_VERTICES = MAX_VERTICES
 
 
 @dataclass(frozen=True)
