@@ -31,3 +31,17 @@ def test_the_api_refuses_a_geometry_over_the_vertex_cap(api: Api) -> None:
     r = editor.patch(url, json={"geometry": _circle(MAX_VERTICES + 10)},
                      headers={"If-Match": '"1"'})
     assert r.status_code == 422
+
+
+def test_the_map_draws_a_big_polygon_lightened(api: Api) -> None:
+    from shapely.geometry import shape
+
+    from mineaction.domain.models import Hazard
+
+    big = shape(_circle(50_000))
+    api.services.store.add(Hazard(hazard_kind="CHA", status="approved", geometry=big))
+    layer = api.public.get("/web/api/layers/hazards").json()
+    [feature] = layer["features"]
+    drawn = shape(feature["geometry"])
+    assert len(drawn.exterior.coords) <= 2_000
+    assert drawn.symmetric_difference(big).area < 0.01 * big.area  # the same place

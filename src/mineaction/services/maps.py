@@ -226,6 +226,7 @@ def area_layer(store: Store, access: Access, layer: str, f: MapFilters) -> dict[
             # Outlines for orientation: ~100 m of simplification is invisible at the
             # zooms where a whole country's municipalities are drawn.
             geom = geom.simplify(0.001, preserve_topology=True)
+        geom = within_budget(geom)
         props = {"id": r.id, "status": r.status, "collection": LAYER_COLLECTIONS[layer]}
         props.update({n: getattr(r, n) for n in fields})
         features.append({"type": "Feature", "geometry": mapping(geom), "properties": props})
@@ -244,3 +245,22 @@ def data_version(store: Store, kinds: tuple[str, ...]) -> str:
                                     ).one()
             parts.append(f"{kind}:{n}:{total}")
     return ";".join(parts)
+
+
+# Most vertices a polygon is drawn with: a survey's polygon has far fewer; one of
+# 100,000 (the most a record may have) would make every map load of its layer megabytes.
+MAP_VERTICES = 2_000
+
+
+def within_budget(geom: Any, budget: int = MAP_VERTICES) -> Any:
+    """`geom` as the map draws it: unchanged when small; else simplified from about a
+    metre (1e-5 degrees), doubling the tolerance until it fits `budget` vertices. The
+    record keeps its geometry; only the map's copy is lighter (issue 15, 11)."""
+    if geom is None or shapely.get_num_coordinates(geom) <= budget:
+        return geom
+    tolerance = 1e-5
+    simpler = geom
+    while shapely.get_num_coordinates(simpler) > budget and tolerance < 1:
+        simpler = geom.simplify(tolerance, preserve_topology=True)
+        tolerance *= 2
+    return simpler
