@@ -87,8 +87,11 @@ class Records:
         return self.access(p).hidden(kind)
 
     def present(self, p: Principal, record: Record) -> dict[str, Any]:
-        """The record as `p` may see it, JSON-ready."""
-        return self.access(p).present(record.kind, record.model_dump(mode="json"))
+        """The record as `p` may see it, JSON-ready: what a write's answer (create,
+        update, workflow, 412) gives back, so the personal data in it is a logged read."""
+        data = record.model_dump(mode="json")
+        self._log_personal(p, record.kind, [data])
+        return self.access(p).present(record.kind, data)
 
     def _log_personal(self, p: Principal, kind: str, rows: list[dict[str, Any]]) -> None:
         """Log a read of personal data (JSON-ready records, before shaping)."""
@@ -193,7 +196,6 @@ class Records:
             current = self.store.get(kind, record_id)
         except NotFound:
             return PreconditionFailed(f"{kind} {record_id} no longer exists")
-        self._log_personal(p, kind, [current.model_dump(mode="json")])  # the 412 shows it
         return PreconditionFailed(
             f"{kind} {record_id} is at version {current.version}, not {expected}: "
             "reload it and re-apply your change",
@@ -223,7 +225,6 @@ class Records:
             saved = self.store.update(record, expected_version=expected_version, by=p.username)
         except VersionConflict as exc:
             raise self._stale(p, kind, record_id, expected_version, exc) from None
-        self._log_personal(p, kind, [saved.model_dump(mode="json")])  # the answer shows it
         return self.present(p, saved), saved.version
 
     def delete(self, p: Principal, kind: str, record_id: uuid.UUID,
