@@ -281,9 +281,33 @@ def audit_verify(
         typer.echo(report.checkpoint)
 
 
+def share(
+    out: Annotated[Path, typer.Argument(help="The copy to write, a GeoPackage (replaced "
+                                       "if it exists).")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Write a copy of the store to give away, without personal data or credentials."""
+    from mineaction.auth.share import ShareError, share_copy
+
+    with _store(store) as s:
+        try:
+            report = share_copy(s, out)
+        except ShareError as exc:
+            _fail(str(exc), 2)
+        except OSError as exc:
+            _fail(f"cannot write {out}: {exc}")
+        from mineaction.audit.log import log_event
+
+        log_event(s, "cli", "share", {"out": out.name, "dropped": report.dropped})
+    emptied = sum(len(c) for c in report.emptied.values())
+    typer.echo(f"wrote {out}: {len(report.dropped)} tables left out, {emptied} columns "
+               "of personal data or authorship emptied")
+
+
 def register(app: typer.Typer) -> None:
     """Add the server commands to the `mineaction` command."""
     app.command("serve")(serve)
+    app.command("share")(share)
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
     app.add_typer(audit_app, name="audit")

@@ -74,8 +74,10 @@ def test_serve_runs_uvicorn_with_the_fair_loop_and_one_socket_per_worker(
 
     monkeypatch.setattr(uvicorn.Server, "run", single)
     monkeypatch.setattr(Multiprocess, "run", multi)
-    monkeypatch.delenv("MINEACTION_STORE", raising=False)
     store = str(tmp_path / "s.gpkg")
+    # serve sets these for its workers: monkeypatch puts them back afterwards.
+    monkeypatch.setenv("MINEACTION_STORE", "unused.gpkg")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])

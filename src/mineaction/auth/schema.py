@@ -1,9 +1,11 @@
 """Tables of users and their credentials, on the stores' shared MetaData.
 
 Registered on mineaction.store.schema.METADATA, so a store created after this module is
-imported creates them with everything else (and the GeoPackage store lists them in
-gpkg_contents as attribute tables, since they have an integer `fid` key). Stores created
-before are brought up to date by `Store.ensure_tables`.
+imported creates them with everything else. Stores created before are brought up to date
+by `Store.ensure_tables`. Marked `unlisted`: the GeoPackage store leaves them out of
+gpkg_contents, so QGIS, ogrinfo and other GDAL clients do not show them as layers (GDAL
+lists tables missing from gpkg_contents only when asked to, LIST_ALL_TABLES=YES, since the
+store registers attribute tables); `mineaction share` writes a copy without them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ USERS = sa.Table(
     sa.Column("created_at", Timestamp(), nullable=False),
     sa.Column("updated_at", Timestamp(), nullable=False),
     sqlite_autoincrement=True,
+    info={"unlisted": True},
 )
 
 # Browser sessions and API tokens: only a SHA-256 of each secret is kept. The secrets are
@@ -50,6 +53,7 @@ CREDENTIALS = sa.Table(
     # made with it, and a token made with a token expires no later than it (issue 15, 7).
     sa.Column("parent_fid", sa.Integer),
     sqlite_autoincrement=True,
+    info={"unlisted": True},
 )
 
 AUTH_TABLES = (USERS, CREDENTIALS)
@@ -77,4 +81,7 @@ def _add_missing_columns(store: Store) -> None:
             if "parent_fid" not in have:  # another worker may have added it meanwhile
                 conn.exec_driver_sql(
                     f"ALTER TABLE {CREDENTIALS.name} ADD COLUMN parent_fid INTEGER")
+    # Password and token hashes are no layer for QGIS or ogrinfo (issue 15, 10): stores
+    # made before listed these tables in gpkg_contents.
+    store.unlist_tables(AUTH_TABLES)
     store._auth_columns_checked = True  # type: ignore[attr-defined]

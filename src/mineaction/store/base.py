@@ -191,6 +191,8 @@ class Store:
             if self.dialect == "gpkg":
                 stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
                 for table in missing:
+                    if table.info.get("unlisted"):
+                        continue  # kept from GIS clients: see `unlist_tables`
                     conn.exec_driver_sql(
                         "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier,"
                         " description, last_change) VALUES (?, 'attributes', ?, '', ?)",
@@ -815,6 +817,11 @@ class Store:
     def register_table(self, conn: sa.Connection, table: sa.Table) -> None:
         """Make a table added after creation known where the store keeps such lists
         (GeoPackage: gpkg_contents). Nothing to do on PostGIS."""
+
+    def unlist_tables(self, tables: Sequence[sa.Table]) -> None:
+        """Keep `tables` out of the lists GIS clients read (GeoPackage: gpkg_contents, so
+        that QGIS and ogrinfo do not show them), for tables marked `info={"unlisted":
+        True}` by the layer that defines them. Idempotent; nothing to do on PostGIS."""
 
     def refresh_spatial_metadata(self, conn: sa.Connection, kinds: Sequence[str]) -> None:
         """After bulk writes: update what the store keeps about layers (extents)."""

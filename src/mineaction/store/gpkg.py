@@ -316,8 +316,8 @@ class GeoPackageStore(Store):
         facts.create_triggers(self, conn)
         stamp = now_utc().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         for table in METADATA.tables.values():
-            if "fid" not in table.c:
-                continue  # not a feature or attribute table (mineaction_meta)
+            if "fid" not in table.c or table.info.get("unlisted"):
+                continue  # not a feature or attribute table (mineaction_meta), or hidden
             model = next((m for m in ENTITIES.values() if m.table == table.name), None)
             geom = geometry_column(model) if model else None
             doc = (model.__doc__ or "").strip().split("\n")[0] if model else ""
@@ -357,6 +357,23 @@ class GeoPackageStore(Store):
             "description, last_change) VALUES (?, 'attributes', ?, ?, ?)",
             (table.name, table.name, description, stamp),
         )
+
+    def unlist_tables(self, tables: Sequence[sa.Table]) -> None:
+        names = [t.name for t in tables]
+        marks = ", ".join("?" * len(names))
+        with self.engine.connect() as conn:
+            listed = conn.exec_driver_sql(
+                f"SELECT count(*) FROM gpkg_contents WHERE table_name IN ({marks})",
+                tuple(names)).scalar()
+        if not listed:
+            return
+        with self.transaction() as conn:
+            conn.exec_driver_sql(
+                f"DELETE FROM gpkg_contents WHERE table_name IN ({marks})", tuple(names))
+            if sa.inspect(conn).has_table("gpkg_ogr_contents"):  # added by GDAL's writes
+                conn.exec_driver_sql(
+                    f"DELETE FROM gpkg_ogr_contents WHERE table_name IN ({marks})",
+                    tuple(names))
 
     # -- dialect hooks --------------------------------------------------------------------
     def _param_marks(self, table: sa.Table, names: Sequence[str]) -> list[str]:
