@@ -40,3 +40,33 @@ def test_editors_create_only_for_their_organisation(api: Api) -> None:
     editor = api.as_("editor")
     assert editor.post("/api/v1/hazards", json=_hazard(OTHER_ORG)).status_code == 403
     assert editor.post("/api/v1/hazards", json=_hazard(ORG)).status_code == 201
+
+
+def _import(client: object, csv: str) -> dict[str, object]:
+    import time
+
+    r = client.post("/api/v1/imports", files={"file": ("h.csv", csv.encode())},  # type: ignore[attr-defined]
+                    data={"kind": "hazards", "dataset": "scoped", "dry_run": "true"})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    for _ in range(300):
+        job = client.get(f"/api/v1/imports/{job['id']}").json()  # type: ignore[attr-defined]
+        if job["state"] not in ("queued", "running"):
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(job)
+
+
+def test_an_editor_imports_only_for_its_organisation(api: Api) -> None:
+    editor = api.as_("editor")
+    other = _import(editor, f"external_id,hazard_kind,organisation_id\nh1,SHA,{ORG}\n"
+                    f"h2,SHA,{OTHER_ORG}\nh3,SHA,\n")
+    assert other["state"] == "rejected", other
+    fields = [e["field"] for e in other["report"]["errors"]]
+    assert fields == ["organisation_id"] and other["report"]["errors"][0]["row"] == 3
+    own = _import(editor, f"external_id,hazard_kind,organisation_id\nh1,SHA,{ORG}\nh3,SHA,\n")
+    assert own["state"] == "done", own
+    # An approver imports for any organisation.
+    anyone = _import(api.as_("approver"),
+                     f"external_id,hazard_kind,organisation_id\nh2,SHA,{OTHER_ORG}\n")
+    assert anyone["state"] == "done", anyone

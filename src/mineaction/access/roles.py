@@ -70,11 +70,18 @@ def may_create(p: Principal) -> bool:
     return p.role in WRITER_ROLES
 
 
+def writable_organisation(p: Principal, policy: Policy) -> str | None:
+    """The organisation `p`'s writes are held to (its records, or records of none), or
+    None when it may write for any: reviewers, users of no organisation, or scoping off."""
+    if not policy.organisation_scoping or p.organisation_id is None or p.role in REVIEWER_ROLES:
+        return None
+    return p.organisation_id
+
+
 def _in_scope(p: Principal, record: Any, policy: Policy) -> bool:
-    if not policy.organisation_scoping or p.organisation_id is None:
-        return True
+    scope = writable_organisation(p, policy)
     org = getattr(record, "organisation_id", None)
-    return org is None or str(org) == p.organisation_id
+    return scope is None or org is None or str(org) == scope
 
 
 def may_edit(p: Principal, record: Any, policy: Policy) -> bool:

@@ -66,6 +66,9 @@ class ImportLimits:
 
     max_rows: int | None = None
     max_vertices: int | None = DEFAULT_MAX_VERTICES
+    # Records may belong to this organisation or to none (organisation scoping: an
+    # editor imports for its own organisation only, issue 15, 9); None: any.
+    organisation: str | None = None
     max_seconds: float | None = None
     max_memory_mb: int | None = None
 
@@ -276,8 +279,7 @@ def import_file(
                 report.unmatched_rows.extend(chunk[ROW].to_numpy()[~taken].tolist())
             for target in targets:
                 rejected = _import_target(store, chunk, target, dataset, outline, stage_for,
-                                          report, skip_invalid, spool.add,
-                                          limits.max_vertices)
+                                          report, skip_invalid, spool.add, limits)
                 if rejected is not None and len(rejected):
                     rejected_rows.append(rejected)
             if progress:
@@ -337,7 +339,7 @@ def _import_target(
     report: ImportReport,
     skip_invalid: bool,
     emit: Callable[[WriteOp], None],
-    max_vertices: int | None,
+    limits: ImportLimits,
 ) -> pd.DataFrame | None:
     if target.when:
         chunk = chunk[_when_mask(chunk, target)]
@@ -357,7 +359,8 @@ def _import_target(
         new = first & np.fromiter(
             (p not in staged_ids and p not in failed_before for p in parent_ext), bool,
             len(parent_ext))
-        parents = _map(chunk[new], group.kind, group.fields, max_vertices=max_vertices)
+        parents = _map(chunk[new], group.kind, group.fields, max_vertices=limits.max_vertices,
+                       organisation=limits.organisation)
         parent_ids = parent_ext[new]
         parent_errors = parents.errors
         bad_parent_rows = parents.bad_rows()
@@ -371,7 +374,7 @@ def _import_target(
                              len(parent_ext))
         bad_rows |= set(rows[orphan].tolist())
     child = _map(chunk, target.kind, target.fields, target.external_id,
-                 max_vertices=max_vertices)
+                 max_vertices=limits.max_vertices, organisation=limits.organisation)
     if target.group is not None and parent_of_row is not None:
         codes, uniques = pd.factorize(parent_of_row)
         known = stage_for(target.group.kind).ids
@@ -418,7 +421,8 @@ def _when_mask(chunk: pd.DataFrame, target: Target) -> np.ndarray:
 
 def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
          external_id: FieldRule | None = None, *,
-         max_vertices: int | None = DEFAULT_MAX_VERTICES) -> Mapped:
+         max_vertices: int | None = DEFAULT_MAX_VERTICES,
+         organisation: str | None = None) -> Mapped:
     from mineaction.domain.columns import column, columns
 
     model = ENTITIES[kind]
@@ -439,6 +443,7 @@ def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
     if precision is not None and "date_precision" in model.model_fields:
         mapped.values.setdefault("date_precision", precision)
     capped, field_name = _cap_vertices(mapped, rules, max_vertices)
+    _check_organisation(mapped, organisation)
     check(mapped)
     if capped:
         # The capped geometry is gone from the row: "is required" would say it twice.
@@ -446,6 +451,20 @@ def _map(chunk: pd.DataFrame, kind: str, rules: dict[str, FieldRule],
                          if not (e.row in capped and e.field == field_name
                                  and e.message == "is required")]
     return mapped
+
+
+def _check_organisation(mapped: Mapped, organisation: str | None) -> None:
+    """Rows of another organisation than `organisation` are row errors (none: any)."""
+    value = mapped.values.get("organisation_id")
+    if organisation is None or value is None:
+        return
+    cells = value.to_numpy(dtype=object) if isinstance(value, pd.Series) \
+        else np.asarray(value, dtype=object)
+    for row, cell in zip(mapped.rows, cells, strict=True):
+        if cell is not None and cell == cell and str(cell) != organisation:
+            mapped.errors.append(RowError(int(row), "organisation_id", (
+                f"{cell!r} is another organisation's; you may import records of your own "
+                "organisation or of none")))
 
 
 def _cap_vertices(mapped: Mapped, rules: dict[str, FieldRule],

@@ -108,9 +108,11 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
                             memory_cost=settings.argon2_memory_kib)
     policy = Policy(organisation_scoping=settings.organisation_scoping,
                     cross_organisation_visibility=settings.cross_organisation_visibility)
+    jobs = ImportJobs(store, settings.upload_dir, settings.max_upload_bytes)
+    jobs.policy = policy
     return Services(
         settings=settings, store=store, users=UserDirectory(store, hasher),
         records=Records(store, policy, settings.public_location_decimals),
-        jobs=ImportJobs(store, settings.upload_dir, settings.max_upload_bytes),
+        jobs=jobs,
         limiter=LoginLimiter(settings.login_attempts, settings.login_window_seconds),
         owns_store=owns)

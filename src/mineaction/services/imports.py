@@ -36,13 +36,14 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
-from mineaction.access.roles import Principal, may_review
+from mineaction.access.roles import Policy, Principal, may_review, writable_organisation
 from mineaction.audit.schema import IMPORT_JOBS
 from mineaction.io.errors import FileError
 from mineaction.io.mapping import MappingError, entity_kind, load_mapping, shipped_mappings
@@ -131,6 +132,8 @@ class ImportJobs:
         else:
             self.upload_dir = _private_dir(Path(upload_dir), default=False)
         self.max_bytes = max_bytes
+        # Organisation scoping (access/roles.py): set by the container from the settings.
+        self.policy = Policy()
         self.keep_hours = DEFAULT_KEEP_HOURS
         self.token = uuid.uuid4().hex
         self.worker = f"{_HOST}:{os.getpid()}:{self.token}"
@@ -322,7 +325,10 @@ class ImportJobs:
                 id=job_id, state="queued", dry_run=dry_run, file_name=path.name,
                 upload_path=str(path), params=json.dumps({**params, "_worker": self.worker}),
                 rows_read=0, created_by=p.username, created_at=now, updated_at=now))
-        self._queue.put((job_id, path, params, dry_run, p.username, limits or ImportLimits()))
+        # An editor imports for its own organisation only, as it writes (issue 15, 9).
+        limits = replace(limits or ImportLimits(),
+                         organisation=writable_organisation(p, self.policy))
+        self._queue.put((job_id, path, params, dry_run, p.username, limits))
         return self.get(p, job_id)
 
     def _work(self) -> None:
