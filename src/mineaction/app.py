@@ -37,7 +37,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         yield
         services.close()
 
+    # FastAPI's native OpenTelemetry asks for providers on every request (12 µs, more
+    # than a GET by id's own Python): only when the operator wants it.
+    telemetry = settings.opentelemetry
     app = FastAPI(
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
         title="mineaction API", version=__version__, lifespan=lifespan,
         description="Humanitarian mine action records: hazards, land release, accidents, "
         "victims, risk education. Lists filter by bbox, distance, admin area, dates, status "

@@ -35,8 +35,18 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        length, chunked = None, False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is None and not chunked:
+            # No body (HTTP/1.1 has one only with either header): nothing to count, as
+            # for every GET, the API's busiest requests.
+            await self.app(scope, receive, send)
+            return
         limit = self.max_upload if scope["path"].startswith(f"{API}/imports") else self.max_bytes
-        length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await errors.to_response(PayloadTooLarge(
                 f"the request body is larger than {limit} bytes"))(scope, receive, send)

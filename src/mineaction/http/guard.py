@@ -44,42 +44,57 @@ class Guard:
     def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
         self.hsts = hsts
+        # The headers every answer gets.
+        self._added = (*COMMON, *([HSTS] if hsts else []))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        cookie = headers.get(b"cookie", b"")
-        has_session = SESSION_COOKIE.encode() in cookie
-        signed_in = has_session or b"authorization" in headers
-        if (scope["method"] not in SAFE_METHODS and has_session
-                and not same_origin(scope, headers)):
+        # One pass over the request's headers: every answer comes through here.
+        has_session = signed_in = False
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                has_session = has_session or _SESSION in value
+            elif name == b"authorization":
+                signed_in = True
+        signed_in = signed_in or has_session
+        if (has_session and scope["method"] not in SAFE_METHODS
+                and not same_origin(scope, dict(scope["headers"]))):
             await to_response(Forbidden(
                 "a change made with the session cookie must come from this server's own "
                 "pages (the Origin header did not name it)"))(scope, receive, send)
             return
         docs = scope["path"].startswith(DOCS_PATH)
+        added = self._added
 
         async def guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
-                out = list(message.get("headers", []))
-                names = {name.lower() for name, _ in out}
-                out += COMMON
-                if b"content-security-policy" not in names:
-                    is_html = any(n.lower() == b"content-type" and v.startswith(b"text/html")
-                                  for n, v in out)
-                    if is_html or docs:
-                        out.append((b"content-security-policy",
-                                    (DOCS_CSP if docs else PAGE_CSP).encode()))
-                if signed_in and b"cache-control" not in names:
-                    out.append((b"cache-control", b"no-store"))
-                if self.hsts:
-                    out.append(HSTS)
+                out = message.get("headers", [])
+                html = docs
+                cached = csp = False
+                for name, value in out:
+                    name = name.lower()
+                    if name == b"content-type":
+                        html = html or value.startswith(b"text/html")
+                    elif name == b"cache-control":
+                        cached = True
+                    elif name == b"content-security-policy":
+                        csp = True
+                out = [*out, *added]
+                if html and not csp:
+                    out.append((b"content-security-policy", _DOCS_CSP if docs else _PAGE_CSP))
+                if signed_in and not cached:
+                    out.append(_NO_STORE)
                 message["headers"] = out
             await send(message)
 
         await self.app(scope, receive, guarded)
+
+
+_SESSION = SESSION_COOKIE.encode()
+_PAGE_CSP, _DOCS_CSP = PAGE_CSP.encode(), DOCS_CSP.encode()
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 def same_origin(scope: Scope, headers: dict[bytes, bytes]) -> bool:

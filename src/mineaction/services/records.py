@@ -76,10 +76,18 @@ class Records:
         self.store = store
         self.policy = policy
         self.public_decimals = public_decimals
+        self._access: dict[tuple[Principal, Policy, int], Access] = {}
 
     def access(self, p: Principal) -> Access:
-        """What `p` sees (access/visibility.py): the one rule every read here applies."""
-        return Access(p, self.policy, self.public_decimals)
+        """What `p` sees (access/visibility.py): the one rule every read here applies.
+        Kept per principal and policy (a GET by id is a few tens of µs of Python)."""
+        key = (p, self.policy, self.public_decimals)
+        found = self._access.get(key)
+        if found is None:
+            if len(self._access) > 10_000:  # bounded: one entry per signed-in user
+                self._access.clear()
+            found = self._access[key] = Access(p, self.policy, self.public_decimals)
+        return found
 
     # -- shaping --------------------------------------------------------------------------
     def hidden(self, p: Principal, kind: str) -> frozenset[str]:

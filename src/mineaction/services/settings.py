@@ -100,6 +100,10 @@ class Settings(BaseSettings):
                                    "hashes, KiB.")
     docs_enabled: bool = Field(True, description="Serve the interactive API docs at "
                                "/api/v1/docs.")
+    opentelemetry: bool = Field(False, description="Trace, measure and log every request "
+                                "with FastAPI's native OpenTelemetry, to the providers the "
+                                "OTEL_* environment configures. Off, it costs nothing; on, "
+                                "it looks for providers on every request.")
 
     @classmethod
     def settings_customise_sources(

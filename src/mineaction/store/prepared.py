@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import Field, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +49,18 @@ _LIMIT, _OFFSET = "limit", "offset"
 _WALKED = (Match, AnyOf)
 
 
+def _walked_fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    """(name, whether it is part of the SQL text) of each field `flatten` walks, read from
+    the dataclass once, not per query: `dataclasses.fields` alone cost 5 µs a call."""
+    return tuple((f.name, bool(f.metadata.get("shape"))) for f in fields(cls)
+                 if f.name not in (_LIMIT, _OFFSET))
+
+
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {
+    cls: _walked_fields(cls) for cls in (Query, *_WALKED)}
+_PLAIN_TYPES = frozenset(_PLAIN)
+
+
 def flatten(q: Query) -> Flat | None:
     """The query's shape and its parameter values in a fixed order, or None when the
     shape is one this module leaves to the general path.
@@ -63,8 +75,7 @@ def flatten(q: Query) -> Flat | None:
         return None
     values: list[Any] = []
     try:
-        shape = tuple(_field_shape(q, f, values) for f in fields(q)
-                      if f.name not in (_LIMIT, _OFFSET))
+        shape = _walk(q, values)
     except Unsupported:
         return None
     limit = getattr(q, _LIMIT)
@@ -73,53 +84,60 @@ def flatten(q: Query) -> Flat | None:
     return (shape, limit is not None), values
 
 
-def _field_shape(obj: Any, f: Field[Any], values: list[Any]) -> Hashable:
-    value = getattr(obj, f.name)
-    if f.metadata.get("shape"):
-        return (f.name, value)
-    return (f.name, _flatten(value, values))
+def _walk(obj: Any, values: list[Any]) -> tuple[Hashable, ...]:
+    """The shape of a Query (or a condition inside one), field by field in a fixed order;
+    its parameter values appended to `values`. Written for the hot path (every API list
+    and GET by id): a field's token is its value when it is part of the SQL text, None
+    when absent, else what `_flatten` makes of it."""
+    shape: list[Hashable] = []
+    for name, structural in _FIELDS[type(obj)]:
+        value = getattr(obj, name)
+        if structural or value is None:
+            shape.append(value)
+        else:
+            shape.append(_flatten(value, values))
+    return tuple(shape)
 
 
 def _flatten(value: Any, values: list[Any]) -> Hashable:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, _PLAIN):
+    kind = type(value)
+    if value is None or kind is bool:
+        return bool(value) if kind is bool else None  # IS NULL, or a flag: the SQL's form
+    if kind in _PLAIN_TYPES:
         values.append(value)
-        return type(value).__name__  # str, int, float: each binds differently
-    if isinstance(value, list | tuple):
+        return kind.__name__  # str, int, float: each binds differently
+    if kind is tuple or kind is list:
         return ("seq", tuple(_flatten(v, values) for v in value))
-    if isinstance(value, dict):
+    if kind is dict:
         return ("map", tuple((k, _flatten(v, values)) for k, v in value.items()))
-    if isinstance(value, _WALKED):
-        return (type(value).__name__,
-                tuple(_field_shape(value, f, values) for f in fields(value)))
-    raise Unsupported(type(value).__name__)
+    if kind in _FIELDS:
+        return (kind.__name__, _walk(value, values))
+    raise Unsupported(kind.__name__)
 
 
 def with_values(q: Query, values: Sequence[Any]) -> Query:
     """A query of q's shape holding `values` (in flatten's order) instead of its own."""
-    it = iter(values)
-    return replace(q, **{f.name: _field_value(q, f, it) for f in fields(q)
-                         if f.name not in (_LIMIT, _OFFSET)})
-
-
-def _field_value(obj: Any, f: Field[Any], it: Iterator[Any]) -> Any:
-    value = getattr(obj, f.name)
-    return value if f.metadata.get("shape") else _rebuild(value, it)
+    rebuilt: Query = _rebuild(q, iter(values))
+    return rebuilt
 
 
 def _rebuild(value: Any, it: Iterator[Any]) -> Any:
-    if value is None or isinstance(value, bool):
+    """`value` with each parameter value `_flatten` took from it replaced by the next
+    of `it`, walked in the same order."""
+    kind = type(value)
+    if value is None or kind is bool:
         return value
-    if isinstance(value, _PLAIN):
+    if kind in _PLAIN_TYPES:
         return next(it)
-    if isinstance(value, list | tuple):
-        return type(value)(_rebuild(v, it) for v in value)
-    if isinstance(value, dict):
+    if kind is tuple or kind is list:
+        return kind(_rebuild(v, it) for v in value)
+    if kind is dict:
         return {k: _rebuild(v, it) for k, v in value.items()}
-    if isinstance(value, _WALKED):
-        return replace(value, **{f.name: _field_value(value, f, it) for f in fields(value)})
-    raise Unsupported(type(value).__name__)
+    if kind in _FIELDS:
+        return replace(value, **{name: getattr(value, name) if structural
+                                 else _rebuild(getattr(value, name), it)
+                                 for name, structural in _FIELDS[kind]})
+    raise Unsupported(kind.__name__)
 
 
 def sentinels(values: Sequence[Any]) -> list[Any]:
