@@ -8,18 +8,11 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from mineaction.cli_server import register
+from mineaction.cli import app as cli_app
 
 
 def _cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """mineaction"""
-
-    register(app)
-    return app
+    return cli_app  # the real command line, its server commands included
 
 
 def test_users_tokens_and_audit_verify(tmp_path: Path) -> None:

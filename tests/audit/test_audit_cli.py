@@ -11,18 +11,11 @@ import typer
 from typer.testing import CliRunner
 
 from mineaction.audit.anchor import ANCHOR_ENV
-from mineaction.cli_server import register
+from mineaction.cli import app as cli_app
 
 
 def _cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """mineaction"""
-
-    register(app)
-    return app
+    return cli_app  # the real command line, its server commands included
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import typer
 from api_helpers import PASSWORD, Api
 from typer.testing import CliRunner
 
-from mineaction.cli_server import register
+from mineaction.cli import app as cli_app
 from mineaction.services.container import LoginLimiter
 
 
@@ -71,14 +71,7 @@ def test_a_spray_of_keys_does_not_make_the_limiter_forget_a_blocked_key() -> Non
 
 
 def _cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """mineaction"""
-
-    register(app)
-    return app
+    return cli_app  # the real command line, its server commands included
 
 
 def _served_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from mineaction.audit.schema import AUDIT_LOG
 from mineaction.auth.users import UserDirectory
-from mineaction.cli_server import register
+from mineaction.cli import app as cli_app
 from mineaction.store import open_store
 
 NEW_PASSWORD = "a brand new sentence"
@@ -148,14 +148,7 @@ def test_sign_ins_and_tokens_are_audited(api: Api) -> None:
 
 
 def _cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """mineaction"""
-
-    register(app)
-    return app
+    return cli_app  # the real command line, its server commands included
 
 
 def test_the_cli_lists_and_revokes_one_token(tmp_path: Path) -> None:
