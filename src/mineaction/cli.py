@@ -195,7 +195,11 @@ def import_(
         "store's administrator).")] = WorkflowStatus.approved,
     delete_missing: Annotated[bool, typer.Option(
         help="Delete (softly, keeping history) records of the dataset that the file no "
-        "longer has.")] = False,
+        "longer has. Refused if that is more than half of a kind's records, unless "
+        "--force.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --delete-missing: delete even more than half of the "
+        "dataset's records.")] = False,
     layer: Annotated[str | None, typer.Option(
         help="Layer to read from a GeoPackage or KML with several.")] = None,
     sheet: Annotated[str | None, typer.Option(help="Sheet to read from an XLSX file.")] = None,
@@ -206,7 +210,7 @@ def import_(
     """Import a file into the store, all or nothing, and report what changed."""
     from mineaction.io.errors import FileError
     from mineaction.io.mapping import MappingError, entity_kind, load_mapping
-    from mineaction.io.pipeline import ImportRejected, import_file
+    from mineaction.io.pipeline import DeleteMissingRefused, ImportRejected, import_file
 
     if not file.exists():
         fail(f"{file}: file not found", 2)
@@ -222,7 +226,8 @@ def import_(
             report = import_file(
                 s, file, kind=kind_name, mapping=chosen, dataset=dataset,
                 skip_invalid=skip_invalid, rejected_path=rejected, dry_run=dry_run,
-                status=status.value, delete_missing=delete_missing, progress=progress,
+                status=status.value, delete_missing=delete_missing, force=force,
+                progress=progress,
                 layer=layer, sheet=sheet, encoding=encoding,
             )  # fmt: skip
         except ImportRejected as exc:
@@ -233,6 +238,9 @@ def import_(
             if len(lines) > 50:
                 typer.echo(f"... and {len(lines) - 50} more errors", err=True)
             fail(f"{exc} (fix the file, or use --skip-invalid to import the valid rows)")
+        except DeleteMissingRefused as exc:
+            progress.close()
+            fail(str(exc))
         except MappingError as exc:
             fail(f"{file.name}: {exc}")
         except FileError as exc:

@@ -146,6 +146,24 @@ class ImportRejected(Exception):
         )
 
 
+class DeleteMissingRefused(Exception):
+    """--delete-missing would delete more than half of a dataset's records: nothing written.
+
+    Usually a new release whose keys all changed, or a file that covers only some years;
+    `force=True` (`--force`) deletes them all the same."""
+
+    def __init__(self, dataset: str, kinds: dict[str, tuple[int, int]]) -> None:
+        self.dataset = dataset
+        self.kinds = kinds  # kind -> (records that would be deleted, current records)
+        detail = "; ".join(f"{n:,} of its {total:,} {kind} records"
+                           for kind, (n, total) in kinds.items())
+        super().__init__(
+            f"--delete-missing would delete {detail} in dataset {dataset!r}: more than half, "
+            "so nothing was imported. Usually the file is a new release whose keys all "
+            "changed, or covers only some years; check it, and use --force to delete them "
+            "all the same")
+
+
 def _resident_mb() -> float | None:
     """This process's resident memory, MB (Linux), else its peak (other Unixes)."""
     try:
@@ -226,6 +244,7 @@ def import_file(
     dry_run: bool = False,
     status: str = "approved",
     delete_missing: bool = False,
+    force: bool = False,
     user: str | None = None,
     chunksize: int = 100_000,
     progress: ProgressFn | None = None,
@@ -294,6 +313,13 @@ def import_file(
             report.kinds[kind_name] = stage.report
         if report.errors and not skip_invalid:
             raise ImportRejected(report)
+        # More than half of a dataset deleted is rarely meant: refuse unless forced.
+        current = {k: sum(not known[3] for known in staged[k].existing.values())
+                   for k in missing_ids}
+        too_many = {k: (len(ids), current[k]) for k, ids in missing_ids.items()
+                    if 2 * len(ids) > current[k]}
+        if too_many and not force:
+            raise DeleteMissingRefused(dataset, too_many)
         if dry_run:
             return report
         # 2. Write what was planned, in one short transaction.
