@@ -264,3 +264,57 @@ def within_budget(geom: Any, budget: int = MAP_VERTICES) -> Any:
         simpler = geom.simplify(tolerance, preserve_topology=True)
         tolerance *= 2
     return simpler
+
+
+Extent = tuple[float, float, float, float]
+# Where the map opens is decided from records' points; one far from the rest (a sign
+# error, swapped coordinates) must not pull it out to the whole world (issue 16, 8).
+OUTLIER_MADS = 8.0
+OUTLIER_MIN_DEGREES = 1.0
+
+
+def start_extent(store: Store, access: Access, country: str | None = None) -> Extent | None:
+    """Where the map opens: the configured country; else the admin areas the store
+    holds; else where the principal's approved records are, leaving out points far
+    from the rest. None when there is nothing to go by."""
+    if country:
+        from mineaction.geo.countries import SLACK_DEGREES, country_outline
+
+        minx, miny, maxx, maxy = country_outline(country).bounds
+        return (minx + SLACK_DEGREES, miny + SLACK_DEGREES, maxx - SLACK_DEGREES,
+                maxy - SLACK_DEGREES)
+    areas = entity_table(ENTITIES["admin_area"])
+    with store.engine.connect() as conn:
+        geoms = [r[0] for r in conn.execute(sa.select(areas.c.geometry).where(
+            *access.sql(areas, "admin_area", ("approved",)),
+            areas.c.geometry.is_not(None), areas.c.level <= 1))]
+    if geoms:
+        return tuple(float(v) for v in shapely.total_bounds(geoms))  # type: ignore[return-value]
+    xs: list[float] = []
+    ys: list[float] = []
+    for kind in ("accident", "hazard", "find"):
+        table = entity_table(ENTITIES[kind])
+        with store.engine.connect() as conn:
+            found: list[Any] = list(conn.execute(sa.select(table.c.geometry).where(
+                *access.sql(table, kind, ("approved",)), table.c.geometry.is_not(None))))
+            for (geom,) in found:
+                point = geom.representative_point() if geom.geom_type != "Point" else geom
+                xs.append(point.x)
+                ys.append(point.y)
+    return robust_extent(np.asarray(xs), np.asarray(ys))
+
+
+def robust_extent(x: np.ndarray, y: np.ndarray) -> Extent | None:
+    """The extent of the points, leaving out those far from the rest: more than
+    OUTLIER_MADS median absolute deviations (and OUTLIER_MIN_DEGREES) from the median on
+    either axis."""
+    if not len(x):
+        return None
+    keep = np.ones(len(x), bool)
+    for values in (x, y):
+        median = np.median(values)
+        spread = max(OUTLIER_MADS * float(np.median(np.abs(values - median))),
+                     OUTLIER_MIN_DEGREES)
+        keep &= np.abs(values - median) <= spread
+    return (float(x[keep].min()), float(y[keep].min()), float(x[keep].max()),
+            float(y[keep].max()))

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
                                    "hashes, KiB.")
     docs_enabled: bool = Field(True, description="Serve the interactive API docs at "
                                "/api/v1/docs.")
+    country: str | None = Field(None, description="ISO 3166 code (COL or CO) of the country "
+                                "the store covers: the map opens on it. Unset: on the store's "
+                                "admin areas, or its approved records, leaving out outliers.")
     opentelemetry: bool = Field(False, description="Trace, measure and log every request "
                                 "with FastAPI's native OpenTelemetry, to the providers the "
                                 "OTEL_* environment configures. Off, it costs nothing; on, "

@@ -107,6 +107,14 @@ def pick(svc: ServicesDep, who: WhoDep, kind: str,
     return _json([{**r, "text": links.pick_text(r)} for r in rows])
 
 
+@router.get("/extent")
+def extent(svc: ServicesDep, who: WhoDep) -> Response:
+    """Where the map opens (services/maps.py start_extent): the configured country, the
+    admin areas, or the approved records without outliers; null when nothing tells."""
+    box = maps.start_extent(svc.store, svc.records.access(who), svc.settings.country)
+    return _json({"bbox": box})
+
+
 @router.get("/coordinates")
 def coordinates(text: Annotated[str, Query(max_length=200)],
                 hint: Annotated[str | None, Query(max_length=10)] = None) -> Response:

@@ -163,6 +163,11 @@ function applyTiled(layer, body) {
 const mapLoaded = new Promise((resolve) => map.once("style.load", resolve));
 let fitted = false;
 let loadSeq = 0;
+// Where the map opens: the server's start extent (the configured country, the admin
+// areas, or the approved records without outliers: services/maps.py), fetched with the
+// layers; the layers' own bounds only when it has none.
+const startExtent = fetch("/web/api/extent", { credentials: "same-origin" })
+  .then((r) => (r.ok ? r.json() : null)).then((b) => b && b.bbox).catch(() => null);
 // The first fetch starts with the script, not after the map's style has loaded: the two
 // overlap, which saves a second of the first render.
 async function load(fetched = fetchLayers()) {
@@ -200,7 +205,11 @@ async function load(fetched = fetchLayers()) {
   setVisibility(layers);  // again, for a tiled layer whose layers were just added
   mark("applied");
   statusEl.textContent = parts.length ? `Showing ${parts.join(", ")}.` : "No layer selected.";
-  if (!fitted && !bounds.isEmpty()) {
+  const start = fitted ? null : await startExtent;
+  if (!fitted && start) {
+    fitted = true;
+    map.fitBounds([[start[0], start[1]], [start[2], start[3]]], { padding: 40, maxZoom: 12, duration: 0 });
+  } else if (!fitted && !bounds.isEmpty()) {
     fitted = true;
     map.fitBounds(bounds, { padding: 40, maxZoom: 12, duration: 0 });
   }
