@@ -122,3 +122,22 @@ def test_an_export_with_personal_data_is_a_logged_read(store: Store, tmp_path: P
     assert entry["actor"] == "cli:ana" and entry["record_kind"] == "victim"
     assert "Persona" not in str(entry["detail"])  # which fields, never their values
     assert "name" in str(entry["detail"]) and "address" in str(entry["detail"])
+
+
+def _gpkg_header(path: Path) -> tuple[int, int]:
+    with path.open("rb") as f:
+        header = f.read(100)
+    return int.from_bytes(header[68:72], "big"), int.from_bytes(header[60:64], "big")
+
+
+@pytest.mark.parametrize("kind", ["accident", "victim"])
+def test_geopackage_export_passes_gdal_3_6s_validator(store: Store, tmp_path: Path,
+                                                      gdal_validator, kind: str) -> None:
+    """GeoPackage 1.2/1.3, not GDAL 3.12's default 1.4, which GDAL 3.6 (Debian 12, many
+    QGIS installations) refuses; victims export as an attribute-only table (#16)."""
+    out = tmp_path / f"{kind}.gpkg"
+    export_records(store, out, Query(kind=kind, limit=None))
+    application_id, user_version = _gpkg_header(out)
+    assert application_id == 0x47504B47  # "GPKG"
+    assert user_version in (10200, 10300)
+    gdal_validator(out)

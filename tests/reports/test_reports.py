@@ -108,3 +108,25 @@ def test_land_release_and_hazards_appear(landrelease_gpkg: Store) -> None:
 def test_unknown_language_is_refused(colombia_gpkg: Store) -> None:
     with pytest.raises(ValueError, match="no report translation for 'xx'"):
         render_html(colombia_gpkg, "annual", year=2020, lang="xx")
+
+
+def test_html_report_embeds_its_fonts(colombia_gpkg: Store, tmp_path: Path) -> None:
+    """No file:// URL of the server in HTML a browser gets; every @font-face source is a
+    data: URI holding a TrueType font with the glyphs the page uses (#16)."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    out = render(colombia_gpkg, "monthly", tmp_path / "june.html", format="html",
+                 month=date(2020, 6, 1), lang="es")
+    html = out.read_text(encoding="utf-8")
+    assert "file:" not in html
+    faces = re.findall(r"@font-face \{[^}]*src: url\(\"([^\"]+)\"\)", html)
+    assert len(faces) == 3, faces
+    for url in faces:
+        assert url.startswith("data:font/ttf;base64,"), url[:60]
+        font = TTFont(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+        cmap = font.getBestCmap()
+        missing = {c for c in "víctimas junio 2020" if ord(c) not in cmap}
+        assert not missing, missing

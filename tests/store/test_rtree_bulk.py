@@ -37,6 +37,9 @@ def test_packed_rtree_is_valid_and_answers_like_the_triggers(tmp_path: Path, n: 
         assert conn.execute("SELECT rtreecheck('rtree_accidents_geometry')").fetchone()[0] == "ok"
         assert conn.execute("SELECT count(*) FROM rtree_accidents_geometry").fetchone()[0] \
             == n + 200
+    with sqlite3.connect(bulk.path) as conn:  # GeoPackage 1.3, which GDAL 3.6 accepts (#16)
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
+        assert conn.execute("PRAGMA user_version").fetchone()[0] in (10200, 10300)
     gdal_validator(bulk.path)
     rng_q = np.random.default_rng(1)
     for _ in range(50):

@@ -231,7 +231,8 @@ def _layer_type(geometry: np.ndarray) -> str:
 
 def _write_gdal(
     target: str, driver: str, layer: str, columns: list[_Column],
-    geometry: np.ndarray | None, geometry_type: str | None, **options: str,
+    geometry: np.ndarray | None, geometry_type: str | None,
+    dataset_options: dict[str, str] | None = None, **options: str,
 ) -> None:  # fmt: skip
     arrays = [_gdal_arrays(c) for c in columns]
     layer_type = geometry_type or (_layer_type(geometry) if geometry is not None else None)
@@ -245,7 +246,7 @@ def _write_gdal(
         crs="EPSG:4326",  # also without geometry: GeoJSON warns if a layer has no CRS
         promote_to_multi=bool(layer_type and layer_type.startswith("Multi")),
         encoding="UTF-8" if driver == "ESRI Shapefile" else None,
-        layer_options=options or None,
+        layer_options=options or None, dataset_options=dataset_options,
     )  # fmt: skip
 
 
@@ -270,7 +271,10 @@ def _write_gis(fmt: str) -> Callable[..., list[str]]:
         if fmt == "kml":
             if driver not in pyogrio.list_drivers(write=True):
                 driver = "KML"
-        _write_gdal(target, driver, layer, columns, geometry, geometry_type, **options)
+        # GeoPackage 1.3, not GDAL >= 3.11's default 1.4, which GDAL 3.6's validator (Debian
+        # 12, many QGIS installations) refuses.
+        dataset = {"VERSION": "1.3"} if fmt == "gpkg" else None
+        _write_gdal(target, driver, layer, columns, geometry, geometry_type, dataset, **options)
         return [target]
 
     return write

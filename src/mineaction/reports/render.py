@@ -2,16 +2,20 @@
 
     render(store, "annual", out="colombia-2020.pdf", year=2020, lang="es")
 
-The HTML is self-contained (charts and maps inlined as data: URIs) so it can be mailed or
-served as it is. The PDF embeds subsets of DejaVu Sans (Latin, Cyrillic, Greek, Arabic,
-Hebrew), taken from matplotlib's own copy, so output does not depend on the fonts a
-machine happens to have.
+The HTML is self-contained (charts, maps and the subset fonts inlined as data: URIs) so it
+can be mailed or served as it is: it names no file of the server. The PDF embeds subsets of
+DejaVu Sans (Latin, Cyrillic, Greek, Arabic, Hebrew), taken from matplotlib's own copy, so
+output does not depend on the fonts a machine happens to have.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import logging
 import os
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +31,45 @@ KINDS = tuple(REPORTS)  # the report kinds, declared in reports/kinds.py
 RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps"}
 
 
+FONTS = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf",
+         "italic": "DejaVuSans-Oblique.ttf"}
+
+
 def font_dir() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@lru_cache(maxsize=32)
+def _font_subset_uri(name: str, text: frozenset[str]) -> str:
+    """data: URI of font file `name` cut to the glyphs of `text` (a few tens of kB, where
+    the whole font is 0.7 MB)."""
+    from fontTools import subset
+
+    options = subset.Options()
+    options.layout_features = ["*"]  # keep kerning, ligatures, Arabic/Hebrew shaping
+    options.drop_tables += ["FFTM"]
+    quiet = logging.getLogger("fontTools")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        font = subset.load_font(io.BytesIO((font_dir() / name).read_bytes()), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text="".join(sorted(text)))
+        subsetter.subset(font)
+        buffer = io.BytesIO()
+        subset.save_font(font, buffer, options)
+    finally:
+        quiet.setLevel(level)
+    return "data:font/ttf;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _font_urls(embed_for: str | None) -> dict[str, str]:
+    """The @font-face URLs: subsets inlined for the characters of `embed_for`, or (None) the
+    font files on this machine, which only WeasyPrint here reads."""
+    if embed_for is None:
+        return {style: (font_dir() / name).as_uri() for style, name in FONTS.items()}
+    text = frozenset(embed_for)
+    return {style: _font_subset_uri(name, text) for style, name in FONTS.items()}
 
 
 def environment(lang: str) -> jinja2.Environment:
@@ -57,12 +98,26 @@ def build_context(store: Store, kind: str, *, lang: str = "en", image: str = "sv
     return report.build(store, lang=lang, image=image, **report.options(options))
 
 
-def render_html(store: Store, kind: str, *, lang: str = "en", **options: Any) -> str:
+def render_html(store: Store, kind: str, *, lang: str = "en", embed_fonts: bool | None = None,
+                **options: Any) -> str:
+    """The report as HTML. Its fonts are inlined (subset to the page's characters) unless
+    `embed_fonts` is False; by default they are, except for the HTML of a PDF (image="png"),
+    which WeasyPrint reads here from the font files."""
+    if embed_fonts is None:
+        embed_fonts = options.get("image", "svg") != "png"
     data = build_context(store, kind, lang=lang, **options)
-    env = environment(lang)
-    return env.get_template(REPORTS[kind].template).render(
-        **data, lang=lang, direction="rtl" if lang in RTL_LANGUAGES else "ltr",
-        font_dir=font_dir().as_uri(), today=data["fmt"].date(date.today()))
+    template = REPORTS[kind].template
+    context = {**data, "lang": lang, "direction": "rtl" if lang in RTL_LANGUAGES else "ltr",
+               "today": data["fmt"].date(date.today())}
+    if not embed_fonts:
+        return environment(lang).get_template(template).render(**context,
+                                                               fonts=_font_urls(None))
+    # Render once with placeholders, then inline each font cut to the page's characters.
+    placeholders = {style: f"mineaction-font:{style}" for style in FONTS}
+    html = environment(lang).get_template(template).render(**context, fonts=placeholders)
+    for style, url in _font_urls(html).items():
+        html = html.replace(placeholders[style], url)
+    return html
 
 
 def html_to_pdf(html: str, out: str | os.PathLike[str] | None = None) -> bytes | None:
