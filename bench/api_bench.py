@@ -4,7 +4,7 @@ serving the same accidents from the same PostGIS as the peer, in the same run.
 
     python bench/api_bench.py [--rows 1000000] [--clients 50] [--seconds 15]
                               [--workers 2] [--postgis auto|URL|none]
-                              [--pygeoapi PYTHON|none] [--workdir DIR [--reuse]]
+                              [--pygeoapi PYTHON|auto|none] [--workdir DIR [--reuse]]
                               [--load-generator auto|wrk|httpx] [--json FILE]
     python bench/api_bench.py --writers 8 --write-seconds 30      # + the write load test
 
@@ -18,9 +18,11 @@ asyncio+httpx client, which itself needs most of a core and so inflates every
 contender's latency on a small machine (the output says which ran). The same random boxes
 (0.05 degrees around random accidents, limit 100) and ids go to every server.
 pygeoapi runs from its own virtualenv (its pins differ from ours): --pygeoapi names its
-Python (default /tmp/pygeoapi-venv/bin/python when present), with its PostgreSQL
-provider, under uvicorn with the same number of workers and the same uvicorn options
-(httptools and uvloop when its virtualenv has them too; the output says).
+Python (default /tmp/pygeoapi-venv/bin/python when present), or `--pygeoapi auto` builds
+/tmp/pygeoapi-venv with the pinned versions of PYGEOAPI_PINS when it is missing or lacks
+one of them (needs the network once); it runs with its PostgreSQL provider, under
+uvicorn with the same number of workers and the same uvicorn options (httptools and
+uvloop when its virtualenv has them too; the output says).
 Targets (issue 3): p99 < 100 ms at 50 concurrent clients; throughput >= 2x pygeoapi's.
 Only loopback traffic; every loop is bounded in time and count.
 """
@@ -53,7 +55,50 @@ from query_bench import DATASET, load_store  # noqa: E402
 NAME = "api_bench"
 BOX_DEG = 0.05
 LIMIT = 100
-PYGEOAPI_DEFAULT = Path("/tmp/pygeoapi-venv/bin/python")
+PYGEOAPI_VENV = Path("/tmp/pygeoapi-venv")
+PYGEOAPI_DEFAULT = PYGEOAPI_VENV / "bin" / "python"
+# What pygeoapi's PostgreSQL provider under uvicorn needs: `pip install pygeoapi
+# psycopg2-binary` alone lacks GeoAlchemy2, SQLAlchemy and starlette. The versions that
+# ran bench/results/api_bench.json (pip freeze of its virtualenv, Python 3.11).
+PYGEOAPI_PINS = (
+    "pygeoapi==0.21.0", "psycopg2-binary==2.9.13", "GeoAlchemy2==0.20.0", "SQLAlchemy==2.1.9",
+    "starlette==1.10.0", "uvicorn==0.55.0", "httptools==0.9.0", "uvloop==0.23.0",
+)
+PYGEOAPI_IMPORTS = ("pygeoapi", "psycopg2", "geoalchemy2", "sqlalchemy", "starlette",
+                    "uvicorn", "httptools", "uvloop")
+
+
+def pygeoapi_venv_ready(python: Path) -> bool:
+    """Whether `python` (a virtualenv's) imports everything the pygeoapi peer runs with."""
+    if not python.exists():
+        return False
+    probe = subprocess.run([str(python), "-c", "import " + ", ".join(PYGEOAPI_IMPORTS)],
+                           capture_output=True, check=False, timeout=120)
+    return probe.returncode == 0
+
+
+def ensure_pygeoapi_venv(venv: Path = PYGEOAPI_VENV, *, base_python: str = "python3",
+                         log: Any = sys.stderr) -> Path:
+    """The Python of virtualenv `venv` holding the pygeoapi peer: made with `base_python -m
+    venv` when missing, given PYGEOAPI_PINS with its pip when it lacks one of them, then
+    checked; returns venv/bin/python. The same as, by hand:
+
+        python3 -m venv /tmp/pygeoapi-venv
+        /tmp/pygeoapi-venv/bin/pip install pygeoapi==0.21.0 ... (PYGEOAPI_PINS)
+    """
+    python = venv / "bin" / "python"
+    if pygeoapi_venv_ready(python):
+        return python
+    if not python.exists():
+        print(f"pygeoapi peer: creating the virtualenv {venv}", file=log)
+        subprocess.run([base_python, "-m", "venv", str(venv)], check=True, timeout=600)
+    print(f"pygeoapi peer: pip install {' '.join(PYGEOAPI_PINS)}", file=log)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "--disable-pip-version-check",
+                    *PYGEOAPI_PINS], check=True, timeout=1800)
+    if not pygeoapi_venv_ready(python):
+        raise RuntimeError(f"{python} still cannot import {', '.join(PYGEOAPI_IMPORTS)} "
+                           "after pip install")
+    return python
 
 
 # -- load generation ------------------------------------------------------------------------
@@ -267,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--postgis", metavar="URL|auto|none")
-    parser.add_argument("--pygeoapi", help="Python of a virtualenv with pygeoapi, or none")
+    parser.add_argument("--pygeoapi", help="Python of a virtualenv with pygeoapi; auto: "
+                        f"build {PYGEOAPI_VENV} (pinned) when missing; or none")
     parser.add_argument("--writers", type=int, default=0, help="also run the write load "
                         "test with this many writers (0: skip)")
     parser.add_argument("--write-seconds", type=float, default=30.0)
@@ -288,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("wrk is not installed (Debian: apt-get install wrk)")
     only = set(args.only or ["gpkg", "postgis", "pygeoapi"])
     pg_choice = args.postgis or ("auto" if os.geteuid() == 0 else "none")
-    py = (None if args.pygeoapi == "none" else Path(args.pygeoapi) if args.pygeoapi
+    py = (None if args.pygeoapi == "none" or "pygeoapi" not in only
+          else ensure_pygeoapi_venv() if args.pygeoapi == "auto"
+          else Path(args.pygeoapi) if args.pygeoapi
           else PYGEOAPI_DEFAULT if PYGEOAPI_DEFAULT.exists() else None)
 
     import mineaction
