@@ -72,3 +72,89 @@ def test_delete_missing_of_half_or_less_goes_ahead(tmp_path: Path, store_path: P
                                  "--delete-missing", "--store", str(store_path)])
     assert result.exit_code == 0, result.output
     assert "removed 5" in result.output
+
+
+@pytest.fixture
+def places_store(tmp_path: Path) -> Path:
+    """Admin areas 05 and 05313 (DANE codes, leading zero) and 13 and 13001; accidents in
+    05313 and 13001."""
+    path = tmp_path / "places.gpkg"
+    areas = tmp_path / "areas.csv"
+    areas.write_text("pcode,name,level,parent_pcode\n05,ANTIOQUIA,1,\n05313,GRANADA,2,05\n"
+                     "13,BOLÍVAR,1,\n13001,CARTAGENA DE INDIAS,2,13\n")
+    accidents = tmp_path / "accidents.csv"
+    accidents.write_text(
+        HEADER.strip() + ",admin_area_pcode,place_name\n"
+        + "".join(f"G{i},2006-01-0{1 + i},-75.18,6.14,mine,05313,"
+                  f"\"Vereda {'La Aguada, sector Los Guayabos del Alto ' * 3}{i}\"\n"
+                  for i in range(3))
+        + "C1,2007-05-01,-75.5,10.4,erw,13001,Cartagena\n")
+    for file, kind in ((areas, "admin-areas"), (accidents, "accidents")):
+        result = runner.invoke(app, ["import", str(file), "--kind", kind, "--store", str(path)])
+        assert result.exit_code == 0, result.output
+    return path
+
+
+def cli(store: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, [*args, "--store", str(store)], env={"COLUMNS": "80"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_list_prints_a_table_that_fits_80_columns(places_store: Path) -> None:
+    code, out, _ = cli(places_store, "list", "accidents", "--admin-area", "05313")
+    assert code == 0, out
+    lines = out.rstrip("\n").splitlines()
+    assert len(lines) == 2 + 3, out  # header, rule, one line per record
+    assert max(len(line) for line in lines) <= 80, out
+    assert lines[0].split() == ["id", "accident_date", "admin_area_pcode", "accident_kind",
+                                "place_name"]
+    assert "created_at" not in out and "2006-01-01" in out and "05313" in out
+
+
+def test_list_columns_and_formats_give_all_fields(places_store: Path) -> None:
+    code, out, _ = cli(places_store, "list", "accidents", "--format", "csv")
+    assert code == 0
+    header = out.splitlines()[0].split(",")
+    assert {"id", "created_at", "geometry", "accident_date", "place_name"} <= set(header)
+    code, out, _ = cli(places_store, "list", "accidents", "--format", "json")
+    assert code == 0 and '"created_at"' in out
+    code, out, _ = cli(places_store, "list", "accidents", "--columns", "id,place_name",
+                       "--admin-area", "13001")
+    assert code == 0
+    assert out.split()[:2] == ["id", "place_name"] and "Cartagena" in out
+    assert len(out.split()[-2]) == 36  # chosen columns are shown whole
+
+
+def test_admin_area_without_its_leading_zero_is_read_as_meant(places_store: Path) -> None:
+    for args in (["list", "accidents", "--count"],
+                 ["stats", "casualties", "--all-statuses", "--format", "csv"]):
+        _, padded, _ = cli(places_store, *args, "--admin-area", "05313")
+        code, typed, err = cli(places_store, *args, "--admin-area", "5313")
+        assert code == 0, err
+        assert typed == padded
+        assert "read as 05313" in err
+    code, out, _ = cli(places_store, "list", "accidents", "--count", "--admin-area", "5313")
+    assert out.strip() == "3"
+    code, out, _ = cli(places_store, "list", "accidents", "--count", "--admin-area", "5")
+    assert out.strip() == "3"  # department 05
+    code, out, err = cli(places_store, "export", str(places_store.parent / "g.csv"),
+                         "--admin-area", "5313")
+    assert code == 0 and "wrote 3 accident" in out, err
+
+
+def test_admin_area_that_matches_nothing_is_refused(places_store: Path) -> None:
+    code, out, err = cli(places_store, "list", "accidents", "--admin-area", "99999")
+    assert code == 2 and "99999" in err and "in none of the store's admin areas" in err
+    code, out, err = cli(places_store, "stats", "casualties", "--admin-area", "99")
+    assert code == 2
+
+
+def test_admin_area_with_two_meanings_gets_a_hint(places_store: Path, tmp_path: Path) -> None:
+    more = tmp_path / "more.csv"
+    more.write_text("pcode,name,level\n005313,SOMEWHERE ELSE,3\n")
+    result = runner.invoke(app, ["import", str(more), "--kind", "admin-areas", "--dataset",
+                                 "other", "--store", str(places_store)])
+    assert result.exit_code == 0, result.output
+    code, out, err = cli(places_store, "list", "accidents", "--admin-area", "5313")
+    assert code == 2
+    assert "did you mean 005313 or 05313?" in err

@@ -357,6 +357,28 @@ def _query(kind: str, bbox: str | None, near: str | None, admin_area: str | None
                  offset=offset)
 
 
+def _admin_area(s: Any, code: str | None) -> str | None:
+    """--admin-area as the store's admin areas read it: 5313 means 05313 when that is the
+    only code it can mean; a code that matches nothing is refused (services/places.py)."""
+    if not code:
+        return code
+    from mineaction.services.places import UnknownAdminArea, resolve_admin_area
+
+    try:
+        meant = resolve_admin_area(s, code)
+    except UnknownAdminArea as exc:
+        fail(f"--admin-area: {exc}", 2)
+    if meant != code:
+        typer.echo(f"admin area {code} read as {meant}", err=True)
+    return meant
+
+
+def _with_admin_area(s: Any, q: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(q, admin_area=_admin_area(s, q.admin_area))
+
+
 BboxOption = Annotated[str | None, typer.Option(help="min_lon,min_lat,max_lon,max_lat")]
 NearOption = Annotated[str | None, typer.Option(help="lon,lat,metres: within that distance")]
 AdminOption = Annotated[str | None, typer.Option(help="Admin area pcode (and all under it).")]
@@ -382,7 +404,8 @@ def list_records(
     format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
     count: Annotated[bool, typer.Option(help="Print only how many match.")] = False,
     columns: Annotated[str | None, typer.Option(
-        help="Comma-separated fields to show, in this order (default: all).")] = None,
+        help="Comma-separated fields to show, in this order (default: a few key fields "
+        "in the table, all in csv and json).")] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Query records: by area, distance, admin area, date range, status; with paging.
@@ -390,6 +413,7 @@ def list_records(
     q = _query(kind, bbox, near, admin_area, date_from, date_to, status, dataset,
                None if count else limit, offset)
     with _open(store) as s:
+        q = _with_admin_area(s, q)
         if count:
             typer.echo(f"{s.count(q):,}")
             return
@@ -407,10 +431,47 @@ def list_records(
         frame = frame[wanted]
     if "geometry" in frame.columns:
         frame["geometry"] = [None if g is None else g.wkt[:60] for g in frame["geometry"]]
-    _emit(frame.to_dict("records"), list(frame.columns), format)
+    if format != OutputFormat.table or columns:
+        _emit(frame.to_dict("records"), list(frame.columns), format, fit=True)
+        return
+    # The default table: a few key fields that fit an 80-column terminal, ids shortened.
+    shown = [c for c in TABLE_COLUMNS.get(q.kind, ("id", "name")) if c in frame.columns]
+    rows = [{c: _short_id(r[c]) if c == "id" or c.endswith("_id") else r[c] for c in shown}
+            for r in frame.to_dict("records")]
+    _emit(rows, shown, format, fit=True)
+    if rows:
+        typer.echo("ids shortened; --columns to choose fields (e.g. --columns id), "
+                   "--format csv or json for all", err=True)
 
 
-def _emit(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat) -> None:
+# What `list` shows by default for each kind: what tells the records apart at a glance.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accident": ("id", "accident_date", "admin_area_pcode", "accident_kind", "place_name"),
+    "victim": ("id", "accident_id", "outcome", "role", "sex", "age_band"),
+    "hazard": ("id", "name", "hazard_kind", "hazard_status", "admin_area_pcode", "area_m2"),
+    "activity": ("id", "name", "activity_kind", "activity_status", "start_date", "end_date"),
+    "released_part": ("id", "activity_id", "method", "release_date", "area_m2"),
+    "find": ("id", "find_date", "device_category", "device_model", "quantity",
+             "admin_area_pcode"),
+    "risk_education": ("id", "session_date", "admin_area_pcode", "method", "place_name"),
+    "admin_area": ("pcode", "name", "level", "parent_pcode"),
+    "place": ("id", "name", "admin_area_pcode"),
+    "organisation": ("id", "acronym", "organisation_kind", "name"),
+    "source": ("id", "source_kind", "source_date", "reliability", "credibility", "title"),
+}
+
+
+# Columns of the default table that may be cut short to fit.
+FREE_TEXT = frozenset({"name", "place_name", "title", "device_model"})
+
+
+def _short_id(value: Any) -> Any:
+    """A UUID's first 8 characters: enough to tell records apart on a screen."""
+    return value[:8] if isinstance(value, str) and len(value) == 36 else value
+
+
+def _emit(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat,
+          fit: bool = False) -> None:
     if fmt == OutputFormat.json:
         typer.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=1))
     elif fmt == OutputFormat.csv:
@@ -420,16 +481,52 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat) -> 
         writer.writeheader()
         writer.writerows(rows)
     else:
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(show_lines=False)
-        for c in columns:
-            table.add_column(c, overflow="fold")
-        for r in rows:
-            table.add_row(*("" if r[c] is None else f"{r[c]:,}" if isinstance(r[c], int)
-                            else str(r[c]) for c in columns))
-        Console(width=max(100, min(240, 14 * len(columns)))).print(table)
+        cells = [[_cell(r[c]) for c in columns] for r in rows]
+        if fit:  # one line per record, as wide as the terminal (80 when not one): only
+            # free text (names, titles) is cut short, if the rest leaves room for it.
+            import shutil
+
+            width = shutil.get_terminal_size((80, 24)).columns
+            natural = [max([len(c), *(len(row[i]) for row in cells)])
+                       for i, c in enumerate(columns)]
+            free = [i for i, c in enumerate(columns) if c in FREE_TEXT]
+            fixed = sum(w for i, w in enumerate(natural) if i not in free)
+            room = width - fixed - 3 * (len(columns) - 1) - 1
+            for i in free:
+                cap = max(len(columns[i]), room // len(free))
+                natural[i] = min(natural[i], cap)
+                for row in cells:
+                    if len(row[i]) > cap:
+                        row[i] = row[i][:cap - 1] + "…"
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+            for c, w in zip(columns, natural, strict=True):
+                table.add_column(c, no_wrap=True, min_width=w)
+        else:
+            table = Table(show_lines=False)
+            for c in columns:
+                table.add_column(c, overflow="fold")
+        for row in cells:
+            table.add_row(*row)
+        if fit:
+            Console(width=max(width, sum(natural) + 3 * len(columns))).print(table)
+        else:
+            Console(width=max(100, min(240, 14 * len(columns)))).print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):  # None, NaN
+        return ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return str(value)[:10] if str(value).endswith("00:00:00") else str(value)
+    return str(value)
 
 
 @app.command()
@@ -457,6 +554,7 @@ def export(
 
     q = _query(kind, bbox, near, admin_area, date_from, date_to, status, dataset, None)
     with _open(store) as s:
+        q = _with_admin_area(s, q)
         try:
             n = export_records(s, out, q, format=format.value if format else None,
                                include_personal_data=include_personal_data,
@@ -501,6 +599,7 @@ def stats_casualties(
         "date_from": _date_option(date_from, "--from"),
         "date_to": _date_option(date_to, "--to")}
     with _open(store) as s:
+        filters["admin_area"] = _admin_area(s, admin_area)
         if records is not None:
             cell = {}
             for part in filter(None, (p.strip() for p in records.split(","))):
