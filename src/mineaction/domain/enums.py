@@ -130,6 +130,7 @@ class AccidentKind(StrEnum):
     ied = "ied"
     demining = "demining"
     other = "other"
+    unknown = "unknown"
 
 
 class Outcome(StrEnum):

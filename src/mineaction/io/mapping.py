@@ -11,6 +11,7 @@ Rules run on whole columns (pandas), not row by row: the import target is 50,000
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -177,10 +178,101 @@ def _check_fields(where: str, kind: str, fields: dict[str, FieldRule]) -> None:
             raise MappingError(f"{where}: {kind} has no field {name!r}; it has {known}")
 
 
-def parse_mapping(data: Any, *, origin: str) -> Mapping:
+Lines = dict[tuple[str | int, ...], int]
+
+
+def _options() -> set[str]:
+    names: set[str] = set()
+    for model in (NumberFormat, DateParts, PointRule, FieldRule, Group, Target, SourceInfo,
+                  Mapping):
+        for name, info in model.model_fields.items():
+            names.add(info.alias or name)
+    return names - {"path"}
+
+
+def _line(lines: Lines, loc: tuple[str | int, ...], shorthand: bool) -> int | None:
+    """The line of the longest part of ``loc`` the file has (1-based), if known."""
+    candidates = [loc]
+    if shorthand and loc[:2] == ("targets", 0):
+        candidates.insert(0, loc[2:])  # the one-target shorthand has no `targets:`
+    for path in candidates:
+        for n in range(len(path), 0, -1):
+            if path[:n] in lines:
+                return lines[path[:n]]
+    return None
+
+
+def _where(origin: str, lines: Lines, loc: tuple[str | int, ...], shorthand: bool) -> str:
+    line = _line(lines, loc, shorthand)
+    return f"{origin}, line {line}" if line is not None else origin
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# Why an option given in a rule does nothing there (checked once the field's type is known).
+def _not_applying(rule: FieldRule, field_kind: str) -> list[tuple[str, str]]:
+    given = rule.model_fields_set
+    out: list[tuple[str, str]] = []
+    builds = "date_parts" if rule.date_parts is not None else (
+        "point" if rule.point is not None else None)
+    if rule.number is not None:
+        if builds == "date_parts":
+            out.append(("number", "it does not apply beside date_parts, whose parts are read "
+                        "as whole numbers (thousands separators included)"))
+        elif builds == "point":
+            out.append(("number", "it does not apply beside point: put it inside point"))
+        elif field_kind not in ("int", "float"):
+            out.append(("number", f"it applies to number fields only, and this is a "
+                        f"{field_kind} field"))
+    if rule.date_format is not None:
+        if builds == "date_parts":
+            out.append(("date_format", "it does not apply beside date_parts"))
+        elif field_kind != "date":
+            out.append(("date_format", f"it applies to date fields only, and this is a "
+                        f"{field_kind} field"))
+    if rule.date_parts is not None and field_kind != "date":
+        out.append(("date_parts", f"it applies to date fields only, and this is a "
+                    f"{field_kind} field"))
+    if rule.point is not None and field_kind != "geometry":
+        out.append(("point", f"it applies to geometry only, and this is a {field_kind} field"))
+    if builds is not None:
+        for option in ("values", "pad", "null_values"):
+            if option in given:
+                out.append((option, f"it does not apply beside {builds}"))
+    if "unmapped" in given and rule.values is None:
+        out.append(("unmapped", "it applies only with values"))
+    if "join" in given and not isinstance(rule.source, list):
+        out.append(("join", "it applies only when from lists several columns"))
+    if "null_values" in given and rule.constant is not None:
+        out.append(("null_values", "it does not apply beside constant"))
+    return out
+
+
+def _check_rules(origin: str, lines: Lines, shorthand: bool, base: tuple[str | int, ...],
+                 kind: str, fields: dict[str, FieldRule]) -> None:
+    from mineaction.domain.columns import columns
+
+    kinds = {spec.name: spec.kind for spec in columns(ENTITIES[kind])}
+    for name, rule in fields.items():
+        for option, why in _not_applying(rule, kinds.get(name, "text")):
+            loc = (*base, name, option)
+            raise MappingError(f"{_where(origin, lines, loc, shorthand)}: {_dotted(loc)}: "
+                               f"option {option!r} does not apply here: {why}")
+
+
+def parse_mapping(data: Any, *, origin: str, lines: Lines | None = None) -> Mapping:
+    """A mapping from YAML data; ``lines`` (from load_mapping) puts line numbers in its
+    errors. Unknown options, and options that do nothing where they stand, are errors."""
+    lines = lines or {}
     if not isinstance(data, dict):
         raise MappingError(f"{origin}: a mapping file holds a YAML mapping (key: value)")
-    if "targets" not in data and "kind" in data:
+    shorthand = "targets" not in data and "kind" in data
+    if shorthand:
         # One-target shorthand: kind/fields/group at the top level.
         only = {k: data.pop(k) for k in ("kind", "when", "external_id", "fields", "group")
                 if k in data}
@@ -194,21 +286,53 @@ def parse_mapping(data: Any, *, origin: str) -> Mapping:
                     raw["group"]["kind"] = entity_kind(str(raw["group"]["kind"]))
         mapping = Mapping.model_validate({**data, "path": origin})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise MappingError(f"{origin}: {problems}") from None
+        problems = []
+        options = _options()
+        for e in exc.errors():
+            loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and (
+                p in ("str", "list[str]", "dict[str,any]") or p.startswith("function-"))))
+            where = _where(origin, lines, loc, shorthand)
+            if e["type"] == "extra_forbidden":
+                option = str(loc[-1])
+                close = difflib.get_close_matches(option, sorted(options), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"{where}: {_dotted(loc)}: unknown option {option!r}{hint}")
+            else:
+                problems.append(f"{where}: {_dotted(loc)}: {e['msg']}")
+        raise MappingError("; ".join(problems)) from None
     for i, target in enumerate(mapping.targets):
         _check_fields(f"{origin}: targets[{i}].fields", target.kind, target.fields)
+        _check_rules(origin, lines, shorthand, ("targets", i, "fields"), target.kind,
+                     target.fields)
+        if target.external_id is not None:
+            _check_rules(origin, lines, shorthand, ("targets", i), target.kind,
+                         {"external_id": target.external_id})
         if target.group:
             _check_fields(f"{origin}: targets[{i}].group.fields", target.group.kind,
                           target.group.fields)
+            _check_rules(origin, lines, shorthand, ("targets", i, "group", "fields"),
+                         target.group.kind, target.group.fields)
             if target.group.link not in ENTITIES[target.kind].model_fields:
                 raise MappingError(
                     f"{origin}: targets[{i}].group.link: {target.kind} has no field "
                     f"{target.group.link!r}"
                 )
     return mapping
+
+
+def _lines(node: Any, path: tuple[str | int, ...] = (), out: Lines | None = None) -> Lines:
+    """Where each key and item of a composed YAML document starts (1-based lines)."""
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            here = (*path, str(key.value))
+            out[here] = key.start_mark.line + 1
+            _lines(value, here, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*path, i)] = item.start_mark.line + 1
+            _lines(item, (*path, i), out)
+    return out
 
 
 class _MappingLoader(yaml.SafeLoader):  # type: ignore[misc]
@@ -241,12 +365,14 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             )
         path = shipped[str(name_or_path)]
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_MappingLoader)
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_MappingLoader)
+        lines = _lines(yaml.compose(text, Loader=_MappingLoader))
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:
         raise MappingError(f"{path}: not valid YAML: {exc}") from None
-    return parse_mapping(data, origin=str(path))
+    return parse_mapping(data, origin=str(path), lines=lines)
 
 
 def identity_mapping(kind: str) -> Mapping:

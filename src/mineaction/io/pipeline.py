@@ -47,7 +47,15 @@ from mineaction.io.mapping import FieldRule, Mapping, MappingError, Target, iden
 from mineaction.io.plausibility import ExpectedPlaces
 from mineaction.io.readers import iter_table_chunks
 from mineaction.io.stage import StagedKind, WriteOp, apply, plan_chunk
-from mineaction.io.transform import ROW, Mapped, Points, RowError, apply_rule, check
+from mineaction.io.transform import (
+    ROW,
+    Mapped,
+    Points,
+    RowError,
+    apply_rule,
+    check,
+    did_you_mean,
+)
 from mineaction.store.base import Store, WriteEvent
 from mineaction.store.schema import METADATA
 
@@ -128,6 +136,14 @@ class ImportReport:
     deleted_missing: bool = False
     # Rows that no target of the mapping takes (its `when` conditions all failed).
     unmatched_rows: list[int] = field(default_factory=list)
+    # The file rows rejected (a row with several errors, or several records, counts once).
+    rejected_rows: set[int] = field(default_factory=set)
+
+    def rejected_summary(self) -> str:
+        """"N rows rejected; reasons in FILE", counting rows, not errors."""
+        n = len(self.rejected_rows)
+        where = f"; reasons in {self.rejected_file}" if self.rejected_file else ""
+        return f"{n:,} row{'s' if n != 1 else ''} rejected{where}"
 
     def error_lines(self, limit: int | None = None) -> list[str]:
         name = Path(self.file).name
@@ -289,6 +305,8 @@ def import_file(
         guard.check(0)
         for chunk in iter_table_chunks(path, chunksize=chunksize, layer=layer,
                                        sheet=sheet, encoding=encoding):
+            if not report.rows_read:
+                _check_columns(chunk, targets)
             report.rows_read += len(chunk)
             guard.check(report.rows_read)
             if all(t.when for t in targets):
@@ -304,6 +322,8 @@ def import_file(
             if progress:
                 progress(len(chunk))
             guard.check(report.rows_read)
+        # In file order, whatever order the chunks and checks found them in.
+        report.flags.sort(key=lambda f: (f.row, f.kind, f.field, f.message, f.record_id))
         for kind_name, stage in staged.items():
             missing = [ext for ext, known in stage.existing.items()
                        if ext not in stage.ids and not known[3]]
@@ -321,6 +341,8 @@ def import_file(
         if too_many and not force:
             raise DeleteMissingRefused(dataset, too_many)
         if dry_run:
+            if skip_invalid and rejected_rows:
+                report.rejected_file = str(_write_rejected(path, rejected_rows, rejected_path))
             return report
         # 2. Write what was planned, in one short transaction.
         guard.check(report.rows_read)
@@ -421,6 +443,7 @@ def _import_target(
     bad_rows |= {e.row for e in errors}
     ok = ~np.isin(rows, list(bad_rows))
     stage.report.rejected += int((~ok).sum())
+    report.rejected_rows.update(int(r) for r in rows[~ok])
     _stage(store, child, ok, ext_ids, dataset, outline, stage, report, emit)
     if skip_invalid and bad_rows:
         reasons: dict[int, list[str]] = {}
@@ -434,12 +457,45 @@ def _import_target(
     return None
 
 
+def _check_columns(chunk: pd.DataFrame, targets: list[Target]) -> None:
+    """Refuse a file of which no column is one the mapping (or, without one, a field)
+    names: a KoboToolbox export given without its mapping would make empty records."""
+    present = [str(c) for c in chunk.columns if c != ROW]
+    for target in targets:
+        if target.fields or target.external_id is not None:
+            wanted: set[str] = set(target.when)
+            rules = [*target.fields.values(), *([target.external_id] if target.external_id
+                                                else [])]
+            if target.group is not None:
+                wanted.update(target.group.key)
+                rules.extend(target.group.fields.values())
+            for rule in rules:
+                wanted.update(rule.source_columns())
+            if not wanted or wanted & set(present):
+                continue
+            named = ", ".join(f"column {c!r} is not in the file{did_you_mean(c, present)}"
+                              for c in sorted(wanted))
+            raise MappingError(
+                f"no column that the mapping reads for {target.kind} is in the file: {named}"
+                f"; the file has: {', '.join(present)}")
+        if not _identity_rules(chunk, target.kind):
+            fields = ", ".join(n for n in ENTITIES[target.kind].model_fields
+                               if n not in ("id", "version", "source_ids"))
+            raise MappingError(
+                f"none of the file's columns is named like a field of {target.kind}, so "
+                f"nothing would be imported: give a mapping (--mapping) that says which "
+                f"column holds what; the file has: {', '.join(present)}; the fields are: "
+                f"{fields}")
+
+
 def _when_mask(chunk: pd.DataFrame, target: Target) -> np.ndarray:
     """Rows a target takes: those whose `when` columns hold one of the listed values."""
     mask = np.ones(len(chunk), bool)
     for column, allowed in target.when.items():
         if column not in chunk.columns:
-            raise MappingError(f"column {column!r} (in 'when') is not in the file")
+            present = [str(c) for c in chunk.columns if c != ROW]
+            raise MappingError(f"column {column!r} (in 'when') is not in the file"
+                               f"{did_you_mean(column, present)}")
         mask &= chunk[column].astype("string").str.strip().isin(
             [str(a) for a in allowed]).fillna(False).to_numpy(bool)
     return mask
@@ -571,8 +627,8 @@ def _stage(store: Store, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray, da
         fresh = ok.copy()
         fresh[ok] = written
         fresh_ids = [i for i, w in zip(ids, written, strict=True) if w]
-        for row, rid, message in outline.flags(mapped, fresh, fresh_ids):
-            report.flags.append(Flag(mapped.kind, rid, row, "geometry", message))
+        for row, rid, field_name, message in outline.flags(mapped, fresh, fresh_ids):
+            report.flags.append(Flag(mapped.kind, rid, row, field_name, message))
 
 
 def _source_record(mapping: Mapping) -> Any:

@@ -1,7 +1,9 @@
 """Flags for coordinates that are possible but implausible: outside the country the mapping
 names, or outside the admin area the record itself names (when admin areas are in the
-store). Flagged records are imported and listed for review (`mineaction flags`); the
-message says what probably happened (a sign error, swapped latitude and longitude)."""
+store), unless inside the record's own admin area, whose outline is finer than the
+country's; and admin-area codes that no admin area in the store has. Flagged records are
+imported and listed for review (`mineaction flags`); the message says what probably
+happened (a sign error, swapped latitude and longitude)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ class ExpectedPlaces:
     store: Store
     country: Any = None  # prepared outline, or None
     _admin: dict[str, Any] = field(default_factory=dict)  # pcode -> (name, outline) | None
+    _pcodes: dict[str, bool] = field(default_factory=dict)  # pcode -> in the store
+    _any_admin: bool | None = None
 
     def _admin_outlines(self, pcodes: set[str]) -> None:
         wanted = [p for p in pcodes if p not in self._admin]
@@ -47,40 +51,82 @@ class ExpectedPlaces:
         for p in wanted:
             self._admin[p] = found.get(p)
 
-    def flags(self, mapped: Mapped, ok: np.ndarray, ids: list[str]) -> list[tuple[int, str, str]]:
+    def _has_admin_areas(self) -> bool:
+        if self._any_admin is None:
+            table = entity_table("admin_area")
+            with self.store.engine.connect() as conn:
+                self._any_admin = conn.execute(
+                    sa.select(table.c.id).where(table.c.deleted_at.is_(None)).limit(1)
+                ).first() is not None
+        return self._any_admin
+
+    def _known_pcodes(self, pcodes: set[str]) -> None:
+        wanted = [p for p in pcodes if p not in self._pcodes]
+        if not wanted:
+            return
+        table = entity_table("admin_area")
+        with self.store.engine.connect() as conn:
+            found: set[str] = set(conn.execute(
+                sa.select(table.c.pcode)
+                .where(table.c.pcode.in_(wanted), table.c.deleted_at.is_(None))
+            ).scalars())
+        for p in wanted:
+            self._pcodes[p] = p in found
+
+    def flags(self, mapped: Mapped, ok: np.ndarray, ids: list[str]
+              ) -> list[tuple[int, str, str, str]]:
+        """(row, record id, field, message) for each implausible location or admin area."""
+        rows = mapped.rows[ok]
+        flags: list[tuple[int, str, str, str]] = []
+        codes_value = mapped.values.get("admin_area_pcode")
+        codes = (codes_value[ok].to_numpy(dtype=object, na_value=None)
+                 if codes_value is not None and hasattr(codes_value, "to_numpy")
+                 else np.full(len(rows), None, dtype=object))
+        given = np.array([c is not None for c in codes], bool)
+        if given.any() and self._has_admin_areas():
+            self._known_pcodes({c for c in codes[given]})
+            for i in np.nonzero(given)[0]:
+                if not self._pcodes[codes[i]]:
+                    flags.append((int(rows[i]), ids[i], "admin_area_pcode",
+                                  f"admin area {codes[i]} is not in the store: no admin area "
+                                  "has that code"))
         value = mapped.values.get("geometry")
         if value is None:
-            return []
+            return flags
         lon, lat = _coordinates(value, ok)
         present = ~np.isnan(lon)
-        rows = mapped.rows[ok]
-        flags: list[tuple[int, str, str]] = []
-        in_country = present.copy()
-        if self.country is not None:
-            in_country[present] = shapely.contains_xy(self.country, lon[present], lat[present])
-            for i in np.nonzero(present & ~in_country)[0]:
-                problems = plausibility_problems(float(lon[i]), float(lat[i]), area=self.country)
-                flags.append((int(rows[i]), ids[i], "; ".join(problems) or "outside the country"))
-        codes = mapped.values.get("admin_area_pcode")
-        if codes is None or not hasattr(codes, "to_numpy"):
-            return flags
-        codes = codes[ok].to_numpy(dtype=object, na_value=None)
-        check = in_country & np.array([c is not None for c in codes], bool)
+        check = present & given
         self._admin_outlines({c for c in codes[check]})
-        for pcode in {c for c in codes[check]}:
+        # Inside its own admin area (None: that area's outline is not known).
+        in_admin = np.full(len(rows), None, dtype=object)
+        for pcode in sorted({c for c in codes[check]}):
             known = self._admin.get(pcode)
             if known is None:
                 continue
-            name, outline = known
             idx = np.nonzero(check & (codes == pcode))[0]
-            inside = shapely.contains_xy(outline, lon[idx], lat[idx])
-            for i in idx[~inside]:
-                problems = plausibility_problems(float(lon[i]), float(lat[i]), area=outline)
-                detail = "; ".join(p for p in problems if "outside the expected" not in p)
-                flags.append((int(rows[i]), ids[i],
-                               f"({lon[i]:.6f}, {lat[i]:.6f}) is outside its admin area "
-                               f"{pcode} ({name})" + (f"; {detail}" if detail else "")))
-        return flags
+            in_admin[idx] = shapely.contains_xy(known[1], lon[idx], lat[idx])
+        in_country = present.copy()
+        if self.country is not None:
+            in_country[present] = shapely.contains_xy(self.country, lon[present], lat[present])
+            # A point inside its own admin area's (finer) outline is where it says it is,
+            # whatever the coarser country outline says (islands, coasts).
+            for i in np.nonzero(present & ~in_country)[0]:
+                if in_admin[i] is True or in_admin[i] is np.True_:
+                    continue
+                problems = plausibility_problems(float(lon[i]), float(lat[i]), area=self.country)
+                flags.append((int(rows[i]), ids[i], "geometry",
+                              "; ".join(problems) or "outside the country"))
+        for i in np.nonzero(in_country)[0]:
+            if in_admin[i] is None or bool(in_admin[i]):
+                continue
+            pcode = codes[i]
+            name, outline = self._admin[pcode]
+            problems = plausibility_problems(float(lon[i]), float(lat[i]), area=outline)
+            detail = "; ".join(p for p in problems if "outside the expected" not in p)
+            flags.append((int(rows[i]), ids[i], "geometry",
+                          f"({lon[i]:.6f}, {lat[i]:.6f}) is outside its admin area "
+                          f"{pcode} ({name})" + (f"; {detail}" if detail else "")))
+        return sorted(flags)
 
 
 def _coordinates(value: Any, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

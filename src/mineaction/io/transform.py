@@ -13,6 +13,7 @@ inputs (geometries row by row), so the two paths share one definition of them.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -85,9 +86,31 @@ _EMPTY = {"", "NA", "N/A", "NULL", "null", "None"}
 
 def _column(df: pd.DataFrame, name: str) -> pd.Series:
     if name not in df.columns:
-        shown = ", ".join(c for c in df.columns if c != ROW)
-        raise MappingError(f"column {name!r} is not in the file; the file has: {shown}")
+        present = [str(c) for c in df.columns if c != ROW]
+        raise MappingError(f"column {name!r} is not in the file{did_you_mean(name, present)}; "
+                           f"the file has: {', '.join(present)}")
     return df[name]
+
+
+def did_you_mean(name: str, choices: list[str]) -> str:
+    """" (did you mean 'X'?)" for the choice closest to a misspelt name, else ""."""
+    folded = {c.casefold().strip(): c for c in choices}
+    close = difflib.get_close_matches(name.casefold().strip(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""
+
+
+# Whole numbers written with a thousands separator: "5,313", "2.006", "12 062", "1'250".
+_GROUPED = re.compile(r"^\d{1,3}(?:([,.' \u00a0\u202f])\d{3})(?:\1\d{3})*$")
+
+
+def ungroup_integers(s: pd.Series) -> pd.Series:
+    """Whole numbers written with thousands separators, as digits ("5,313" -> "5313");
+    other values unchanged. For codes and date parts, which are never fractions."""
+    text = s.astype("string")
+    grouped = text.str.match(_GROUPED).fillna(False).astype(bool)
+    if not grouped.any():
+        return s
+    return s.mask(grouped, text.str.replace(r"\D", "", regex=True))
 
 
 def _clean_text(s: pd.Series, null_values: list[str]) -> pd.Series:
@@ -164,24 +187,37 @@ def _points(df: pd.DataFrame, rule: Any, out: Mapped, target: str) -> Points:
 
 def _date_parts(df: pd.DataFrame, parts: Any, out: Mapped, target: str) -> tuple[pd.Series,
                                                                                   pd.Series]:
-    year = pd.to_numeric(_clean_text(_column(df, parts.year), []), errors="coerce")
-    month = (pd.to_numeric(_clean_text(_column(df, parts.month), []), errors="coerce")
-             if parts.month else pd.Series(np.nan, index=df.index))
-    day = (pd.to_numeric(_clean_text(_column(df, parts.day), []), errors="coerce")
-           if parts.day else pd.Series(np.nan, index=df.index))
+    columns = ", ".join(c for c in (parts.year, parts.month, parts.day) if c)
+    read: dict[str, pd.Series] = {}
+    unreadable = np.zeros(len(df), bool)
+    for name in ("year", "month", "day"):
+        col = getattr(parts, name)
+        if not col:
+            read[name] = pd.Series(np.nan, index=df.index)
+            continue
+        raw = ungroup_integers(_clean_text(_column(df, col), []))
+        number = pd.to_numeric(raw, errors="coerce")
+        bad = (raw.notna() & (number.isna() | (number % 1 != 0))).to_numpy()
+        shown = _clean_text(_column(df, col), [])
+        for r, v, x in zip(out.rows[bad], shown[bad], number[bad], strict=True):
+            what = "a number" if x != x else "a whole number"
+            out.errors.append(RowError(int(r), target, f"{name} {v!r} is not {what}", col, v))
+        unreadable |= bad
+        read[name] = number.where(~bad)
+    year, month, day = read["year"], read["month"], read["day"]
     built = pd.to_datetime(
         pd.DataFrame({"year": year, "month": month.fillna(1), "day": day.fillna(1)}),
         errors="coerce",
     )
-    raw_year = _column(df, parts.year)
-    bad = (built.isna() & raw_year.notna() & (raw_year.astype(str).str.strip() != "")).to_numpy()
+    raw_year = _clean_text(_column(df, parts.year), [])
+    bad = (built.isna() & raw_year.notna()).to_numpy() & ~unreadable
     for r, y, m, d in zip(out.rows[bad], year[bad], month[bad], day[bad], strict=True):
         given = [f"{name} {int(v) if v == v else 'missing'}" for name, v in
                  (("year", y), ("month", m), ("day", d))
                  if name == "year" or getattr(parts, name)]
-        columns = ", ".join(c for c in (parts.year, parts.month, parts.day) if c)
         out.errors.append(RowError(int(r), target, "no such date: " + ", ".join(given),
                                    columns))
+    built = built.where(~pd.Series(unreadable, index=built.index))
     iso = built.dt.strftime("%Y-%m-%d").astype(object).where(built.notna(), None)
     precision = np.where(day.notna(), "day", np.where(month.notna(), "month", "year"))
     precision = pd.Series(precision, index=df.index).where(built.notna(), None)
@@ -213,6 +249,7 @@ def apply_rule(df: pd.DataFrame, name: str, rule: FieldRule, spec: ColumnSpec,
     else:
         s = pd.Series([None] * len(df), index=df.index, dtype=object)
     if rule.pad:
+        s = ungroup_integers(s)
         digits = s.str.isdigit().fillna(False).astype(bool)
         s = s.mask(digits, s.str.zfill(rule.pad))
     if rule.values is not None:

@@ -79,7 +79,10 @@ def _report_json(report: Any) -> dict[str, Any]:
             "error_count": len(report.errors),
             "errors": [{"row": e.row, "field": e.field, "message": e.message,
                         "column": e.column} for e in report.errors[:MAX_ERRORS_SHOWN]],
-            "flag_count": len(report.flags)}
+            "flag_count": len(report.flags),
+            "flags": [{"row": f.row, "kind": f.kind, "record_id": f.record_id,
+                       "field": f.field, "message": f.message}
+                      for f in report.flags[:MAX_ERRORS_SHOWN]]}
 
 
 def limits_from(settings: Settings) -> ImportLimits:

@@ -57,6 +57,17 @@ function showReport(job) {
     table.append(body);
     errors.append(table);
   }
+  const flags = report.querySelector("#report-flags");
+  flags.replaceChildren();
+  if (r.flag_count) {
+    const shown = (r.flags || []).length;
+    flags.append(el("h3", { text: `${r.flag_count.toLocaleString("en")} record(s) flagged for review${shown < r.flag_count ? ` (the first ${shown.toLocaleString("en")} shown)` : ""}` }));
+    const table = el("table", { id: "row-flags" }, el("thead", {}, el("tr", {}, ...["Row", "Kind", "Field", "Message"].map((h) => el("th", { scope: "col", text: h })))));
+    const body = el("tbody");
+    for (const f of r.flags || []) body.append(el("tr", {}, el("td", { text: String(f.row ?? "") }), el("td", { text: (f.kind || "").replaceAll("_", " ") }), el("td", { text: f.field || "" }), el("td", { text: f.message })));
+    table.append(body);
+    flags.append(table);
+  }
   commitBtn.disabled = !(job.state === "done" && job.dry_run);
 }
 
