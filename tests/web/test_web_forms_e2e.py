@@ -66,6 +66,10 @@ def test_sources_linked_and_unlinked_in_the_form(new_page: Any, live: Any) -> No
     page.goto(live.url + "/records/hazards/new")
     page.get_by_label("Hazard kind").select_option("SHA")
     page.get_by_label("Name", exact=True).fill("Hazard with sources")
+    # A new hazard needs a location (issue 16, 8).
+    page.locator("#coord-input").fill("6.1412, -75.1834")
+    page.get_by_role("button", name="Read coordinates").click()
+    page.locator("#coord-result span").first.wait_for()
     box = page.get_by_role("combobox", name="Link a source")
     found = page.get_by_role("listbox", name="Sources found").get_by_role("option")
     for title in ("Informe Sourcepick", "Sourcepick en la prensa"):

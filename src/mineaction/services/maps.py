@@ -271,6 +271,7 @@ Extent = tuple[float, float, float, float]
 # error, swapped coordinates) must not pull it out to the whole world (issue 16, 8).
 OUTLIER_MADS = 8.0
 OUTLIER_MIN_DEGREES = 1.0
+START_SAMPLE = 20_000  # records of a kind read at most to place the map
 
 
 def start_extent(store: Store, access: Access, country: str | None = None) -> Extent | None:
@@ -295,8 +296,11 @@ def start_extent(store: Store, access: Access, country: str | None = None) -> Ex
     for kind in ("accident", "hazard", "find"):
         table = entity_table(ENTITIES[kind])
         with store.engine.connect() as conn:
-            found: list[Any] = list(conn.execute(sa.select(table.c.geometry).where(
-                *access.sql(table, kind, ("approved",)), table.c.geometry.is_not(None))))
+            cond = [*access.sql(table, kind, ("approved",)), table.c.geometry.is_not(None)]
+            n = int(conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0)
+            if n > START_SAMPLE:  # a sample spread over the table tells the extent
+                cond.append(table.c.fid % (n // START_SAMPLE + 1) == 0)
+            found: list[Any] = list(conn.execute(sa.select(table.c.geometry).where(*cond)))
             for (geom,) in found:
                 point = geom.representative_point() if geom.geom_type != "Point" else geom
                 xs.append(point.x)
@@ -318,3 +322,26 @@ def robust_extent(x: np.ndarray, y: np.ndarray) -> Extent | None:
         keep &= np.abs(values - median) <= spread
     return (float(x[keep].min()), float(y[keep].min()), float(x[keep].max()),
             float(y[keep].max()))
+
+
+# How far outside the area the store covers a point may be before it is questioned.
+PLACE_MARGIN_DEGREES = 0.5
+
+
+def place_warnings(store: Store, access: Access, country: str | None, lon: float,
+                   lat: float) -> list[str]:
+    """Reasons to doubt a location typed or drawn in a form, with the likely mistake
+    (a sign, swapped coordinates) when one explains it: outside the configured country,
+    or far outside the area the store's records cover (geo/validation.py)."""
+    from mineaction.geo.validation import plausibility_problems
+
+    if country:
+        from mineaction.geo.countries import country_outline
+
+        return plausibility_problems(lon, lat, area=country_outline(country))
+    extent = start_extent(store, access)
+    if extent is None:
+        return plausibility_problems(lon, lat)
+    m = PLACE_MARGIN_DEGREES
+    return plausibility_problems(lon, lat, extent=(extent[0] - m, extent[1] - m,
+                                                  extent[2] + m, extent[3] + m))

@@ -115,6 +115,15 @@ def extent(svc: ServicesDep, who: WhoDep) -> Response:
     return _json({"bbox": box})
 
 
+@router.get("/place-check")
+def place_check(svc: ServicesDep, who: WhoDep,
+                lon: Annotated[float, Query(ge=-1000, le=1000)],
+                lat: Annotated[float, Query(ge=-1000, le=1000)]) -> Response:
+    """Reasons to doubt a form's location before it is saved (services/maps.py)."""
+    return _json({"warnings": maps.place_warnings(svc.store, svc.records.access(who),
+                                                  svc.settings.country, lon, lat)})
+
+
 @router.get("/coordinates")
 def coordinates(text: Annotated[str, Query(max_length=200)],
                 hint: Annotated[str | None, Query(max_length=10)] = None) -> Response:

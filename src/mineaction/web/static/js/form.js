@@ -90,8 +90,43 @@ function showConflict(body, current) {
   conflictBox.scrollIntoView();
 }
 
+// A location the server doubts (outside the country or the area the store covers, a
+// likely sign error) is saved only once the user confirms it.
+let locationConfirmed = false;
+const placeWarning = el("div", { class: "warning", role: "alert", id: "place-warning", hidden: true });
+formError.after(placeWarning);
+
+function samplePoint(g) {
+  if (!g) return null;
+  if (g.type === "Point") return g.coordinates;
+  const ring = g.type === "Polygon" ? g.coordinates[0] : g.type === "MultiPolygon" ? g.coordinates[0][0] : null;
+  if (!ring || !ring.length) return null;
+  const n = ring.length;
+  return [ring.reduce((s, c) => s + c[0], 0) / n, ring.reduce((s, c) => s + c[1], 0) / n];
+}
+
+async function locationDoubted() {
+  const point = samplePoint(geometry);
+  if (!point || locationConfirmed) return false;
+  const res = await fetch(`/web/api/place-check?lon=${point[0]}&lat=${point[1]}`).then((r) => r.json()).catch(() => null);
+  if (!res || !res.warnings || !res.warnings.length) return false;
+  placeWarning.replaceChildren(
+    el("p", { text: "Check the location before saving:" }),
+    el("ul", {}, ...res.warnings.map((w) => el("li", { text: w }))),
+    el("button", { type: "button", text: "The location is right: save", onclick: () => { locationConfirmed = true; placeWarning.hidden = true; save(); } }));
+  placeWarning.hidden = false;
+  placeWarning.scrollIntoView();
+  return true;
+}
+
 async function save() {
   clearErrors();
+  if (!form.dataset.id && form.dataset.collection === "hazards" && form.querySelector(".geometry") && !geometry) {
+    formError.textContent = "A hazard needs a location: draw it on the map or type its coordinates.";
+    formError.scrollIntoView();
+    return;
+  }
+  if (await locationDoubted()) return;
   const body = fieldValues();
   const collection = form.dataset.collection;
   let res;
