@@ -41,7 +41,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "accident-kind": {"mine": N_("Mine"), "erw": N_("Explosive remnant of war"),
                       "ied": N_("Improvised explosive device"), "demining": N_("Demining"),
-                      "other": N_("Other")},
+                      "other": N_("Other"), "unknown": N_("Unknown")},
+    "area-type": {"rural": N_("Rural"), "urban": N_("Urban"), "unknown": N_("Unknown")},
     "method": {"cancelled": N_("Cancelled"), "reduced": N_("Reduced"),
                "cleared": N_("Cleared")},
     "hazard_kind": {"SHA": N_("Suspected hazardous areas (SHA)"),
@@ -59,6 +60,7 @@ DIMENSION_TITLES = {
     "outcome": N_("Outcome"), "role": N_("Civilian or military status"),
     "age-band": N_("Age"), "sex": N_("Sex"), "device-group": N_("Device"),
     "activity": N_("Activity at the time of the accident"),
+    "area-type": N_("Rural or urban area"),
 }
 
 
