@@ -62,10 +62,6 @@ class Policy:
     cross_organisation_visibility: bool = True
 
 
-def sees_personal_data(p: Principal) -> bool:
-    return p.role in PERSONAL_DATA_ROLES
-
-
 def may_create(p: Principal) -> bool:
     return p.role in WRITER_ROLES
 
