@@ -158,3 +158,35 @@ def test_admin_area_with_two_meanings_gets_a_hint(places_store: Path, tmp_path: 
     code, out, err = cli(places_store, "list", "accidents", "--admin-area", "5313")
     assert code == 2
     assert "did you mean 005313 or 05313?" in err
+
+
+HEAVY = ("numpy", "pandas", "shapely", "sqlalchemy", "pyproj", "statsmodels", "fastapi",
+         "mineaction.domain.models", "mineaction.store")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], []])
+def test_start_up_imports_no_heavy_library(args: list[str]) -> None:
+    """`mineaction --help` imports only what it needs (issue 16, 12; the timings are in
+    bench/startup_bench.py, not here)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            f"sys.argv = ['mineaction', *{args!r}]\n"
+            "from mineaction.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "LOADED []" in out, out.splitlines()[-1]
+
+
+def test_every_command_is_still_there_and_builds() -> None:
+    import typer
+
+    root = typer.main.get_command(app)
+    names = set(root.commands)  # type: ignore[attr-defined]
+    assert {"init", "info", "import", "list", "export", "stats", "report", "publish",
+            "serve", "user", "token", "audit"} <= names
+    code, out, _ = cli(Path("unused.gpkg"), "list", "--help")
+    assert code == 0 and "--columns" in out and "draft" in out

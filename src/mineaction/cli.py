@@ -11,26 +11,116 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from mineaction import __version__
 from mineaction.analysis.dimensions import DIMENSIONS
-from mineaction.domain.enums import WorkflowStatus
-from mineaction.domain.registry import REGISTRY
-from mineaction.io import formats
+
+if TYPE_CHECKING:  # at run time, declared by _declare_heavy_names() when a command needs them
+    from mineaction.domain.enums import WorkflowStatus
+    from mineaction.io import formats
+
+
+class _LazyCommands(TyperGroup):
+    """The `mineaction` command, which builds a subcommand (its options, and the imports
+    their types need) only when that subcommand runs, so that a command imports only what
+    it uses and starts quickly (issue 16). `mineaction --help` lists the subcommands from
+    their docstrings; `.commands` builds them all (for the docs and the tests)."""
+
+    _listing = False
+
+    def __init__(self, **attrs: Any) -> None:
+        self._built: dict[str, Any] = {}
+        super().__init__(**attrs)
+
+    @property
+    def commands(self) -> dict[str, Any]:  # type: ignore[override]
+        return {name: self._build(name) for name in self.list_commands(None)}  # type: ignore[arg-type]
+
+    @commands.setter
+    def commands(self, value: Any) -> None:
+        self._built.update(value)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*_lazy_commands()]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in _lazy_commands():
+            return None
+        if self._listing and cmd_name not in self._built:
+            return _listed(cmd_name)
+        return self._build(cmd_name)
+
+    def _build(self, name: str) -> Any:
+        if name not in self._built:
+            single = typer.Typer(add_completion=False)
+            single.callback()(_nothing)
+            info = _lazy_commands()[name]
+            if isinstance(info, typer.models.TyperInfo):
+                single.registered_groups = [info]
+            else:
+                single.registered_commands = [info]
+            try:
+                built = typer.main.get_command(single)
+            except NameError:  # an option's type is one of the heavy names: declare them
+                _declare_heavy_names()
+                built = typer.main.get_command(single)
+            self._built[name] = built.commands[name]  # type: ignore[attr-defined]
+        return self._built[name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def _nothing() -> None:
+    pass
+
+
+def _lazy_commands() -> dict[str, Any]:
+    """name -> what `commands` (below) registered: a command's or a group's info."""
+    found: dict[str, Any] = {}
+    for info in commands.registered_commands:
+        found[info.name or typer.main.get_command_name(info.callback.__name__)] = info
+    for group in commands.registered_groups:
+        found[group.name or ""] = group
+    return found
+
+
+def _listed(name: str) -> Any:
+    """A stand-in that `mineaction --help` lists: the name and the first line of help."""
+    import inspect
+
+    from typer.core import TyperCommand
+
+    info = _lazy_commands()[name]
+    if isinstance(info, typer.models.TyperInfo):
+        doc = info.help or info.typer_instance.info.help
+    else:
+        doc = info.help or inspect.getdoc(info.callback)
+    return TyperCommand(name=name, help=doc if isinstance(doc, str) else None,
+                        hidden=bool(getattr(info, "hidden", False)))
+
 
 app = typer.Typer(
     name="mineaction",
+    cls=_LazyCommands,
     help="Information management for humanitarian mine action: hazards, land release, "
     "accidents and victims, on a laptop (GeoPackage) or a national server (PostGIS).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# The subcommands, built one at a time by _LazyCommands.
+commands = typer.Typer()
 stats_app = typer.Typer(help="Statistics computed from the store.", no_args_is_help=True)
-app.add_typer(stats_app, name="stats")
+commands.add_typer(stats_app, name="stats")
 
 StoreOption = Annotated[
     str,
@@ -50,12 +140,30 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-# The file formats records can be exported to, from io/formats.py's declarations.
-ExportFormat = StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()])  # type: ignore[misc]
 # What `--by` groups casualties by, from analysis/dimensions.py's declarations.
 Dimension = StrEnum("Dimension", [(d.column_name, d.name) for d in DIMENSIONS.values()])  # type: ignore[misc]
-# The kinds of record, by the collection names users type (domain/registry.py).
-COLLECTIONS = ", ".join(e.collection for e in REGISTRY.values())
+
+if TYPE_CHECKING:
+    ExportFormat = StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()])  # type: ignore[misc]
+    COLLECTIONS = ""
+    StatusOption = Annotated[list[WorkflowStatus] | None, typer.Option()]
+
+
+def _declare_heavy_names() -> None:
+    """The names some commands' options need, which import the domain model and numpy:
+    declared when the first such command is built, not at start-up."""
+    from mineaction.domain.enums import WorkflowStatus
+    from mineaction.domain.registry import REGISTRY
+    from mineaction.io import formats
+
+    globals().update(
+        WorkflowStatus=WorkflowStatus, formats=formats,
+        # The file formats records can be exported to, from io/formats.py's declarations.
+        ExportFormat=StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()]),
+        # The kinds of record, by the collection names users type (domain/registry.py).
+        COLLECTIONS=", ".join(e.collection for e in REGISTRY.values()),
+        StatusOption=Annotated[list[WorkflowStatus] | None, typer.Option(
+            help="Workflow status (repeatable).")])
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -108,14 +216,14 @@ def main_options(
     """mineaction command line."""
 
 
-@app.command()
+@commands.command()
 def init(store: StoreOption = DEFAULT_STORE) -> None:
     """Create an empty store (or migrate an existing one to this version's schema)."""
     with _open(store, create=True) as s:
         typer.echo(f"store ready: {store} (schema version {s.schema_version()})")
 
 
-@app.command()
+@commands.command()
 def info(store: StoreOption = DEFAULT_STORE) -> None:
     """What the store holds: records per kind and status, and the imports made."""
     from mineaction.store.info import store_summary
@@ -142,7 +250,7 @@ def info(store: StoreOption = DEFAULT_STORE) -> None:
             )
 
 
-@app.command()
+@commands.command()
 def optimise(store: StoreOption = DEFAULT_STORE) -> None:
     """Reorganise the store for fast reads, after big imports.
 
@@ -160,7 +268,7 @@ def optimise(store: StoreOption = DEFAULT_STORE) -> None:
     typer.echo("done")
 
 
-@app.command("mappings")
+@commands.command("mappings")
 def list_mappings() -> None:
     """List the mapping files shipped with mineaction."""
     from mineaction.io.mapping import load_mapping, shipped_mappings
@@ -171,7 +279,7 @@ def list_mappings() -> None:
         typer.echo(f"{name:<24} {kinds:<28} {m.description}")
 
 
-@app.command("import")
+@commands.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help=f"File to import: {formats.read_formats_text()}.")],
     kind: Annotated[str | None, typer.Option(
@@ -192,7 +300,7 @@ def import_(
         help="Check everything and report what would change; write nothing.")] = False,
     status: Annotated[WorkflowStatus, typer.Option(
         help="Workflow status of the imported records (the command line acts as the "
-        "store's administrator).")] = WorkflowStatus.approved,
+        "store's administrator).")] = "approved",  # type: ignore[assignment]
     delete_missing: Annotated[bool, typer.Option(
         help="Delete (softly, keeping history) records of the dataset that the file no "
         "longer has. Refused if that is more than half of a kind's records, unless "
@@ -208,6 +316,7 @@ def import_(
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Import a file into the store, all or nothing, and report what changed."""
+    from mineaction.domain.enums import WorkflowStatus
     from mineaction.io.errors import FileError
     from mineaction.io.mapping import MappingError, entity_kind, load_mapping
     from mineaction.io.pipeline import DeleteMissingRefused, ImportRejected, import_file
@@ -226,7 +335,7 @@ def import_(
             report = import_file(
                 s, file, kind=kind_name, mapping=chosen, dataset=dataset,
                 skip_invalid=skip_invalid, rejected_path=rejected, dry_run=dry_run,
-                status=status.value, delete_missing=delete_missing, force=force,
+                status=WorkflowStatus(status).value, delete_missing=delete_missing, force=force,
                 progress=progress,
                 layer=layer, sheet=sheet, encoding=encoding,
             )  # fmt: skip
@@ -296,7 +405,7 @@ def _print_report(report: Any) -> None:
             typer.echo(f"    ... and {len(report.flags) - 20:,} more (see `mineaction flags`)")
 
 
-@app.command()
+@commands.command()
 def flags(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 100,
     format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
@@ -384,12 +493,10 @@ NearOption = Annotated[str | None, typer.Option(help="lon,lat,metres: within tha
 AdminOption = Annotated[str | None, typer.Option(help="Admin area pcode (and all under it).")]
 FromOption = Annotated[str | None, typer.Option("--from", help="From date, YYYY-MM-DD.")]
 ToOption = Annotated[str | None, typer.Option("--to", help="To date, YYYY-MM-DD.")]
-StatusOption = Annotated[list[WorkflowStatus] | None, typer.Option(
-    help="Workflow status (repeatable).")]
 DatasetOption = Annotated[str | None, typer.Option(help="Only this dataset.")]
 
 
-@app.command("list")
+@commands.command("list")
 def list_records(
     kind: Annotated[str, typer.Argument(help=f"What to list: {COLLECTIONS}.")],
     bbox: BboxOption = None,
@@ -529,7 +636,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-@app.command()
+@commands.command()
 def export(
     out: Annotated[Path, typer.Argument(help="Output file; its suffix picks the format.")],
     kind: Annotated[str, typer.Option(help=f"What to export: {COLLECTIONS}.")] = "accidents",
@@ -649,9 +756,9 @@ def _register_shells() -> None:
     from mineaction.cli_reports import publish, report_app
     from mineaction.cli_server import register as register_server_commands
 
-    app.add_typer(report_app, name="report")
-    app.command("publish")(publish)
-    register_server_commands(app)
+    commands.add_typer(report_app, name="report")
+    commands.command("publish")(publish)
+    register_server_commands(commands)
 
 
 _register_shells()
