@@ -141,3 +141,19 @@ def test_geopackage_export_passes_gdal_3_6s_validator(store: Store, tmp_path: Pa
     assert application_id == 0x47504B47  # "GPKG"
     assert user_version in (10200, 10300)
     gdal_validator(out)
+
+
+def test_open_data_geopackage_passes_gdal_3_6s_validator(store: Store, tmp_path: Path,
+                                                         gdal_validator) -> None:
+    """`mineaction publish` writes hazards.gpkg through the same writer (#16)."""
+    from shapely.geometry import Polygon
+
+    from mineaction.domain.models import Hazard
+    from mineaction.reports.publish import publish
+
+    store.add(Hazard(hazard_kind="SHA", status="approved", dataset="t", external_id="H1",
+                     geometry=Polygon([(-75.19, 6.14), (-75.18, 6.14), (-75.18, 6.15)])))
+    publish(store, tmp_path / "pkg")
+    out = tmp_path / "pkg" / "hazards.gpkg"
+    assert _gpkg_header(out)[1] in (10200, 10300)
+    gdal_validator(out)
