@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -190,3 +191,48 @@ def test_every_command_is_still_there_and_builds() -> None:
             "serve", "user", "token", "audit"} <= names
     code, out, _ = cli(Path("unused.gpkg"), "list", "--help")
     assert code == 0 and "--columns" in out and "draft" in out
+
+
+def test_api_reads_admin_area_codes_as_the_command_line_does(places_store: Path,
+                                                             tmp_path: Path) -> None:
+    import anyio
+    import httpx
+
+    from mineaction.app import create_app
+    from mineaction.services.settings import load_settings
+
+    async def ask(app: Any, code: str) -> tuple[int, Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            r = await client.get("/api/v1/accidents", params={"admin_area": code})
+            return r.status_code, r.json()
+
+    with open_store(places_store) as s:
+        app = create_app(load_settings(store=str(places_store), upload_dir=tmp_path / "up"),
+                         store=s)
+        try:
+            status, padded = anyio.run(ask, app, "05313")
+            assert status == 200 and len(padded["items"]) == 3
+            status, typed = anyio.run(ask, app, "5313")
+            assert status == 200
+            assert [i["id"] for i in typed["items"]] == [i["id"] for i in padded["items"]]
+            status, body = anyio.run(ask, app, "99999")
+            assert status == 422 and "99999" in body["message"]
+        finally:
+            app.state.services.close()
+
+
+def test_resolve_admin_area_on_both_stores(store_location: str, tmp_path: Path) -> None:
+    from mineaction.services.places import UnknownAdminArea, resolve_admin_area
+
+    areas = tmp_path / "areas.csv"
+    areas.write_text("pcode,name,level,parent_pcode\n05,ANTIOQUIA,1,\n05313,GRANADA,2,05\n")
+    with open_store(store_location) as s:
+        assert resolve_admin_area(s, "5313") == "5313"  # no admin areas: taken as it is
+        import_file(s, areas, kind="admin_area")
+        assert resolve_admin_area(s, "05313") == "05313"
+        assert resolve_admin_area(s, "5313") == "05313"
+        assert resolve_admin_area(s, "5") == "05"
+        assert resolve_admin_area(s, None) is None
+        with pytest.raises(UnknownAdminArea, match="in none of the store's admin areas"):
+            resolve_admin_area(s, "99")

@@ -41,6 +41,7 @@ from mineaction.http.deps import PrincipalDep, ServicesDep
 from mineaction.http.errors import ERROR_RESPONSES, ErrorBody, FieldError, Invalid
 from mineaction.http.params import parse_bbox, parse_near
 from mineaction.services.container import Services
+from mineaction.services.places import resolve_admin_area
 from mineaction.services.records import ListParams
 from mineaction.store.held import QUICK_READS
 
@@ -212,6 +213,9 @@ def build_router(kind: str, max_page: int, default_page: int) -> CollectionRoute
                                             "page", max_length=CURSOR_MAX)] = None,
         f: FormatQ = None,
     ) -> Response:
+        if admin_area:  # 5313 read as 05313, or refused with a hint (services/places.py)
+            admin_area = await anyio.to_thread.run_sync(resolve_admin_area, svc.store,
+                                                        admin_area)
         params = ListParams(
             bbox=parse_bbox(bbox), near=parse_near(near), admin_area=admin_area,
             date_from=date_from, date_to=date_to,
