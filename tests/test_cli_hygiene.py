@@ -236,3 +236,14 @@ def test_resolve_admin_area_on_both_stores(store_location: str, tmp_path: Path) 
         assert resolve_admin_area(s, None) is None
         with pytest.raises(UnknownAdminArea, match="in none of the store's admin areas"):
             resolve_admin_area(s, "99")
+
+
+def test_rejected_rows_are_counted_as_rows_not_errors(tmp_path: Path, store_path: Path) -> None:
+    """A row with two errors is one row rejected (issue 16, 6)."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "B1,2020-01-02,-75.1,6.2,mine\n"
+                   "B2,2020-13-45,-75.1,999,bomb\n")  # a bad date, latitude and kind
+    result = runner.invoke(app, ["import", str(bad), "--kind", "accidents", "--dataset", "d2",
+                                 "--skip-invalid", "--store", str(store_path)])
+    assert result.exit_code == 0, result.output
+    assert "1 row rejected; reasons in" in result.output

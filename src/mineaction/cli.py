@@ -396,7 +396,7 @@ def _print_report(report: Any) -> None:
         typer.echo(f"  {len(report.unmatched_rows):,} rows matched no target of the mapping "
                    f"and were not imported (rows {rows}{more})")
     if report.errors:
-        typer.echo(f"  {len(report.errors):,} rows rejected; reasons in {report.rejected_file}")
+        typer.echo(f"  {report.rejected_summary()}")
     if report.flags:
         typer.echo(f"  {len(report.flags):,} records flagged for review:")
         for flag in report.flags[:20]:
