@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
+if TYPE_CHECKING:
+    import pandas as pd
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.store import codec, facts, prepared
@@ -527,6 +528,8 @@ class Store:
     def read_frame(self, q: Query) -> pd.DataFrame:
         """Rows as a table (geometry as shapely objects): for exports and analysis, where
         building a pydantic record per row would cost more than the query."""
+        import pandas as pd  # here, not at start: every command opens a store (issue 16, 12)
+
         model = ENTITIES[q.kind]
         stmt, post_filter = self._select(q)
         stmt = stmt.order_by(entity_table(model).c.fid)
