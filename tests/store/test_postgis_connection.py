@@ -11,9 +11,9 @@ import psycopg
 import sqlalchemy as sa
 
 from mineaction.store import open_store
-from mineaction.store.base import SELF_HEALING_CHECKOUT
 from mineaction.store.postgis import CONNECTION_DEFAULTS, _connection_defaults, ping_on_checkout
 from mineaction.store.query import Query
+from mineaction.store.reading import SELF_HEALING_CHECKOUT
 
 
 def test_url_settings_win_over_the_defaults() -> None:

@@ -33,8 +33,8 @@ from typing import Any
 from mineaction.access.roles import PERSONAL_DATA_ROLES, REVIEWER_ROLES, Policy, Principal, Role
 from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import REGISTRY
-from mineaction.store.base import visible_sql
 from mineaction.store.query import AnyOf, Match, Visible, matches
+from mineaction.store.reading import visible_sql
 
 # Who did what: the public never learns who worked on a record.
 BOOKKEEPING_HIDDEN = frozenset({"created_by", "updated_by", "deleted_by", "deleted_at"})

@@ -8,7 +8,6 @@ encode geometries for bulk writes, and insert many rows fast.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import time
 import uuid
@@ -21,21 +20,19 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 if TYPE_CHECKING:
-    import pandas as pd
-from mineaction.domain.columns import geometry_column
+    pass
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.store import codec, facts, prepared
 from mineaction.store import rows as rowplan
 from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
 from mineaction.store.held import HeldConnections
 from mineaction.store.migrations import MIGRATIONS
-from mineaction.store.query import Bbox, Near, Page, Query, Visible
+from mineaction.store.query import Query
+from mineaction.store.reading import Reading
 from mineaction.store.schema import (
     METADATA,
     SCHEMA_VERSION,
-    Timestamp,
     entity_table,
-    primary_date_field,
 )
 
 
@@ -75,14 +72,7 @@ class WriteEvent:
 
 WriteListener = Callable[[sa.Connection, WriteEvent], None]
 
-# True while the prepared read path checks out a connection: it recovers from a dropped
-# connection itself (Store._prepared_rows), so a store that tests connections before
-# lending them (PostGIS) may skip that round trip for it.
-SELF_HEALING_CHECKOUT: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "self_healing_checkout", default=False)
-
-
-class Store:
+class Store(Reading):
     """One interface over both stores. Reads use short connections; writes go through
     `transaction()`, which is atomic: everything in it lands or nothing does."""
 
@@ -354,219 +344,7 @@ class Store:
                 ],
             )
 
-    # -- queries --------------------------------------------------------------------------
-    def query(self, q: Query) -> Page:
-        model = ENTITIES[q.kind]
-        table = entity_table(model)
-        stmt, post_filter = self._select(q)
-        # Raw driver values for all but the geometry: pydantic reads ISO dates and times
-        # itself, and SQLAlchemy's per-value result processing cost more than the query.
-        geom = geometry_column(model)
-        links = METADATA.tables["record_sources"]
-        # The record's sources in the same query, comma-joined, rather than a second one.
-        sources_col = (
-            sa.select(self._join_text(links.c.source_id))
-            .where(links.c.record_id == table.c.id)
-            .scalar_subquery()
-            .label("__source_ids")
-        )
-        stmt = stmt.with_only_columns(*[
-            c if geom is not None and c.name == geom.name else sa.type_coerce(c, sa.types.NullType)
-            .label(c.name) for c in table.c
-        ], sources_col).order_by(table.c.fid)
-        if post_filter is None:
-            if q.limit is not None:
-                stmt = stmt.limit(q.limit + 1)
-            if q.offset:
-                stmt = stmt.offset(q.offset)
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).mappings().all()
-            if post_filter is not None:
-                rows = [r for r in rows if post_filter(r)]
-                rows = rows[q.offset :]
-                if q.limit is not None:
-                    rows = rows[: q.limit + 1]
-            more = q.limit is not None and len(rows) > q.limit
-            rows = rows[: q.limit] if q.limit is not None else rows
-        items = [
-            codec.row_to_record(model, r, r["__source_ids"].split(",") if r["__source_ids"] else ())
-            for r in rows
-        ]
-        fids = [r["fid"] for r in rows]
-        return Page(items=items, next_after_fid=fids[-1] if more else None, fids=fids)
-
-    def query_rows(self, q: Query, omit: frozenset[str] = frozenset()
-                   ) -> tuple[list[dict[str, Any]], int | None]:
-        """Like `query`, but records come as JSON-ready dicts (what
-        `model_dump(mode="json")` gives) without the fields in `omit`, and without a
-        pydantic record per row (store/rows.py says why); also the fid to page after
-        (`Query.after_fid`), or None on the last page. `offset` is not supported: page by
-        `after_fid`."""
-        if q.offset:
-            raise ValueError("query_rows pages by after_fid, not offset")
-        model = ENTITIES[q.kind]
-        geom = geometry_column(model)
-        rows: list[Any] | None = None
-        post_filter = None
-        shown = omit
-        if q.near is None:  # no post-filter: the prepared path does not do them
-            plan = rowplan.row_plan(q.kind, frozenset(omit), self._geojson)
-            rows = self._prepared_rows(q, plan)
-        if rows is None:
-            stmt, post_filter = self._select(q)
-            # A post-filter (exact distance) reads the geometry even when it is not shown.
-            shown = omit if post_filter is None or geom is None else omit - {geom.name}
-            plan = rowplan.row_plan(q.kind, frozenset(shown), self._geojson)
-            stmt = self._rows_statement(
-                stmt, q.kind, plan,
-                q.limit + 1 if post_filter is None and q.limit is not None else None)
-            # One statement (sources come in it too) needs no transaction around it.
-            with self.engine.connect().execution_options(**self._single_read_options) as conn:
-                rows = list(conn.execute(stmt).all())
-        if post_filter is not None:
-            at = 1 + plan.names.index(plan.geometry) if plan.geometry else None
-            rows = [r for r in rows if post_filter({plan.geometry: None if r[at] is None
-                                                   else self._shape(r[at])})]
-        more = q.limit is not None and len(rows) > q.limit
-        rows = rows[: q.limit] if q.limit is not None else rows
-        sources = None
-        if plan.sources:
-            sources = {r[1]: r[-1].split(",") for r in rows if r[-1]}
-        out = rowplan.to_dicts(plan, rows, sources, start=1)  # after the fid
-        if geom is not None and geom.name in omit and geom.name not in shown:
-            for data in out:
-                data.pop(geom.name, None)
-        return out, (rows[-1][0] if more and rows else None)
-
-    def _rows_statement(self, stmt: sa.Select[Any], kind: str, plan: rowplan.RowPlan,
-                        limit: int | None) -> sa.Select[Any]:
-        """`_select`'s statement reading the plan's columns, in fid order."""
-        stmt = stmt.with_only_columns(*self._row_columns(kind, plan)).order_by(
-            entity_table(kind).c.fid)
-        return stmt if limit is None else stmt.limit(limit)
-
-    def _prepared_rows(self, q: Query, plan: rowplan.RowPlan) -> list[Any] | None:
-        """query_rows's rows by SQL compiled once per query shape (store/prepared.py says
-        why), run on the driver's cursor; None when the shape is not one it covers.
-
-        A driver error also gives None: the general path then runs the query again and
-        raises the error as SQLAlchemy wraps it (sa.exc.DataError is a 422, api/errors.py).
-        Errors are rare; the cost of the second run on them is not worth a copy of
-        SQLAlchemy's error handling. A lost connection is the exception: the pool is
-        renewed first, so the second run succeeds on a fresh connection."""
-        found = self._prepared.lookup(
-            q, plan, lambda fake, limit: self._rows_statement(
-                self._select(fake)[0], fake.kind, plan, limit))
-        if found is None:
-            return None
-        prepared, values = found
-        parameters = prepared.parameters(values)
-        held = self._held.cursor()
-        if held is not None:  # a quick read (store/held.py)
-            return self._fetch_or_none(held, prepared.sql, parameters,
-                                       lost=self._held.discard)
-        # The same connection handling as the general path (pool, execution options),
-        # except the test before lending: only the statement skips SQLAlchemy.
-        healing = SELF_HEALING_CHECKOUT.set(True)
-        try:
-            checked_out = self.engine.connect()
-        finally:
-            SELF_HEALING_CHECKOUT.reset(healing)
-        with checked_out.execution_options(**self._single_read_options) as conn:
-            dbapi = conn.connection.dbapi_connection
-            assert dbapi is not None
-            cursor = dbapi.cursor()
-            try:
-                return self._fetch_or_none(cursor, prepared.sql, parameters,
-                                           lost=conn.invalidate)
-            finally:
-                cursor.close()
-
-    def _fetch_or_none(self, cursor: Any, sql: str, parameters: Any,
-                       lost: Callable[[BaseException], None]) -> list[Any] | None:
-        """The statement's rows from a DBAPI cursor, or None on a driver error (see
-        `_prepared_rows`). When the database went away (a restart), `lost` drops the
-        cursor's connection, and the pool, whose connections most likely died too, is
-        renewed: the general path then runs on a fresh one instead of a stale one."""
-        try:
-            cursor.execute(sql, parameters)
-            return list(cursor.fetchall())
-        except self.engine.dialect.loaded_dbapi.Error as exc:
-            if self.engine.dialect.is_disconnect(exc, cursor.connection, cursor):
-                lost(exc)
-                self.engine.dispose()
-            return None
-
-    def _row_columns(self, kind: str, plan: rowplan.RowPlan) -> list[Any]:
-        """fid, the plan's fields raw (geometry as WKB), and comma-joined source ids."""
-        key = (kind, plan)
-        cols = self._row_columns_cache.get(key)
-        if cols is None:
-            table = entity_table(kind)
-            cols = [table.c.fid]
-            for name in plan.names:
-                c = table.c[name]
-                if name == plan.geometry:
-                    cols.append(self._geometry_wkb(c).label(name))
-                elif isinstance(c.type, Timestamp):
-                    cols.append(self._timestamp_text(c).label(name))
-                else:
-                    cols.append(sa.type_coerce(c, sa.types.NullType).label(name))
-            if plan.sources:
-                links = METADATA.tables["record_sources"]
-                lookup = (sa.select(self._join_text(links.c.source_id))
-                          .where(links.c.record_id == table.c.id).scalar_subquery())
-                # Asked once per query (it names no column of the row): when no record
-                # of this kind has a source, no row looks its sources up. A bulk-loaded
-                # register often has none, and the lookups were a fifth of a PostGIS
-                # list page's database time (issue 3's benchmark).
-                linked = sa.exists().where(links.c.record_kind == kind)
-                cols.append(sa.case((linked, lookup), else_=None).label("__source_ids"))
-            self._row_columns_cache[key] = cols
-        return cols
-
-    def read_frame(self, q: Query) -> pd.DataFrame:
-        """Rows as a table (geometry as shapely objects): for exports and analysis, where
-        building a pydantic record per row would cost more than the query."""
-        import pandas as pd  # here, not at start: every command opens a store (issue 16, 12)
-
-        model = ENTITIES[q.kind]
-        stmt, post_filter = self._select(q)
-        stmt = stmt.order_by(entity_table(model).c.fid)
-        if post_filter is None and q.limit is not None:
-            stmt = stmt.limit(q.limit).offset(q.offset)
-        with self.engine.connect() as conn:
-            result = conn.execute(stmt)
-            names = list(result.keys())
-            rows = [r for r in result if post_filter is None or post_filter(r._mapping)]
-        if post_filter is not None:
-            rows = rows[q.offset :] if q.limit is None else rows[q.offset : q.offset + q.limit]
-        frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
-        frame = frame.astype(object).where(frame.notna(), None)
-        sources = self._all_sources(q.kind) if len(frame) else {}
-        frame["source_ids"] = [",".join(sources.get(i, ())) or None for i in frame["id"]]
-        return frame.drop(columns=["fid"])
-
-    def _all_sources(self, kind: str) -> dict[str, list[str]]:
-        links = METADATA.tables["record_sources"]
-        out: dict[str, list[str]] = {}
-        with self.engine.connect() as conn:
-            for rid, sid in conn.execute(
-                sa.select(links.c.record_id, links.c.source_id).where(links.c.record_kind == kind)
-            ):
-                out.setdefault(str(rid), []).append(str(sid))
-        return out
-
-    def count(self, q: Query) -> int:
-        stmt, post_filter = self._select(q)
-        with self.engine.connect() as conn:
-            if post_filter is None:
-                return int(
-                    conn.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-                    or 0
-                )
-            return sum(1 for r in conn.execute(stmt).mappings() if post_filter(r))
-
+    # -- where a dataset comes from -------------------------------------------------------
     def link_dataset_source(self, conn: sa.Connection, dataset: str, source: Record) -> None:
         """Say that every record of `dataset` comes from `source` (kept once, not per
         record: a million imported rows share one provenance). The source record itself is
@@ -604,87 +382,6 @@ class Store:
                 sa.select(links.c.source_id).where(links.c.record_kind == "dataset",
                                                    links.c.record_id == dataset))]
         return self.query(Query(kind="source", ids=tuple(ids), limit=None)).items if ids else []
-
-    def _sources_for(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[str]]:
-        if not ids:
-            return {}
-        links = METADATA.tables["record_sources"]
-        out: dict[str, list[str]] = {}
-        for rid, sid in conn.execute(
-            sa.select(links.c.record_id, links.c.source_id).where(links.c.record_id.in_(ids))
-        ):
-            out.setdefault(str(rid), []).append(str(sid))
-        return out
-
-    def _select(self, q: Query) -> tuple[sa.Select[Any], Any]:
-        """The SELECT for a query, and a Python post-filter for what SQL cannot decide
-        exactly (geodesic distance on the GeoPackage store), or None."""
-        model = ENTITIES[q.kind]
-        table = entity_table(model)
-        conditions: list[Any] = []
-        post_filter = None
-        if not q.include_deleted:
-            conditions.append(table.c.deleted_at.is_(None))
-        if q.ids is not None:
-            conditions.append(table.c.id.in_(list(q.ids)))
-        if q.status:
-            conditions.append(table.c.status.in_(list(q.status)))
-        if q.dataset is not None:
-            conditions.append(table.c.dataset == q.dataset)
-        if q.after_fid is not None:
-            conditions.append(table.c.fid > q.after_fid)
-        for name, value in q.where.items():
-            if name not in table.c:
-                raise ValueError(f"{q.kind} has no field {name!r}")
-            if isinstance(value, list | tuple | set | frozenset):
-                conditions.append(table.c[name].in_([codec.to_cell_plain(v) for v in value]))
-            elif value is None:
-                conditions.append(table.c[name].is_(None))
-            else:
-                conditions.append(table.c[name] == codec.to_cell_plain(value))
-        conditions.extend(visible_sql(table, q.visible))
-        # Place and time: victims take them from their accident.
-        place_table, via = table, None
-        if geometry_column(model) is None and model.kind == "victim":
-            place_table, via = entity_table("accident"), "accident_id"
-        place_conditions: list[Any] = []
-        if q.admin_area:
-            if "admin_area_pcode" in place_table.c:
-                col = place_table.c.admin_area_pcode
-                place_conditions.append(sa.or_(col == q.admin_area, col.startswith(q.admin_area)))
-            elif "pcode" in place_table.c:
-                col = place_table.c.pcode
-                place_conditions.append(sa.or_(col == q.admin_area, col.startswith(q.admin_area)))
-        date_field = primary_date_field(ENTITIES["accident"] if via else model)
-        if (q.date_from or q.date_to) and date_field:
-            if q.date_from:
-                place_conditions.append(place_table.c[date_field] >= q.date_from)
-            if q.date_to:
-                place_conditions.append(place_table.c[date_field] <= q.date_to)
-        if q.bbox is not None:
-            place_conditions.append(self.bbox_condition(place_table, q.bbox))
-        if q.near is not None:
-            condition, near_filter = self._near_condition(place_table, q.near)
-            place_conditions.append(condition)
-            if via is None:
-                post_filter = near_filter
-            elif near_filter is not None:
-                # Exact distance for victims: decided on their accident's point.
-                accidents_ok = self._ids_passing(place_table, place_conditions, near_filter)
-                place_conditions = [place_table.c.id.in_(accidents_ok)]
-        if place_conditions:
-            if via is None:
-                conditions.extend(place_conditions)
-            else:
-                conditions.append(
-                    table.c[via].in_(sa.select(place_table.c.id).where(*place_conditions))
-                )
-        return sa.select(table).where(*conditions), post_filter
-
-    def _ids_passing(self, table: sa.Table, conditions: list[Any], keep: Any) -> list[str]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(table).where(*conditions)).mappings()
-            return [r["id"] for r in rows if keep(r)]
 
     # -- bulk writes (the import pipeline) ------------------------------------------------
     def existing_keys(
@@ -773,13 +470,6 @@ class Store:
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:
         raise NotImplementedError
 
-    def bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
-        raise NotImplementedError
-
-    def _geometry_wkb(self, column: Any) -> Any:
-        """A geometry column as the bytes `_geojson` and `_shape` read."""
-        raise NotImplementedError
-
     def optimise(self, done: Callable[[str, float], None] | None = None) -> list[str]:
         """Reorganise the store for reads, after big imports (`mineaction optimise`):
         what each store needs is in its own implementation. Calls done(step, seconds)
@@ -797,26 +487,6 @@ class Store:
         if done is not None:
             done(step, time.perf_counter() - started)
 
-    def _timestamp_text(self, column: Any) -> Any:
-        """A timestamp column as ISO text (rows.py formats each distinct text once)."""
-        return sa.type_coerce(column, sa.types.NullType)  # SQLite holds it as text
-
-    # Execution options for a connection that runs one SELECT and nothing else.
-    _single_read_options: dict[str, Any] = {}
-    # Session set-up of the connection held for quick reads (store/held.py).
-    _held_session: tuple[str, ...] = ()
-    # The geometry bytes of `_geometry_wkb` as a GeoJSON dict, and as shapely. Plain
-    # functions, not methods: they key row_plan's cache, which must not hold stores.
-    _geojson: Callable[[Any], dict[str, Any]]
-    _shape: Callable[[Any], Any]
-
-    def _join_text(self, column: Any) -> Any:
-        """An aggregate joining text values with commas."""
-        raise NotImplementedError
-
-    def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
-        raise NotImplementedError
-
     def register_table(self, conn: sa.Connection, table: sa.Table) -> None:
         """Make a table added after creation known where the store keeps such lists
         (GeoPackage: gpkg_contents). Nothing to do on PostGIS."""
@@ -828,25 +498,3 @@ class Store:
 
     def refresh_spatial_metadata(self, conn: sa.Connection, kinds: Sequence[str]) -> None:
         """After bulk writes: update what the store keeps about layers (extents)."""
-
-
-def visible_sql(table: sa.Table, visible: Visible) -> list[Any]:
-    """`Query.visible` as SQL conditions on `table` (`query.matches` is the same rule in
-    Python). A condition on a column the table lacks cannot hold: the rule names a column
-    (organisation_id) only for the kinds that have it (access/visibility.py)."""
-    out: list[Any] = []
-    for any_of in visible:
-        alternatives = []
-        for m in any_of.matches:
-            if m.column not in table.c:
-                raise ValueError(f"{table.name} has no column {m.column!r} to filter on")
-            col = table.c[m.column]
-            values = [codec.to_cell_plain(v) for v in m.values if v is not None]
-            if None in m.values:
-                alternatives.append(col.is_(None))
-            if len(values) == 1:
-                alternatives.append(col == values[0])
-            elif values:
-                alternatives.append(col.in_(values))
-        out.append(sa.or_(*alternatives) if alternatives else sa.false())
-    return out

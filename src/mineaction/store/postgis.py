@@ -19,8 +19,9 @@ from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.geo import geodesic, wkb_json
 from mineaction.store import facts
-from mineaction.store.base import SELF_HEALING_CHECKOUT, Store
+from mineaction.store.base import Store
 from mineaction.store.query import Bbox, Near
+from mineaction.store.reading import SELF_HEALING_CHECKOUT
 from mineaction.store.schema import METADATA, entity_table, ewkb_hex
 
 
