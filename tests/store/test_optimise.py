@@ -95,12 +95,13 @@ def test_postgis_rows_follow_the_spatial_index_after_optimise(
             "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'accidents'"
         ).fetchone()
         assert pages > 0 and visible == pages, (pages, visible)
-        # Every table has planner statistics, the record_sources links included, and
-        # nothing is left for autovacuum to start on by itself. PostgreSQL publishes its
-        # activity statistics asynchronously (a backend flushes them within about a
-        # second: issue 16, 14), so these are read until they arrive, for 15 s at most.
-        unanalysed, since = _settled_stats(conn)
-        assert unanalysed == [] and since == 0, (unanalysed, since)
+        # Every table has planner statistics, the record_sources links included, and the
+        # accidents were vacuumed. PostgreSQL publishes its activity statistics
+        # asynchronously, so these are read until they arrive, for 15 s at most. (The
+        # count of rows inserted since the vacuum is not asserted: the loader's own
+        # insert counts may be flushed after the vacuum, issue 16, 14.)
+        unanalysed, vacuumed = _settled_stats(conn)
+        assert unanalysed == [] and vacuumed, (unanalysed, vacuumed)
 
 
 def test_bulk_loads_analyse_the_sources_links_too(fresh_postgis_url: str) -> None:
@@ -141,8 +142,8 @@ def test_cli_optimise_reports_each_step(tmp_path) -> None:  # type: ignore[no-un
     assert missing.exit_code == 2 and "no store at" in missing.output
 
 
-def _settled_stats(conn: Any) -> tuple[list[Any], int]:
-    """(tables not yet analysed, accidents inserted since their vacuum), once the
+def _settled_stats(conn: Any) -> tuple[list[Any], bool]:
+    """(tables not yet analysed, whether the accidents were vacuumed), once the
     statistics say what optimise did, or as they stand after 15 s."""
     import time
 
@@ -152,8 +153,8 @@ def _settled_stats(conn: Any) -> tuple[list[Any], int]:
         unanalysed = conn.execute(
             "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NULL "
             "AND relname IN ('accidents', 'record_sources', 'victims')").fetchall()
-        since = conn.execute("SELECT n_ins_since_vacuum FROM pg_stat_user_tables "
-                             "WHERE relname = 'accidents'").fetchone()[0]
-        if (unanalysed == [] and since == 0) or time.monotonic() > deadline:
-            return unanalysed, since
+        vacuumed = conn.execute("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables "
+                                "WHERE relname = 'accidents'").fetchone()[0]
+        if (unanalysed == [] and vacuumed) or time.monotonic() > deadline:
+            return unanalysed, bool(vacuumed)
         time.sleep(0.2)
