@@ -70,3 +70,20 @@ def test_an_editor_imports_only_for_its_organisation(api: Api) -> None:
     anyone = _import(api.as_("approver"),
                      f"external_id,hazard_kind,organisation_id\nh2,SHA,{OTHER_ORG}\n")
     assert anyone["state"] == "done", anyone
+
+
+def test_a_stale_edit_does_not_show_a_record_moved_out_of_sight(api: Api) -> None:
+    """With cross_organisation_visibility off, an editor whose record was moved to
+    another organisation meanwhile gets a 412 without the record as it now is."""
+    api.services.records.policy = type(api.services.records.policy)(
+        cross_organisation_visibility=False)
+    editor = api.as_("editor")
+    rec = editor.post("/api/v1/hazards", json=_hazard(ORG)).json()
+    url = f"/api/v1/hazards/{rec['id']}"
+    moved = api.as_("approver").patch(url, json={"organisation_id": OTHER_ORG,
+                                                 "name": "Secreto"},
+                                      headers={"If-Match": '"1"'})
+    assert moved.status_code == 200
+    r = editor.patch(url, json={"name": "Mine"}, headers={"If-Match": '"1"'})
+    assert r.status_code in (404, 412)
+    assert "Secreto" not in r.text and "current" not in r.json()

@@ -204,6 +204,10 @@ class Records:
             current = self.store.get(kind, record_id)
         except NotFound:
             return PreconditionFailed(f"{kind} {record_id} no longer exists")
+        if not self.access(p).may_read(kind, current):
+            # Changed into a record `p` may not see (another organisation's): the 412 says
+            # no more than that it is gone for `p`.
+            return PreconditionFailed(f"{kind} {record_id} no longer exists")
         return PreconditionFailed(
             f"{kind} {record_id} is at version {current.version}, not {expected}: "
             "reload it and re-apply your change",
