@@ -274,10 +274,30 @@ OUTLIER_MIN_DEGREES = 1.0
 START_SAMPLE = 20_000  # records of a kind read at most to place the map
 
 
+# start_extent's answers until the store is written to: each form's place check and
+# each map view ask for it, and without admin areas it reads thousands of geometries.
+_EXTENTS: dict[tuple[Any, ...], Extent | None] = {}
+_EXTENT_KINDS = ("admin_area", "accident", "hazard", "find")
+
+
 def start_extent(store: Store, access: Access, country: str | None = None) -> Extent | None:
     """Where the map opens: the configured country; else the admin areas the store
     holds; else where the principal's approved records are, leaving out points far
     from the rest. None when there is nothing to go by."""
+    if country:
+        return _extent(store, access, country)
+    marker = store.change_marker()  # read first: a write meanwhile is seen next time
+    if marker is None:
+        return _extent(store, access, None)
+    key = (store.location, marker, *(access.cache_key(k) for k in _EXTENT_KINDS))
+    if key not in _EXTENTS:
+        if len(_EXTENTS) > 64:
+            _EXTENTS.clear()
+        _EXTENTS[key] = _extent(store, access, None)
+    return _EXTENTS[key]
+
+
+def _extent(store: Store, access: Access, country: str | None) -> Extent | None:
     if country:
         from mineaction.geo.countries import SLACK_DEGREES, country_outline
 
