@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Splink model: its settings (blocking rules and comparisons), its training (u by random
+sampling, m by expectation maximisation) and its predictions, on DuckDB.
+
+The model's parameters are a plain JSON-able dict (Splink's own settings format), saved with a
+dataset and given back to score the next release the same way. The same settings run on
+Splink's Spark backend (`splink.SparkAPI(spark_session=...)` in place of `DuckDBAPI()`) for
+national or regional volumes: nothing here is DuckDB-specific except the SQL functions
+(`date_diff`, `jaro_winkler_similarity`), which Spark SQL has as `datediff` and a UDF."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from mineaction.linkage.fields import field_set
+
+UID = "uid"
+SOURCE = "source_dataset"
+log = logging.getLogger(__name__)
+
+# Below this many records on the smaller side, training is skipped and the default
+# parameters below are used: EM on a few dozen pairs fits noise.
+MIN_TRAINING_RECORDS = 1000
+
+
+# -- comparisons ----------------------------------------------------------------------------
+def _level(sql: str, label: str, m: float, u: float) -> dict[str, Any]:
+    return {"sql_condition": sql, "label_for_charts": label,
+            "m_probability": m, "u_probability": u}
+
+
+def _null(sql: str) -> dict[str, Any]:
+    return {"sql_condition": sql, "label_for_charts": "missing on either side",
+            "is_null_level": True}
+
+
+def _exact(column: str, u_agree: float) -> dict[str, Any]:
+    """Equality with null handling: a source that does not say neither agrees nor disagrees."""
+    return {"output_column_name": column, "comparison_levels": [
+        _null(f"{column}_l IS NULL OR {column}_r IS NULL"),
+        _level(f"{column}_l = {column}_r", "equal", 0.95, u_agree),
+        _level("ELSE", "different", 0.05, 1 - u_agree),
+    ]}
+
+
+def _date() -> dict[str, Any]:
+    """Dates as day ranges (a month-precision date is any day of that month): overlapping
+    ranges agree; otherwise the gap in days between them."""
+    gap = ("date_diff('day', least(date_end_l, date_end_r), "
+           "greatest(date_start_l, date_start_r))")
+    return {"output_column_name": "date", "comparison_levels": [
+        _null("date_start_l IS NULL OR date_start_r IS NULL"),
+        _level("greatest(date_start_l, date_start_r) <= least(date_end_l, date_end_r)",
+               "ranges overlap", 0.85, 0.004),
+        _level(f"{gap} <= 31", "within 31 days", 0.12, 0.006),
+        _level(f"{gap} <= 92", "within 92 days", 0.02, 0.015),
+        _level("ELSE", "further apart", 0.01, 0.975),
+    ]}
+
+
+def _haversine_km() -> str:
+    return ("2 * 6371 * asin(sqrt(pow(sin(radians(latitude_r - latitude_l) / 2), 2) + "
+            "cos(radians(latitude_l)) * cos(radians(latitude_r)) * "
+            "pow(sin(radians(longitude_r - longitude_l) / 2), 2)))")
+
+
+def _place() -> dict[str, Any]:
+    """Distance when both give coordinates, else the admin area (municipality, then
+    department) when only that is known."""
+    coords = ("latitude_l IS NOT NULL AND latitude_r IS NOT NULL AND "
+              "longitude_l IS NOT NULL AND longitude_r IS NOT NULL")
+    return {"output_column_name": "place", "comparison_levels": [
+        _null(f"(admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL) AND NOT ({coords})"),
+        _level(f"{coords} AND {_haversine_km()} <= 1", "within 1 km", 0.6, 0.0005),
+        _level("admin_area_pcode_l = admin_area_pcode_r", "same municipality", 0.37, 0.003),
+        _level(f"{coords} AND {_haversine_km()} <= 25", "within 25 km", 0.015, 0.01),
+        _level("department_l = department_r", "same department", 0.01, 0.05),
+        _level("ELSE", "elsewhere", 0.005, 0.9365),
+    ]}
+
+
+def _age() -> dict[str, Any]:
+    """Age in years when both give it (a year apart agrees: birthdays), else the band."""
+    return {"output_column_name": "age", "comparison_levels": [
+        _null("(age_l IS NULL OR age_r IS NULL) AND (age_band_l IS NULL OR age_band_r IS NULL)"),
+        _level("abs(age_l - age_r) <= 1", "age within a year", 0.6, 0.05),
+        _level("(age_l IS NULL OR age_r IS NULL) AND age_band_l = age_band_r", "same band",
+               0.35, 0.75),
+        _level("ELSE", "different", 0.05, 0.2),
+    ]}
+
+
+def _text(column: str) -> dict[str, Any]:
+    sim = f"jaro_winkler_similarity({column}_l, {column}_r)"
+    return {"output_column_name": column, "comparison_levels": [
+        _null(f"{column}_l IS NULL OR {column}_r IS NULL"),
+        _level(f"{column}_l = {column}_r", "equal", 0.7, 0.02),
+        _level(f"{sim} >= 0.9", "similar", 0.2, 0.05),
+        _level("ELSE", "different", 0.1, 0.93),
+    ]}
+
+
+# How often two unrelated records agree on each category, by default (the Monitor's shares:
+# mostly men, mostly injured, a few activities); training replaces these.
+_CATEGORY_U = {"sex": 0.75, "outcome": 0.65, "role": 0.5, "activity": 0.2,
+               "accident_kind": 0.8, "device_category": 0.8}
+
+
+def comparisons(kind: str) -> list[dict[str, Any]]:
+    fs = field_set(kind)
+    out = [_date(), _place()]
+    if fs.has_age:
+        out.append(_age())
+    out += [_exact(c, _CATEGORY_U.get(c, 0.3)) for c in fs.categorical]
+    out += [_text(c) for c in fs.text]
+    return out
+
+
+def blocking_rules() -> list[str]:
+    """Candidates share a municipality, or (when one side lacks it) a month and a sex and an
+    outcome: a victim moved by a month across its municipality's border is lost, a price
+    paid for not comparing every pair."""
+    return ["l.admin_area_pcode = r.admin_area_pcode",
+            "l.date_start = r.date_start AND l.sex = r.sex AND l.outcome = r.outcome"]
+
+
+def default_settings(kind: str) -> dict[str, Any]:
+    return {
+        "link_type": "link_only",
+        "unique_id_column_name": UID,
+        "source_dataset_column_name": SOURCE,
+        "comparisons": comparisons(kind),
+        "blocking_rules_to_generate_predictions": blocking_rules(),
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+        "probability_two_random_records_match": 1e-4,
+    }
+
+
+# -- the model ------------------------------------------------------------------------------
+@dataclass
+class LinkageModel:
+    """Splink settings with their parameters, and what training did."""
+
+    kind: str
+    settings: dict[str, Any]
+    trained: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """What is saved with a dataset: Splink's settings dict plus our kind and notes."""
+        return {"kind": self.kind, "trained": self.trained, "notes": list(self.notes),
+                "splink": self.settings}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LinkageModel:
+        return cls(kind=str(data["kind"]), settings=dict(data["splink"]),
+                   trained=bool(data.get("trained")), notes=list(data.get("notes", [])))
+
+
+def _linker(frames: Sequence[pd.DataFrame], names: Sequence[str], settings: dict[str, Any]
+            ) -> Any:
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI()
+    tables = [db_api.register(f, dataset_display_name=n) for f, n in zip(frames, names,
+                                                                             strict=True)]
+    return Linker(tables, settings, log_level=logging.WARNING)
+
+
+def _splink_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only the columns the comparisons read, plus the id: less for DuckDB to copy."""
+    keep = [c for c in frame.columns if c in _READ_COLUMNS or c == UID]
+    return frame[keep]
+
+
+_READ_COLUMNS = frozenset({"date_start", "date_end", "admin_area_pcode", "department",
+                           "longitude", "latitude", "age", "age_band", "sex", "outcome",
+                           "role", "activity", "accident_kind", "device_category",
+                           "place_name", "narrative"})
+
+
+def prior(sizes: Sequence[int]) -> float:
+    """The chance that two records from different sides are the same: at most one match per
+    record of the larger side, so 1 / the larger side (a property of the data, not the
+    model: recomputed on every run)."""
+    return min(0.5, 1 / max(2, *sizes))
+
+
+def train(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[str], *,
+          seed: int = 7, min_records: int = MIN_TRAINING_RECORDS) -> LinkageModel:
+    """u from random pairs, m by EM on two blocking rules, each leaving out the fields the
+    other fixes. Too few records, or a training that fails, keeps the defaults (noted)."""
+    smallest = min(len(f) for f in frames)
+    if smallest < min_records:
+        model.notes.append(f"not trained: {smallest} records on the smaller side "
+                           f"(< {min_records}); default parameters")
+        return model
+    settings = dict(model.settings)
+    settings["probability_two_random_records_match"] = prior([len(f) for f in frames])
+    linker = _linker([_splink_columns(f) for f in frames], names, settings)
+    try:
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            "l.admin_area_pcode = r.admin_area_pcode AND l.date_start = r.date_start",
+            max_pairs=1e6)
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            "l.sex = r.sex AND l.outcome = r.outcome AND l.age_band = r.age_band"
+            " AND l.department = r.department", max_pairs=1e6)
+    except Exception as exc:  # noqa: BLE001 - Splink raises many kinds; defaults still work
+        model.notes.append(f"training stopped ({type(exc).__name__}: {exc}); partly trained")
+    model.settings = linker.misc.save_model_to_json()
+    model.trained = True
+    return model
+
+
+def predict(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[str], *,
+            threshold: float = 0.0) -> pd.DataFrame:
+    """Scored candidate pairs between the frames (never within one): columns uid_l, uid_r,
+    source_dataset_l, source_dataset_r, match_probability."""
+    settings = dict(model.settings)
+    settings["probability_two_random_records_match"] = prior([len(f) for f in frames])
+    if any(len(f) == 0 for f in frames):
+        return pd.DataFrame(columns=[f"{UID}_l", f"{UID}_r", f"{SOURCE}_l", f"{SOURCE}_r",
+                                     "match_probability"])
+    linker = _linker([_splink_columns(f) for f in frames], names, settings)
+    scored = linker.inference.predict(threshold_match_probability=threshold or None,
+                                      warning_mode="never")
+    pairs = scored.as_pandas_dataframe()
+    return pairs[[f"{UID}_l", f"{UID}_r", f"{SOURCE}_l", f"{SOURCE}_r", "match_probability"]]
