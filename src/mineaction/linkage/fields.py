@@ -9,6 +9,7 @@ derived columns the comparisons read (date_start, date_end, department, text_nor
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -136,22 +137,45 @@ def pad_pcode(values: pd.Series) -> pd.Series:
 
 
 def pcode_from_names(names: pd.Series, gazetteer: pd.DataFrame,
-                     departments: pd.Series | None = None) -> pd.Series:
+                     departments: pd.Series | None = None, *, cutoff: float = 0.85
+                     ) -> pd.Series:
     """Municipality names to DANE codes through a gazetteer frame (columns `name`, `pcode`,
-    optionally `department`). A name shared by several municipalities is resolved only with
-    its department; otherwise it stays unknown rather than guessed."""
-    gaz = gazetteer.assign(key=gazetteer["name"].map(normalise_text),
-                           pcode=pad_pcode(gazetteer["pcode"]))
+    optionally `department`). Names are compared without case, accents or punctuation; a
+    misspelt name takes the closest gazetteer name (similarity >= `cutoff`) within its
+    department when the department is given. A name shared by several municipalities is
+    resolved only with its department; otherwise it stays unknown rather than guessed."""
+    gaz = pd.DataFrame({"key": gazetteer["name"].map(normalise_text),
+                        "pcode": pad_pcode(gazetteer["pcode"])})
+    gaz["dept"] = (gazetteer["department"].map(normalise_text)
+                   if "department" in gazetteer.columns else None)
     by_name = gaz.groupby("key")["pcode"].agg(lambda p: p.iloc[0] if p.nunique() == 1 else None)
-    keys = names.map(normalise_text)
-    result = keys.map(by_name)
-    if departments is not None and "department" in gaz.columns:
-        gaz = gaz.assign(dept=gaz["department"].map(normalise_text))
-        by_both = gaz.drop_duplicates(["key", "dept"]).set_index(["key", "dept"])["pcode"]
-        pairs = pd.MultiIndex.from_arrays([keys, departments.map(normalise_text)])
-        qualified = pd.Series(by_both.reindex(pairs).to_numpy(), index=names.index)
-        result = qualified.where(qualified.notna(), result)
-    return result.astype(object).where(result.notna(), None)
+    by_both = gaz.drop_duplicates(["dept", "key"]).set_index(["dept", "key"])["pcode"]
+    in_dept = {d: list(g["key"]) for d, g in gaz.groupby("dept")}
+    depts = (departments.map(normalise_text) if departments is not None
+             else pd.Series(None, index=names.index, dtype=object))
+    cache: dict[tuple[object, object], str | None] = {}
+
+    def lookup(name: str | None, dept: str | None) -> str | None:
+        if name is None:
+            return None
+        if dept is not None and dept not in in_dept:
+            close_dept = difflib.get_close_matches(dept, list(in_dept), n=1, cutoff=cutoff)
+            dept = close_dept[0] if close_dept else None
+        if dept is not None and (dept, name) in by_both.index:
+            return str(by_both[(dept, name)])
+        if dept is None or dept not in in_dept:
+            found = by_name.get(name)
+            return None if found is None else str(found)
+        close = difflib.get_close_matches(name, in_dept[dept], n=1, cutoff=cutoff)
+        return str(by_both[(dept, close[0])]) if close else None
+
+    result = []
+    for name, dept in zip(names.map(normalise_text), depts, strict=True):
+        key = (name, dept)
+        if key not in cache:
+            cache[key] = lookup(name, dept)
+        result.append(cache[key])
+    return pd.Series(result, index=names.index, dtype=object)
 
 
 def _with_coordinates(frame: pd.DataFrame) -> pd.DataFrame:
