@@ -123,40 +123,36 @@ def revised_release(raw: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, Revised
     corrected = np.sort(order[n_removed:n_removed + n_corrected])
     kept = reg.drop(index=removed)
 
-    fields = pd.Series(pd.NA, index=kept.index, dtype="object")
-    old = pd.Series(pd.NA, index=kept.index, dtype="object")
-    new = pd.Series(pd.NA, index=kept.index, dtype="object")
     kept = kept.copy()
+    truth_kept = pd.DataFrame({"original_row": pd.array(kept.index.to_numpy(), dtype="Int64")},
+                              index=kept.index)
+    for column in ("corrected_field", "old_value", "new_value"):
+        truth_kept[column] = pd.Series(pd.NA, index=kept.index, dtype="string")
+    values = {field: reg[field].to_numpy() for field in CORRECTABLE}
+    changes = []
     for row in corrected:
         field = CORRECTABLE[rng.integers(len(CORRECTABLE))]
-        current = kept.at[row, field]
-        choices = reg[field][reg[field] != current]
-        # Drawn from the register's own values, weighted as they occur there.
-        value = choices.iloc[rng.integers(len(choices))]
+        current = values[field][row]
+        # Drawn from the register's own other values, weighted as they occur there.
+        choices = values[field][values[field] != current]
+        changes.append((row, field, current, choices[rng.integers(len(choices))]))
+    for row, field, _, value in changes:
         kept.at[row, field] = value
-        fields[row], old[row], new[row] = field, current, value
+    for i, column in enumerate(("corrected_field", "old_value", "new_value"), start=1):
+        truth_kept.loc[corrected, column] = [change[i] for change in changes]
 
     added = _new_victims(reg, n_added, rng)
-    # New victims are slotted in among the others, as a release sorted by some field
-    # the publisher does not tell would do.
-    positions = np.sort(rng.integers(0, len(kept) + 1, n_added))
-    original = pd.array(kept.index.to_numpy(), dtype="Int64")
-    pieces, truth_parts, start = [], [], 0
-    for i, pos in enumerate(np.append(positions, len(kept))):
-        pieces.append(kept.iloc[start:pos])
-        truth_parts.append(pd.DataFrame({
-            "original_row": original[start:pos], "corrected_field": fields.iloc[start:pos].values,
-            "old_value": old.iloc[start:pos].values, "new_value": new.iloc[start:pos].values}))
-        if i < n_added:
-            pieces.append(added.iloc[[i]])
-            truth_parts.append(pd.DataFrame({
-                "original_row": pd.array([pd.NA], dtype="Int64"), "corrected_field": [pd.NA],
-                "old_value": [pd.NA], "new_value": [pd.NA]}))
-        start = pos
-    frame = pd.concat(pieces, ignore_index=True)
-    truth_rows = pd.concat(truth_parts, ignore_index=True)
+    truth_added = pd.DataFrame({"original_row": pd.array([pd.NA] * n_added, dtype="Int64")})
     for column in ("corrected_field", "old_value", "new_value"):
-        truth_rows[column] = truth_rows[column].astype("string")
+        truth_added[column] = pd.Series(pd.NA, index=truth_added.index, dtype="string")
+    # New victims are slotted in among the others (each before the kept row at its drawn
+    # position), as a release sorted by some field the publisher does not tell would do.
+    positions = np.sort(rng.integers(0, len(kept) + 1, n_added))
+    place = np.concatenate([np.arange(len(kept)), positions - 0.5])
+    order = np.argsort(place, kind="stable")
+    frame = pd.concat([kept, added], ignore_index=True).iloc[order].reset_index(drop=True)
+    truth_rows = pd.concat([truth_kept, truth_added], ignore_index=True).iloc[order]
+    truth_rows = truth_rows.reset_index(drop=True)
     truth_rows.insert(0, "output_row", np.arange(len(truth_rows)))
 
     for column in ("codigodanemunicipio", "ano"):
