@@ -190,9 +190,25 @@ def _fit_statsmodels(design: FloatArray, counts: FloatArray) -> tuple[FloatArray
         except (ConvergenceWarning, np.linalg.LinAlgError, ValueError):
             return None
     params = np.asarray(fit.params, dtype=float)
-    if not np.all(np.isfinite(params)):
+    if not np.all(np.isfinite(params)) or _on_the_boundary(design @ params, counts):
         return None
     return params, float(fit.llf)
+
+
+# A fitted count this small for an empty cell means the fit is heading to log(0).
+BOUNDARY = 1e-3
+
+
+def _on_the_boundary(linear: FloatArray, counts: FloatArray) -> npt.NDArray[np.bool_]:
+    """Whether an empty cell is fitted as (nearly) zero: the maximum-likelihood estimate
+    does not exist, a parameter runs to minus infinity and, when that parameter is part of
+    the "in none" prediction, the estimate runs to infinity. The margin check catches the
+    usual cases; this catches the rest (e.g. a pattern missing from a sub-table that the
+    model fits exactly). Works on one table or a batch (rows)."""
+    with np.errstate(over="ignore", under="ignore"):
+        fitted = np.exp(np.clip(linear, -700, 700))
+    result: npt.NDArray[np.bool_] = np.any((counts == 0) & (fitted < BOUNDARY), axis=-1)
+    return result
 
 
 def _criterion_value(loglik: float, n_params: int, observed: int,
@@ -222,7 +238,8 @@ def _model_table(flags: npt.NDArray[np.int64], counts: FloatArray, names: Sequen
         fit = None if empty else _fit_statsmodels(design, counts)
         if fit is None:
             note = (f"not identifiable: no entity is {'; '.join(empty)}" if empty
-                    else "not identifiable: the fit did not converge")
+                    else "not identifiable: an empty pattern is fitted as zero, or the fit "
+                         "did not converge")
             row.update(identifiable=False, note=note, loglik=np.nan, deviance=np.nan,
                        aic=np.inf, bic=np.inf, unobserved=np.nan, total=np.nan)
         else:
@@ -297,6 +314,7 @@ def _bootstrap_totals(flags: npt.NDArray[np.int64], expected: FloatArray, unobse
         design = _design(flags, model)
         identifiable = np.all(tables @ _margin_conditions(flags, model) > 0, axis=1)
         beta, loglik = _batched_poisson_fit(design, tables)
+        identifiable &= ~_on_the_boundary(beta @ design.T, tables)
         loglik = loglik - log_factorials
         penalty = 2.0 if criterion == "aic" else np.log(np.maximum(observed, 2))
         score = np.where(identifiable & np.isfinite(loglik),
