@@ -69,11 +69,20 @@ def _haversine_km() -> str:
             "pow(sin(radians(longitude_r - longitude_l) / 2), 2)))")
 
 
-def _place() -> dict[str, Any]:
+def _place(with_coordinates: bool) -> dict[str, Any]:
     """Distance when both give coordinates, else the admin area (municipality, then
-    department) when only that is known."""
+    department) when only that is known. Without coordinates in the data, the distance
+    levels are left out (a level never seen has no m to train: EM underflows on it)."""
     coords = ("latitude_l IS NOT NULL AND latitude_r IS NOT NULL AND "
               "longitude_l IS NOT NULL AND longitude_r IS NOT NULL")
+    if not with_coordinates:
+        return {"output_column_name": "place", "comparison_levels": [
+            _null("admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL"),
+            _level("admin_area_pcode_l = admin_area_pcode_r", "same municipality", 0.97,
+                   0.003),
+            _level("department_l = department_r", "same department", 0.02, 0.05),
+            _level("ELSE", "elsewhere", 0.01, 0.947),
+        ]}
     return {"output_column_name": "place", "comparison_levels": [
         _null(f"(admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL) AND NOT ({coords})"),
         _level(f"{coords} AND {_haversine_km()} <= 1", "within 1 km", 0.6, 0.0005),
@@ -84,14 +93,18 @@ def _place() -> dict[str, Any]:
     ]}
 
 
-def _age() -> dict[str, Any]:
-    """Age in years when both give it (a year apart agrees: birthdays), else the band."""
+def _age(with_years: bool) -> dict[str, Any]:
+    """Age in years when both give it (a year apart agrees: birthdays), else the band. The
+    band level's m is high: a source giving years and one giving a band agree on the band
+    for nearly every true match, so agreeing is (weak) evidence for, not against."""
+    years = [_level("abs(age_l - age_r) <= 1", "age within a year", 0.3, 0.02)]
     return {"output_column_name": "age", "comparison_levels": [
         _null("(age_l IS NULL OR age_r IS NULL) AND (age_band_l IS NULL OR age_band_r IS NULL)"),
-        _level("abs(age_l - age_r) <= 1", "age within a year", 0.6, 0.05),
-        _level("(age_l IS NULL OR age_r IS NULL) AND age_band_l = age_band_r", "same band",
-               0.35, 0.75),
-        _level("ELSE", "different", 0.05, 0.2),
+        *(years if with_years else []),
+        _level("(age_l IS NULL OR age_r IS NULL OR abs(age_l - age_r) <= 1)"
+               " AND age_band_l = age_band_r", "same band", 0.65 if with_years else 0.95,
+               0.73),
+        _level("ELSE", "different", 0.05, 0.25),
     ]}
 
 
@@ -111,14 +124,30 @@ _CATEGORY_U = {"sex": 0.75, "outcome": 0.65, "role": 0.5, "activity": 0.2,
                "accident_kind": 0.8, "device_category": 0.8}
 
 
-def comparisons(kind: str) -> list[dict[str, Any]]:
+def comparisons(kind: str, given: set[str] | None = None) -> list[dict[str, Any]]:
+    """The comparisons for `kind`, limited to the fields `given` (those at least two inputs
+    fill somewhere; None: all): a field no two sources give is not compared."""
     fs = field_set(kind)
-    out = [_date(), _place()]
-    if fs.has_age:
-        out.append(_age())
-    out += [_exact(c, _CATEGORY_U.get(c, 0.3)) for c in fs.categorical]
-    out += [_text(c) for c in fs.text]
+
+    def has(name: str) -> bool:
+        return given is None or name in given
+
+    out = [_date(), _place(has("longitude") and has("latitude"))]
+    if fs.has_age and (has("age") or has("age_band")):
+        out.append(_age(has("age")))
+    out += [_exact(c, _CATEGORY_U.get(c, 0.3)) for c in fs.categorical if has(c)]
+    out += [_text(c) for c in fs.text if has(c)]
     return out
+
+
+def given_fields(frames: Sequence[pd.DataFrame]) -> set[str]:
+    """The columns that at least two of the frames fill in some row."""
+    counts: dict[str, int] = {}
+    for frame in frames:
+        for column in frame.columns:
+            if frame[column].notna().any():
+                counts[column] = counts.get(column, 0) + 1
+    return {c for c, n in counts.items() if n >= 2}
 
 
 def blocking_rules() -> list[str]:
@@ -129,12 +158,12 @@ def blocking_rules() -> list[str]:
             "l.date_start = r.date_start AND l.sex = r.sex AND l.outcome = r.outcome"]
 
 
-def default_settings(kind: str) -> dict[str, Any]:
+def default_settings(kind: str, given: set[str] | None = None) -> dict[str, Any]:
     return {
         "link_type": "link_only",
         "unique_id_column_name": UID,
         "source_dataset_column_name": SOURCE,
-        "comparisons": comparisons(kind),
+        "comparisons": comparisons(kind, given),
         "blocking_rules_to_generate_predictions": blocking_rules(),
         "retain_matching_columns": False,
         "retain_intermediate_calculation_columns": False,
@@ -192,6 +221,14 @@ def prior(sizes: Sequence[int]) -> float:
     return min(0.5, 1 / max(2, *sizes))
 
 
+EM_BLOCKING_RULES = (
+    # Each fixes some fields and trains the others' m: together they train all.
+    "l.admin_area_pcode = r.admin_area_pcode AND l.date_start = r.date_start",
+    "l.sex = r.sex AND l.outcome = r.outcome AND l.age_band = r.age_band"
+    " AND l.department = r.department",
+)
+
+
 def train(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[str], *,
           seed: int = 7, min_records: int = MIN_TRAINING_RECORDS) -> LinkageModel:
     """u from random pairs, m by EM on two blocking rules, each leaving out the fields the
@@ -203,17 +240,32 @@ def train(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[s
         return model
     settings = dict(model.settings)
     settings["probability_two_random_records_match"] = prior([len(f) for f in frames])
-    linker = _linker([_splink_columns(f) for f in frames], names, settings)
+    inputs = [_splink_columns(f) for f in frames]
+    linker = _linker(inputs, names, settings)
     try:
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            "l.admin_area_pcode = r.admin_area_pcode AND l.date_start = r.date_start",
-            max_pairs=1e6)
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            "l.sex = r.sex AND l.outcome = r.outcome AND l.age_band = r.age_band"
-            " AND l.department = r.department", max_pairs=1e6)
-    except Exception as exc:  # noqa: BLE001 - Splink raises many kinds; defaults still work
-        model.notes.append(f"training stopped ({type(exc).__name__}: {exc}); partly trained")
+    except Exception as exc:  # noqa: BLE001 - Splink raises many kinds; defaults work
+        model.notes.append(f"u estimation failed ({type(exc).__name__}: {exc}); default u")
+    good = linker.misc.save_model_to_json()
+    for rule in EM_BLOCKING_RULES:
+        # EM drives the m of a level true matches never reach towards 0, and Splink refuses
+        # an m below 1e-300: fewer iterations stop it before that (the level's m is then
+        # merely tiny, which is what the data say).
+        for iterations in (25, 6, 3):
+            good["max_iterations"] = iterations
+            linker = _linker(inputs, names, good)
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, max_pairs=1e6)
+            except Exception as exc:  # noqa: BLE001 - a failed session may leave partial m
+                failure = f"{type(exc).__name__}: {exc}"
+                continue
+            good = linker.misc.save_model_to_json()
+            break
+        else:
+            model.notes.append(f"EM blocked on {rule} failed ({failure}); m kept")
+    good["max_iterations"] = 25
+    linker = _linker(inputs, names, good)
     model.settings = linker.misc.save_model_to_json()
     model.trained = True
     return model

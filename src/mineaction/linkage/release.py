@@ -85,12 +85,13 @@ def match_release(current: pd.DataFrame, incoming: pd.DataFrame, kind: str, *,
     rest_cur = cur[~cur["id"].isin(exact["id"])]
     rest_inc = inc[~inc["row"].isin(exact["row"])]
 
+    sides = [_for_splink(rest_cur), _for_splink(rest_inc)]
     if model is not None:
         linkage_model = splink_model.LinkageModel.from_json(model)
     else:
-        linkage_model = splink_model.LinkageModel(kind, splink_model.default_settings(kind))
-    sides = [_for_splink(rest_cur), _for_splink(rest_inc)]
-    if model is None:
+        given = splink_model.given_fields([cur, inc])
+        linkage_model = splink_model.LinkageModel(
+            kind, splink_model.default_settings(kind, given))
         splink_model.train(linkage_model, sides, ["current", "incoming"],
                            min_records=min_training_records)
     scored = splink_model.predict(linkage_model, sides, ["current", "incoming"],

@@ -73,7 +73,8 @@ def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0
     if model is not None:
         linkage_model = splink_model.LinkageModel.from_json(model)
     else:
-        linkage_model = splink_model.LinkageModel(kind, splink_model.default_settings(kind))
+        settings = splink_model.default_settings(kind, splink_model.given_fields(sides))
+        linkage_model = splink_model.LinkageModel(kind, settings)
         splink_model.train(linkage_model, sides, names, min_records=min_training_records)
     scored = splink_model.predict(linkage_model, sides, names, threshold=lower)
     links = _one_link_per_other_source(_with_ids(scored, prepared))

@@ -1,0 +1,333 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Record linkage (issue 17), three figures, each beside peers run in the same process:
+
+ (1) a revised AICMA release against the original register (bench/reconcile_data.py):
+     unchanged / changed / added / no-longer-present against the truth, and whether the
+     unchanged and changed rows keep their original row;
+ (2) three overlapping sources (two of victims, one of accidents with counts): pairwise
+     precision and recall and the canonical count against the truth, beside exact-key
+     matching and a simple rule-based matcher;
+ (3) scale: a --rows release (default 1,000,000) against as many stored victims
+     (bench/synthetic.py, seeded), wall time and peak memory, beside the exact-key peer.
+
+    python bench/linkage_bench.py [--rows 1000000] [--seed 7] [--workdir DIR] [--json F]
+
+Records identical in every field all sources give cannot be told apart by any method (twins:
+two soldiers of one patrol, both adult men, injured the same day in the same place). The
+strict metrics count a twin swapped for its twin as an error; the twin-aware ones count it as
+right. Both are printed, each named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as common  # noqa: E402
+import reconcile_data  # noqa: E402
+
+NAME = "linkage_bench"
+DEFAULT_ROWS = 1_000_000
+MAPPING = common.REPO / "src" / "mineaction" / "io" / "mappings" / "aicma-victims.yaml"
+UPPER, LOWER = 0.95, 0.6
+
+
+# -- raw AICMA columns to domain values, with the shipped mapping's own value tables -------
+def value_tables() -> dict[str, dict[str, Any]]:
+    """domain field -> {register word: domain value}, read from aicma-victims.yaml."""
+    spec = yaml.safe_load(MAPPING.read_text())
+    target = spec["targets"][0]
+    tables = {}
+    for section in (target["fields"], target["group"]["fields"]):
+        for name, rule in section.items():
+            if isinstance(rule, dict) and "values" in rule:
+                tables[name] = {"from": rule["from"], "values": rule["values"],
+                                "default": rule.get("default")}
+    return tables
+
+
+TABLES = value_tables()
+
+
+def mapped(raw: pd.Series, field: str) -> pd.Series:
+    table = TABLES[field]
+    text = raw.astype(str).str.strip()
+    out = text.map(table["values"])
+    if table["default"] is not None:
+        out = out.where(text.isin(list(table["values"])), table["default"])
+    return out.where(text != "", None).astype(object)
+
+
+def register_to_domain(raw: pd.DataFrame) -> pd.DataFrame:
+    """Register rows (raw AICMA columns, any column order, numbers with or without
+    thousands separators) as normalised victim records."""
+    def number(column: str) -> pd.Series:
+        return raw[column].astype(str).str.replace(",", "").str.strip()
+
+    year, month = number("ano"), number("mes")
+    return pd.DataFrame({
+        "accident_date": pd.to_datetime(year + "-" + month.str.zfill(2) + "-01",
+                                        errors="coerce"),
+        "date_precision": "month",
+        "admin_area_pcode": number("codigodanemunicipio"),
+        "place_name": raw["sitio"].to_numpy(),
+        "longitude": pd.to_numeric(raw["longitudcabecera"], errors="coerce"),
+        "latitude": pd.to_numeric(raw["latitudcabecera"], errors="coerce"),
+        **{f: mapped(raw[TABLES[f]["from"]], f) for f in
+           ("outcome", "sex", "age_band", "role", "activity", "accident_kind",
+            "device_category")},
+    })
+
+
+def gazetteer() -> pd.DataFrame:
+    from synthetic import municipalities
+
+    m = municipalities()
+    return pd.DataFrame({"name": m["mun"], "department": m["dep"], "pcode": m["muncode"]})
+
+
+def source_to_domain(frame: pd.DataFrame, gaz: pd.DataFrame) -> pd.DataFrame:
+    """A generated source (centre or ngo) as normalised victim records."""
+    from mineaction.linkage.fields import pcode_from_names
+
+    if "municipality_code" in frame.columns:
+        pcode = frame["municipality_code"].astype(str)
+    else:
+        pcode = pcode_from_names(frame["municipality_name"], gaz, frame["department_name"])
+    blank = frame.replace("", None)
+    out = pd.DataFrame({
+        "id": frame["record_id"].to_numpy(),
+        "accident_date": pd.to_datetime(blank["event_date"], errors="coerce"),
+        "date_precision": "day",
+        "admin_area_pcode": pcode.to_numpy(),
+        "place_name": blank["site"].to_numpy(),
+        "accident_kind": mapped(frame["device"].fillna(""), "accident_kind").to_numpy(),
+        "device_category": mapped(frame["device"].fillna(""), "device_category").to_numpy(),
+    })
+    for field, column in (("outcome", "outcome"), ("sex", "sex"), ("role", "role"),
+                          ("activity", "activity")):
+        out[field] = mapped(frame[column].fillna(""), field).to_numpy()
+    if "age_band" in frame.columns:
+        out["age_band"] = mapped(frame["age_band"].fillna(""), "age_band").to_numpy()
+    if "age_years" in frame.columns:
+        out["age"] = pd.to_numeric(blank["age_years"], errors="coerce").to_numpy()
+    return out
+
+
+# -- (1) the revised release ----------------------------------------------------------------
+def revised_release_figures(seed: int) -> dict[str, Any]:
+    from mineaction.linkage.release import compared_columns, match_release
+    from mineaction.linkage.fields import prepare
+
+    raw = reconcile_data.load_register()
+    revised, truth = reconcile_data.revised_release(raw, seed)
+    current = register_to_domain(raw).assign(id=np.arange(len(raw)))
+    incoming = register_to_domain(revised).assign(row=np.arange(len(revised)))
+    started = time.perf_counter()
+    result = match_release(current, incoming, "victim", upper=UPPER, lower=LOWER)
+    seconds = time.perf_counter() - started
+
+    t = truth.rows
+    true_counts = {"unchanged": int((t["original_row"].notna()
+                                     & t["corrected_field"].isna()).sum()),
+                   "changed": int(t["corrected_field"].notna().sum()),
+                   "new": int(t["original_row"].isna().sum()),
+                   "no_longer_present": len(truth.removed)}
+    ours = result.counts()
+    rows = result.rows.merge(t, left_on="row", right_on="output_row")
+    kept = rows[rows["status"].isin(["unchanged", "changed"])]
+    strict_right = kept["id"].astype("Int64") == kept["original_row"]
+    # Twin-aware: the id given is a row identical, in every compared field, to the true one.
+    keys = prepare(current, "victim")[compared_columns("victim")]
+    key = pd.util.hash_pandas_object(keys, index=False).to_numpy()
+    given = key[kept["id"].astype(int).to_numpy()]
+    true_key = np.where(kept["original_row"].isna(), -1,
+                        key[kept["original_row"].fillna(0).astype(int).to_numpy()])
+    twin_right = given == true_key
+    changed_ok = rows[(rows["status"] == "changed") & rows["corrected_field"].notna()]
+    field_named = sum(
+        1 for f, cf in zip(changed_ok["corrected_field"], changed_ok["changed_fields"],
+                           strict=True) if _domain_field(f) in cf)
+    n = len(revised)
+    return {
+        "rows_current": len(raw), "rows_release": n, "seconds": round(seconds, 2),
+        "truth": true_counts, "ours": ours,
+        "within_1_percent_of_release": {
+            k: abs(ours[k] - v) <= 0.01 * n for k, v in true_counts.items()},
+        "within_1_percent_of_count": {
+            k: abs(ours[k] - v) <= 0.01 * max(v, 1) for k, v in true_counts.items()},
+        "kept_rows": len(kept),
+        "kept_right_original_strict": round(float(strict_right.mean()), 4),
+        "kept_right_original_twin_aware": round(float(twin_right.mean()), 4),
+        "changed_with_field_named": f"{field_named}/{len(changed_ok)}",
+        "review": ours["review"], "notes": result.notes,
+    }
+
+
+def _domain_field(raw_column: str) -> str:
+    return {"rangoedad": "age_band", "estado": "outcome", "condicion": "role",
+            "Actividad": "activity"}.get(raw_column, raw_column)
+
+
+# -- (2) three sources ----------------------------------------------------------------------
+def pair_metrics(predicted: set[tuple[str, str]], true: set[tuple[str, str]]
+                 ) -> dict[str, float]:
+    hits = len(predicted & true)
+    return {"pairs": len(predicted), "precision": round(hits / max(len(predicted), 1), 4),
+            "recall": round(hits / max(len(true), 1), 4)}
+
+
+def twin_metrics(predicted: set[tuple[str, str]], true: set[tuple[str, str]],
+                 twin_of: dict[str, Any]) -> dict[str, float]:
+    """A predicted pair counts as right when it joins two records indistinguishable (equal
+    in every field both give) from a true pair's: matched one-to-one per twin class."""
+    def cls(pairs: set[tuple[str, str]]) -> dict[tuple[Any, Any], int]:
+        out: dict[tuple[Any, Any], int] = {}
+        for a, b in pairs:
+            k = (twin_of[a], twin_of[b])
+            out[k] = out.get(k, 0) + 1
+        return out
+
+    p, t = cls(predicted), cls(true)
+    hits = sum(min(n, t.get(k, 0)) for k, n in p.items())
+    return {"pairs": len(predicted), "precision": round(hits / max(len(predicted), 1), 4),
+            "recall": round(hits / max(len(true), 1), 4)}
+
+
+def exact_key_peer(frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
+    """Peer 1: records equal in every compared field (as normalised), one-to-one."""
+    from mineaction.linkage.assign import exact_pairs
+    from mineaction.linkage.fields import prepare
+    a, b = (prepare(f, "victim").assign(id=f["id"].to_numpy()) for f in frames.values())
+    # The fields both sources give (one gives ages, the other bands: the band compares).
+    cols = ["accident_date", "admin_area_pcode", "age_band", "sex", "outcome", "role",
+            "activity", "accident_kind", "device_category", "place_name"]
+    pairs = exact_pairs(a, b.rename(columns={"id": "id_r"}), cols, "id", "id_r")
+    return set(zip(pairs["id"], pairs["id_r"], strict=True))
+
+
+def rule_peer(frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
+    """Peer 2: same municipality, dates within 31 days, same sex and outcome; one-to-one,
+    nearest date first."""
+    from mineaction.linkage.assign import greedy_one_to_one
+    from mineaction.linkage.fields import prepare
+
+    a, b = (prepare(f, "victim").assign(id=f["id"].to_numpy()) for f in frames.values())
+    pairs = a[["id", "admin_area_pcode", "date_start", "sex", "outcome"]].merge(
+        b[["id", "admin_area_pcode", "date_start", "sex", "outcome"]],
+        on=["admin_area_pcode", "sex", "outcome"], suffixes=("", "_r"))
+    gap = (pairs["date_start"] - pairs["date_start_r"]).dt.days.abs()
+    pairs = pairs[gap <= 31].assign(score=-gap[gap <= 31])
+    chosen = greedy_one_to_one(pairs, "id", "id_r", score="score")
+    return set(zip(chosen["id"], chosen["id_r"], strict=True))
+
+
+def sources_figures(seed: int) -> dict[str, Any]:
+    from mineaction.linkage.accidents import link_accident_counts
+    from mineaction.linkage.clusters import canonical
+    from mineaction.linkage.sources import link_sources
+
+    raw = reconcile_data.load_register()
+    sources, truth = reconcile_data.three_sources(raw, seed)
+    gaz = gazetteer()
+    frames = {name: source_to_domain(sources[name], gaz) for name in ("centre", "ngo")}
+    person = truth.links.set_index(["source", "record_id"])["person_id"]
+    true_pairs = set()
+    centre_person = {r: person[("centre", r)] for r in frames["centre"]["id"]}
+    ngo_by_person = {person[("ngo", r)]: r for r in frames["ngo"]["id"]}
+    for r, p in centre_person.items():
+        if p in ngo_by_person:
+            true_pairs.add((r, ngo_by_person[p]))
+    distinct = len(set(centre_person.values()) | set(ngo_by_person))
+
+    # Twin classes: persons equal in every field both victim sources give, as the shipped
+    # mapping maps them (two activity words that both map to "other" are one value).
+    domain = register_to_domain(raw)
+    twin_fields = ["accident_date", "admin_area_pcode", "place_name", "accident_kind",
+                   "age_band", "role", "outcome", "sex", "activity"]
+    reg_key = pd.util.hash_pandas_object(domain[twin_fields], index=False).to_numpy()
+    twin_of = {r: reg_key[p] for (_, r), p in person.items()}
+
+    started = time.perf_counter()
+    links = link_sources(frames, "victim", upper=UPPER, lower=LOWER)
+    seconds = time.perf_counter() - started
+    accepted = links.links[links.links["status"] == "accepted"]
+    ours = set(zip(accepted["id_l"], accepted["id_r"], strict=True))  # centre < ngo by name
+    canon = canonical(links, rule="newest",
+                      information_dates={"centre": "2021-06-30", "ngo": "2021-03-31"})
+    exact, rules = exact_key_peer(frames), rule_peer(frames)
+    n_records = sum(len(f) for f in frames.values())
+
+    def row(name: str, pairs: set[tuple[str, str]], count: int) -> dict[str, Any]:
+        return {"strict": pair_metrics(pairs, true_pairs),
+                "twin_aware": twin_metrics(pairs, true_pairs, twin_of),
+                "canonical_count": count,
+                "count_error_percent": round(100 * (count - distinct) / distinct, 2)}
+
+    figures = {
+        "records": {n: len(f) for n, f in frames.items()} | {"press": len(sources["press"])},
+        "true_pairs": len(true_pairs), "true_distinct_victims_in_sources": distinct,
+        "true_total_persons": truth.true_total, "seconds": round(seconds, 2),
+        "splink": row("splink", ours, len(canon)) | {
+            "review_links": int((links.links["status"] == "review").sum()),
+            "split_links": int((links.links["status"] == "split").sum())},
+        "exact_key_peer": row("exact", exact, n_records - len(exact)),
+        "rule_peer": row("rule", rules, n_records - len(rules)),
+        "notes": links.notes,
+    }
+    figures["press_accidents"] = press_figures(sources["press"], canon, links, truth)
+    return figures
+
+
+def press_figures(press: pd.DataFrame, canon: pd.DataFrame, links: Any,
+                  truth: Any) -> dict[str, Any]:
+    """The accidents-only source linked to the canonical victims' accidents (date + place);
+    right when the accident it takes holds a victim of the press row's true accident."""
+    from mineaction.linkage.accidents import link_accident_counts, victim_accidents
+
+    counts = pd.DataFrame({
+        "id": press["record_id"].to_numpy(),
+        "accident_date": pd.to_datetime(press["event_date"].replace("", None), errors="coerce"),
+        "date_precision": "day",
+        "admin_area_pcode": press["municipality_code"].astype(str).to_numpy(),
+        "accident_kind": mapped(press["device"].fillna(""), "accident_kind").to_numpy(),
+        "killed": press["killed"].astype(int).to_numpy(),
+        "injured": press["injured"].astype(int).to_numpy(),
+    })
+    linked = link_accident_counts(canon, counts)
+    accidents = victim_accidents(canon)
+    # Which true accidents each canonical accident holds (through its records' persons).
+    person = truth.links.set_index(["source", "record_id"])["accident_id"]
+    canon_acc = canon.merge(accidents, on=["admin_area_pcode", "accident_date",
+                                           "date_precision", "accident_kind"], how="left",
+                            suffixes=("", "_acc"))
+    holds: dict[int, set[int]] = {}
+    key_cols = ["admin_area_pcode", "accident_date", "date_precision", "accident_kind"]
+    acc_of = {tuple(k): a for k, a in zip(accidents[key_cols].itertuples(index=False),
+                                          accidents["accident"], strict=True)}
+    for rec_tuple, *key in zip(canon["records"], *(canon[c] for c in key_cols), strict=True):
+        kk = tuple("" if (c == "accident_kind" and v is None) else
+                   ("day" if (c == "date_precision" and v is None) else v)
+                   for c, v in zip(key_cols, key, strict=True))
+        a = acc_of.get(kk)
+        if a is None:
+            continue
+        holds.setdefault(int(a), set()).update(int(person[r]) for r in rec_tuple)
+    del canon_acc
+    press_acc = truth.links[truth.links["source"] == "press"].drop_duplicates(
+        "record_id").set_index("record_id")["accident_id"]
+    matched = linked[linked["accident"].notna()]
+    right = sum(1 for r, a in zip(matched["id"], matched["accident"], strict=True)
+                if press_acc[r] in holds.get(int(a), set()))
+    return {"press_accidents": len(linked), "linked": len(matched),
+            "linked_right": right,
+            "counts_agree": int(((matched["killed"] == matched["killed_victims"])
+                                 & (matched["injured"] == matched["injured_victims"])).sum())}
