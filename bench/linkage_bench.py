@@ -124,8 +124,8 @@ def source_to_domain(frame: pd.DataFrame, gaz: pd.DataFrame) -> pd.DataFrame:
 
 # -- (1) the revised release ----------------------------------------------------------------
 def revised_release_figures(seed: int) -> dict[str, Any]:
-    from mineaction.linkage.release import compared_columns, match_release
     from mineaction.linkage.fields import prepare
+    from mineaction.linkage.release import compared_columns, match_release
 
     raw = reconcile_data.load_register()
     revised, truth = reconcile_data.revised_release(raw, seed)
@@ -231,7 +231,6 @@ def rule_peer(frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
 
 
 def sources_figures(seed: int) -> dict[str, Any]:
-    from mineaction.linkage.accidents import link_accident_counts
     from mineaction.linkage.clusters import canonical
     from mineaction.linkage.sources import link_sources
 

@@ -73,6 +73,7 @@ def link_accident_counts(victims: pd.DataFrame, counts: pd.DataFrame, *, max_day
                                        "days_apart"]], on="id", how="left")
     out["killed"] = counts["killed"].to_numpy()
     out["injured"] = counts["injured"].to_numpy()
-    out["accident"] = [None if pd.isna(a) else int(a) for a in out["accident"]]
+    out["accident"] = pd.Series([None if pd.isna(a) else int(a) for a in out["accident"]],
+                                index=out.index, dtype=object)
     return out[["id", "accident", "killed", "injured", "killed_victims", "injured_victims",
                 "days_apart"]]

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 # Values that say "not known": compared as missing, never as an agreement.
@@ -84,11 +85,11 @@ def clean_category(values: pd.Series) -> pd.Series:
 
 def age_to_band(age: pd.Series) -> pd.Series:
     """The Monitor's bands: under 18 a child, else an adult; no age, no band."""
-    years = pd.to_numeric(age, errors="coerce")
-    band = pd.Series(None, index=age.index, dtype=object)
+    years = pd.to_numeric(age, errors="coerce").astype(float).to_numpy()
+    band = np.full(len(years), None, dtype=object)
     band[years < 18] = "child"
     band[years >= 18] = "adult"
-    return band
+    return pd.Series(band, index=age.index, dtype=object)
 
 
 def date_range(dates: pd.Series, precision: pd.Series | None) -> tuple[pd.Series, pd.Series]:
@@ -165,12 +166,15 @@ def pcode_from_names(names: pd.Series, gazetteer: pd.DataFrame,
             return str(by_both[(dept, name)])
         if dept is None or dept not in in_dept:
             found = by_name.get(name)
-            return None if found is None else str(found)
+            return None if found is None or pd.isna(found) else str(found)
         close = difflib.get_close_matches(name, in_dept[dept], n=1, cutoff=cutoff)
         return str(by_both[(dept, close[0])]) if close else None
 
     result = []
-    for name, dept in zip(names.map(normalise_text), depts, strict=True):
+    for raw_name, raw_dept in zip(names.map(normalise_text), depts, strict=True):
+        # pandas may hand a missing value back as NaN: only text is a name.
+        name = raw_name if isinstance(raw_name, str) else None
+        dept = raw_dept if isinstance(raw_dept, str) else None
         key = (name, dept)
         if key not in cache:
             cache[key] = lookup(name, dept)

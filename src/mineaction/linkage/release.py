@@ -132,23 +132,24 @@ def _oriented(scored: pd.DataFrame, rest_cur: pd.DataFrame, rest_inc: pd.DataFra
 
 def _row_statuses(inc: pd.DataFrame, cur: pd.DataFrame, exact: pd.DataFrame,
                   assigned: pd.DataFrame, columns: list[str], upper: float) -> pd.DataFrame:
-    status = pd.Series(NEW, index=inc["row"].to_numpy(), dtype=object)
-    ids = pd.Series(None, index=status.index, dtype=object)
-    prob = pd.Series(float("nan"), index=status.index)
-    changed: dict[object, tuple[str, ...]] = {}
-    status[exact["row"].to_numpy()] = UNCHANGED
-    ids[exact["row"].to_numpy()] = exact["id"].to_numpy()
-    prob[exact["row"].to_numpy()] = 1.0
+    rows = inc["row"].to_numpy()
+    position = pd.Series(np.arange(len(rows)), index=rows)
+    status = np.full(len(rows), NEW, dtype=object)
+    ids = np.full(len(rows), None, dtype=object)
+    prob = np.full(len(rows), np.nan)
+    changed: list[tuple[str, ...]] = [() for _ in rows]
+    at = position[exact["row"].to_numpy()].to_numpy()
+    status[at] = UNCHANGED
+    ids[at] = exact["id"].to_numpy()
+    prob[at] = 1.0
     cur_by_id = cur.set_index("id")
     inc_by_row = inc.set_index("row")
     for cid, row, p in assigned[["id", "row", "match_probability"]].itertuples(index=False):
         diff = differing_fields(cur_by_id.loc[cid], inc_by_row.loc[row], columns)
-        ids[row] = cid
-        prob[row] = p
-        changed[row] = diff
-        status[row] = REVIEW if p < upper else (CHANGED if diff else UNCHANGED)
-    return pd.DataFrame({
-        "row": status.index, "status": status.to_numpy(), "id": ids.to_numpy(),
-        "probability": prob.to_numpy(),
-        "changed_fields": [changed.get(r, ()) for r in status.index],
-    })
+        k = int(position[row])
+        ids[k], prob[k], changed[k] = cid, p, diff
+        status[k] = REVIEW if p < upper else (CHANGED if diff else UNCHANGED)
+    # Object columns kept as such: pandas would make the ids text, a missing one NaN.
+    return pd.DataFrame({"row": rows, "status": status, "id": pd.Series(ids, dtype=object),
+                         "probability": prob,
+                         "changed_fields": pd.Series(changed, dtype=object)})
