@@ -39,12 +39,14 @@ def _null(sql: str) -> dict[str, Any]:
             "is_null_level": True}
 
 
-def _exact(column: str, u_agree: float) -> dict[str, Any]:
-    """Equality with null handling: a source that does not say neither agrees nor disagrees."""
+def _exact(column: str, u_agree: float, m_differ: float) -> dict[str, Any]:
+    """Equality with null handling: a source that does not say neither agrees nor disagrees.
+    `m_differ`: how often two reports of one person give different values (recording
+    errors): small, so that a disagreement weighs against a match."""
     return {"output_column_name": column, "comparison_levels": [
         _null(f"{column}_l IS NULL OR {column}_r IS NULL"),
-        _level(f"{column}_l = {column}_r", "equal", 0.95, u_agree),
-        _level("ELSE", "different", 0.05, 1 - u_agree),
+        _level(f"{column}_l = {column}_r", "equal", 1 - m_differ, u_agree),
+        _level("ELSE", "different", m_differ, 1 - u_agree),
     ]}
 
 
@@ -69,28 +71,31 @@ def _haversine_km() -> str:
             "pow(sin(radians(longitude_r - longitude_l) / 2), 2)))")
 
 
-def _place(with_coordinates: bool) -> dict[str, Any]:
-    """Distance when both give coordinates, else the admin area (municipality, then
-    department) when only that is known. Without coordinates in the data, the distance
-    levels are left out (a level never seen has no m to train: EM underflows on it)."""
+def _place(with_coordinates: bool, with_site: bool) -> dict[str, Any]:
+    """Where: distance when both give coordinates, else the admin area (municipality, then
+    department), and the site's name within the municipality. One comparison, not three:
+    the site and the coordinates of one accident go with its municipality, and Splink
+    multiplies the weights of separate comparisons as if they were independent evidence
+    (which over-counted 'same accident' against the victims' own fields)."""
     coords = ("latitude_l IS NOT NULL AND latitude_r IS NOT NULL AND "
               "longitude_l IS NOT NULL AND longitude_r IS NOT NULL")
-    if not with_coordinates:
-        return {"output_column_name": "place", "comparison_levels": [
-            _null("admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL"),
-            _level("admin_area_pcode_l = admin_area_pcode_r", "same municipality", 0.97,
-                   0.003),
-            _level("department_l = department_r", "same department", 0.02, 0.05),
-            _level("ELSE", "elsewhere", 0.01, 0.947),
-        ]}
-    return {"output_column_name": "place", "comparison_levels": [
-        _null(f"(admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL) AND NOT ({coords})"),
-        _level(f"{coords} AND {_haversine_km()} <= 1", "within 1 km", 0.6, 0.0005),
-        _level("admin_area_pcode_l = admin_area_pcode_r", "same municipality", 0.37, 0.003),
-        _level(f"{coords} AND {_haversine_km()} <= 25", "within 25 km", 0.015, 0.01),
-        _level("department_l = department_r", "same department", 0.01, 0.05),
-        _level("ELSE", "elsewhere", 0.005, 0.9365),
-    ]}
+    km = _haversine_km()
+    same = "admin_area_pcode_l = admin_area_pcode_r"
+    site = ("place_name_l IS NOT NULL AND place_name_r IS NOT NULL AND "
+            "jaro_winkler_similarity(place_name_l, place_name_r) >= 0.9")
+    levels = [_null("(admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL)"
+                    + (f" AND NOT ({coords})" if with_coordinates else ""))]
+    if with_site:
+        levels.append(_level(f"{same} AND {site}", "same municipality and site", 0.75, 0.0008))
+    if with_coordinates:
+        levels.append(_level(f"{coords} AND {km} <= 1", "within 1 km", 0.1, 0.0005))
+    levels.append(_level(same, "same municipality",
+                         0.97 - 0.75 * with_site - 0.1 * with_coordinates, 0.003))
+    if with_coordinates:
+        levels.append(_level(f"{coords} AND {km} <= 25", "within 25 km", 0.01, 0.01))
+    levels += [_level("department_l = department_r", "same department", 0.015, 0.05),
+               _level("ELSE", "elsewhere", 0.005, 0.9365 if with_coordinates else 0.947)]
+    return {"output_column_name": "place", "comparison_levels": levels}
 
 
 def _age(with_years: bool) -> dict[str, Any]:
@@ -102,9 +107,9 @@ def _age(with_years: bool) -> dict[str, Any]:
         _null("(age_l IS NULL OR age_r IS NULL) AND (age_band_l IS NULL OR age_band_r IS NULL)"),
         *(years if with_years else []),
         _level("(age_l IS NULL OR age_r IS NULL OR abs(age_l - age_r) <= 1)"
-               " AND age_band_l = age_band_r", "same band", 0.65 if with_years else 0.95,
+               " AND age_band_l = age_band_r", "same band", 0.68 if with_years else 0.98,
                0.73),
-        _level("ELSE", "different", 0.05, 0.25),
+        _level("ELSE", "different", 0.02, 0.25),
     ]}
 
 
@@ -119,9 +124,17 @@ def _text(column: str) -> dict[str, Any]:
 
 
 # How often two unrelated records agree on each category, by default (the Monitor's shares:
-# mostly men, mostly injured, a few activities); training replaces these.
+# mostly men, mostly injured, a few activities); training by random sampling replaces these.
 _CATEGORY_U = {"sex": 0.75, "outcome": 0.65, "role": 0.5, "activity": 0.2,
                "accident_kind": 0.8, "device_category": 0.8}
+# How often two reports of one victim differ on it: a person's own fields rarely (a recording
+# error), the activity more often (one source's "travelling" is another's "other").
+_CATEGORY_M_DIFFER = {"sex": 0.02, "outcome": 0.02, "role": 0.02, "activity": 0.05,
+                      "accident_kind": 0.05, "device_category": 0.05}
+# The comparisons of the accident (when and where), which EM may train: the victims of one
+# accident share them, so EM on the victims' own fields learns 'same accident', not 'same
+# person' (their m keep the defaults above, noted in the model).
+ACCIDENT_COMPARISONS = ("date", "place", "accident_kind", "device_category")
 
 
 def comparisons(kind: str, given: set[str] | None = None) -> list[dict[str, Any]]:
@@ -132,11 +145,12 @@ def comparisons(kind: str, given: set[str] | None = None) -> list[dict[str, Any]
     def has(name: str) -> bool:
         return given is None or name in given
 
-    out = [_date(), _place(has("longitude") and has("latitude"))]
+    out = [_date(), _place(has("longitude") and has("latitude"), has("place_name"))]
     if fs.has_age and (has("age") or has("age_band")):
         out.append(_age(has("age")))
-    out += [_exact(c, _CATEGORY_U.get(c, 0.3)) for c in fs.categorical if has(c)]
-    out += [_text(c) for c in fs.text if has(c)]
+    out += [_exact(c, _CATEGORY_U.get(c, 0.3), _CATEGORY_M_DIFFER.get(c, 0.05))
+            for c in fs.categorical if has(c)]
+    out += [_text(c) for c in fs.text if has(c) and c != "place_name"]
     return out
 
 
@@ -221,18 +235,24 @@ def prior(sizes: Sequence[int]) -> float:
     return min(0.5, 1 / max(2, *sizes))
 
 
-EM_BLOCKING_RULES = (
-    # Each fixes some fields and trains the others' m: together they train all.
-    "l.admin_area_pcode = r.admin_area_pcode AND l.date_start = r.date_start",
-    "l.sex = r.sex AND l.outcome = r.outcome AND l.age_band = r.age_band"
-    " AND l.department = r.department",
-)
+# EM pairs records that agree on the victim's own fields, so that the accident's fields (its
+# date and place) are what tells a match from a non-match there.
+EM_BLOCKING_RULE = ("l.sex = r.sex AND l.outcome = r.outcome AND l.age_band = r.age_band"
+                    " AND l.role = r.role AND l.activity = r.activity")
 
 
 def train(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[str], *,
-          seed: int = 7, min_records: int = MIN_TRAINING_RECORDS) -> LinkageModel:
-    """u from random pairs, m by EM on two blocking rules, each leaving out the fields the
-    other fixes. Too few records, or a training that fails, keeps the defaults (noted)."""
+          seed: int = 7, min_records: int = MIN_TRAINING_RECORDS, em: bool = False
+          ) -> LinkageModel:
+    """u of every comparison from random pairs; with `em`, m of the accident's comparisons
+    (date, place, device) by EM on pairs that agree on the victim's own fields. The victims'
+    own fields keep their default m (see ACCIDENT_COMPARISONS). Too few records, or a
+    training that fails or ends implausibly, keeps the defaults, and says so in the notes.
+
+    EM is off by default: on registers where an accident has several victims (AICMA: half the
+    victims share every field with another), it converged on 'same area and season' rather
+    than 'same person' (m of 'same day' 0.48 where the truth is about 0.8), and the default
+    m, which state recording error rates, linked better (bench/linkage_bench.py)."""
     smallest = min(len(f) for f in frames)
     if smallest < min_records:
         model.notes.append(f"not trained: {smallest} records on the smaller side "
@@ -246,29 +266,57 @@ def train(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[s
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     except Exception as exc:  # noqa: BLE001 - Splink raises many kinds; defaults work
         model.notes.append(f"u estimation failed ({type(exc).__name__}: {exc}); default u")
-    good = linker.misc.save_model_to_json()
-    for rule in EM_BLOCKING_RULES:
-        # EM drives the m of a level true matches never reach towards 0, and Splink refuses
-        # an m below 1e-300: fewer iterations stop it before that (the level's m is then
-        # merely tiny, which is what the data say).
-        for iterations in (25, 6, 3):
-            good["max_iterations"] = iterations
-            linker = _linker(inputs, names, good)
-            try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule, max_pairs=1e6)
-            except Exception as exc:  # noqa: BLE001 - a failed session may leave partial m
-                failure = f"{type(exc).__name__}: {exc}"
-                continue
-            good = linker.misc.save_model_to_json()
-            break
-        else:
-            model.notes.append(f"EM blocked on {rule} failed ({failure}); m kept")
-    good["max_iterations"] = 25
-    linker = _linker(inputs, names, good)
-    model.settings = linker.misc.save_model_to_json()
+    trained = linker.misc.save_model_to_json()
+    trained_m = _em_accident_m(trained, inputs, names, model.notes) if em else {}
+    if not em:
+        model.notes.append("u trained by random sampling; m: defaults (EM not asked for)")
+    for comparison in trained["comparisons"]:
+        if comparison["output_column_name"] in trained_m:
+            comparison["comparison_levels"] = trained_m[comparison["output_column_name"]]
+    model.settings = trained
     model.trained = True
     return model
+
+
+def _em_accident_m(settings: dict[str, Any], inputs: Sequence[pd.DataFrame],
+                   names: Sequence[str], notes: list[str]) -> dict[str, Any]:
+    """The accident comparisons' levels with m trained by EM, or {} (noted) when EM fails or
+    ends implausibly (a comparison's closest level no likelier among matches than among
+    random pairs: EM found another latent class than 'same accident')."""
+    needed = ("sex", "outcome", "age_band", "role", "activity")
+    if not all(any(c in f.columns and f[c].notna().any() for f in inputs) for c in needed):
+        notes.append("EM not run: the victims' own fields are missing; default m")
+        return {}
+    em_settings = dict(settings)
+    em_settings["comparisons"] = [c for c in settings["comparisons"]
+                                  if c["output_column_name"] in ACCIDENT_COMPARISONS]
+    failure = ""
+    # EM drives the m of a level true matches never reach towards 0, and Splink refuses an
+    # m below 1e-300: fewer iterations stop it before that.
+    for iterations in (25, 6, 3):
+        em_settings["max_iterations"] = iterations
+        linker = _linker(inputs, names, em_settings)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                EM_BLOCKING_RULE, max_pairs=1e6)
+        except Exception as exc:  # noqa: BLE001 - Splink raises many kinds
+            failure = f"{type(exc).__name__}: {exc}"
+            continue
+        result = linker.misc.save_model_to_json()
+        levels = {c["output_column_name"]: c["comparison_levels"]
+                  for c in result["comparisons"]}
+        for name, comparison in levels.items():
+            closest = next(lv for lv in comparison if not lv.get("is_null_level"))
+            if closest.get("m_probability", 0) < 0.3 or (
+                    closest.get("m_probability", 0) <= closest.get("u_probability", 1)):
+                notes.append(f"EM ended implausibly on {name} (m of its closest level "
+                             f"{closest.get('m_probability')}); default m")
+                return {}
+        notes.append(f"m of {', '.join(levels)} trained by EM ({iterations} iterations at "
+                     "most)")
+        return levels
+    notes.append(f"EM failed ({failure}); default m")
+    return {}
 
 
 def predict(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[str], *,

@@ -69,8 +69,8 @@ def _same(x: object, y: object) -> bool:
 def match_release(current: pd.DataFrame, incoming: pd.DataFrame, kind: str, *,
                   upper: float = 0.95, lower: float = 0.6,
                   model: dict[str, Any] | None = None,
-                  min_training_records: int = splink_model.MIN_TRAINING_RECORDS
-                  ) -> ReleaseMatch:
+                  min_training_records: int = splink_model.MIN_TRAINING_RECORDS,
+                  em: bool = False) -> ReleaseMatch:
     """`current` has column `id` plus the fields; `incoming` has `row` plus the fields (both
     normalised domain values). A `model` from an earlier run is used as it is; without one,
     the default parameters are trained on the rows the fast path left (when there are
@@ -93,7 +93,7 @@ def match_release(current: pd.DataFrame, incoming: pd.DataFrame, kind: str, *,
         linkage_model = splink_model.LinkageModel(
             kind, splink_model.default_settings(kind, given))
         splink_model.train(linkage_model, sides, ["current", "incoming"],
-                           min_records=min_training_records)
+                           min_records=min_training_records, em=em)
     scored = splink_model.predict(linkage_model, sides, ["current", "incoming"],
                                   threshold=lower)
     scored = _oriented(scored, rest_cur, rest_inc)

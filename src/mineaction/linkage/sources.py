@@ -60,8 +60,8 @@ def _prepared(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0.95,
                  lower: float = 0.6, model: dict[str, Any] | None = None,
-                 min_training_records: int = splink_model.MIN_TRAINING_RECORDS
-                 ) -> SourceLinks:
+                 min_training_records: int = splink_model.MIN_TRAINING_RECORDS,
+                 em: bool = False) -> SourceLinks:
     """Link the records of several sources (at least two). Each frame holds normalised
     domain values and, optionally, an `id` column (else its row labels are the ids)."""
     if len(frames) < 2:
@@ -75,7 +75,7 @@ def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0
     else:
         settings = splink_model.default_settings(kind, splink_model.given_fields(sides))
         linkage_model = splink_model.LinkageModel(kind, settings)
-        splink_model.train(linkage_model, sides, names, min_records=min_training_records)
+        splink_model.train(linkage_model, sides, names, min_records=min_training_records, em=em)
     scored = splink_model.predict(linkage_model, sides, names, threshold=lower)
     links = _one_link_per_other_source(_with_ids(scored, prepared))
     links["status"] = np.where(links["probability"] >= upper, ACCEPTED, REVIEW)
