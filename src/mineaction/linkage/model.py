@@ -71,31 +71,28 @@ def _haversine_km() -> str:
             "pow(sin(radians(longitude_r - longitude_l) / 2), 2)))")
 
 
-def _place(with_coordinates: bool, with_site: bool) -> dict[str, Any]:
-    """Where: distance when both give coordinates, else the admin area (municipality, then
-    department), and the site's name within the municipality. One comparison, not three:
-    the site and the coordinates of one accident go with its municipality, and Splink
-    multiplies the weights of separate comparisons as if they were independent evidence
-    (which over-counted 'same accident' against the victims' own fields)."""
+def _place(with_coordinates: bool) -> dict[str, Any]:
+    """Distance when both give coordinates, else the admin area (municipality, then
+    department) when only that is known. Without coordinates in the data, the distance
+    levels are left out (a level never seen has no m to train: EM underflows on it)."""
     coords = ("latitude_l IS NOT NULL AND latitude_r IS NOT NULL AND "
               "longitude_l IS NOT NULL AND longitude_r IS NOT NULL")
-    km = _haversine_km()
-    same = "admin_area_pcode_l = admin_area_pcode_r"
-    site = ("place_name_l IS NOT NULL AND place_name_r IS NOT NULL AND "
-            "jaro_winkler_similarity(place_name_l, place_name_r) >= 0.9")
-    levels = [_null("(admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL)"
-                    + (f" AND NOT ({coords})" if with_coordinates else ""))]
-    if with_site:
-        levels.append(_level(f"{same} AND {site}", "same municipality and site", 0.75, 0.0008))
-    if with_coordinates:
-        levels.append(_level(f"{coords} AND {km} <= 1", "within 1 km", 0.1, 0.0005))
-    levels.append(_level(same, "same municipality",
-                         0.97 - 0.75 * with_site - 0.1 * with_coordinates, 0.003))
-    if with_coordinates:
-        levels.append(_level(f"{coords} AND {km} <= 25", "within 25 km", 0.01, 0.01))
-    levels += [_level("department_l = department_r", "same department", 0.015, 0.05),
-               _level("ELSE", "elsewhere", 0.005, 0.9365 if with_coordinates else 0.947)]
-    return {"output_column_name": "place", "comparison_levels": levels}
+    if not with_coordinates:
+        return {"output_column_name": "place", "comparison_levels": [
+            _null("admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL"),
+            _level("admin_area_pcode_l = admin_area_pcode_r", "same municipality", 0.97,
+                   0.003),
+            _level("department_l = department_r", "same department", 0.02, 0.05),
+            _level("ELSE", "elsewhere", 0.01, 0.947),
+        ]}
+    return {"output_column_name": "place", "comparison_levels": [
+        _null(f"(admin_area_pcode_l IS NULL OR admin_area_pcode_r IS NULL) AND NOT ({coords})"),
+        _level(f"{coords} AND {_haversine_km()} <= 1", "within 1 km", 0.6, 0.0005),
+        _level("admin_area_pcode_l = admin_area_pcode_r", "same municipality", 0.37, 0.003),
+        _level(f"{coords} AND {_haversine_km()} <= 25", "within 25 km", 0.015, 0.01),
+        _level("department_l = department_r", "same department", 0.01, 0.05),
+        _level("ELSE", "elsewhere", 0.005, 0.9365),
+    ]}
 
 
 def _age(with_years: bool) -> dict[str, Any]:
@@ -134,7 +131,7 @@ _CATEGORY_M_DIFFER = {"sex": 0.02, "outcome": 0.02, "role": 0.02, "activity": 0.
 # The comparisons of the accident (when and where), which EM may train: the victims of one
 # accident share them, so EM on the victims' own fields learns 'same accident', not 'same
 # person' (their m keep the defaults above, noted in the model).
-ACCIDENT_COMPARISONS = ("date", "place", "accident_kind", "device_category")
+ACCIDENT_COMPARISONS = ("date", "place", "place_name", "accident_kind", "device_category")
 
 
 def comparisons(kind: str, given: set[str] | None = None) -> list[dict[str, Any]]:
@@ -145,12 +142,12 @@ def comparisons(kind: str, given: set[str] | None = None) -> list[dict[str, Any]
     def has(name: str) -> bool:
         return given is None or name in given
 
-    out = [_date(), _place(has("longitude") and has("latitude"), has("place_name"))]
+    out = [_date(), _place(has("longitude") and has("latitude"))]
     if fs.has_age and (has("age") or has("age_band")):
         out.append(_age(has("age")))
     out += [_exact(c, _CATEGORY_U.get(c, 0.3), _CATEGORY_M_DIFFER.get(c, 0.05))
             for c in fs.categorical if has(c)]
-    out += [_text(c) for c in fs.text if has(c) and c != "place_name"]
+    out += [_text(c) for c in fs.text if has(c)]
     return out
 
 
@@ -266,7 +263,8 @@ def train(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[s
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     except Exception as exc:  # noqa: BLE001 - Splink raises many kinds; defaults work
         model.notes.append(f"u estimation failed ({type(exc).__name__}: {exc}); default u")
-    trained = linker.misc.save_model_to_json()
+    trained = _without_matches_in_u(linker.misc.save_model_to_json(),
+                                    settings["probability_two_random_records_match"])
     trained_m = _em_accident_m(trained, inputs, names, model.notes) if em else {}
     if not em:
         model.notes.append("u trained by random sampling; m: defaults (EM not asked for)")
@@ -276,6 +274,22 @@ def train(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[s
     model.settings = trained
     model.trained = True
     return model
+
+
+def _without_matches_in_u(settings: dict[str, Any], prior_match: float) -> dict[str, Any]:
+    """Random pairs between sources include the true matches (about `prior_match` of them),
+    and for the rarest levels (same day, place and site) they are most of what sampling
+    sees: u = P(level | non-match) = (observed - prior * m) / (1 - prior), kept at a tenth
+    of the observed share at least (the subtraction is only as good as the prior and m)."""
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level") or "u_probability" not in level:
+                continue
+            observed = float(level["u_probability"])
+            m = float(level.get("m_probability", 0.0))
+            level["u_probability"] = max((observed - prior_match * m) / (1 - prior_match),
+                                         observed / 10, 1e-9)
+    return settings
 
 
 def _em_accident_m(settings: dict[str, Any], inputs: Sequence[pd.DataFrame],
