@@ -156,3 +156,23 @@ def test_normalisers() -> None:
     # Ambiguous without a department: unknown, not guessed; misspelt: the closest name.
     assert list(pcode_from_names(names, gazetteer, departments)) == [
         "05313", "50313", "05001", None]
+
+
+def test_accidents_of_two_sources_link_on_date_place_and_device() -> None:
+    accidents = pd.DataFrame({
+        "accident_date": ["2006-01-12", "2007-05-20", "2008-09-09"],
+        "date_precision": ["day"] * 3,
+        "admin_area_pcode": ["05313", "18410", "50590"],
+        "accident_kind": ["mine", "erw", "mine"],
+        "device_category": ["ap_mine", "uxo", "ap_mine"],
+        "narrative": ["Mina en la vereda El Páramo", "Artefacto sin explotar en escuela",
+                      "Pisó una mina cerca del río"],
+    })
+    other = accidents.iloc[[0, 2]].assign(
+        id=["o1", "o3"], accident_date=["2006-01-14", "2008-09-01"], date_precision="day",
+        narrative=["mina, vereda el paramo", "piso una mina cerca al rio"])
+    links = link_sources({"a": accidents.assign(id=["a1", "a2", "a3"]), "b": other},
+                         "accident")
+    accepted = links.links[links.links["status"] == "accepted"]
+    assert set(zip(accepted["id_l"], accepted["id_r"], strict=True)) == {("a1", "o1"),
+                                                                          ("a3", "o3")}

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The Splink model: its settings (blocking rules and comparisons), its training (u by random
-sampling, m by expectation maximisation) and its predictions, on DuckDB.
+sampling; m of the accident's comparisons by expectation maximisation when asked, else the
+defaults, which state recording error rates) and its predictions, on DuckDB.
 
 The model's parameters are a plain JSON-able dict (Splink's own settings format), saved with a
 dataset and given back to score the next release the same way. The same settings run on
@@ -21,7 +22,6 @@ from mineaction.linkage.fields import field_set
 
 UID = "uid"
 SOURCE = "source_dataset"
-log = logging.getLogger(__name__)
 
 # Below this many records on the smaller side, training is skipped and the default
 # parameters below are used: EM on a few dozen pairs fits noise.
@@ -161,12 +161,15 @@ def given_fields(frames: Sequence[pd.DataFrame]) -> set[str]:
     return {c for c, n in counts.items() if n >= 2}
 
 
-def blocking_rules() -> list[str]:
-    """Candidates share a municipality, or (when one side lacks it) a month and a sex and an
-    outcome: a victim moved by a month across its municipality's border is lost, a price
-    paid for not comparing every pair."""
-    return ["l.admin_area_pcode = r.admin_area_pcode",
-            "l.date_start = r.date_start AND l.sex = r.sex AND l.outcome = r.outcome"]
+def blocking_rules(kind: str) -> list[str]:
+    """Candidates share a municipality, or (for a record whose municipality is unknown or
+    wrong) the start of their date range and, for victims, sex and outcome. A pair that
+    differs in both municipality and date is never compared: the price of not comparing
+    every pair."""
+    second = ("l.date_start = r.date_start AND l.sex = r.sex AND l.outcome = r.outcome"
+              if field_set(kind).has_age else
+              "l.date_start = r.date_start AND l.accident_kind = r.accident_kind")
+    return ["l.admin_area_pcode = r.admin_area_pcode", second]
 
 
 def default_settings(kind: str, given: set[str] | None = None) -> dict[str, Any]:
@@ -175,7 +178,7 @@ def default_settings(kind: str, given: set[str] | None = None) -> dict[str, Any]
         "unique_id_column_name": UID,
         "source_dataset_column_name": SOURCE,
         "comparisons": comparisons(kind, given),
-        "blocking_rules_to_generate_predictions": blocking_rules(),
+        "blocking_rules_to_generate_predictions": blocking_rules(kind),
         "retain_matching_columns": False,
         "retain_intermediate_calculation_columns": False,
         "probability_two_random_records_match": 1e-4,
