@@ -17,6 +17,7 @@ import pandas as pd
 
 from mineaction.linkage import model as splink_model
 from mineaction.linkage.assign import exact_pairs, greedy_one_to_one
+from mineaction.linkage.comparisons import SOURCE, UID, default_settings, given_fields
 from mineaction.linkage.fields import field_set, prepare
 
 UNCHANGED, CHANGED, REVIEW, NEW = "unchanged", "changed", "review", "new"
@@ -89,9 +90,9 @@ def match_release(current: pd.DataFrame, incoming: pd.DataFrame, kind: str, *,
     if model is not None:
         linkage_model = splink_model.LinkageModel.from_json(model)
     else:
-        given = splink_model.given_fields([cur, inc])
+        given = given_fields([cur, inc])
         linkage_model = splink_model.LinkageModel(
-            kind, splink_model.default_settings(kind, given))
+            kind, default_settings(kind, given))
         splink_model.train(linkage_model, sides, ["current", "incoming"],
                            min_records=min_training_records, em=em)
     scored = splink_model.predict(linkage_model, sides, ["current", "incoming"],
@@ -110,14 +111,14 @@ def _for_splink(frame: pd.DataFrame) -> pd.DataFrame:
     """Splink's input: the row's position as its id (Splink gives ids back as text; a
     position maps back whatever type the caller's ids have)."""
     return frame.drop(columns=["id", "row"], errors="ignore").assign(
-        **{splink_model.UID: np.arange(len(frame), dtype=np.int64)})
+        **{UID: np.arange(len(frame), dtype=np.int64)})
 
 
 def _oriented(scored: pd.DataFrame, rest_cur: pd.DataFrame, rest_inc: pd.DataFrame
               ) -> pd.DataFrame:
     """Splink's pairs as (current id, incoming row), whichever side it put each on."""
-    uid = splink_model.UID
-    src = splink_model.SOURCE
+    uid = UID
+    src = SOURCE
     flip = (scored[f"{src}_l"] != "current").to_numpy()
     left = scored[f"{uid}_l"].astype(np.int64).to_numpy()
     right = scored[f"{uid}_r"].astype(np.int64).to_numpy()

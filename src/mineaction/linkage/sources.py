@@ -15,6 +15,7 @@ import pandas as pd
 from mineaction.linkage import model as splink_model
 from mineaction.linkage.assign import greedy_one_to_one
 from mineaction.linkage.clusters import cluster_links
+from mineaction.linkage.comparisons import SOURCE, UID, default_settings, given_fields
 from mineaction.linkage.fields import prepare
 
 ACCEPTED, REVIEW, SPLIT = "accepted", "review", "split"
@@ -69,11 +70,11 @@ def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0
     names = list(frames)
     prepared = {n: _prepared(f, kind) for n, f in frames.items()}
     sides = [p.drop(columns=["id", "information_date"], errors="ignore")
-             .assign(**{splink_model.UID: np.arange(len(p))}) for p in prepared.values()]
+             .assign(**{UID: np.arange(len(p))}) for p in prepared.values()]
     if model is not None:
         linkage_model = splink_model.LinkageModel.from_json(model)
     else:
-        settings = splink_model.default_settings(kind, splink_model.given_fields(sides))
+        settings = default_settings(kind, given_fields(sides))
         linkage_model = splink_model.LinkageModel(kind, settings)
         splink_model.train(linkage_model, sides, names, min_records=min_training_records, em=em)
     scored = splink_model.predict(linkage_model, sides, names, threshold=lower)
@@ -86,7 +87,7 @@ def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0
 
 def _with_ids(scored: pd.DataFrame, prepared: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Splink's pairs with the sources' own ids, the lower-named source on the left."""
-    uid, src = splink_model.UID, splink_model.SOURCE
+    uid, src = UID, SOURCE
     out = pd.DataFrame({
         "source_l": scored[f"{src}_l"].to_numpy(), "source_r": scored[f"{src}_r"].to_numpy(),
         "pos_l": scored[f"{uid}_l"].astype(np.int64).to_numpy(),
