@@ -202,6 +202,30 @@ def twin_metrics(predicted: set[tuple[str, str]], true: set[tuple[str, str]],
             "recall": round(hits / max(len(true), 1), 4)}
 
 
+def ambiguous_share(frames: dict[str, pd.DataFrame], true_pairs: set[tuple[str, str]],
+                    twin_of: dict[str, Any]) -> float:
+    """The share of true pairs whose centre record has, besides its true partner, another
+    record of the other source that no field contradicts (same municipality, dates within
+    31 days, every field both give equal) and that is not its partner's twin. Not a ceiling
+    (the partner may agree on the very day, the other be weeks away), but the share of pairs
+    where only closeness, not any contradiction, tells the right partner from a wrong one."""
+    from mineaction.linkage.fields import prepare
+
+    cols = ["id", "admin_area_pcode", "date_start", "age_band", "sex", "outcome", "role",
+            "activity", "accident_kind", "place_name"]
+    a, b = (prepare(f, "victim").assign(id=f["id"].to_numpy())[cols] for f in frames.values())
+    pairs = a.merge(b, on="admin_area_pcode", suffixes=("", "_r"))
+    gap = (pairs["date_start"] - pairs["date_start_r"]).dt.days.abs()
+    fine = (gap <= 31) | gap.isna()
+    for c in cols[3:]:
+        fine &= (pairs[c] == pairs[f"{c}_r"]).fillna(False) | pairs[c].isna() | \
+            pairs[f"{c}_r"].isna()
+    compatible = pairs[fine].groupby("id")["id_r"].agg(list)
+    ambiguous = sum(1 for x, y in true_pairs
+                    if any(twin_of[z] != twin_of[y] for z in compatible.get(x, [])))
+    return round(ambiguous / max(len(true_pairs), 1), 4)
+
+
 def exact_key_peer(frames: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
     """Peer 1: records equal in every compared field (as normalised), one-to-one."""
     from mineaction.linkage.assign import exact_pairs
@@ -281,6 +305,7 @@ def sources_figures(seed: int) -> dict[str, Any]:
         "exact_key_peer": row("exact", exact, n_records - len(exact)),
         "rule_peer": row("rule", rules, n_records - len(rules)),
         "notes": links.notes,
+        "true_pairs_with_an_uncontradicted_rival": ambiguous_share(frames, true_pairs, twin_of),
     }
     figures["press_accidents"] = press_figures(sources["press"], canon, links, truth)
     return figures
@@ -461,6 +486,10 @@ def print_sources(f: dict[str, Any]) -> None:
     print(f"press (accidents with counts only): {p['linked']:,} of {p['press_accidents']:,} "
           f"linked to an accident of the linked victims, {p['linked_right']:,} to the right "
           f"one; killed and injured agree for {p['counts_agree']:,}")
+    print(f"{f['true_pairs_with_an_uncontradicted_rival']:.1%} of the true pairs have a rival: the "
+          "centre's record has another ngo record, not its partner's twin, that no field "
+          "contradicts (same municipality, within 31 days, fields equal or missing); only "
+          "closeness tells them apart")
     print("twins: victims equal in every field both sources give (half of the register's "
           "victims have one: a patrol's soldiers, a family) cannot be told apart by any "
           "method; the strict figures count a twin taken for its twin as wrong, the "
