@@ -75,6 +75,59 @@ def test_delete_missing_of_half_or_less_goes_ahead(tmp_path: Path, store_path: P
     assert "removed 5" in result.output
 
 
+def _gdal_count(path: Path, layer: str) -> int:
+    """What QGIS and ogrinfo count: GDAL's own reading of the layer."""
+    import pyogrio
+
+    return int(pyogrio.read_info(path, layer=layer, force_feature_count=True)["features"])
+
+
+def test_deleted_records_leave_the_layers_and_info_counts_them_apart(
+        tmp_path: Path, store_path: Path) -> None:
+    """Item 1: after --delete-missing, GIS clients and `info` counted the deleted records
+    as current ones (24,452 victims where 12,390 were current)."""
+    with open_store(store_path) as s:
+        before = {r.external_id: r.id
+                  for r in s.query(Query(kind="accident", limit=None)).items}
+    six = accidents_csv(tmp_path / "six.csv", range(6))  # 4 of 10 gone from the release
+    result = runner.invoke(app, ["import", str(six), "--kind", "accidents", "--dataset", "d",
+                                 "--delete-missing", "--store", str(store_path)])
+    assert result.exit_code == 0, result.output
+    assert "removed 4" in result.output
+    with open_store(store_path) as s:
+        ids = {r.external_id: r.id for r in s.query(Query(kind="accident", limit=None)).items}
+        first = s.get("accident", ids["A0"])
+        s.delete("accident", first.id, by="ana")  # and a user deletes one more
+    assert _gdal_count(store_path, "accidents") == 5
+    with sqlite3.connect(store_path) as conn:
+        assert conn.execute("SELECT count(*) FROM accidents").fetchone() == (5,)
+    info = runner.invoke(app, ["info", "--store", str(store_path)])
+    assert info.exit_code == 0, info.output
+    assert "  accident                  5  (approved 5)" in info.output
+    assert "deleted (not counted above; their history is kept):" in info.output
+    assert "  accident                  5  (by a user 1, gone from a later release 4)" \
+        in info.output
+
+    # The next release has every record again: those only a release lacked come back under
+    # their ids, with their history; the one a user deleted stays deleted.
+    ten = accidents_csv(tmp_path / "ten.csv", range(10))
+    result = runner.invoke(app, ["import", str(ten), "--kind", "accidents", "--dataset", "d",
+                                 "--store", str(store_path)])
+    assert result.exit_code == 0, result.output
+    assert "added 4 (4 of them deleted before), changed 0, unchanged 5, deleted by a user " \
+        "and left deleted 1" in result.output
+    assert _gdal_count(store_path, "accidents") == 9
+    with open_store(store_path) as s:
+        back = {r.external_id: r for r in s.query(Query(kind="accident", limit=None)).items}
+        assert "A0" not in back
+        assert {e: back[e].id for e in ("A6", "A7", "A8", "A9")} == {
+            e: before[e] for e in ("A6", "A7", "A8", "A9")}
+        history = s.history("accident", back["A7"].id)
+        assert [(v["version"], v["action"]) for v in history] == [
+            (1, "delete"), (2, "deleted"), (3, "current")]
+        assert s.deletions() == {"accident": {"edit": 1}}
+
+
 @pytest.fixture
 def places_store(tmp_path: Path) -> Path:
     """Admin areas 05 and 05313 (DANE codes, leading zero) and 13 and 13001; accidents in
@@ -247,3 +300,22 @@ def test_rejected_rows_are_counted_as_rows_not_errors(tmp_path: Path, store_path
                                  "--skip-invalid", "--store", str(store_path)])
     assert result.exit_code == 0, result.output
     assert "1 row rejected; reasons in" in result.output
+
+
+def test_reports_and_publish_read_admin_area_as_the_other_commands(places_store: Path,
+                                                                     tmp_path: Path) -> None:
+    """The report and publish commands matched 5313 to nothing: an empty factsheet."""
+    html = tmp_path / "sheet.html"
+    code, out, err = cli(places_store, "report", "factsheet", str(html), "--admin-area", "5313")
+    assert code == 0, err
+    assert "read as 05313" in err
+    assert "GRANADA" in html.read_text(encoding="utf-8")
+    code, out, err = cli(places_store, "report", "factsheet", str(html), "--admin-area",
+                         "99999")
+    assert code == 2 and "in none of the store's admin areas" in err
+    code, out, err = cli(places_store, "publish", str(tmp_path / "open"), "--admin-area",
+                         "5313")
+    assert code == 0, err
+    assert "read as 05313" in err
+    code, out, err = cli(places_store, "publish", str(tmp_path / "none"), "--admin-area", "77")
+    assert code == 2 and not (tmp_path / "none").exists()

@@ -223,6 +223,9 @@ def init(store: StoreOption = DEFAULT_STORE) -> None:
         typer.echo(f"store ready: {store} (schema version {s.schema_version()})")
 
 
+WHY_DELETED = {"edit": "by a user", "import": "gone from a later release"}
+
+
 @commands.command()
 def info(store: StoreOption = DEFAULT_STORE) -> None:
     """What the store holds: records per kind and status, and the imports made."""
@@ -235,6 +238,12 @@ def info(store: StoreOption = DEFAULT_STORE) -> None:
         total = sum(by_status.values())
         detail = ", ".join(f"{k} {v:,}" for k, v in sorted(by_status.items()))
         typer.echo(f"  {kind:<16} {total:>10,}" + (f"  ({detail})" if detail else ""))
+    if summary["deleted"]:
+        typer.echo("deleted (not counted above; their history is kept):")
+        for kind, by_reason in summary["deleted"].items():
+            detail = ", ".join(f"{WHY_DELETED.get(k, k)} {v:,}"
+                               for k, v in sorted(by_reason.items()))
+            typer.echo(f"  {kind:<16} {sum(by_reason.values()):>10,}  ({detail})")
     if summary["provenance"]:
         typer.echo("datasets and their sources (admiralty code):")
         for p in summary["provenance"]:
@@ -302,9 +311,9 @@ def import_(
         help="Workflow status of the imported records (the command line acts as the "
         "store's administrator).")] = "approved",  # type: ignore[assignment]
     delete_missing: Annotated[bool, typer.Option(
-        help="Delete (softly, keeping history) records of the dataset that the file no "
-        "longer has. Refused if that is more than half of a kind's records, unless "
-        "--force.")] = False,
+        help="Delete the records of the dataset that the file no longer has (their history "
+        "is kept; a later file that has them again brings them back). Refused if that is "
+        "more than half of a kind's records, unless --force.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="With --delete-missing: delete even more than half of the "
         "dataset's records.")] = False,
@@ -388,8 +397,11 @@ def _print_report(report: Any) -> None:
         gone = (f", removed {k.removed:,}" if report.deleted_missing
                 else f", no longer in the file {k.removed:,} (kept; --delete-missing removes "
                 f"them)" if k.removed else "")
-        typer.echo(f"  {k.kind:<14} added {k.added:,}, changed {k.changed:,}, "
-                   f"unchanged {k.unchanged:,}{gone}, rejected {k.rejected:,}")
+        back = f" ({k.restored:,} of them deleted before)" if k.restored else ""
+        kept = (f", deleted by a user and left deleted {k.kept_deleted:,}"
+                if k.kept_deleted else "")
+        typer.echo(f"  {k.kind:<14} added {k.added:,}{back}, changed {k.changed:,}, "
+                   f"unchanged {k.unchanged:,}{kept}{gone}, rejected {k.rejected:,}")
     if report.unmatched_rows:
         rows = ", ".join(str(r) for r in report.unmatched_rows[:10])
         more = " ..." if len(report.unmatched_rows) > 10 else ""
@@ -467,19 +479,9 @@ def _query(kind: str, bbox: str | None, near: str | None, admin_area: str | None
 
 
 def _admin_area(s: Any, code: str | None) -> str | None:
-    """--admin-area as the store's admin areas read it: 5313 means 05313 when that is the
-    only code it can mean; a code that matches nothing is refused (services/places.py)."""
-    if not code:
-        return code
-    from mineaction.services.places import UnknownAdminArea, resolve_admin_area
+    from mineaction.cli_reports import admin_area_meant
 
-    try:
-        meant = resolve_admin_area(s, code)
-    except UnknownAdminArea as exc:
-        fail(f"--admin-area: {exc}", 2)
-    if meant != code:
-        typer.echo(f"admin area {code} read as {meant}", err=True)
-    return meant
+    return admin_area_meant(s, code)
 
 
 def _with_admin_area(s: Any, q: Any) -> Any:

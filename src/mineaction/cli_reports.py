@@ -47,6 +47,23 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def admin_area_meant(s: Any, code: str | None) -> str | None:
+    """--admin-area as the store's admin areas read it: 5313 means 05313 when that is the
+    only code it can mean; a code that matches nothing is refused (services/places.py).
+    Every command with --admin-area reads it through here."""
+    if not code:
+        return code
+    from mineaction.services.places import UnknownAdminArea, resolve_admin_area
+
+    try:
+        meant = resolve_admin_area(s, code)
+    except UnknownAdminArea as exc:
+        _fail(f"--admin-area: {exc}", 2)
+    if meant != code:
+        typer.echo(f"admin area {code} read as {meant}", err=True)
+    return meant
+
+
 def _open(location: str) -> Any:
     from mineaction.store import open_store
     from mineaction.store.errors import StoreError
@@ -75,6 +92,8 @@ def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: st
     chosen = fmt.value if fmt else ("html" if out.suffix.lower() in (".html", ".htm")
                                     else "pdf")
     with _open(store) as s:
+        if "admin_area" in options:
+            options["admin_area"] = admin_area_meant(s, options["admin_area"])
         try:
             render(s, kind, out, format=chosen, lang=lang, **options)
         except ValueError as exc:
@@ -130,6 +149,7 @@ def publish(
     from mineaction.reports.publish import publish as write_package
 
     with _open(store) as s:
+        admin_area = admin_area_meant(s, admin_area)
         try:
             descriptor = write_package(s, out_dir, threshold=threshold, admin_area=admin_area,
                                        title=title)

@@ -89,7 +89,7 @@ def test_locale_numbers_and_padding() -> None:
 # for the records both accept, the same value in every field.
 
 BOOKKEEPING = {"id", "version", "status", "created_at", "updated_at", "created_by",
-               "updated_by", "deleted_at", "deleted_by", "source_ids", "dataset", "external_id"}
+               "updated_by", "source_ids", "dataset", "external_id"}
 _MARKERS = {"", "NA", "N/A", "NULL", "null", "None"}
 _WKT = [
     "POINT (-75.2 6.1)",

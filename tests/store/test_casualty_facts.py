@@ -17,7 +17,7 @@ from mineaction.domain.models import Accident, Victim
 from mineaction.store import Store, facts
 
 JOIN = f"""SELECT {', '.join(facts.COLUMNS.values())} FROM victims AS v
-LEFT JOIN accidents AS a ON a.id = v.accident_id WHERE v.deleted_at IS NULL"""
+LEFT JOIN accidents AS a ON a.id = v.accident_id"""
 
 
 def _rows(store: Store, sql: str) -> list[tuple[Any, ...]]:

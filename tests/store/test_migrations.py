@@ -123,21 +123,20 @@ def test_version_1_store_gains_soft_delete_and_history(store: Store, gdal_valida
     """Rebuild a version-1 store (no deleted_at, no record_history), reopen: migrated."""
     from shapely.geometry import Point
 
-    from mineaction.domain.models import ENTITIES, Accident
+    from mineaction.domain.models import Accident
 
     a = store.add(Accident(geometry=Point(-75.1, 6.2)))
     with store.transaction() as conn:
         _drop_casualty_facts(store, conn)
-        for model in ENTITIES.values():
-            for name in ("deleted_at", "deleted_by"):
-                conn.exec_driver_sql(f"ALTER TABLE {model.table} DROP COLUMN {name}")
-        conn.exec_driver_sql("DROP TABLE record_history")
-        if store.dialect == "gpkg":
-            conn.exec_driver_sql("DELETE FROM gpkg_contents WHERE table_name = 'record_history'")
+        for name in ("record_history", "deleted_records"):
+            conn.exec_driver_sql(f"DROP TABLE {name}")
+            if store.dialect == "gpkg":
+                conn.exec_driver_sql(f"DELETE FROM gpkg_contents WHERE table_name = '{name}'")
     location = store.location
     with _reopened_as(store, 1) as migrated:
+        assert not {"deleted_at", "deleted_by"} & _columns(migrated, "accidents")
         migrated.delete("accident", a.id, by="ana")
-        assert [v["action"] for v in migrated.history("accident", a.id)] == ["delete", "current"]
+        assert [v["action"] for v in migrated.history("accident", a.id)] == ["delete", "deleted"]
     if location.endswith(".gpkg"):
         gdal_validator(location)
 
@@ -154,3 +153,56 @@ def test_version_3_store_gains_the_record_sources_index(store: Store) -> None:
             plan = " ".join(r[3] for r in conn.exec_driver_sql(
                 "EXPLAIN QUERY PLAN SELECT source_id FROM record_sources WHERE record_id = 'x'"))
             assert "ix_record_sources_record_id" in plan
+
+
+def test_version_4_store_moves_its_deleted_records_out_of_the_feature_tables(
+        store: Store, gdal_validator) -> None:  # type: ignore[no-untyped-def]
+    """Before version 5 a deleted record stayed in its table with deleted_at set, and QGIS,
+    ogrinfo and `info` counted it (24,452 victims where 12,390 were current)."""
+    from shapely.geometry import Point
+
+    from mineaction.domain.models import Accident, Victim
+    from mineaction.store import facts
+
+    kept = store.add(Accident(geometry=Point(-75.1, 6.2), status="approved"))
+    gone = store.add(Accident(geometry=Point(-75.2, 6.3), status="approved"))
+    victim = store.add(Victim(accident_id=kept.id, outcome="killed", status="approved"))
+    ghost = store.add(Victim(accident_id=gone.id, outcome="injured", status="approved"))
+    with store.transaction() as conn:
+        # Version 4: soft-deleted rows in place, their last version in the history.
+        for name in ("deleted_at", "deleted_by"):
+            for table in ("accidents", "victims"):
+                kind = "DATETIME" if store.dialect == "gpkg" else "timestamptz"
+                kind = "TEXT" if name == "deleted_by" else kind
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        for kind, record in (("accident", gone), ("victim", ghost)):
+            store.keep_versions(conn, kind, [str(record.id)], "delete", "ana")
+        stamp = "2025-01-02T03:04:05.000Z" if store.dialect == "gpkg" else "2025-01-02 03:04:05Z"
+        for table, record in (("accidents", gone), ("victims", ghost)):
+            conn.exec_driver_sql(f"UPDATE {table} SET deleted_at = '{stamp}', deleted_by = "
+                                 f"'ana', version = 2 WHERE id = '{record.id}'")
+        conn.exec_driver_sql(f"DELETE FROM {facts.TABLE} WHERE victim_id = '{ghost.id}'")
+        conn.exec_driver_sql("DROP TABLE deleted_records")
+        if store.dialect == "gpkg":
+            conn.exec_driver_sql("DELETE FROM gpkg_contents WHERE table_name = 'deleted_records'")
+    location = store.location
+    with _reopened_as(store, 4) as migrated:
+        with migrated.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT id FROM accidents").scalars().all() == [
+                str(kept.id)]
+            assert conn.exec_driver_sql("SELECT id FROM victims").scalars().all() == [
+                str(victim.id)]
+            assert sorted(conn.exec_driver_sql(
+                "SELECT record_kind, record_id, version, deleted_by, reason "
+                "FROM deleted_records").all()) == sorted([
+                    ("accident", str(gone.id), 2, "ana", "edit"),
+                    ("victim", str(ghost.id), 2, "ana", "edit")])
+        assert not {"deleted_at", "deleted_by"} & _columns(migrated, "victims")
+        assert [v["action"] for v in migrated.history("victim", ghost.id)] == [
+            "delete", "deleted"]
+        # The facts triggers were made again without the dropped column.
+        migrated.add(Victim(accident_id=kept.id, outcome="injured", status="approved"))
+        with migrated.engine.connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {facts.TABLE}").scalar() == 2
+    if location.endswith(".gpkg"):
+        gdal_validator(location)

@@ -40,7 +40,7 @@ def _queries(store: Store) -> list[tuple[Query, frozenset[str]]]:
     some = store.query_rows(Query(kind="accident", limit=3))[0]
     ids = tuple(r["id"] for r in some)
     none: frozenset[str] = frozenset()
-    public = frozenset({"narrative", "created_by", "updated_by", "deleted_at", "deleted_by"})
+    public = frozenset({"narrative", "created_by", "updated_by"})
     return [
         (Query(kind="accident", bbox=BOX, status=("approved",), limit=100), public),
         (Query(kind="accident", bbox=BOX, status=("approved", "draft"), limit=100), public),
@@ -58,7 +58,6 @@ def _queries(store: Store) -> list[tuple[Query, frozenset[str]]]:
         (Query(kind="accident", where={"created_by": ["ben"]}, limit=100), none),
         (Query(kind="accident", where={"device_model": None}, limit=100), none),
         (Query(kind="accident", where={"version": 1}, limit=100), none),
-        (Query(kind="accident", include_deleted=True, limit=100), none),
         (Query(kind="accident", status=(), limit=100), none),
         (Query(kind="victim", bbox=BOX, limit=100), none),
         (Query(kind="source", limit=100), none),
@@ -116,8 +115,6 @@ def test_shape_separates_filters_lengths_and_types() -> None:
         Query(kind="accident", bbox=(1.0, 2.0, 3.0, 4.0), status=("approved",), dataset="d"),
         Query(kind="accident", bbox=(1.0, 2.0, 3.0, 4.0), status=("approved",), after_fid=3),
         Query(kind="accident", bbox=(1.0, 2.0, 3.0, 4.0), status=("approved",), limit=None),
-        Query(kind="accident", bbox=(1.0, 2.0, 3.0, 4.0), status=("approved",),
-              include_deleted=True),
         Query(kind="hazard", bbox=(1.0, 2.0, 3.0, 4.0), status=("approved",)),
         Query(kind="accident", ids=("a",)),
         Query(kind="accident", ids=("a", "b")),
@@ -196,7 +193,6 @@ FIELD_EXAMPLES: dict[str, Any] = {
     "limit": 2,
     "offset": 1,
     "after_fid": 4,
-    "include_deleted": True,
     "visible": (AnyOf((Match("status", ("approved",)), Match("created_by", ("ben",)))),
                 AnyOf((Match("dataset", (None, "ds1")),))),
 }

@@ -37,7 +37,7 @@ from mineaction.store.query import AnyOf, Match, Visible, matches
 from mineaction.store.reading import visible_sql
 
 # Who did what: the public never learns who worked on a record.
-BOOKKEEPING_HIDDEN = frozenset({"created_by", "updated_by", "deleted_by", "deleted_at"})
+BOOKKEEPING_HIDDEN = frozenset({"created_by", "updated_by"})
 # What the one-record check reads even when the principal will not be shown it.
 RULE_FIELDS = frozenset({"status", "created_by", "organisation_id"})
 APPROVED = ("approved",)
@@ -64,10 +64,10 @@ class Access:
         return _rows(self.principal, self.policy, kind)
 
     def sql(self, table: Any, kind: str, status: Iterable[str] | None = None) -> list[Any]:
-        """SQL conditions (SQLAlchemy) on `kind`'s table for its live records the
+        """SQL conditions (SQLAlchemy) on `kind`'s table for its records the
         principal may see, of the asked workflow statuses: for code that reads the
         tables itself (maps, pick lists, counts) rather than through `Query`."""
-        cond: list[Any] = [table.c.deleted_at.is_(None), *visible_sql(table, self.rows(kind))]
+        cond: list[Any] = [*visible_sql(table, self.rows(kind))]
         if status:
             cond.append(table.c.status.in_(list(status)))
         return cond

@@ -55,7 +55,7 @@ def _area(col: Any, admin_level: int | None) -> Any:
 
 def _common(table: Any, date_col: Any, pcode_col: Any, statuses: Sequence[str] | None,
             admin_area: str | None, date_from: date | None, date_to: date | None) -> list[Any]:
-    out: list[Any] = [table.c.deleted_at.is_(None)]  # deleted records never count
+    out: list[Any] = []
     if statuses:
         out.append(table.c.status.in_(list(statuses)))
     if admin_area:
@@ -141,7 +141,6 @@ def remaining_area(
         )
         left = sa.func.coalesce(HAZARDS.c.area_m2, 0.0) - sa.func.coalesce(released, 0.0)
         conditions = [
-            HAZARDS.c.deleted_at.is_(None),
             sa.or_(HAZARDS.c.date_reported.is_(None), HAZARDS.c.date_reported <= when),
             sa.or_(HAZARDS.c.date_closed.is_(None), HAZARDS.c.date_closed > when),
         ]
@@ -238,7 +237,7 @@ def hazards_opened_closed(
     period = _year if by == "year" else _month
     rows: dict[str, dict[str, Any]] = {}
     for what, col in (("opened", HAZARDS.c.date_reported), ("closed", HAZARDS.c.date_closed)):
-        conditions = [col.is_not(None), HAZARDS.c.deleted_at.is_(None)]
+        conditions = [col.is_not(None)]
         if statuses:
             conditions.append(HAZARDS.c.status.in_(list(statuses)))
         if admin_area:
@@ -259,8 +258,7 @@ def open_hazards(
     store: Store, *, statuses: Sequence[str] | None = ("approved",), admin_area: str | None = None,
 ) -> dict[str, Any]:
     """Hazards not closed or handed over, by kind (SHA/CHA) and by contamination."""
-    conditions = [HAZARDS.c.hazard_status.in_(["open", "worked_on"]),
-                  HAZARDS.c.deleted_at.is_(None)]
+    conditions = [HAZARDS.c.hazard_status.in_(["open", "worked_on"])]
     if statuses:
         conditions.append(HAZARDS.c.status.in_(list(statuses)))
     if admin_area:

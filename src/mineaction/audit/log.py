@@ -136,10 +136,11 @@ def append(conn: sa.Connection, *, actor: str | None, action: str, kind: str | N
 
 
 def _stored_state(conn: sa.Connection, kind: str, ids: list[str]) -> dict[str, str | None]:
-    """Digest of each record as stored now (including soft-deleted ones)."""
+    """Digest of each record as stored now; of its tombstone when it was deleted."""
     model = ENTITIES[kind]
     table = entity_table(model)
     links = METADATA.tables["record_sources"]
+    gone = METADATA.tables["deleted_records"]
     out: dict[str, str | None] = {}
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
@@ -153,7 +154,19 @@ def _stored_state(conn: sa.Connection, kind: str, ids: list[str]) -> dict[str, s
                 out[row["id"]] = record_digest(record.model_dump(mode="json"))
             except ValueError:
                 out[row["id"]] = "unreadable"  # a direct edit broke the row itself
+        for t in conn.execute(sa.select(gone).where(gone.c.record_id.in_(part),
+                                                    gone.c.record_kind == kind)).mappings():
+            out.setdefault(t["record_id"], record_digest(tombstone_state(
+                t["record_id"], t["version"], t["deleted_at"].isoformat(), t["deleted_by"])))
     return out
+
+
+def tombstone_state(record_id: str, version: int, deleted_at: str, deleted_by: str | None
+                    ) -> dict[str, Any]:
+    """What a deleted record is, for the chain: its deletion (the record's last version
+    is in its history, chained as such)."""
+    return {"id": record_id, "version": version, "deleted_at": deleted_at,
+            "deleted_by": deleted_by}
 
 
 class AuditListener:
@@ -340,13 +353,17 @@ class _SupersededLookup:
         if audited.version is None or audited.after is None:
             return False
         with self.store.engine.connect() as conn:
-            rows = conn.execute(sa.select(hist.c.data).where(
+            rows = conn.execute(sa.select(hist.c.data, hist.c.action).where(
                 hist.c.record_id == rid, hist.c.record_kind == kind,
                 hist.c.version == audited.version,
-                hist.c.action.in_(("import", "delete"))))
-            for (data,) in rows:
+                hist.c.action.in_(("import", "delete", "deleted"))))
+            for data, action in rows:
                 try:
-                    if record_digest(json.loads(str(data))) == audited.after:
+                    state = json.loads(str(data))
+                    if action == "deleted":  # a deletion a later import undid
+                        state = tombstone_state(state["id"], state["version"],
+                                                state["deleted_at"], state["deleted_by"])
+                    if record_digest(state) == audited.after:
                         return True
                 except ValueError:
                     continue

@@ -32,7 +32,7 @@ from mineaction.store.gpkg import register_functions
 
 # Store tables that hold personal data or who did what, beyond the auth and audit ones.
 STORE_TABLES_LEFT_OUT = ("record_history", "import_flags")
-WHO_COLUMNS = ("created_by", "updated_by", "deleted_by")
+WHO_COLUMNS = ("created_by", "updated_by")
 
 
 class ShareError(Exception):
@@ -56,6 +56,7 @@ def personal_columns() -> dict[str, list[str]]:
         cols = sorted(model.personal_fields() | set(WHO_COLUMNS))
         out.setdefault(model.table, [])
         out[model.table] = sorted({*out[model.table], *cols})
+    out["deleted_records"] = ["deleted_by"]  # who deleted what
     return out
 
 

@@ -79,7 +79,9 @@ NonNegative = Annotated[int, Field(ge=0)]
 class Record(BaseModel):
     """Fields every record carries (docs/design.md, "Every record")."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # defer_build: a model's validator is built when first used, not on import (start-up of
+    # commands such as `info` that validate no record).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     kind: ClassVar[str]
     table: ClassVar[str]
@@ -93,9 +95,8 @@ class Record(BaseModel):
     updated_at: datetime | None = None
     created_by: str | None = None
     updated_by: str | None = None
-    # Deletion is soft: the record leaves lists and statistics but stays, with its history.
-    deleted_at: datetime | None = None
-    deleted_by: str | None = None
+    # A deleted record leaves its table (which holds current records only, as GIS clients
+    # read it); its versions stay in record_history and a tombstone in deleted_records.
     source_ids: list[uuid.UUID] = Field(default_factory=list)
 
     @model_validator(mode="after")

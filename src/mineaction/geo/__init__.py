@@ -5,30 +5,31 @@ The GeoPackage BLOB codec is exposed as the module `gpkg_binary` rather than fla
 here, because its names (encode, decode, envelope) only make sense with the module name.
 """
 
-from mineaction.geo import gpkg_binary
-from mineaction.geo.coordinates import (
-    CoordinateError,
-    ParsedCoordinate,
-    format_dms,
-    parse_coordinate,
-    parse_lat_lon_pair,
-    to_mgrs,
-    to_utm,
-)
-from mineaction.geo.geodesic import (
-    degrees_buffer_for_distance,
-    distance_to_geometry_m,
-    geodesic_area_m2,
-    geodesic_distance_m,
-    geodesic_distances_m,
-    geodesic_length_m,
-)
-from mineaction.geo.validation import (
-    plausibility_problems,
-    repair_geometry,
-    to_multipolygon,
-    validate_geometry,
-)
+from importlib import import_module
+from typing import Any
+
+# Where each public name lives. Imported on first use (PEP 562), not with the package: the
+# coordinate parsers pull in pyproj and mgrs, which `mineaction info` or a store that only
+# reads and writes GeoPackage blobs never needs (issue 16, item 12: start-up time).
+_HOMES = {
+    "CoordinateError": "coordinates", "ParsedCoordinate": "coordinates",
+    "format_dms": "coordinates", "parse_coordinate": "coordinates",
+    "parse_lat_lon_pair": "coordinates", "to_mgrs": "coordinates", "to_utm": "coordinates",
+    "degrees_buffer_for_distance": "geodesic", "distance_to_geometry_m": "geodesic",
+    "geodesic_area_m2": "geodesic", "geodesic_distance_m": "geodesic",
+    "geodesic_distances_m": "geodesic", "geodesic_length_m": "geodesic",
+    "plausibility_problems": "validation", "repair_geometry": "validation",
+    "to_multipolygon": "validation", "validate_geometry": "validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(f"mineaction.geo.{_HOMES[name]}"), name)
+    if name == "gpkg_binary":
+        return import_module("mineaction.geo.gpkg_binary")
+    raise AttributeError(f"module 'mineaction.geo' has no attribute {name!r}")
+
 
 __all__ = [
     "CoordinateError",

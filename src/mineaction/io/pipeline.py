@@ -117,6 +117,8 @@ class KindReport:
     unchanged: int = 0
     removed: int = 0
     rejected: int = 0
+    restored: int = 0  # of the added: deleted by an earlier import, in this file again
+    kept_deleted: int = 0  # in the file, but deleted by a person: left deleted
 
 
 @dataclass
@@ -326,7 +328,7 @@ def import_file(
         report.flags.sort(key=lambda f: (f.row, f.kind, f.field, f.message, f.record_id))
         for kind_name, stage in staged.items():
             missing = [ext for ext, known in stage.existing.items()
-                       if ext not in stage.ids and not known[3]]
+                       if ext not in stage.ids and known[3] is None]
             stage.report.removed = len(missing)
             if delete_missing and missing:
                 missing_ids[kind_name] = [stage.existing[e][0] for e in missing]
@@ -334,7 +336,7 @@ def import_file(
         if report.errors and not skip_invalid:
             raise ImportRejected(report)
         # More than half of a dataset deleted is rarely meant: refuse unless forced.
-        current = {k: sum(not known[3] for known in staged[k].existing.values())
+        current = {k: sum(known[3] is None for known in staged[k].existing.values())
                    for k in missing_ids}
         too_many = {k: (len(ids), current[k]) for k, ids in missing_ids.items()
                     if 2 * len(ids) > current[k]}

@@ -40,7 +40,7 @@ class ExpectedPlaces:
         with self.store.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(table.c.pcode, table.c.name, table.c.geometry)
-                .where(table.c.pcode.in_(wanted), table.c.deleted_at.is_(None))
+                .where(table.c.pcode.in_(wanted))
             ).all()
         found: dict[str, tuple[str, Any]] = {}
         for row in rows:
@@ -56,7 +56,7 @@ class ExpectedPlaces:
             table = entity_table("admin_area")
             with self.store.engine.connect() as conn:
                 self._any_admin = conn.execute(
-                    sa.select(table.c.id).where(table.c.deleted_at.is_(None)).limit(1)
+                    sa.select(table.c.id).limit(1)
                 ).first() is not None
         return self._any_admin
 
@@ -68,7 +68,7 @@ class ExpectedPlaces:
         with self.store.engine.connect() as conn:
             found: set[str] = set(conn.execute(
                 sa.select(table.c.pcode)
-                .where(table.c.pcode.in_(wanted), table.c.deleted_at.is_(None))
+                .where(table.c.pcode.in_(wanted))
             ).scalars())
         for p in wanted:
             self._pcodes[p] = p in found

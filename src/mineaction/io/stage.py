@@ -24,7 +24,8 @@ class StagedKind:
     """What one import has done so far to one entity kind of its dataset."""
 
     kind: str
-    existing: dict[str, tuple[str, int, str, bool]]  # ext id -> (id, version, digest, deleted)
+    # ext id -> (id, version, digest, deletion: None, "edit" or "import"); see existing_keys
+    existing: dict[str, tuple[str, int, str, str | None]]
     bookkeeping: dict[str, Any]
     ids: dict[str, str] = field(default_factory=dict)  # external_id -> id, staged this run
     # Remembering every staged key costs ~150 bytes a row; it is needed only to link
@@ -83,7 +84,7 @@ class WriteOp:
     made in the import's short write transaction (`apply`)."""
 
     kind: str
-    action: str  # "insert" or "update"
+    action: str  # "insert", "update" or "undelete" (drop the tombstones of `ids`)
     names: list[str]
     rows: list[tuple[Any, ...]]
     constants: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +96,8 @@ def apply(store: Store, conn: Any, op: WriteOp) -> None:
     """Make one planned write, in the import's write transaction."""
     if op.action == "insert":
         store.bulk_insert(conn, op.kind, op.names, op.rows, op.constants)
+    elif op.action == "undelete":
+        store.forget_deletions(conn, op.ids)
     else:
         store.keep_versions(conn, op.kind, op.ids, "import", op.by)
         store.bulk_update(conn, op.kind, op.names, op.rows)
@@ -115,6 +118,7 @@ def plan_chunk(store: Store, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray
     ids: list[str] = []
     insert_at: list[int] = []
     update_at: list[int] = []
+    restore_at: list[int] = []
     for i, ext in enumerate(exts):
         known = stage.existing.get(ext)
         if known is None:
@@ -122,6 +126,12 @@ def plan_chunk(store: Store, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray
             insert_at.append(i)
             continue
         ids.append(known[0])
+        if known[3] == "import":  # only an earlier release lacked it: back, under its id
+            restore_at.append(i)
+            continue
+        if known[3] is not None:  # a person deleted it: a re-import does not undo that
+            stage.report.kept_deleted += 1
+            continue
         # Only rows already in the store are digested: a first import digests nothing.
         if codec.content_digest([cols[c][i] for c in content]) == known[2]:
             stage.report.unchanged += 1
@@ -129,7 +139,8 @@ def plan_chunk(store: Store, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray
             update_at.append(i)
     if stage.remember_all or stage.existing:
         stage.ids.update(zip(exts, ids, strict=True))
-    stage.report.added += len(insert_at)
+    stage.report.added += len(insert_at) + len(restore_at)
+    stage.report.restored += len(restore_at)
     stage.report.changed += len(update_at)
     book = stage.bookkeeping
     if insert_at:
@@ -155,7 +166,17 @@ def plan_chunk(store: Store, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray
                 for i in update_at]
         emit(WriteOp(mapped.kind, "update", names, rows, ids=[ids[i] for i in update_at],
                      by=book["updated_by"]))
+    if restore_at:
+        # Each comes back one version after its deletion, so its history reads on.
+        names = ["id", "version", *content]
+        rows = [(ids[i], stage.existing[exts[i]][1] + 1, *(cols[c][i] for c in content))
+                for i in restore_at]
+        constants = {k: book[k] for k in ("status", "created_at", "updated_at", "created_by",
+                                          "updated_by")}
+        emit(WriteOp(mapped.kind, "insert", names, rows, constants))
+        emit(WriteOp(mapped.kind, "undelete", [], [], ids=[ids[i] for i in restore_at]))
     written = np.zeros(len(exts), bool)
     written[insert_at] = True
+    written[restore_at] = True
     written[update_at] = True
     return ids, written

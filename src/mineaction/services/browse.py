@@ -45,7 +45,7 @@ def counts(store: Store, access: Access) -> dict[str, int]:
         for kind, model in ENTITIES.items():
             if access.may_list(kind):
                 table = entity_table(model)
-                out[kind] = int(conn.execute(sa.select(sa.func.count()).where(
+                out[kind] = int(conn.execute(sa.select(sa.func.count()).select_from(table).where(
                     *access.sql(table, kind))).scalar() or 0)
     return out
 
@@ -68,7 +68,8 @@ def browse(store: Store, access: Access, b: Browse) -> tuple[list[dict[str, Any]
     order = table.c[b.sort] if access.readable(kind, b.sort) else table.c.fid
     order_by = [order.desc() if b.desc else order.asc(), table.c.fid]
     with store.engine.connect() as conn:
-        total = int(conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0)
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(table)
+                                 .where(*cond)).scalar() or 0)
         ids = [r[0] for r in conn.execute(sa.select(table.c.id).where(*cond)
                                           .order_by(*order_by).limit(b.limit)
                                           .offset(b.offset))]

@@ -107,7 +107,8 @@ def awaiting_approval(store: Store, access: Access, limit: int = 10) -> dict[str
             if not access.may_list(kind):
                 continue
             cond = access.sql(table, kind, ("submitted",))
-            n = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0
+            n = conn.execute(sa.select(sa.func.count()).select_from(table)
+                             .where(*cond)).scalar() or 0
             if not n:
                 continue
             counts[kind] = int(n)

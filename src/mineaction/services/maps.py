@@ -121,7 +121,7 @@ def point_layer(store: Store, access: Access, layer: str, f: MapFilters) -> dict
         # Accidents with a casualty of this role, among the victims counted: the public
         # counts approved victims (as its statistics do).
         counted = access.sql(victims, "victim") if access.may_list("victim") else [
-            victims.c.deleted_at.is_(None), victims.c.status == "approved"]
+            victims.c.status == "approved"]
         cond.append(table.c.id.in_(sa.select(victims.c.accident_id).where(
             victims.c.role == f.role, *counted)))
     # Casualties per accident only for those who see victims record by record: the
@@ -234,16 +234,17 @@ def area_layer(store: Store, access: Access, layer: str, f: MapFilters) -> dict[
 
 
 def data_version(store: Store, kinds: tuple[str, ...]) -> str:
-    """Changes whenever a record of `kinds` is added, changed or deleted: inserts change
-    the count, every update or (soft) delete raises a record's version."""
+    """Changes whenever a record of `kinds` is added, changed or deleted: an insert
+    raises the largest fid (never reused), an update a record's version, a delete lowers
+    the count."""
     parts = []
     with store.engine.connect() as conn:
         for kind in kinds:
             table = entity_table(ENTITIES[kind])
-            n, total = conn.execute(sa.select(sa.func.count(),
-                                              sa.func.coalesce(sa.func.sum(table.c.version), 0))
-                                    ).one()
-            parts.append(f"{kind}:{n}:{total}")
+            n, total, top = conn.execute(sa.select(
+                sa.func.count(), sa.func.coalesce(sa.func.sum(table.c.version), 0),
+                sa.func.max(table.c.fid))).one()
+            parts.append(f"{kind}:{n}:{total}:{top}")
     return ";".join(parts)
 
 
@@ -317,7 +318,8 @@ def _extent(store: Store, access: Access, country: str | None) -> Extent | None:
         table = entity_table(ENTITIES[kind])
         with store.engine.connect() as conn:
             cond = [*access.sql(table, kind, ("approved",)), table.c.geometry.is_not(None)]
-            n = int(conn.execute(sa.select(sa.func.count()).where(*cond)).scalar() or 0)
+            n = int(conn.execute(sa.select(sa.func.count()).select_from(table)
+                                 .where(*cond)).scalar() or 0)
             if n > START_SAMPLE:  # a sample spread over the table tells the extent
                 cond.append(table.c.fid % (n // START_SAMPLE + 1) == 0)
             found: list[Any] = list(conn.execute(sa.select(table.c.geometry).where(*cond)))

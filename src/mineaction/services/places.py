@@ -21,7 +21,7 @@ def admin_area_pcodes(store: Store) -> set[str]:
     table = entity_table("admin_area")
     with store.engine.connect() as conn:
         return {r[0] for r in conn.execute(
-            sa.select(table.c.pcode).where(table.c.deleted_at.is_(None)))}
+            sa.select(table.c.pcode))}
 
 
 def zero_padded(code: str, pcodes: set[str]) -> list[str]:

@@ -46,8 +46,7 @@ from mineaction.store.errors import NotFound, VersionConflict
 from mineaction.store.query import Near, Query
 
 # Fields the store keeps and clients never set directly.
-BOOKKEEPING = ("status", "version", "created_at", "updated_at", "created_by", "updated_by",
-               "deleted_at", "deleted_by")
+BOOKKEEPING = ("status", "version", "created_at", "updated_at", "created_by", "updated_by")
 # Largest bbox (square degrees) a list may run on the event loop with: ~0.5 x 0.5 degrees,
 # a few thousand R-tree candidates where 1,000,000 accidents are densest (a few ms).
 QUICK_BBOX_DEG2 = 0.25

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -238,15 +238,11 @@ class Store(Reading):
             before = self._current(conn, record.kind, str(record.id))
             done = conn.execute(
                 table.update()
-                .where(
-                    table.c.id == str(record.id),
-                    table.c.version == expected_version,
-                    table.c.deleted_at.is_(None),
-                )
+                .where(table.c.id == str(record.id), table.c.version == expected_version)
                 .values(**row)
             )
             if done.rowcount != 1:
-                current = before.version if before and before.deleted_at is None else None
+                current = before.version if before else None
                 raise VersionConflict(record.kind, str(record.id), expected_version, current)
             assert before is not None
             self._keep_version(conn, before, "update", by)
@@ -258,43 +254,50 @@ class Store(Reading):
 
     def delete(self, kind: str, record_id: str | uuid.UUID, *, by: str | None = None,
                expected_version: int | None = None) -> None:
-        """Soft delete: the record leaves queries and statistics, keeps its history, and
-        its version goes up (so a stale editor's save is refused, not resurrecting it)."""
-        table = entity_table(kind)
+        """The record leaves its table (and so queries, statistics and GIS clients); its
+        last version stays in the history and a tombstone in deleted_records, whose version
+        is one more (so a stale editor's save is refused, not resurrecting it)."""
         with self.transaction() as conn:
             before = self._current(conn, kind, str(record_id))
-            if before is None or before.deleted_at is not None:
+            if before is None:
                 raise NotFound(f"no {kind} with id {record_id}")
             if expected_version is not None and before.version != expected_version:
                 raise VersionConflict(kind, str(record_id), expected_version, before.version)
-            stamp = now_utc()
-            conn.execute(
-                table.update()
-                .where(table.c.id == str(record_id), table.c.version == before.version)
-                .values(deleted_at=stamp, deleted_by=by, version=before.version + 1,
-                        updated_at=stamp, updated_by=by)
-            )
-            self._keep_version(conn, before, "delete", by)
+            self.delete_ids(conn, kind, [str(record_id)], by=by, reason="edit")
             self.notify(conn, WriteEvent("delete", kind, str(record_id), before.version + 1,
                                          by, before=before.model_dump(mode="json")))
 
     def history(self, kind: str, record_id: str | uuid.UUID) -> list[dict[str, Any]]:
         """Every version of a record, oldest first, each {version, data, at, by, action};
-        the last is the current state."""
+        the last is the current state ("current"), or, for a deleted record, its deletion
+        ("deleted": the last version's data with who deleted it and when)."""
         hist = METADATA.tables["record_history"]
+        gone = METADATA.tables["deleted_records"]
         with self.engine.connect() as conn:
             past = conn.execute(
                 sa.select(hist).where(hist.c.record_id == str(record_id),
                                       hist.c.record_kind == kind).order_by(hist.c.version)
             ).mappings().all()
             current = self._current(conn, kind, str(record_id))
-        if current is None:
+            tombstone = None if current is not None else conn.execute(
+                sa.select(gone).where(gone.c.record_id == str(record_id),
+                                      gone.c.record_kind == kind)).mappings().first()
+        if current is None and (tombstone is None or not past):
             raise NotFound(f"no {kind} with id {record_id}")
         versions = [{"version": r["version"], "data": json.loads(r["data"]),
                      "superseded_at": r["superseded_at"], "superseded_by": r["superseded_by"],
                      "action": r["action"]} for r in past]
-        versions.append({"version": current.version, "data": current.model_dump(mode="json"),
-                         "superseded_at": None, "superseded_by": None, "action": "current"})
+        if current is not None:
+            versions.append({"version": current.version, "data": current.model_dump(mode="json"),
+                             "superseded_at": None, "superseded_by": None,
+                             "action": "current"})
+        else:
+            assert tombstone is not None
+            deleted_at = tombstone["deleted_at"]
+            versions.append({"version": tombstone["version"], "data": {
+                **versions[-1]["data"], "version": tombstone["version"],
+                "deleted_at": deleted_at.isoformat(), "deleted_by": tombstone["deleted_by"]},
+                "superseded_at": None, "superseded_by": None, "action": "deleted"})
         return versions
 
     def _current(self, conn: sa.Connection, kind: str, record_id: str) -> Record | None:
@@ -386,20 +389,29 @@ class Store(Reading):
     # -- bulk writes (the import pipeline) ------------------------------------------------
     def existing_keys(
         self, conn: sa.Connection, kind: str, dataset: str
-    ) -> dict[str, tuple[str, int, str, bool]]:
-        """external_id -> (id, version, content digest, deleted) of every record of a
-        dataset, soft-deleted ones included (a deletion is kept across re-imports).
+    ) -> dict[str, tuple[str, int, str, str | None]]:
+        """external_id -> (id, version, content digest, deletion) of every record of a
+        dataset: the current ones with deletion None, then the deleted ones (tombstones, no
+        digest) with their deletion's reason, "edit" or "import", so that a re-import
+        keeps a person's deletion and brings back what only an earlier release lacked.
 
         Read raw (no type processing) so the cells are exactly what bulk writes put in."""
         model = ENTITIES[kind]
         content = codec.content_columns(model)
-        cols = ", ".join(self._quote(c) for c in ["external_id", "id", "version", "deleted_at",
-                                                  *content])
+        cols = ", ".join(self._quote(c) for c in ["external_id", "id", "version", *content])
         mark = self._param_marks(entity_table(kind), ["dataset"])[0]
         rows = conn.exec_driver_sql(
             f"SELECT {cols} FROM {self._quote(model.table)} WHERE dataset = {mark}", (dataset,)
         )
-        return {r[0]: (r[1], r[2], codec.content_digest(r[4:]), r[3] is not None) for r in rows}
+        keys: dict[str, tuple[str, int, str, str | None]] = {
+            r[0]: (r[1], r[2], codec.content_digest(r[3:]), None) for r in rows}
+        gone = METADATA.tables["deleted_records"]
+        for ext, rid, version, reason in conn.execute(
+                sa.select(gone.c.external_id, gone.c.record_id, gone.c.version, gone.c.reason)
+                .where(gone.c.record_kind == kind, gone.c.dataset == dataset,
+                       gone.c.external_id.is_not(None))):
+            keys.setdefault(str(ext), (str(rid), int(str(version)), "", str(reason or "edit")))
+        return keys
 
     def bulk_insert(
         self,
@@ -444,18 +456,60 @@ class Store(Reading):
         )
 
     def delete_ids(self, conn: sa.Connection, kind: str, ids: Sequence[str],
-                   by: str | None = None) -> None:
-        """Soft-delete many records (e.g. gone from a newer release), keeping history."""
+                   by: str | None = None, reason: str = "import") -> None:
+        """Delete many records (e.g. gone from a newer release): each one's current version
+        goes to the history, a tombstone to deleted_records, and its row and source links
+        leave the tables. `reason`: "import" or "edit" (see deleted_records)."""
         table = entity_table(kind)
+        gone = METADATA.tables["deleted_records"]
+        links = METADATA.tables["record_sources"]
         self.keep_versions(conn, kind, ids, "delete", by)
         stamp = now_utc()
         for start in range(0, len(ids), 500):
-            conn.execute(
-                table.update()
-                .where(table.c.id.in_(list(ids[start : start + 500])), table.c.deleted_at.is_(None))
-                .values(deleted_at=stamp, deleted_by=by, version=table.c.version + 1,
-                        updated_at=stamp, updated_by=by)
-            )
+            part = list(ids[start : start + 500])
+            rows = conn.execute(sa.select(table.c.id, table.c.dataset, table.c.external_id,
+                                          table.c.version).where(table.c.id.in_(part))).all()
+            if not rows:
+                continue
+            conn.execute(gone.insert(), [
+                {"record_kind": kind, "record_id": r[0], "dataset": r[1], "external_id": r[2],
+                 "version": r[3] + 1, "deleted_at": stamp, "deleted_by": by,
+                 "reason": reason} for r in rows])
+            conn.execute(links.delete().where(links.c.record_id.in_(part)))
+            conn.execute(table.delete().where(table.c.id.in_(part)))
+
+    def forget_deletions(self, conn: sa.Connection, ids: Sequence[str]) -> None:
+        """Drop the tombstones of records being brought back (a later release has them);
+        each deletion becomes a version in the history, so it reads on without a gap."""
+        gone = METADATA.tables["deleted_records"]
+        hist = METADATA.tables["record_history"]
+        stamp = now_utc()
+        for start in range(0, len(ids), 500):
+            part = list(ids[start:start + 500])
+            tombs = conn.execute(sa.select(gone).where(gone.c.record_id.in_(part))).mappings().all()
+            last = {r.record_id: r.data for r in conn.execute(
+                sa.select(hist.c.record_id, hist.c.data).where(
+                    hist.c.record_id.in_(part), hist.c.action == "delete")
+                .order_by(hist.c.version))}  # the latest deletion's, if deleted twice
+            conn.execute(hist.insert(), [
+                {"record_kind": t["record_kind"], "record_id": t["record_id"],
+                 "version": t["version"], "superseded_at": stamp, "superseded_by": None,
+                 "action": "deleted", "data": json.dumps({
+                     **json.loads(last.get(t["record_id"], "{}")), "version": t["version"],
+                     "deleted_at": t["deleted_at"].isoformat(),
+                     "deleted_by": t["deleted_by"]})} for t in tombs])
+            conn.execute(gone.delete().where(gone.c.record_id.in_(part)))
+
+    def deletions(self, conn: sa.Connection | None = None) -> dict[str, dict[str, int]]:
+        """Deleted records per kind and reason (they are in no feature table)."""
+        gone = METADATA.tables["deleted_records"]
+        stmt = sa.select(gone.c.record_kind, gone.c.reason, sa.func.count()).group_by(
+            gone.c.record_kind, gone.c.reason)
+        out: dict[str, dict[str, int]] = {}
+        with (self.engine.connect() if conn is None else nullcontext(conn)) as c:
+            for kind, reason, n in c.execute(stmt):
+                out.setdefault(str(kind), {})[str(reason or "edit")] = int(str(n))
+        return out
 
     def _quote(self, name: str) -> str:
         return self.engine.dialect.identifier_preparer.quote(name)

@@ -21,8 +21,7 @@ from mineaction.store.schema import LINKED_FIELDS
 # Fields that describe the record's life in the store rather than its content: a re-import
 # that differs only in these is "unchanged".
 BOOKKEEPING = frozenset(
-    {"id", "status", "version", "created_at", "updated_at", "created_by", "updated_by",
-     "deleted_at", "deleted_by"}
+    {"id", "status", "version", "created_at", "updated_at", "created_by", "updated_by"}
 )
 
 

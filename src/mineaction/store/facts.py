@@ -77,7 +77,7 @@ def _select_from(victims: str) -> str:
     """SELECT of facts rows for the victims in `victims` (a table or transition table)."""
     exprs = ", ".join(COLUMNS.values())
     return (f"SELECT {exprs} FROM {victims} AS v "
-            "LEFT JOIN accidents AS a ON a.id = v.accident_id WHERE v.deleted_at IS NULL")
+            "LEFT JOIN accidents AS a ON a.id = v.accident_id")
 
 
 _INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
@@ -85,11 +85,11 @@ _ACCIDENT_SET = ", ".join(f"{c} = {COLUMNS[c].replace('a.', 'NEW.')}" for c in A
 
 # The victim row a SQLite row trigger fired for, as a one-row table for _select_from.
 _NEW_VICTIM = "(SELECT " + ", ".join(
-    f"NEW.{c} AS {c}" for c in dict.fromkeys([*_SOURCE["v"], "deleted_at"])) + ")"
+    f"NEW.{c} AS {c}" for c in dict.fromkeys(_SOURCE["v"])) + ")"
 
 SQLITE_TRIGGERS = {
     f"{TABLE}_victim_insert": (
-        "AFTER INSERT ON victims WHEN NEW.deleted_at IS NULL BEGIN "
+        "AFTER INSERT ON victims BEGIN "
         + _INSERT.replace("INSERT", "INSERT OR REPLACE", 1)
         + _select_from(_NEW_VICTIM)
         + "; END"

@@ -20,6 +20,7 @@ def store_summary(store: Store, recent_imports: int = 10) -> dict[str, Any]:
                 sa.select(table.c.status, sa.func.count()).group_by(table.c.status)
             ).all()
             counts[kind] = {str(status): int(str(n)) for status, n in rows}
+        deleted = store.deletions(conn)
         runs = METADATA.tables["import_runs"]
         imports = [
             dict(r)
@@ -44,7 +45,8 @@ def store_summary(store: Store, recent_imports: int = 10) -> dict[str, Any]:
         "provenance": provenance,
         "dialect": store.dialect,
         "schema": store.schema_version(),
-        "counts": counts,
+        "counts": counts,  # current records (the feature tables hold no others)
+        "deleted": deleted,  # kind -> reason ("edit", "import") -> records deleted
         "imports": imports,
     }
 

@@ -5,13 +5,14 @@ is opened (`Store.initialise`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from mineaction.domain.models import ENTITIES
 from mineaction.store import facts
-from mineaction.store.schema import METADATA, entity_table
+from mineaction.store.schema import METADATA, Timestamp, entity_table
 
 if TYPE_CHECKING:
     from mineaction.store.base import Store
@@ -28,11 +29,11 @@ def _soft_delete_and_history(store: Store, conn: sa.Connection) -> None:
         # Column names from an empty SELECT: the inspector would warn about PostGIS types.
         present = set(conn.exec_driver_sql(
             f"SELECT * FROM {store._quote(table.name)} WHERE 1 = 0").keys())
-        for name in ("deleted_at", "deleted_by"):
+        for name, column_type in (("deleted_at", Timestamp()), ("deleted_by", sa.Text())):
             if name not in present:
-                column_type = table.c[name].type.compile(dialect=conn.dialect)
+                sql_type = column_type.compile(dialect=conn.dialect)
                 conn.exec_driver_sql(
-                    f"ALTER TABLE {store._quote(table.name)} ADD COLUMN {name} {column_type}"
+                    f"ALTER TABLE {store._quote(table.name)} ADD COLUMN {name} {sql_type}"
                 )
     history = METADATA.tables["record_history"]
     history.create(conn, checkfirst=True)
@@ -49,5 +50,48 @@ def _record_sources_index(store: Store, conn: sa.Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _deleted_out_of_feature_tables(store: Store, conn: sa.Connection) -> None:
+    """Soft-deleted rows leave the feature tables for a tombstone in deleted_records (their
+    last version is in record_history already), and the deleted_* columns go: QGIS and
+    ogrinfo count a table's rows, and counted deleted victims as current ones. Which
+    deletions came from `import --delete-missing` cannot be told afterwards: all are kept
+    as edits, which a re-import leaves deleted, as before."""
+    tombstones = METADATA.tables["deleted_records"]
+    tombstones.create(conn, checkfirst=True)
+    store.register_table(conn, tombstones)
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # SQLite cannot drop a column that a trigger names
+        facts.drop_sqlite_triggers(conn)
+    links = METADATA.tables["record_sources"]
+    for model in ENTITIES.values():
+        table = store._quote(model.table)
+        present = set(conn.exec_driver_sql(f"SELECT * FROM {table} WHERE 1 = 0").keys())
+        if "deleted_at" not in present:
+            continue
+        gone = conn.exec_driver_sql(
+            f"SELECT id, dataset, external_id, version, deleted_at, deleted_by FROM {table} "
+            "WHERE deleted_at IS NOT NULL").all()
+        if gone:
+            conn.execute(tombstones.insert(), [
+                {"record_kind": model.kind, "record_id": r[0], "dataset": r[1],
+                 "external_id": r[2], "version": r[3], "deleted_at": _as_time(r[4]),
+                 "deleted_by": r[5], "reason": "edit"} for r in gone])
+            ids = [r[0] for r in gone]
+            for start in range(0, len(ids), 500):
+                conn.execute(links.delete().where(links.c.record_id.in_(ids[start:start + 500])))
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE deleted_at IS NOT NULL")
+        for name in ("deleted_at", "deleted_by"):
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {name}")
+    facts.create_triggers(store, conn)
+
+
+def _as_time(value: object) -> datetime:
+    """A deleted_at cell as read raw: a datetime from PostGIS, ISO text from SQLite."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
 MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,
-                                    4: _record_sources_index}
+                                    4: _record_sources_index,
+                                    5: _deleted_out_of_feature_tables}

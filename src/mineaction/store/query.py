@@ -80,7 +80,6 @@ class Query:
     limit: int | None = 100
     offset: int = 0
     after_fid: int | None = None  # keyset paging: cheaper than offset on deep pages
-    include_deleted: bool = False
     # Which rows the asker may see (access/): every AnyOf must hold.
     visible: Visible = ()
 

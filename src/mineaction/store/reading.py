@@ -270,8 +270,6 @@ class Reading:
         table = entity_table(model)
         conditions: list[Any] = []
         post_filter = None
-        if not q.include_deleted:
-            conditions.append(table.c.deleted_at.is_(None))
         if q.ids is not None:
             conditions.append(table.c.id.in_(list(q.ids)))
         if q.status:

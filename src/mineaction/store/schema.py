@@ -23,9 +23,11 @@ from mineaction.domain.models import ENTITIES, Record
 from mineaction.geo import gpkg_binary
 from mineaction.store import facts
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # 1: first schema. 2: soft delete (deleted_at, deleted_by) and record_history.
 # 3: casualty_facts (store/facts.py), the victims-with-their-accident table statistics read.
+# 4: record_sources indexed by record id.
+# 5: deleted records out of the feature tables (deleted_records; deleted_* columns dropped).
 # Columns every entity has that are not model fields.
 INTERNAL_COLUMNS = ("fid",)
 # Model fields that are not plain columns (kept in link tables).
@@ -188,6 +190,26 @@ def build_metadata() -> sa.MetaData:
         sa.Column("superseded_at", Timestamp(), nullable=False),
         sa.Column("superseded_by", sa.Text),
         sa.Column("action", sa.Text, nullable=False),  # update, delete, status, import
+        sqlite_autoincrement=True,
+    )
+    # What was deleted, when, by whom and why: the feature tables hold current records only
+    # (GIS clients count their rows), so a deletion leaves this tombstone, and the record's
+    # last version in record_history. `reason` is "edit" (a person deleted it: a re-import
+    # keeps it deleted) or "import" (gone from a release: a later release that has it
+    # again brings it back under its id).
+    sa.Table(
+        "deleted_records",
+        metadata,
+        sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("record_kind", sa.Text, nullable=False),
+        sa.Column("record_id", sa.Text(), nullable=False, unique=True),
+        sa.Column("dataset", sa.Text),
+        sa.Column("external_id", sa.Text),
+        sa.Column("version", sa.Integer, nullable=False),  # the deletion's version
+        sa.Column("deleted_at", Timestamp(), nullable=False),
+        sa.Column("deleted_by", sa.Text),
+        sa.Column("reason", sa.Text),
+        sa.Index("ix_deleted_records_key", "record_kind", "dataset", "external_id"),
         sqlite_autoincrement=True,
     )
     sa.Table(

@@ -19,7 +19,7 @@ from mineaction.domain.models import ENTITIES
 
 # Kept by the store or computed: never typed in.
 SKIPPED = {"id", "status", "version", "created_at", "updated_at", "created_by", "updated_by",
-           "deleted_at", "deleted_by", "area_m2", "original_coordinates"}
+           "area_m2", "original_coordinates"}
 LONG_TEXT = {"narrative", "description", "evidence_description", "injuries", "address"}
 
 
