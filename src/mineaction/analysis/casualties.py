@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from mineaction.analysis.dimensions import CATEGORICAL, DIMENSIONS, names_text
 from mineaction.analysis.dimensions import MONITOR_DEVICE as MONITOR_DEVICE  # landrelease's
-from mineaction.store import facts
+from mineaction.store import facts, links
 from mineaction.store.base import Store
 from mineaction.store.query import Query
 from mineaction.store.schema import METADATA, entity_table
@@ -61,6 +61,9 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Count each victim once however many sources report it (store/links.py: only the
+    # representative of a linked entity counts); False counts every record.
+    canonical: bool = True
 
 
 def admin_level_expr(level: int, col: Any) -> Any:
@@ -99,6 +102,8 @@ def _dimension(name: str) -> Any:
 
 def _conditions(f: Filters) -> list[Any]:
     out: list[Any] = []
+    if f.canonical:
+        out.append(links.not_representative("victim", FACTS.c.victim_id, f.dataset))
     if f.statuses:
         out.append(FACTS.c.status.in_(list(f.statuses)))
     if f.dataset:
@@ -125,15 +130,18 @@ def casualties(
     admin_area: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    canonical: bool = True,
 ) -> CasualtyTable:
-    """Victims counted by outcome, grouped by `by` (names from DIMENSIONS)."""
+    """Victims counted by outcome, grouped by `by` (names from DIMENSIONS); each victim
+    once however many sources report it, unless `canonical` is False (every record)."""
     unknown = [b for b in by if b not in DIMENSIONS]
     if unknown:
         raise ValueError(
             f"cannot group by {', '.join(unknown)}; choose from {names_text()}"
         )
     f = Filters(statuses=tuple(statuses) if statuses else None, dataset=dataset,
-                admin_area=admin_area, date_from=date_from, date_to=date_to)
+                admin_area=admin_area, date_from=date_from, date_to=date_to,
+                canonical=canonical)
     exprs = [_dimension(name).label(DIMENSIONS[name].column_name) for name in by]
     outcome = FACTS.c.outcome
     counts = [
@@ -221,11 +229,13 @@ def casualty_stats(
     admin_area: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    canonical: bool = True,
 ) -> dict[str, Any]:
     """JSON-ready casualty statistics (what the API's /stats/casualties returns): the rows
     with percentages of known, the total, and the filters that produced them."""
     table = casualties(store, by, statuses=statuses, admin_level=admin_level, dataset=dataset,
-                       admin_area=admin_area, date_from=date_from, date_to=date_to)
+                       admin_area=admin_area, date_from=date_from, date_to=date_to,
+                       canonical=canonical)
     total = table.total()
     total["pct_killed"] = _pct(total["killed"], total["killed"] + total["injured"])
     return {

@@ -16,6 +16,7 @@ from mineaction.audit.log import attach
 from mineaction.auth.schema import ensure_server_tables
 from mineaction.auth.users import UserDirectory
 from mineaction.services.imports import ImportJobs
+from mineaction.services.reconcile import Reconciliation
 from mineaction.services.records import Records
 from mineaction.services.settings import Settings
 from mineaction.store.base import Store
@@ -84,6 +85,7 @@ class Services:
     store: Store
     users: UserDirectory
     records: Records
+    reconciliation: Reconciliation
     jobs: ImportJobs
     limiter: LoginLimiter
     owns_store: bool = False
@@ -113,6 +115,7 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
     return Services(
         settings=settings, store=store, users=UserDirectory(store, hasher),
         records=Records(store, policy, settings.public_location_decimals),
+        reconciliation=Reconciliation(store, policy, settings.public_location_decimals),
         jobs=jobs,
         limiter=LoginLimiter(settings.login_attempts, settings.login_window_seconds),
         owns_store=owns)

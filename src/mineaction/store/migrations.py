@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from mineaction.domain.models import ENTITIES
-from mineaction.store import facts
+from mineaction.store import facts, links
 from mineaction.store.schema import METADATA, Timestamp, entity_table
 
 if TYPE_CHECKING:
@@ -92,6 +92,13 @@ def _as_time(value: object) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+def _record_linkage(store: Store, conn: sa.Connection) -> None:
+    for name in links.TABLES:
+        table = METADATA.tables[name]
+        table.create(conn, checkfirst=True)
+        store.register_table(conn, table)
+
+
 MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,
                                     4: _record_sources_index,
-                                    5: _deleted_out_of_feature_tables}
+                                    5: _deleted_out_of_feature_tables, 6: _record_linkage}

@@ -21,13 +21,15 @@ from sqlalchemy.types import TypeDecorator, UserDefinedType
 from mineaction.domain.columns import ColumnSpec, columns
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.geo import gpkg_binary
-from mineaction.store import facts
+from mineaction.store import facts, links
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # 1: first schema. 2: soft delete (deleted_at, deleted_by) and record_history.
 # 3: casualty_facts (store/facts.py), the victims-with-their-accident table statistics read.
 # 4: record_sources indexed by record id.
 # 5: deleted records out of the feature tables (deleted_records; deleted_* columns dropped).
+# 6: record linkage (store/links.py): record_links, link_decisions, canonical_members,
+#    linkage_runs.
 # Columns every entity has that are not model fields.
 INTERNAL_COLUMNS = ("fid",)
 # Model fields that are not plain columns (kept in link tables).
@@ -245,6 +247,7 @@ def build_metadata() -> sa.MetaData:
         sqlite_autoincrement=True,
     )
     facts.define(metadata)
+    links.define(metadata)
     sa.Table(
         "mineaction_meta",
         metadata,
