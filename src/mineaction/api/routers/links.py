@@ -26,8 +26,9 @@ Kind = Literal["victim", "accident"]
 # The store's statuses (store/links.py STATUSES; a test checks they agree).
 Status = Literal["accepted", "review", "confirmed", "rejected", "split"]
 LinkId = Annotated[uuid.UUID, "link id"]
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "The decision cannot be made as the link now stands "
-                  "(nothing to undo; a record in no entity to split)."}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": (
+    "The decision cannot be made as the link now stands (nothing to undo; a record in no "
+    "entity to split).")}}
 
 
 class Note(BaseModel):
