@@ -1,0 +1,293 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The by-source view (issue 17, 3 and 4): what each source (dataset) recorded, what only
+it recorded, the overlaps between sources, and from three or more sources the estimate of
+the casualties that no source recorded.
+
+After record linkage every record belongs to a canonical entity (store/links.py keeps
+`canonical_members` for entities of two or more records; a record in none is an entity of
+its own). `membership` reads one row per current record, entity and source; `by_source`
+turns it into JSON-ready figures with `analysis.overlaps` and `analysis.mse`, so the CLI,
+the API, the dashboard and the annual report publish the same numbers.
+
+For the public, `public_view` suppresses small counts (see the rule there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from mineaction.analysis import mse
+from mineaction.analysis.casualties import FACTS
+from mineaction.analysis.overlaps import Overlaps, overlaps
+from mineaction.store.base import Store
+from mineaction.store.schema import METADATA, entity_table
+
+KINDS = ("victim", "accident")
+NO_DATASET = "(no dataset)"  # records entered by hand belong to no dataset: still a source
+MIN_MSE_SOURCES = 3
+NEEDS_THREE = ("the estimate of what no source recorded needs three or more sources; "
+               "{n} {were} given")
+
+
+def membership(store: Store, kind: str = "victim", statuses: Sequence[str] | None = ("approved",),
+               *, sources: Sequence[str] | None = None, admin_area: str | None = None,
+               date_from: date | None = None, date_to: date | None = None) -> pd.DataFrame:
+    """One row per current record of `kind` (deleted records are not in the tables):
+    canonical_id (its entity's id, or its own id when it is linked to nothing) and source
+    (its dataset). Filters as the casualty statistics take them; dates and areas are the
+    accident's. `sources` keeps the records of those datasets only."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    members = METADATA.tables["canonical_members"]
+    if kind == "victim":
+        # The facts table holds every current victim with its accident's date and area,
+        # as the casualty statistics read them.
+        table, rid = FACTS, FACTS.c.victim_id
+        when, where = FACTS.c.accident_date, FACTS.c.admin_area_pcode
+    else:
+        table = entity_table("accident")
+        rid, when, where = table.c.id, table.c.accident_date, table.c.admin_area_pcode
+    dataset = sa.func.coalesce(table.c.dataset, NO_DATASET)
+    stmt = (sa.select(sa.func.coalesce(members.c.canonical_id, rid).label("canonical_id"),
+                      dataset.label("source"))
+            .select_from(table.outerjoin(members, sa.and_(members.c.record_id == rid,
+                                                          members.c.kind == kind))))
+    if statuses:
+        stmt = stmt.where(table.c.status.in_(list(statuses)))
+    if sources is not None:
+        stmt = stmt.where(dataset.in_(list(sources)))
+    if admin_area:
+        stmt = stmt.where(where.startswith(admin_area))
+    if date_from:
+        stmt = stmt.where(when >= date_from)
+    if date_to:
+        stmt = stmt.where(when <= date_to)
+    with store.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([(str(c), str(s)) for c, s in rows],
+                        columns=["canonical_id", "source"])
+
+
+def datasets(store: Store, kind: str = "victim",
+             statuses: Sequence[str] | None = ("approved",)) -> list[str]:
+    """The datasets holding records of `kind` (of the statuses): the sources to choose
+    from."""
+    table = FACTS if kind == "victim" else entity_table("accident")
+    stmt = sa.select(sa.func.coalesce(table.c.dataset, NO_DATASET)).distinct()
+    if statuses:
+        stmt = stmt.where(table.c.status.in_(list(statuses)))
+    with store.engine.connect() as conn:
+        return sorted(str(r[0]) for r in conn.execute(stmt))
+
+
+def by_source(store: Store, kind: str = "victim",
+              statuses: Sequence[str] | None = ("approved",), *,
+              sources: Sequence[str] | None = None, confidence: float = 0.95,
+              criterion: mse.Criterion = "bic", bootstrap: int = 1000, seed: int = 0,
+              with_estimate: bool = True, **filters: Any) -> dict[str, Any]:
+    """The by-source view as plain JSON: each source's count, what only it recorded, the
+    exclusive count of every overlap pattern, the distinct entities, and the
+    multiple-systems estimate (or why there is none). `sources` chooses the datasets
+    compared (default: every dataset with records of `kind`); one with no records within
+    the filters counts zero. ValueError names a source the store does not hold.
+    `with_estimate` False leaves the estimate out (it costs a bootstrap)."""
+    chosen = choose(store, kind, statuses, sources)
+    frame, result = compare(store, kind, statuses, chosen, **filters)
+    return {"kind": kind, "statuses": list(statuses) if statuses else None,
+            "filters": {k: (v.isoformat() if isinstance(v, date) else v)
+                        for k, v in filters.items() if v is not None},
+            **view(result),
+            "estimate": estimate(frame, result.sources, confidence=confidence,
+                                 criterion=criterion, bootstrap=bootstrap, seed=seed)
+            if with_estimate else None}
+
+
+def compare(store: Store, kind: str, statuses: Sequence[str] | None, sources: Sequence[str],
+            **filters: Any) -> tuple[pd.DataFrame, Overlaps]:
+    """The membership of the chosen sources and its overlaps (what the chart draws)."""
+    frame = membership(store, kind, statuses, sources=sources, **filters)
+    return frame, overlaps(frame, sources=_ordered(frame, sources))
+
+
+def choose(store: Store, kind: str, statuses: Sequence[str] | None,
+           sources: Sequence[str] | None) -> list[str]:
+    """The sources compared: those asked (each must hold records of `kind`), else every
+    dataset that does."""
+    known = datasets(store, kind, statuses)
+    if sources is None:
+        return known
+    chosen = list(dict.fromkeys(sources))
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise ValueError(f"no {kind} records of source {', '.join(unknown)} "
+                         f"(sources: {', '.join(known) or 'none'})")
+    return chosen
+
+
+def _ordered(frame: pd.DataFrame, chosen: Sequence[str]) -> list[str]:
+    """Largest source first (ties by name), as the chart and the table show them."""
+    sizes = frame.drop_duplicates().groupby("source").size()
+    return sorted(chosen, key=lambda s: (-int(sizes.get(s, 0)), s))
+
+
+def view(result: Overlaps) -> dict[str, Any]:
+    """The overlaps as the view publishes them: intersections keyed by their pattern
+    ("a & b") as well as listed."""
+    d = result.to_dict()
+    for row in d["intersections"]:
+        row["pattern"] = " & ".join(row["sources"])
+    return {"sources": d["sources"], "distinct": d["distinct"],
+            "per_source": d["per_source"], "intersections": d["intersections"]}
+
+
+def estimate(frame: pd.DataFrame, sources: Sequence[str], *, confidence: float = 0.95,
+             criterion: mse.Criterion = "bic", bootstrap: int = 1000, seed: int = 0
+             ) -> dict[str, Any]:
+    """The multiple-systems estimate as JSON: `available` False with the `reason` when
+    there are fewer than three sources or no model is identifiable."""
+    if len(sources) < MIN_MSE_SOURCES:
+        return {"available": False,
+                "reason": NEEDS_THREE.format(n=len(sources),
+                                             were="was" if len(sources) == 1 else "were")}
+    try:
+        histories = mse.capture_histories(frame, sources=list(sources))
+        r = mse.multiple_systems_estimate(histories, criterion=criterion,
+                                          confidence=confidence, bootstrap=bootstrap,
+                                          seed=seed)
+    except mse.MSEError as exc:
+        return {"available": False, "reason": str(exc)}
+    return {"available": True, "estimate": round(r.estimate, 1),
+            "interval": [round(r.interval[0], 1), round(r.interval[1], 1)],
+            "confidence": r.confidence, "observed": r.observed,
+            "unobserved": round(r.unobserved, 1), "model_terms": list(r.model_terms),
+            "criterion": r.criterion, "averaged_estimate": round(r.averaged_estimate, 1),
+            "interval_method": r.interval_method, "assumptions": r.assumptions}
+
+
+# ------------------------------------------------------------------------------ public
+
+# The public rule of services/statistics.py and reports/suppression.py, applied to these
+# counts: a count from 1 to threshold-1 is hidden (primary), and so is whatever else would
+# let it be worked out (complementary). The figures here are the exclusive pattern counts
+# and their sums: each source's count and the distinct total. Those sums are public on
+# another route anyway (/stats/casualties?dataset=<source> and the total, which hide them
+# only when they are small themselves), so only pattern counts can be hidden to protect a
+# cell. The sums overlap (a pattern of two sources is in both sources' counts), so the
+# greedy "no sum with exactly one hidden term" of suppression.py is not enough: the
+# difference of two sums can isolate a cell neither sum alone does. The check below is
+# exact for linear disclosure: a hidden figure is given away when it is a linear
+# combination of the shown ones, and pattern counts are hidden until none is. When the
+# public sums alone give a small count away (two sources: a & b = a + b - distinct), no
+# suppression here can protect it honestly, and the public gets no counts at all.
+#
+# The estimate of what no source recorded is a function of every pattern count; with a
+# hidden count it could be inverted by trying the few values (1 to threshold-1) the
+# hidden cells can take, so the public gets it only when nothing is hidden. The chart
+# draws every count, so it is published under the same condition.
+NOT_PUBLISHED = ("not published: the overlaps include counts suppressed to protect the "
+                 "people behind them, which the estimate would give away")
+REFUSED = ("not published: the sources' counts, public on their own, would give away "
+           "small overlaps between them")
+
+
+def public_view(data: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """The by-source view with small counts suppressed for the public (a new dict):
+    hidden counts are None, `suppressed_below` says the threshold, `suppressed` whether
+    anything is hidden, `published` False (every count None, `reason` why) when no
+    suppression can protect the small counts; the estimate is withheld when anything is
+    hidden."""
+    names: list[str] = list(data["sources"])
+    k = len(names)
+    patterns = [tuple(bool(p >> (k - 1 - i) & 1) for i in range(k))
+                for p in range(1, 2 ** k)] if k else []
+    index = {p: i for i, p in enumerate(patterns)}
+    cells = np.zeros(len(patterns), dtype=np.int64)
+    for row in data["intersections"]:
+        cells[index[tuple(s in row["sources"] for s in names)]] = int(row["count"])
+    # The published figures as linear functionals of the cells: the cells themselves,
+    # each source's count, and the distinct total.
+    rows = [np.eye(len(patterns), dtype=np.int64)[i] for i in range(len(patterns))]
+    rows += [np.array([int(p[j]) for p in patterns], dtype=np.int64) for j in range(k)]
+    rows.append(np.ones(len(patterns), dtype=np.int64))
+    functionals = np.array(rows).reshape(len(rows), len(patterns))
+    values = functionals @ cells
+    hidden, published = _hidden(functionals, values, len(patterns), threshold)
+    if not published:
+        hidden[:] = True
+
+    out = {key: value for key, value in data.items()
+           if key not in ("per_source", "intersections", "distinct", "estimate")}
+    shown = {p: (None if hidden[i] else int(cells[i])) for p, i in index.items()}
+    out["intersections"] = [
+        {"sources": [n for n, on in zip(names, p, strict=True) if on],
+         "pattern": " & ".join(n for n, on in zip(names, p, strict=True) if on),
+         "degree": sum(p), "count": shown[p]}
+        for p in patterns if cells[index[p]] > 0 or (hidden[index[p]] and published)]
+    out["intersections"].sort(key=lambda r: (r["count"] is None, -(r["count"] or 0),
+                                             r["degree"], r["pattern"]))
+    per_source = []
+    for j, name in enumerate(names):
+        entities = None if hidden[len(patterns) + j] else int(values[len(patterns) + j])
+        only_cell = index[tuple(i == j for i in range(k))]
+        only = None if hidden[only_cell] else int(cells[only_cell])
+        share = (round(only / entities, 4) if entities and only is not None
+                 else (0.0 if entities == 0 else None))
+        per_source.append({"source": name, "entities": entities, "only_this_source": only,
+                           "share_only": share})
+    out["per_source"] = per_source
+    out["distinct"] = None if hidden[-1] else int(values[-1])
+    out["published"] = published
+    out["suppressed"] = bool(hidden.any())
+    out["suppressed_below"] = threshold
+    if not published:
+        out["reason"] = REFUSED
+    if out["suppressed"]:
+        out["estimate"] = {"available": False,
+                           "reason": NOT_PUBLISHED if published else REFUSED}
+    else:
+        out["estimate"] = data.get("estimate")
+    return out
+
+
+def _hidden(functionals: np.ndarray, values: np.ndarray, cells: int, threshold: int
+            ) -> tuple[np.ndarray, bool]:
+    """Which published figures to hide, and whether that protects every hidden one:
+    primary (1 to threshold-1), then, while a hidden figure is a linear combination of the
+    shown ones, the smallest shown pattern count (a non-zero one first, as suppression.py
+    does) whose hiding stops that, failing any the smallest shown one. Each pass hides one
+    more count, so it ends; the sums (rows from `cells` on) are never hidden to protect."""
+    hidden = (values > 0) & (values < threshold)
+    for _ in range(cells + 1):
+        leak = next((i for i in np.flatnonzero(hidden)
+                     if _determined(functionals, hidden, functionals[i])), None)
+        if leak is None:
+            return hidden, True
+        order = sorted((int(i) for i in np.flatnonzero(~hidden) if i < cells),
+                       key=lambda i: (values[i] == 0, values[i], i))
+        if not order:
+            return hidden, False
+        pick = next((i for i in order if not _determined(
+            functionals, _with(hidden, i), functionals[leak])), order[0])
+        hidden = _with(hidden, pick)
+    return hidden, False
+
+
+def _with(hidden: np.ndarray, i: int) -> np.ndarray:
+    out = hidden.copy()
+    out[i] = True
+    return out
+
+
+def _determined(functionals: np.ndarray, hidden: np.ndarray, target: np.ndarray) -> bool:
+    """Whether `target` is a linear combination of the shown functionals."""
+    shown = functionals[~hidden].astype(float)
+    if not len(shown):
+        return False
+    base = np.linalg.matrix_rank(shown)
+    return bool(np.linalg.matrix_rank(np.vstack([shown, target.astype(float)])) == base)
