@@ -158,6 +158,30 @@ def test_normalisers() -> None:
         "05313", "50313", "05001", None]
 
 
+def test_short_forms_of_official_names_resolve_within_their_department() -> None:
+    gazetteer = pd.DataFrame({
+        "name": ["SAN ANDRÉS DE TUMACO", "PASTO", "GUADALAJARA DE BUGA", "BUGALAGRANDE",
+                 "EL CARMEN DE CHUCURÍ", "EL CARMEN DE BOLÍVAR", "SAN VICENTE FERRER",
+                 "SAN VICENTE DEL CAGUÁN", "SAN JOSÉ DE LA MONTAÑA", "SAN JOSÉ DE CÚCUTA"],
+        "department": ["NARIÑO", "NARIÑO", "VALLE DEL CAUCA", "VALLE DEL CAUCA", "SANTANDER",
+                       "BOLÍVAR", "ANTIOQUIA", "CAQUETÁ", "ANTIOQUIA", "NORTE DE SANTANDER"],
+        "pcode": ["52835", "52001", "76111", "76113", "68235", "13244", "5674", "18753",
+                  "5658", "54001"]})
+    names = pd.Series(["Tumaco", "TUMACCO", "Buga", "EL CARMEN", "San Vicente", "SAN JOSÉ",
+                       "Cúcuta"])
+    departments = pd.Series(["Nariño", "NARINO", "VALLE DEL CAUCA", "Santander", "ANTIOQUIA",
+                             "ANTIOQUIA", "NORTE DE SANTANDER"])
+    # "San José" is the start of one Antioquia name only here, yet two words of four:
+    # resolved; a name matching several names of its department would stay unknown.
+    assert list(pcode_from_names(names, gazetteer, departments)) == [
+        "52835", "52835", "76111", "68235", "05674", "05658", "54001"]
+    ambiguous = pd.Series(["EL CARMEN"])
+    two = pd.concat([gazetteer, pd.DataFrame({"name": ["EL CARMEN DE VIBORAL"],
+                                              "department": ["SANTANDER"],
+                                              "pcode": ["68999"]})], ignore_index=True)
+    assert list(pcode_from_names(ambiguous, two, pd.Series(["SANTANDER"]))) == [None]
+
+
 def test_accidents_of_two_sources_link_on_date_place_and_device() -> None:
     accidents = pd.DataFrame({
         "accident_date": ["2006-01-12", "2007-05-20", "2008-09-09"],

@@ -168,7 +168,13 @@ def pcode_from_names(names: pd.Series, gazetteer: pd.DataFrame,
             found = by_name.get(name)
             return None if found is None or pd.isna(found) else str(found)
         close = difflib.get_close_matches(name, in_dept[dept], n=1, cutoff=cutoff)
-        return str(by_both[(dept, close[0])]) if close else None
+        if close:
+            return str(by_both[(dept, close[0])])
+        # A short form of an official name ("Tumaco" for "San Andrés de Tumaco", "Piendamó"
+        # for "Piendamó - Tunía", "El Carmen" for "El Carmen de Chucurí"): the name's words,
+        # possibly misspelt, as consecutive words of exactly one name of the department.
+        partial = _partial_name_matches(name, in_dept[dept], cutoff)
+        return str(by_both[(dept, partial[0])]) if len(partial) == 1 else None
 
     result = []
     for raw_name, raw_dept in zip(names.map(normalise_text), depts, strict=True):
@@ -180,6 +186,26 @@ def pcode_from_names(names: pd.Series, gazetteer: pd.DataFrame,
             cache[key] = lookup(name, dept)
         result.append(cache[key])
     return pd.Series(result, index=names.index, dtype=object)
+
+
+def _partial_name_matches(name: str, candidates: list[str], cutoff: float) -> list[str]:
+    """The candidates of which some run of consecutive words is `name` (similarity >=
+    `cutoff`, so a dropped or doubled letter still matches); only the best-scoring ones."""
+    words = name.split()
+    best: list[str] = []
+    best_score = cutoff
+    for candidate in candidates:
+        parts = candidate.split()
+        if len(parts) <= len(words):
+            continue
+        score = max(difflib.SequenceMatcher(None, name, " ".join(parts[i:i + len(words)])
+                                            ).ratio()
+                    for i in range(len(parts) - len(words) + 1))
+        if score > best_score + 1e-9:
+            best, best_score = [candidate], score
+        elif abs(score - best_score) <= 1e-9:
+            best.append(candidate)
+    return best
 
 
 def _with_coordinates(frame: pd.DataFrame) -> pd.DataFrame:
