@@ -221,3 +221,23 @@ def test_bad_requests_are_answered_plainly(api: Api, linked: dict[str, dict[int,
 
 def test_the_api_lists_the_statuses_the_store_keeps() -> None:
     assert typing.get_args(links.Status) == STATUSES
+
+
+@ONE_STORE
+def test_the_review_page_is_for_reviewers(api: Api, linked: dict[str, dict[int, str]]) -> None:
+    """The web page (web/review.py) without a browser: who sees it and its nav link, and
+    what a pair shows; tests/web/test_review_queue_e2e.py clicks through it."""
+    approver = api.browser("approver")
+    page = approver.get("/review")
+    assert page.status_code == 200 and 'href="/review"' in page.text
+    assert page.text.count('class="pair"') == 20 and "24 pairs to review" in page.text
+    assert 'class="differs"' in page.text and "% likely the same" in page.text
+    assert NAME not in page.text
+    assert approver.get("/review", params={"kind": "accident"}).status_code == 200
+    assert approver.get("/review", params={"kind": "hazard"}).status_code == 404
+    viewer = api.browser("viewer")
+    assert 'href="/review"' not in viewer.get("/records").text
+    refused = viewer.get("/review")
+    assert refused.status_code == 403 and "pair" not in refused.text
+    public = api.anonymous().get("/review", follow_redirects=False)
+    assert public.status_code == 303 and public.headers["location"].startswith("/login")

@@ -22,7 +22,7 @@ STATIC = WEB / "static"
 
 def mount_web(app: FastAPI, settings: Any) -> None:
     """Add the web pages, their JSON helpers and static files to the API's app."""
-    from mineaction.web import basemap, endpoints, pages, tiles
+    from mineaction.web import basemap, endpoints, pages, review, tiles
 
     app.state.web_settings = pages.web_settings(settings)
     app.state.web_layers = tiles.LayerCache()
@@ -30,3 +30,4 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     app.include_router(endpoints.router)
     app.include_router(pages.router)
+    app.include_router(review.router)

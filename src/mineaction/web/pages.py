@@ -93,6 +93,8 @@ def _nav(who: Principal) -> list[tuple[str, str]]:
     items = [("/", "Map"), ("/records", "Records"), ("/dashboard", "Dashboard")]
     if may_import(who):
         items.append(("/imports", "Import"))
+    if may_review(who):  # the linkage review queue (web/review.py)
+        items.append(("/review", "Review"))
     return items
 
 
