@@ -5,7 +5,10 @@
 - GET /stats/casualties/records: the records behind one cell (the drill-down);
 - GET /stats/land-release, /stats/finds, /stats/hazards, /stats/risk-education and
   /stats/trends: land release, devices found, hazards open and closed, beneficiaries,
-  year-on-year change and the projection.
+  year-on-year change and the projection;
+- GET /stats/sources and /stats/sources.png: the by-source view (each source's count, the
+  overlaps, what only one source recorded, the estimate of what none recorded) and its
+  UpSet-style chart.
 
 Only approved records count unless a signed-in user asks for other statuses. The public
 gets the same figures with small counts suppressed (primary and complementary, as the
@@ -34,7 +37,7 @@ from mineaction.domain.enums import WorkflowStatus
 from mineaction.http.deps import PrincipalDep, ServicesDep
 from mineaction.http.errors import ERROR_RESPONSES, FieldError, Forbidden, Invalid
 from mineaction.io.formats import csv_text
-from mineaction.services import statistics
+from mineaction.services import by_source, statistics
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
 
@@ -260,3 +263,52 @@ def casualty_trends(
     if who.is_public:
         statistics.public_trends(result, svc.settings.public_min_count)
     return result
+
+
+SourcesParam = Annotated[str | None, Query(description="Datasets compared, comma-separated "
+                                           "(default: every dataset with records of the "
+                                           "kind). The estimate of what no source "
+                                           "recorded needs three to five.")]
+
+
+def _sources(sources: str | None) -> list[str] | None:
+    return _names(sources) if sources else None
+
+
+@router.get("/sources", summary="By source: each source's count, what only it recorded, "
+            "the overlaps, and the estimate of casualties no source recorded")
+def sources_statistics(
+    svc: ServicesDep, who: PrincipalDep,
+    kind: Literal["victim", "accident"] = "victim",
+    sources: SourcesParam = None,
+    status: StatusParam = "approved", admin_area: AreaParam = None,
+    date_from: date | None = None, date_to: date | None = None,
+) -> Any:
+    """Counts of canonical entities (one per person or accident, however many sources
+    report it) per source and per exclusive overlap pattern (UpSet-style), and with three
+    or more sources the multiple-systems estimate with its 95% interval, model and
+    assumptions. The public gets small counts suppressed, and the estimate only when no
+    count is hidden."""
+    return by_source.sources_view(
+        svc.store, _access(svc, who), kind=kind, sources=_sources(sources),
+        statuses=statuses_for(_access(svc, who), status),
+        min_count=svc.settings.public_min_count, admin_area=admin_area,
+        date_from=date_from, date_to=date_to)
+
+
+@router.get("/sources.png", summary="By source: the UpSet-style chart of the overlaps",
+            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def sources_chart(
+    svc: ServicesDep, who: PrincipalDep,
+    kind: Literal["victim", "accident"] = "victim",
+    sources: SourcesParam = None,
+    status: StatusParam = "approved", admin_area: AreaParam = None,
+    date_from: date | None = None, date_to: date | None = None,
+) -> Response:
+    png = by_source.sources_chart(
+        svc.store, _access(svc, who), kind=kind, sources=_sources(sources),
+        statuses=statuses_for(_access(svc, who), status),
+        min_count=svc.settings.public_min_count, admin_area=admin_area,
+        date_from=date_from, date_to=date_to,
+        title="Victims by source" if kind == "victim" else "Accidents by source")
+    return Response(png, media_type="image/png")  # http/guard.py sets the caching

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""GET /api/v1/stats/sources and /stats/sources.png (issue 17), on both stores: the
+by-source view of three linked sources for a signed-in user, the estimate with three
+sources and its absence with two, an unknown source refused, and the public's counts
+suppressed (the chart withheld when a count is hidden)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mineaction.store import Store
+
+_spec = importlib.util.spec_from_file_location(
+    "mineaction_tests_sources",
+    Path(__file__).parents[1] / "analysis" / "sources_fixture.py")
+assert _spec and _spec.loader
+sources_fixture = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sources_fixture)
+
+
+@pytest.fixture
+def truth(store: Store) -> dict[str, set[int]]:
+    return sources_fixture.load(store, persons=90)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"public_min_count": 12}
+
+
+def test_viewer_gets_counts_overlaps_and_the_estimate(api, truth) -> None:  # type: ignore[no-untyped-def]
+    body = api.as_("viewer").get("/api/v1/stats/sources").json()
+    assert sorted(body["sources"]) == sorted(truth)
+    assert body["distinct"] == len(set().union(*truth.values()))
+    per = {r["source"]: r for r in body["per_source"]}
+    assert all(per[s]["entities"] == len(truth[s]) for s in truth)
+    assert sum(r["count"] for r in body["intersections"]) == body["distinct"]
+    assert body["estimate"]["available"] is True
+    low, high = body["estimate"]["interval"]
+    assert low <= body["estimate"]["estimate"] <= high
+    assert body["estimate"]["assumptions"] and body["suppressed_below"] is None
+
+    two = api.as_("viewer").get("/api/v1/stats/sources",
+                                params={"sources": "police,press"}).json()
+    assert two["sources"] == ["police", "press"]
+    assert two["estimate"]["available"] is False
+    assert "three or more sources" in two["estimate"]["reason"]
+
+    bad = api.as_("viewer").get("/api/v1/stats/sources", params={"sources": "police,ngo"})
+    assert bad.status_code == 422 and bad.json()["field_errors"][0]["field"] == "sources"
+    # The submitted draft counts only when asked, and only for who may count it.
+    every = api.as_("viewer").get("/api/v1/stats/sources", params={"status": "all"}).json()
+    assert every["distinct"] == body["distinct"] + 1
+    assert api.public.get("/api/v1/stats/sources",
+                          params={"status": "all"}).status_code == 403
+
+    png = api.as_("viewer").get("/api/v1/stats/sources.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+
+
+def test_public_gets_small_counts_suppressed(api, truth) -> None:  # type: ignore[no-untyped-def]
+    full = api.as_("viewer").get("/api/v1/stats/sources").json()
+    public = api.public.get("/api/v1/stats/sources").json()
+    assert public["suppressed_below"] == 12
+    small = {r["pattern"] for r in full["intersections"] if r["count"] < 12}
+    assert small, "the fixture should have small overlaps"
+    shown = {r["pattern"]: r["count"] for r in public["intersections"]}
+    assert all(shown.get(p) is None for p in small)
+    assert public["suppressed"] is True and public["estimate"]["available"] is False
+    assert "estimate" not in public["estimate"] and "model_terms" not in public["estimate"]
+    assert api.public.get("/api/v1/stats/sources.png").status_code == 403
