@@ -241,3 +241,18 @@ def test_the_review_page_is_for_reviewers(api: Api, linked: dict[str, dict[int, 
     assert refused.status_code == 403 and "pair" not in refused.text
     public = api.anonymous().get("/review", follow_redirects=False)
     assert public.status_code == 303 and public.headers["location"].startswith("/login")
+
+
+@ONE_STORE
+@pytest.mark.xfail(reason="linkage/model.py registers the datasets with Splink under their "
+                   "names as DuckDB table names, unquoted: a hyphen breaks its SQL (#17)",
+                   raises=Exception, strict=False)
+def test_datasets_named_with_hyphens_link(api: Api) -> None:
+    store = api.services.store
+    for i in range(SHARED):
+        _report(store, "police-2021", i)
+        _report(store, "hospital-2021", i, shift_days=i % 3)
+    run = api.as_("admin").post("/api/v1/links/run", json={
+        "kind": "victim", "datasets": ["police-2021", "hospital-2021"], "upper": 1.0,
+        "lower": 0.5})
+    assert run.status_code == 200, run.text
