@@ -74,3 +74,20 @@ def test_public_gets_small_counts_suppressed(api, truth) -> None:  # type: ignor
     assert public["suppressed"] is True and public["estimate"]["available"] is False
     assert "estimate" not in public["estimate"] and "model_terms" not in public["estimate"]
     assert api.public.get("/api/v1/stats/sources.png").status_code == 403
+
+
+def test_dashboard_has_the_sources_panel(api, truth) -> None:  # type: ignore[no-untyped-def]
+    browser = api.browser("viewer")  # the web pages read the session cookie
+    staff = browser.get("/dashboard").text
+    panel = staff.split('id="sources"')[1].split("</section>")[0]
+    assert "Only this source" in panel and "police" in panel and "press" in panel
+    assert '<img id="sources-chart" src="/api/v1/stats/sources.png?kind=victim&amp;' \
+        'status=approved,submitted"' in panel
+    assert "Estimated victims" in panel and "Assumptions" in panel
+    assert "<script" not in panel  # the CSP forbids inline script
+    chart = browser.get("/api/v1/stats/sources.png", params={"status": "approved,submitted"})
+    assert chart.status_code == 200
+    # The public: small counts hidden, no chart and no estimate.
+    public = api.public.get("/dashboard").text.split('id="sources"')[1].split("</section>")[0]
+    assert "are hidden" in public and "sources-chart" not in public
+    assert "Estimated victims" not in public

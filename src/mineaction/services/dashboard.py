@@ -1,6 +1,7 @@
 """The dashboard's figures: casualties by year and role, hazards by status, land still
-to release, and what awaits approval; counted over what the principal may see
-(access/), with the public's small counts suppressed as in /api/v1/stats."""
+to release, what awaits approval, and the victims by source (issue 17); counted over what
+the principal may see (access/), with the public's small counts suppressed as in
+/api/v1/stats."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from mineaction.access.visibility import Access
+from mineaction.analysis import by_source as bs
 from mineaction.analysis.casualties import casualties
 from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import REGISTRY
+from mineaction.services.by_source import chart_published, sources_view
 from mineaction.store.base import Store
 from mineaction.store.schema import entity_table
 
@@ -66,12 +69,36 @@ def dashboard(store: Store, access: Access, *, include_submitted: bool,
                     "closed": sum(v["count"] for k, v in hz.items() if k not in open_states),
                     "remaining_m2": remaining["remaining_m2"]},
         "awaiting": None,
+        "sources": sources_panel(store, access, statuses, min_count),
     }
     if not p.is_public:
         out["awaiting"] = awaiting_approval(store, access)
     elif min_count is not None:
         _suppress_casualties(out["casualties"], min_count)
     return out
+
+
+# The estimate's bootstrap refits every log-linear model a thousand times: well under a
+# second with three or four sources, most of a minute with five (1,024 models). A page
+# load must not wait for that; with five sources the panel points to the API instead.
+DASHBOARD_ESTIMATE_SOURCES = 4
+
+
+def sources_panel(store: Store, access: Access, statuses: tuple[str, ...],
+                  min_count: int | None) -> dict[str, Any]:
+    """The victims by source (services/by_source.py) and the query of its chart's URL
+    (None when the chart is not shown: no source, or a count the public may not see)."""
+    names = bs.datasets(store, "victim", statuses)
+    view = sources_view(store, access, statuses=statuses, min_count=min_count or 1,
+                        with_estimate=len(names) <= DASHBOARD_ESTIMATE_SOURCES)
+    if view["estimate"] is None:
+        view["estimate"] = {"available": False,
+                            "reason": f"with {len(names)} sources the estimate takes about a "
+                                      "minute: ask /api/v1/stats/sources for it, or choose "
+                                      "up to four sources there"}
+    status = ",".join(statuses)
+    view["chart_query"] = f"kind=victim&status={status}" if chart_published(view) else None
+    return view
 
 
 def _suppress_casualties(c: dict[str, Any], min_count: int) -> None:
