@@ -13,12 +13,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mineaction.analysis import by_source as bs
 from mineaction.analysis import landrelease as lr
 from mineaction.analysis.casualties import FACTS, breakdown, casualties
+from mineaction.analysis.overlaps import overlaps
 from mineaction.analysis.trends import trends
 from mineaction.reports import charts, maps
 from mineaction.reports.i18n import Formatter
 from mineaction.reports.labels import DIMENSION_TITLES, labeller
+from mineaction.reports.upset import upset_figure
 from mineaction.store.base import Store
 from mineaction.store.query import Query
 from mineaction.store.schema import METADATA
@@ -215,6 +218,27 @@ class Base:
             "risk_education": re_rows[0] if re_rows and re_rows[0]["sessions"] else None,
         }
 
+    # -- sources (issue 17) --------------------------------------------------------------
+    def sources(self, date_from: date, date_to: date) -> dict[str, Any]:
+        """Victims by source in the period: each source's count and what only it recorded,
+        the exclusive overlaps, the UpSet chart, and from three or more sources the
+        multiple-systems estimate of the casualties no source recorded. Full counts, as
+        the rest of the report (reports go to signed-in users, not the public)."""
+        chosen = bs.choose(self.store, "victim", APPROVED, None)
+        frame, result = bs.compare(self.store, "victim", APPROVED, chosen,
+                                   admin_area=self.admin_area, date_from=date_from,
+                                   date_to=date_to)
+        # Sources with nothing in the period are left out of the table and the estimate: a
+        # source that covered another period says nothing of this one's coverage.
+        present = [str(s) for s, n in zip(result.per_source["source"],
+                                          result.per_source["entities"], strict=True) if n]
+        if not present:
+            return {"sources": [], "per_source": [], "intersections": [], "distinct": 0,
+                    "estimate": bs.estimate(frame, []), "chart": None}
+        shown = overlaps(frame, sources=present)
+        return {**bs.view(shown), "estimate": bs.estimate(frame, present),
+                "chart": self.chart(upset_figure(shown, self.t("Casualties by source")))}
+
     def hazard_map(self, title: str) -> str | None:
         hazards = self.store.read_frame(Query(kind="hazard", status=APPROVED,
                                               admin_area=self.admin_area, limit=None))
@@ -285,6 +309,7 @@ def annual(store: Store, year: int, lang: str = "en", admin_area: str | None = N
         "accident_map": b.accident_map(t("Accidents") + f", {year}", start, end),
         "hazard_map": b.hazard_map(t("Hazards by status")),
         "land": b.land_release(start, end),
+        "sources": b.sources(start, end),
         "label": b.label,
         "methods": b.methods(),
     }
