@@ -400,8 +400,13 @@ def _print_report(report: Any) -> None:
         back = f" ({k.restored:,} of them deleted before)" if k.restored else ""
         kept = (f", deleted by a user and left deleted {k.kept_deleted:,}"
                 if k.kept_deleted else "")
+        review = (f", to review {k.review:,} (`mineaction reconcile queue`)"
+                  if k.review else "")
         typer.echo(f"  {k.kind:<14} added {k.added:,}{back}, changed {k.changed:,}, "
-                   f"unchanged {k.unchanged:,}{kept}{gone}, rejected {k.rejected:,}")
+                   f"unchanged {k.unchanged:,}{kept}{review}{gone}, rejected {k.rejected:,}")
+        if k.matched:
+            typer.echo(f"  {'':<14} {k.matched:,} rows without ids matched to the records "
+                       "they revise, which keep their ids and history")
     if report.unmatched_rows:
         rows = ", ".join(str(r) for r in report.unmatched_rows[:10])
         more = " ..." if len(report.unmatched_rows) > 10 else ""

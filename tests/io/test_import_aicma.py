@@ -101,9 +101,11 @@ def test_newer_release_reports_changes(imported: Store, register: pd.DataFrame,
     newer.to_csv(path, index=False)
     report = import_file(imported, path, mapping=load_mapping("aicma-victims"))
     v = report.kinds["victim"]
-    # Rows have no ids: a revised row is one removed and one added (see io/keys.py).
-    assert (v.added, v.removed, v.changed) == (2, 2, 0)
+    # Rows have no ids: the revised row is matched to the victim it revises (io/release.py),
+    # which keeps its id; before issue 17 it was one removed and one added.
+    assert (v.added, v.removed, v.changed, v.review) == (1, 1, 1, 0)
     assert v.unchanged == 12_062 - 2
+    assert imported.count(Query(kind="victim")) == 12_062 + 1  # kept without --delete-missing
 
 
 def test_store_is_a_valid_geopackage_gdal_reads(tmp_path: Path, gdal_validator) -> None:

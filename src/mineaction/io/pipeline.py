@@ -22,6 +22,7 @@ digest with the stored one and reports added / changed / unchanged / removed.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import pickle
 import sys
@@ -56,6 +57,7 @@ from mineaction.io.transform import (
     check,
     did_you_mean,
 )
+from mineaction.store import links
 from mineaction.store.base import Store, WriteEvent
 from mineaction.store.schema import METADATA
 
@@ -119,6 +121,10 @@ class KindReport:
     rejected: int = 0
     restored: int = 0  # of the added: deleted by an earlier import, in this file again
     kept_deleted: int = 0  # in the file, but deleted by a person: left deleted
+    # Rows without ids matched to the stored records they revise (io/release.py): counted
+    # among changed/unchanged; `review`: pairs a person must decide (both kept till then).
+    matched: int = 0
+    review: int = 0
 
 
 @dataclass
@@ -325,10 +331,16 @@ def import_file(
                 progress(len(chunk))
             guard.check(report.rows_read)
         # In file order, whatever order the chunks and checks found them in.
+        matches = _match_release(store, staged, spool, dataset, report)
+        if matches is not None:
+            spool = matches[1]
+        kept = set().union(*(k.kept for k in matches[0].kinds.values())) if matches else set()
+        with store.engine.connect() as conn:  # pairs still in review keep both records
+            kept |= links.pending_release_records(conn, dataset)
         report.flags.sort(key=lambda f: (f.row, f.kind, f.field, f.message, f.record_id))
         for kind_name, stage in staged.items():
             missing = [ext for ext, known in stage.existing.items()
-                       if ext not in stage.ids and known[3] is None]
+                       if ext not in stage.ids and known[3] is None and known[0] not in kept]
             stage.report.removed = len(missing)
             if delete_missing and missing:
                 missing_ids[kind_name] = [stage.existing[e][0] for e in missing]
@@ -360,6 +372,8 @@ def import_file(
                 apply(store, conn, op)
             for kind_name, ids in missing_ids.items():
                 store.delete_ids(conn, kind_name, ids, by=user)
+            if matches is not None:
+                _record_matches(store, conn, matches[0], dataset, user)
             _record_run(conn, report, mapping, stamp)
             if mapping.source is not None:
                 store.link_dataset_source(conn, report.dataset, _source_record(mapping))
@@ -404,6 +418,7 @@ def _import_target(
         parent_ext = keys.group_keys(chunk, group.key)
         parent_of_row = parent_ext
         parent_stage = stage_for(group.kind)
+        parent_stage.content_keyed = True  # keys from the group's columns
         first = ~pd.Series(parent_ext).duplicated().to_numpy()
         staged_ids, failed_before = parent_stage.ids, parent_stage.failed
         new = first & np.fromiter(
@@ -438,7 +453,11 @@ def _import_target(
         ext_ids = keys.explicit_keys(child.values.pop("external_id"))
         _check_explicit_keys(child, ext_ids, stage)
     else:
-        ext_ids = keys.content_keys(chunk, stage.ordinals)
+        stage.content_keyed = True
+        link = target.group.link if target.group is not None else None
+        ext_ids = keys.mapped_content_keys(
+            child.values, len(chunk), stage.ordinals, parent_keys=parent_of_row,
+            skip=(link,) if link else ())
     child.values.pop("dataset", None)
     errors = parent_errors + child.errors
     report.errors.extend(errors)
@@ -631,6 +650,55 @@ def _stage(store: Store, mapped: Mapped, ok: np.ndarray, ext_ids: np.ndarray, da
         fresh_ids = [i for i, w in zip(ids, written, strict=True) if w]
         for row, rid, field_name, message in outline.flags(mapped, fresh, fresh_ids):
             report.flags.append(Flag(mapped.kind, rid, row, field_name, message))
+
+
+def _match_release(store: Store, staged: dict[str, StagedKind], spool: _Spool, dataset: str,
+                   report: ImportReport) -> tuple[Any, _Spool] | None:
+    """Rows a later release revised, matched to the records they revise (io/release.py):
+    the planned writes are rewritten so those records keep their ids and history. None when
+    there is nothing to match (no content keys, a first import, nothing new or nothing
+    gone)."""
+    from mineaction.io import release
+
+    keyed = {k for k, s in staged.items() if s.content_keyed}
+    if not any(k in release.MATCHED_KINDS and staged[k].existing and staged[k].report.added
+               for k in keyed):
+        return None
+    ops = list(spool.replay())
+    matches = release.match_releases(store, staged, ops, keyed, dataset)
+    if not matches.kinds:
+        return None
+    rewritten = _Spool()
+    for op in release.rewrite(ops, matches, staged):
+        rewritten.add(op)
+    spool.close()
+    remap = matches.remap()
+    for kind, km in matches.kinds.items():
+        k = staged[kind].report
+        # A row in review is written (its record kept beside the one it may revise) but
+        # not counted as added: it may be neither.
+        k.added -= len(km.remap) + len(km.review)
+        k.unchanged += len(km.rekey_only)
+        k.changed += len(km.remap) - len(km.rekey_only)
+        k.matched = len(km.remap)
+        k.review = len(km.review)
+    report.flags = [dataclasses.replace(f, record_id=remap.get(f.record_id, f.record_id))
+                    for f in report.flags]
+    return matches, rewritten
+
+
+def _record_matches(store: Store, conn: Any, matches: Any, dataset: str,
+                    user: str | None) -> None:
+    """The review pairs (store/links.py) and each kind's run, thresholds and model."""
+    from mineaction.io.release import LOWER, UPPER
+
+    for kind, km in matches.kinds.items():
+        run_id = links.record_run(conn, kind=kind, scope="release", datasets=[dataset],
+                                  upper=UPPER, lower=LOWER, rule=None, model=km.model,
+                                  counts=km.counts, by=user)
+        if km.review:
+            links.add_links(conn, [{**r, "run_id": run_id} for r in km.review])
+            links.rebuild(store, conn, kind)
 
 
 def _source_record(mapping: Mapping) -> Any:

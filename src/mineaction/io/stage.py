@@ -34,6 +34,9 @@ class StagedKind:
     failed: set[str] = field(default_factory=set)
     ordinals: Counter[int] = field(default_factory=Counter)
     report: Any = None
+    # Keys made from the rows' content (no id column): a later release is matched to the
+    # stored records (io/release.py).
+    content_keyed: bool = False
 
     def __post_init__(self) -> None:
         from mineaction.io.pipeline import KindReport
@@ -84,7 +87,9 @@ class WriteOp:
     made in the import's short write transaction (`apply`)."""
 
     kind: str
-    action: str  # "insert", "update" or "undelete" (drop the tombstones of `ids`)
+    # "insert", "update", "undelete" (drop the tombstones of `ids`) or "rekey" (rows:
+    # (external_id, id): a record's new content key, io/release.py)
+    action: str
     names: list[str]
     rows: list[tuple[Any, ...]]
     constants: dict[str, Any] = field(default_factory=dict)
@@ -98,6 +103,8 @@ def apply(store: Store, conn: Any, op: WriteOp) -> None:
         store.bulk_insert(conn, op.kind, op.names, op.rows, op.constants)
     elif op.action == "undelete":
         store.forget_deletions(conn, op.ids)
+    elif op.action == "rekey":
+        store.bulk_rekey(conn, op.kind, op.rows)
     else:
         store.keep_versions(conn, op.kind, op.ids, "import", op.by)
         store.bulk_update(conn, op.kind, op.names, op.rows)

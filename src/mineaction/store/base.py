@@ -455,6 +455,19 @@ class Store(Reading):
             list(rows),
         )
 
+    def bulk_rekey(self, conn: sa.Connection, kind: str, rows: Sequence[Sequence[Any]]
+                   ) -> None:
+        """Give records a new external id (rows: (external_id, id)): a later release's
+        content key for a record whose content it repeats. Not a change of the record:
+        no new version."""
+        if not rows:
+            return
+        table = entity_table(kind)
+        key, rid = self._param_marks(table, ["external_id", "id"])
+        conn.exec_driver_sql(
+            f"UPDATE {self._quote(table.name)} SET external_id = {key} WHERE id = {rid}",
+            [tuple(r) for r in rows])
+
     def delete_ids(self, conn: sa.Connection, kind: str, ids: Sequence[str],
                    by: str | None = None, reason: str = "import") -> None:
         """Delete many records (e.g. gone from a newer release): each one's current version
@@ -519,6 +532,10 @@ class Store(Reading):
         raise NotImplementedError
 
     def encode_geometry(self, geom: Any) -> Any:
+        raise NotImplementedError
+
+    def decode_geometry(self, cell: Any) -> Any:
+        """A geometry from what encode_geometry/encode_points made (shapely)."""
         raise NotImplementedError
 
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:

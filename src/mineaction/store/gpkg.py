@@ -385,6 +385,9 @@ class GeoPackageStore(Store):
     def encode_geometry(self, geom: Any) -> bytes:
         return gpkg_binary.encode(geom)
 
+    def decode_geometry(self, cell: Any) -> Any:
+        return gpkg_binary.decode(cell)
+
     def _geometry_wkb(self, column: Any) -> Any:
         # The BLOB (header, then WKB) as stored: no decoding by the column type.
         return sa.type_coerce(column, sa.types.NullType)

@@ -257,6 +257,15 @@ def _stamp(value: Any) -> float:
     return 0.0
 
 
+def pending_release_records(conn: sa.Connection, dataset: str) -> set[str]:
+    """Stored records of `dataset` that a later release's row may revise, a person not yet
+    having decided: no import deletes them meanwhile."""
+    table = _table("record_links")
+    return {str(r[0]) for r in conn.execute(sa.select(table.c.a_id).where(
+        table.c.scope == "release", table.c.status == "review",
+        table.c.a_dataset == dataset))}
+
+
 def not_representative(kind: str, id_column: Any, dataset: str | None = None) -> Any:
     """SQL condition: `id_column` is no record that another record represents. With a
     dataset, only representatives within that dataset count against it (a source's own

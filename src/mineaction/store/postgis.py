@@ -150,6 +150,9 @@ class PostGISStore(Store):
     def encode_geometry(self, geom: Any) -> str:
         return ewkb_hex(geom)
 
+    def decode_geometry(self, cell: Any) -> Any:
+        return shapely.from_wkb(cell)
+
     def _geometry_wkb(self, column: Any) -> Any:
         return sa.func.ST_AsBinary(column)  # bytes; the text form would be hex
 
