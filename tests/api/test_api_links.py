@@ -256,3 +256,15 @@ def test_datasets_named_with_hyphens_link(api: Api) -> None:
         "kind": "victim", "datasets": ["police-2021", "hospital-2021"], "upper": 1.0,
         "lower": 0.5})
     assert run.status_code == 200, run.text
+
+
+def test_the_page_never_rounds_a_guess_to_certainty() -> None:
+    from mineaction.web.review import differs, likelihood
+
+    assert likelihood(0.9996) == "over 99% likely the same"
+    assert likelihood(1.0) == "100% likely the same"
+    assert likelihood(0.004) == "under 1% likely the same"
+    assert likelihood(0.874) == "87% likely the same"
+    assert likelihood(None) == "linked by a person"
+    # A field one source left out is no disagreement.
+    assert differs("killed", "injured") and not differs("killed", None)

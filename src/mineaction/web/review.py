@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from mineaction.access.roles import may_review
 from mineaction.domain.registry import REGISTRY
 from mineaction.http.deps import ServicesDep
+from mineaction.web.forms import label_of
 from mineaction.web.pages import error_page, render
 from mineaction.web.session import WhoDep
 
@@ -36,6 +37,22 @@ DONE = {"confirm": "Confirmed: the two records are one.",
         "run": "Linked: new pairs to review are listed below."}
 
 
+# Field names the generic label (forms.label_of) would get wrong or leave vague.
+LABELS = {"external_id": "Id in the source", "admin_area_pcode": "Admin area (pcode)"}
+
+
+def likelihood(p: float | None) -> str:
+    """A link's probability as a reviewer reads it; never "100%" or "0%" for a model's
+    estimate short of certainty (rounding would claim it)."""
+    if p is None:
+        return "linked by a person"
+    if 0.995 <= p < 1:
+        return "over 99% likely the same"
+    if 0 < p < 0.005:
+        return "under 1% likely the same"
+    return f"{p:.0%} likely the same"
+
+
 def differs(a: Any, b: Any) -> bool:
     """Whether two shown values disagree; a value one side lacks is not a disagreement
     (sources leave fields out), only two different values are."""
@@ -43,13 +60,16 @@ def differs(a: Any, b: Any) -> bool:
 
 
 def _pairs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each link with its rows of compared fields: (field, a value, b value, differs)."""
+    """Each link with its rows of compared fields: (field, label, a value, b value,
+    differs)."""
     out = []
     for item in items:
         a, b = item.get("a") or {}, item.get("b") or {}
-        rows = [(name, a.get(name), b.get(name), differs(a.get(name), b.get(name)))
+        rows = [(name, LABELS.get(name) or label_of(name), a.get(name), b.get(name),
+                 differs(a.get(name), b.get(name)))
                 for name in item["shown"] if name != "dataset"]
-        out.append({**item, "rows": rows, "differences": sum(r[3] for r in rows)})
+        out.append({**item, "rows": rows, "differences": sum(r[4] for r in rows),
+                    "likelihood": likelihood(item["probability"])})
     return out
 
 
