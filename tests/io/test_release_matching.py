@@ -110,3 +110,30 @@ def test_importing_the_same_release_again_changes_nothing(revised: dict[str, Any
     # The records a pending review pair holds were not deleted as "no longer in the file".
     review = revised["report"].kinds["victim"].review
     assert store.count(Query(kind="victim")) == len(revised["release"]) + review
+
+
+def test_a_confirmed_review_pair_folds_the_row_into_the_record_it_revises(
+        revised: dict[str, Any]) -> None:
+    from mineaction.access.roles import Policy, Principal, Role
+    from mineaction.services.reconcile import Reconciliation
+
+    store: Store = revised["store"]
+    rec = Reconciliation(store, Policy())
+    approver = Principal(username="abel", role=Role.approver, user_id="abel")
+    items, total = rec.queue(approver, "victim")
+    assert total == revised["report"].kinds["victim"].review and items
+    pair = items[0]
+    old, new = pair["a"]["id"], pair["b"]["id"]
+    new_record = store.get("victim", new)
+    count = store.count(Query(kind="victim"))
+    rec.decide(approver, pair["id"], "confirm")
+    folded = store.get("victim", old)
+    assert folded.external_id == new_record.external_id
+    assert (folded.outcome, folded.age_band, folded.role) == (
+        new_record.outcome, new_record.age_band, new_record.role)
+    assert store.count(Query(kind="victim")) == count - 1
+    assert casualties(store).total()["casualties"] == len(revised["release"])
+    assert [v["action"] for v in store.history("victim", old)][-2:] == ["update", "current"]
+    # The release imported again: the folded record is its row, unchanged.
+    report = import_file(store, revised["path"], mapping=revised["mapping"])
+    assert report.kinds["victim"].unchanged == len(revised["release"])

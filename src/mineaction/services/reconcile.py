@@ -28,6 +28,7 @@ from mineaction.services.errors import Conflict, Forbidden, Invalid, NotFoundErr
 from mineaction.services.records import log_personal_read
 from mineaction.store import links as linkstore
 from mineaction.store.base import Store, WriteEvent
+from mineaction.store.errors import NotFound
 from mineaction.store.query import Query
 from mineaction.store.schema import METADATA, entity_table
 
@@ -220,7 +221,28 @@ class Reconciliation:
         with self.store.transaction() as conn:
             linkstore.decide(conn, link_id, action, ACTIONS[action], p.username, note)
             self._after_decision(conn, p, row, action)
+        if action == "confirm" and row["scope"] == "release":
+            self._revise(p, str(row["kind"]), str(row["a_id"]), str(row["b_id"]))
         return self.link(p, link_id)
+
+    def _revise(self, p: Principal, kind: str, old_id: str, new_id: str) -> None:
+        """A release's row confirmed as the revision of a stored record: the record takes
+        the row's content (one more version in its history, its id kept) and the row's own
+        record is deleted (its history says why). The link stays, confirmed."""
+        model = ENTITIES[kind]
+        try:
+            old = self.store.get(kind, old_id)
+            new = self.store.get(kind, new_id)
+        except NotFound:
+            return  # one side already gone (deleted or revised meanwhile): nothing to fold
+        kept = {"id", "version", "created_at", "created_by", "status"}
+        content = {name: getattr(new, name) for name in model.model_fields if name not in kept}
+        # The row's record goes first: the two share (dataset, external_id) once revised.
+        self.store.delete(kind, new_id, by=p.username)
+        self.store.update(old.model_copy(update=content), expected_version=old.version,
+                          by=p.username)
+        with self.store.transaction() as conn:
+            linkstore.rebuild(self.store, conn, kind)
 
     def merge(self, p: Principal, kind: str, a_id: str, b_id: str, note: str | None = None
               ) -> dict[str, Any]:
