@@ -18,6 +18,8 @@ from typer.core import TyperGroup
 
 from mineaction import __version__
 from mineaction.analysis.dimensions import DIMENSIONS
+from mineaction.cli_common import DEFAULT_STORE, StoreOption, fail
+from mineaction.cli_common import open_audited as _open
 
 if TYPE_CHECKING:  # at run time, declared by _declare_heavy_names() when a command needs them
     from mineaction.domain.enums import WorkflowStatus
@@ -122,16 +124,6 @@ commands = typer.Typer()
 stats_app = typer.Typer(help="Statistics computed from the store.", no_args_is_help=True)
 commands.add_typer(stats_app, name="stats")
 
-StoreOption = Annotated[
-    str,
-    typer.Option(
-        "--store",
-        envvar="MINEACTION_STORE",
-        help="GeoPackage file or postgresql:// URL.",
-        show_default=True,
-    ),
-]
-DEFAULT_STORE = "mineaction.gpkg"
 
 
 class OutputFormat(StrEnum):
@@ -166,39 +158,11 @@ def _declare_heavy_names() -> None:
             help="Workflow status (repeatable).")])
 
 
-def fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
 def _cli_actor() -> str:
     """Who the audit trail names for what the command line does: the system user."""
     import getpass
 
     return f"cli:{getpass.getuser()}"
-
-
-def _open(location: str, *, create: bool = False) -> Any:
-    from mineaction.store import open_store
-    from mineaction.store.errors import StoreError
-
-    is_url = location.startswith(("postgresql://", "postgres://"))
-    if not create and not is_url and not Path(location).exists():
-        fail(f"no store at {location}: check --store, or create one with "
-             f"`mineaction init --store {location}`", 2)
-    try:
-        store = open_store(location)
-        # Users, audit log and the other server tables exist in every store, and writes
-        # from the command line are audited like those through the API.
-        from mineaction.audit.log import attach
-        from mineaction.auth.schema import ensure_server_tables
-
-        ensure_server_tables(store)
-        return attach(store)
-    except StoreError as exc:
-        fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 -- any driver error: say where, not a traceback
-        fail(f"cannot open store {location}: {exc}")
 
 
 def _version(value: bool) -> None:
@@ -697,6 +661,9 @@ def stats_casualties(
         "missing).")] = None,
     all_statuses: Annotated[bool, typer.Option(
         help="Count every record, not only approved ones.")] = False,
+    per_record: Annotated[bool, typer.Option(
+        help="Count every record, also those another source's record represents (by "
+        "default each victim counts once however many sources report it).")] = False,
     dataset: DatasetOption = None,
     format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
     store: StoreOption = DEFAULT_STORE,
@@ -724,7 +691,7 @@ def stats_casualties(
                 cell[name] = value or None
             _list_cell(s, cell, filters, format)
             return
-        table = casualties(s, dims, **filters)
+        table = casualties(s, dims, **filters, canonical=not per_record)
     rows = add_percentages(table) if percent else table.rows
     columns = list(rows[0]) if rows else table.columns
     if format == OutputFormat.table and dims:
@@ -760,12 +727,14 @@ def _list_cell(s: Any, cell: dict[str, Any], filters: dict[str, Any],
 def _register_shells() -> None:
     """Commands that live in their own modules (reports, server), added last so their
     imports stay out of the core commands' start-up."""
+    from mineaction.cli_reconcile import register as register_reconcile_commands
     from mineaction.cli_reports import publish, report_app
     from mineaction.cli_server import register as register_server_commands
 
     commands.add_typer(report_app, name="report")
     commands.command("publish")(publish)
     register_server_commands(commands)
+    register_reconcile_commands(commands)
 
 
 _register_shells()

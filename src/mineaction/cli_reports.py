@@ -18,15 +18,15 @@ from typing import Annotated, Any
 
 import typer
 
+from mineaction.cli_common import DEFAULT_STORE, StoreOption
+from mineaction.cli_common import fail as _fail
 from mineaction.reports.kinds import REPORTS, ParameterError, ReportKind
 
 report_app = typer.Typer(
     help="Reports as PDF or HTML: " + ", ".join(k.title.lower() for k in REPORTS.values()) + ".",
     no_args_is_help=True)
 
-StoreOption = Annotated[str, typer.Option("--store", envvar="MINEACTION_STORE",
-                                          help="GeoPackage file or postgresql:// URL.")]
-DEFAULT_STORE = "mineaction.gpkg"
+
 OutArgument = Annotated[Path, typer.Argument(help="Output file (.pdf or .html).")]
 LangOption = Annotated[str, typer.Option(help="Report language: en, es (any with a "
                                          "catalogue in reports/locales).")]
@@ -40,11 +40,6 @@ class ReportFormat(StrEnum):
 
 FormatOption = Annotated[ReportFormat | None, typer.Option(
     "--format", help="pdf or html. Default: from OUT's suffix, else pdf.")]
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
 
 
 def admin_area_meant(s: Any, code: str | None) -> str | None:

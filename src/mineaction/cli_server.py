@@ -14,18 +14,12 @@ from typing import Annotated, Any
 
 import typer
 
-StoreOption = Annotated[str, typer.Option("--store", envvar="MINEACTION_STORE",
-                                          help="GeoPackage file or postgresql:// URL.")]
-DEFAULT_STORE = "mineaction.gpkg"
+from mineaction.cli_common import DEFAULT_STORE, StoreOption
+from mineaction.cli_common import fail as _fail
 
 user_app = typer.Typer(help="Users of the server and their roles.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
 
 
 def _store(location: str) -> Any:

@@ -244,9 +244,6 @@ def test_the_review_page_is_for_reviewers(api: Api, linked: dict[str, dict[int, 
 
 
 @ONE_STORE
-@pytest.mark.xfail(reason="linkage/model.py registers the datasets with Splink under their "
-                   "names as DuckDB table names, unquoted: a hyphen breaks its SQL (#17)",
-                   raises=Exception, strict=False)
 def test_datasets_named_with_hyphens_link(api: Api) -> None:
     store = api.services.store
     for i in range(SHARED):

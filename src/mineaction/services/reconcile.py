@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mineaction.access.roles import Policy, Principal, may_review
-from mineaction.access.visibility import Access
+from mineaction.access.visibility import Access, personal_fields
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.services.errors import Conflict, Forbidden, Invalid, NotFoundError
@@ -122,12 +122,16 @@ class Reconciliation:
         empty = [d for d, f in frames.items() if not len(f)]
         if empty:
             raise Invalid(f"no {kind} records in dataset(s) {', '.join(empty)}")
-        links = link_sources(frames, kind, upper=upper, lower=lower)
+        # The linkage names its working tables after the sources: plain names there
+        # ("aicma-victims" is no SQL identifier), the datasets' own names here.
+        plain = {f"s{i}": d for i, d in enumerate(frames)}
+        links = link_sources({k: frames[d] for k, d in plain.items()}, kind, upper=upper,
+                             lower=lower)
         rows: list[dict[str, Any]] = []
         for r in links.links.itertuples(index=False):
             rows.append({"kind": kind, "scope": "sources", "a_id": str(r.id_l),
-                         "b_id": str(r.id_r), "a_dataset": str(r.source_l),
-                         "b_dataset": str(r.source_r),
+                         "b_id": str(r.id_r), "a_dataset": plain[str(r.source_l)],
+                         "b_dataset": plain[str(r.source_r)],
                          "probability": float(r.probability), "status": str(r.status)})
         counts: dict[str, int] = {}
         for r in rows:
@@ -192,9 +196,11 @@ class Reconciliation:
 
     def _record(self, access: Access, kind: str, record_id: str) -> dict[str, Any] | None:
         """One side of a pair, as the reviewer may see it; None if deleted or not theirs."""
+        # Only what is shown is read: a personal field read is a logged read of it.
+        unshown = personal_fields(kind) - set(SHOWN[kind])
         rows, _ = self.store.query_rows(Query(kind=kind, ids=(record_id,), limit=1,
                                               visible=access.rows(kind)),
-                                        omit=access.hidden(kind))
+                                        omit=access.hidden(kind) | unshown)
         if not rows:
             return None
         row = rows[0]
@@ -289,12 +295,12 @@ class Reconciliation:
                                            "a_id": record_id, "b_id": None}, "split")
         return ids
 
-    def undo(self, p: Principal, link_id: str) -> dict[str, Any]:
+    def undo(self, p: Principal, link_id: str, note: str | None = None) -> dict[str, Any]:
         self._reviewer(p)
         row = self._row(link_id)
         with self.store.transaction() as conn:
             try:
-                linkstore.undo(conn, link_id, p.username)
+                linkstore.undo(conn, link_id, p.username, note)
             except LookupError as exc:
                 raise Conflict(str(exc)) from None
             self._after_decision(conn, p, row, "undo")

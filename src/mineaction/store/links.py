@@ -166,7 +166,7 @@ def decide(conn: sa.Connection, link_id: str, action: str, status: str, by: str 
     return dict(row)
 
 
-def undo(conn: sa.Connection, link_id: str, by: str | None) -> str:
+def undo(conn: sa.Connection, link_id: str, by: str | None, note: str | None = None) -> str:
     """Take back the latest decision on a link: its status returns to what it was before.
     Returns the status restored."""
     decisions = _table("link_decisions")
@@ -186,7 +186,8 @@ def undo(conn: sa.Connection, link_id: str, by: str | None) -> str:
     conn.execute(decisions.insert().values(
         link_id=link_id, action="undo", before_status=last["after_status"],
         after_status=before, decided_by=by, decided_at=stamp, undone=False,
-        note=f"undid {last['action']} of {last['decided_at']:%Y-%m-%d %H:%M}"))
+        note=f"undid {last['action']} of {last['decided_at']:%Y-%m-%d %H:%M}"
+        + (f": {note}" if note else "")))
     return before
 
 

@@ -161,11 +161,9 @@ def reject(svc: ServicesDep, who: SignedInDep, link_id: LinkId,
 @router.post("/links/{link_id}/undo", response_model=LinkOut, responses=CONFLICT,
              summary="Take back the latest decision on a link: its status before returns")
 def undo(svc: ServicesDep, who: SignedInDep, link_id: LinkId,
-         body: Annotated[Note | None, Body(description="Accepted for symmetry; the audit "
-                                           "trail records which decision was undone.")
-                         ] = None) -> Any:
-    # The service writes its own note ("undid confirm of ...") and takes none.
-    return svc.reconciliation.undo(who, str(link_id))
+         body: Annotated[Note | None, Body(description="Why (kept with the undo, after "
+                                           "which decision it took back).")] = None) -> Any:
+    return svc.reconciliation.undo(who, str(link_id), body.note if body else None)
 
 
 @router.get("/entities/{kind}/{record_id}", response_model=list[Member],

@@ -1,0 +1,81 @@
+"""`mineaction reconcile` (issue 17): link two sources, read the queue, decide, undo, and
+see `stats casualties` count each victim once (or every record with --per-record)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mineaction.cli import app
+from mineaction.store import open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "linkage"))
+
+from test_reconcile_service import OWN, SHARED, _report  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    path = tmp_path / "store.gpkg"
+    with open_store(path) as store:
+        for i in range(SHARED + OWN):
+            _report(store, "police-2021", i)
+        for i in range(SHARED):
+            _report(store, "hospital-2021", i, shift_days=i % 3)
+    return path
+
+
+def cli(path: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "--store", str(path)], env={"COLUMNS": "100"})
+    return result.exit_code, result.output
+
+
+def total(path: Path, *extra: str) -> int:
+    code, out = cli(path, "stats", "casualties", "--format", "csv", *extra)
+    assert code == 0, out
+    return int(out.splitlines()[1].split(",")[0])
+
+
+def test_link_review_decide_and_count_once(store_path: Path) -> None:
+    assert total(store_path) == 2 * SHARED + OWN
+    code, out = cli(store_path, "reconcile", "run", "police-2021", "hospital-2021",
+                    "--upper", "1", "--lower", "0.5")
+    assert code == 0, out
+    assert f"links review {SHARED}" in out and f"{SHARED} entities" in out
+    assert total(store_path) == SHARED + OWN  # pairs in review count once
+    assert total(store_path, "--per-record") == 2 * SHARED + OWN
+
+    code, out = cli(store_path, "reconcile", "queue", "--limit", "2")
+    assert code == 0, out
+    assert f"{SHARED} review links of victims (showing 1-2)" in out
+    links = re.findall(r"^link ([0-9a-f-]{36})", out, re.M)
+    assert len(links) == 2
+    assert "outcome" in out and "accident_date" in out
+
+    code, out = cli(store_path, "reconcile", "reject", links[0], "--note", "two people")
+    assert code == 0 and f"link {links[0]}: rejected" in out
+    assert total(store_path) == SHARED + OWN + 1
+    code, out = cli(store_path, "reconcile", "undo", links[0])
+    assert code == 0 and "back to review" in out
+    assert total(store_path) == SHARED + OWN
+    code, out = cli(store_path, "reconcile", "confirm", links[1])
+    assert code == 0 and "confirmed" in out
+    code, out = cli(store_path, "reconcile", "queue")
+    assert f"{SHARED - 1} review links" in out
+
+
+def test_errors_are_clear(store_path: Path) -> None:
+    code, out = cli(store_path, "reconcile", "run", "police-2021")
+    assert code == 2 and "at least two datasets" in out
+    code, out = cli(store_path, "reconcile", "run", "police-2021", "nowhere")
+    assert code == 2 and "no victim records in dataset(s) nowhere" in out
+    code, out = cli(store_path, "reconcile", "confirm", "no-such-link")
+    assert code == 2 and "no link no-such-link" in out
+    code, out = cli(store_path, "reconcile", "undo", "no-such-link")
+    assert code == 2
