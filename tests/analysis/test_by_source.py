@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from mineaction.analysis import by_source as bs
+from mineaction.analysis.overlaps import overlaps
 from mineaction.store import Store, open_store
 
 _spec = importlib.util.spec_from_file_location(
@@ -61,6 +62,18 @@ def test_counts_agree_with_brute_force(linked: tuple[Store, dict]) -> None:
     # Every status: the draft police victim is one more entity, the police's alone.
     every = bs.by_source(store, statuses=None, with_estimate=False)
     assert every["distinct"] == view["distinct"] + 1 and every["estimate"] is None
+
+
+def test_counted_in_sql_as_from_the_records(linked: tuple[Store, dict]) -> None:
+    """by_source counts in SQL; membership reads every record: the same overlaps."""
+    store, _ = linked
+    for sources in (None, ["press", "police"]):
+        chosen = bs.choose(store, "victim", ("approved",), sources)
+        frame = bs.membership(store, sources=chosen)
+        expected = overlaps(frame, sources=list(bs.compare(store, "victim", ("approved",),
+                                                           chosen).sources))
+        assert bs.compare(store, "victim", ("approved",), chosen).to_dict() == \
+            expected.to_dict()
 
 
 def test_membership_uses_the_entity_or_the_record(linked: tuple[Store, dict]) -> None:

@@ -24,54 +24,125 @@ import sqlalchemy as sa
 
 from mineaction.analysis import mse
 from mineaction.analysis.casualties import FACTS
-from mineaction.analysis.overlaps import Overlaps, overlaps
+from mineaction.analysis.overlaps import SEPARATOR, Overlaps
 from mineaction.store.base import Store
 from mineaction.store.schema import METADATA, entity_table
 
 KINDS = ("victim", "accident")
 NO_DATASET = "(no dataset)"  # records entered by hand belong to no dataset: still a source
 MIN_MSE_SOURCES = 3
+MAX_MASK_SOURCES = 60  # sources as bits of a 64-bit integer in SQL
 NEEDS_THREE = ("the estimate of what no source recorded needs three or more sources; "
                "{n} {were} given")
+
+
+def _records(kind: str, statuses: Sequence[str] | None, sources: Sequence[str] | None,
+             admin_area: str | None = None, date_from: date | None = None,
+             date_to: date | None = None) -> tuple[Any, Any, Any, list[Any]]:
+    """The records of `kind` joined to their entity (if any): (from clause, record id,
+    dataset, conditions). Deleted records are not in the tables; dates and areas are the
+    accident's, as the casualty statistics filter them."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    members = METADATA.tables["canonical_members"]
+    if kind == "victim":
+        # The facts table holds every current victim with its accident's date and area.
+        table, rid = FACTS, FACTS.c.victim_id
+    else:
+        table = entity_table("accident")
+        rid = table.c.id
+    when, where = table.c.accident_date, table.c.admin_area_pcode
+    dataset = sa.func.coalesce(table.c.dataset, NO_DATASET)
+    joined = table.outerjoin(members, sa.and_(members.c.record_id == rid,
+                                              members.c.kind == kind))
+    conditions: list[Any] = []
+    if statuses:
+        conditions.append(table.c.status.in_(list(statuses)))
+    if sources is not None:
+        conditions.append(dataset.in_(list(sources)))
+    if admin_area:
+        conditions.append(where.startswith(admin_area))
+    if date_from:
+        conditions.append(when >= date_from)
+    if date_to:
+        conditions.append(when <= date_to)
+    return joined, rid, dataset, conditions
 
 
 def membership(store: Store, kind: str = "victim", statuses: Sequence[str] | None = ("approved",),
                *, sources: Sequence[str] | None = None, admin_area: str | None = None,
                date_from: date | None = None, date_to: date | None = None) -> pd.DataFrame:
-    """One row per current record of `kind` (deleted records are not in the tables):
-    canonical_id (its entity's id, or its own id when it is linked to nothing) and source
-    (its dataset). Filters as the casualty statistics take them; dates and areas are the
-    accident's. `sources` keeps the records of those datasets only."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    """One row per current record of `kind`: canonical_id (its entity's id, or its own id
+    when it is linked to nothing) and source (its dataset). Filters as the casualty
+    statistics take them. `sources` keeps the records of those datasets only. (`by_source`
+    counts the same in SQL without reading every record.)"""
+    joined, rid, dataset, conditions = _records(kind, statuses, sources, admin_area,
+                                                date_from, date_to)
     members = METADATA.tables["canonical_members"]
-    if kind == "victim":
-        # The facts table holds every current victim with its accident's date and area,
-        # as the casualty statistics read them.
-        table, rid = FACTS, FACTS.c.victim_id
-        when, where = FACTS.c.accident_date, FACTS.c.admin_area_pcode
-    else:
-        table = entity_table("accident")
-        rid, when, where = table.c.id, table.c.accident_date, table.c.admin_area_pcode
-    dataset = sa.func.coalesce(table.c.dataset, NO_DATASET)
-    stmt = (sa.select(sa.func.coalesce(members.c.canonical_id, rid).label("canonical_id"),
-                      dataset.label("source"))
-            .select_from(table.outerjoin(members, sa.and_(members.c.record_id == rid,
-                                                          members.c.kind == kind))))
-    if statuses:
-        stmt = stmt.where(table.c.status.in_(list(statuses)))
-    if sources is not None:
-        stmt = stmt.where(dataset.in_(list(sources)))
-    if admin_area:
-        stmt = stmt.where(where.startswith(admin_area))
-    if date_from:
-        stmt = stmt.where(when >= date_from)
-    if date_to:
-        stmt = stmt.where(when <= date_to)
+    stmt = (sa.select(sa.func.coalesce(members.c.canonical_id, rid), dataset)
+            .select_from(joined).where(*conditions))
     with store.engine.connect() as conn:
         rows = conn.execute(stmt).all()
     return pd.DataFrame([(str(c), str(s)) for c, s in rows],
                         columns=["canonical_id", "source"])
+
+
+def pattern_counts(store: Store, kind: str, statuses: Sequence[str] | None,
+                   sources: Sequence[str], **filters: Any) -> dict[frozenset[str], int]:
+    """Entities per set of sources that recorded them (exclusive), counted in SQL: a
+    million victims never pass through Python. Records linked to nothing are entities of
+    one source, counted per dataset; linked ones are grouped by entity, their sources as
+    a bit mask (SUM of DISTINCT powers of two), and the masks counted."""
+    names = list(sources)
+    counts: dict[frozenset[str], int] = {}
+    if not names:
+        return counts
+    if len(names) > MAX_MASK_SOURCES:  # a bit per source: beyond that, read the records
+        frame = membership(store, kind, statuses, sources=names, **filters)
+        for group in frame.groupby("canonical_id")["source"].agg(frozenset):
+            counts[group] = counts.get(group, 0) + 1
+        return counts
+    joined, _, dataset, conditions = _records(kind, statuses, names, **filters)
+    members = METADATA.tables["canonical_members"]
+    bit = sa.case(*((dataset == name, 2 ** i) for i, name in enumerate(names)), else_=0)
+    alone = (sa.select(dataset, sa.func.count()).select_from(joined)
+             .where(*conditions, members.c.record_id.is_(None)).group_by(dataset))
+    entities = (sa.select(sa.func.sum(sa.distinct(bit)).label("mask")).select_from(joined)
+                .where(*conditions, members.c.record_id.is_not(None))
+                .group_by(members.c.canonical_id).subquery())
+    masks = sa.select(entities.c.mask, sa.func.count()).group_by(entities.c.mask)
+    n: Any
+    mask: Any
+    with store.engine.connect() as conn:
+        for name, n in conn.execute(alone):
+            key = frozenset([str(name)])
+            counts[key] = counts.get(key, 0) + int(n)
+        for mask, n in conn.execute(masks):
+            key = frozenset(s for i, s in enumerate(names) if int(mask) >> i & 1)
+            counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
+def overlaps_of(counts: dict[frozenset[str], int], sources: Sequence[str]) -> Overlaps:
+    """The Overlaps (analysis/overlaps.py) of exclusive counts per set of sources, the
+    sources largest first (ties by name), as `overlaps` gives them from records."""
+    size = {s: sum(n for key, n in counts.items() if s in key) for s in sources}
+    names = sorted(sources, key=lambda s: (-size[s], s))
+    rows = [{**{s: s in key for s in names}, "sources": SEPARATOR.join(s for s in names
+                                                                       if s in key),
+             "degree": len(key), "count": n} for key, n in counts.items() if n and key]
+    patterns = pd.DataFrame(rows, columns=[*names, "sources", "degree", "count"])
+    patterns = (patterns.sort_values(["count", "degree", "sources"],
+                                     ascending=[False, True, True], kind="stable")
+                .reset_index(drop=True).astype({"count": "int64", "degree": "int64"}))
+    per_source = pd.DataFrame({
+        "source": names, "entities": [size[s] for s in names],
+        "only_this_source": [counts.get(frozenset([s]), 0) for s in names]})
+    per_source["share_only"] = (per_source["only_this_source"]
+                                / per_source["entities"].where(per_source["entities"] > 0)
+                                ).fillna(0.0).round(4)
+    return Overlaps(sources=tuple(names), per_source=per_source, intersections=patterns,
+                    distinct=int(sum(n for key, n in counts.items() if key)))
 
 
 def datasets(store: Store, kind: str = "victim",
@@ -98,21 +169,20 @@ def by_source(store: Store, kind: str = "victim",
     the filters counts zero. ValueError names a source the store does not hold.
     `with_estimate` False leaves the estimate out (it costs a bootstrap)."""
     chosen = choose(store, kind, statuses, sources)
-    frame, result = compare(store, kind, statuses, chosen, **filters)
+    result = compare(store, kind, statuses, chosen, **filters)
     return {"kind": kind, "statuses": list(statuses) if statuses else None,
             "filters": {k: (v.isoformat() if isinstance(v, date) else v)
                         for k, v in filters.items() if v is not None},
             **view(result),
-            "estimate": estimate(frame, result.sources, confidence=confidence,
-                                 criterion=criterion, bootstrap=bootstrap, seed=seed)
+            "estimate": estimate(result, confidence=confidence, criterion=criterion,
+                                 bootstrap=bootstrap, seed=seed)
             if with_estimate else None}
 
 
 def compare(store: Store, kind: str, statuses: Sequence[str] | None, sources: Sequence[str],
-            **filters: Any) -> tuple[pd.DataFrame, Overlaps]:
-    """The membership of the chosen sources and its overlaps (what the chart draws)."""
-    frame = membership(store, kind, statuses, sources=sources, **filters)
-    return frame, overlaps(frame, sources=_ordered(frame, sources))
+            **filters: Any) -> Overlaps:
+    """The overlaps of the chosen sources (what the table and the chart show)."""
+    return overlaps_of(pattern_counts(store, kind, statuses, sources, **filters), sources)
 
 
 def choose(store: Store, kind: str, statuses: Sequence[str] | None,
@@ -130,12 +200,6 @@ def choose(store: Store, kind: str, statuses: Sequence[str] | None,
     return chosen
 
 
-def _ordered(frame: pd.DataFrame, chosen: Sequence[str]) -> list[str]:
-    """Largest source first (ties by name), as the chart and the table show them."""
-    sizes = frame.drop_duplicates().groupby("source").size()
-    return sorted(chosen, key=lambda s: (-int(sizes.get(s, 0)), s))
-
-
 def view(result: Overlaps) -> dict[str, Any]:
     """The overlaps as the view publishes them: intersections keyed by their pattern
     ("a & b") as well as listed."""
@@ -146,17 +210,19 @@ def view(result: Overlaps) -> dict[str, Any]:
             "per_source": d["per_source"], "intersections": d["intersections"]}
 
 
-def estimate(frame: pd.DataFrame, sources: Sequence[str], *, confidence: float = 0.95,
-             criterion: mse.Criterion = "bic", bootstrap: int = 1000, seed: int = 0
-             ) -> dict[str, Any]:
-    """The multiple-systems estimate as JSON: `available` False with the `reason` when
-    there are fewer than three sources or no model is identifiable."""
+def estimate(result: Overlaps, *, confidence: float = 0.95, criterion: mse.Criterion = "bic",
+             bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The multiple-systems estimate from the overlaps' exclusive counts, as JSON:
+    `available` False with the `reason` when there are fewer than three sources or no
+    model is identifiable."""
+    sources = list(result.sources)
     if len(sources) < MIN_MSE_SOURCES:
         return {"available": False,
                 "reason": NEEDS_THREE.format(n=len(sources),
                                              were="was" if len(sources) == 1 else "were")}
     try:
-        histories = mse.capture_histories(frame, sources=list(sources))
+        histories = result.intersections[sources].astype(int)
+        histories[mse.COUNT] = result.intersections["count"].to_numpy()
         r = mse.multiple_systems_estimate(histories, criterion=criterion,
                                           confidence=confidence, bootstrap=bootstrap,
                                           seed=seed)

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from mineaction.analysis import by_source as bs
 from mineaction.analysis import landrelease as lr
 from mineaction.analysis.casualties import FACTS, breakdown, casualties
-from mineaction.analysis.overlaps import overlaps
 from mineaction.analysis.trends import trends
 from mineaction.reports import charts, maps
 from mineaction.reports.i18n import Formatter
@@ -225,19 +224,18 @@ class Base:
         multiple-systems estimate of the casualties no source recorded. Full counts, as
         the rest of the report (reports go to signed-in users, not the public)."""
         chosen = bs.choose(self.store, "victim", APPROVED, None)
-        frame, result = bs.compare(self.store, "victim", APPROVED, chosen,
-                                   admin_area=self.admin_area, date_from=date_from,
-                                   date_to=date_to)
+        period = {"admin_area": self.admin_area, "date_from": date_from, "date_to": date_to}
+        result = bs.compare(self.store, "victim", APPROVED, chosen, **period)
         # Sources with nothing in the period are left out of the table and the estimate: a
         # source that covered another period says nothing of this one's coverage.
         present = [str(s) for s, n in zip(result.per_source["source"],
                                           result.per_source["entities"], strict=True) if n]
+        if len(present) < len(chosen):
+            result = bs.compare(self.store, "victim", APPROVED, present, **period)
         if not present:
-            return {"sources": [], "per_source": [], "intersections": [], "distinct": 0,
-                    "estimate": bs.estimate(frame, []), "chart": None}
-        shown = overlaps(frame, sources=present)
-        return {**bs.view(shown), "estimate": bs.estimate(frame, present),
-                "chart": self.chart(upset_figure(shown, self.t("Casualties by source")))}
+            return {**bs.view(result), "estimate": bs.estimate(result), "chart": None}
+        return {**bs.view(result), "estimate": bs.estimate(result),
+                "chart": self.chart(upset_figure(result, self.t("Casualties by source")))}
 
     def hazard_map(self, title: str) -> str | None:
         hazards = self.store.read_frame(Query(kind="hazard", status=APPROVED,

@@ -92,7 +92,7 @@ def sources_chart(store: Store, access: Access, *, kind: str = "victim",
     try:
         chosen = bs.choose(store, kind, counted, sources)
         filters = {"admin_area": admin_area, "date_from": date_from, "date_to": date_to}
-        _, result = bs.compare(store, kind, counted, chosen, **filters)
+        result = bs.compare(store, kind, counted, chosen, **filters)
     except ValueError as exc:
         raise _bad_source(exc) from exc
     if access.principal.is_public:
