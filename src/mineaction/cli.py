@@ -369,8 +369,8 @@ def _print_report(report: Any) -> None:
         typer.echo(f"  {k.kind:<14} added {k.added:,}{back}, changed {k.changed:,}, "
                    f"unchanged {k.unchanged:,}{kept}{review}{gone}, rejected {k.rejected:,}")
         if k.matched:
-            typer.echo(f"  {'':<14} {k.matched:,} rows without ids matched to the records "
-                       "they revise, which keep their ids and history")
+            typer.echo(f"  {'':<14} rows without ids matched to the records they revise: "
+                       f"{k.matched:,} (the records keep their ids and history)")
     if report.unmatched_rows:
         rows = ", ".join(str(r) for r in report.unmatched_rows[:10])
         more = " ..." if len(report.unmatched_rows) > 10 else ""
