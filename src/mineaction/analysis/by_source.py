@@ -14,8 +14,10 @@ For the public, `public_view` suppresses small counts (see the rule there).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -220,9 +222,25 @@ def estimate(result: Overlaps, *, confidence: float = 0.95, criterion: mse.Crite
         return {"available": False,
                 "reason": NEEDS_THREE.format(n=len(sources),
                                              were="was" if len(sources) == 1 else "were")}
+    table = result.intersections
+    counts = tuple((tuple(int(table.at[i, s]) for s in sources), int(table.at[i, "count"]))
+                   for i in table.index)
+    # A copy: the cached answer is shared, and callers may change theirs.
+    return copy.deepcopy(_estimate(tuple(sources), counts, confidence, criterion, bootstrap,
+                                   seed))
+
+
+# The estimate depends on the exclusive counts alone, and its bootstrap refits every model a
+# thousand times (most of a minute with five sources): the same counts, as a dashboard or
+# an API client asks again and again while the data stand still, are estimated once.
+@lru_cache(maxsize=64)
+def _estimate(sources: tuple[str, ...], counts: tuple[tuple[tuple[int, ...], int], ...],
+              confidence: float, criterion: mse.Criterion, bootstrap: int, seed: int
+              ) -> dict[str, Any]:
+    histories = pd.DataFrame([flags for flags, _ in counts], columns=list(sources),
+                             dtype=int)
+    histories[mse.COUNT] = [n for _, n in counts]
     try:
-        histories = result.intersections[sources].astype(int)
-        histories[mse.COUNT] = result.intersections["count"].to_numpy()
         r = mse.multiple_systems_estimate(histories, criterion=criterion,
                                           confidence=confidence, bootstrap=bootstrap,
                                           seed=seed)

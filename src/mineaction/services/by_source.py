@@ -97,7 +97,7 @@ def sources_chart(store: Store, access: Access, *, kind: str = "victim",
         raise _bad_source(exc) from exc
     if access.principal.is_public:
         public = bs.public_view(bs.view(result) | {"estimate": None}, min_count)
-        if not chart_published(public):
+        if public["suppressed"]:
             raise Forbidden("this chart is not published: it would show counts suppressed "
                             "to protect the people behind them")
     buffer = io.BytesIO()
