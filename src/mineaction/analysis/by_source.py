@@ -5,9 +5,14 @@ the casualties that no source recorded.
 
 After record linkage every record belongs to a canonical entity (store/links.py keeps
 `canonical_members` for entities of two or more records; a record in none is an entity of
-its own). `membership` reads one row per current record, entity and source; `by_source`
-turns it into JSON-ready figures with `analysis.overlaps` and `analysis.mse`, so the CLI,
-the API, the dashboard and the annual report publish the same numbers.
+its own). `membership` reads one row per current record, entity and source;
+`pattern_counts` counts the same in SQL (entities per exact set of sources), and
+`by_source` turns those counts into JSON-ready figures (analysis/overlaps.py's Overlaps,
+analysis/mse.py's estimate), so the CLI, the API, the dashboard and the annual report
+publish the same numbers.
+
+The same entity counted under the statuses asked for: an entity whose representative is
+not approved still counts once among approved records here, through its approved members.
 
 For the public, `public_view` suppresses small counts (see the rule there).
 """
