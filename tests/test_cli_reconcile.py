@@ -79,3 +79,30 @@ def test_errors_are_clear(store_path: Path) -> None:
     assert code == 2 and "no link no-such-link" in out
     code, out = cli(store_path, "reconcile", "undo", "no-such-link")
     assert code == 2
+
+
+def test_stats_sources_shows_overlaps_and_the_estimate(tmp_path: Path) -> None:
+    """Three sources, linked: per source, what only it has, the overlaps, and the estimate
+    of the victims none recorded (three sources give one; here, with an interval)."""
+    path = tmp_path / "three.gpkg"
+    n = SHARED + OWN
+    with open_store(path) as store:
+        for i in range(n):
+            if i % 10 < 7:
+                _report(store, "police", i)
+            if i % 2 == 0:
+                _report(store, "hospital", i, shift_days=1)
+            if i % 3 == 0:
+                _report(store, "press", i, shift_days=2)
+    code, out = cli(path, "reconcile", "run", "police", "hospital", "press")
+    assert code == 0, out
+    code, out = cli(path, "stats", "sources", "--chart", str(tmp_path / "upset.png"))
+    assert code == 0, out
+    assert "police" in out and "hospital & press" in out.replace("press & hospital",
+                                                                 "hospital & press")
+    recorded = len({i for i in range(n) if i % 10 < 7 or i % 2 == 0 or i % 3 == 0})
+    assert f"distinct: {recorded}" in out
+    assert "estimated in all" in out or "no estimate of the unrecorded" in out
+    assert (tmp_path / "upset.png").read_bytes()[:4] == b"\x89PNG"
+    code, out = cli(path, "stats", "sources", "--sources", "police,nowhere")
+    assert code == 2 and "nowhere" in out

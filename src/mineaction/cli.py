@@ -699,6 +699,74 @@ def stats_casualties(
     _emit(rows, columns, format)
 
 
+@stats_app.command("sources")
+def stats_sources(
+    kind: Annotated[str, typer.Option(help="victim or accident.")] = "victim",
+    sources: Annotated[str | None, typer.Option(
+        help="Datasets to compare, comma-separated (default: every dataset with such "
+        "records).")] = None,
+    all_statuses: Annotated[bool, typer.Option(
+        help="Count every record, not only approved ones.")] = False,
+    admin_area: AdminOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    chart: Annotated[Path | None, typer.Option(
+        help="Also draw the UpSet chart of the overlaps to this file (.png or .svg).")
+    ] = None,
+    format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Victims by source: each source's count and what only it recorded, the victims
+    recorded by exactly each combination of sources, the distinct victims, and from three
+    sources the multiple-systems estimate of the victims no source recorded."""
+    from mineaction.access.roles import Policy, Principal, Role
+    from mineaction.access.visibility import Access
+    from mineaction.services.by_source import sources_chart, sources_view
+    from mineaction.services.errors import ServiceError
+
+    who = Principal(username=_cli_actor(), role=Role.admin, user_id=_cli_actor())
+    chosen = [x.strip() for x in sources.split(",") if x.strip()] if sources else None
+    filters: dict[str, Any] = {
+        "kind": kind, "statuses": None if all_statuses else ("approved",),
+        "sources": chosen, "date_from": _date_option(date_from, "--from"),
+        "date_to": _date_option(date_to, "--to")}
+    with _open(store) as s:
+        filters["admin_area"] = _admin_area(s, admin_area)
+        access = Access(who, Policy())
+        try:
+            view = sources_view(s, access, **filters)
+            if chart is not None:
+                fmt = chart.suffix.lower().lstrip(".") or "png"
+                chart.write_bytes(sources_chart(s, access, **filters, fmt=fmt))
+        except ServiceError as exc:
+            fail(str(exc), 2)
+    if format == OutputFormat.json:
+        typer.echo(json.dumps(view, default=str, indent=1))
+        return
+    per = [{"source": r["source"], "records": r["entities"],
+            "only_this_source": r["only_this_source"]} for r in view["per_source"]]
+    _emit(per, ["source", "records", "only_this_source"], format)
+    if format == OutputFormat.csv:
+        return
+    patterns = [{"recorded by": r["pattern"], "victims": r["count"]}
+                for r in view["intersections"]]
+    _emit(patterns, ["recorded by", "victims"], format)
+    typer.echo(f"distinct: {view['distinct']:,}")
+    est = view.get("estimate") or {}
+    if est.get("available"):
+        low, high = est["interval"]
+        typer.echo(f"estimated in all, recorded or not: {est['estimate']:,.0f} "
+                   f"({est['confidence']:.0%} interval {low:,.0f} to {high:,.0f}); "
+                   f"recorded by no source: about {est['unobserved']:,.0f}")
+        typer.echo(f"model: {', '.join(est['model_terms']) or 'independent sources'} "
+                   f"(chosen by {est['criterion'].upper()}; {est['interval_method']})")
+        typer.echo(f"assumptions: {est['assumptions']}")
+    elif est:
+        typer.echo(f"no estimate of the unrecorded: {est.get('reason')}")
+    if chart is not None:
+        typer.echo(f"wrote {chart}", err=True)
+
+
 def _date_option(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
