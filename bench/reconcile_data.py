@@ -21,12 +21,20 @@ victim and no ids. From it this module makes, with a known truth:
     independently (70%, 50%, 25%), so some persons are in no source, which is what a
     multiple-systems estimate must find; `SourcesTruth.true_total` is the number of persons.
 
-    - "centre" (70%, victims): full date, moved by 1-30 days either way in 10% of records;
-      municipality by DANE code; age band; fields missing at random (4% each).
-    - "ngo" (50%, victims): full date moved in 20% of records; municipality and department
-      by NAME, with accent, case and spelling variations; age in years (drawn within the
-      band: 5-17 for "Menor de 18 años", 18-75 for "Mayor de 18 años"), fields missing at
-      random (8% each).
+    - "centre" (70%, victims): full date, moved by 1-30 days either way in 10% of its
+      accidents; municipality by DANE code; age band; fields missing at random (4% each).
+    - "ngo" (50%, victims): full date moved in 20% of its accidents; municipality and
+      department by NAME, with accent, case and spelling variations; age in years (drawn
+      within the band: 5-17 for "Menor de 18 años", 18-75 for "Mayor de 18 años"), fields
+      missing at random (8% each).
+
+    `noise="accident"` (the default): a source's error about an accident is its report's,
+    made once: the date moved, the date left out or the site left out (at the shares
+    above) for the accident, so all its victims in that source share them, as in a
+    register where a victim row carries its accident's date and site; the person fields
+    go missing victim by victim. `noise="record"` (the generator before the two-stage
+    linker, kept to compare): every field, the date's move included, drawn victim by
+    victim, so one source may give the victims of one accident different dates.
     - "press" (25%, accidents only): one row per accident of which it knows at least one
       victim, with counts of killed and injured among the victims it knows; date moved in 15%.
 
@@ -246,8 +254,37 @@ def _shuffled_with_ids(frame: pd.DataFrame, name: str,
     return frame
 
 
-def three_sources(raw: pd.DataFrame,
-                  seed: int) -> tuple[dict[str, pd.DataFrame], SourcesTruth]:
+# The accident's fields a source blanks record by record under the "record" noise (under
+# "accident" noise they are blanked, and the date moved, once per accident and source).
+_ACCIDENT_FIELDS = {"accident": [], "record": ["event_date", "site"]}
+
+
+def _accident_noise(true_date_of_accident: pd.Series, accident: pd.Series, rows: pd.Index,
+                    name: str, noise: str, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The dates a source gives its `rows` (ISO text, "" when it does not know it) and
+    whether it leaves their site blank. Under "accident" noise a source's error is its
+    report's: the date is moved, or left out, or the site left out, once for the accident,
+    so all its victims in that source share it (as in a register where a victim row
+    carries its accident's date and site). Under "record" noise each victim row is moved
+    on its own (blanks then come from _blank_at_random)."""
+    if noise == "record":
+        true_date = true_date_of_accident.loc[accident.to_numpy()[rows]].reset_index(drop=True)
+        return (_iso(_moved(true_date, DATE_MOVED[name], rng)).to_numpy(),
+                np.zeros(len(rows), dtype=bool))
+    moved = _iso(_moved(true_date_of_accident.reset_index(drop=True), DATE_MOVED[name], rng))
+    no_date = rng.random(len(moved)) < MISSING[name]
+    no_site = rng.random(len(moved)) < MISSING[name]
+    # accident ids are 0..n-1 in true_date_of_accident's (sorted) order.
+    of_row = accident.to_numpy()[rows]
+    when = np.where(no_date[of_row], "", moved.to_numpy()[of_row])
+    return when, no_site[of_row]
+
+
+def three_sources(raw: pd.DataFrame, seed: int, noise: str = "accident"
+                  ) -> tuple[dict[str, pd.DataFrame], SourcesTruth]:
+    if noise not in _ACCIDENT_FIELDS:
+        raise ValueError(f"noise must be 'accident' or 'record', not {noise!r}")
     rng = np.random.default_rng(seed)
     reg = _as_text(raw)
     n = len(reg)
@@ -260,34 +297,40 @@ def three_sources(raw: pd.DataFrame,
     links: list[pd.DataFrame] = []
 
     rows = reg[covered["centre"]]
+    when, where = _accident_noise(true_date_of_accident, accident, rows.index, "centre",
+                                  noise, rng)
     centre = pd.DataFrame({
         "person": rows.index,
-        "event_date": _iso(_moved(true_date[rows.index], DATE_MOVED["centre"], rng)).values,
+        "event_date": when,
         "department_code": rows["codigodanedepartamento"].values,
         "municipality_code": rows["codigodanemunicipio"].values,
-        "site": rows["sitio"].values, "device": rows["tipoevento"].values,
-        "age_band": rows["rangoedad"].values, "sex": rows["genero"].values,
+        "site": np.where(where, "", rows["sitio"].to_numpy()),
+        "device": rows["tipoevento"].values, "age_band": rows["rangoedad"].values,
+        "sex": rows["genero"].values,
         "outcome": rows["estado"].values, "role": rows["condicion"].values,
         "activity": rows["Actividad"].values, "ethnic_group": rows["grupoetnico"].values,
     })
-    centre = _blank_at_random(centre, ["event_date", "site", "age_band", "sex", "outcome",
-                                       "role", "activity", "ethnic_group"],
+    centre = _blank_at_random(centre, [*_ACCIDENT_FIELDS[noise], "age_band", "sex",
+                                       "outcome", "role", "activity", "ethnic_group"],
                               MISSING["centre"], rng)
     sources["centre"] = _shuffled_with_ids(centre, "centre", rng)
 
     rows = reg[covered["ngo"]]
+    when, where = _accident_noise(true_date_of_accident, accident, rows.index, "ngo", noise,
+                                  rng)
     ngo = pd.DataFrame({
         "person": rows.index,
-        "event_date": _iso(_moved(true_date[rows.index], DATE_MOVED["ngo"], rng)).values,
+        "event_date": when,
         "department_name": [_spelling_variant(v, rng) for v in rows["departamento"]],
         "municipality_name": [_spelling_variant(v, rng) for v in rows["municipio"]],
-        "site": rows["sitio"].values, "device": rows["tipoevento"].values,
+        "site": np.where(where, "", rows["sitio"].to_numpy()),
+        "device": rows["tipoevento"].values,
         "age_years": _age_in_years(rows["rangoedad"], rng).values,
         "sex": rows["genero"].values, "outcome": rows["estado"].values,
         "role": rows["condicion"].values, "activity": rows["Actividad"].values,
     })
-    ngo = _blank_at_random(ngo, ["event_date", "site", "age_years", "sex", "outcome", "role",
-                                 "activity"], MISSING["ngo"], rng)
+    ngo = _blank_at_random(ngo, [*_ACCIDENT_FIELDS[noise], "age_years", "sex", "outcome",
+                                 "role", "activity"], MISSING["ngo"], rng)
     sources["ngo"] = _shuffled_with_ids(ngo, "ngo", rng)
 
     for name in ("centre", "ngo"):

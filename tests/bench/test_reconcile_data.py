@@ -199,3 +199,20 @@ def test_same_seed_same_bytes_other_seed_other_data(raw: pd.DataFrame, tmp_path:
                     str(tmp_path / "cli"), "--seed", "7"], check=True, capture_output=True,
                    timeout=120)
     assert first == {p.name: p.read_bytes() for p in (tmp_path / "cli").iterdir()}
+
+
+def test_a_source_gives_all_victims_of_an_accident_one_date_and_site(raw: pd.DataFrame,
+                                                                    sources: tuple) -> None:
+    frames, truth = sources
+    for name in ("centre", "ngo"):
+        links = truth.links[truth.links["source"] == name].set_index("record_id")
+        frame = frames[name].set_index("record_id")
+        frame = frame.assign(accident_id=links.loc[frame.index, "accident_id"].to_numpy())
+        per_accident = frame.groupby("accident_id")[["event_date", "site"]].nunique()
+        assert (per_accident <= 1).all().all(), name
+        assert (frame["event_date"] == "").mean() > 0.02  # some accidents' dates unknown
+    # The older noise, victim by victim, is still there to compare.
+    frames, _ = rd.three_sources(raw, 7, noise="record")
+    assert len(frames["centre"]) == len(sources[0]["centre"])
+    with pytest.raises(ValueError):
+        rd.three_sources(raw, 7, noise="person")

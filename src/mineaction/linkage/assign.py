@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 
@@ -50,3 +51,42 @@ def greedy_one_to_one(pairs: pd.DataFrame, left: str, right: str,
         used_right.add(b)
         keep.append(pos)
     return ordered.iloc[keep].reset_index(drop=True)
+
+
+def optimal_one_to_one(pairs: pd.DataFrame, left: str, right: str, score: str
+                       ) -> pd.DataFrame:
+    """Each left and each right value in at most one pair, the pairs chosen to maximise the
+    total score (every score must be positive: a pair is only taken when it adds). Solved
+    exactly (Hungarian method) within each connected group of candidates, which blocking
+    keeps small (the victims of one municipality); greedy would let a record whose fields
+    are missing take the partner of one that fits only that partner."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if pairs.empty:
+        return pairs.reset_index(drop=True)
+    lcodes, luniq = pd.factorize(pairs[left])
+    rcodes, runiq = pd.factorize(pairs[right])
+    nl = len(luniq)
+    size = nl + len(runiq)
+    graph = coo_matrix((np.ones(len(pairs)), (lcodes, rcodes + nl)), shape=(size, size))
+    _, component = connected_components(graph, directed=False)
+    comp = component[lcodes]
+    scores = pairs[score].to_numpy(dtype=float)
+    order = np.argsort(comp, kind="stable")
+    bounds = np.flatnonzero(np.diff(comp[order])) + 1
+    keep: list[int] = []
+    for idx in np.split(order, bounds):
+        if len(idx) == 1:
+            keep.append(int(idx[0]))
+            continue
+        lu, li = np.unique(lcodes[idx], return_inverse=True)
+        ru, ri = np.unique(rcodes[idx], return_inverse=True)
+        matrix = np.zeros((len(lu), len(ru)))
+        matrix[li, ri] = scores[idx]
+        where = {(int(a), int(b)): int(k) for a, b, k in zip(li, ri, idx, strict=True)}
+        rows, cols = linear_sum_assignment(matrix, maximize=True)
+        keep += [where[(int(a), int(b))] for a, b in zip(rows, cols, strict=True)
+                 if (int(a), int(b)) in where]
+    return pairs.iloc[np.sort(keep)].reset_index(drop=True)

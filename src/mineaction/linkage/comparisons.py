@@ -42,14 +42,19 @@ def _exact(column: str, u_agree: float, m_differ: float) -> dict[str, Any]:
 
 def _date() -> dict[str, Any]:
     """Dates as day ranges (a month-precision date is any day of that month): overlapping
-    ranges agree; otherwise the gap in days between them."""
+    ranges agree; otherwise the gap in days between them, graded (3, 10, 31, 92 days): a
+    report a few days off (the day of the report, not of the accident) is likelier the same
+    accident than one weeks off. The default m state that most reports give the day, and a
+    wrong one is off by up to a month about evenly; training replaces the u."""
     gap = ("date_diff('day', least(date_end_l, date_end_r), "
            "greatest(date_start_l, date_start_r))")
     return {"output_column_name": "date", "comparison_levels": [
         _null("date_start_l IS NULL OR date_start_r IS NULL"),
         _level("greatest(date_start_l, date_start_r) <= least(date_end_l, date_end_r)",
                "ranges overlap", 0.85, 0.004),
-        _level(f"{gap} <= 31", "within 31 days", 0.12, 0.006),
+        _level(f"{gap} <= 3", "within 3 days", 0.02, 0.0006),
+        _level(f"{gap} <= 10", "within 10 days", 0.03, 0.0014),
+        _level(f"{gap} <= 31", "within 31 days", 0.07, 0.004),
         _level(f"{gap} <= 92", "within 92 days", 0.02, 0.015),
         _level("ELSE", "further apart", 0.01, 0.975),
     ]}

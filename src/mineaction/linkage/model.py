@@ -181,16 +181,23 @@ def _em_accident_m(settings: dict[str, Any], inputs: Sequence[pd.DataFrame],
 
 
 def predict(model: LinkageModel, frames: Sequence[pd.DataFrame], names: Sequence[str], *,
-            threshold: float = 0.0) -> pd.DataFrame:
+            threshold: float = 0.0, weights: bool = False) -> pd.DataFrame:
     """Scored candidate pairs between the frames (never within one): columns uid_l, uid_r,
-    source_dataset_l, source_dataset_r, match_probability."""
+    source_dataset_l, source_dataset_r, match_probability; with `weights`, also
+    match_weight and each comparison's log2 Bayes factor `mw_<comparison>` (0 when either
+    side is missing), from which the two-stage linker (hierarchy.py) separates the
+    accident's evidence from the person's."""
     settings = dict(model.settings)
     settings["probability_two_random_records_match"] = prior([len(f) for f in frames])
+    columns = [f"{UID}_l", f"{UID}_r", f"{SOURCE}_l", f"{SOURCE}_r", "match_probability"]
+    if weights:
+        settings["retain_intermediate_calculation_columns"] = True
+        columns += ["match_weight", *(f"mw_{c['output_column_name']}"
+                                      for c in settings["comparisons"])]
     if any(len(f) == 0 for f in frames):
-        return pd.DataFrame(columns=[f"{UID}_l", f"{UID}_r", f"{SOURCE}_l", f"{SOURCE}_r",
-                                     "match_probability"])
+        return pd.DataFrame(columns=columns)
     linker = _linker([_splink_columns(f) for f in frames], names, settings)
     scored = linker.inference.predict(threshold_match_probability=threshold or None,
                                       warning_mode="never")
     pairs = scored.as_pandas_dataframe()
-    return pairs[[f"{UID}_l", f"{UID}_r", f"{SOURCE}_l", f"{SOURCE}_r", "match_probability"]]
+    return pairs[columns]

@@ -17,6 +17,7 @@ from mineaction.linkage.assign import greedy_one_to_one
 from mineaction.linkage.clusters import cluster_links
 from mineaction.linkage.comparisons import SOURCE, UID, default_settings, given_fields
 from mineaction.linkage.fields import prepare
+from mineaction.linkage.hierarchy import link_two_sources
 
 ACCEPTED, REVIEW, SPLIT = "accepted", "review", "split"
 
@@ -28,7 +29,9 @@ class SourceLinks:
     its cluster together; NaN for a single record).
     `links`: source_l, id_l, source_r, id_r, probability, status: accepted (in a cluster),
     review (between the thresholds: a person decides), split (accepted by probability but
-    refused because it would put two records of one source in a cluster).
+    refused because it would put two records of one source in a cluster); for victims also
+    accident_probability: how likely the two victims' accidents are one (hierarchy.py;
+    NaN for a link made pairwise, outside a linked accident pair).
     `prepared`: the normalised records, by source (what canonical() reads).
     `model`: the model's parameters as JSON."""
 
@@ -77,12 +80,51 @@ def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0
         settings = default_settings(kind, given_fields(sides))
         linkage_model = splink_model.LinkageModel(kind, settings)
         splink_model.train(linkage_model, sides, names, min_records=min_training_records, em=em)
-    scored = splink_model.predict(linkage_model, sides, names, threshold=lower)
-    links = _one_link_per_other_source(_with_ids(scored, prepared))
+    if kind == "victim":
+        # Two stages: accidents first, then their victims (hierarchy.py).
+        scored = splink_model.predict(linkage_model, sides, names, threshold=_FLOOR,
+                                      weights=True)
+        links = _two_stage(scored, prepared, lower)
+    else:
+        scored = splink_model.predict(linkage_model, sides, names, threshold=lower)
+        links = _one_link_per_other_source(_with_ids(scored, prepared)).assign(
+            accident_probability=np.nan)
     links["status"] = np.where(links["probability"] >= upper, ACCEPTED, REVIEW)
     records, links = cluster_links(prepared, links)
     return SourceLinks(kind=kind, records=records, links=links, prepared=prepared,
                        model=linkage_model.to_json(), notes=list(linkage_model.notes))
+
+
+# Pairs Splink scores below this are not even candidates for the two-stage linker: their
+# accident and person together weigh heavily against (the rest decides step by step).
+_FLOOR = 1e-4
+
+
+def _two_stage(scored: pd.DataFrame, prepared: dict[str, pd.DataFrame], lower: float
+               ) -> pd.DataFrame:
+    """Victim links of every pair of sources, by hierarchy.link_two_sources, with the
+    sources' ids, the lower-named source on the left."""
+    uid, src = UID, SOURCE
+    parts = []
+    names = sorted(prepared)
+    for i, left in enumerate(names):
+        for right in names[i + 1:]:
+            src_l, src_r = scored[f"{src}_l"], scored[f"{src}_r"]
+            f = scored[((src_l == left) & (src_r == right)).to_numpy()]
+            b = scored[((src_l == right) & (src_r == left)).to_numpy()]
+            pairs = pd.concat([
+                f.assign(pos_l=f[f"{uid}_l"].astype(np.int64),
+                         pos_r=f[f"{uid}_r"].astype(np.int64)),
+                b.assign(pos_l=b[f"{uid}_r"].astype(np.int64),
+                         pos_r=b[f"{uid}_l"].astype(np.int64)),
+            ], ignore_index=True)
+            found = link_two_sources(pairs, prepared[left], prepared[right], lower=lower)
+            parts.append(pd.DataFrame({
+                "source_l": left, "id_l": prepared[left]["id"].to_numpy()[found["pos_l"]],
+                "source_r": right, "id_r": prepared[right]["id"].to_numpy()[found["pos_r"]],
+                "probability": found["probability"].to_numpy(dtype=float),
+                "accident_probability": found["accident_probability"].to_numpy(dtype=float)}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _with_ids(scored: pd.DataFrame, prepared: dict[str, pd.DataFrame]) -> pd.DataFrame:
