@@ -265,3 +265,15 @@ def test_the_page_never_rounds_a_guess_to_certainty() -> None:
     assert likelihood(None) == "linked by a person"
     # A field one source left out is no disagreement.
     assert differs("killed", "injured") and not differs("killed", None)
+
+
+@ONE_STORE
+def test_per_record_counts_every_record_but_not_for_the_public(
+        api: Api, linked: dict[str, dict[int, str]]) -> None:
+    once = _total(api)
+    every = api.as_("approver").get("/api/v1/stats/casualties",
+                                    params={"per_record": "true"}).json()["total"]
+    assert every["casualties"] == sum(len(v) for v in linked.values()) > once
+    public = api.public.get("/api/v1/stats/casualties", params={"per_record": "true"})
+    assert public.status_code == 200
+    assert public.json()["total"]["casualties"] in (once, None)

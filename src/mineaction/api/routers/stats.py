@@ -133,11 +133,17 @@ def casualty_statistics(
     date_to: date | None = None, dataset: str | None = None,
     f: Annotated[Literal["json", "csv"], Query(description="json, or csv with an HXL "
                                                "hashtag row")] = "json",
+    per_record: Annotated[bool, Query(description="Count every record, also those another "
+                                      "source's record represents (signed-in users; by "
+                                      "default each victim counts once)")] = False,
 ) -> Any:
     dims = parse_by(by)
+    # The public's figures are the published ones: each victim once.
+    canonical = who.is_public or not per_record
     stats = cas.casualty_stats(svc.store, dims, statuses=statuses_for(_access(svc, who), status),
                                admin_level=admin_level, dataset=dataset,
-                               admin_area=admin_area, date_from=date_from, date_to=date_to)
+                               admin_area=admin_area, date_from=date_from, date_to=date_to,
+                               canonical=canonical)
     if who.is_public:
         stats = statistics.public_casualties(stats, svc.settings.public_min_count)
     return _csv(stats) if f == "csv" else stats
