@@ -795,6 +795,7 @@ def _list_cell(s: Any, cell: dict[str, Any], filters: dict[str, Any],
 def _register_shells() -> None:
     """Commands that live in their own modules (reports, server), added last so their
     imports stay out of the core commands' start-up."""
+    from mineaction.cli_checks import register as register_check_commands
     from mineaction.cli_reconcile import register as register_reconcile_commands
     from mineaction.cli_reports import publish, report_app
     from mineaction.cli_server import register as register_server_commands
@@ -803,6 +804,7 @@ def _register_shells() -> None:
     commands.command("publish")(publish)
     register_server_commands(commands)
     register_reconcile_commands(commands)
+    register_check_commands(commands)
 
 
 _register_shells()
