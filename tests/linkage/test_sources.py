@@ -200,3 +200,57 @@ def test_accidents_of_two_sources_link_on_date_place_and_device() -> None:
     accepted = links.links[links.links["status"] == "accepted"]
     assert set(zip(accepted["id_l"], accepted["id_r"], strict=True)) == {("a1", "o1"),
                                                                           ("a3", "o3")}
+
+
+def test_optimal_assignment_gives_each_record_the_partner_only_it_fits() -> None:
+    from mineaction.linkage.assign import greedy_one_to_one, optimal_one_to_one
+
+    # c1 (a field missing) fits n1 and n2 alike and a shade better; c2 fits only n1.
+    pairs = pd.DataFrame({"l": ["c1", "c1", "c2"], "r": ["n1", "n2", "n1"],
+                          "s": [5.0, 4.9, 4.8]})
+    greedy = greedy_one_to_one(pairs, "l", "r", score="s")
+    assert set(zip(greedy["l"], greedy["r"], strict=True)) == {("c1", "n1")}
+    best = optimal_one_to_one(pairs, "l", "r", "s")
+    assert set(zip(best["l"], best["r"], strict=True)) == {("c1", "n2"), ("c2", "n1")}
+
+
+def test_victims_group_into_their_source_s_accidents() -> None:
+    from mineaction.linkage.fields import prepare
+    from mineaction.linkage.hierarchy import accident_groups
+
+    frame = pd.DataFrame({
+        "accident_date": ["2006-01-12", "2006-01-12", "2006-01-12", None, None],
+        "date_precision": "day", "admin_area_pcode": ["05313", "5313", "05313", "05313",
+                                                      "05313"],
+        "place_name": ["Vereda El Páramo", "vereda el paramo", "Vereda Alta", None, None],
+        "accident_kind": "mine"})
+    groups = accident_groups(prepare(frame, "victim"))
+    assert groups[0] == groups[1]  # the same site, written differently
+    assert len(set(groups)) == 4  # another site; no date nor site: each alone
+
+
+def test_victims_of_two_accidents_of_one_municipality_and_month_are_not_rivals() -> None:
+    # Two accidents in one municipality nine days apart; the centre has each one's
+    # victims, the ngo the same four with the first accident's date two days off and one
+    # victim's sex and role missing (it would fit a victim of either accident).
+    base = {"date_precision": "day", "admin_area_pcode": "18410", "accident_kind": "mine",
+            "outcome": "injured", "age_band": "adult"}
+    centre = pd.DataFrame([
+        {**base, "id": "a1", "accident_date": "2007-05-03", "place_name": "Vereda Alta",
+         "sex": "male", "role": "security_forces", "activity": "military_duty"},
+        {**base, "id": "a2", "accident_date": "2007-05-03", "place_name": "Vereda Alta",
+         "sex": "female", "role": "civilian", "activity": "agriculture"},
+        {**base, "id": "b1", "accident_date": "2007-05-12", "place_name": "Vereda Baja",
+         "sex": "male", "role": "security_forces", "activity": "military_duty"},
+        {**base, "id": "b2", "accident_date": "2007-05-12", "place_name": "Vereda Baja",
+         "sex": "male", "role": "civilian", "activity": "travelling"},
+    ])
+    ngo = centre.assign(id=["na1", "na2", "nb1", "nb2"],
+                        accident_date=["2007-05-05", "2007-05-05", "2007-05-12",
+                                       "2007-05-12"])
+    ngo.loc[2, ["sex", "role"]] = None
+    links = link_sources({"centre": centre, "ngo": ngo}, "victim", lower=0.01)
+    found = set(zip(links.links["id_l"], links.links["id_r"], strict=True))
+    assert found == {("a1", "na1"), ("a2", "na2"), ("b1", "nb1"), ("b2", "nb2")}
+    # The accident pair's probability travels with its victims' links, for the reviewer.
+    assert links.links["accident_probability"].between(0, 1).all()

@@ -40,21 +40,25 @@ def _exact(column: str, u_agree: float, m_differ: float) -> dict[str, Any]:
     ]}
 
 
-def _date() -> dict[str, Any]:
+def _date(graded: bool = False) -> dict[str, Any]:
     """Dates as day ranges (a month-precision date is any day of that month): overlapping
-    ranges agree; otherwise the gap in days between them, graded (3, 10, 31, 92 days): a
-    report a few days off (the day of the report, not of the accident) is likelier the same
-    accident than one weeks off. The default m state that most reports give the day, and a
-    wrong one is off by up to a month about evenly; training replaces the u."""
+    ranges agree; otherwise the gap in days between them. `graded` (between sources) adds
+    3 and 10 days below 31: a report a few days off (the day of the report, not of the
+    accident) is likelier the same accident than one weeks off; its default m state that
+    most reports give the day and a wrong one is off by up to a month about evenly, and
+    training replaces the u. A release against its own dataset (month precision, the same
+    register) keeps the coarser levels."""
     gap = ("date_diff('day', least(date_end_l, date_end_r), "
            "greatest(date_start_l, date_start_r))")
+    close = [_level(f"{gap} <= 3", "within 3 days", 0.02, 0.0006),
+             _level(f"{gap} <= 10", "within 10 days", 0.03, 0.0014),
+             _level(f"{gap} <= 31", "within 31 days", 0.07, 0.004)] if graded else [
+             _level(f"{gap} <= 31", "within 31 days", 0.12, 0.006)]
     return {"output_column_name": "date", "comparison_levels": [
         _null("date_start_l IS NULL OR date_start_r IS NULL"),
         _level("greatest(date_start_l, date_start_r) <= least(date_end_l, date_end_r)",
                "ranges overlap", 0.85, 0.004),
-        _level(f"{gap} <= 3", "within 3 days", 0.02, 0.0006),
-        _level(f"{gap} <= 10", "within 10 days", 0.03, 0.0014),
-        _level(f"{gap} <= 31", "within 31 days", 0.07, 0.004),
+        *close,
         _level(f"{gap} <= 92", "within 92 days", 0.02, 0.015),
         _level("ELSE", "further apart", 0.01, 0.975),
     ]}
@@ -129,15 +133,17 @@ _CATEGORY_M_DIFFER = {"sex": 0.02, "outcome": 0.02, "role": 0.02, "activity": 0.
 ACCIDENT_COMPARISONS = ("date", "place", "place_name", "accident_kind", "device_category")
 
 
-def comparisons(kind: str, given: set[str] | None = None) -> list[dict[str, Any]]:
+def comparisons(kind: str, given: set[str] | None = None, *, graded_dates: bool = False
+                ) -> list[dict[str, Any]]:
     """The comparisons for `kind`, limited to the fields `given` (those at least two inputs
-    fill somewhere; None: all): a field no two sources give is not compared."""
+    fill somewhere; None: all): a field no two sources give is not compared.
+    `graded_dates`: see _date."""
     fs = field_set(kind)
 
     def has(name: str) -> bool:
         return given is None or name in given
 
-    out = [_date(), _place(has("longitude") and has("latitude"))]
+    out = [_date(graded_dates), _place(has("longitude") and has("latitude"))]
     if fs.has_age and (has("age") or has("age_band")):
         out.append(_age(has("age")))
     out += [_exact(c, _CATEGORY_U.get(c, 0.3), _CATEGORY_M_DIFFER.get(c, 0.05))
@@ -167,12 +173,13 @@ def blocking_rules(kind: str) -> list[str]:
     return ["l.admin_area_pcode = r.admin_area_pcode", second]
 
 
-def default_settings(kind: str, given: set[str] | None = None) -> dict[str, Any]:
+def default_settings(kind: str, given: set[str] | None = None, *,
+                     graded_dates: bool = False) -> dict[str, Any]:
     return {
         "link_type": "link_only",
         "unique_id_column_name": UID,
         "source_dataset_column_name": SOURCE,
-        "comparisons": comparisons(kind, given),
+        "comparisons": comparisons(kind, given, graded_dates=graded_dates),
         "blocking_rules_to_generate_predictions": blocking_rules(kind),
         "retain_matching_columns": False,
         "retain_intermediate_calculation_columns": False,

@@ -77,7 +77,7 @@ def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0
     if model is not None:
         linkage_model = splink_model.LinkageModel.from_json(model)
     else:
-        settings = default_settings(kind, given_fields(sides))
+        settings = default_settings(kind, given_fields(sides), graded_dates=True)
         linkage_model = splink_model.LinkageModel(kind, settings)
         splink_model.train(linkage_model, sides, names, min_records=min_training_records, em=em)
     if kind == "victim":
