@@ -20,6 +20,11 @@ _HOMES = {
     "geodesic_distances_m": "geodesic", "geodesic_length_m": "geodesic",
     "plausibility_problems": "validation", "repair_geometry": "validation",
     "to_multipolygon": "validation", "validate_geometry": "validation",
+    "DeclinationError": "magnetic", "declination_deg": "magnetic", "wmm_model_for": "magnetic",
+    "Closure": "traverse", "Leg": "traverse", "TraverseError": "traverse",
+    "TraversePoint": "traverse", "TraverseResult": "traverse", "TraverseWarning": "traverse",
+    "compute_traverse": "traverse", "grid_convergence_deg": "traverse",
+    "to_degrees": "traverse", "utm_zone_for": "traverse",
 }
 
 
@@ -32,8 +37,17 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Closure",
     "CoordinateError",
+    "DeclinationError",
+    "Leg",
     "ParsedCoordinate",
+    "TraverseError",
+    "TraversePoint",
+    "TraverseResult",
+    "TraverseWarning",
+    "compute_traverse",
+    "declination_deg",
     "degrees_buffer_for_distance",
     "distance_to_geometry_m",
     "format_dms",
@@ -42,12 +56,16 @@ __all__ = [
     "geodesic_distances_m",
     "geodesic_length_m",
     "gpkg_binary",
+    "grid_convergence_deg",
     "parse_coordinate",
     "parse_lat_lon_pair",
     "plausibility_problems",
     "repair_geometry",
+    "to_degrees",
     "to_mgrs",
     "to_multipolygon",
     "to_utm",
+    "utm_zone_for",
     "validate_geometry",
+    "wmm_model_for",
 ]
