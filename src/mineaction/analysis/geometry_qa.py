@@ -329,10 +329,10 @@ def _polygon_faults(kind: str, rid: str, label: str | None, geom: BaseGeometry
         _, _, lengths = WGS84.inv(ring[:-1, 0], ring[:-1, 1], ring[1:, 0], ring[1:, 1])
         lengths = np.asarray(lengths)
         if len(lengths) and lengths.max() > longest:
-            i = int(lengths.argmax())
-            longest = float(lengths[i])
-            long_at = (float((ring[i][0] + ring[i + 1][0]) / 2),
-                       float((ring[i][1] + ring[i + 1][1]) / 2))
+            k = int(lengths.argmax())
+            longest = float(lengths[k])
+            long_at = (float((ring[k][0] + ring[k + 1][0]) / 2),
+                       float((ring[k][1] + ring[k + 1][1]) / 2))
     if closing:
         add("repeated-closing-point", f"the closing point is repeated {closing} time(s) "
             "more than the one closing vertex", closing_at,
