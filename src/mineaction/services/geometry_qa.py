@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Geometry QA as each principal may see it (issue 18, 5): the CLI, the API and the web
+pages ask here, never analysis/geometry_qa.py directly.
+
+A fault names records (its own, and the other one of an overlap or a duplicate), and its
+message may show fields: a principal gets a fault only when it may read every record the
+fault names (access/: `Access.rows`, run by the store) and none of the fields it shows
+is hidden from it; points of kinds the public sees generalised are generalised in the
+fault too. The QA reads the whole store, so its result is kept until the store changes
+(`Store.change_marker`); a store that cannot tell is checked on every call."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mineaction.access.roles import Policy, Principal
+from mineaction.access.visibility import Access
+from mineaction.analysis.geometry_qa import Fault, Report, check_geometry, spatial_kinds
+from mineaction.domain.models import ENTITIES
+from mineaction.store.base import Store
+from mineaction.store.query import Query
+
+_CHUNK = 500  # ids per visibility query: well under SQLite's bound-parameter limit
+_KEEP = 8  # results kept (per store and kinds asked)
+_cache: OrderedDict[tuple[int, Any, tuple[str, ...]], Report] = OrderedDict()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The faults a principal may see, and how many records of each kind were checked."""
+
+    faults: list[Fault]
+    checked: dict[str, int]
+
+    def by_code(self) -> dict[str, list[Fault]]:
+        return Report(self.faults, self.checked).by_code()
+
+    def by_record(self) -> dict[tuple[str, str], list[Fault]]:
+        out: dict[tuple[str, str], list[Fault]] = {}
+        for f in sorted(self.faults, key=lambda f: (f.kind, f.label or "", f.record_id)):
+            out.setdefault((f.kind, f.record_id), []).append(f)
+        return out
+
+
+class GeometryChecks:
+    def __init__(self, store: Store, policy: Policy, public_decimals: int = 1) -> None:
+        self.store = store
+        self.policy = policy
+        self.public_decimals = public_decimals
+
+    def report(self, kinds: Sequence[str] | None = None) -> Report:
+        """Every fault, seen by no one in particular: for the store's administrator (the
+        command line) and for `faults`, which filters it."""
+        asked = tuple(sorted(kinds or spatial_kinds()))
+        unknown = [k for k in asked if k not in spatial_kinds()]
+        if unknown:
+            raise ValueError(f"no geometry to check in {', '.join(unknown)}")
+        marker = self.store.change_marker()
+        key = (id(self.store), marker, asked)
+        with _lock:  # one check at a time: a second asker waits for the first's result
+            found = _cache.get(key) if marker is not None else None
+            if found is None:
+                found = check_geometry(self.store, asked)
+                if marker is not None:
+                    _cache[key] = found
+                    while len(_cache) > _KEEP:
+                        _cache.popitem(last=False)
+            return found
+
+    def faults(self, p: Principal, kinds: Sequence[str] | None = None) -> Seen:
+        """The faults `p` may see (see the module's docstring)."""
+        access = Access(p, self.policy, self.public_decimals)
+        report = self.report(kinds)
+        kept = [k for k in report.checked if access.may_list(k)]
+        visible: dict[str, set[str]] = {}
+        for kind in kept:
+            named = {i for f in report.faults if f.kind == kind
+                     for i in (f.record_id, *f.related)}
+            visible[kind] = self._visible(access, kind, named)
+        out = []
+        for f in report.faults:
+            if f.kind not in visible or not {f.record_id, *f.related} <= visible[f.kind]:
+                continue
+            if set(f.reveals) & access.hidden(f.kind):
+                continue
+            out.append(self._shown(access, f))
+        return Seen(out, {k: report.checked[k] for k in kept})
+
+    def for_record(self, p: Principal, kind: str, record_id: str) -> list[Fault]:
+        """The faults of one record that `p` may see (its page lists them)."""
+        if kind not in spatial_kinds():
+            return []
+        return [f for f in self.faults(p, [kind]).faults if f.record_id == str(record_id)]
+
+    def _visible(self, access: Access, kind: str, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` the principal may read: asked of the store, by its rule."""
+        wanted = sorted(ids)
+        omit = frozenset(ENTITIES[kind].model_fields) - {"id"}
+        out: set[str] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            rows, _ = self.store.query_rows(
+                Query(kind=kind, ids=tuple(wanted[start:start + _CHUNK]), limit=None,
+                      visible=access.rows(kind)), omit=omit)
+            out.update(str(r["id"]) for r in rows)
+        return out
+
+    def _shown(self, access: Access, f: Fault) -> Fault:
+        if "external_id" in access.hidden(f.kind):
+            f = replace(f, label=None)
+        if f.where is not None and access.generalised(f.kind):
+            d = self.public_decimals
+            f = replace(f, where=(round(f.where[0], d), round(f.where[1], d)))
+        return f
