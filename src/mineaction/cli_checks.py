@@ -1,10 +1,135 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Checks over the whole store (issue 18): `mineaction check-geometry`."""
+"""Checks over the whole store (issue 18): `mineaction check-geometry`.
+
+The command line acts as the store's administrator, so it reports every fault; what
+each role of the API and the web sees is decided in services/geometry_qa.py, which this
+calls too. The exit status tells a script whether the store is clean (0) or not (1), as
+linters do; 2 is a usage error (a wrong option, no store)."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
 import typer
+
+from mineaction.cli_common import DEFAULT_STORE, StoreOption, fail, open_audited
+
+
+class Kind(StrEnum):
+    """The collections with a geometry (their names in the API and the web)."""
+
+    admin_areas = "admin-areas"
+    places = "places"
+    hazards = "hazards"
+    released_parts = "released-parts"
+    finds = "finds"
+    accidents = "accidents"
+    risk_education = "risk-education"
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+# The entity kind of each collection (domain/registry.py; a test checks they agree).
+KINDS = {Kind.admin_areas: "admin_area", Kind.places: "place", Kind.hazards: "hazard",
+         Kind.released_parts: "released_part", Kind.finds: "find",
+         Kind.accidents: "accident", Kind.risk_education: "risk_education"}
+CSV_COLUMNS = ("code", "kind", "record_id", "label", "message", "lon", "lat", "repair",
+               "related")
+
+
+def check_geometry(
+    kind: Annotated[list[Kind] | None, typer.Option(
+        "--kind", help="Check only these records (repeat for several). Default: every "
+        "kind with a geometry.")] = None,
+    format: Annotated[Format, typer.Option(
+        "--format", help="table (grouped by fault, for reading), csv (one fault a "
+        "line) or json (counts, thresholds and faults).")] = Format.table,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Check the geometries of the whole store, after the faults GICHD's geocheck lists:
+    invalid or self-intersecting polygons, rings with fewer than 3 distinct vertices,
+    repeated closing points and duplicate points, duplicate records and ids, ids with
+    stray spaces, overlapping hazards, slivers, vertices more than 5 km apart, points far
+    from their admin area. Prints the faults grouped by kind of fault, with counts and a
+    suggested repair for each (nothing is changed).
+
+    Exit status: 0 when no fault is found, 1 when faults are found, 2 for a usage error.
+    """
+    from mineaction.access.roles import Policy
+    from mineaction.services.geometry_qa import GeometryChecks
+
+    kinds = [KINDS[k] for k in dict.fromkeys(kind)] if kind else None
+    with open_audited(store) as s:
+        try:
+            report = GeometryChecks(s, Policy()).report(kinds)
+        except ValueError as exc:
+            fail(str(exc), 2)
+    if format == Format.json:
+        _json(report)
+    elif format == Format.csv:
+        _csv(report)
+    else:
+        _table(report)
+    if report.faults:
+        raise typer.Exit(1)
+
+
+def _json(report: Any) -> None:
+    from mineaction.analysis.geometry_qa import thresholds
+
+    groups = report.by_code()
+    typer.echo(json.dumps({
+        "checked": report.checked, "thresholds": thresholds(),
+        "counts": {code: len(faults) for code, faults in groups.items()},
+        "faults": [f.to_dict() for faults in groups.values() for f in faults],
+    }, ensure_ascii=False, indent=1))
+
+
+def _csv(report: Any) -> None:
+    import csv
+    import sys
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for faults in report.by_code().values():
+        for f in faults:
+            lon, lat = f.where or (None, None)
+            writer.writerow([f.code, f.kind, f.record_id, f.label or "", f.message,
+                             lon, lat, f.repair, " ".join(f.related)])
+
+
+def _table(report: Any) -> None:
+    from mineaction.analysis.geometry_qa import CODES, thresholds
+
+    collection = {v: k.value for k, v in KINDS.items()}
+    checked = ", ".join(f"{n:,} {collection.get(k, k)}" for k, n in report.checked.items())
+    groups = report.by_code()
+    records = len({(f.kind, f.record_id) for f in report.faults})
+    typer.echo(f"Geometry QA: {len(report.faults):,} faults in {records:,} records "
+               f"(checked {checked or 'nothing'}).")
+    t = thresholds()
+    typer.echo(f"Thresholds: overlap above {t['overlap_tolerance_m2']:g} m²; sliver below "
+               f"{t['sliver_ratio']:g} area/perimeter²; vertices over "
+               f"{t['max_segment_m']:,.0f} m apart; points over {t['far_from_admin_m']:,.0f} m "
+               "outside their admin area (all geodesic).")
+    for code, faults in groups.items():
+        typer.echo(f"\n{code}: {CODES[code]} ({len(faults):,})")
+        for f in faults:
+            at = f" at {f.where[0]:.6f}, {f.where[1]:.6f}" if f.where else ""
+            name = f"{f.label!r} " if f.label is not None else ""
+            typer.echo(f"  {f.kind} {name}({f.record_id}){at}")
+            typer.echo(f"    {f.message}")
+            typer.echo(f"    repair: {f.repair}")
+    if not report.faults:
+        typer.echo("No faults found.")
 
 
 def register(app: typer.Typer) -> None:
     """Add the check commands to the `mineaction` command."""
+    app.command("check-geometry")(check_geometry)
