@@ -68,7 +68,17 @@ class BodyLimit:
 def mount_api(app: FastAPI, settings: Settings) -> None:
     """Add the API's routers, middleware and docs to `app` (its services are in
     `app.state.services`)."""
-    from mineaction.api.routers import audit, auth, imports, links, records, reports, stats, users
+    from mineaction.api.routers import (
+        audit,
+        auth,
+        checks,
+        imports,
+        links,
+        records,
+        reports,
+        stats,
+        users,
+    )
 
     collections = [records.build_router(kind, settings.max_page_size,
                                         settings.default_page_size) for kind in ENTITIES]
@@ -81,7 +91,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
 
     for router in collections:
         app.include_router(router, prefix=API)
-    for module in (auth, users, imports, audit, stats, reports, links):
+    for module in (auth, users, imports, audit, stats, reports, links, checks):
         app.include_router(module.router, prefix=API)
 
     @app.get(API, tags=["meta"], summary="Landing: the collections and links")
