@@ -310,3 +310,25 @@ def test_direction_of_travel_does_not_change_the_area() -> None:
     # Not quite the same figure (a geodesic's azimuth changes along it, so 135 degrees
     # out of BM is not the reverse of 315 degrees into it), but the same size, positive.
     assert result.closure.area_m2 == pytest.approx(75_000, abs=10)
+
+
+def test_the_figures_in_the_docs() -> None:
+    """docs/minefield-records.md, "Worked example", quotes these rounded figures."""
+    result = _example(_legs(), adjust=True)
+    closure = result.closure
+    assert closure is not None and closure.precision_ratio is not None
+    assert round(closure.error_m, 4) == 0.0128
+    assert round(closure.bearing_deg) == 141
+    assert round(closure.precision_ratio, -2) == 85_600
+    assert round(closure.area_m2, 1) == 75_001.6
+    assert closure.adjusted_area_m2 is not None and round(closure.adjusted_area_m2, 1) == 75_000.0
+    assert (round(result.points[-1].lat, 7), round(result.points[-1].lon, 7)) == (
+        39.9929999,
+        46.9320001,
+    )
+    declination = declination_deg(*BM, datetime.date(2021, 3, 15))
+    assert round(declination, 2) == 6.34 and round(45 - declination, 2) == 38.66
+    assert round(45 - grid_convergence_deg(*BM), 2) == 43.76
+    text = (Path(__file__).parents[2] / "docs" / "minefield-records.md").read_text("utf-8")
+    for figure in ("0.0128 m", "1:85,600", "75,001.6 m²", "75,000.0 m²", "038.66°", "043.76°"):
+        assert figure in text
