@@ -41,6 +41,7 @@ from mineaction.services import browse as browsing
 from mineaction.services import dashboard as figures
 from mineaction.services import links, maps
 from mineaction.services.errors import ServiceError
+from mineaction.services.geometry_qa import GeometryChecks
 from mineaction.web import WEB, charts, core, tiles
 from mineaction.web.forms import form_fields, label_of
 from mineaction.web.session import WhoDep
@@ -295,7 +296,9 @@ def record_page(request: Request, svc: ServicesDep, who: WhoDep, collection: str
                   version=version, fields=fields, personal=personal, history=history,
                   reviews=reviews, parents=parents,
                   children=links.children(svc.store, access, kind, record_id),
-                  sources=sources, actions=actions, geometry=data.get("geometry"))
+                  sources=sources, actions=actions, geometry=data.get("geometry"),
+                  geometry_faults=GeometryChecks(svc.store, policy, svc.records.public_decimals
+                                                 ).for_record(who, kind, record_id))
 
 
 @router.get("/imports", response_class=HTMLResponse)
