@@ -17,36 +17,21 @@ import typer
 from mineaction.cli_common import DEFAULT_STORE, StoreOption, fail, open_audited
 
 
-class Kind(StrEnum):
-    """The collections with a geometry (their names in the API and the web)."""
-
-    admin_areas = "admin-areas"
-    places = "places"
-    hazards = "hazards"
-    released_parts = "released-parts"
-    finds = "finds"
-    accidents = "accidents"
-    risk_education = "risk-education"
-
-
 class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
 
 
-# The entity kind of each collection (domain/registry.py; a test checks they agree).
-KINDS = {Kind.admin_areas: "admin_area", Kind.places: "place", Kind.hazards: "hazard",
-         Kind.released_parts: "released_part", Kind.finds: "find",
-         Kind.accidents: "accident", Kind.risk_education: "risk_education"}
 CSV_COLUMNS = ("code", "kind", "record_id", "label", "message", "lon", "lat", "repair",
                "related")
 
 
 def check_geometry(
-    kind: Annotated[list[Kind] | None, typer.Option(
-        "--kind", help="Check only these records (repeat for several). Default: every "
-        "kind with a geometry.")] = None,
+    kind: Annotated[list[str] | None, typer.Option(
+        "--kind", help="Check only these records, by collection: hazards, accidents, "
+        "finds, places, released-parts, risk-education, admin-areas ... (repeat for "
+        "several). Default: every collection with a geometry.")] = None,
     format: Annotated[Format, typer.Option(
         "--format", help="table (grouped by fault, for reading), csv (one fault a "
         "line) or json (counts, thresholds and faults).")] = Format.table,
@@ -62,9 +47,14 @@ def check_geometry(
     Exit status: 0 when no fault is found, 1 when faults are found, 2 for a usage error.
     """
     from mineaction.access.roles import Policy
-    from mineaction.services.geometry_qa import GeometryChecks
+    from mineaction.services.geometry_qa import GeometryChecks, by_collection
 
-    kinds = [KINDS[k] for k in dict.fromkeys(kind)] if kind else None
+    collections = by_collection()
+    unknown = [k for k in kind or () if k not in collections]
+    if unknown:
+        fail(f"--kind {unknown[0]!r}: no geometry to check there; one of "
+             f"{', '.join(collections)}", 2)
+    kinds = [collections[k] for k in dict.fromkeys(kind)] if kind else None
     with open_audited(store) as s:
         try:
             report = GeometryChecks(s, Policy()).report(kinds)
@@ -106,8 +96,9 @@ def _csv(report: Any) -> None:
 
 def _table(report: Any) -> None:
     from mineaction.analysis.geometry_qa import CODES, thresholds
+    from mineaction.services.geometry_qa import by_collection
 
-    collection = {v: k.value for k, v in KINDS.items()}
+    collection = {v: k for k, v in by_collection().items()}
     checked = ", ".join(f"{n:,} {collection.get(k, k)}" for k, n in report.checked.items())
     groups = report.by_code()
     records = len({(f.kind, f.record_id) for f in report.faults})

@@ -232,3 +232,145 @@ def test_one_kind_only(seeded: Any) -> None:
     with open_store(path) as store:
         report = check_geometry(store, ["accident"])
     assert found(report.faults) == {p for p in planted if p[0] in ("ACC 77", "acc77")}
+
+
+# -- the command line -------------------------------------------------------------------------
+def cli(*args: str) -> tuple[int, str]:
+    from mineaction.cli import app
+
+    result = CliRunner().invoke(app, ["check-geometry", *args], env={"COLUMNS": "120"})
+    return result.exit_code, result.output
+
+
+def test_cli_reports_by_fault_and_exits_1(seeded: Any) -> None:
+    path, planted = seeded
+    code, out = cli("--store", str(path), "--format", "json")
+    assert code == 1, out
+    body = json.loads(out)
+    assert {(f["label"], f["code"]) for f in body["faults"]} == planted
+    assert body["counts"]["overlap"] == 2 and body["thresholds"]["max_segment_m"] == 5000
+    code, out = cli("--store", str(path), "--kind", "hazards")
+    assert code == 1
+    assert "overlap: overlapping hazards (2)" in out and "repair: shapely.make_valid" in out
+    assert "BAD-FAR" not in out  # a find
+    code, out = cli("--store", str(path), "--kind", "accidents", "--format", "csv")
+    assert code == 1 and out.splitlines()[0].startswith("code,kind,record_id")
+    assert len(out.splitlines()) == 3
+
+
+def test_cli_clean_store_and_usage_errors(tmp_path: Path) -> None:
+    path = tmp_path / "clean.gpkg"
+    with open_store(path) as store:
+        store.add(Hazard(hazard_kind="SHA", geometry=blob(random.Random(1), 47.0, 40.0)))
+    code, out = cli("--store", str(path))
+    assert code == 0 and "No faults found." in out
+    assert cli("--store", str(path), "--kind", "victims")[0] == 2
+    assert cli("--store", str(path), "--format", "xml")[0] == 2
+    assert cli("--store", str(tmp_path / "none.gpkg"))[0] == 2
+
+
+# -- the API and the web: who sees which faults ------------------------------------------------
+APPROVED = ("BAD-SLIVER", "BAD-OVER-A", "ACC 77", "acc77", "BAD-FAR")
+# The public reads approved records only: not the draft BAD-OVER-B, so not the overlap
+# (it names both); never an accident's external id, so not the duplicate ids.
+PUBLIC_SEES = {("BAD-SLIVER", "sliver"), ("BAD-FAR", "far-from-admin-area")}
+
+
+@pytest.fixture
+def app_store(seeded: Any, tmp_path: Path) -> Iterator[Any]:
+    import shutil
+
+    from mineaction.app import create_app
+    from mineaction.services.settings import load_settings
+    from mineaction.web import mount_web
+
+    path = tmp_path / "store.gpkg"
+    shutil.copy(seeded[0], path)
+    with open_store(path) as store, store.engine.begin() as conn:
+        for table in ("hazards", "accidents", "finds"):
+            conn.execute(sa.text(f"UPDATE {table} SET status = 'approved' "  # noqa: S608
+                                 "WHERE external_id IN :ids").bindparams(
+                                     sa.bindparam("ids", expanding=True)),
+                         {"ids": list(APPROVED)})
+    settings = load_settings(store=str(path), argon2_time_cost=1, argon2_memory_kib=64,
+                             upload_dir=tmp_path / "up")
+    app = create_app(settings)
+    mount_web(app, settings)
+    app.state.services.users.add("vera", "correct horse battery", "viewer", None)
+    try:
+        yield app
+    finally:
+        app.state.services.close()
+
+
+def run_client(app: Any, body: Any) -> None:
+    import anyio
+    import httpx
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as c:
+            await body(c)
+
+    anyio.run(run)
+
+
+async def sign_in(c: Any) -> None:
+    r = await c.post("/api/v1/auth/login", json={"username": "vera",
+                                                 "password": "correct horse battery"})
+    assert r.status_code == 200, r.text
+
+
+def test_api_viewer_sees_every_fault_the_public_only_its_own(app_store: Any,
+                                                             seeded: Any) -> None:
+    planted = seeded[1]
+
+    async def body(c: Any) -> None:
+        r = await c.get("/api/v1/checks/geometry")
+        assert r.status_code == 200, r.text
+        public = r.json()
+        assert {(f["label"], f["code"]) for f in public["faults"]} == PUBLIC_SEES
+        assert public["counts"] == {"far-from-admin-area": 1, "sliver": 1}
+        sliver = next(f for f in public["faults"] if f["code"] == "sliver")
+        assert sliver["record"] == f"/api/v1/hazards/{sliver['record_id']}"
+        assert (await c.get(sliver["record"])).status_code == 200  # readable by the public
+        r = await c.get("/api/v1/checks/geometry", params={"kind": "accidents"})
+        assert r.json()["faults"] == [] and set(r.json()["checked"]) == {"accident"}
+        assert (await c.get("/api/v1/checks/geometry",
+                            params={"kind": "victims"})).status_code == 422
+        await sign_in(c)
+        viewer = (await c.get("/api/v1/checks/geometry")).json()
+        assert {(f["label"], f["code"]) for f in viewer["faults"]} == planted
+
+    run_client(app_store, body)
+
+
+def test_web_lists_faults_per_record_and_on_the_record_page(app_store: Any) -> None:
+    import re
+
+    async def body(c: Any) -> None:
+        page = (await c.get("/checks/geometry")).text
+        assert re.findall(r'data-code="([a-z-]+)"', page) == sorted(
+            code for _, code in PUBLIC_SEES) or set(re.findall(
+                r'data-code="([a-z-]+)"', page)) == {code for _, code in PUBLIC_SEES}
+        assert "BAD-OVER-A" not in page and "BAD-SLIVER" in page
+        link = re.search(r'href="(/records/hazards/[0-9a-f-]{36})">hazard BAD-SLIVER', page)
+        assert link
+        record = (await c.get(link.group(1))).text
+        assert "Geometry faults" in record and 'data-code="sliver"' in record
+        assert "<script>" not in page  # no inline script
+        await sign_in(c)
+        page = (await c.get("/checks/geometry", params={"kind": "hazards"})).text
+        codes = re.findall(r'<tr data-record="[0-9a-f-]{36}" data-code="([a-z-]+)"', page)
+        assert sorted(codes) == sorted(["invalid-polygon", "self-intersection", "sliver",
+                                        "long-segment", "overlap", "overlap",
+                                        "repeated-closing-point"])
+        over = re.search(r'href="(/records/hazards/[0-9a-f-]{36})">hazard BAD-OVER-A', page)
+        assert over
+        assert 'data-code="overlap"' in (await c.get(over.group(1))).text
+        clean = re.search(r'href="(/records/hazards/[0-9a-f-]{36})"',
+                          (await c.get("/records/hazards")).text)
+        assert clean
+        assert (await c.get("/checks/geometry", params={"kind": "victims"})).status_code == 404
+
+    run_client(app_store, body)

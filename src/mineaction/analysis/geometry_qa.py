@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from mineaction.domain.columns import geometry_column
@@ -180,6 +180,8 @@ def _check_kind(store: Store, kind: str, admin: _AdminAreas, out: list[Fault],
                 out.extend(faults)
                 if kind == "hazard" and usable:
                     hazards.append((rid, label, geom))
+            elif isinstance(geom, LineString | MultiLineString):  # mine rows
+                out.extend(_line_faults(kind, rid, label, geom))
             elif isinstance(geom, Point) and row.get("admin_area_pcode"):
                 fault = admin.check(kind, rid, label, geom, str(row["admin_area_pcode"]))
                 if fault is not None:
@@ -307,32 +309,15 @@ def _polygon_faults(kind: str, rid: str, label: str | None, geom: BaseGeometry
     def add(code: str, message: str, where: tuple[float, float] | None, repair: str) -> None:
         faults.append(Fault(kind, rid, code, message, where, repair, label))
 
-    closing = duplicates = 0
-    closing_at = duplicate_at = None
-    longest, long_at = 0.0, None
-    for ring in _rings(geom):
+    rings = list(_rings(geom))
+    for ring in rings:
         distinct = len({(float(x), float(y)) for x, y in ring})
         if distinct < 3:
             add("too-few-vertices", f"a ring has {distinct} distinct vertices; a polygon "
                 "needs at least 3", (float(ring[0][0]), float(ring[0][1])),
                 "redraw the polygon, or record the place as a point")
             return faults, False
-        same = np.all(ring[1:] == ring[:-1], axis=1)  # vertex i+1 repeats vertex i
-        at_start = np.all(ring[1:] == ring[0], axis=1)
-        for i in np.flatnonzero(same):
-            if at_start[i]:  # the first/last vertex once more than the closing one
-                closing += 1
-                closing_at = closing_at or (float(ring[0][0]), float(ring[0][1]))
-            else:
-                duplicates += 1
-                duplicate_at = duplicate_at or (float(ring[i][0]), float(ring[i][1]))
-        _, _, lengths = WGS84.inv(ring[:-1, 0], ring[:-1, 1], ring[1:, 0], ring[1:, 1])
-        lengths = np.asarray(lengths)
-        if len(lengths) and lengths.max() > longest:
-            k = int(lengths.argmax())
-            longest = float(lengths[k])
-            long_at = (float((ring[k][0] + ring[k + 1][0]) / 2),
-                       float((ring[k][1] + ring[k + 1][1]) / 2))
+    closing, closing_at, duplicates, duplicate_at, longest, long_at = _vertices(rings, True)
     if closing:
         add("repeated-closing-point", f"the closing point is repeated {closing} time(s) "
             "more than the one closing vertex", closing_at,
@@ -362,6 +347,53 @@ def _polygon_faults(kind: str, rid: str, label: str | None, geom: BaseGeometry
             f"{_m2(area)} inside a perimeter of {perimeter:,.0f} m", _inside(geom),
             "delete it if it is left over from digitising, else check its vertices")
     return faults, True
+
+
+def _vertices(lines: list[np.ndarray[Any, Any]], rings: bool) -> tuple[
+        int, tuple[float, float] | None, int, tuple[float, float] | None, float,
+        tuple[float, float] | None]:
+    """Over the vertex sequences of a geometry: repeated closing points (rings only) and
+    where the first is, duplicate consecutive points and where the first is, the longest
+    segment (geodesic) and its midpoint."""
+    closing = duplicates = 0
+    closing_at = duplicate_at = long_at = None
+    longest = 0.0
+    for ring in lines:
+        same = np.all(ring[1:] == ring[:-1], axis=1)  # vertex i+1 repeats vertex i
+        at_start = np.all(ring[1:] == ring[0], axis=1)
+        for i in np.flatnonzero(same):
+            if rings and at_start[i]:  # the first/last vertex more than the closing once
+                closing += 1
+                closing_at = closing_at or (float(ring[0][0]), float(ring[0][1]))
+            else:
+                duplicates += 1
+                duplicate_at = duplicate_at or (float(ring[i][0]), float(ring[i][1]))
+        _, _, lengths = WGS84.inv(ring[:-1, 0], ring[:-1, 1], ring[1:, 0], ring[1:, 1])
+        lengths = np.atleast_1d(np.asarray(lengths))
+        if len(lengths) and lengths.max() > longest:
+            k = int(lengths.argmax())
+            longest = float(lengths[k])
+            long_at = (float((ring[k][0] + ring[k + 1][0]) / 2),
+                       float((ring[k][1] + ring[k + 1][1]) / 2))
+    return closing, closing_at, duplicates, duplicate_at, longest, long_at
+
+
+def _line_faults(kind: str, rid: str, label: str | None, geom: BaseGeometry) -> list[Fault]:
+    """Duplicate points and long segments of a line (a mine row)."""
+    parts = geom.geoms if isinstance(geom, MultiLineString) else [geom]
+    _, _, duplicates, duplicate_at, longest, long_at = _vertices(
+        [np.asarray(p.coords)[:, :2] for p in parts], False)
+    out = []
+    if duplicates:
+        out.append(Fault(kind, rid, "duplicate-point", f"{duplicates} vertex(es) repeat the "
+                         "vertex before them", duplicate_at,
+                         "drop the repeated points (shapely.remove_repeated_points)", label))
+    if longest > MAX_SEGMENT_M:
+        out.append(Fault(kind, rid, "long-segment", f"two consecutive vertices are "
+                         f"{longest:,.0f} m apart (more than {MAX_SEGMENT_M:,.0f} m)",
+                         long_at, "check the vertices for a typing mistake, or add the "
+                         "intermediate points", label))
+    return out
 
 
 def _sliver(geom: BaseGeometry) -> tuple[float, float, float] | None:

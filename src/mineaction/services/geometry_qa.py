@@ -21,6 +21,7 @@ from mineaction.access.roles import Policy, Principal
 from mineaction.access.visibility import Access
 from mineaction.analysis.geometry_qa import Fault, Report, check_geometry, spatial_kinds
 from mineaction.domain.models import ENTITIES
+from mineaction.domain.registry import REGISTRY
 from mineaction.store.base import Store
 from mineaction.store.query import Query
 
@@ -28,6 +29,11 @@ _CHUNK = 500  # ids per visibility query: well under SQLite's bound-parameter li
 _KEEP = 8  # results kept (per store and kinds asked)
 _cache: OrderedDict[tuple[int, Any, tuple[str, ...]], Report] = OrderedDict()
 _lock = threading.Lock()
+
+
+def by_collection() -> dict[str, str]:
+    """The collections with a geometry (hazards, ...) and their entity kinds."""
+    return {REGISTRY[k].collection: k for k in spatial_kinds()}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ events generalised), as `mineaction check-geometry` and the web page do."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -17,14 +17,14 @@ from mineaction.analysis.geometry_qa import CODES, thresholds
 from mineaction.domain.registry import REGISTRY
 from mineaction.http.deps import PrincipalDep, ServicesDep
 from mineaction.http.errors import ERROR_RESPONSES
-from mineaction.services.geometry_qa import GeometryChecks
+from mineaction.services.geometry_qa import GeometryChecks, by_collection
 
 router = APIRouter(prefix="/checks", tags=["checks"], responses=ERROR_RESPONSES)
 
-# The collections with a geometry (services/geometry_qa.py checks these).
-Collection = Literal["admin-areas", "places", "hazards", "released-parts", "finds",
-                     "accidents", "risk-education"]
-KIND_OF = {e.collection: kind for kind, e in REGISTRY.items()}
+# The collections with a geometry (services/geometry_qa.py checks these): an enum in
+# the API's description, and any other value a 422.
+KIND_OF = by_collection()
+Collection: Any = Literal[tuple(KIND_OF)]
 
 
 class FaultOut(BaseModel):
