@@ -181,7 +181,7 @@ def ransac_rigid(src: Array, dst: Array, compatible: BoolArray, tolerance_m: flo
 
 
 def trimmed_icp(src: Array, dst: Array, compatible: BoolArray, tolerance_m: float,
-                start: Rigid2D, *, trim: float = 0.9, min_pairs: int = 3,
+                start: Rigid2D, *, trim: float = 0.95, min_pairs: int = 3,
                 max_iterations: int = 50) -> tuple[Rigid2D, IntArray, IntArray] | None:
     """Refine `start`: match one to one within tolerance, fit the best `trim` share of the
     pairs by least squares, repeat until the transform stops moving. Returns the transform
