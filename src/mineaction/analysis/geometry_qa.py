@@ -28,9 +28,8 @@ Nothing is written: each fault carries a suggested repair, in words."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -159,33 +158,42 @@ def _check_kind(store: Store, kind: str, admin: _AdminAreas, out: list[Fault],
     geom_name = geometry_column(ENTITIES[kind])
     assert geom_name is not None
     name = geom_name.name
-    record_digests: list[int] = []
-    key_digests: list[int] = []
+    # 8 bytes a record (array, not a list of ints): the only memory that grows with
+    # the store, apart from hazard polygons.
+    record_digests = array("q")
+    key_digests = array("q")
     hazards: list[tuple[str, str | None, BaseGeometry]] = []  # for the overlap check
     n = 0
     for rows in _pages(store, kind, page_size):
         for row in rows:
             n += 1
-            geom = _shape(row.get(name))
+            value = row.get(name)
             rid, label = str(row["id"]), row.get("external_id")
+            # Points (most records) are read from their GeoJSON: no shapely object unless
+            # one is needed (a point with an admin area to be compared with).
+            point = value is not None and value.get("type") == "Point"
+            geom = None if point else _shape(value)
+            where = (tuple(value["coordinates"][:2]) if point and value
+                     else _first(geom) if geom is not None else None)
             if label is not None:
-                out.extend(_id_faults(kind, rid, str(label), geom))
+                out.extend(_id_faults(kind, rid, str(label), where))
                 key_digests.append(_key_digest(row))
-            if geom is None:
+            if value is None or (geom is None and not point):
                 continue
             record_digests.append(_record_digest(row, name, geom))
-            usable = True
-            if isinstance(geom, Polygon | MultiPolygon):
+            if point:
+                if row.get("admin_area_pcode"):
+                    fault = admin.check(kind, rid, label, Point(where),
+                                        str(row["admin_area_pcode"]))
+                    if fault is not None:
+                        out.append(fault)
+            elif isinstance(geom, Polygon | MultiPolygon):
                 faults, usable = _polygon_faults(kind, rid, label, geom)
                 out.extend(faults)
                 if kind == "hazard" and usable:
                     hazards.append((rid, label, geom))
             elif isinstance(geom, LineString | MultiLineString):  # mine rows
                 out.extend(_line_faults(kind, rid, label, geom))
-            elif isinstance(geom, Point) and row.get("admin_area_pcode"):
-                fault = admin.check(kind, rid, label, geom, str(row["admin_area_pcode"]))
-                if fault is not None:
-                    out.append(fault)
     out.extend(_overlaps(hazards))
     dup_records = _repeated(record_digests)
     dup_keys = _repeated(key_digests)
@@ -221,33 +229,33 @@ def trimmed_id(external_id: str) -> str:
     return " ".join(external_id.split())
 
 
-def _id_faults(kind: str, rid: str, label: str, geom: BaseGeometry | None) -> list[Fault]:
+def _id_faults(kind: str, rid: str, label: str, where: tuple[float, float] | None
+               ) -> list[Fault]:
     if trimmed_id(label) == label:
         return []
-    where = _first(geom) if geom is not None else None
     return [Fault(kind, rid, "id-spaces",
                   f"external id {label!r} has stray spaces (leading, trailing, doubled or "
                   "not plain spaces)", where,
                   f"trim the id to {trimmed_id(label)!r}", label, reveals=("external_id",))]
 
 
-def _digest(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big",
-                          signed=True)
-
-
 def _key_digest(row: dict[str, Any]) -> int:
-    return _digest(json.dumps([row.get("dataset"), normalised_id(str(row["external_id"]))]))
+    # Python's hash: 64 bits, stable within the process, which is all the two reads of
+    # one check need, and a tenth of the cost of a cryptographic digest over JSON.
+    return hash((row.get("dataset"), normalised_id(str(row["external_id"]))))
 
 
-def _record_digest(row: dict[str, Any], name: str, geom: BaseGeometry) -> int:
-    attrs = {k: v for k, v in row.items() if k not in NOT_COMPARED and k != name}
-    # WKB of the normalised geometry: the same shape whatever ring start or orientation.
-    wkb = shapely.to_wkb(shapely.normalize(geom), hex=True)
-    return _digest(json.dumps(attrs, sort_keys=True, default=str) + wkb)
+def _record_digest(row: dict[str, Any], name: str, geom: BaseGeometry | None) -> int:
+    """A digest of the attributes compared and the geometry: a point's GeoJSON as read,
+    else the WKB of the normalised shape (the same whatever the ring's start or
+    orientation)."""
+    if geom is None:
+        return hash(repr(sorted((k, v) for k, v in row.items() if k not in NOT_COMPARED)))
+    attrs = sorted((k, v) for k, v in row.items() if k not in NOT_COMPARED and k != name)
+    return hash((repr(attrs), shapely.to_wkb(shapely.normalize(geom))))
 
 
-def _repeated(digests: list[int]) -> set[int]:
+def _repeated(digests: array[int]) -> set[int]:
     if not digests:
         return set()
     values, counts = np.unique(np.asarray(digests, dtype=np.int64), return_counts=True)
@@ -260,10 +268,12 @@ def _duplicate_faults(store: Store, kind: str, name: str, dup_records: set[int],
     keys: dict[int, list[tuple[str, str, BaseGeometry | None]]] = defaultdict(list)
     for rows in _pages(store, kind, page_size):
         for row in rows:
-            geom = _shape(row.get(name))
+            value = row.get(name)
+            point = value is not None and value.get("type") == "Point"
+            geom = _shape(value)
             label = row.get("external_id")
             if geom is not None and dup_records:
-                d = _record_digest(row, name, geom)
+                d = _record_digest(row, name, None if point else geom)
                 if d in dup_records:
                     records[d].append((str(row["id"]), label, geom))
             if label is not None and dup_keys:
