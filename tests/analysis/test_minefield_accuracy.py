@@ -29,7 +29,7 @@ from mineaction.analysis.minefield_accuracy import (
     RecordAccuracy,
     assess_record,
 )
-from mineaction.analysis.minefield_layout import expected_mines
+from mineaction.analysis.minefield_layout import expected_mines, plane_for
 from mineaction.analysis.point_matching import compatibility, match_one_to_one
 from mineaction.analysis.rigid_fit import Rigid2D, kabsch_2d
 
@@ -104,6 +104,27 @@ def test_outliers_and_omitted_rows_do_not_break_the_fit() -> None:
     shift_error, rotation_error = _fit_error(field, result)
     assert shift_error < 1.0 and rotation_error < 0.5
     assert result.found_mines == field.truth.found_mines
+
+
+@pytest.mark.parametrize(("seed", "n"), [(0, 10), (1, 30), (2, 30)])
+def test_finds_scattered_at_random_give_no_fit(seed: int, n: int) -> None:
+    # Searching every shift and rotation always lines a few random points up with some
+    # mines of a dense field; the fit must be refused, not counted as mines found.
+    field = SYNTH.synthetic_minefield(seed)
+    rng = np.random.default_rng(seed)
+    plane = plane_for(field.record)
+    lonlat = plane.to_lonlat(rng.uniform(-60, 60, (n, 2)))
+    result = assess_record(field.record, [Find(float(a), float(b)) for a, b in lonlat])
+    assert result.fit.status == "not better than chance"
+    assert result.fit.rotation_deg is None and result.median_offset_after_m is None
+    assert result.fit.chance_inliers is not None and result.fit.chance_inliers > 0
+    _no_nan(result)
+
+
+def test_a_real_fit_is_far_above_chance(case) -> None:
+    _, result = case
+    assert result.fit.chance_inliers is not None
+    assert result.fit.inliers >= 4 * result.fit.chance_inliers
 
 
 def test_same_seed_same_figures() -> None:

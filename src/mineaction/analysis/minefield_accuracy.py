@@ -72,6 +72,12 @@ FITTED = "fitted"
 TOO_FEW_FINDS = "too few finds"
 NO_CONSISTENT_FIT = "no consistent fit"
 NO_EXPECTED_MINES = "no expected mines"
+NOT_BETTER_THAN_CHANCE = "not better than chance"
+# A fit must explain at least this many times as many finds as the best fit to the finds
+# scattered at random. The best of a few random scatters is itself a noisy estimate of
+# chance (on dense synthetic fields the real fit was 5 to 10 times it, random finds about
+# once), so a margin keeps a lucky scatter from passing for a fit.
+CHANCE_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,9 @@ class RecordFit:
     # what a report can print as "3.1 +/- 0.1 degrees"; None unless fitted.
     rotation_se_deg: float | None = None
     shift_se_m: float | None = None
+    # The most finds the same search explained with the finds scattered at random; a fit
+    # is only reported when it explains CHANCE_FACTOR times more (None when not tested).
+    chance_inliers: int | None = None
 
     @property
     def shift_m(self) -> float | None:
@@ -216,28 +225,51 @@ def _explained_by_row(record: MinefieldRecord,
     return totals
 
 
+def _chance_inliers(src: np.ndarray, dst: np.ndarray, compatible: np.ndarray,
+                    tolerance: float, max_rotation: float, rng: np.random.Generator,
+                    trials: int) -> int:
+    """The most finds the same search explains when the finds are scattered at random
+    over their own extent (each keeping its device type): what searching over every shift
+    and rotation wins by chance alone. Without this test, ten random finds over a dense
+    field "fit" four or five mines at some shift and turn, and those would be counted as
+    found."""
+    lo, hi = dst.min(axis=0) - tolerance, dst.max(axis=0) + tolerance
+    best = 0
+    for _ in range(trials):
+        scattered = rng.uniform(lo, hi, dst.shape)
+        found = ransac_rigid(src, scattered, compatible, tolerance, max_rotation, rng)
+        best = max(best, found[1] if found else 0)
+    return best
+
+
 def _fit(src: np.ndarray, dst: np.ndarray, compatible: np.ndarray, tolerance: float,
-         max_rotation_deg: float, trim: float, min_pairs: int,
-         seed: int) -> tuple[str, Rigid2D, int]:
+         max_rotation_deg: float, trim: float, min_pairs: int, chance_trials: int,
+         seed: int) -> tuple[str, Rigid2D, int | None]:
+    """Status, transform and the chance level its inliers had to beat."""
     if len(src) == 0:
-        return NO_EXPECTED_MINES, IDENTITY, 0
+        return NO_EXPECTED_MINES, IDENTITY, None
     if len(dst) < min_pairs:
-        return TOO_FEW_FINDS, IDENTITY, 0
+        return TOO_FEW_FINDS, IDENTITY, None
     rng = np.random.default_rng(seed)
-    found = ransac_rigid(src, dst, compatible, tolerance, math.radians(max_rotation_deg), rng)
+    max_rotation = math.radians(max_rotation_deg)
+    found = ransac_rigid(src, dst, compatible, tolerance, max_rotation, rng)
     if found is None:
-        return NO_CONSISTENT_FIT, IDENTITY, 0
+        return NO_CONSISTENT_FIT, IDENTITY, None
+    chance = _chance_inliers(src, dst, compatible, tolerance, max_rotation, rng,
+                             chance_trials) if chance_trials else None
+    if chance is not None and found[1] < CHANCE_FACTOR * max(chance, 1):
+        return NOT_BETTER_THAN_CHANCE, IDENTITY, chance
     refined = trimmed_icp(src, dst, compatible, tolerance, found[0], trim=trim,
                           min_pairs=min_pairs)
     if refined is None:
-        return NO_CONSISTENT_FIT, IDENTITY, 0
-    return FITTED, refined[0], len(refined[1])
+        return NO_CONSISTENT_FIT, IDENTITY, chance
+    return FITTED, refined[0], chance
 
 
 def _record_fit(status: str, transform: Rigid2D, pivot: LonLat, matched_src: np.ndarray,
-                residuals: np.ndarray) -> RecordFit:
+                residuals: np.ndarray, chance: int | None) -> RecordFit:
     if status != FITTED:
-        return RecordFit(status, pivot, None, None, None, 0, None)
+        return RecordFit(status, pivot, None, None, None, 0, None, chance_inliers=chance)
     n = len(residuals)
     rms = float(np.sqrt(np.mean(residuals**2)))
     rotation_se = shift_se = None
@@ -254,14 +286,14 @@ def _record_fit(status: str, transform: Rigid2D, pivot: LonLat, matched_src: np.
         if not (math.isfinite(rotation_se) and math.isfinite(shift_se)):
             rotation_se = shift_se = None
     return RecordFit(status, pivot, math.degrees(transform.theta), transform.t[0],
-                     transform.t[1], n, rms, rotation_se, shift_se)
+                     transform.t[1], n, rms, rotation_se, shift_se, chance)
 
 
 def assess_record(record: MinefieldRecord, finds: Sequence[Find], *,
                   explained: Sequence[MissingExplained] = (),
                   perimeter_buffer_m: float = 5.0, match_tolerance_m: float = 2.0,
                   max_rotation_deg: float = 45.0, trim: float = 0.95, min_pairs: int = 3,
-                  seed: int = 0) -> RecordAccuracy:
+                  chance_trials: int = 5, seed: int = 0) -> RecordAccuracy:
     """Accuracy indicators of `record` against the devices clearance found.
 
     perimeter_buffer_m: a find this close outside the recorded perimeter still counts as
@@ -271,8 +303,9 @@ def assess_record(record: MinefieldRecord, finds: Sequence[Find], *,
     already drops gross outliers; trimming drops the few finds matched to a neighbouring
     mine; on the synthetic fields 0.95 gave a rotation error of 0.12 degrees s.d. against
     0.13 for 0.9). min_pairs: fewest
-    matched pairs for a fit to be reported. seed: the fit's random sampling, so a rerun
-    gives the same figures.
+    matched pairs for a fit to be reported. chance_trials: random scatters of the finds
+    whose best fit the real one must beat CHANCE_FACTOR times (0: no test). seed: the
+    fit's random sampling, so a rerun gives the same figures.
     """
     _check_parameters(perimeter_buffer_m, match_tolerance_m, max_rotation_deg)
     finds = list(finds)
@@ -302,8 +335,8 @@ def assess_record(record: MinefieldRecord, finds: Sequence[Find], *,
         type_codes([normalise_device_type(f.device_type) for f in finds], vocabulary),
         type_codes(expected.device_type, vocabulary))
 
-    status, transform, _ = _fit(src, dst, compatible, match_tolerance_m, max_rotation_deg,
-                                trim, min_pairs, seed)
+    status, transform, chance = _fit(src, dst, compatible, match_tolerance_m,
+                                     max_rotation_deg, trim, min_pairs, chance_trials, seed)
     ei, fj = match_one_to_one(transform.apply(src), dst, match_tolerance_m, compatible)
     before = np.hypot(*(src[ei] - dst[fj]).T) if len(ei) else np.zeros(0)
     after = np.hypot(*(transform.apply(src[ei]) - dst[fj]).T) if len(ei) else np.zeros(0)
@@ -351,7 +384,7 @@ def assess_record(record: MinefieldRecord, finds: Sequence[Find], *,
             notes.append(f"row {t.row_id}: spacing {t.spacing_source}")
 
     fit = _record_fit(status, transform, (float(pivot_lonlat[0]), float(pivot_lonlat[1])),
-                      src[ei], after)
+                      src[ei], after, chance)
 
     return RecordAccuracy(
         record_id=record.record_id, finds=len(finds), expected_mines=len(src),
