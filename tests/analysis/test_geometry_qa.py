@@ -234,6 +234,23 @@ def test_one_kind_only(seeded: Any) -> None:
     assert found(report.faults) == {p for p in planted if p[0] in ("ACC 77", "acc77")}
 
 
+def test_one_record_checked_in_its_neighbourhood_alone(seeded: Any) -> None:
+    """A record's page checks the records around it only: the same faults as the whole
+    store's check (duplicate ids aside: they may lie anywhere in a dataset)."""
+    path, _ = seeded
+    with open_store(path) as store:
+        full = check_geometry(store).faults
+        faulty = {(f.kind, f.record_id) for f in full}
+        for kind, rid in faulty:
+            want = {f.code for f in full if f.record_id == rid and f.code != "duplicate-id"}
+            assert {f.code for f in geometry_qa.check_record(store, kind, rid)} == want
+        for kind in ("hazard", "find", "released_part"):
+            rows, _ = store.query_rows(geometry_qa.Query(kind=kind, limit=15))
+            for row in rows:
+                if (kind, row["id"]) not in faulty:
+                    assert geometry_qa.check_record(store, kind, row["id"]) == []
+
+
 # -- the command line -------------------------------------------------------------------------
 def cli(*args: str) -> tuple[int, str]:
     from mineaction.cli import app

@@ -50,7 +50,7 @@ from mineaction.geo.geodesic import (
 )
 from mineaction.geo.validation import repair_geometry
 from mineaction.store.base import Store
-from mineaction.store.query import Query
+from mineaction.store.query import Bbox, Query
 
 # Above a square metre: shared borders digitised twice overlap by a hair (floating point
 # and snapping), which is not worth a reviewer's time.
@@ -142,11 +142,31 @@ def check_geometry(store: Store, kinds: Sequence[str] | None = None,
     return report
 
 
+def check_record(store: Store, kind: str, record_id: str) -> list[Fault]:
+    """The faults of one record, without reading the whole store: the checks run on the
+    records whose bounding box meets its own (an overlap, a duplicate of the same
+    geometry, are among them). Duplicate ids, which may lie anywhere in a dataset, are
+    found by `check_geometry` alone."""
+    name = geometry_column(ENTITIES[kind])
+    if name is None:
+        return []
+    rows, _ = store.query_rows(Query(kind=kind, ids=(str(record_id),), limit=1),
+                               omit=BOOKKEEPING)
+    geom = _shape(rows[0].get(name.name)) if rows else None
+    if geom is None:
+        return []
+    out: list[Fault] = []
+    _check_kind(store, kind, _AdminAreas(store), out, PAGE_SIZE, geom.bounds)
+    return [f for f in out if f.record_id == str(record_id) and f.code != "duplicate-id"]
+
+
 # -- one kind ---------------------------------------------------------------------------
-def _pages(store: Store, kind: str, page_size: int) -> Iterator[list[dict[str, Any]]]:
+def _pages(store: Store, kind: str, page_size: int, bbox: Bbox | None = None,
+           where: dict[str, Any] | None = None) -> Iterator[list[dict[str, Any]]]:
     after: int | None = None
     while True:
-        rows, after = store.query_rows(Query(kind=kind, limit=page_size, after_fid=after),
+        rows, after = store.query_rows(Query(kind=kind, limit=page_size, after_fid=after,
+                                             bbox=bbox, where=where or {}),
                                        omit=BOOKKEEPING)
         yield rows
         if after is None:
@@ -154,7 +174,9 @@ def _pages(store: Store, kind: str, page_size: int) -> Iterator[list[dict[str, A
 
 
 def _check_kind(store: Store, kind: str, admin: _AdminAreas, out: list[Fault],
-                page_size: int) -> int:
+                page_size: int, bbox: Bbox | None = None) -> int:
+    """Check the records of `kind` (those meeting `bbox`, when given), adding the faults
+    to `out`; how many records were read."""
     geom_name = geometry_column(ENTITIES[kind])
     assert geom_name is not None
     name = geom_name.name
@@ -164,7 +186,7 @@ def _check_kind(store: Store, kind: str, admin: _AdminAreas, out: list[Fault],
     key_digests = array("q")
     hazards: list[tuple[str, str | None, BaseGeometry]] = []  # for the overlap check
     n = 0
-    for rows in _pages(store, kind, page_size):
+    for rows in _pages(store, kind, page_size, bbox):
         for row in rows:
             n += 1
             value = row.get(name)
@@ -198,7 +220,8 @@ def _check_kind(store: Store, kind: str, admin: _AdminAreas, out: list[Fault],
     dup_records = _repeated(record_digests)
     dup_keys = _repeated(key_digests)
     if dup_records or dup_keys:  # a second read, for the ids of the few repeated ones
-        out.extend(_duplicate_faults(store, kind, name, dup_records, dup_keys, page_size))
+        out.extend(_duplicate_faults(store, kind, name, dup_records, dup_keys, page_size,
+                                     bbox))
     return n
 
 
@@ -263,10 +286,11 @@ def _repeated(digests: array[int]) -> set[int]:
 
 
 def _duplicate_faults(store: Store, kind: str, name: str, dup_records: set[int],
-                      dup_keys: set[int], page_size: int) -> list[Fault]:
+                      dup_keys: set[int], page_size: int, bbox: Bbox | None
+                      ) -> list[Fault]:
     records: dict[int, list[tuple[str, str | None, BaseGeometry]]] = defaultdict(list)
     keys: dict[int, list[tuple[str, str, BaseGeometry | None]]] = defaultdict(list)
-    for rows in _pages(store, kind, page_size):
+    for rows in _pages(store, kind, page_size, bbox):
         for row in rows:
             value = row.get(name)
             point = value is not None and value.get("type") == "Point"
@@ -450,26 +474,25 @@ def _overlaps(hazards: list[tuple[str, str | None, BaseGeometry]]) -> list[Fault
 
 # -- admin areas ------------------------------------------------------------------------------
 class _AdminAreas:
-    """The admin areas points are compared with, read once, on first need."""
+    """The admin areas points are compared with, each read on first need."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._areas: dict[str, BaseGeometry] | None = None
+        self._areas: dict[str, BaseGeometry | None] = {}
 
-    def areas(self) -> dict[str, BaseGeometry]:
-        if self._areas is None:
-            self._areas = {}
-            for rows in _pages(self.store, "admin_area", PAGE_SIZE):
-                for row in rows:
-                    geom = _shape(row.get("geometry"))
-                    if geom is not None:
-                        shapely.prepare(geom)
-                        self._areas[str(row["pcode"])] = geom
-        return self._areas
+    def area(self, pcode: str) -> BaseGeometry | None:
+        if pcode not in self._areas:
+            rows, _ = self.store.query_rows(
+                Query(kind="admin_area", where={"pcode": pcode}, limit=1), omit=BOOKKEEPING)
+            geom = _shape(rows[0].get("geometry")) if rows else None
+            if geom is not None:
+                shapely.prepare(geom)
+            self._areas[pcode] = geom
+        return self._areas[pcode]
 
     def check(self, kind: str, rid: str, label: str | None, point: Point,
               pcode: str) -> Fault | None:
-        area = self.areas().get(pcode)
+        area = self.area(pcode)
         if area is None or shapely.intersects_xy(area, point.x, point.y):
             return None
         metres = distance_to_geometry_m(point.x, point.y, area)

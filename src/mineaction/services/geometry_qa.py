@@ -19,7 +19,13 @@ from typing import Any
 
 from mineaction.access.roles import Policy, Principal
 from mineaction.access.visibility import Access
-from mineaction.analysis.geometry_qa import Fault, Report, check_geometry, spatial_kinds
+from mineaction.analysis.geometry_qa import (
+    Fault,
+    Report,
+    check_geometry,
+    check_record,
+    spatial_kinds,
+)
 from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import REGISTRY
 from mineaction.store.base import Store
@@ -83,25 +89,47 @@ class GeometryChecks:
         access = Access(p, self.policy, self.public_decimals)
         report = self.report(kinds)
         kept = [k for k in report.checked if access.may_list(k)]
+        return Seen(self._seen(access, report.faults), {k: report.checked[k] for k in kept})
+
+    def for_record(self, p: Principal, kind: str, record_id: str) -> list[Fault]:
+        """The faults of one record that `p` may see (its page lists them). From the
+        whole store's result when it is at hand and current; else the record's own
+        neighbourhood is checked (analysis.geometry_qa.check_record), so that a record's
+        page never waits for a million records to be read."""
+        if kind not in spatial_kinds():
+            return []
+        rid = str(record_id)
+        report = self._cached(kind)
+        found = ([f for f in report.faults if f.record_id == rid] if report is not None
+                 else check_record(self.store, kind, rid))
+        return self._seen(Access(p, self.policy, self.public_decimals), found)
+
+    def _cached(self, kind: str) -> Report | None:
+        marker = self.store.change_marker()
+        if marker is None:
+            return None
+        with _lock:
+            for (store_id, at, kinds), report in _cache.items():
+                if store_id == id(self.store) and at == marker and kind in kinds:
+                    return report
+        return None
+
+    def _seen(self, access: Access, faults: list[Fault]) -> list[Fault]:
+        """The faults the principal may see, as it may see them."""
         visible: dict[str, set[str]] = {}
-        for kind in kept:
-            named = {i for f in report.faults if f.kind == kind
-                     for i in (f.record_id, *f.related)}
-            visible[kind] = self._visible(access, kind, named)
+        for kind in {f.kind for f in faults}:
+            if access.may_list(kind):
+                named = {i for f in faults if f.kind == kind
+                         for i in (f.record_id, *f.related)}
+                visible[kind] = self._visible(access, kind, named)
         out = []
-        for f in report.faults:
+        for f in faults:
             if f.kind not in visible or not {f.record_id, *f.related} <= visible[f.kind]:
                 continue
             if set(f.reveals) & access.hidden(f.kind):
                 continue
             out.append(self._shown(access, f))
-        return Seen(out, {k: report.checked[k] for k in kept})
-
-    def for_record(self, p: Principal, kind: str, record_id: str) -> list[Fault]:
-        """The faults of one record that `p` may see (its page lists them)."""
-        if kind not in spatial_kinds():
-            return []
-        return [f for f in self.faults(p, [kind]).faults if f.record_id == str(record_id)]
+        return out
 
     def _visible(self, access: Access, kind: str, ids: Iterable[str]) -> set[str]:
         """Which of `ids` the principal may read: asked of the store, by its rule."""
