@@ -7,14 +7,16 @@ message may show fields: a principal gets a fault only when it may read every re
 fault names (access/: `Access.rows`, run by the store) and none of the fields it shows
 is hidden from it; points of kinds the public sees generalised are generalised in the
 fault too. The QA reads the whole store, so its result is kept until the store changes
-(`Store.change_marker`); a store that cannot tell is checked on every call."""
+(`Store.change_marker`), and at least FRESH_S seconds."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from mineaction.access.roles import Policy, Principal
@@ -33,7 +35,21 @@ from mineaction.store.query import Query
 
 _CHUNK = 500  # ids per visibility query: well under SQLite's bound-parameter limit
 _KEEP = 8  # results kept (per store and kinds asked)
-_cache: OrderedDict[tuple[int, Any, tuple[str, ...]], Report] = OrderedDict()
+# A result this young is shown even if the store changed since: any write moves the
+# change marker (a sign-in, an audited read), and without this floor every anonymous
+# request after one could start a read of the whole store.
+FRESH_S = 10.0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    marker: Any
+    made: float  # time.monotonic()
+    at: datetime
+    report: Report
+
+
+_cache: OrderedDict[tuple[str, tuple[str, ...]], _Entry] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -48,6 +64,7 @@ class Seen:
 
     faults: list[Fault]
     checked: dict[str, int]
+    at: datetime  # when the store was checked
 
     def by_code(self) -> dict[str, list[Fault]]:
         return Report(self.faults, self.checked).by_code()
@@ -68,28 +85,37 @@ class GeometryChecks:
     def report(self, kinds: Sequence[str] | None = None) -> Report:
         """Every fault, seen by no one in particular: for the store's administrator (the
         command line) and for `faults`, which filters it."""
+        return self._entry(kinds).report
+
+    def _entry(self, kinds: Sequence[str] | None) -> _Entry:
         asked = tuple(sorted(kinds or spatial_kinds()))
         unknown = [k for k in asked if k not in spatial_kinds()]
         if unknown:
             raise ValueError(f"no geometry to check in {', '.join(unknown)}")
-        marker = self.store.change_marker()
-        key = (id(self.store), marker, asked)
+        key = (self.store.location, asked)
         with _lock:  # one check at a time: a second asker waits for the first's result
-            found = _cache.get(key) if marker is not None else None
-            if found is None:
-                found = check_geometry(self.store, asked)
-                if marker is not None:
-                    _cache[key] = found
-                    while len(_cache) > _KEEP:
-                        _cache.popitem(last=False)
+            marker = self.store.change_marker()
+            found = _cache.get(key)
+            if found is not None and (
+                    (marker is not None and found.marker == marker)
+                    or time.monotonic() - found.made < FRESH_S):
+                return found
+            found = _Entry(marker, time.monotonic(), datetime.now(UTC),
+                           check_geometry(self.store, asked))
+            _cache[key] = found
+            _cache.move_to_end(key)
+            while len(_cache) > _KEEP:
+                _cache.popitem(last=False)
             return found
 
     def faults(self, p: Principal, kinds: Sequence[str] | None = None) -> Seen:
         """The faults `p` may see (see the module's docstring)."""
         access = Access(p, self.policy, self.public_decimals)
-        report = self.report(kinds)
+        entry = self._entry(kinds)
+        report = entry.report
         kept = [k for k in report.checked if access.may_list(k)]
-        return Seen(self._seen(access, report.faults), {k: report.checked[k] for k in kept})
+        return Seen(self._seen(access, report.faults), {k: report.checked[k] for k in kept},
+                    entry.at)
 
     def for_record(self, p: Principal, kind: str, record_id: str) -> list[Fault]:
         """The faults of one record that `p` may see (its page lists them). From the
@@ -105,13 +131,16 @@ class GeometryChecks:
         return self._seen(Access(p, self.policy, self.public_decimals), found)
 
     def _cached(self, kind: str) -> Report | None:
+        """A whole-store result covering `kind` that is current (a record's page shows
+        what was just saved: no staleness allowed here)."""
         marker = self.store.change_marker()
         if marker is None:
             return None
         with _lock:
-            for (store_id, at, kinds), report in _cache.items():
-                if store_id == id(self.store) and at == marker and kind in kinds:
-                    return report
+            for (location, kinds), entry in _cache.items():
+                if location == self.store.location and entry.marker == marker and (
+                        kind in kinds):
+                    return entry.report
         return None
 
     def _seen(self, access: Access, faults: list[Fault]) -> list[Fault]:

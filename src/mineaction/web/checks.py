@@ -36,5 +36,5 @@ def geometry_checks(request: Request, svc: ServicesDep, who: WhoDep,
                for (k, rid), faults in seen.by_record().items()]
     counts = [(code, CODES[code], len(faults)) for code, faults in seen.by_code().items()]
     return render(request, "checks.html", who, records=records, counts=counts,
-                  checked=seen.checked, total=len(seen.faults), kind=kind,
+                  checked=seen.checked, at=seen.at, total=len(seen.faults), kind=kind,
                   choices=list(collections), thresholds=thresholds())

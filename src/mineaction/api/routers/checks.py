@@ -8,6 +8,7 @@ events generalised), as `mineaction check-geometry` and the web page do."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -41,6 +42,7 @@ class FaultOut(BaseModel):
 
 
 class GeometryChecksOut(BaseModel):
+    checked_at: datetime  # when the store was read (a result may be reused a few seconds)
     checked: dict[str, int]
     thresholds: dict[str, float]
     counts: dict[str, int]
@@ -65,7 +67,7 @@ def geometry(svc: ServicesDep, p: PrincipalDep,
     faults = [FaultOut(**f.to_dict(),
                        record=f"/api/v1/{REGISTRY[f.kind].collection}/{f.record_id}")
               for fs in groups.values() for f in fs]
-    return GeometryChecksOut(checked=seen.checked, thresholds=thresholds(),
+    return GeometryChecksOut(checked_at=seen.at, checked=seen.checked, thresholds=thresholds(),
                              counts={code: len(fs) for code, fs in groups.items()
                                      if code in CODES},
                              faults=faults)
