@@ -263,9 +263,20 @@ def test_spacing_from_length_and_count() -> None:
 
 
 def test_recorded_count_and_spacing_are_laid_from_the_start() -> None:
-    # The record says 3 mines 4 m apart: they are laid from the start, whatever the end.
+    # The record says 3 mines 4 m apart: they are laid from the start, whatever the end,
+    # and the result notes that they stop well short of it.
     row = MineRow("A", _ll(0, 0), _ll(50, 0), 3, 4.0)
     np.testing.assert_allclose(_positions(row), [[0, 0], [4, 0], [8, 0]], atol=1e-6)
+    notes = assess_record(_plane_record([row]), []).notes
+    assert "row A: its mines reach 8.0 m from the start, but the row is 50.0 m long" in notes
+
+
+def test_staggered_spacing_from_length_and_count() -> None:
+    row = MineRow("S", _ll(0, 0), _ll(12, 0), 4, None, DOUBLE_STAGGERED, 1.5)
+    np.testing.assert_allclose(_positions(row), [[0, 0], [4, 1.5], [8, 0], [12, 1.5]],
+                               atol=1e-6)
+    layout = expected_mines(_plane_record([row]), LocalPlane(*CENTRE)).rows[0]
+    assert layout.spacing_m == pytest.approx(8.0)
 
 
 def test_double_and_staggered_patterns() -> None:
@@ -334,6 +345,10 @@ def test_bad_calls_are_refused_with_a_clear_error() -> None:
         assess_record(record, [], explained=[MissingExplained("Z", 1, "lifted")])
     with pytest.raises(ValueError, match="match_tolerance_m"):
         assess_record(record, [], match_tolerance_m=0)
+    with pytest.raises(ValueError, match="min_pairs"):
+        assess_record(record, [], min_pairs=1)
+    with pytest.raises(ValueError, match="trim"):
+        assess_record(record, [], trim=0)
     with pytest.raises(ValueError, match="swapped"):
         assess_record(record, [Find(CENTRE[1], CENTRE[0])])
     flat = _plane_record([MineRow("A", _ll(0, 0), _ll(0, 0), 3, None)])

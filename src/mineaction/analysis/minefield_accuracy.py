@@ -193,7 +193,14 @@ def _median(values: np.ndarray) -> float | None:
 
 
 def _check_parameters(perimeter_buffer_m: float, match_tolerance_m: float,
-                      max_rotation_deg: float) -> None:
+                      max_rotation_deg: float, trim: float, min_pairs: int,
+                      chance_trials: int) -> None:
+    if not 0 < trim <= 1:
+        raise ValueError(f"trim must be within (0, 1], got {trim}")
+    if min_pairs < 2:
+        raise ValueError(f"min_pairs must be >= 2 (two pairs fix a rigid fit), got {min_pairs}")
+    if chance_trials < 0:
+        raise ValueError(f"chance_trials must be >= 0, got {chance_trials}")
     if not (math.isfinite(perimeter_buffer_m) and perimeter_buffer_m >= 0):
         raise ValueError(f"perimeter_buffer_m must be >= 0, got {perimeter_buffer_m}")
     if not (math.isfinite(match_tolerance_m) and match_tolerance_m > 0):
@@ -307,7 +314,8 @@ def assess_record(record: MinefieldRecord, finds: Sequence[Find], *,
     whose best fit the real one must beat CHANCE_FACTOR times (0: no test). seed: the
     fit's random sampling, so a rerun gives the same figures.
     """
-    _check_parameters(perimeter_buffer_m, match_tolerance_m, max_rotation_deg)
+    _check_parameters(perimeter_buffer_m, match_tolerance_m, max_rotation_deg, trim,
+                      min_pairs, chance_trials)
     finds = list(finds)
     ids = [f.find_id for f in finds if f.find_id is not None]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -377,6 +385,12 @@ def assess_record(record: MinefieldRecord, finds: Sequence[Find], *,
         notes.append("the record has no mine rows: only the perimeter can be checked")
     if status != FITTED:
         notes.append(f"no best-fit transform ({status}); matches use the record as drawn")
+    for layout in expected.rows:
+        # A recorded count and spacing that overrun the row, or stop well short of its end,
+        # usually mean one of the three was misread: say so beside the figures.
+        if abs(layout.laid_length_m - layout.length_m) > max(layout.spacing_m, 1.0):
+            notes.append(f"row {layout.row_id}: its mines reach {layout.laid_length_m:.1f} m "
+                         f"from the start, but the row is {layout.length_m:.1f} m long")
     for t in tallies:
         if t.count_source != RECORDED:
             notes.append(f"row {t.row_id}: number of mines {t.count_source}")

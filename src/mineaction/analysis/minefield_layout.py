@@ -187,6 +187,7 @@ class RowLayout:
     spacing_m: float
     spacing_source: str
     length_m: float
+    laid_length_m: float  # from the start to the last mine, along the row
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ def expected_mines(record: MinefieldRecord, plane: LocalPlane) -> ExpectedMines:
         position.append(i.astype(np.intp))
         types += [normalise_device_type(row.device_type)] * count
         layouts.append(RowLayout(row.row_id, count, count_source, spacing, spacing_source,
-                                 length))
+                                 length, float(along.max()) if count else 0.0))
     if not xy:
         return ExpectedMines(np.zeros((0, 2)), np.zeros(0, dtype=np.intp),
                              np.zeros(0, dtype=np.intp), (), ())
