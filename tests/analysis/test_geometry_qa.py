@@ -348,6 +348,7 @@ def test_api_viewer_sees_every_fault_the_public_only_its_own(app_store: Any,
         public = r.json()
         assert {(f["label"], f["code"]) for f in public["faults"]} == PUBLIC_SEES
         assert public["counts"] == {"far-from-admin-area": 1, "sliver": 1}
+        assert public["checked_at"] and public["thresholds"]["sliver_ratio"] == 0.001
         sliver = next(f for f in public["faults"] if f["code"] == "sliver")
         assert sliver["record"] == f"/api/v1/hazards/{sliver['record_id']}"
         assert (await c.get(sliver["record"])).status_code == 200  # readable by the public
