@@ -31,6 +31,10 @@ Array = npt.NDArray[np.float64]
 
 # How many points one vectorised RANSAC scoring call sends to the k-d tree at once.
 _CHUNK_POINTS = 200_000
+# Preemptive scoring of many hypotheses: how many finds the first pass samples and how
+# many hypotheses it keeps for the full score.
+_PRESCORE_FINDS = 64
+_SHORTLIST = 16
 # Neighbours looked at per find when scoring, so an incompatible nearest mine (another
 # device type) does not hide a compatible one just behind it.
 _K_NEAREST = 4
@@ -115,9 +119,10 @@ def _score(tree: cKDTree, n_src: int, dst: Array, compatible: BoolArray, toleran
 def ransac_rigid(src: Array, dst: Array, compatible: BoolArray, tolerance_m: float,
                  max_rotation_rad: float, rng: np.random.Generator, *,
                  min_anchors: int = 8, max_anchors: int = 60,
-                 confidence: float = 0.999) -> tuple[Rigid2D, int] | None:
+                 confidence: float = 0.999) -> tuple[Rigid2D, int, int] | None:
     """The rigid transform src -> dst explaining most of dst within tolerance_m, with the
-    number it explains; None when fewer than two dst points or no consistent pair.
+    number it explains and the number of anchor pairs tried; None when fewer than two dst
+    points or no consistent pair.
 
     compatible[j, i]: dst j may correspond to src i. Rotations beyond max_rotation_rad are
     not tried: a regular field matches itself turned by 180 degrees, and a record off by
@@ -166,6 +171,15 @@ def ransac_rigid(src: Array, dst: Array, compatible: BoolArray, tolerance_m: flo
                 rotated = np.column_stack([c * mid_src[:, 0] - s * mid_src[:, 1],
                                            s * mid_src[:, 0] + c * mid_src[:, 1]])
                 ts = (fa + fb) / 2 - rotated
+                if len(theta) > _SHORTLIST and m > _PRESCORE_FINDS:
+                    # Preemptive scoring: every hypothesis on a sample of the finds, the
+                    # best few on all of them. A large field has thousands of look-alike
+                    # pairs per anchor, and the right one stands out on a sample already.
+                    sample = rng.choice(m, _PRESCORE_FINDS, replace=False)
+                    _, pre = _score(tree, n, dst[sample], compatible[sample], tolerance_m,
+                                    theta, ts)
+                    short = np.argsort(pre, kind="stable")[:_SHORTLIST]
+                    theta, ts = theta[short], ts[short]
                 inliers, costs = _score(tree, n, dst, compatible, tolerance_m, theta, ts)
                 h = int(np.argmin(costs))
                 if best is None or costs[h] < best.cost:
@@ -183,7 +197,7 @@ def ransac_rigid(src: Array, dst: Array, compatible: BoolArray, tolerance_m: flo
                 break
     if best is None or best.inliers < 2:
         return None
-    return best.transform, best.inliers
+    return best.transform, best.inliers, tried
 
 
 def trimmed_icp(src: Array, dst: Array, compatible: BoolArray, tolerance_m: float,
