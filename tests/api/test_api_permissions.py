@@ -17,7 +17,7 @@ from typing import Any
 from api_helpers import ROLES
 
 from mineaction.domain.models import ENTITIES
-from mineaction.domain.registry import BY_COLLECTION
+from mineaction.domain.registry import BY_COLLECTION, REGISTRY
 
 ALL = (*ROLES, "public")
 COLLECTION = {kind: name for name, kind in BY_COLLECTION.items()}
@@ -34,6 +34,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "accident": {"accident_kind": "mine"},
     "victim": {"outcome": "killed", "name": "X"},
     "risk_education": {"girls": 3},
+    "minefield_record": {"name": "MF-7"},
+    "minefield_point": {"name": "TP1", "role": "turning"},
+    "mine_row": {"label": "A", "mines": 12},
 }
 # Fields that each PATCH changes, per kind (any harmless field).
 PATCHES = {k: {next(iter(b)): b[next(iter(b))]} for k, b in BODIES.items()}
@@ -69,6 +72,13 @@ def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-d
         ("GET", "/api/v1/stats/casualties"), ("GET", "/api/v1/stats/casualties/records"),
         ("GET", "/api/v1/stats/land-release"), ("GET", "/api/v1/stats/risk-education"),
         ("GET", "/api/v1/stats/trends"), ("GET", "/api/v1/reports/{kind}"),
+        ("GET", "/api/v1/stats/sources"), ("GET", "/api/v1/stats/sources.png"),
+        ("GET", "/api/v1/links"), ("GET", "/api/v1/links/{link_id}"),
+        ("POST", "/api/v1/links/{link_id}/confirm"), ("POST", "/api/v1/links/{link_id}/reject"),
+        ("POST", "/api/v1/links/{link_id}/undo"), ("POST", "/api/v1/links/merge"),
+        ("POST", "/api/v1/links/split"), ("POST", "/api/v1/links/run"),
+        ("GET", "/api/v1/entities/{kind}/{record_id}"),
+        ("GET", "/api/v1/checks/geometry"),
     }
     for coll in COLLECTION.values():
         base = f"/api/v1/{coll}"
@@ -121,7 +131,8 @@ def test_records_matrix(api) -> None:  # type: ignore[no-untyped-def]
         approved = _approved(api, kind)
         one = f"{base}/{approved['id']}"
         v = approved["version"]
-        hidden = kind == "victim"  # the public sees victims only as aggregates
+        # The public sees victims and minefield records only as aggregates.
+        hidden = REGISTRY[kind].public_aggregate_only
         for role in ALL:
             c = _client(api, role)
             pub = role == "public"
@@ -227,6 +238,24 @@ def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
             ("GET", "/api/v1/reports/monthly", {"params": {"month": "2020-03",
                                                            "format": "html"}},
              {401} if pub else {200}),
+            ("GET", "/api/v1/stats/sources", {}, {200}),
+            ("GET", "/api/v1/checks/geometry", {}, {200}),
+            ("GET", "/api/v1/links", {}, {401} if pub else expect(
+                role in REVIEWERS, role, 200)),
+            ("GET", f"/api/v1/links/{uuid.uuid4()}", {}, {401} if pub else {404}
+             if role in REVIEWERS else {403}),
+            *(("POST", f"/api/v1/links/{uuid.uuid4()}/{a}", {}, {401} if pub else {404}
+               if role in REVIEWERS else {403}) for a in ("confirm", "reject", "undo")),
+            ("POST", "/api/v1/links/split", {"json": {"kind": "victim",
+                                                     "record": str(uuid.uuid4())}},
+             {401} if pub else {409} if role in REVIEWERS else {403}),
+            ("POST", "/api/v1/links/merge", {"json": {"kind": "victim", "a": str(uuid.uuid4()),
+                                                     "b": str(uuid.uuid4())}},
+             {401} if pub else {404} if role in REVIEWERS else {403}),
+            ("POST", "/api/v1/links/run", {"json": {"kind": "victim", "datasets": ["a", "b"]}},
+             {401} if pub else {422} if role in REVIEWERS else {403}),
+            ("GET", f"/api/v1/entities/victim/{uuid.uuid4()}", {}, {401} if pub else {200}
+             if role in REVIEWERS else {403}),
             ("POST", "/api/v1/auth/logout", {}, {204}),
         ]
         for method, url, kw, allowed in cases:

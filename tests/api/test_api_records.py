@@ -136,7 +136,7 @@ def test_filters_paging_and_geojson(api) -> None:  # type: ignore[no-untyped-def
 def test_every_collection_answers(api) -> None:  # type: ignore[no-untyped-def]
     viewer = api.as_("viewer")
     landing = viewer.get("/api/v1").json()
-    assert len(landing["collections"]) == 11
+    assert len(landing["collections"]) == 14  # 11, and minefield records, points, rows
     for path in landing["collections"]:
         r = viewer.get(path)
         assert r.status_code == 200, (path, r.text)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import mineaction.store.base as base
-from mineaction.store import Store, open_store
+from mineaction.store import Query, Store, open_store
 from mineaction.store.errors import SchemaTooNew
 
 
@@ -204,5 +204,33 @@ def test_version_4_store_moves_its_deleted_records_out_of_the_feature_tables(
         migrated.add(Victim(accident_id=kept.id, outcome="injured", status="approved"))
         with migrated.engine.connect() as conn:
             assert conn.exec_driver_sql(f"SELECT count(*) FROM {facts.TABLE}").scalar() == 2
+    if location.endswith(".gpkg"):
+        gdal_validator(location)
+
+
+def test_version_6_store_gains_minefield_records(store: Store, gdal_validator) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18: three new entities (feature tables with their R-trees on GeoPackage,
+    GIST indexes on PostGIS) and the attachments table."""
+    from shapely.geometry import LineString, Point, Polygon
+
+    from mineaction.domain.models import MinefieldPoint, MinefieldRecord, MineRow
+
+    names = ("minefield_records", "minefield_points", "mine_rows", "attachments")
+    with store.transaction() as conn:
+        for name in names:
+            conn.exec_driver_sql(f"DROP TABLE {name}")
+            if store.dialect == "gpkg":
+                for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions"):
+                    conn.exec_driver_sql(f"DELETE FROM {meta} WHERE table_name = '{name}'")
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS rtree_{name}_geometry")
+    location = store.location
+    with _reopened_as(store, 6) as migrated:
+        record = migrated.add(MinefieldRecord(name="MF-1", geometry=Polygon(
+            [(46.932, 39.993), (46.934, 39.9946), (46.9365, 39.9927), (46.932, 39.993)])))
+        migrated.add(MinefieldPoint(record_id=record.id, name="BM", role="benchmark",
+                                    geometry=Point(46.932, 39.993)))
+        migrated.add(MineRow(record_id=record.id, label="A", mines=10, spacing_m=5,
+                             geometry=LineString([(46.9321, 39.9931), (46.9325, 39.9933)])))
+        assert migrated.count(Query(kind="mine_row", bbox=(46.93, 39.99, 46.94, 40.0))) == 1
     if location.endswith(".gpkg"):
         gdal_validator(location)

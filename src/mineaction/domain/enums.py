@@ -199,3 +199,46 @@ class AreaType(StrEnum):
     rural = "rural"
     urban = "urban"
     unknown = "unknown"
+
+
+# -- minefield records (issue 18; CCW Amended Protocol II, Technical Annex) ------------------
+class PointRole(StrEnum):
+    """What a point of a minefield record is, after IMSMA's point roles."""
+
+    reference = "reference"  # a reference point tied to a landmark, from which to measure
+    landmark = "landmark"  # a lasting feature (a building corner, a bridge, a well)
+    benchmark = "benchmark"  # the point the traverse starts from
+    start = "start"
+    turning = "turning"
+    intermediate = "intermediate"
+    end = "end"
+    row_start = "row_start"
+    row_end = "row_end"
+
+
+class BearingReference(StrEnum):
+    """North the bearing is measured from."""
+
+    true = "true"
+    magnetic = "magnetic"
+    grid = "grid"
+
+
+class AngleUnit(StrEnum):
+    degrees = "degrees"
+    mils = "mils"  # 6400 to the circle (NATO)
+    gradians = "gradians"  # 400 to the circle
+
+
+class DistanceUnit(StrEnum):
+    metres = "metres"
+    paces = "paces"
+
+
+class RowPattern(StrEnum):
+    single = "single"
+    double = "double"
+    staggered = "staggered"
+    cluster = "cluster"
+    scattered = "scattered"
+    unknown = "unknown"

@@ -73,3 +73,4 @@ def geometry_field(store_type: str, *accepts: str) -> Any:
 PointGeometry = geometry_field("POINT", "Point")
 AreaGeometry = geometry_field("MULTIPOLYGON", "Polygon", "MultiPolygon")
 PointOrAreaGeometry = geometry_field("GEOMETRY", "Point", "Polygon", "MultiPolygon")
+LineGeometry = geometry_field("LINESTRING", "LineString")

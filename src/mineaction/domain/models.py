@@ -27,11 +27,14 @@ from mineaction.domain.enums import (
     ActivityKind,
     ActivityStatus,
     AgeBand,
+    AngleUnit,
     AreaType,
+    BearingReference,
     Blockage,
     DatePrecision,
     DeviceCategory,
     Disposal,
+    DistanceUnit,
     EvidenceKind,
     FindCondition,
     HazardKind,
@@ -39,9 +42,11 @@ from mineaction.domain.enums import (
     LocationPrecision,
     OrganisationKind,
     Outcome,
+    PointRole,
     ReleaseMethod,
     Reliability,
     Role,
+    RowPattern,
     Sex,
     SourceKind,
     VictimActivity,
@@ -50,6 +55,7 @@ from mineaction.domain.enums import (
 from mineaction.domain.geometry import (
     AreaGeometry,
     GeometryKind,
+    LineGeometry,
     PointGeometry,
     PointOrAreaGeometry,
 )
@@ -325,6 +331,76 @@ class RiskEducationSession(Record):
         return self.girls + self.boys + self.women + self.men + self.unknown_audience
 
 
+class MinefieldRecord(Record):
+    """A record of a minefield as laid (CCW Amended Protocol II, Technical Annex), linked to
+    the hazard it documents: its perimeter computed from the traverse of its points, and
+    how well the traverse closed. Its points and mine rows are records of their own."""
+
+    kind: ClassVar[str] = "minefield_record"
+    table: ClassVar[str] = "minefield_records"
+
+    hazard_id: uuid.UUID | None = None
+    name: str | None = None  # the record's own number or name, as on the paper form
+    date_laid: date | None = None
+    date_recorded: date | None = None
+    laid_by: str | None = None  # unit or party that laid it (a source says how reliable)
+    handed_over_by: str | None = None
+    date_handed_over: date | None = None
+    geometry: AreaGeometry = None  # the perimeter
+    area_m2: float | None = Field(default=None, ge=0)
+    closure_error_m: float | None = Field(default=None, ge=0)
+    adjusted: bool = False  # the traverse's closure error distributed (compass rule)
+    admin_area_pcode: str | None = None
+    organisation_id: uuid.UUID | None = None
+    notes: str | None = None
+
+
+class MinefieldPoint(Record):
+    """A point of a minefield record: as entered (bearing and distance from another point,
+    or coordinates) beside where that puts it."""
+
+    kind: ClassVar[str] = "minefield_point"
+    table: ClassVar[str] = "minefield_points"
+
+    record_id: uuid.UUID | None = None
+    name: str | None = None  # as on the record: BM, TP1, IP3 ...
+    role: PointRole = PointRole.turning
+    sequence: int | None = Field(default=None, ge=0)
+    from_point: str | None = None
+    bearing: float | None = None
+    bearing_reference: BearingReference | None = None
+    bearing_unit: AngleUnit | None = None
+    distance: float | None = Field(default=None, ge=0)
+    distance_unit: DistanceUnit | None = None
+    pace_factor: float | None = Field(default=None, gt=0)
+    original_coordinates: str | None = None
+    description: str | None = None  # a landmark's description
+    geometry: PointGeometry = None
+
+
+class MineRow(Record):
+    """A row of mines of a minefield record: from its start point to its end point, how
+    many mines, how far apart, in what pattern."""
+
+    kind: ClassVar[str] = "mine_row"
+    table: ClassVar[str] = "mine_rows"
+
+    record_id: uuid.UUID | None = None
+    label: str | None = None
+    start_point: str | None = None
+    end_point: str | None = None
+    geometry: LineGeometry = None
+    mines: int | None = Field(default=None, ge=0)
+    spacing_m: float | None = Field(default=None, gt=0)
+    pattern: RowPattern = RowPattern.unknown
+    row_offset_m: float | None = Field(default=None, ge=0)  # between a double row's lines
+    device_category: DeviceCategory = DeviceCategory.unknown
+    device_model: str | None = None
+    fuze: str | None = None
+    anti_handling: bool | None = None
+    date_laid: date | None = None
+
+
 ENTITIES: dict[str, type[Record]] = {
     cls.kind: cls
     for cls in (
@@ -339,5 +415,8 @@ ENTITIES: dict[str, type[Record]] = {
         Accident,
         Victim,
         RiskEducationSession,
+        MinefieldRecord,
+        MinefieldPoint,
+        MineRow,
     )
 }

@@ -69,6 +69,14 @@ REGISTRY: dict[str, EntityInfo] = {e.kind: e for e in (
     EntityInfo("place", "places"),
     EntityInfo("organisation", "organisations", kind_field="organisation_kind"),
     EntityInfo("source", "sources", kind_field="source_kind", primary_date="source_date"),
+    # Minefield records say where each mine was laid: for those who clear and survey, not
+    # for the public, which sees the hazard (its polygon) they document (issue 18).
+    EntityInfo("minefield_record", "minefield-records", primary_date="date_laid",
+               links=(Link("hazard_id", "hazard"), _ORG), public_aggregate_only=True),
+    EntityInfo("minefield_point", "minefield-points", kind_field="role",
+               links=(Link("record_id", "minefield_record"),), public_aggregate_only=True),
+    EntityInfo("mine_row", "mine-rows", kind_field="pattern", primary_date="date_laid",
+               links=(Link("record_id", "minefield_record"),), public_aggregate_only=True),
 )}
 
 # Plural collection names -> entity kinds (what users type on the command line).

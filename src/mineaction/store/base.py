@@ -558,6 +558,10 @@ class Store(Reading):
         if done is not None:
             done(step, time.perf_counter() - started)
 
+    def register_entity_table(self, conn: sa.Connection, model: Any) -> None:
+        """Make an entity's table, added after creation, what the store's own are: listed
+        for GIS clients with its spatial index (GeoPackage), or spatially indexed (PostGIS)."""
+
     def register_table(self, conn: sa.Connection, table: sa.Table) -> None:
         """Make a table added after creation known where the store keeps such lists
         (GeoPackage: gpkg_contents). Nothing to do on PostGIS."""

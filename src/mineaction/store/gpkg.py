@@ -314,40 +314,49 @@ class GeoPackageStore(Store):
         )
         METADATA.create_all(conn)
         facts.create_triggers(self, conn)
-        stamp = now_utc().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         for table in METADATA.tables.values():
             if "fid" not in table.c or table.info.get("unlisted"):
                 continue  # not a feature or attribute table (mineaction_meta), or hidden
             model = next((m for m in ENTITIES.values() if m.table == table.name), None)
-            geom = geometry_column(model) if model else None
-            doc = (model.__doc__ or "").strip().split("\n")[0] if model else ""
-            if geom is None:
-                self.register_table(conn, table, doc)
-                continue
-            assert geom.geometry is not None
-            rtree = _rtree_name(table.name, geom.name)
+            if model is None:
+                self.register_table(conn, table)
+            else:
+                self.register_entity_table(conn, model)
+
+    def register_entity_table(self, conn: sa.Connection, model: Any) -> None:
+        """An entity's table in gpkg_contents: a feature table with its R-tree when the
+        entity has a geometry, else an attribute table."""
+        table = METADATA.tables[model.table]
+        geom = geometry_column(model)
+        doc = (model.__doc__ or "").strip().split("\n")[0]
+        if geom is None:
+            self.register_table(conn, table, doc)
+            return
+        assert geom.geometry is not None
+        stamp = now_utc().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        rtree = _rtree_name(table.name, geom.name)
+        conn.exec_driver_sql(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"
+            " last_change, srs_id) VALUES (?, 'features', ?, ?, ?, 4326)",
+            (table.name, table.name, doc, stamp),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, 4326, 0, 0)",
+            (table.name, geom.name, geom.geometry.store_type),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
+            "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+            (table.name, geom.name),
+        )
+        conn.exec_driver_sql(
+            f'CREATE VIRTUAL TABLE "{rtree}" USING rtree(id, minx, maxx, miny, maxy)'
+        )
+        for suffix, body in RTREE_TRIGGERS.items():
             conn.exec_driver_sql(
-                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"
-                " last_change, srs_id) VALUES (?, 'features', ?, ?, ?, 4326)",
-                (table.name, table.name, doc, stamp),
+                f'CREATE TRIGGER "{rtree}_{suffix}" '
+                + body.format(t=table.name, c=geom.name, r=rtree)
             )
-            conn.exec_driver_sql(
-                "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, 4326, 0, 0)",
-                (table.name, geom.name, geom.geometry.store_type),
-            )
-            conn.exec_driver_sql(
-                "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
-                "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-                (table.name, geom.name),
-            )
-            conn.exec_driver_sql(
-                f'CREATE VIRTUAL TABLE "{rtree}" USING rtree(id, minx, maxx, miny, maxy)'
-            )
-            for suffix, body in RTREE_TRIGGERS.items():
-                conn.exec_driver_sql(
-                    f'CREATE TRIGGER "{rtree}_{suffix}" '
-                    + body.format(t=table.name, c=geom.name, r=rtree)
-                )
 
     def register_table(self, conn: sa.Connection, table: sa.Table, description: str = "") -> None:
         """An attribute table in gpkg_contents, so QGIS and GDAL list it."""

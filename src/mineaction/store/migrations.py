@@ -99,6 +99,22 @@ def _record_linkage(store: Store, conn: sa.Connection) -> None:
         store.register_table(conn, table)
 
 
+def _minefield_records(store: Store, conn: sa.Connection) -> None:
+    """New entities (issue 18) and the attachments table: created with their indexes, and
+    made what the store's own tables are (feature tables with an R-tree on GeoPackage)."""
+    present = set(sa.inspect(conn).get_table_names())
+    for name in ("minefield_record", "minefield_point", "mine_row"):
+        model = ENTITIES[name]
+        if model.table not in present:
+            METADATA.tables[model.table].create(conn)
+            store.register_entity_table(conn, model)
+    attachments = METADATA.tables["attachments"]
+    if attachments.name not in present:
+        attachments.create(conn)
+        store.register_table(conn, attachments)
+
+
 MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,
                                     4: _record_sources_index,
-                                    5: _deleted_out_of_feature_tables, 6: _record_linkage}
+                                    5: _deleted_out_of_feature_tables, 6: _record_linkage,
+                                    7: _minefield_records}

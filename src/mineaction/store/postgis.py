@@ -106,12 +106,15 @@ class PostGISStore(Store):
         METADATA.create_all(conn)
         facts.create_triggers(self, conn)
         for model in ENTITIES.values():
-            geom = geometry_column(model)
-            if geom is not None:
-                conn.exec_driver_sql(
-                    f'CREATE INDEX IF NOT EXISTS "{_spatial_index(model.table, geom.name)}" '
-                    f'ON "{model.table}" USING GIST ("{geom.name}")'
-                )
+            self.register_entity_table(conn, model)
+
+    def register_entity_table(self, conn: sa.Connection, model: Any) -> None:
+        geom = geometry_column(model)
+        if geom is not None:
+            conn.exec_driver_sql(
+                f'CREATE INDEX IF NOT EXISTS "{_spatial_index(model.table, geom.name)}" '
+                f'ON "{model.table}" USING GIST ("{geom.name}")'
+            )
 
     def _param_marks(self, table: sa.Table, names: Sequence[str]) -> list[str]:
         # psycopg sends str parameters untyped, so the server casts hex EWKB, ISO dates

@@ -23,13 +23,14 @@ from mineaction.domain.models import ENTITIES, Record
 from mineaction.geo import gpkg_binary
 from mineaction.store import facts, links
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # 1: first schema. 2: soft delete (deleted_at, deleted_by) and record_history.
 # 3: casualty_facts (store/facts.py), the victims-with-their-accident table statistics read.
 # 4: record_sources indexed by record id.
 # 5: deleted records out of the feature tables (deleted_records; deleted_* columns dropped).
 # 6: record linkage (store/links.py): record_links, link_decisions, canonical_members,
 #    linkage_runs.
+# 7: minefield records (minefield_records, minefield_points, mine_rows) and attachments.
 # Columns every entity has that are not model fields.
 INTERNAL_COLUMNS = ("fid",)
 # Model fields that are not plain columns (kept in link tables).
@@ -139,7 +140,8 @@ def _entity_table(metadata: sa.MetaData, model: type[Record]) -> sa.Table:
     table = sa.Table(model.table, metadata, *cols, sqlite_autoincrement=True)
     sa.Index(f"ux_{model.table}_id", table.c.id, unique=True)
     sa.Index(f"ux_{model.table}_key", table.c.dataset, table.c.external_id, unique=True)
-    for name in ("accident_id", "activity_id", "hazard_id", "admin_area_pcode", "pcode"):
+    for name in ("accident_id", "activity_id", "hazard_id", "record_id", "admin_area_pcode",
+                 "pcode"):
         if name in table.c:
             sa.Index(f"ix_{model.table}_{name}", table.c[name])
     date_field = primary_date_field(model)
@@ -149,16 +151,10 @@ def _entity_table(metadata: sa.MetaData, model: type[Record]) -> sa.Table:
 
 
 def primary_date_field(model: type[Record]) -> str | None:
-    """The date that date-range queries filter on, per entity."""
-    return {
-        "accident": "accident_date",
-        "find": "find_date",
-        "hazard": "date_reported",
-        "activity": "start_date",
-        "released_part": "release_date",
-        "risk_education": "session_date",
-        "source": "source_date",
-    }.get(model.kind)
+    """The date that date-range queries filter on, per entity (domain/registry.py)."""
+    from mineaction.domain.registry import REGISTRY
+
+    return REGISTRY[model.kind].primary_date
 
 
 def build_metadata() -> sa.MetaData:
@@ -212,6 +208,25 @@ def build_metadata() -> sa.MetaData:
         sa.Column("deleted_by", sa.Text),
         sa.Column("reason", sa.Text),
         sa.Index("ix_deleted_records_key", "record_kind", "dataset", "external_id"),
+        sqlite_autoincrement=True,
+    )
+    # Files kept with a record (the scan of a paper minefield record, photos), in the store
+    # itself so that a GeoPackage copied to a laptop carries them.
+    sa.Table(
+        "attachments",
+        metadata,
+        sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.Text(), nullable=False, unique=True),
+        sa.Column("record_kind", sa.Text, nullable=False),
+        sa.Column("record_id", sa.Text(), nullable=False, index=True),
+        sa.Column("file_name", sa.Text, nullable=False),
+        sa.Column("media_type", sa.Text, nullable=False),
+        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("sha256", sa.Text, nullable=False),
+        sa.Column("content", sa.LargeBinary, nullable=False),
+        sa.Column("caption", sa.Text),
+        sa.Column("added_at", Timestamp(), nullable=False),
+        sa.Column("added_by", sa.Text),
         sqlite_autoincrement=True,
     )
     sa.Table(
