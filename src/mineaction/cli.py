@@ -796,6 +796,7 @@ def _register_shells() -> None:
     """Commands that live in their own modules (reports, server), added last so their
     imports stay out of the core commands' start-up."""
     from mineaction.cli_checks import register as register_check_commands
+    from mineaction.cli_minefield import register as register_minefield_commands
     from mineaction.cli_reconcile import register as register_reconcile_commands
     from mineaction.cli_reports import publish, report_app
     from mineaction.cli_server import register as register_server_commands
@@ -805,6 +806,7 @@ def _register_shells() -> None:
     register_server_commands(commands)
     register_reconcile_commands(commands)
     register_check_commands(commands)
+    register_minefield_commands(commands)
 
 
 _register_shells()
