@@ -395,6 +395,193 @@ def press_figures(press: pd.DataFrame, canon: pd.DataFrame, links: Any,
                                  & (matched["injured"] == matched["injured_victims"])).sum())}
 
 
+# -- (4) multiple-systems estimate from our linkage ------------------------------------------
+MSE_SOURCES = ("centre", "ngo", "press")
+MSE_DERIVATION = (
+    "Capture histories from OUR linkage, not the truth: a canonical victim is a cluster of "
+    "the centre/NGO linkage (accepted links), in 'centre' and/or 'ngo' by its cluster's "
+    "records. The press lists accidents only, with counts: each press accident is linked "
+    "(linkage.accidents.link_accident_counts: same municipality, dates within 31 days, "
+    "nearest date then closest counts, one to one) to an accident of the canonical victims "
+    "(victims sharing municipality, date, precision and kind); a press accident counting k "
+    "killed and j injured marks 'in press' up to k of that accident's canonical victims "
+    "whose outcome is killed and up to j whose outcome is injured; ties (more victims of an "
+    "outcome than the count) are broken by a seeded random draw (numpy, the bench seed), "
+    "never by which sources hold the victim; counts left over then mark victims of that "
+    "accident with no outcome, and what is still left over (and every count of an unlinked "
+    "press accident) is a person in the press only. The same derivation is applied to the "
+    "exact-key peer's clusters; the 'true matching' row takes the generator's person ids.")
+
+
+def _accident_of(victims: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """Each victim's accident number as linkage.accidents.victim_accidents numbers them."""
+    from mineaction.linkage.accidents import ACCIDENT_KEY, victim_accidents
+    from mineaction.linkage.fields import clean_category, pad_pcode
+
+    accidents = victim_accidents(victims)
+    key = pd.DataFrame(index=victims.index)
+    key["accident_kind"] = clean_category(victims["accident_kind"]).fillna("")
+    key["date_precision"] = clean_category(victims["date_precision"]).fillna("day")
+    key["admin_area_pcode"] = pad_pcode(victims["admin_area_pcode"])
+    key["accident_date"] = victims["accident_date"]
+    merged = key[ACCIDENT_KEY].merge(accidents[[*ACCIDENT_KEY, "accident"]], on=ACCIDENT_KEY,
+                                     how="left")
+    return pd.Series(merged["accident"].to_numpy(), index=victims.index), accidents
+
+
+def press_counts(press: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": press["record_id"].to_numpy(),
+        "accident_date": pd.to_datetime(press["event_date"].replace("", None), errors="coerce"),
+        "date_precision": "day",
+        "admin_area_pcode": press["municipality_code"].astype(str).to_numpy(),
+        "accident_kind": mapped(press["device"].fillna(""), "accident_kind").to_numpy(),
+        "killed": press["killed"].astype(int).to_numpy(),
+        "injured": press["injured"].astype(int).to_numpy(),
+    })
+
+
+def derived_membership(victims: pd.DataFrame, counts: pd.DataFrame, seed: int
+                       ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Membership rows (entity, source) from canonical victims (columns in_centre, in_ngo,
+    the accident key and outcome) and the press counts, by MSE_DERIVATION."""
+    from mineaction.linkage.accidents import ACCIDENT_KEY, link_accident_counts
+    from mineaction.linkage.fields import clean_category
+
+    victims = victims.reset_index(drop=True)
+    accident, _ = _accident_of(victims)
+    linked = link_accident_counts(victims[[*ACCIDENT_KEY, "outcome"]], counts)
+    outcome = clean_category(victims["outcome"])
+    rng = np.random.default_rng(seed)
+    by_accident = {a: idx.to_numpy() for a, idx in
+                   victims.groupby(accident.to_numpy(), sort=True).groups.items()}
+    in_press = np.zeros(len(victims), dtype=bool)
+    press_only = 0
+    for a, k, j in zip(linked["accident"], linked["killed"], linked["injured"], strict=True):
+        if a is None:
+            press_only += int(k) + int(j)
+            continue
+        members = rng.permutation(by_accident.get(int(a), np.array([], dtype=int)))
+        left = 0
+        for want, value in ((int(k), "killed"), (int(j), "injured")):
+            of_outcome = members[(outcome.to_numpy()[members] == value)]
+            in_press[of_outcome[:want]] = True
+            left += want - min(want, len(of_outcome))
+        unknown = members[outcome.isna().to_numpy()[members]]
+        in_press[unknown[:left]] = True
+        press_only += left - min(left, len(unknown))
+    rows = [pd.DataFrame({"entity": np.flatnonzero(flag), "source": name})
+            for name, flag in (("centre", victims["in_centre"].to_numpy(bool)),
+                               ("ngo", victims["in_ngo"].to_numpy(bool)),
+                               ("press", in_press))]
+    rows.append(pd.DataFrame({"entity": len(victims) + np.arange(press_only),
+                              "source": "press"}))
+    stats = {"canonical_victims": len(victims), "press_marked": int(in_press.sum()),
+             "press_only": press_only,
+             "press_accidents_linked": int(linked["accident"].notna().sum()),
+             "press_accidents": len(linked)}
+    return pd.concat(rows, ignore_index=True), stats
+
+
+def mse_row(membership: pd.DataFrame, true_total: int, bootstrap: int, seed: int
+            ) -> dict[str, Any]:
+    from mineaction.analysis.mse import capture_histories, multiple_systems_estimate
+
+    histories = capture_histories(membership, entity="entity", source="source",
+                                  sources=MSE_SOURCES)
+    result = multiple_systems_estimate(histories, criterion="bic", confidence=0.95,
+                                       bootstrap=bootstrap, seed=seed)
+    lo, hi = result.interval
+    return {"observed": int(result.observed), "estimate": round(float(result.estimate), 1),
+            "interval": [round(float(lo), 1), round(float(hi), 1)],
+            "error_percent": round(100 * (result.estimate - true_total) / true_total, 2),
+            "covers_true_total": bool(lo <= true_total <= hi),
+            "model": " + ".join(result.model_terms),
+            "patterns": {"".join(str(int(v)) for v in r[list(MSE_SOURCES)]): int(r["count"])
+                         for _, r in histories.iterrows()}}
+
+
+def mse_seed(seed: int, bootstrap: int) -> dict[str, Any]:
+    """(4) for one seed: the three sources made, linked (ours and the exact-key peer), the
+    histories derived, the estimate from each beside the one from the true matching."""
+    from mineaction.linkage.clusters import canonical
+    from mineaction.linkage.fields import prepare
+    from mineaction.linkage.sources import link_sources
+
+    raw = reconcile_data.load_register()
+    sources, truth = reconcile_data.three_sources(raw, seed)
+    gaz = gazetteer()
+    frames = {name: source_to_domain(sources[name], gaz) for name in ("centre", "ngo")}
+    counts = press_counts(sources["press"])
+    out: dict[str, Any] = {"true_total": int(truth.true_total),
+                           "true_observed": int(truth.links["person_id"].nunique())}
+    started = time.perf_counter()
+    links = link_sources(frames, "victim", upper=UPPER, lower=LOWER)
+    canon = canonical(links, rule="newest",
+                      information_dates={"centre": "2021-06-30", "ngo": "2021-03-31"})
+    ours = canon.assign(in_centre=["centre" in s for s in canon["sources"]],
+                        in_ngo=["ngo" in s for s in canon["sources"]])
+    membership, stats = derived_membership(ours, counts, seed)
+    out["splink"] = mse_row(membership, truth.true_total, bootstrap, seed) | stats
+    # The exact-key peer: its pairs are its clusters; the rest are single records.
+    a, b = (prepare(f, "victim").assign(id=f["id"].to_numpy()) for f in frames.values())
+    pairs = exact_key_peer(frames)
+    paired_ngo = {y for _, y in pairs}
+    paired_centre = {x for x, _ in pairs}
+    peer = pd.concat([a.assign(in_centre=True, in_ngo=a["id"].isin(paired_centre)),
+                      b[~b["id"].isin(paired_ngo)].assign(in_centre=False, in_ngo=True)],
+                     ignore_index=True)
+    membership, stats = derived_membership(peer, counts, seed)
+    out["exact_key_peer"] = mse_row(membership, truth.true_total, bootstrap, seed) | stats
+    # The derivation on the TRUE victim clusters: what the press counts alone cost.
+    person = truth.links.set_index(["source", "record_id"])["person_id"]
+    pa = a.assign(person=[person[("centre", r)] for r in a["id"]])
+    pb = b.assign(person=[person[("ngo", r)] for r in b["id"]])
+    true_clusters = pd.concat([pa.assign(in_centre=True, in_ngo=pa["person"].isin(pb["person"])),
+                               pb[~pb["person"].isin(pa["person"])].assign(in_centre=False,
+                                                                          in_ngo=True)],
+                              ignore_index=True)
+    membership, stats = derived_membership(true_clusters, counts, seed)
+    out["true_victims_press_counts"] = (mse_row(membership, truth.true_total, bootstrap, seed)
+                                        | stats)
+    true_membership = truth.links.rename(columns={"person_id": "entity"})
+    out["true_matching"] = mse_row(true_membership, truth.true_total, bootstrap, seed)
+    out["seconds"] = round(time.perf_counter() - started, 1)
+    return out
+
+
+def mse_figures(seeds: list[int], bootstrap: int) -> dict[str, Any]:
+    runs = {str(s): mse_seed(s, bootstrap) for s in seeds}
+    return {"derivation": MSE_DERIVATION, "criterion": "bic", "confidence": 0.95,
+            "bootstrap": bootstrap, "seeds": runs,
+            "covered": {k: f"{sum(r[k]['covers_true_total'] for r in runs.values())}/"
+                           f"{len(runs)}"
+                        for k in ("splink", "exact_key_peer", "true_victims_press_counts",
+                                  "true_matching")}}
+
+
+def print_mse(f: dict[str, Any]) -> None:
+    print(f"\n(4) multiple-systems estimate on (b), from our linkage ({f['criterion'].upper()} "
+          f"model choice, {f['confidence']:.0%} parametric-bootstrap interval, "
+          f"{f['bootstrap']} replicates)")
+    print("derivation: " + f["derivation"])
+    rows = []
+    for seed, r in f["seeds"].items():
+        for key, label in (("splink", "ours (Splink clusters + press counts)"),
+                           ("exact_key_peer", "exact key (peer) + press counts"),
+                           ("true_victims_press_counts",
+                            "true victim clusters + press counts"),
+                           ("true_matching", "true matching (generator's person ids)")):
+            m = r[key]
+            rows.append((seed, label, m["observed"], m["estimate"],
+                         f"{m['interval'][0]:,.0f} - {m['interval'][1]:,.0f}",
+                         r["true_total"], f"{m['error_percent']:+}",
+                         common.verdict(m["covers_true_total"]), m["model"]))
+    print(common.table(["seed", "matching", "observed", "estimate", "95% interval",
+                        "true total", "err %", "covers", "model"], rows))
+    print("covered: " + "; ".join(f"{k} {v}" for k, v in f["covered"].items()))
+
+
 # -- (3) scale ------------------------------------------------------------------------------
 def scale_data(rows: int, seed: int, work: Path) -> tuple[Path, Path, dict[str, int]]:
     """`rows` synthetic stored victims and a release of them: 1% removed, 2% with one field
@@ -587,6 +774,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not run (3); take its figures from the committed "
                         "bench/results/linkage_bench.json (for a change that leaves the "
                         "release path as it was: the 1M run takes the machine for minutes)")
+    parser.add_argument("--mse-seeds", default=None,
+                        help="seeds for (4), comma-separated (default: --seed and the next two)")
+    parser.add_argument("--mse-bootstrap", type=int, default=1000,
+                        help="bootstrap replicates for the intervals of (4)")
     parser.add_argument("--child", nargs=3, metavar=("WHICH", "STORED", "RELEASE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -621,11 +812,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             scale = scale_figures(args.rows, args.seed, work)
         print_scale(scale)
+        seeds = ([int(x) for x in args.mse_seeds.split(",")] if args.mse_seeds
+                 else [args.seed, args.seed + 1, args.seed + 2])
+        estimate = mse_figures(seeds, args.mse_bootstrap)
+        print_mse(estimate)
         out = common.results_path(NAME, args.json, args.rows == DEFAULT_ROWS, work)
         common.write_results(out, {
             "benchmark": NAME, "when": common.stamp(), "machine": common.machine(),
             "seed": args.seed, "thresholds": {"upper": UPPER, "lower": LOWER},
             "revised_release": release, "three_sources": sources, "scale": scale,
+            "multiple_systems_estimate": estimate,
         })
     return 0
 
