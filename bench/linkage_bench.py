@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Record linkage (issue 17), three figures, each beside peers run in the same process:
+"""Record linkage (issue 17), four figures, each beside peers run in the same process:
 
  (1) a revised AICMA release against the original register (bench/reconcile_data.py):
      unchanged / changed / added / no-longer-present against the truth, and whether the
@@ -10,10 +10,15 @@
      twin is which (the ceiling); on the generator's default noise (a source's date and
      site errors made once per accident) and, in one line, on per-victim noise;
  (3) scale: a --rows release (default 1,000,000) against as many stored victims
-     (bench/synthetic.py, seeded), wall time and peak memory, beside the exact-key peer.
+     (bench/synthetic.py, seeded), wall time and peak memory, beside the exact-key peer;
+ (4) the multiple-systems estimate (analysis/mse.py) on the three sources of (2), from capture
+     histories derived from OUR linkage (MSE_DERIVATION says how, press counts included),
+     beside the same derivation on the exact-key peer's clusters and on the true victim
+     clusters, and the estimate from the true matching; per seed (--mse-seeds), whether the
+     95% interval covers the true total (victims no source has included).
 
     python bench/linkage_bench.py [--rows 1000000] [--seed 7] [--workdir DIR] [--json F]
-                                  [--reuse-scale]
+                                  [--reuse-scale] [--mse-seeds 7,8,9] [--mse-bootstrap 1000]
 
 Records identical in every field all sources give cannot be told apart by any method (twins:
 two soldiers of one patrol, both adult men, injured the same day in the same place). The
