@@ -106,3 +106,20 @@ def test_stats_sources_shows_overlaps_and_the_estimate(tmp_path: Path) -> None:
     assert (tmp_path / "upset.png").read_bytes()[:4] == b"\x89PNG"
     code, out = cli(path, "stats", "sources", "--sources", "police,nowhere")
     assert code == 2 and "nowhere" in out
+
+
+def test_entity_shows_its_records_and_each_field_with_its_source(store_path: Path) -> None:
+    code, out = cli(store_path, "reconcile", "run", "police-2021", "hospital-2021",
+                    "--reliability", "hospital-2021,police-2021")
+    assert code == 0, out
+    with open_store(store_path) as s:
+        from mineaction.store import Query
+
+        police = s.query(Query(kind="victim", dataset="police-2021", limit=1)).items[0]
+    code, out = cli(store_path, "reconcile", "entity", str(police.id))
+    assert code == 0, out
+    lines = out.splitlines()
+    assert "hospital-2021" in lines[0] and "representative" in lines[0]
+    assert "police-2021" in lines[1] and "representative" not in lines[1]
+    assert "as one record" in out
+    assert re.search(r"outcome\s+\S+\s+from hospital-2021", out)

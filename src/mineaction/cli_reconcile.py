@@ -187,13 +187,17 @@ def undo(link: Annotated[str, typer.Argument(help="The link's id.")],
 @reconcile_app.command("entity")
 def entity(record: Annotated[str, typer.Argument(help="A record's id.")],
            kind: KIND_OPTION = Kind.victims, store: StoreOption = DEFAULT_STORE) -> None:
-    """The records of the entity a record belongs to, its representative first."""
+    """The records of the entity a record belongs to, its representative first, and the
+    entity as one record, each field with the source it comes from."""
     with open_audited(store) as s:
         service, who = _service(s)
-        members = _run(lambda: service.entity(who, SINGULAR[kind], record))
-    for m in members:
+        entity = _run(lambda: service.canonical(who, SINGULAR[kind], record))
+    for m in entity["records"]:
         flag = "representative" if m["representative"] else ""
         typer.echo(f"{m['id']}  {m['dataset'] or '':<24} {flag}")
+    typer.echo(f"as one record ({entity['rule']}):")
+    for name, f in entity["fields"].items():
+        typer.echo(f"  {name:<17} {_cell(f['value']):<24} from {f['dataset']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -341,6 +341,25 @@ class Reconciliation:
                 out.append({**shown, "representative": representative})
         return out
 
+    def canonical(self, p: Principal, kind: str, record_id: str) -> dict[str, Any]:
+        """The entity as one record, field by field, each with the record it comes from:
+        the representative's value (the most reliable source's, else the newest record's),
+        else the first other record that gives one. The rule is stated in the answer."""
+        members = self.entity(p, kind, record_id)
+        fields: dict[str, Any] = {}
+        for name in SHOWN[kind]:
+            if name == "dataset":
+                continue
+            for m in members:
+                if m.get(name) is not None:
+                    fields[name] = {"value": m[name], "record": m["id"],
+                                    "dataset": m["dataset"]}
+                    break
+        return {"kind": kind, "records": members, "fields": fields,
+                "rule": "each field from the representative (the most reliable source's "
+                        "record, else the most recently updated), else from the first "
+                        "other record that gives it"}
+
 
 def canonical_counts(store: Store, kind: str = "victim") -> dict[str, int]:
     """Records, and entities they make once linked (what statistics count)."""
