@@ -77,7 +77,8 @@ class ReportKind:
 
     @property
     def template(self) -> str:
-        return f"{self.name}.html"
+        # A template is a module-like name: map-accuracy -> map_accuracy.html.
+        return f"{self.name.replace('-', '_')}.html"
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -117,6 +118,22 @@ def _factsheet(store: Store, **options: Any) -> dict[str, Any]:
     return factsheet(store, **options)
 
 
+def _map_accuracy(store: Store, **options: Any) -> dict[str, Any]:
+    from mineaction.reports.map_accuracy import map_accuracy
+
+    return map_accuracy(store, **options)
+
+
+def _day(text: str | date) -> date:
+    """A date given as YYYY-MM-DD."""
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: give YYYY-MM-DD") from None
+
+
 def _monthly(store: Store, **options: Any) -> dict[str, Any]:
     from mineaction.reports.context import monthly
 
@@ -146,6 +163,17 @@ REPORTS: dict[str, ReportKind] = {k.name: k for k in (
                pattern=r"^\d{4}-\d{2}$"),
          Param("admin_area", "Admin area pcode (and all under it).")),
         _monthly),
+    ReportKind(
+        "map-accuracy", "Map-accuracy report",
+        "How accurate were the minefield records an area received: records, devices found "
+        "inside and outside recorded minefields, accidents outside them, accuracy per "
+        "record, and a map (issue 18).",
+        (Param("admin_area", "Admin area pcode (and all under it).", required=True),
+         Param("date_from", "Finds and accidents from this date, YYYY-MM-DD.", parse=_day,
+               pattern=r"^\d{4}-\d{2}-\d{2}$"),
+         Param("date_to", "Finds and accidents up to this date, YYYY-MM-DD.", parse=_day,
+               pattern=r"^\d{4}-\d{2}-\d{2}$")),
+        _map_accuracy),
 )}
 
 
