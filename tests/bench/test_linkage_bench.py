@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""bench/linkage_bench.py runs at a tiny scale and prints its three figures (issue 17)."""
+"""bench/linkage_bench.py runs at a tiny scale and prints its four figures (issue 17)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ BENCH = Path(__file__).parents[2] / "bench"
 def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     proc = subprocess.run([sys.executable, str(BENCH / "linkage_bench.py"), "--rows", "3000",
-                           "--workdir", str(tmp_path), "--json", str(out)],
+                           "--workdir", str(tmp_path), "--json", str(out),
+                           "--mse-seeds", "7", "--mse-bootstrap", "200"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for heading in ("(1) revised release", "(2) three sources", "(3) scale",
                     "exact key (peer)", "rule: pcode", "oracle", "definitions: strict",
-                    "twin-aware = ", "with record noise"):
+                    "twin-aware = ", "with record noise", "(4) multiple-systems estimate",
+                    "derivation: ", "ties (more victims", "true matching", "covered: "):
         assert heading in proc.stdout, proc.stdout
     figures = json.loads(out.read_text())
     assert figures["benchmark"] == "linkage_bench"
@@ -35,3 +37,19 @@ def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
     assert scale["rows"] == 3000
     assert scale["splink"]["counts"]["unchanged"] > 0.9 * 3000
     assert scale["exact_key_peer"]["seconds"] >= 0
+    estimate = figures["multiple_systems_estimate"]
+    assert "press only" in estimate["derivation"]
+    run = estimate["seeds"]["7"]
+    assert run["true_total"] > run["true_observed"]
+    for key in ("splink", "exact_key_peer", "true_victims_press_counts", "true_matching"):
+        row = run[key]
+        assert row["interval"][0] <= row["estimate"] <= row["interval"][1], (key, row)
+        assert row["covers_true_total"] == (
+            row["interval"][0] <= run["true_total"] <= row["interval"][1])
+        assert sum(row["patterns"].values()) == row["observed"]
+    # With the true matching the estimate covers the true total (tests/analysis/test_mse.py).
+    assert run["true_matching"]["covers_true_total"], run["true_matching"]
+    # Every press count is placed: on a canonical victim or as a press-only person.
+    ours = run["splink"]
+    assert ours["press_marked"] + ours["press_only"] == run["exact_key_peer"]["press_marked"] \
+        + run["exact_key_peer"]["press_only"]
