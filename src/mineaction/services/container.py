@@ -16,6 +16,7 @@ from mineaction.audit.log import attach
 from mineaction.auth.schema import ensure_server_tables
 from mineaction.auth.users import UserDirectory
 from mineaction.services.imports import ImportJobs
+from mineaction.services.minefields import Minefields
 from mineaction.services.reconcile import Reconciliation
 from mineaction.services.records import Records
 from mineaction.services.settings import Settings
@@ -88,6 +89,7 @@ class Services:
     reconciliation: Reconciliation
     jobs: ImportJobs
     limiter: LoginLimiter
+    minefields: Minefields
     owns_store: bool = False
 
     def close(self) -> None:
@@ -112,10 +114,12 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
                     cross_organisation_visibility=settings.cross_organisation_visibility)
     jobs = ImportJobs(store, settings.upload_dir, settings.max_upload_bytes)
     jobs.policy = policy
+    records = Records(store, policy, settings.public_location_decimals)
     return Services(
         settings=settings, store=store, users=UserDirectory(store, hasher),
-        records=Records(store, policy, settings.public_location_decimals),
+        records=records,
         reconciliation=Reconciliation(store, policy, settings.public_location_decimals),
         jobs=jobs,
         limiter=LoginLimiter(settings.login_attempts, settings.login_window_seconds),
+        minefields=Minefields(store, policy, records),
         owns_store=owns)

@@ -47,6 +47,9 @@ from mineaction.store.query import Near, Query
 
 # Fields the store keeps and clients never set directly.
 BOOKKEEPING = ("status", "version", "created_at", "updated_at", "created_by", "updated_by")
+# The request field by which an approver overrides the residual-risk block on releasing a
+# hazard (issue 18, services/minefields.py check_release).
+RELEASE_OVERRIDE = "release_override_reason"
 # Largest bbox (square degrees) a list may run on the event loop with: ~0.5 x 0.5 degrees,
 # a few thousand R-tree candidates where 1,000,000 accidents are densest (a few ms).
 QUICK_BBOX_DEG2 = 0.25
@@ -217,6 +220,10 @@ class Records:
         current = self._current_for_write(p, kind, record_id)
         if current.version != expected_version:
             raise self._stale(p, kind, record_id, expected_version)
+        # An approver's reasoned override of the residual-risk block (issue 18): part of
+        # the request, never of the record, so it leaves the body before validation.
+        body = dict(body)
+        override = body.pop(RELEASE_OVERRIDE, None)
         stored = current.model_dump(mode="json")
         keep = {k: stored[k] for k in ("id", *BOOKKEEPING)}
         if partial:
@@ -232,10 +239,27 @@ class Records:
         if not may_write(p, current, record.model_copy(update={"status": current.status}),
                          self.policy):
             raise Forbidden("you may not move a record to another organisation")
+        overridden: builtins.list[dict[str, Any]] = []
+        if kind == "hazard":
+            # Residual-risk block (issue 18, services/minefields.py): a hazard is not
+            # marked released while a minefield record of it has unexplained missing
+            # mines, unless an approver gives a reason; refused here, before any write.
+            from mineaction.services.minefields import check_release
+
+            overridden = check_release(self.store, self.policy, p, current, record, override)
+        elif override is not None:
+            raise Invalid(f"{RELEASE_OVERRIDE} applies to hazards only", field_errors=[
+                FieldError(field=RELEASE_OVERRIDE, message="hazards only")])
         try:
             saved = self.store.update(record, expected_version=expected_version, by=p.username)
         except VersionConflict as exc:
             raise self._stale(p, kind, record_id, expected_version, exc) from None
+        if overridden:
+            # The override and its reason are kept in the audit trail beside the update.
+            log_event(self.store, p.username, "release_override",
+                      {"reason": str(override).strip(), "hazard_status":
+                       str(getattr(record, "hazard_status", "")), "records": overridden},
+                      kind=kind, record_id=str(record_id), version=saved.version)
         return self.present(p, saved), saved.version
 
     def delete(self, p: Principal, kind: str, record_id: uuid.UUID,
