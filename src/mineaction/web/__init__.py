@@ -22,7 +22,7 @@ STATIC = WEB / "static"
 
 def mount_web(app: FastAPI, settings: Any) -> None:
     """Add the web pages, their JSON helpers and static files to the API's app."""
-    from mineaction.web import basemap, checks, endpoints, pages, review, tiles
+    from mineaction.web import basemap, checks, endpoints, minefields, pages, review, tiles
 
     app.state.web_settings = pages.web_settings(settings)
     app.state.web_layers = tiles.LayerCache()
@@ -31,4 +31,5 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(endpoints.router)
     app.include_router(pages.router)
     app.include_router(review.router)
+    app.include_router(minefields.router)
     app.include_router(checks.router)

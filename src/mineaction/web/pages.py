@@ -96,6 +96,8 @@ def _nav(who: Principal) -> list[tuple[str, str]]:
         items.append(("/imports", "Import"))
     if may_review(who):  # the linkage review queue (web/review.py)
         items.append(("/review", "Review"))
+    if may_create(who):  # the minefield record form (web/minefields.py)
+        items.append(("/minefields/new", "Minefield record"))
     return items
 
 
