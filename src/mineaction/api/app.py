@@ -74,6 +74,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
         checks,
         imports,
         links,
+        minefields,
         records,
         reports,
         stats,
@@ -91,7 +92,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
 
     for router in collections:
         app.include_router(router, prefix=API)
-    for module in (auth, users, imports, audit, stats, reports, links, checks):
+    for module in (auth, users, imports, audit, stats, reports, links, checks, minefields):
         app.include_router(module.router, prefix=API)
 
     @app.get(API, tags=["meta"], summary="Landing: the collections and links")

@@ -439,7 +439,28 @@ def _plan(ctx: _Context, f: RecordFile, reader: _Files) -> MinefieldPlan:
     if perimeter is None and result.closure is None:
         warnings.append(f"the traverse does not return to {bm}: the record gets no perimeter")
     ctx.raise_if_any()
+    try:
+        return _build(ctx, f, fixed, legs, result, positions, perimeter, sources,
+                      attachments, bm, warnings)
+    except ValueError as exc:  # a domain rule the file's values break
+        ctx.add((), str(exc))
+        ctx.raise_if_any()
+        raise  # pragma: no cover
 
+
+def _child_key(f: RecordFile, part: str) -> dict[str, Any]:
+    """Points, rows and sources of a keyed record are keyed under it ("MF-7/TP1"): a
+    dataset goes with an external id, and re-importing the file then meets the same keys."""
+    if f.dataset is None or f.external_id is None:
+        return {}
+    return {"dataset": f.dataset, "external_id": f"{f.external_id}/{part}"}
+
+
+def _build(ctx: _Context, f: RecordFile, fixed: dict[str, tuple[float, float, str]],
+           legs: list[tuple[int, Leg]], result: TraverseResult,
+           positions: dict[str, tuple[float, float]], perimeter: Polygon | None,
+           sources: list[SourcePlan],
+           attachments: list[AttachmentPlan], bm: str, warnings: list[str]) -> MinefieldPlan:
     record = MinefieldRecord(
         name=f.name, hazard_id=f.hazard_id, dataset=f.dataset, external_id=f.external_id,
         date_laid=f.date_laid, date_recorded=f.date_recorded, laid_by=f.laid_by,
@@ -457,7 +478,7 @@ def _plan(ctx: _Context, f: RecordFile, reader: _Files) -> MinefieldPlan:
         mines=r.mines, spacing_m=r.spacing, pattern=r.pattern, row_offset_m=r.offset,
         device_category=r.device_category, device_model=r.device_model, fuze=r.fuze,
         anti_handling=r.anti_handling, date_laid=r.date_laid or f.date_laid,
-        dataset=f.dataset) for r in f.rows)
+        **_child_key(f, f"row {r.label}")) for r in f.rows)
     return MinefieldPlan(origin=ctx.origin, record=record, points=points, rows=rows,
                          sources=tuple(sources), attachments=tuple(attachments),
                          traverse=result, benchmark=bm, hazard_ref=f.hazard,
@@ -545,13 +566,14 @@ def _area(result: TraverseResult) -> float | None:
 def _points(f: RecordFile, record_id: uuid.UUID, fixed: dict[str, tuple[float, float, str]],
             legs: list[tuple[int, Leg]], result: TraverseResult
             ) -> tuple[MinefieldPoint, ...]:
+    bm = result.points[0].name
     out: list[MinefieldPoint] = []
     for point in f.points:
         lat, lon, original = fixed[point.name]
         out.append(MinefieldPoint(
             record_id=record_id, name=point.name, role=point.role, sequence=len(out),
             original_coordinates=original, description=point.description,
-            geometry=Point(lon, lat), dataset=f.dataset))
+            geometry=Point(lon, lat), **_child_key(f, point.name)))
     computed = {id(p.leg): p for p in result.points[1:]}
     for index, leg in sorted(legs, key=lambda item: item[0]):
         entry = f.legs[index]
@@ -564,12 +586,14 @@ def _points(f: RecordFile, record_id: uuid.UUID, fixed: dict[str, tuple[float, f
             bearing_reference=BearingReference(leg.bearing_reference),
             bearing_unit=AngleUnit(leg.bearing_unit), distance=leg.distance,
             distance_unit=DistanceUnit(leg.distance_unit), pace_factor=leg.pace_factor,
-            description=entry.description, geometry=Point(lon, lat), dataset=f.dataset))
+            description=entry.description, geometry=Point(lon, lat),
+            # The closing leg's end bears the benchmark's name: keyed apart from it.
+            **_child_key(f, leg.to_point if leg.to_point != bm else f"{bm} (closing)")))
     return tuple(out)
 
 
 def _sources(f: RecordFile) -> list[SourcePlan]:
-    out = []
+    out: list[SourcePlan] = []
     for s in f.sources:
         who = {"laid_by": f.laid_by, "handed_over_by": f.handed_over_by}.get(s.role)
         label = {"laid_by": "Laid by", "handed_over_by": "Handed over by"}.get(s.role, "Source")
@@ -577,7 +601,7 @@ def _sources(f: RecordFile) -> list[SourcePlan]:
         out.append(SourcePlan(s.role, Source(
             source_kind=s.source_kind, title=title, reference=s.reference, url=s.url,
             source_date=s.source_date, reliability=s.reliability, credibility=s.credibility,
-            dataset=f.dataset)))
+            **_child_key(f, f"source {len(out) + 1}"))))
     return out
 
 
