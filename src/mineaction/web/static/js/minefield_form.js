@@ -50,7 +50,7 @@ function legs() {
 }
 
 function benchmark() {
-  return { name: value("bm_name") || "BM", lat: value("bm_lat"), lon: value("bm_lon") };
+  return { name: value("bm_name") || "BM", coordinates: value("bm_coordinates") };
 }
 
 // -- map ---------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ function problem(data) {
 async function compute() {
   const bm = benchmark();
   const typed = legs();
-  if (!bm.lat || !bm.lon || !typed.length) {
+  if (!bm.coordinates || !typed.length) {
     statusEl.textContent = "Type the benchmark and the legs.";
     show(null);
     await draw(null);
@@ -151,7 +151,7 @@ function recordFile() {
   const bm = benchmark();
   const file = {
     name: value("name"), adjust: form.elements.adjust.checked,
-    points: [{ name: bm.name, role: "benchmark", lat: bm.lat, lon: bm.lon }],
+    points: [{ name: bm.name, role: "benchmark", coordinates: bm.coordinates }],
     legs: legs().map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== null))),
   };
   for (const key of ["date_laid", "date_recorded", "laid_by", "handed_over_by", "admin_area_pcode"]) {
