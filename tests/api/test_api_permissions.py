@@ -79,6 +79,13 @@ def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-d
         ("POST", "/api/v1/links/split"), ("POST", "/api/v1/links/run"),
         ("GET", "/api/v1/entities/{kind}/{record_id}"),
         ("GET", "/api/v1/checks/geometry"),
+        ("POST", "/api/v1/minefield-records/compute"),
+        ("POST", "/api/v1/minefield-records/import"),
+        ("GET", "/api/v1/minefield-records/{record_id}/accuracy"),
+        ("GET", "/api/v1/minefield-records/{record_id}/attachments"),
+        ("POST", "/api/v1/minefield-records/{record_id}/attachments"),
+        ("GET", "/api/v1/attachments/{attachment_id}"),
+        ("POST", "/api/v1/hazards/{record_id}/release"),
     }
     for coll in COLLECTION.values():
         base = f"/api/v1/{coll}"
@@ -256,6 +263,22 @@ def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
              {401} if pub else {422} if role in REVIEWERS else {403}),
             ("GET", f"/api/v1/entities/victim/{uuid.uuid4()}", {}, {401} if pub else {200}
              if role in REVIEWERS else {403}),
+            ("POST", "/api/v1/minefield-records/compute", {"json": {
+                "benchmark": {"name": "BM", "lat": 40.0, "lon": 47.0},
+                "legs": [{"to": "P1", "bearing": 90, "distance": 10}]}},
+             {401} if pub else {200}),
+            ("POST", "/api/v1/minefield-records/import",
+             {"files": {"file": ("r.yaml", b"name: MF\n")}},
+             {401} if pub else {422} if role in WRITERS else {403}),
+            ("GET", f"/api/v1/minefield-records/{uuid.uuid4()}/accuracy", {},
+             {401} if pub else {404}),
+            ("GET", f"/api/v1/minefield-records/{uuid.uuid4()}/attachments", {},
+             {401} if pub else {404}),
+            ("POST", f"/api/v1/minefield-records/{uuid.uuid4()}/attachments",
+             {"files": {"file": ("a.png", b"x")}}, {401} if pub else {404}),
+            ("GET", f"/api/v1/attachments/{uuid.uuid4()}", {}, {401} if pub else {404}),
+            ("POST", f"/api/v1/hazards/{uuid.uuid4()}/release",
+             {"json": {"hazard_status": "closed"}}, {401} if pub else {404}),
             ("POST", "/api/v1/auth/logout", {}, {204}),
         ]
         for method, url, kw, allowed in cases:
