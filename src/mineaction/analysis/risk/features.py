@@ -1,0 +1,326 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Features per cell (or per any list of points) at a cut-off T: event history, admin area
+and user-supplied covariate layers. What each column means: `registry.REGISTRY`.
+
+History features see only events dated strictly before T: the table of events is filtered
+once, at the top of `compute`, and nothing after that can reach later events. That is the
+whole defence against leaking the future into training, so it is kept in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from mineaction.analysis.risk.grid import Floats, Projection
+
+EVENT_KINDS = ("accident", "find", "hazard", "released")
+
+
+@dataclass(frozen=True)
+class Covariate:
+    """One user-supplied vector layer. `measure`: distance (any geometry) or count (points
+    within each radius). `where`: an OGR SQL filter, e.g. "featurecla = 'River'"."""
+
+    name: str
+    path: str
+    measure: str = "distance"
+    where: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AdminLayer:
+    """Admin-area polygons: `code` names the lower level (municipality), `parent` the upper
+    one (department) used as the categorical `admin_code`."""
+
+    path: str
+    code: str
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    kinds: tuple[str, ...] = EVENT_KINDS
+    radii_km: tuple[float, ...] = (1.0, 5.0, 10.0)
+    half_life_years: float = 3.0
+    recent_years: float = 2.0
+    max_distance_km: float = 300.0
+    max_age_years: float = 30.0
+    densify_m: float = 250.0
+    admin: AdminLayer | None = None
+    covariates: tuple[Covariate, ...] = field(default_factory=tuple)
+
+
+def load_config(path: str | Path) -> FeatureConfig:
+    """Features from YAML, so a new covariate is a line of configuration, not code:
+
+        radii_km: [1, 5, 10]
+        admin: {path: admin/municipalities.geojson, code: MPIO_CDPMP, parent: DPTO_CCDGO}
+        covariates:
+          - {name: settlement, path: places.geojson, where: "pop_max >= 5000"}
+          - {name: river, path: rivers.geojson}
+
+    Relative paths are relative to the YAML file."""
+    import yaml  # type: ignore[import-untyped]
+
+    path = Path(path)
+    raw: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    base = path.parent
+
+    def resolve(p: str) -> str:
+        return str(p if Path(p).is_absolute() else (base / p).resolve())
+
+    admin = raw.pop("admin", None)
+    covs = raw.pop("covariates", None) or []
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in raw.items()}
+    if admin:
+        kwargs["admin"] = AdminLayer(**{**admin, "path": resolve(admin["path"])})
+    kwargs["covariates"] = tuple(Covariate(**{**c, "path": resolve(c["path"])})
+                                 for c in covs)
+    return FeatureConfig(**kwargs)
+
+
+def _r_label(r: float) -> str:
+    return f"{r:g}"
+
+
+def history_names(config: FeatureConfig) -> list[str]:
+    names = []
+    for kind in (*config.kinds, "any"):
+        names.append(f"dist_{kind}_km")
+        for r in config.radii_km:
+            names += [f"count_{kind}_{_r_label(r)}km", f"wcount_{kind}_{_r_label(r)}km"]
+    for r in config.radii_km:
+        names += [f"recent_any_{_r_label(r)}km", f"years_since_any_{_r_label(r)}km"]
+    return names
+
+
+def history(x: Floats, y: Floats, ex: Floats, ey: Floats, kind: NDArray[Any], t: Floats,
+            cutoff: float, config: FeatureConfig, chunk: int = 2000) -> pd.DataFrame:
+    """Event-history features of points (x, y) from events (ex, ey, kind, t), all in one
+    projected metric CRS. Only events with t < cutoff are used (the rule of the registry)."""
+    before = np.asarray(t, float) < cutoff
+    ex, ey = np.asarray(ex, float)[before], np.asarray(ey, float)[before]
+    kind, t = np.asarray(kind)[before], np.asarray(t, float)[before]
+    n = len(x)
+    cols: dict[str, Floats] = {}
+    cap = config.max_distance_km
+    # nearest distance, per kind and for all kinds together
+    for k in (*config.kinds, "any"):
+        sel = np.ones(len(kind), bool) if k == "any" else kind == k
+        if sel.any():
+            d, _ = cKDTree(np.c_[ex[sel], ey[sel]]).query(np.c_[x, y], k=1)
+            cols[f"dist_{k}_km"] = np.minimum(d / 1000.0, cap)
+        else:
+            cols[f"dist_{k}_km"] = np.full(n, cap)
+    # counts: every (event, point) pair within the largest radius, in chunks of events so
+    # memory stays at a few pairs per event and point, then sums per point
+    radii = sorted(config.radii_km)
+    rmax_m = radii[-1] * 1000.0
+    age = cutoff - t
+    weight = 0.5 ** (age / config.half_life_years)
+    recent = age <= config.recent_years
+    kind_codes = {k: i for i, k in enumerate(config.kinds)}
+    nk = len(config.kinds)
+    # kinds the configuration does not name go to one extra bucket: they still count in "any"
+    kcode = np.array([kind_codes.get(str(v), nk) for v in kind], dtype=np.int64)
+    counts = np.zeros((len(radii), nk + 1, n))
+    wcounts = np.zeros((len(radii), nk + 1, n))
+    recents = np.zeros((len(radii), n))
+    latest = np.full((len(radii), n), -np.inf)
+    tree = cKDTree(np.c_[x, y])
+    for s in range(0, len(ex), chunk):
+        hits = tree.query_ball_point(np.c_[ex[s:s + chunk], ey[s:s + chunk]], r=rmax_m)
+        lens = np.fromiter((len(h) for h in hits), np.int64, len(hits))
+        if lens.sum() == 0:
+            continue
+        pt = np.fromiter((i for h in hits for i in h), np.int64, int(lens.sum()))
+        ev = np.repeat(np.arange(s, s + len(hits)), lens)
+        dist = np.hypot(x[pt] - ex[ev], y[pt] - ey[ev])
+        for ri, r in enumerate(radii):
+            inr = dist <= r * 1000.0
+            p, e = pt[inr], ev[inr]
+            for ki in range(nk + 1):
+                m = kcode[e] == ki
+                counts[ri, ki] += np.bincount(p[m], minlength=n)
+                wcounts[ri, ki] += np.bincount(p[m], weights=weight[e[m]], minlength=n)
+            recents[ri] += np.bincount(p[recent[e]], minlength=n)
+            np.maximum.at(latest[ri], p, t[e])
+    for ri, r in enumerate(radii):
+        lab = _r_label(r)
+        for ki, k in enumerate(config.kinds):
+            cols[f"count_{k}_{lab}km"] = counts[ri, ki]
+            cols[f"wcount_{k}_{lab}km"] = wcounts[ri, ki]
+        cols[f"count_any_{lab}km"] = counts[ri].sum(axis=0)
+        cols[f"wcount_any_{lab}km"] = wcounts[ri].sum(axis=0)
+        cols[f"recent_any_{lab}km"] = recents[ri]
+        cols[f"years_since_any_{lab}km"] = np.minimum(cutoff - latest[ri],
+                                                      config.max_age_years)
+    return pd.DataFrame({c: cols[c] for c in history_names(config)})
+
+
+# -- admin areas --------------------------------------------------------------------------
+@dataclass
+class AdminAreas:
+    """Admin polygons projected once: code and parent per polygon, equal-area km2."""
+
+    polygons: NDArray[Any]
+    codes: NDArray[Any]
+    parents: NDArray[Any]
+    area_km2: Floats
+
+    @classmethod
+    def load(cls, layer: AdminLayer, projection: Projection) -> AdminAreas:
+        import shapely
+
+        from mineaction.analysis.risk import vector
+
+        table, geoms = vector.read(layer.path)
+        proj = project_geoms(geoms, projection)
+        parents = table[layer.parent].astype(str).to_numpy() if layer.parent else \
+            table[layer.code].astype(str).to_numpy()
+        return cls(proj, table[layer.code].astype(str).to_numpy(), parents,
+                   np.asarray(shapely.area(proj), float) / 1e6)
+
+    def locate(self, x: Floats, y: Floats) -> NDArray[np.int64]:
+        """Index of the polygon holding each point; -1 outside all."""
+        import shapely
+
+        tree = shapely.STRtree(self.polygons)
+        pts = shapely.points(np.asarray(x, float), np.asarray(y, float))
+        src, poly = tree.query(pts, predicate="intersects")
+        out = np.full(len(pts), -1, np.int64)
+        out[src[::-1]] = poly[::-1]  # on a shared border the first polygon wins
+        return out
+
+
+def admin_features(cell_area: NDArray[np.int64], event_area: NDArray[np.int64], t: Floats,
+                   cutoff: float, admin: AdminAreas, config: FeatureConfig) -> pd.DataFrame:
+    """admin_code, admin_wdensity, admin_recent_density (registry). `cell_area` and
+    `event_area` are polygon indices from `AdminAreas.locate`."""
+    before = np.asarray(t, float) < cutoff
+    ea, te = event_area[before], np.asarray(t, float)[before]
+    inside = ea >= 0
+    npoly = len(admin.codes)
+    w = 0.5 ** ((cutoff - te[inside]) / config.half_life_years)
+    wsum = np.bincount(ea[inside], weights=w, minlength=npoly)
+    rsum = np.bincount(ea[inside & (cutoff - te <= config.recent_years)], minlength=npoly)
+    area = np.maximum(admin.area_km2, 1e-6)
+    parent_codes = {p: i for i, p in enumerate(sorted(set(admin.parents)))}
+    parent_of = np.array([parent_codes[p] for p in admin.parents], np.int64)
+    ok = cell_area >= 0
+    ci = np.where(ok, cell_area, 0)
+    return pd.DataFrame({
+        "admin_code": np.where(ok, parent_of[ci], -1),
+        "admin_wdensity": np.where(ok, (wsum / area)[ci], 0.0),
+        "admin_recent_density": np.where(ok, (rsum / area)[ci], 0.0),
+    })
+
+
+# -- covariate layers ---------------------------------------------------------------------
+def project_geoms(geoms: NDArray[Any], projection: Projection) -> NDArray[Any]:
+    import shapely
+
+    def fwd(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+        x, y = projection.forward(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y]).astype(np.float64)
+
+    return np.asarray(shapely.transform(geoms, fwd), dtype=object)
+
+
+@dataclass
+class CovariateLayer:
+    """A covariate layer read and projected once, ready for any number of points."""
+
+    spec: Covariate
+    vertices: Floats  # (n, 2) points or densified vertices
+    polygons: Any  # union of polygon parts (for "0 inside"), or None
+
+    @classmethod
+    def load(cls, spec: Covariate, projection: Projection, densify_m: float
+             ) -> CovariateLayer:
+        import shapely
+
+        from mineaction.analysis.risk import vector
+
+        _table, geoms = vector.read(spec.path, where=spec.where)
+        geoms = project_geoms(geoms[~shapely.is_missing(geoms)], projection)
+        polys = [g for g in geoms if shapely.get_type_id(g) in (3, 6)]
+        lines = [shapely.boundary(g) if shapely.get_type_id(g) in (3, 6) else g
+                 for g in geoms]
+        dens = shapely.segmentize(np.asarray(lines, dtype=object), densify_m)
+        verts = shapely.get_coordinates(dens)
+        union = shapely.union_all(polys) if polys else None
+        if union is not None:
+            shapely.prepare(union)
+        return cls(spec, verts, union)
+
+    def features(self, x: Floats, y: Floats, radii_km: tuple[float, ...],
+                 cap_km: float) -> pd.DataFrame:
+        import shapely
+
+        name = self.spec.name
+        if len(self.vertices) == 0:
+            return pd.DataFrame({f"cov_{name}_km": np.full(len(x), cap_km)})
+        tree = cKDTree(self.vertices)
+        if self.spec.measure == "count":
+            return pd.DataFrame({
+                f"cov_{name}_count_{_r_label(r)}km": tree.query_ball_point(
+                    np.c_[x, y], r=r * 1000.0, return_length=True).astype(float)
+                for r in radii_km})
+        d, _ = tree.query(np.c_[x, y], k=1)
+        d = np.minimum(d / 1000.0, cap_km)
+        if self.polygons is not None:
+            d = np.where(shapely.contains_xy(self.polygons, x, y), 0.0, d)
+        return pd.DataFrame({f"cov_{name}_km": d})
+
+
+# -- everything at once -------------------------------------------------------------------
+@dataclass
+class Context:
+    """What `compute` needs besides the points: events projected once, and the admin and
+    covariate layers loaded once, so several cut-offs reuse them."""
+
+    projection: Projection
+    events: pd.DataFrame  # kind, lon, lat, t (+ x, y, area added here)
+    config: FeatureConfig
+    admin: AdminAreas | None = None
+    layers: tuple[CovariateLayer, ...] = ()
+
+    @classmethod
+    def build(cls, projection: Projection, events: pd.DataFrame, config: FeatureConfig
+              ) -> Context:
+        ev = events.copy()
+        ev["x"], ev["y"] = projection.forward(ev["lon"].to_numpy(), ev["lat"].to_numpy())
+        admin = AdminAreas.load(config.admin, projection) if config.admin else None
+        if admin is not None:
+            ev["area"] = admin.locate(ev["x"].to_numpy(), ev["y"].to_numpy())
+        layers = tuple(CovariateLayer.load(c, projection, config.densify_m)
+                       for c in config.covariates)
+        return cls(projection, ev, config, admin, layers)
+
+
+def compute(ctx: Context, x: Floats, y: Floats, cutoff: float,
+            cell_area: NDArray[np.int64] | None = None) -> pd.DataFrame:
+    """All configured features for points (x, y) (projected) at cut-off T. `cell_area`
+    (polygon index per point) may be passed when several cut-offs share the points."""
+    ev = ctx.events
+    known = ev[ev["t"].to_numpy(float) < cutoff]  # the cut-off, applied once for all
+    parts = [history(x, y, known["x"].to_numpy(), known["y"].to_numpy(),
+                     known["kind"].to_numpy(), known["t"].to_numpy(), cutoff, ctx.config)]
+    if ctx.admin is not None:
+        if cell_area is None:
+            cell_area = ctx.admin.locate(x, y)
+        parts.append(admin_features(cell_area, known["area"].to_numpy(np.int64),
+                                    known["t"].to_numpy(), cutoff, ctx.admin, ctx.config))
+    for layer in ctx.layers:
+        parts.append(layer.features(x, y, ctx.config.radii_km, ctx.config.max_distance_km))
+    return pd.concat(parts, axis=1)
