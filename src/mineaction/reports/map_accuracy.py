@@ -145,7 +145,7 @@ def _map(b: Base, perimeters: list[BaseGeometry], layers: list[tuple[np.ndarray,
     arr = np.array(bounds, dtype=float)
     extent = maps._extent((arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(),
                            arr[:, 3].max()), pad=0.5, minimum=0.02)
-    with matplotlib.rc_context(charts.STYLE):
+    with matplotlib.rc_context(charts.STYLE):  # type: ignore[arg-type]
         fig, ax = maps._frame(extent, b.t("Recorded minefields, finds and accidents"))
         rings = [np.asarray(g.exterior.coords) for g in perimeters]
         ax.add_collection(PolyCollection(rings, facecolors="#0b5cad33", edgecolors="#0b5cad",
@@ -185,7 +185,7 @@ def map_accuracy(store: Any, admin_area: str, lang: str = "en", date_from: date 
     acc_in = zones.inside(acc_xy)
     mine = np.array([str(getattr(r.get("device_category"), "value", r.get("device_category")))
                      in MINES for r in acc_rows], dtype=bool)
-    figures = {
+    figures: dict[str, Any] = {
         "records": len(stored),
         "records_without_perimeter": len(stored) - len(with_perimeter),
         "finds": int(quantity.sum()),
