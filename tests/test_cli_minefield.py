@@ -18,7 +18,8 @@ from mineaction.domain.models import Find, Hazard
 from mineaction.store import open_store
 from mineaction.store.query import Query
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "minefield-record.yaml"
+EXAMPLE = (Path(__file__).resolve().parents[1] / "docs" / "examples" / "minefield"
+           / "minefield-record.yaml")
 runner = CliRunner()
 
 

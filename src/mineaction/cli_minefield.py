@@ -158,8 +158,8 @@ def show(record: Annotated[str, typer.Argument(help="The record's id.")],
     for p in points:
         g = p.geometry
         typer.echo(f"{p.name or '':<8} {p.role.value:<12} {p.from_point or '':<6} "
-                   f"{_fmt(p.bearing, '9g')} {_fmt(p.distance, '9g')} "
-                   f"{_fmt(g.y if g else None, '12.7f')} {_fmt(g.x if g else None, '12.7f')}")
+                   f"{_fmt(p.bearing, 'g'):>9} {_fmt(p.distance, 'g'):>9} "
+                   f"{_fmt(g.y if g else None, '.7f'):>12} {_fmt(g.x if g else None, '.7f'):>12}")
     for r in rows:
         typer.echo(f"\nrow {r.label}: {r.start_point} → {r.end_point}, "
                    f"{r.mines if r.mines is not None else '?'} mines, spacing "

@@ -21,7 +21,7 @@ from mineaction.domain.models import Find, Hazard
 from mineaction.store import Store
 from mineaction.store.query import Query
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "minefield"
 YAML = (EXAMPLES / "minefield-record.yaml").read_bytes()
 SCAN = (EXAMPLES / "minefield-record-scan.png").read_bytes()
 WORKED = {"TP1": (39.9945921, 46.9340700), "TP2": (39.9926815, 46.9365539),

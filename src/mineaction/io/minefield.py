@@ -5,8 +5,8 @@ II form, typed into YAML (legs and rows may also be CSV files the YAML names), r
 that puts them) and MineRows, the sources and the attachments, nothing written yet.
 
 docs/minefield-records.md ("Recording a minefield") documents the format;
-docs/examples/minefield-record.yaml is the worked example. Validation is strict (unknown
-keys are errors) and every error names the file, its line and the field, as
+docs/examples/minefield/minefield-record.yaml is the worked example. Validation is strict
+(unknown keys are errors) and every error names the file, its line and the field, as
 io/mapping.py does for mapping files: a record is typed from paper, and "line 23:
 legs[2].bearing" is what lets someone find the typo on the form.
 
