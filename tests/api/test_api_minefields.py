@@ -231,3 +231,40 @@ def test_release_is_blocked_until_an_approver_overrides(api: Api, store: Store) 
     r = api.as_("editor").patch(f"/api/v1/hazards/{hazard}", json={"priority": 2},
                                 headers={"If-Match": '"2"'})
     assert r.status_code == 200, r.text
+
+
+def test_a_failure_mid_import_leaves_nothing(api: Api, store: Store,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attachments are written last: failing there must take the record, its points,
+    rows and sources with it."""
+    from mineaction.services import minefields
+
+    _hazard(store)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(minefields.Minefields, "_insert_attachment", broken)
+    service = api.services.minefields
+    plan = service.parse(YAML.decode(), origin="r.yaml",
+                         files={"minefield-record-scan.png": SCAN})
+    from mineaction.access.roles import Principal, Role
+
+    with pytest.raises(RuntimeError):
+        service.create(Principal("editor", Role.editor), plan)
+    assert all(_count(store, k) == 0 for k in ("minefield_record", "minefield_point",
+                                               "mine_row", "source"))
+
+
+def test_the_audit_trail_covers_an_import(api: Api, store: Store) -> None:
+    _hazard(store)
+    record = _import(api).json()["record"]["id"]
+    added = api.as_("editor").post(f"/api/v1/minefield-records/{record}/attachments",
+                                   files={"file": ("p.jpg", b"photo", "image/jpeg")})
+    assert added.status_code == 201
+    verify = api.as_("admin").get("/api/v1/audit/verify")
+    assert verify.status_code == 200 and verify.json()["ok"], verify.text
+    entries = api.as_("admin").get("/api/v1/audit/entries", params={"limit": 1000}).json()
+    created = {(e["action"], e["record_kind"]) for e in entries if e["record_id"]}
+    assert {("create", "minefield_record"), ("create", "minefield_point"),
+            ("create", "mine_row"), ("create", "source")} <= created
