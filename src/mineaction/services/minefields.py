@@ -435,16 +435,18 @@ def _analysis_row(row: Record, notes: list[str]) -> acc.MineRow | None:
     if line is None or row.mines is None and row.spacing_m is None:
         notes.append(f"row {label}: no line or neither count nor spacing; left out")
         return None
-    if pattern != "single" and row.row_offset_m is None:
+    offset = row.row_offset_m
+    if pattern != "single" and offset is None:
+        # As analysis/minefield_inputs.py (the map-accuracy report) assumes: 1 m, said.
+        offset = 1.0
         notes.append(f"row {label}: a {row.pattern.value} row without the distance between "
-                     "its lines; taken as single")
-        pattern = "single"
+                     "its lines; 1 m assumed")
     if row.pattern == RowPattern.unknown:
         notes.append(f"row {label}: pattern unknown, taken as single")
     coords = list(line.coords)
     return acc.MineRow(label, tuple(coords[0][:2]), tuple(coords[-1][:2]), row.mines,
                        row.spacing_m, pattern,
-                       row.row_offset_m if pattern != "single" else None,
+                       offset if pattern != "single" else None,
                        _device_type(row.device_category))
 
 
