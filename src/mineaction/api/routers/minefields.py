@@ -11,6 +11,7 @@ not public (the public sees the hazard they document).
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -129,7 +130,8 @@ def add_attachment(svc: ServicesDep, who: SignedInDep, record_id: RecordId,
             "read its record", response_class=Response)
 def get_attachment(svc: ServicesDep, who: SignedInDep, attachment_id: uuid.UUID) -> Response:
     meta, content = svc.minefields.attachment(who, attachment_id)
-    name = str(meta["file_name"]).replace('"', "")
+    # The name as uploaded, reduced to characters safe in a header (no quotes, no CR/LF).
+    name = re.sub(r"[^\w.\- ]", "_", str(meta["file_name"])) or "attachment"
     return Response(content, media_type=str(meta["media_type"]), headers={
         "Content-Disposition": f'attachment; filename="{name}"',
         "ETag": f'"{meta["sha256"]}"', "X-Content-SHA256": str(meta["sha256"]),
