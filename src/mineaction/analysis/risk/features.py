@@ -204,7 +204,8 @@ class AdminAreas:
 
 def admin_features(cell_area: NDArray[np.int64], event_area: NDArray[np.int64], t: Floats,
                    cutoff: float, admin: AdminAreas, config: FeatureConfig) -> pd.DataFrame:
-    """admin_code, admin_wdensity, admin_recent_density (registry). `cell_area` and
+    """admin_code, admin_wdensity, admin_recent_density (registry); cells outside every
+    area get the code one past the last and densities 0. `cell_area` and
     `event_area` are polygon indices from `AdminAreas.locate`."""
     before = np.asarray(t, float) < cutoff
     ea, te = event_area[before], np.asarray(t, float)[before]
@@ -219,7 +220,8 @@ def admin_features(cell_area: NDArray[np.int64], event_area: NDArray[np.int64], 
     ok = cell_area >= 0
     ci = np.where(ok, cell_area, 0)
     return pd.DataFrame({
-        "admin_code": np.where(ok, parent_of[ci], -1),
+        # outside every area: a code of its own (LightGBM reads negative codes as missing)
+        "admin_code": np.where(ok, parent_of[ci], len(parent_codes)),
         "admin_wdensity": np.where(ok, (wsum / area)[ci], 0.0),
         "admin_recent_density": np.where(ok, (rsum / area)[ci], 0.0),
     })

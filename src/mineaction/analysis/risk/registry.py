@@ -54,7 +54,8 @@ REGISTRY: tuple[FeatureSpec, ...] = (
                 "max event date per cell over the pairs", "as above", HISTORY),
     FeatureSpec("admin_code", "the cell's admin area one level up (department), as a "
                 "categorical code: a fixed, target-free label, not an encoding of outcomes",
-                "point-in-polygon of the cell centre in the admin layer; -1 outside",
+                "point-in-polygon of the cell centre in the admin layer; one extra code "
+                "for outside",
                 "admin-area polygons (configuration `admin:`)", "none needed: no outcome"),
     FeatureSpec("admin_wdensity", "recency-weighted events per km2 in the cell's lower "
                 "admin area (municipality): how active the area as a whole was",

@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The contamination-risk model (issue 19): grid, features on hand-made cases with
+hand-computed values, the time cut-off, validation splits, metrics, baselines, and a model
+that finds a covariate the baselines cannot see. Small and seeded: a few seconds."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from mineaction.analysis.risk import (
+    events,
+    features,
+    grid,
+    metrics,
+    model,
+    registry,
+    validate,
+)
+
+PROJ = grid.Projection(grid.laea_crs(0.0, 0.0))
+CFG = features.FeatureConfig(kinds=("accident", "find"), radii_km=(1.0, 5.0),
+                             half_life_years=3.0, recent_years=2.0)
+
+
+# -- grid ---------------------------------------------------------------------------------
+def test_rectangle_has_the_right_cells_and_centres() -> None:
+    g = grid.rectangle(PROJ, (0.0, 0.0, 10_000.0, 5_000.0), 1_000.0)
+    assert (g.nrows, g.ncols, len(g)) == (5, 10, 50)
+    assert g.x[0] == 500.0 and g.y[0] == 500.0 and g.x[-1] == 9_500.0 and g.y[-1] == 4_500.0
+    lon, lat = g.lonlat()
+    x, y = PROJ.forward(lon, lat)
+    assert np.allclose(x, g.x, atol=1e-6) and np.allclose(y, g.y, atol=1e-6)
+    assert g.cell_area_km2 == 1.0
+
+
+def test_near_points_keeps_exactly_the_cells_within_reach() -> None:
+    lon, lat = np.array([0.0, 0.2]), np.array([0.0, 0.05])
+    g = grid.near_points(lon, lat, 1_000.0, 5_000.0, projection=PROJ)
+    px, py = PROJ.forward(lon, lat)
+    # brute force over the whole rectangle: centre within 5 km of either point
+    full = grid.rectangle(PROJ, (g.x0, g.y0, g.x0 + g.ncols * 1e3, g.y0 + g.nrows * 1e3), 1e3)
+    d = np.min(np.hypot(full.x[:, None] - px, full.y[:, None] - py), axis=1)
+    assert np.array_equal(g.cell_id, full.cell_id[d <= 5_000.0])
+    assert 2 * 70 < len(g) < 2 * 90  # two disks of pi * 25 km2, apart
+    # every point well inside the reach falls in a kept cell, and ids locate back
+    rng = np.random.default_rng(1)
+    r, a = rng.uniform(0, 5_000 - 1_500, 500), rng.uniform(0, 2 * np.pi, 500)
+    cells = g.locate(px[0] + r * np.cos(a), py[0] + r * np.sin(a))
+    assert (cells >= 0).all()
+    assert np.array_equal(g.locate(g.x, g.y), g.cell_id)
+    assert g.locate(np.array([1e9]), np.array([0.0]))[0] == -1
+
+
+# -- history features ---------------------------------------------------------------------
+# one cell at the origin; events in projected metres, t in decimal years, cut-off 2010
+CELL_X, CELL_Y = np.array([0.0]), np.array([0.0])
+EV = pd.DataFrame({
+    "kind": ["accident", "find", "accident", "find"],
+    "x": [3_000.0, 0.0, 0.0, 100.0],
+    "y": [4_000.0, 500.0, 800.0, 0.0],
+    "t": [2008.0, 2009.5, 2012.0, 2010.0],  # the last two are not before the cut-off
+})
+
+
+def hist(ev: pd.DataFrame, cutoff: float = 2010.0) -> pd.DataFrame:
+    return features.history(CELL_X, CELL_Y, ev["x"].to_numpy(), ev["y"].to_numpy(),
+                            ev["kind"].to_numpy(), ev["t"].to_numpy(), cutoff, CFG)
+
+
+def test_history_features_equal_hand_computed_values() -> None:
+    f = hist(EV).iloc[0]
+    assert f["dist_accident_km"] == pytest.approx(5.0)  # 3-4-5; the 2012 one is unknown
+    assert f["dist_find_km"] == pytest.approx(0.5)
+    assert f["dist_any_km"] == pytest.approx(0.5)
+    assert f["count_find_1km"] == 1 and f["count_accident_1km"] == 0
+    assert f["count_any_1km"] == 1
+    assert f["count_any_5km"] == 2  # 5 km exactly is within 5 km
+    w_acc, w_find = 0.5 ** (2.0 / 3.0), 0.5 ** (0.5 / 3.0)  # ages 2 and 0.5 years
+    assert f["wcount_accident_5km"] == pytest.approx(w_acc)
+    assert f["wcount_any_5km"] == pytest.approx(w_acc + w_find)
+    assert f["wcount_any_1km"] == pytest.approx(w_find)
+    assert f["recent_any_5km"] == 2 and f["recent_any_1km"] == 1
+    assert f["years_since_any_1km"] == pytest.approx(0.5)
+    assert f["years_since_any_5km"] == pytest.approx(0.5)
+
+
+def test_no_event_known_gives_the_caps() -> None:
+    f = hist(EV, cutoff=2000.0).iloc[0]
+    assert f["dist_any_km"] == CFG.max_distance_km
+    assert f["count_any_5km"] == 0 and f["years_since_any_5km"] == CFG.max_age_years
+
+
+def test_the_cut_off_never_leaks_future_events() -> None:
+    before = hist(EV)
+    # pile future events onto the cell: nothing may change
+    future = pd.DataFrame({"kind": ["accident"] * 50 + ["find"] * 50,
+                           "x": np.linspace(-900, 900, 100), "y": np.zeros(100),
+                           "t": np.linspace(2010.0, 2014.9, 100)})
+    after = hist(pd.concat([EV, future], ignore_index=True))
+    pd.testing.assert_frame_equal(before, after)
+    # and through the whole pipeline (lon/lat events, Context, compute)
+    lon, lat = PROJ.inverse(EV["x"].to_numpy(), EV["y"].to_numpy())
+    flon, flat = PROJ.inverse(future["x"].to_numpy(), future["y"].to_numpy())
+    base = pd.DataFrame({"kind": EV["kind"], "lon": lon, "lat": lat, "t": EV["t"]})
+    more = pd.concat([base, pd.DataFrame({"kind": future["kind"], "lon": flon, "lat": flat,
+                                          "t": future["t"]})], ignore_index=True)
+    a = features.compute(features.Context.build(PROJ, base, CFG), CELL_X, CELL_Y, 2010.0)
+    b = features.compute(features.Context.build(PROJ, more, CFG), CELL_X, CELL_Y, 2010.0)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["dist_any_km"].iloc[0] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_every_feature_column_is_in_the_registry() -> None:
+    for name in hist(EV).columns:
+        assert registry.spec_for(name) is not None, name
+    for name in ("admin_code", "admin_wdensity", "admin_recent_density", "cov_road_km",
+                 "cov_town_count_5km"):
+        assert registry.spec_for(name) is not None, name
+    assert "`dist_{kind}_km`" in registry.describe()
+
+
+# -- admin areas and covariate layers by configuration -------------------------------------
+def test_admin_features_are_densities_before_the_cut_off() -> None:
+    a = shapely.box(0, 0, 2_000, 2_000)  # 4 km2
+    b = shapely.box(2_000, 0, 4_000, 1_000)  # 2 km2
+    admin = features.AdminAreas(np.array([a, b], dtype=object), np.array(["05001", "08001"]),
+                                np.array(["05", "08"]), np.array([4.0, 2.0]))
+    cells = admin.locate(np.array([500.0, 3_000.0, 9_000.0]), np.array([500.0] * 3))
+    assert cells.tolist() == [0, 1, -1]
+    ev_area = np.array([0, 0, 1, 0])
+    t = np.array([2007.0, 2009.0, 2004.0, 2011.0])  # the 2011 event is after the cut-off
+    f = features.admin_features(cells, ev_area, t, 2010.0, admin, CFG)
+    assert f["admin_code"].tolist() == [0, 1, 2]  # outside: a code of its own
+    assert f["admin_wdensity"].iloc[0] == pytest.approx((0.5 + 0.5 ** (1 / 3)) / 4.0)
+    assert f["admin_wdensity"].iloc[1] == pytest.approx(0.5 ** 2 / 2.0)
+    assert f["admin_recent_density"].tolist() == pytest.approx([1 / 4.0, 0.0, 0.0])
+
+
+def test_covariates_come_from_yaml_not_code(tmp_path) -> None:
+    road = {"type": "Feature", "properties": {"kind": "road"},
+            "geometry": {"type": "LineString", "coordinates": [[-1.0, 0.0], [1.0, 0.0]]}}
+    towns = [{"type": "Feature", "properties": {"pop": p},
+              "geometry": {"type": "Point", "coordinates": [0.0, lat]}}
+             for p, lat in ((500, 0.01), (50_000, 0.03))]
+    (tmp_path / "roads.geojson").write_text(json.dumps(
+        {"type": "FeatureCollection", "features": [road]}))
+    (tmp_path / "towns.geojson").write_text(json.dumps(
+        {"type": "FeatureCollection", "features": towns}))
+    (tmp_path / "risk.yaml").write_text(
+        "kinds: [accident]\nradii_km: [5]\ncovariates:\n"
+        "  - {name: road, path: roads.geojson}\n"
+        "  - {name: town, path: towns.geojson, where: \"pop >= 10000\"}\n"
+        "  - {name: place, path: towns.geojson, measure: count}\n")
+    cfg = features.load_config(tmp_path / "risk.yaml")
+    assert [c.name for c in cfg.covariates] == ["road", "town", "place"]
+    ev = pd.DataFrame({"kind": ["accident"], "lon": [0.5], "lat": [0.5], "t": [2000.0]})
+    ctx = features.Context.build(PROJ, ev, cfg)
+    cx, cy = PROJ.forward(np.array([0.0]), np.array([0.05]))
+    f = features.compute(ctx, cx, cy, 2010.0).iloc[0]
+    _, town_y = PROJ.forward(np.array([0.0]), np.array([0.03]))
+    assert f["cov_road_km"] == pytest.approx(cy[0] / 1000.0, abs=0.01)  # the equator is y=0
+    assert f["cov_town_km"] == pytest.approx((cy[0] - town_y[0]) / 1000.0, abs=1e-6)
+    assert f["cov_place_count_5km"] == 2  # 4.4 and 2.2 km away
+
+
+# -- reading events ------------------------------------------------------------------------
+def test_events_from_a_frame_and_from_the_store_api() -> None:
+    f = events.from_frame(pd.DataFrame({"kind": ["accident", "find"], "lon": [1, None],
+                                        "lat": [2, 3], "t": [date(2009, 7, 2), 2001]}))
+    assert len(f) == 1 and f["t"].iloc[0] == pytest.approx(2009.5, abs=0.01)
+
+    class FakeStore:  # the read API only: read_frame(Query) -> a table with geometry
+        def read_frame(self, q):
+            if q.kind == "hazard":
+                return pd.DataFrame({"geometry": [shapely.box(0, 0, 2, 2)],
+                                     "date_reported": [date(2005, 1, 1)],
+                                     "admin_area_pcode": ["05"]})
+            return pd.DataFrame()
+
+    got = events.from_store(FakeStore(), kinds=("hazard", "accident"))
+    assert got["kind"].tolist() == ["hazard"] and got["t"].iloc[0] == 2005.0
+    assert shapely.contains_xy(shapely.box(0, 0, 2, 2), got["lon"][0], got["lat"][0])
+
+
+# -- splits, metrics, baselines ------------------------------------------------------------
+def test_out_of_time_windows_never_touch_the_test_years() -> None:
+    train, test = validate.out_of_time(2010.0, 2015.0)
+    assert (train.cutoff, train.end) == (2005.0, 2010.0)
+    assert (test.cutoff, test.end) == (2010.0, 2015.0)
+    assert train.end <= test.cutoff
+
+
+def test_spatial_blocks_and_leave_one_area_out_keep_sides_apart() -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 100_000, 2_000), rng.uniform(0, 100_000, 2_000)
+    fold = validate.spatial_blocks(x, y, 20_000.0, 5, seed=3)
+    block = np.floor(x / 20_000).astype(int) * 100 + np.floor(y / 20_000).astype(int)
+    for _, train, test in validate.folds(fold):
+        assert not set(train) & set(test)
+        assert not set(block[train]) & set(block[test])  # no block on both sides
+    areas = np.array(["A", "B", "C", -1] * 500, dtype=object)
+    seen = []
+    for value, train, test in validate.folds(areas):
+        seen.append(value)
+        assert set(areas[test]) == {value} and value not in set(areas[train])
+        assert -1 not in set(areas[train]) | set(areas[test])
+    assert sorted(seen) == ["A", "B", "C"]
+
+
+def test_metrics_against_hand_values() -> None:
+    y = np.array([1, 0, 1, 0, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.1, 0.1])
+    assert metrics.roc_auc(y, s) == pytest.approx(5 / 6)  # 5 of 6 pairs in order
+    assert metrics.average_precision(y, s) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    # 4 cells, 10 events; top 25% = the best cell; top 50% half-takes a two-cell tie
+    cap = metrics.capture(np.array([3.0, 2.0, 2.0, 0.0]), np.array([4.0, 2.0, 4.0, 0.0]),
+                          (0.25, 0.5, 1.0))
+    assert cap == pytest.approx({0.25: 0.4, 0.5: 0.4 + 0.5 * 0.6, 1.0: 1.0})
+    rel = metrics.reliability(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]), bins=2)
+    assert rel[0]["observed"] == 0 and rel[1]["observed"] == 1
+
+
+def test_baselines_are_distance_and_count_within_5_km() -> None:
+    f = hist(EV)
+    assert validate.baseline_distance(f)[0] == pytest.approx(-0.5)
+    assert validate.baseline_count(f)[0] == 2
+    t = validate.targets({"average_precision": 0.3, "top_5pct_events": 0.6},
+                         [{"average_precision": 0.2, "top_5pct_events": 0.45},
+                          {"average_precision": 0.1, "top_5pct_events": 0.55}])
+    assert t["ap"] == "PASS" and t["top5"] == "MISS"  # 1.5x; +5 points over the better
+
+
+# -- the model -----------------------------------------------------------------------------
+def test_model_finds_a_covariate_the_baselines_cannot_see() -> None:
+    rng = np.random.default_rng(42)
+    n = 6_000
+    X = pd.DataFrame({
+        "dist_any_km": rng.exponential(10.0, n),  # history unrelated to the outcome here
+        "count_any_5km": rng.poisson(2.0, n).astype(float),
+        "cov_road_km": rng.uniform(0.0, 20.0, n),
+    })
+    p = 1.0 / (1.0 + np.exp(-(1.5 - 0.6 * X["cov_road_km"])))  # risk near roads
+    label = rng.random(n) < p
+    train, test = np.arange(n) < 4_000, np.arange(n) >= 4_000
+    held = train & (rng.random(n) < 0.25)
+    m = model.train(X[train], label[train], calibrate=held[train], rounds=60, seed=0,
+                    params={"num_threads": 1})
+    Xt, yt = X[test], label[test]
+    auc = metrics.roc_auc(yt, m.raw(Xt))
+    assert auc > 0.8
+    for fn in validate.BASELINES.values():
+        assert metrics.roc_auc(yt, fn(Xt)) < 0.6
+    prob = m.predict(Xt)
+    assert ((prob >= 0) & (prob <= 1)).all()
+    assert abs(prob.mean() - yt.mean()) < 0.05  # calibrated on the held-out part
+    contrib = m.contributions(Xt.iloc[:50])
+    margin = m.booster.predict(Xt.iloc[:50], raw_score=True)
+    assert np.allclose(contrib.sum(axis=1), margin)
+    assert contrib.drop(columns="bias").abs().mean().idxmax() == "cov_road_km"
+    lr = model.train_logistic(X[train], label[train])
+    assert metrics.roc_auc(yt, lr.predict(Xt)) > 0.7
