@@ -13,7 +13,8 @@ from mineaction.domain.models import ENTITIES, Activity, Hazard, Source, Victim,
 def test_every_entity_has_a_table_and_column_specs() -> None:
     assert set(ENTITIES) == {"admin_area", "place", "organisation", "source", "hazard",
                              "activity", "released_part", "find", "accident", "victim",
-                             "risk_education"}
+                             "risk_education", "minefield_record", "minefield_point",
+                             "mine_row"}
     for model in ENTITIES.values():
         names = [c.name for c in columns(model)]
         assert names[:3] == ["id", "dataset", "external_id"]

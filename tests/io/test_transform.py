@@ -130,6 +130,8 @@ def _value(spec: Any) -> st.SearchStrategy[Any]:
         return st.uuids().map(str)
     if spec.kind == "geometry":
         return st.sampled_from(_WKT).map(shapely.from_wkt)
+    if spec.kind == "bool":
+        return st.booleans()
     assert spec.kind == "text", spec
     longest = (spec.max_length or 12) + 3
     return st.text("abcdefghij ÑñéXYZ-0123", min_size=1, max_size=longest).map(str.strip) \

@@ -100,7 +100,9 @@ def block_outside(context: Any, seen: list[str]) -> None:
     context.route("**/*", route)
 
 
-@pytest.fixture(scope="session")
+# Per module: each module's server starts from an empty store with fresh sign-in limits,
+# so one module's records and sign-ins never change what another module sees.
+@pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     base = tmp_path_factory.mktemp("web")
     server = LiveServer(base / "store.gpkg", base / "uploads")
@@ -112,7 +114,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         server.services.close()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running in the
+# main thread while it is open, and the in-process TestClient of a later module (anyio)
+# refuses to start inside it ("Already running asyncio in this thread").
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         reason = f"no Chromium at {CHROMIUM} (scripts/test installs Debian's chromium as root)"

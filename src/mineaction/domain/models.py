@@ -372,7 +372,8 @@ class MinefieldPoint(Record):
     bearing_unit: AngleUnit | None = None
     distance: float | None = Field(default=None, ge=0)
     distance_unit: DistanceUnit | None = None
-    pace_factor: float | None = Field(default=None, gt=0)
+    # ge, not gt: the importer's column checks know inclusive bounds (domain/columns.py).
+    pace_factor: float | None = Field(default=None, ge=0.1)  # metres per pace
     original_coordinates: str | None = None
     description: str | None = None  # a landmark's description
     geometry: PointGeometry = None
@@ -391,7 +392,7 @@ class MineRow(Record):
     end_point: str | None = None
     geometry: LineGeometry = None
     mines: int | None = Field(default=None, ge=0)
-    spacing_m: float | None = Field(default=None, gt=0)
+    spacing_m: float | None = Field(default=None, ge=0.1)
     pattern: RowPattern = RowPattern.unknown
     row_offset_m: float | None = Field(default=None, ge=0)  # between a double row's lines
     device_category: DeviceCategory = DeviceCategory.unknown

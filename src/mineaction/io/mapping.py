@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped,unused-ignore]  # untyped or not, by mypy cache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mineaction.domain.models import ENTITIES

@@ -272,6 +272,14 @@ def apply_rule(df: pd.DataFrame, name: str, rule: FieldRule, spec: ColumnSpec,
     return _convert(s, rule, spec, out, name, column)
 
 
+# Yes and no as field forms and registers write them, in the project's six languages.
+BOOL_WORDS: dict[str, bool] = {
+    **dict.fromkeys(("true", "yes", "y", "1", "t", "sí", "si", "s", "bəli", "да", "так",
+                     "نعم"), True),
+    **dict.fromkeys(("false", "no", "n", "0", "f", "xeyr", "нет", "ні", "لا"), False),
+}
+
+
 def _convert(s: pd.Series, rule: FieldRule | None, spec: ColumnSpec, out: Mapped, name: str,
              column: str | None) -> Any:
     if spec.kind in ("int", "float"):
@@ -302,6 +310,14 @@ def _convert(s: pd.Series, rule: FieldRule | None, spec: ColumnSpec, out: Mapped
             geoms = geoms.map(lambda g: shapely.MultiPolygon([g]) if g is not None
                               and g.geom_type == "Polygon" else g)
         return geoms
+    if spec.kind == "bool":
+        words = s.astype("string").str.strip().str.casefold().map(
+            lambda v: BOOL_WORDS.get(v, "?"), na_action="ignore")
+        bad = (s.notna() & (words == "?")).to_numpy()
+        for r, v in zip(out.rows[bad], s[bad], strict=True):
+            out.errors.append(RowError(int(r), name, f"{v!r} is not yes or no (true/false, "
+                                       "1/0, sí/no ...)", column, v))
+        return words.where(~bad & words.notna(), None).astype(object)
     if spec.kind in ("enum_set", "list"):
         sep = "," if spec.kind == "enum_set" else "|"
         joined = s.map(lambda v: sep.join(sorted({p.strip() for p in re.split(r"[,;|]", v)
