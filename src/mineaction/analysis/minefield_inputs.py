@@ -34,7 +34,7 @@ from mineaction.analysis.minefield_layout import (
     MineRow,
 )
 from mineaction.store.base import Store
-from mineaction.store.query import Query
+from mineaction.store.query import Query, Visible
 
 # The store's row patterns -> the analysis's. Cluster and scattered rows have no mine
 # positions a line implies, so they are left out of the expected mines (and noted).
@@ -75,10 +75,9 @@ def _text(value: Any) -> str | None:
 
 
 def _device_type(row: dict[str, Any], field: str) -> str | None:
-    """The model when known ("PMN-2"), else the category unless it says nothing."""
-    model = _text(row.get("device_model"))
-    if model:
-        return model
+    """The device category unless it says nothing. Categories, not models: a find is often
+    logged as "AP mine" without its model, and a model on one side only would keep it from
+    matching the mine it is."""
     category = _text(row.get(field))
     return None if category in (None, "unknown", "other") else category
 
@@ -91,9 +90,10 @@ def _number(value: Any) -> float | None:
 
 
 def _rows(store: Store, record_id: str, points: dict[str, tuple[float, float]],
-          status: tuple[str, ...] | None) -> tuple[list[MineRow], list[str]]:
+          status: tuple[str, ...] | None, visible: Visible = ()
+          ) -> tuple[list[MineRow], list[str]]:
     frame = store.read_frame(Query(kind="mine_row", where={"record_id": record_id},
-                                   status=status, limit=None))
+                                   status=status, limit=None, visible=visible))
     rows: list[MineRow] = []
     notes: list[str] = []
     for i, row in enumerate(frame.to_dict("records") if len(frame) else []):
@@ -138,10 +138,10 @@ def _rows(store: Store, record_id: str, points: dict[str, tuple[float, float]],
     return rows, notes
 
 
-def _points(store: Store, record_id: str,
-            status: tuple[str, ...] | None) -> dict[str, tuple[float, float]]:
+def _points(store: Store, record_id: str, status: tuple[str, ...] | None,
+            visible: Visible = ()) -> dict[str, tuple[float, float]]:
     frame = store.read_frame(Query(kind="minefield_point", where={"record_id": record_id},
-                                   status=status, limit=None))
+                                   status=status, limit=None, visible=visible))
     out: dict[str, tuple[float, float]] = {}
     for row in frame.to_dict("records") if len(frame) else []:
         name, geom = _text(row.get("name")), row.get("geometry")
@@ -152,7 +152,8 @@ def _points(store: Store, record_id: str,
 
 def finds_for(store: Store, perimeter: Sequence[tuple[float, float]], hazard_id: str | None,
               *, search_m: float = DEFAULT_SEARCH_M, status: tuple[str, ...] | None = None,
-              date_from: date | None = None, date_to: date | None = None) -> list[Find]:
+              date_from: date | None = None, date_to: date | None = None,
+              visible: Visible = ()) -> list[Find]:
     """The finds of the record's hazard and those within `search_m` of its perimeter,
     each once, in a stable order (by id), one Find per device (a find of quantity 3 is
     three devices at one place)."""
@@ -165,10 +166,10 @@ def finds_for(store: Store, perimeter: Sequence[tuple[float, float]], hazard_id:
     frames = [store.read_frame(Query(kind="find", bbox=(minx - dlon, miny - dlat, maxx + dlon,
                                                         maxy + dlat),
                                      status=status, limit=None, date_from=date_from,
-                                     date_to=date_to))]
+                                     date_to=date_to, visible=visible))]
     if hazard_id:
         frames.append(store.read_frame(Query(kind="find", where={"hazard_id": hazard_id},
-                                             status=status, limit=None,
+                                             status=status, limit=None, visible=visible,
                                              date_from=date_from, date_to=date_to)))
     centroid = polygon.centroid
     plane = LocalPlane(float(centroid.x), float(centroid.y))
@@ -198,19 +199,22 @@ def finds_for(store: Store, perimeter: Sequence[tuple[float, float]], hazard_id:
 
 def load_record(store: Store, record_id: str, *, search_m: float = DEFAULT_SEARCH_M,
                 status: tuple[str, ...] | None = None, date_from: date | None = None,
-                date_to: date | None = None) -> LoadedRecord:
+                date_to: date | None = None,
+                visible: dict[str, Visible] | None = None) -> LoadedRecord:
     """The stored record `record_id` as analysis inputs, with its finds and notes.
     `status` limits the rows, points and finds read (reports pass approved only);
-    `date_from`/`date_to` limit the finds by their date."""
+    `date_from`/`date_to` limit the finds by their date; `visible` (kind -> conditions,
+    access/visibility.py `Access.rows`) limits what each kind's reads may see."""
+    seen = visible or {}
     stored = store.get("minefield_record", record_id)
     perimeter = perimeter_of(getattr(stored, "geometry", None))
-    points = _points(store, str(record_id), status)
-    rows, notes = _rows(store, str(record_id), points, status)
+    points = _points(store, str(record_id), status, seen.get("minefield_point", ()))
+    rows, notes = _rows(store, str(record_id), points, status, seen.get("mine_row", ()))
     hazard = getattr(stored, "hazard_id", None)
     hazard_id = str(hazard) if hazard else None
     record = MinefieldRecord(str(record_id), perimeter, rows)
     finds = finds_for(store, perimeter, hazard_id, search_m=search_m, status=status,
-                      date_from=date_from, date_to=date_to)
+                      date_from=date_from, date_to=date_to, visible=seen.get("find", ()))
     return LoadedRecord(record, finds, tuple(notes), getattr(stored, "name", None), hazard_id)
 
 

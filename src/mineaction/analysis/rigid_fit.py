@@ -34,6 +34,10 @@ _CHUNK_POINTS = 200_000
 # Preemptive scoring of many hypotheses: how many finds the first pass samples and how
 # many hypotheses it keeps for the full score.
 _PRESCORE_FINDS = 64
+# A tie-break far below any real difference of cost (squared metres): it only ever decides
+# between fits that explain the finds equally well.
+_TIE_BREAK = 1e-6
+_TIE_RADIUS_M = 100.0  # a rotation weighs as the move it makes 100 m from the pivot
 _SHORTLIST = 16
 # Neighbours looked at per find when scoring, so an incompatible nearest mine (another
 # device type) does not hide a compatible one just behind it.
@@ -181,6 +185,11 @@ def ransac_rigid(src: Array, dst: Array, compatible: BoolArray, tolerance_m: flo
                     short = np.argsort(pre, kind="stable")[:_SHORTLIST]
                     theta, ts = theta[short], ts[short]
                 inliers, costs = _score(tree, n, dst, compatible, tolerance_m, theta, ts)
+                # Ties are common in a regular field: finds that stop short of a row's end
+                # fit as well one spacing further along. Between equal fits, the smaller
+                # move wins: a record is read as drawn unless the finds say otherwise.
+                costs = costs + _TIE_BREAK * (np.hypot(ts[:, 0], ts[:, 1])
+                                              + _TIE_RADIUS_M * np.abs(theta))
                 h = int(np.argmin(costs))
                 if best is None or costs[h] < best.cost:
                     best = _Scored(Rigid2D(float(theta[h]), (float(ts[h, 0]),

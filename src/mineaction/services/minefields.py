@@ -38,8 +38,8 @@ from mineaction.access.roles import (
     may_edit,
     may_review,
 )
-from mineaction.domain.enums import HazardStatus, RowPattern, WorkflowStatus
-from mineaction.domain.models import MineRow, Record
+from mineaction.domain.enums import HazardStatus, WorkflowStatus
+from mineaction.domain.models import Record
 from mineaction.geo.coordinates import CoordinateError, parse_coordinate
 from mineaction.geo.traverse import Leg, TraverseError, compute_traverse
 from mineaction.io.minefield import (
@@ -71,11 +71,6 @@ if TYPE_CHECKING:
 RECORD = "minefield_record"
 # Marking a hazard one of these is releasing its land (IMAS 07.11): what the block guards.
 RELEASED = frozenset({HazardStatus.closed, HazardStatus.handed_over})
-# The analysis knows single, double and double staggered rows; ours names the last
-# "staggered". Cluster and scattered "rows" have no line of mines to expect.
-# (The analysis, with scipy, is imported when first used: not on every start of the app.)
-PATTERNS = {RowPattern.single: "single", RowPattern.double: "double",
-            RowPattern.staggered: "double staggered", RowPattern.unknown: "single"}
 # How far around the perimeter an accident counts as near the record (metres), when
 # accidents are asked for beside the finds.
 ACCIDENT_MARGIN_M = 100.0
@@ -298,9 +293,9 @@ class Minefields:
                 FieldError(field="tolerance", message="0-1000 m")])
         record = self.records.load(p, RECORD, record_id)
         access = self.records.access(p)
+        visible = {k: access.rows(k) for k in ("find", "mine_row", "minefield_point")}
         inputs, finds, notes, counts = self._inputs(
-            record, access.rows("find"), access.rows("accident") if include_accidents
-            else None)
+            record, visible, access.rows("accident") if include_accidents else None)
         try:
             result = acc.assess_record(inputs, finds, perimeter_buffer_m=tolerance_m)
         except ValueError as exc:
@@ -313,32 +308,28 @@ class Minefields:
         out["rule"] = acc.RESIDUAL_RISK_RULE
         return out
 
-    def _inputs(self, record: Record, finds_visible: Any, accidents_visible: Any | None
+    def _inputs(self, record: Record, visible: dict[str, Any], accidents_visible: Any | None
                 ) -> tuple[acc.MinefieldRecord, list[acc.Find], list[str], dict[str, int]]:
-        from mineaction.analysis import minefield_accuracy as acc
+        """The record, its rows and finds as analysis inputs: read by
+        analysis/minefield_inputs.py, the one reading the map-accuracy report makes too
+        (the hazard's finds and those within 50 m of the perimeter), limited to what the
+        asker may see; accidents added on request."""
+        from mineaction.analysis import minefield_inputs
 
         geometry = getattr(record, "geometry", None)
         if geometry is None or geometry.is_empty:
             raise Conflict("the record has no perimeter (its traverse does not close): "
                            "nothing to assess")
         polygon = max(getattr(geometry, "geoms", [geometry]), key=lambda g: g.area)
-        notes: list[str] = []
-        rows = []
-        stored = self.store.query(Query(kind="mine_row", where={"record_id": str(record.id)},
-                                        limit=None)).items
-        for row in stored:
-            analysed = _analysis_row(row, notes)
-            if analysed is not None:
-                rows.append(analysed)
-        mf = acc.MinefieldRecord(str(record.id), list(polygon.exterior.coords)[:-1], rows)
-        finds: list[acc.Find] = []
+        loaded = minefield_inputs.load_record(self.store, str(record.id), visible=visible)
+        mf, notes = loaded.record, list(loaded.notes)
+        finds = list(loaded.finds)
         hazard_id = getattr(record, "hazard_id", None)
         if hazard_id is None:
-            notes.append("the record is linked to no hazard: no finds to compare with")
-        else:
-            for f in self.store.query(Query(kind="find", where={"hazard_id": str(hazard_id)},
-                                            limit=None, visible=finds_visible)).items:
-                finds.extend(_devices(f, "device_category", "find_date", notes))
+            notes.append("the record is linked to no hazard: only finds within "
+                         f"{minefield_inputs.DEFAULT_SEARCH_M:g} m of it are compared")
+        stored = self.store.count(Query(kind="mine_row", where={"record_id": str(record.id)},
+                                        visible=visible.get("mine_row", ())))
         n_finds = len(finds)
         n_accidents = 0
         if accidents_visible is not None:
@@ -358,7 +349,7 @@ class Minefields:
                     n_accidents += len(added)
                     finds.extend(added)
         return mf, finds, notes, {"finds": n_finds, "accidents": n_accidents,
-                                  "rows": len(stored), "rows_assessed": len(rows)}
+                                  "rows": stored, "rows_assessed": len(mf.rows)}
 
     # -- attachments ----------------------------------------------------------------------
     def attachments(self, p: Principal, record_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -419,35 +410,6 @@ def _device_type(category: Any) -> str | None:
     # a model on one side only would keep it from matching the mine it is.
     value = getattr(category, "value", category)
     return None if value in (None, "unknown") else str(value)
-
-
-def _analysis_row(row: Record, notes: list[str]) -> acc.MineRow | None:
-    from mineaction.analysis import minefield_accuracy as acc
-
-    assert isinstance(row, MineRow)
-    label = row.label or str(row.id)
-    pattern = PATTERNS.get(row.pattern)
-    line = row.geometry
-    if pattern is None:
-        notes.append(f"row {label}: a {row.pattern.value} pattern has no line of mines to "
-                     "expect; left out")
-        return None
-    if line is None or row.mines is None and row.spacing_m is None:
-        notes.append(f"row {label}: no line or neither count nor spacing; left out")
-        return None
-    offset = row.row_offset_m
-    if pattern != "single" and offset is None:
-        # As analysis/minefield_inputs.py (the map-accuracy report) assumes: 1 m, said.
-        offset = 1.0
-        notes.append(f"row {label}: a {row.pattern.value} row without the distance between "
-                     "its lines; 1 m assumed")
-    if row.pattern == RowPattern.unknown:
-        notes.append(f"row {label}: pattern unknown, taken as single")
-    coords = list(line.coords)
-    return acc.MineRow(label, tuple(coords[0][:2]), tuple(coords[-1][:2]), row.mines,
-                       row.spacing_m, pattern,
-                       offset if pattern != "single" else None,
-                       _device_type(row.device_category))
 
 
 def _devices(record: Record, category: str, when: str, notes: list[str]) -> list[acc.Find]:
