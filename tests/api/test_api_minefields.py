@@ -131,6 +131,11 @@ def test_import_writes_everything_and_attachments_round_trip(api: Api, store: St
     assert added.json()["sha256"] == hashlib.sha256(photo).hexdigest()
     assert api.as_("viewer").post(f"/api/v1/minefield-records/{record['id']}/attachments",
                                   files={"file": ("x.jpg", photo)}).status_code == 403
+    # The record's page shows the scan and the photo, and links to each.
+    page = api.browser("editor").get(f"/records/minefield-records/{record['id']}")
+    assert page.status_code == 200, page.text[:300]
+    assert 'id="attachments"' in page.text and "row-a.jpg" in page.text
+    assert f'<img src="/api/v1/attachments/{meta["id"]}"' in page.text
     assert api.public.get(f"/api/v1/attachments/{meta['id']}").status_code == 401
     assert api.public.get(
         f"/api/v1/minefield-records/{record['id']}/attachments").status_code == 401

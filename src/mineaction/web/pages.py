@@ -300,7 +300,10 @@ def record_page(request: Request, svc: ServicesDep, who: WhoDep, collection: str
                   children=links.children(svc.store, access, kind, record_id),
                   sources=sources, actions=actions, geometry=data.get("geometry"),
                   geometry_faults=GeometryChecks(svc.store, policy, svc.records.public_decimals
-                                                 ).for_record(who, kind, record_id))
+                                                 ).for_record(who, kind, record_id),
+                  # The scans and photos kept with a minefield record (issue 18).
+                  attachments=svc.minefields.attachments(who, uuid.UUID(record_id))
+                  if kind == "minefield_record" and not who.is_public else [])
 
 
 @router.get("/imports", response_class=HTMLResponse)
