@@ -335,16 +335,17 @@ def _lines(node: Any, path: tuple[str | int, ...] = (), out: Lines | None = None
     return out
 
 
-class _MappingLoader(yaml.SafeLoader):  # type: ignore[misc]
+class YamlLoader(yaml.SafeLoader):  # type: ignore[misc]
     """YAML 1.1 reads yes/no/on/off as booleans, which would turn a source value "No" into
-    False; in mapping files only true and false are booleans."""
+    False (or a bearing's "N" into True); in the files people write for mineaction
+    (mappings, minefield records) only true and false are booleans."""
 
 
-_MappingLoader.yaml_implicit_resolvers = {
+YamlLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_MappingLoader.add_implicit_resolver(
+YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"))
 
@@ -366,8 +367,8 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
         path = shipped[str(name_or_path)]
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_MappingLoader)
-        lines = _lines(yaml.compose(text, Loader=_MappingLoader))
+        data = yaml.load(text, Loader=YamlLoader)
+        lines = _lines(yaml.compose(text, Loader=YamlLoader))
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:

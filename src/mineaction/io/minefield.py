@@ -42,6 +42,7 @@ from mineaction.domain.enums import (
 from mineaction.domain.models import MinefieldPoint, MinefieldRecord, MineRow, Source
 from mineaction.geo.coordinates import CoordinateError, parse_coordinate, parse_lat_lon_pair
 from mineaction.geo.traverse import Leg, TraverseError, TraverseResult, compute_traverse
+from mineaction.io.mapping import YamlLoader
 
 # An attachment is a scan or a photo of the paper record; larger files belong elsewhere.
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -207,18 +208,8 @@ class MinefieldPlan:
 
 
 # -- reading ------------------------------------------------------------------------------
-class _Loader(yaml.SafeLoader):  # type: ignore[misc]
-    """YAML 1.1 reads yes/no/on/off as booleans; on a form "N" (north) or "no" must stay
-    text, so only true and false are booleans (as in io/mapping.py)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"))
+# Only true and false are booleans: "N" (north) or "no" stay text (io/mapping.py).
+_Loader = YamlLoader
 
 
 def _locations(node: Any, origin: str, path: tuple[str | int, ...] = (),
