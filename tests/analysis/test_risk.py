@@ -265,3 +265,23 @@ def test_model_finds_a_covariate_the_baselines_cannot_see() -> None:
     assert contrib.drop(columns="bias").abs().mean().idxmax() == "cov_road_km"
     lr = model.train_logistic(X[train], label[train])
     assert metrics.roc_auc(yt, lr.predict(Xt)) > 0.7
+
+
+def test_cross_validation_tests_every_cell_once_beside_the_baselines() -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    X = pd.DataFrame({"dist_any_km": rng.uniform(0, 10, n),
+                      "count_any_5km": rng.poisson(1.0, n).astype(float)})
+    label = rng.random(n) < 1.0 / (1.0 + np.exp(X["dist_any_km"] - 3.0))
+    groups = np.repeat(np.arange(4), n // 4)
+    seen: list[set[int]] = []
+
+    def fit_score(Xtr: pd.DataFrame, ytr: np.ndarray, Xte: pd.DataFrame) -> np.ndarray:
+        assert not set(Xtr.index) & set(Xte.index)  # never a test cell in training
+        seen.append(set(Xte.index))
+        return -Xte["dist_any_km"].to_numpy()
+
+    out = validate.cross_validate(X, label, label.astype(float), groups, fit_score)
+    assert out["cells_tested"] == n and set().union(*seen) == set(range(n))
+    base = out["baseline: distance to nearest past event"]
+    assert out["model"]["roc_auc"] == pytest.approx(base["roc_auc"])

@@ -126,3 +126,24 @@ def targets(model: dict[str, Any], baselines: list[dict[str, Any]], ap_ratio: fl
         "top5_target": f">= +{top5_points * 100:g} points",
         "top5": "PASS" if gain >= top5_points - 1e-9 else "MISS",
     }
+
+
+def cross_validate(X: pd.DataFrame, label: NDArray[np.bool_], events: Floats,
+                   groups: NDArray[Any], fit_score: Callable[[pd.DataFrame, NDArray[np.bool_],
+                                                              pd.DataFrame], Floats]
+                   ) -> dict[str, Any]:
+    """Leave-one-group-out (spatial-block folds or admin areas) for any model:
+    `fit_score(X_train, y_train, X_test)` returns test scores. Scores of all folds are
+    pooled before measuring (a fold with one area may hold no positive), and the two
+    baselines are measured on the same pooled test cells."""
+    score = np.full(len(X), np.nan)
+    tested = np.zeros(len(X), bool)
+    for _, train, test in folds(groups):
+        score[test] = fit_score(X.iloc[train], np.asarray(label)[train], X.iloc[test])
+        tested[test] = True
+    idx = np.flatnonzero(tested)
+    lab, ev = np.asarray(label)[idx], np.asarray(events)[idx]
+    out = {"model": evaluate(score[idx], lab, ev), "cells_tested": int(idx.size)}
+    for name, fn in BASELINES.items():
+        out[name] = evaluate(fn(X.iloc[idx]), lab, ev)
+    return out
