@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from mineaction.analysis.risk import (
     validate,
 )
 
+REPO = Path(__file__).parents[2]
 PROJ = grid.Projection(grid.laea_crs(0.0, 0.0))
 CFG = features.FeatureConfig(kinds=("accident", "find"), radii_km=(1.0, 5.0),
                              half_life_years=3.0, recent_years=2.0)
@@ -285,3 +287,24 @@ def test_cross_validation_tests_every_cell_once_beside_the_baselines() -> None:
     assert out["cells_tested"] == n and set().union(*seen) == set(range(n))
     base = out["baseline: distance to nearest past event"]
     assert out["model"]["roc_auc"] == pytest.approx(base["roc_auc"])
+
+
+def test_events_through_a_real_store_match_the_file(tmp_path) -> None:
+    """The AICMA events imported with the shipped mapping and read back through the store's
+    read API give the same kinds, places and years as reading the file directly."""
+    from mineaction.io.mapping import load_mapping
+    from mineaction.io.pipeline import import_file
+    from mineaction.store import open_store
+
+    src = json.loads((REPO / "data/colombia/aicma_events_1990-2014.geojson").read_text())
+    src["features"] = src["features"][::300]
+    path = tmp_path / "events.geojson"
+    path.write_text(json.dumps(src))
+    with open_store(tmp_path / "s.gpkg") as store:
+        assert import_file(store, path, mapping=load_mapping("aicma-events")).committed
+        got = events.from_store(store)
+    want = events.aicma_events(str(path))
+    key = ["kind", "lon", "lat", "t"]
+    a = got[key].sort_values(key).round(6).reset_index(drop=True)
+    b = want[key].sort_values(key).round(6).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
