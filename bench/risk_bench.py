@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     # (AP 0.1125 with 31 leaves / 100 rows against 0.1173 with 15 / 500)
     ap.add_argument("--num-leaves", type=int, default=15)
     ap.add_argument("--min-child", type=int, default=500)
+    ap.add_argument("--monotone", action="store_true",
+                    help="monotone constraints on history features (model.monotone_constraints)")
     ap.add_argument("--drop", default="", help="comma-separated feature columns left out")
     ap.add_argument("--only-final", action="store_true",
                     help="train only the full feature set (quicker experiments)")
@@ -145,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         m = model.train(F_train[cols], target, categorical=("admin_code",), calibrate=held,
                         negative_ratio=args.negative_ratio, rounds=args.rounds, seed=args.seed,
                         params={"objective": args.objective, "num_leaves": args.num_leaves,
-                                "min_child_samples": args.min_child})
+                                "min_child_samples": args.min_child,
+                                **({"monotone_constraints": model.monotone_constraints(cols)}
+                                   if args.monotone else {})})
         raw = m.raw(F_test[cols])
         res = validate.evaluate(raw, y_test, ev_test, prob=m.predict(F_test[cols]))
         res["train_seconds"] = round(time.perf_counter() - t1, 2)

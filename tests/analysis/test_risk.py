@@ -308,3 +308,9 @@ def test_events_through_a_real_store_match_the_file(tmp_path) -> None:
     a = got[key].sort_values(key).round(6).reset_index(drop=True)
     b = want[key].sort_values(key).round(6).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_monotone_constraints_follow_the_meaning_of_each_feature() -> None:
+    cols = ["dist_any_km", "count_any_5km", "wcount_find_1km", "years_since_any_5km",
+            "admin_wdensity", "admin_code", "cov_river_km"]
+    assert model.monotone_constraints(cols) == [-1, 1, 1, -1, 1, 0, 0]

@@ -60,6 +60,23 @@ class RiskModel:
         return pd.DataFrame(np.asarray(c), columns=[*self.features, "bias"], index=X.index)
 
 
+def monotone_constraints(features: list[str]) -> list[int]:
+    """LightGBM monotone constraints from the registry's meaning of each feature: risk may
+    only fall with distance to past events and time since the last one, and only rise with
+    counts and densities of them. The trees then cannot learn a bump that held in the
+    training years only; covariates and codes stay free."""
+    out = []
+    for name in features:
+        if name.startswith(("dist_", "years_since_")):
+            out.append(-1)
+        elif name.startswith(("count_", "wcount_", "recent_", "admin_wdensity",
+                              "admin_recent_density")):
+            out.append(1)
+        else:
+            out.append(0)
+    return out
+
+
 def sample_negatives(label: NDArray[np.bool_], ratio: float, seed: int,
                      hard: NDArray[np.bool_] | None = None) -> NDArray[np.int64]:
     """Indices of all positives, all `hard` negatives (cells in released land, known to
