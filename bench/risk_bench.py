@@ -76,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     # (AP 0.1125 with 31 leaves / 100 rows against 0.1173 with 15 / 500)
     ap.add_argument("--num-leaves", type=int, default=15)
     ap.add_argument("--min-child", type=int, default=500)
-    ap.add_argument("--monotone", action="store_true",
-                    help="monotone constraints on history features (model.monotone_constraints)")
+    # monotone constraints on the history features (model.monotone_constraints): on this
+    # split AP 0.1203 and top 5% 52.1% against 0.1173 and 50.6% without
+    ap.add_argument("--no-monotone", dest="monotone", action="store_false",
+                    help="leave the history features unconstrained")
     ap.add_argument("--drop", default="", help="comma-separated feature columns left out")
     ap.add_argument("--only-final", action="store_true",
                     help="train only the full feature set (quicker experiments)")
@@ -225,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                   "test_events": n_test_ev, "test_events_on_grid": n_test_in,
                   "test_positive_cells": int(y_test.sum()),
                   "rounds": args.rounds, "negative_ratio": args.negative_ratio,
+                  "num_leaves": args.num_leaves, "min_child_samples": args.min_child,
+                  "monotone": args.monotone,
                   "seed": args.seed, "config": str(Path(args.config).name)},
         "results": results, "feature_sets": added, "targets": tgt,
         "top_drivers_mean_abs_contribution": drivers,
