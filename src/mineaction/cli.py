@@ -6,7 +6,6 @@ Every command takes --store (or MINEACTION_STORE): a GeoPackage path (default
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date
 from enum import StrEnum
@@ -17,8 +16,19 @@ import typer
 from typer.core import TyperGroup
 
 from mineaction import __version__
-from mineaction.analysis.dimensions import DIMENSIONS
-from mineaction.cli_common import DEFAULT_STORE, StoreOption, fail
+from mineaction.cli_common import (
+    DEFAULT_STORE,
+    AdminOption,
+    DatasetOption,
+    FromOption,
+    OutputFormat,
+    StoreOption,
+    ToOption,
+    admin_area_meant,
+    fail,
+)
+from mineaction.cli_common import cli_actor as _cli_actor
+from mineaction.cli_common import emit as _emit
 from mineaction.cli_common import open_audited as _open
 
 if TYPE_CHECKING:  # at run time, declared by _declare_heavy_names() when a command needs them
@@ -121,19 +131,8 @@ app = typer.Typer(
 )
 # The subcommands, built one at a time by _LazyCommands.
 commands = typer.Typer()
-stats_app = typer.Typer(help="Statistics computed from the store.", no_args_is_help=True)
-commands.add_typer(stats_app, name="stats")
 
 
-
-class OutputFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-# What `--by` groups casualties by, from analysis/dimensions.py's declarations.
-Dimension = StrEnum("Dimension", [(d.column_name, d.name) for d in DIMENSIONS.values()])  # type: ignore[misc]
 
 if TYPE_CHECKING:
     ExportFormat = StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()])  # type: ignore[misc]
@@ -156,13 +155,6 @@ def _declare_heavy_names() -> None:
         COLLECTIONS=", ".join(e.collection for e in REGISTRY.values()),
         StatusOption=Annotated[list[WorkflowStatus] | None, typer.Option(
             help="Workflow status (repeatable).")])
-
-
-def _cli_actor() -> str:
-    """Who the audit trail names for what the command line does: the system user."""
-    import getpass
-
-    return f"cli:{getpass.getuser()}"
 
 
 def _version(value: bool) -> None:
@@ -447,24 +439,14 @@ def _query(kind: str, bbox: str | None, near: str | None, admin_area: str | None
                  offset=offset)
 
 
-def _admin_area(s: Any, code: str | None) -> str | None:
-    from mineaction.cli_reports import admin_area_meant
-
-    return admin_area_meant(s, code)
-
-
 def _with_admin_area(s: Any, q: Any) -> Any:
     import dataclasses
 
-    return dataclasses.replace(q, admin_area=_admin_area(s, q.admin_area))
+    return dataclasses.replace(q, admin_area=admin_area_meant(s, q.admin_area))
 
 
 BboxOption = Annotated[str | None, typer.Option(help="min_lon,min_lat,max_lon,max_lat")]
 NearOption = Annotated[str | None, typer.Option(help="lon,lat,metres: within that distance")]
-AdminOption = Annotated[str | None, typer.Option(help="Admin area pcode (and all under it).")]
-FromOption = Annotated[str | None, typer.Option("--from", help="From date, YYYY-MM-DD.")]
-ToOption = Annotated[str | None, typer.Option("--to", help="To date, YYYY-MM-DD.")]
-DatasetOption = Annotated[str | None, typer.Option(help="Only this dataset.")]
 
 
 @commands.command("list")
@@ -540,71 +522,9 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 # Columns of the default table that may be cut short to fit.
-FREE_TEXT = frozenset({"name", "place_name", "title", "device_model"})
-
-
 def _short_id(value: Any) -> Any:
     """A UUID's first 8 characters: enough to tell records apart on a screen."""
     return value[:8] if isinstance(value, str) and len(value) == 36 else value
-
-
-def _emit(rows: list[dict[str, Any]], columns: list[str], fmt: OutputFormat,
-          fit: bool = False) -> None:
-    if fmt == OutputFormat.json:
-        typer.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=1))
-    elif fmt == OutputFormat.csv:
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    else:
-        from rich import box
-        from rich.console import Console
-        from rich.table import Table
-
-        cells = [[_cell(r[c]) for c in columns] for r in rows]
-        if fit:  # one line per record, as wide as the terminal (80 when not one): only
-            # free text (names, titles) is cut short, if the rest leaves room for it.
-            import shutil
-
-            width = shutil.get_terminal_size((80, 24)).columns
-            natural = [max([len(c), *(len(row[i]) for row in cells)])
-                       for i, c in enumerate(columns)]
-            free = [i for i, c in enumerate(columns) if c in FREE_TEXT]
-            fixed = sum(w for i, w in enumerate(natural) if i not in free)
-            room = width - fixed - 3 * (len(columns) - 1) - 1
-            for i in free:
-                cap = max(len(columns[i]), room // len(free))
-                natural[i] = min(natural[i], cap)
-                for row in cells:
-                    if len(row[i]) > cap:
-                        row[i] = row[i][:cap - 1] + "…"
-            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            for c, w in zip(columns, natural, strict=True):
-                table.add_column(c, no_wrap=True, min_width=w)
-        else:
-            table = Table(show_lines=False)
-            for c in columns:
-                table.add_column(c, overflow="fold")
-        for row in cells:
-            table.add_row(*row)
-        if fit:
-            Console(width=max(width, sum(natural) + 3 * len(columns))).print(table)
-        else:
-            Console(width=max(100, min(240, 14 * len(columns)))).print(table)
-
-
-def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):  # None, NaN
-        return ""
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
-    if hasattr(value, "isoformat") and not isinstance(value, str):
-        return str(value)[:10] if str(value).endswith("00:00:00") else str(value)
-    return str(value)
 
 
 @commands.command()
@@ -642,156 +562,6 @@ def export(
     typer.echo(f"wrote {n:,} {q.kind} records to {out}")
 
 
-@stats_app.command("casualties")
-def stats_casualties(
-    by: Annotated[list[Dimension] | None, typer.Option(
-        help="Group by (repeatable, e.g. --by year --by role).")] = None,
-    admin_level: Annotated[int | None, typer.Option(
-        help="With --by admin-area: roll up to this admin level (needs admin areas "
-        "imported).")] = None,
-    admin_area: AdminOption = None,
-    date_from: FromOption = None,
-    date_to: ToOption = None,
-    percent: Annotated[bool, typer.Option(
-        "--percent", help="Add the Monitor's percentages: killed of known outcomes, and "
-        "each category's share of those whose category is known.")] = False,
-    records: Annotated[str | None, typer.Option(
-        help="Drill down: list the victims behind one cell instead, given as "
-        "dimension=value pairs, e.g. 'year=2006,admin-area=05001' (empty value = "
-        "missing).")] = None,
-    all_statuses: Annotated[bool, typer.Option(
-        help="Count every record, not only approved ones.")] = False,
-    per_record: Annotated[bool, typer.Option(
-        help="Count every record, also those another source's record represents (by "
-        "default each victim counts once however many sources report it).")] = False,
-    dataset: DatasetOption = None,
-    format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
-    store: StoreOption = DEFAULT_STORE,
-) -> None:
-    """Casualties (killed, injured) as the Landmine Monitor counts them."""
-    from mineaction.analysis.casualties import add_percentages, casualties
-
-    dims = [d.value for d in by or []]
-    if admin_level is not None and "admin-area" not in dims and records is None:
-        fail("--admin-level rolls up admin areas: add --by admin-area", 2)
-    filters: dict[str, Any] = {
-        "statuses": None if all_statuses else ("approved",), "admin_level": admin_level,
-        "dataset": dataset, "admin_area": admin_area,
-        "date_from": _date_option(date_from, "--from"),
-        "date_to": _date_option(date_to, "--to")}
-    with _open(store) as s:
-        filters["admin_area"] = _admin_area(s, admin_area)
-        if records is not None:
-            cell = {}
-            for part in filter(None, (p.strip() for p in records.split(","))):
-                name, sep, value = part.partition("=")
-                if not sep or name not in DIMENSIONS:
-                    fail(f"--records {part!r}: give dimension=value with one of "
-                         f"{', '.join(DIMENSIONS)}", 2)
-                cell[name] = value or None
-            _list_cell(s, cell, filters, format)
-            return
-        table = casualties(s, dims, **filters, canonical=not per_record)
-    rows = add_percentages(table) if percent else table.rows
-    columns = list(rows[0]) if rows else table.columns
-    if format == OutputFormat.table and dims:
-        rows = [*rows, {**{c: "" for c in columns}, **table.total(), dims[0]: "total"}]
-    _emit(rows, columns, format)
-
-
-@stats_app.command("sources")
-def stats_sources(
-    kind: Annotated[str, typer.Option(help="victim or accident.")] = "victim",
-    sources: Annotated[str | None, typer.Option(
-        help="Datasets to compare, comma-separated (default: every dataset with such "
-        "records).")] = None,
-    all_statuses: Annotated[bool, typer.Option(
-        help="Count every record, not only approved ones.")] = False,
-    admin_area: AdminOption = None,
-    date_from: FromOption = None,
-    date_to: ToOption = None,
-    chart: Annotated[Path | None, typer.Option(
-        help="Also draw the UpSet chart of the overlaps to this file (.png or .svg).")
-    ] = None,
-    format: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.table,
-    store: StoreOption = DEFAULT_STORE,
-) -> None:
-    """Victims by source: each source's count and what only it recorded, the victims
-    recorded by exactly each combination of sources, the distinct victims, and from three
-    sources the multiple-systems estimate of the victims no source recorded."""
-    from mineaction.access.roles import Policy, Principal, Role
-    from mineaction.access.visibility import Access
-    from mineaction.services.by_source import sources_chart, sources_view
-    from mineaction.services.errors import ServiceError
-
-    who = Principal(username=_cli_actor(), role=Role.admin, user_id=_cli_actor())
-    chosen = [x.strip() for x in sources.split(",") if x.strip()] if sources else None
-    filters: dict[str, Any] = {
-        "kind": kind, "statuses": None if all_statuses else ("approved",),
-        "sources": chosen, "date_from": _date_option(date_from, "--from"),
-        "date_to": _date_option(date_to, "--to")}
-    with _open(store) as s:
-        filters["admin_area"] = _admin_area(s, admin_area)
-        access = Access(who, Policy())
-        try:
-            view = sources_view(s, access, **filters)
-            if chart is not None:
-                fmt = chart.suffix.lower().lstrip(".") or "png"
-                chart.write_bytes(sources_chart(s, access, **filters, fmt=fmt))
-        except ServiceError as exc:
-            fail(str(exc), 2)
-    if format == OutputFormat.json:
-        typer.echo(json.dumps(view, default=str, indent=1))
-        return
-    per = [{"source": r["source"], "records": r["entities"],
-            "only_this_source": r["only_this_source"]} for r in view["per_source"]]
-    _emit(per, ["source", "records", "only_this_source"], format)
-    if format == OutputFormat.csv:
-        return
-    patterns = [{"recorded by": r["pattern"], "victims": r["count"]}
-                for r in view["intersections"]]
-    _emit(patterns, ["recorded by", "victims"], format)
-    typer.echo(f"distinct: {view['distinct']:,}")
-    est = view.get("estimate") or {}
-    if est.get("available"):
-        low, high = est["interval"]
-        typer.echo(f"estimated in all, recorded or not: {est['estimate']:,.0f} "
-                   f"({est['confidence']:.0%} interval {low:,.0f} to {high:,.0f}); "
-                   f"recorded by no source: about {est['unobserved']:,.0f}")
-        typer.echo(f"model: {', '.join(est['model_terms']) or 'independent sources'} "
-                   f"(chosen by {est['criterion'].upper()}; {est['interval_method']})")
-        typer.echo(f"assumptions: {est['assumptions']}")
-    elif est:
-        typer.echo(f"no estimate of the unrecorded: {est.get('reason')}")
-    if chart is not None:
-        typer.echo(f"wrote {chart}", err=True)
-
-
-def _date_option(value: str | None, option: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        fail(f"{option} {value!r}: dates are YYYY-MM-DD", 2)
-    return None
-
-
-def _list_cell(s: Any, cell: dict[str, Any], filters: dict[str, Any],
-               format: OutputFormat) -> None:
-    """The victims a cell counted, with the fields that place them in it."""
-    from mineaction.analysis.casualties import drilldown
-    from mineaction.domain.models import Victim
-
-    query = drilldown(s, cell, **filters)
-    frame = s.read_frame(query) if query.ids else None
-    columns = ["id", "accident_id", "outcome", "role", "sex", "age_band", "activity",
-               "status"]
-    assert not set(columns) & Victim.personal_fields()  # never printed here
-    rows = [] if frame is None else [{c: r.get(c) for c in columns}
-                                     for r in frame.to_dict("records")]
-    _emit(rows, columns, format)
-    typer.echo(f"{len(rows):,} victims", err=True)
-
-
 def _register_shells() -> None:
     """Commands that live in their own modules (reports, server), added last so their
     imports stay out of the core commands' start-up."""
@@ -800,7 +570,9 @@ def _register_shells() -> None:
     from mineaction.cli_reconcile import register as register_reconcile_commands
     from mineaction.cli_reports import publish, report_app
     from mineaction.cli_server import register as register_server_commands
+    from mineaction.cli_stats import register as register_stats_commands
 
+    register_stats_commands(commands)
     commands.add_typer(report_app, name="report")
     commands.command("publish")(publish)
     register_server_commands(commands)

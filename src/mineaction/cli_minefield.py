@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mineaction.cli_common import DEFAULT_STORE, StoreOption, fail, open_audited
+from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_principal, fail, open_audited
 
 minefield_app = typer.Typer(help="Minefield records: import, show, and how accurate they were.",
                             no_args_is_help=True)
@@ -28,14 +28,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _service(store: Any) -> Any:
-    import getpass
-
-    from mineaction.access.roles import Policy, Principal, Role
+    from mineaction.access.roles import Policy
     from mineaction.services.minefields import Minefields
 
-    actor = f"cli:{getpass.getuser()}"
-    return Minefields(store, Policy()), Principal(username=actor, role=Role.admin,
-                                                  user_id=actor)
+    return Minefields(store, Policy()), cli_principal()
 
 
 def _run(action: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mineaction.cli_common import DEFAULT_STORE, StoreOption, fail, open_audited
+from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_principal, fail, open_audited
 
 reconcile_app = typer.Typer(
     help="Link the records several sources report, and review the links.",
@@ -39,14 +39,10 @@ SINGULAR = {Kind.victims: "victim", Kind.accidents: "accident"}
 
 
 def _service(store: Any) -> Any:
-    import getpass
-
-    from mineaction.access.roles import Policy, Principal, Role
+    from mineaction.access.roles import Policy
     from mineaction.services.reconcile import Reconciliation
 
-    actor = f"cli:{getpass.getuser()}"
-    who = Principal(username=actor, role=Role.admin, user_id=actor)
-    return Reconciliation(store, Policy()), who
+    return Reconciliation(store, Policy()), cli_principal()
 
 
 def _run(action: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mineaction.cli_common import DEFAULT_STORE, StoreOption
+from mineaction.cli_common import DEFAULT_STORE, StoreOption, admin_area_meant
 from mineaction.cli_common import fail as _fail
 from mineaction.reports.kinds import REPORTS, ParameterError, ReportKind
 
@@ -40,23 +40,6 @@ class ReportFormat(StrEnum):
 
 FormatOption = Annotated[ReportFormat | None, typer.Option(
     "--format", help="pdf or html. Default: from OUT's suffix, else pdf.")]
-
-
-def admin_area_meant(s: Any, code: str | None) -> str | None:
-    """--admin-area as the store's admin areas read it: 5313 means 05313 when that is the
-    only code it can mean; a code that matches nothing is refused (services/places.py).
-    Every command with --admin-area reads it through here."""
-    if not code:
-        return code
-    from mineaction.services.places import UnknownAdminArea, resolve_admin_area
-
-    try:
-        meant = resolve_admin_area(s, code)
-    except UnknownAdminArea as exc:
-        _fail(f"--admin-area: {exc}", 2)
-    if meant != code:
-        typer.echo(f"admin area {code} read as {meant}", err=True)
-    return meant
 
 
 def _open(location: str) -> Any:
