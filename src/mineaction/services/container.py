@@ -118,7 +118,8 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
     return Services(
         settings=settings, store=store, users=UserDirectory(store, hasher),
         records=records,
-        reconciliation=Reconciliation(store, policy, settings.public_location_decimals),
+        reconciliation=Reconciliation(store, policy, settings.public_location_decimals,
+                                      records=records),
         jobs=jobs,
         limiter=LoginLimiter(settings.login_attempts, settings.login_window_seconds),
         minefields=Minefields(store, policy, records),

@@ -25,7 +25,7 @@ from mineaction.access.visibility import Access, personal_fields
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.services.errors import Conflict, Forbidden, Invalid, NotFoundError
-from mineaction.services.records import log_personal_read
+from mineaction.services.records import Records, log_personal_read
 from mineaction.store import links as linkstore
 from mineaction.store.base import Store, WriteEvent
 from mineaction.store.errors import NotFound
@@ -56,13 +56,14 @@ class RunSummary:
 
 
 class Reconciliation:
-    def __init__(self, store: Store, policy: Policy, public_decimals: int = 1) -> None:
+    def __init__(self, store: Store, policy: Policy, public_decimals: int = 1,
+                 records: Records | None = None) -> None:
         self.store = store
-        self.policy = policy
-        self.public_decimals = public_decimals
+        # Who sees what is the records service's (one policy for the whole server).
+        self.records = records or Records(store, policy, public_decimals)
 
     def _access(self, p: Principal) -> Access:
-        return Access(p, self.policy, self.public_decimals)
+        return self.records.access(p)
 
     def _reviewer(self, p: Principal) -> None:
         if not may_review(p):
@@ -77,16 +78,19 @@ class Reconciliation:
         return kind
 
     # -- frames the linkage reads ----------------------------------------------------------
-    def frame(self, kind: str, dataset: str) -> Any:
-        """A dataset's current records of `kind` as the linkage compares them: a victim
-        with its accident's date, place and coordinates beside its own fields."""
+    def frame(self, access: Access, kind: str, dataset: str) -> Any:
+        """A dataset's current records of `kind` that `access` lets its principal read, as
+        the linkage compares them: a victim with its accident's date, place and
+        coordinates beside its own fields."""
         import pandas as pd
 
-        records = self.store.read_frame(Query(kind=kind, dataset=dataset, limit=None))
+        records = self.store.read_frame(Query(kind=kind, dataset=dataset, limit=None,
+                                              visible=access.rows(kind)))
         if kind == "victim" and len(records):
             accidents = self.store.read_frame(Query(
                 kind="accident", ids=tuple({str(a) for a in records["accident_id"]
-                                            if a is not None}), limit=None))
+                                            if a is not None}), limit=None,
+                visible=access.rows("accident")))
             keep = ["id", "accident_date", "date_precision", "admin_area_pcode",
                     "place_name", "geometry"]
             accidents = accidents[[c for c in keep if c in accidents.columns]].rename(
@@ -118,7 +122,8 @@ class Reconciliation:
             raise Invalid("link at least two datasets (sources)")
         if not 0 <= lower <= upper <= 1:
             raise Invalid(f"thresholds: 0 <= lower <= upper <= 1, not {lower}, {upper}")
-        frames = {d: self.frame(kind, d) for d in dict.fromkeys(datasets)}
+        access = self._access(p)
+        frames = {d: self.frame(access, kind, d) for d in dict.fromkeys(datasets)}
         empty = [d for d, f in frames.items() if not len(f)]
         if empty:
             raise Invalid(f"no {kind} records in dataset(s) {', '.join(empty)}")
