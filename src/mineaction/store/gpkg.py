@@ -25,7 +25,7 @@ from sqlalchemy import event
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
-from mineaction.geo import geodesic, gpkg_binary, wkb_json
+from mineaction.geo import gpkg_binary, wkb_json
 from mineaction.store import facts, rtree_bulk
 from mineaction.store.base import Store, now_utc
 from mineaction.store.query import Bbox, Near
@@ -97,6 +97,14 @@ RTREE_TRIGGERS = {
     "delete": """AFTER DELETE ON "{t}" WHEN old."{c}" NOT NULL
         BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; END""",
 }
+
+
+def _geodesic() -> Any:
+    """geo.geodesic, imported when a distance is measured: it loads pyproj, which opening
+    a store (`mineaction info`) never needs (issue 16, item 12)."""
+    from mineaction.geo import geodesic
+
+    return geodesic
 
 
 def register_functions(dbapi_conn: sqlite3.Connection) -> None:
@@ -439,7 +447,7 @@ class GeoPackageStore(Store):
         # The R-tree narrows to a box sure to contain every candidate; the exact geodesic
         # distance is then checked in Python on those few rows.
         minx, miny, maxx, maxy = near.geometry.bounds
-        dlon, dlat = geodesic.degrees_buffer_for_distance(
+        dlon, dlat = _geodesic().degrees_buffer_for_distance(
             max(abs(miny), abs(maxy)), near.distance_m
         )
         bbox = (minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
@@ -502,11 +510,11 @@ def _geodesic_gap(geom: Any, target: Any) -> float:
     """Geodesic distance in metres between a stored geometry and the query geometry."""
     if target.geom_type == "Point" and geom.geom_type == "Point":
         # Exact and cheap (the inverse geodesic problem): most near-queries are this case.
-        return geodesic.geodesic_distance_m(target.x, target.y, geom.x, geom.y)
+        return float(_geodesic().geodesic_distance_m(target.x, target.y, geom.x, geom.y))
     if target.geom_type == "Point":
-        return geodesic.distance_to_geometry_m(target.x, target.y, geom)
+        return float(_geodesic().distance_to_geometry_m(target.x, target.y, geom))
     if geom.geom_type == "Point":
-        return geodesic.distance_to_geometry_m(geom.x, geom.y, target)
+        return float(_geodesic().distance_to_geometry_m(geom.x, geom.y, target))
     if geom.intersects(target):
         return 0.0
     # Two areas: measure from the nearest pair of points the planar nearest-points give;
@@ -514,4 +522,4 @@ def _geodesic_gap(geom: Any, target: Any) -> float:
     from shapely.ops import nearest_points
 
     a, b = nearest_points(geom, target)
-    return geodesic.geodesic_distance_m(a.x, a.y, b.x, b.y)
+    return float(_geodesic().geodesic_distance_m(a.x, a.y, b.x, b.y))

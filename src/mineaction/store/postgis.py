@@ -17,12 +17,20 @@ from sqlalchemy import event
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
-from mineaction.geo import geodesic, wkb_json
+from mineaction.geo import wkb_json
 from mineaction.store import facts
 from mineaction.store.base import Store
 from mineaction.store.query import Bbox, Near
 from mineaction.store.reading import SELF_HEALING_CHECKOUT
 from mineaction.store.schema import METADATA, entity_table, ewkb_hex
+
+
+def _geodesic() -> Any:
+    """geo.geodesic, imported when a distance is measured: it loads pyproj, which opening
+    a store (`mineaction info`) never needs (issue 16, item 12)."""
+    from mineaction.geo import geodesic
+
+    return geodesic
 
 
 def engine_url(url: str) -> str:
@@ -198,7 +206,7 @@ class PostGISStore(Store):
 
     def _near_condition(self, table: sa.Table, near: Near) -> tuple[Any, Any]:
         minx, miny, maxx, maxy = near.geometry.bounds
-        dlon, dlat = geodesic.degrees_buffer_for_distance(
+        dlon, dlat = _geodesic().degrees_buffer_for_distance(
             max(abs(miny), abs(maxy)), near.distance_m
         )
         col = self._geom_col(table)
