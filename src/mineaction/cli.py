@@ -187,7 +187,7 @@ def info(store: StoreOption = DEFAULT_STORE) -> None:
     """What the store holds: records per kind and status, and the imports made."""
     from mineaction.store.info import store_summary
 
-    with _open(store) as s:
+    with _open(store, audited=False) as s:
         summary = store_summary(s)
     typer.echo(f"store: {store} ({summary['dialect']}, schema version {summary['schema']})")
     for kind, by_status in summary["counts"].items():

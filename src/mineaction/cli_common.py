@@ -31,9 +31,11 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def open_audited(location: str, *, create: bool = False) -> Any:
+def open_audited(location: str, *, create: bool = False, audited: bool = True) -> Any:
     """The store at `location`, with the server tables and the audit trail attached:
-    what the command line writes is audited like what the API writes."""
+    what the command line writes is audited like what the API writes. `audited=False`
+    for commands that only read (`info`): nothing to audit, and neither the audit's
+    modules nor its first-open sealing write are needed (issue 16, item 12)."""
     from mineaction.store import open_store
     from mineaction.store.errors import StoreError
 
@@ -43,6 +45,8 @@ def open_audited(location: str, *, create: bool = False) -> Any:
              f"`mineaction init --store {location}`", 2)
     try:
         store = open_store(location)
+        if not audited:
+            return store
         # Users, audit log and the other server tables exist in every store, and writes
         # from the command line are audited like those through the API.
         from mineaction.audit.log import attach
