@@ -94,11 +94,13 @@ def sample_negatives(label: NDArray[np.bool_], ratio: float, seed: int,
 def train(X: pd.DataFrame, label: NDArray[Any], *, categorical: tuple[str, ...] = (),
           calibrate: NDArray[np.bool_] | None = None, negative_ratio: float = 1.0,
           hard: NDArray[np.bool_] | None = None, rounds: int = 400, seed: int = 0,
-          params: dict[str, Any] | None = None) -> RiskModel:
+          params: dict[str, Any] | None = None,
+          callbacks: list[Any] | None = None) -> RiskModel:
     """Fit on the rows where `calibrate` is False, then fit the isotonic map on the rows
     where it is True (held out: calibrating on training rows would be overconfident).
     `label` is 0/1 (objective binary) or an event count (objective poisson); the
-    calibrated output is always P(at least one event)."""
+    calibrated output is always P(at least one event). `callbacks`: LightGBM callbacks, e.g.
+    `distributed.training_progress(rounds)` for a progress bar."""
     import lightgbm as lgb
 
     target = np.asarray(label, float)
@@ -113,7 +115,7 @@ def train(X: pd.DataFrame, label: NDArray[Any], *, categorical: tuple[str, ...] 
     p = {**DEFAULT_PARAMS, **(params or {}), "seed": seed}
     data = lgb.Dataset(X.iloc[rows], label=target[rows],
                        categorical_feature=cats or "auto", free_raw_data=True)
-    booster = lgb.train(p, data, num_boost_round=rounds)
+    booster = lgb.train(p, data, num_boost_round=rounds, callbacks=callbacks)
     model = RiskModel(booster, feats, cats, info={
         "rows_fitted": int(len(rows)), "positives_fitted": int(positive[rows].sum()),
         "rows_calibration": int(held.sum()), "rounds": rounds, "params": p})
