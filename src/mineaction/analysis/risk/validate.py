@@ -130,20 +130,52 @@ def targets(model: dict[str, Any], baselines: list[dict[str, Any]], ap_ratio: fl
 
 def cross_validate(X: pd.DataFrame, label: NDArray[np.bool_], events: Floats,
                    groups: NDArray[Any], fit_score: Callable[[pd.DataFrame, NDArray[np.bool_],
-                                                              pd.DataFrame], Floats]
+                                                              pd.DataFrame], Floats],
+                   baselines: dict[str, Callable[[pd.DataFrame], Floats]] | None = None,
+                   per_group: bool = False,
+                   fitted_baselines: dict[str, Callable[[pd.DataFrame, NDArray[np.bool_],
+                                                         pd.DataFrame], Floats]] | None = None
                    ) -> dict[str, Any]:
     """Leave-one-group-out (spatial-block folds or admin areas) for any model:
     `fit_score(X_train, y_train, X_test)` returns test scores. Scores of all folds are
-    pooled before measuring (a fold with one area may hold no positive), and the two
-    baselines are measured on the same pooled test cells."""
+    pooled before measuring (a fold with one area may hold no positive), and the
+    baselines are measured on the same pooled test cells: `baselines` (default the two of
+    `BASELINES`) score test cells from their own features; `fitted_baselines` are scored
+    like the model, from the training fold (say, distance to the nearest training
+    positive). `per_group` adds the measures of every fold on its own ("folds"), with
+    its cells and positives; a fold without positives or negatives has NaN ranks."""
+    base = BASELINES if baselines is None else baselines
+    fitted = fitted_baselines or {}
+    lab_all = np.asarray(label)
     score = np.full(len(X), np.nan)
+    fscore = {name: np.full(len(X), np.nan) for name in fitted}
     tested = np.zeros(len(X), bool)
-    for _, train, test in folds(groups):
-        score[test] = fit_score(X.iloc[train], np.asarray(label)[train], X.iloc[test])
+    split: list[tuple[Any, Ints]] = []
+    for group, train, test in folds(groups):
+        assert not np.intersect1d(train, test).size, "a cell on both sides"
+        score[test] = fit_score(X.iloc[train], lab_all[train], X.iloc[test])
+        for name, fit_fn in fitted.items():
+            fscore[name][test] = fit_fn(X.iloc[train], lab_all[train], X.iloc[test])
         tested[test] = True
+        split.append((group, test))
     idx = np.flatnonzero(tested)
-    lab, ev = np.asarray(label)[idx], np.asarray(events)[idx]
-    out = {"model": evaluate(score[idx], lab, ev), "cells_tested": int(idx.size)}
-    for name, fn in BASELINES.items():
-        out[name] = evaluate(fn(X.iloc[idx]), lab, ev)
+    lab, ev = lab_all[idx], np.asarray(events)[idx]
+    out: dict[str, Any] = {"model": evaluate(score[idx], lab, ev),
+                           "cells_tested": int(idx.size)}
+    for name, base_fn in base.items():
+        out[name] = evaluate(base_fn(X.iloc[idx]), lab, ev)
+    for name in fitted:
+        out[name] = evaluate(fscore[name][idx], lab, ev)
+    if per_group:
+        per: dict[str, Any] = {}
+        for group, test in split:
+            lt, et = lab_all[test], np.asarray(events)[test]
+            row: dict[str, Any] = {"cells": int(test.size), "positives": int(lt.sum()),
+                                   "model": evaluate(score[test], lt, et)}
+            for name, base_fn in base.items():
+                row[name] = evaluate(base_fn(X.iloc[test]), lt, et)
+            for name in fitted:
+                row[name] = evaluate(fscore[name][test], lt, et)
+            per[str(group)] = row
+        out["folds"] = per
     return out
