@@ -569,6 +569,7 @@ def _register_shells() -> None:
     from mineaction.cli_minefield import register as register_minefield_commands
     from mineaction.cli_reconcile import register as register_reconcile_commands
     from mineaction.cli_reports import publish, report_app
+    from mineaction.cli_risk import register as register_risk_commands
     from mineaction.cli_server import register as register_server_commands
     from mineaction.cli_stats import register as register_stats_commands
 
@@ -579,6 +580,7 @@ def _register_shells() -> None:
     register_reconcile_commands(commands)
     register_check_commands(commands)
     register_minefield_commands(commands)
+    register_risk_commands(commands)
 
 
 _register_shells()

@@ -12,7 +12,7 @@ cut-off 2010.0" keeps exactly the events of 2009 and earlier.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -63,11 +63,14 @@ def from_frame(frame: pd.DataFrame, kind: str = "kind", lon: str = "lon", lat: s
 
 
 def from_store(store: Any, kinds: Iterable[str] = tuple(KINDS),
-               date_to: date | None = None) -> pd.DataFrame:
+               date_to: date | None = None,
+               visible: Callable[[str], Any] | None = None) -> pd.DataFrame:
     """Events of the given kinds through the store's read API (`read_frame(Query)`), one
     point each (a polygon's representative point: a hazard or released area counts where it
     lies, not at a corner). `date_to` limits what is read; the cut-off itself is applied by
-    the features, so one read serves several cut-offs."""
+    the features, so one read serves several cut-offs. `visible` (entity kind -> the
+    store's Visible conditions, `Access.rows`) reads only the records a principal may see:
+    a model must not learn from records its user could not open."""
     import shapely
 
     from mineaction.store.query import Query
@@ -75,7 +78,8 @@ def from_store(store: Any, kinds: Iterable[str] = tuple(KINDS),
     parts = []
     for name in kinds:
         entity, date_field = KINDS[name]
-        frame = store.read_frame(Query(kind=entity, date_to=date_to, limit=None))
+        frame = store.read_frame(Query(kind=entity, date_to=date_to, limit=None,
+                                       visible=visible(entity) if visible else ()))
         if frame.empty:
             continue
         geoms = [g for g in frame["geometry"]]

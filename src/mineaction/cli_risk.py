@@ -1,0 +1,515 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`mineaction risk`: the contamination-risk model (issue 19). Train a model on the store's
+events and save it as a directory, evaluate it out of time beside the two baselines,
+predict a grid of cells (GeoPackage, GeoTIFF) or one score per hazard, and score points
+from a CSV. The work is services/risk.py's (the API's too); the command line reads the
+store as its administrator. LightGBM, pandas and the GIS libraries load inside the commands:
+`mineaction info`'s start-up time is measured."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_principal, fail, open_audited
+
+risk_app = typer.Typer(help="Contamination-risk model: train, evaluate, predict, score.",
+                       no_args_is_help=True)
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="Feature configuration (YAML: radii, admin areas, covariate layers; "
+    "docs/risk-model.md). Default: event history of every kind, no layers.",
+    exists=True, dir_okay=False, readable=True)]
+HorizonOption = Annotated[float, typer.Option(
+    "--horizon", help="Years ahead the model predicts (label window).", min=0.1, max=50)]
+CellOption = Annotated[float, typer.Option("--cell-m", help="Cell size in metres.",
+                                           min=10, max=100_000)]
+WithinOption = Annotated[float, typer.Option(
+    "--within-km", help="Keep the cells within this distance of any past event.",
+    min=0.1, max=1000)]
+RoundsOption = Annotated[int, typer.Option("--rounds", help="LightGBM boosting rounds.",
+                                           min=1, max=10_000)]
+LeavesOption = Annotated[int, typer.Option("--num-leaves", help="LightGBM leaves a tree.",
+                                           min=2, max=1024)]
+MinChildOption = Annotated[int, typer.Option(
+    "--min-child", help="LightGBM's least cells in a leaf.", min=1)]
+NegativeOption = Annotated[float, typer.Option(
+    "--negative-ratio", help="Share of cells without an event kept for training.",
+    min=0.001, max=1.0)]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed.")]
+ModelOption = Annotated[Path, typer.Option(
+    "--model", help="Model directory written by `mineaction risk train`.")]
+AtOption = Annotated[float | None, typer.Option(
+    "--at", help="Cut-off (decimal year) of the features: events before it count. Default: "
+    "the end of the latest year with data.")]
+
+
+class Folds(StrEnum):
+    time = "time"
+    blocks = "blocks"
+    admin = "admin"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the risk commands to the `mineaction` command."""
+    app.add_typer(risk_app, name="risk")
+
+
+def _service(store: Any) -> Any:
+    from mineaction.access.roles import Policy
+    from mineaction.services.risk import Risk
+
+    return Risk(store, Policy()), cli_principal()
+
+
+def _run(action: Any) -> Any:
+    from mineaction.services.errors import ServiceError
+
+    try:
+        return action()
+    except ServiceError as exc:
+        details = [f"  {e.field}: {e.message}" for e in exc.field_errors]
+        fail("\n".join([exc.message, *details]), 2)
+
+
+def _config(path: Path | None) -> Any:
+    from mineaction.analysis.risk import features
+
+    if path is None:
+        return features.FeatureConfig()
+    try:
+        return features.load_config(path)
+    except Exception as exc:  # noqa: BLE001 -- YAML or field errors: name the file
+        fail(f"{path}: not a feature configuration: {exc}", 2)
+
+
+def _params(rounds: int, num_leaves: int, min_child: int, negative_ratio: float,
+            seed: int) -> Any:
+    from mineaction.services.risk import TrainParams
+
+    return TrainParams(rounds=rounds, num_leaves=num_leaves, min_child=min_child,
+                       negative_ratio=negative_ratio, seed=seed)
+
+
+def _stages(total: int, desc: str) -> Any:
+    """A progress bar on stderr advanced by the service's stage names."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, disable=None,
+               leave=False)
+
+    def stage(name: str) -> None:
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+    return bar, stage
+
+
+def _load_model(directory: Path) -> Any:
+    from mineaction.analysis.risk import artifact
+
+    try:
+        return artifact.load(directory)
+    except artifact.ArtifactError as exc:
+        fail(str(exc), 2)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _flat_metrics(meta: dict[str, Any]) -> dict[str, Any]:
+    """The model's held-out measures as one flat object of numbers (the GeoPackage's
+    `risk_model.metrics`, which the web layer shows as they are)."""
+    m = meta.get("metrics") or {}
+    out: dict[str, Any] = {k: m[k] for k in ("cells", "positive_cells") if k in m}
+    held = m.get("held_out") or {}
+    for name, prefix in (("LightGBM", ""),
+                         ("baseline: distance to nearest past event", "baseline_distance_"),
+                         ("baseline: past events within 5 km", "baseline_count_")):
+        for k, v in (held.get(name) or {}).items():
+            if isinstance(v, int | float) or v is None:
+                out[prefix + k] = v
+    return _jsonable(out)
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
+
+
+def _num(v: Any, spec: str = ".3f") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:{spec}}"
+
+
+def _table(results: dict[str, Any]) -> list[str]:
+    lines = [f"{'contender':<44} {'ROC-AUC':>7} {'AP':>7} {'top 1%':>7} {'top 5%':>7} "
+             f"{'top 10%':>7}"]
+    for name, r in results.items():
+        lines.append(f"{name:<44} {_num(r.get('roc_auc')):>7} "
+                     f"{_num(r.get('average_precision'), '.4f'):>7} "
+                     f"{_pct(r.get('top_1pct_events')):>7} {_pct(r.get('top_5pct_events')):>7} "
+                     f"{_pct(r.get('top_10pct_events')):>7}")
+    return lines
+
+
+# -- train ---------------------------------------------------------------------------------
+@risk_app.command("train")
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    config: ConfigOption = None,
+    until: Annotated[float | None, typer.Option(
+        "--until", help="Training cut-off (year): the model learns only from events before "
+        "it. Default: the end of the latest year with data.")] = None,
+    horizon: HorizonOption = 5.0,
+    cell_m: CellOption = 1000.0,
+    within_km: WithinOption = 50.0,
+    rounds: RoundsOption = 300,
+    num_leaves: LeavesOption = 15,
+    min_child: MinChildOption = 500,
+    negative_ratio: NegativeOption = 0.25,
+    seed: SeedOption = 0,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Train the risk model on the store's accidents, finds, hazards and released parts
+    and save it as a directory: features from the events before (until - horizon), labels
+    = cells with an event in the last horizon years before until, LightGBM with isotonic
+    calibration on held-out 20 km blocks."""
+    from mineaction.analysis.risk import artifact
+
+    cfg = _config(config)
+    params = _params(rounds, num_leaves, min_child, negative_ratio, seed)
+    bar, stage = _stages(6, "training")
+    with open_audited(store, audited=False) as s:
+        service, who = _service(s)
+        try:
+            trained = _run(lambda: service.train(who, cfg, until=until, horizon=horizon,
+                                                 cell_m=cell_m, within_km=within_km,
+                                                 params=params, stage=stage))
+        finally:
+            bar.close()
+    for note in trained.notes:
+        typer.echo(f"note: {note}", err=True)
+    artifact.save(trained.model, out, trained.meta)
+    meta = trained.meta
+    m = meta["metrics"]
+    typer.echo(f"trained on events before {meta['trained_until']:g}: features before "
+               f"{meta['feature_cutoff']:g}, labels {meta['feature_cutoff']:g} to "
+               f"{meta['trained_until']:g} ({m['positive_cells']:,} of {m['cells']:,} cells "
+               f"with an event)")
+    if "held_out" in m:
+        typer.echo("held-out 20 km blocks:")
+        for line in _table(m["held_out"]):
+            typer.echo(line)
+    typer.echo(f"written: {out}")
+
+
+# -- evaluate ------------------------------------------------------------------------------
+def _report(path: Path, result: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8))
+    rel = result["out_of_time"]["LightGBM"].get("reliability") or []
+    pred = [b["predicted"] for b in rel]
+    obs = [b["observed"] for b in rel]
+    top = max([*pred, *obs, 1e-6]) * 1.05
+    left.plot([0, top], [0, top], color="grey", linestyle=":", label="perfectly calibrated")
+    left.plot(pred, obs, marker="o", label="LightGBM (deciles of cells)")
+    left.set_xlabel("predicted probability")
+    left.set_ylabel("observed share of cells with an event")
+    left.set_title("Reliability (test window)")
+    left.legend(loc="upper left")
+    curves = result["capture_curves"]
+    area = [100 * a for a in curves["area"]]
+    for name, ys in curves.items():
+        if name != "area":
+            right.plot(area, [100 * (y if y is not None else math.nan) for y in ys], label=name)
+    right.plot(area, area, color="grey", linestyle=":", label="random")
+    right.set_xscale("log")
+    right.set_xlabel("share of the area, highest scores first (%)")
+    right.set_ylabel("share of the test window's events (%)")
+    right.set_title("Capture")
+    right.legend(loc="upper left", fontsize="small")
+    test = result["setup"]["test"]
+    fig.suptitle(f"Out of time: features before {test['features_before']:g}, events "
+                 f"{test['labels'][0]:g} to {test['labels'][1]:g}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@risk_app.command("evaluate")
+def evaluate(
+    until: Annotated[float, typer.Option(
+        "--until", help="Training cut-off (year): training sees only events before it.")],
+    test_until: Annotated[float, typer.Option(
+        "--test-until", help="End (year, exclusive) of the test window that starts at "
+        "--until.")],
+    config: ConfigOption = None,
+    horizon: Annotated[float | None, typer.Option(
+        "--horizon", help="Label window in years. Default: the test window's length.",
+        min=0.1, max=50)] = None,
+    folds: Annotated[Folds, typer.Option(
+        "--folds", help="Besides out-of-time: leave-one-group-out over 20 km spatial blocks "
+        "(blocks) or the configuration's upper admin areas (admin); time: out-of-time only."
+    )] = Folds.time,
+    cell_m: CellOption = 1000.0,
+    within_km: WithinOption = 50.0,
+    rounds: RoundsOption = 300,
+    num_leaves: LeavesOption = 15,
+    min_child: MinChildOption = 500,
+    negative_ratio: NegativeOption = 0.25,
+    seed: SeedOption = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="As JSON.")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write the reliability diagram and capture curves (PNG).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Out-of-time evaluation beside the two baselines (distance to the nearest past
+    event, past events within 5 km): ROC-AUC, average precision, share of the test
+    window's events in the top 1, 5 and 10% of the area; optionally spatial-block or
+    leave-one-admin-area-out folds."""
+    cfg = _config(config)
+    params = _params(rounds, num_leaves, min_child, negative_ratio, seed)
+    bar, stage = _stages(5 + (folds != Folds.time), "evaluating")
+    with open_audited(store, audited=False) as s:
+        service, who = _service(s)
+        try:
+            result = _run(lambda: service.evaluate(
+                who, cfg, until=until, test_until=test_until, horizon=horizon,
+                folds=folds.value, cell_m=cell_m, within_km=within_km, params=params,
+                stage=stage))
+        finally:
+            bar.close()
+    if report is not None:
+        _report(report, result)
+    if json_out:
+        typer.echo(json.dumps(_jsonable(result), indent=1))
+        return
+    for note in result["notes"]:
+        typer.echo(f"note: {note}", err=True)
+    setup = result["setup"]
+    tr, te = setup["train"], setup["test"]
+    typer.echo(f"{setup['cells']:,} cells of {setup['cell_m']:g} m; training: features "
+               f"before {tr['features_before']:g}, events {tr['labels'][0]:g} to "
+               f"{tr['labels'][1]:g}; test: features before {te['features_before']:g}, "
+               f"events {te['labels'][0]:g} to {te['labels'][1]:g} "
+               f"({te['positive_cells']:,} cells)")
+    typer.echo("\nout of time:")
+    for line in _table(result["out_of_time"]):
+        typer.echo(line)
+    t = result["targets"]
+    typer.echo(f"AP {t['ap_ratio_to_better_baseline']:.2f}x the better baseline (target "
+               f"{t['ap_target']}): {t['ap']}; top 5% "
+               f"{t['top5_points_over_better_baseline']:+.1f} points (target "
+               f"{t['top5_target']}): {t['top5']}")
+    if folds != Folds.time:
+        cv = result[folds.value]
+        typer.echo(f"\n{folds.value} folds ({cv['cells_tested']:,} cells tested):")
+        for line in _table({("LightGBM" if k == "model" else k): v for k, v in cv.items()
+                            if isinstance(v, dict)}):
+            typer.echo(line)
+    if report is not None:
+        typer.echo(f"\nwritten: {report}")
+
+
+# -- predict -------------------------------------------------------------------------------
+def _bbox(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4:
+        fail(f"--bbox {text!r}: give lon_min,lat_min,lon_max,lat_max", 2)
+    return values
+
+
+def _write_csv(rows: Any, out: Path | None) -> None:
+    """A pandas frame as CSV to `out` (written whole, then moved into place) or stdout."""
+    import os
+
+    if out is None:
+        rows.to_csv(sys.stdout, index=False, lineterminator="\n")
+        return
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        rows.to_csv(tmp, index=False, lineterminator="\n")
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@risk_app.command("predict")
+def predict(
+    model: ModelOption,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="GeoPackage of cells to write (layers risk_cells and risk_model).")
+    ] = None,
+    bbox: Annotated[str | None, typer.Option(
+        "--bbox", help="Area: lon_min,lat_min,lon_max,lat_max (degrees).")] = None,
+    admin_area: Annotated[str | None, typer.Option(
+        "--admin-area", help="Area: the admin area with this pcode or name (cells whose "
+        "centre is inside).")] = None,
+    near_events: Annotated[float | None, typer.Option(
+        "--near-events", help="Area: cells within this many km of any event before the "
+        "cut-off.", min=0.1)] = None,
+    cell_m: Annotated[float | None, typer.Option(
+        "--cell-m", help="Cell size in metres. Default: the model's.", min=10,
+        max=100_000)] = None,
+    at: AtOption = None,
+    tif: Annotated[Path | None, typer.Option(
+        "--tif", help="Also write the probabilities as a GeoTIFF (grid projection).")] = None,
+    hazards: Annotated[Path | None, typer.Option(
+        "--hazards", help="Write one score per hazard (CSV: hazard_id, score, percentile), "
+        "at its representative point.")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Calibrated probability of an event in the model's horizon for every cell of an
+    area (a box, an admin area, or near past events), with raw score, percentile and the
+    top five contributions, as a GeoPackage (and a GeoTIFF); or one score per hazard."""
+    from mineaction.analysis.risk import outputs
+
+    if out is None and hazards is None:
+        fail("give --out (a grid) or --hazards (one score per hazard), or both", 2)
+    if out is None and tif is not None:
+        fail("--tif goes with --out", 2)
+    box = _bbox(bbox)
+    fitted, meta = _load_model(model)
+    with open_audited(store, audited=False) as s:
+        service, who = _service(s)
+        if hazards is not None:
+            per_hazard = _run(lambda: service.score_hazards(who, fitted, meta, at))
+            _write_csv(per_hazard, hazards)
+            typer.echo(f"written: {hazards} ({len(per_hazard):,} hazards)")
+        if out is None:
+            return
+        from tqdm import tqdm
+
+        bar = tqdm(desc="scoring", unit="cell", file=sys.stderr, disable=None, leave=False)
+        try:
+            pred = _run(lambda: service.predict(
+                who, fitted, meta, bbox=box, admin_area=admin_area, near_km=near_events,
+                cell_m=cell_m, at=at, progress=bar.update,
+                on_grid=lambda n: setattr(bar, "total", n)))
+        finally:
+            bar.close()
+    row = {"trained_until": meta["trained_until"], "horizon_years": meta["horizon_years"],
+           "cutoff": pred.cutoff, "cell_m": pred.grid.cell_m, "created": meta["created"],
+           "features": meta["features"], "metrics": _flat_metrics(meta),
+           "model_format": meta["format"]}
+    outputs.write_geopackage(out, pred.grid, pred.scores, row)
+    if tif is not None:
+        outputs.write_geotiff(tif, pred.grid, pred.scores["probability"].to_numpy())
+    p = pred.scores["probability"]
+    typer.echo(f"{len(pred.grid):,} cells of {pred.grid.cell_m:g} m, features at "
+               f"{pred.cutoff:g}: probability of an event by "
+               f"{pred.cutoff + meta['horizon_years']:g}"
+               f" from {p.min():.4f} to {p.max():.4f} (mean {p.mean():.4f})")
+    typer.echo(f"written: {out}" + (f", {tif}" if tif is not None else ""))
+
+
+# -- score ---------------------------------------------------------------------------------
+COORDINATE_NAMES = (("lon", "lat"), ("longitude", "latitude"), ("x", "y"))
+
+
+class PointsError(Exception):
+    pass
+
+
+def read_points(path: Path) -> tuple[Any, str, str, list[str]]:
+    """The CSV's rows (a pandas frame of text), the longitude and latitude columns, and
+    the id columns kept in the output. Raises PointsError naming file, row and field."""
+    import csv
+
+    import pandas as pd
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise PointsError(f"{path}: empty file; it needs a header with lon,lat")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise PointsError(f"{path}: cannot be read as CSV: {exc}") from exc
+    names = [h.strip() for h in header]
+    lower = {n.lower(): n for n in names}
+    pair = next(((lower[a], lower[b]) for a, b in COORDINATE_NAMES
+                 if a in lower and b in lower), None)
+    if pair is None:
+        raise PointsError(f"{path}: no coordinate columns: the header needs lon,lat "
+                          "(or longitude,latitude, or x,y)")
+    ids = [n for n in names if n.lower() == "id" or n.lower().endswith("_id")]
+    width = len(names)
+    for i, row in enumerate(rows, start=1):
+        if len(row) != width and any(c.strip() for c in row):
+            raise PointsError(f"{path}: row {i} (line {i + 1}): {len(row)} fields where "
+                              f"the header has {width}")
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    for name, low, high in ((pair[0], -180.0, 180.0), (pair[1], -90.0, 90.0)):
+        for i, text in enumerate(frame[name], start=1):
+            value = (text or "").strip()
+            try:
+                number = float(value)
+            except ValueError:
+                why = "is empty" if not value else f"{value!r} is not a number"
+                raise PointsError(f"{path}: row {i}: field {name}: {why}") from None
+            if not (low <= number <= high) or not math.isfinite(number):
+                raise PointsError(f"{path}: row {i}: field {name}: {value} is outside "
+                                  f"{low:g} to {high:g}")
+    return frame, pair[0], pair[1], ids
+
+
+@risk_app.command("score")
+def score(
+    points: Annotated[Path, typer.Argument(
+        help="CSV of points: lon,lat columns (or longitude,latitude, or x,y) in degrees; "
+        "id columns are kept.", exists=True, dir_okay=False, readable=True)],
+    model: ModelOption,
+    at: AtOption = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="CSV to write (lon, lat, score). Default: standard output.")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """The calibrated probability of an event within the model's horizon at each point
+    of a CSV. Nothing is written when a row is bad: the error names the file, the row
+    and the field."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        frame, lon_col, lat_col, ids = read_points(points)
+    except PointsError as exc:
+        fail(str(exc), 2)
+    fitted, meta = _load_model(model)
+    lon = frame[lon_col].astype(float).to_numpy()
+    lat = frame[lat_col].astype(float).to_numpy()
+    with open_audited(store, audited=False) as s:
+        service, who = _service(s)
+        scored = _run(lambda: service.score_points(who, fitted, meta, lon, lat, at))
+    result = pd.DataFrame({**{c: frame[c].to_numpy() for c in ids}, "lon": lon, "lat": lat,
+                           "score": np.asarray(scored["probability"], float)})
+    _write_csv(result, out)
+    if out is not None:
+        typer.echo(f"written: {out} ({len(result):,} points)", err=True)
