@@ -7,12 +7,16 @@ entry (DMS, UTM, MGRS ...) is kept in a separate text field by whoever parsed it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import shapely
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
-from shapely.geometry import mapping, shape
-from shapely.geometry.base import BaseGeometry
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+# shapely (and numpy under it) loads when a geometry is first read or written, not when the
+# domain is imported: commands that never touch a geometry (`mineaction info`) start faster
+# (issue 16, item 12).
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,13 @@ class GeometryKind:
 
 
 def _to_shapely(value: Any) -> BaseGeometry | None:
-    if value is None or isinstance(value, BaseGeometry):
+    if value is None:
+        return None
+    import shapely
+    from shapely.geometry import shape
+    from shapely.geometry.base import BaseGeometry
+
+    if isinstance(value, BaseGeometry):
         return value
     if isinstance(value, dict):
         try:
@@ -47,7 +57,11 @@ def _to_shapely(value: Any) -> BaseGeometry | None:
 
 
 def _to_geojson(value: BaseGeometry | None) -> dict[str, Any] | None:
-    return None if value is None else dict(mapping(value))
+    if value is None:
+        return None
+    from shapely.geometry import mapping
+
+    return dict(mapping(value))
 
 
 _GEOJSON_SCHEMA = {

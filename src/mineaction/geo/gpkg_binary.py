@@ -9,21 +9,23 @@ empty geometry; bit 5 extended (non-standard) geometry type.
 envelope() and the st_* functions back the SQL functions that the gpkg_rtree_index
 triggers call for every inserted or updated row, so they read the header with struct and
 never build a shapely geometry when the envelope is in the header or the geometry is a
-point (the two cases GDAL and encode() produce).
+point (the two cases GDAL and encode() produce). They need struct only: numpy and shapely
+load when a geometry is first encoded or decoded, so opening a store to count its records
+(`mineaction info`) does not pay for them (issue 16, item 12).
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
+from functools import cache
 from types import MappingProxyType
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-import numpy.typing as npt
-import shapely
-from shapely.geometry import Point
-from shapely.geometry.base import BaseGeometry
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from shapely.geometry.base import BaseGeometry
 
 Envelope = tuple[float, float, float, float]  # (minx, maxx, miny, maxy): the spec's order
 
@@ -40,11 +42,17 @@ _ENVELOPE_XY = {True: struct.Struct("<4d"), False: struct.Struct(">4d")}
 _POINT_WKB = {True: struct.Struct("<I2d"), False: struct.Struct(">I2d")}
 _ISO_POINT_TYPES = frozenset({1, 1001, 2001, 3001})  # Point, Point Z, Point M, Point ZM
 
-# One packed record per point blob: header without envelope + little-endian WKB point.
-_POINT_BLOB = np.dtype(
-    [("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"),
-     ("byte_order", "u1"), ("wkb_type", "<u4"), ("x", "<f8"), ("y", "<f8")]
-)  # fmt: skip
+
+@cache
+def _point_blob() -> Any:
+    """One packed record per point blob: header without envelope + little-endian WKB point
+    (a numpy dtype)."""
+    import numpy as np
+
+    return np.dtype(
+        [("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"),
+         ("byte_order", "u1"), ("wkb_type", "<u4"), ("x", "<f8"), ("y", "<f8")]
+    )  # fmt: skip
 
 
 def encode(geom: BaseGeometry, srs_id: int = 4326) -> bytes:
@@ -54,6 +62,9 @@ def encode(geom: BaseGeometry, srs_id: int = 4326) -> bytes:
     geometries get [minx, maxx, miny, maxy]. Empty geometries get the empty flag and no
     envelope; an empty point's WKB holds NaN coordinates, as the spec requires.
     """
+    import shapely
+    from shapely.geometry import Point
+
     wkb = bytes(shapely.to_wkb(geom, byte_order=1, flavor="iso"))
     if geom.is_empty:
         return _HEADER.pack(_MAGIC, 0, _FLAG_LITTLE_ENDIAN | _FLAG_EMPTY, srs_id) + wkb
@@ -71,13 +82,16 @@ def encode_points(lons: npt.ArrayLike, lats: npt.ArrayLike, srs_id: int = 4326) 
     bytes objects, so a million points take a fraction of a second instead of the several
     seconds a shapely round trip per point costs. NaN marks an empty point.
     """
+    import numpy as np
+
+    point_blob = _point_blob()
     x = np.asarray(lons, dtype=np.float64)
     y = np.asarray(lats, dtype=np.float64)
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"lons {x.shape} and lats {y.shape} must be 1-D and of one length")
     if np.isinf(x).any() or np.isinf(y).any():
         raise ValueError("point coordinates must be finite (or NaN for an empty point)")
-    records = np.empty(x.shape, dtype=_POINT_BLOB)
+    records = np.empty(x.shape, dtype=point_blob)
     records["magic"] = _MAGIC
     records["version"] = 0
     records["flags"] = _FLAG_LITTLE_ENDIAN
@@ -93,7 +107,7 @@ def encode_points(lons: npt.ArrayLike, lats: npt.ArrayLike, srs_id: int = 4326) 
         records["y"][empty] = np.nan
     # A void view's tolist() yields bytes objects without stripping trailing NUL bytes
     # (an "S29" view would strip them and corrupt any y ending in zero bytes, like 0.0).
-    blobs = records.view(np.dtype((np.void, _POINT_BLOB.itemsize))).tolist()
+    blobs = records.view(np.dtype((np.void, point_blob.itemsize))).tolist()
     return cast(list[bytes], blobs)
 
 
@@ -105,10 +119,13 @@ def points_xy(blobs: list[bytes]) -> tuple[npt.NDArray[np.float64], npt.NDArray[
     milliseconds, where the R-tree join that gave a map its points cost a third of a
     second. Any other BLOB (an envelope, big endian, not a point) is read one at a time.
     """
+    import numpy as np
+
+    point_blob = _point_blob()
     n = len(blobs)
-    size = _POINT_BLOB.itemsize
+    size = point_blob.itemsize
     if n and set(map(len, blobs)) == {size}:
-        records = np.frombuffer(b"".join(blobs), dtype=_POINT_BLOB)
+        records = np.frombuffer(b"".join(blobs), dtype=point_blob)
         plain = ((records["magic"] == _MAGIC) & (records["version"] == 0)
                  & ((records["flags"] | _FLAG_EMPTY) == (_FLAG_LITTLE_ENDIAN | _FLAG_EMPTY))
                  & (records["byte_order"] == 1) & (records["wkb_type"] == 1))
@@ -130,6 +147,8 @@ def decode(blob: bytes | None) -> BaseGeometry | None:
     """The shapely geometry in a GeoPackage BLOB; None for a NULL column."""
     if blob is None:
         return None
+    import shapely
+
     offset, _ = _header(blob)
     return shapely.from_wkb(bytes(blob[offset:]))
 

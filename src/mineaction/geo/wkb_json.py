@@ -13,9 +13,6 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-import shapely
-from shapely.geometry import mapping
-
 from mineaction.geo import gpkg_binary
 
 _POINT = {1: struct.Struct("<I2d"), 0: struct.Struct(">I2d")}
@@ -35,6 +32,9 @@ def wkb_geojson(wkb: bytes | memoryview, offset: int = 0) -> dict[str, Any]:
                 _, x, y = _POINT[order].unpack_from(wkb, offset + skip + 1)
                 if x == x and y == y:  # NaN coordinates mean an empty point: shapely says
                     return {"type": "Point", "coordinates": [x, y]}
+    import shapely  # the rare case: loaded on first use (issue 16, start-up)
+    from shapely.geometry import mapping
+
     return dict(mapping(shapely.from_wkb(bytes(wkb[offset:]))))
 
 

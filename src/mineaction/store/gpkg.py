@@ -17,19 +17,23 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.geo import gpkg_binary, wkb_json
-from mineaction.store import facts, rtree_bulk
+from mineaction.store import facts
 from mineaction.store.base import Store, now_utc
 from mineaction.store.query import Bbox, Near
 from mineaction.store.schema import METADATA, entity_table
+
+if TYPE_CHECKING:
+    import numpy as np
+# numpy (bulk R-tree loads, point blobs) loads on first write, not when a store is opened
+# to be read (issue 16, start-up of `mineaction info`).
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
@@ -285,6 +289,8 @@ class GeoPackageStore(Store):
             if env is not None:
                 boxes.append((fid, *env))
         if deferred is not None:
+            import numpy as np
+
             deferred.append(np.array(boxes, dtype=np.float64).reshape(-1, 5))
         else:
             conn.exec_driver_sql(f'INSERT INTO "{rtree}" VALUES (?, ?, ?, ?, ?)', boxes)
@@ -294,6 +300,13 @@ class GeoPackageStore(Store):
         )
 
     def _load_rtrees(self, conn: sa.Connection) -> None:
+        if not any(self._deferred_rtrees.values()):
+            self._deferred_rtrees = {}
+            return
+        import numpy as np
+
+        from mineaction.store import rtree_bulk
+
         for table_name, boxes in self._deferred_rtrees.items():
             if not boxes:
                 continue
@@ -415,6 +428,8 @@ class GeoPackageStore(Store):
     _shape = staticmethod(gpkg_binary.decode)
 
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:
+        import numpy as np
+
         return gpkg_binary.encode_points(np.asarray(lons, float), np.asarray(lats, float))
 
     def _rtree_subquery(self, table: sa.Table, bbox: Bbox) -> Any:

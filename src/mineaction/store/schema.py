@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import shapely
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator, UserDefinedType
@@ -49,6 +48,8 @@ class Geometry(UserDefinedType[Any]):
         return self.store_type
 
     def bind_processor(self, dialect: sa.Dialect) -> Any:
+        import shapely  # on first use of a geometry column, not at import (issue 16)
+
         encode = gpkg_binary.encode if dialect.name == "sqlite" else ewkb_hex
         multi = self.store_type == "MULTIPOLYGON"
 
@@ -64,6 +65,8 @@ class Geometry(UserDefinedType[Any]):
     def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
         if dialect.name == "sqlite":
             return lambda v: None if v is None else gpkg_binary.decode(v)
+        import shapely
+
         return lambda v: None if v is None else shapely.from_wkb(v)
 
 
@@ -74,6 +77,8 @@ def _pg_geometry(element: Geometry, compiler: Any, **kw: Any) -> str:
 
 def ewkb_hex(geom: Any) -> str:
     """Hex EWKB with SRID 4326: PostGIS reads it as a geometry literal without a function."""
+    import shapely
+
     return str(shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True))
 
 
