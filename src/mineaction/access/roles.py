@@ -60,6 +60,9 @@ class Policy:
 
     organisation_scoping: bool = True
     cross_organisation_visibility: bool = True
+    # The contamination-risk layer for the public too (issue 19): off by default, see
+    # Access.may_see_risk.
+    public_risk_layer: bool = False
 
 
 def may_create(p: Principal) -> bool:

@@ -20,7 +20,9 @@ The rules:
 - everyone else signed in sees every record;
 - with `cross_organisation_visibility` off, roles other than admin and approver see only
   records of their own organisation or of none, in kinds that have an organisation;
-- personal data only for the roles in `PERSONAL_DATA_ROLES`.
+- personal data only for the roles in `PERSONAL_DATA_ROLES`;
+- the contamination-risk layer (`may_see_risk`) for every signed-in role, and for the
+  public only with `public_risk_layer` on.
 """
 
 from __future__ import annotations
@@ -88,6 +90,14 @@ class Access:
         it may count unapproved records, else approved only."""
         wanted = tuple(asked) if asked else APPROVED
         return wanted if self.counts_unapproved() else APPROVED
+
+    def may_see_risk(self) -> bool:
+        """Whether the principal sees the contamination-risk layer (issue 19). A fine risk
+        grid is computed from exact accident locations, which the public only sees
+        generalised (`generalised`): a hot cell would point at where an accident happened.
+        So the public sees it only when the policy's `public_risk_layer` says the grid is
+        coarse enough to publish; every signed-in role sees it."""
+        return not self.principal.is_public or self.policy.public_risk_layer
 
     # -- which fields ---------------------------------------------------------------------
     def hidden(self, kind: str) -> frozenset[str]:

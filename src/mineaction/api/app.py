@@ -77,6 +77,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
         minefields,
         records,
         reports,
+        risk,
         stats,
         users,
     )
@@ -92,7 +93,8 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
 
     for router in collections:
         app.include_router(router, prefix=API)
-    for module in (auth, users, imports, audit, stats, reports, links, checks, minefields):
+    for module in (auth, users, imports, audit, stats, reports, links, checks, minefields,
+                   risk):
         app.include_router(module.router, prefix=API)
 
     @app.get(API, tags=["meta"], summary="Landing: the collections and links")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 
@@ -19,6 +19,7 @@ from mineaction.services.imports import ImportJobs
 from mineaction.services.minefields import Minefields
 from mineaction.services.reconcile import Reconciliation
 from mineaction.services.records import Records
+from mineaction.services.risk_layer import RiskLayer
 from mineaction.services.settings import Settings
 from mineaction.store.base import Store
 
@@ -91,6 +92,8 @@ class Services:
     limiter: LoginLimiter
     minefields: Minefields
     owns_store: bool = False
+    # The contamination-risk GeoPackage the map shows (issue 19); none configured by default.
+    risk_layer: RiskLayer = field(default_factory=lambda: RiskLayer(None))
 
     def close(self) -> None:
         self.jobs.shutdown()
@@ -111,7 +114,8 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
     hasher = PasswordHasher(time_cost=settings.argon2_time_cost,
                             memory_cost=settings.argon2_memory_kib)
     policy = Policy(organisation_scoping=settings.organisation_scoping,
-                    cross_organisation_visibility=settings.cross_organisation_visibility)
+                    cross_organisation_visibility=settings.cross_organisation_visibility,
+                    public_risk_layer=settings.public_risk_layer)
     jobs = ImportJobs(store, settings.upload_dir, settings.max_upload_bytes)
     jobs.policy = policy
     records = Records(store, policy, settings.public_location_decimals)
@@ -123,4 +127,4 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
         jobs=jobs,
         limiter=LoginLimiter(settings.login_attempts, settings.login_window_seconds),
         minefields=Minefields(store, policy, records),
-        owns_store=owns)
+        owns_store=owns, risk_layer=RiskLayer(settings.risk_layer))

@@ -103,6 +103,14 @@ class Settings(BaseSettings):
     country: str | None = Field(None, description="ISO 3166 code (COL or CO) of the country "
                                 "the store covers: the map opens on it. Unset: on the store's "
                                 "admin areas, or its approved records, leaving out outliers.")
+    risk_layer: str | None = Field(None, description="Path of a contamination-risk "
+                                   "GeoPackage (`mineaction risk predict`) the map shows as "
+                                   "its Risk layer and /api/v1/risk serves. Unset: no risk "
+                                   "layer.")
+    public_risk_layer: bool = Field(False, description="Show the risk layer to the public "
+                                    "too. Off by default: a fine risk grid is computed from "
+                                    "exact accident locations, which the public only sees "
+                                    "generalised.")
     opentelemetry: bool = Field(False, description="Trace, measure and log every request "
                                 "with FastAPI's native OpenTelemetry, to the providers the "
                                 "OTEL_* environment configures. Off, it costs nothing; on, "
