@@ -113,7 +113,7 @@ def write_geopackage(path: str | Path, g: Grid, scores: pd.DataFrame, model_row:
 def write_geotiff(path: str | Path, g: Grid, probability: np.ndarray) -> Path:
     """The kept cells' probabilities on the smallest rectangle of the grid holding them."""
     import rasterio
-    from rasterio.transform import from_origin
+    from rasterio.transform import Affine
 
     target = Path(path)
     tmp = _temporary(target)
@@ -126,8 +126,10 @@ def write_geotiff(path: str | Path, g: Grid, probability: np.ndarray) -> Path:
     band = np.full((height, width), NODATA, np.float32)
     # grid rows count up from the bottom; raster rows count down from the top
     band[r1 - rows, cols - c0] = np.asarray(probability, np.float32)
-    transform = from_origin(g.x0 + c0 * g.cell_m, g.y0 + (r1 + 1) * g.cell_m,
-                            g.cell_m, g.cell_m)
+    # north-up: the top-left corner, square pixels of one cell (rasterio's from_origin, but
+    # without the `*` that affine now warns about)
+    transform = Affine(g.cell_m, 0.0, g.x0 + c0 * g.cell_m,
+                       0.0, -g.cell_m, g.y0 + (r1 + 1) * g.cell_m)
     try:
         with rasterio.open(tmp, "w", driver="GTiff", height=height, width=width, count=1,
                            dtype="float32", crs=g.projection.crs.to_wkt(),
