@@ -9,6 +9,7 @@ browser to /api/v1 (JSON, If-Match), whose errors the forms show next to their f
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -124,15 +125,42 @@ MAP_LAYERS = (("hazards", "Hazards (SHA / CHA)", True), ("land-release", "Land r
               ("risk-education", "Risk education", False), ("admin-areas", "Admin areas", False))
 
 
+# The risk layer's colours by probability (issue 19): (lower bound, colour, label), a
+# colour-blind-safe sequential scale (ColorBrewer YlOrRd). The legend and risk.js (through
+# the map's data-risk-classes) both read this one list.
+RISK_CLASSES = ((0.0, "#ffffb2", "under 1 %"), (0.01, "#fecc5c", "1 to 5 %"),
+                (0.05, "#fd8d3c", "5 to 10 %"), (0.10, "#f03b20", "10 to 25 %"),
+                (0.25, "#bd0026", "25 % or more"))
+
+
+def _year(value: float | None) -> str:
+    """A decimal year as people say it: 2018.0 is "2018", 2018.5 "2018.5"."""
+    return "unknown" if value is None else f"{value:g}"
+
+
+def risk_context(svc: Any, who: Principal) -> dict[str, Any]:
+    """What the map page needs of the risk layer: nothing unless one is configured, the
+    person may see it (access/ decides) and the file reads."""
+    access = svc.records.access(who)
+    if not svc.risk_layer.available(access):
+        return {"risk": None}
+    model = svc.risk_layer.model(access)
+    return {"risk": {"trained_until": _year(model["trained_until"]),
+                     "horizon": _year(model["horizon_years"]), "caveat": model["caveat"],
+                     "classes": RISK_CLASSES,
+                     "classes_json": json.dumps([[lo, colour] for lo, colour, _ in
+                                                 RISK_CLASSES])}}
+
+
 @router.get("/", response_class=HTMLResponse)
-def map_page(request: Request, who: WhoDep) -> HTMLResponse:
+def map_page(request: Request, svc: ServicesDep, who: WhoDep) -> HTMLResponse:
     ws: WebSettings = request.app.state.web_settings
     return render(request, "map.html", who, map_layers=MAP_LAYERS,
                   tiled_layers=tuple(tiles.DEPENDS), tile_url=ws.tile_url,
                   tile_attribution=ws.tile_attribution,
                   statuses=[s.value for s in enums.WorkflowStatus],
                   devices=[d.value for d in enums.DeviceCategory],
-                  roles=[r.value for r in enums.Role])
+                  roles=[r.value for r in enums.Role], **risk_context(svc, who))
 
 
 @router.get("/web/go/{layer}/{fid}")
