@@ -571,6 +571,7 @@ def _register_shells() -> None:
     from mineaction.cli_reports import publish, report_app
     from mineaction.cli_risk import register as register_risk_commands
     from mineaction.cli_server import register as register_server_commands
+    from mineaction.cli_site import register as register_site_commands
     from mineaction.cli_stats import register as register_stats_commands
 
     register_stats_commands(commands)
@@ -581,6 +582,7 @@ def _register_shells() -> None:
     register_check_commands(commands)
     register_minefield_commands(commands)
     register_risk_commands(commands)
+    register_site_commands(commands)
 
 
 _register_shells()

@@ -78,6 +78,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
         records,
         reports,
         risk,
+        site_check,
         stats,
         users,
     )
@@ -94,7 +95,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
     for router in collections:
         app.include_router(router, prefix=API)
     for module in (auth, users, imports, audit, stats, reports, links, checks, minefields,
-                   risk):
+                   risk, site_check):
         app.include_router(module.router, prefix=API)
 
     @app.get(API, tags=["meta"], summary="Landing: the collections and links")

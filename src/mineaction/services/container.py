@@ -21,6 +21,7 @@ from mineaction.services.reconcile import Reconciliation
 from mineaction.services.records import Records
 from mineaction.services.risk_layer import RiskLayer
 from mineaction.services.settings import Settings
+from mineaction.services.site_check import SiteChecks
 from mineaction.store.base import Store
 
 
@@ -94,6 +95,11 @@ class Services:
     owns_store: bool = False
     # The contamination-risk GeoPackage the map shows (issue 19); none configured by default.
     risk_layer: RiskLayer = field(default_factory=lambda: RiskLayer(None))
+    site_checks: SiteChecks | None = None  # built with the store (issue 20)
+
+    def __post_init__(self) -> None:
+        if self.site_checks is None:
+            self.site_checks = SiteChecks(self.store, records=self.records)
 
     def close(self) -> None:
         self.jobs.shutdown()

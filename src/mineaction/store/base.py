@@ -524,6 +524,19 @@ class Store(Reading):
                 out.setdefault(str(kind), {})[str(reason or "edit")] = int(str(n))
         return out
 
+    def represented_ids(self, kind: str, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` that another record represents (record linkage: one accident or
+        victim several sources report is counted by its representative only)."""
+        members = METADATA.tables["canonical_members"]
+        out: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                part = list(ids[start:start + 500])
+                out.update(str(r[0]) for r in conn.execute(sa.select(members.c.record_id).where(
+                    members.c.kind == kind, members.c.representative.is_(False),
+                    members.c.record_id.in_(part))))
+        return out
+
     def _quote(self, name: str) -> str:
         return self.engine.dialect.identifier_preparer.quote(name)
 

@@ -523,18 +523,4 @@ def _model_of(table: sa.Table) -> Any:
 
 def _geodesic_gap(geom: Any, target: Any) -> float:
     """Geodesic distance in metres between a stored geometry and the query geometry."""
-    if target.geom_type == "Point" and geom.geom_type == "Point":
-        # Exact and cheap (the inverse geodesic problem): most near-queries are this case.
-        return float(_geodesic().geodesic_distance_m(target.x, target.y, geom.x, geom.y))
-    if target.geom_type == "Point":
-        return float(_geodesic().distance_to_geometry_m(target.x, target.y, geom))
-    if geom.geom_type == "Point":
-        return float(_geodesic().distance_to_geometry_m(geom.x, geom.y, target))
-    if geom.intersects(target):
-        return 0.0
-    # Two areas: measure from the nearest pair of points the planar nearest-points give;
-    # close enough for "within distance" at the scales of a site check.
-    from shapely.ops import nearest_points
-
-    a, b = nearest_points(geom, target)
-    return float(_geodesic().geodesic_distance_m(a.x, a.y, b.x, b.y))
+    return float(_geodesic().gap_m(geom, target))

@@ -1,0 +1,326 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the record says about a place (issue 20): the findings of a site check, and their
+wording.
+
+A site is a point, a line (a road, a pipeline) or an area (a plot, a village) in lon/lat.
+Given the records near it (read by services/site_check.py with the asker's access), this
+module measures, and only measures:
+
+- hazards and minefield records on the site or within the buffer: distance, and the part
+  of the site inside them;
+- land released over the site (cancelled, reduced, cleared): by whom and when, and the
+  share of the site each method covers (an area's area, a line's length);
+- accidents and finds nearby: how many, the nearest, the latest;
+- the newest date among the records used.
+
+Distances are geodesic (geo.geodesic.gap_m, the measure of the stores' near-queries).
+Shares of the site are measured in a Lambert azimuthal equal-area projection centred on
+the site: equal-area, so a share of area is a share of ground, and within a few
+kilometres of the centre its lengths are right to a few parts in a million.
+
+The wording follows IMAS: it says what is recorded, when and by whom, and never that a
+place is "safe" or "free of mines". The absence of a record is not evidence of absence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+RELEASE_METHODS = ("cleared", "reduced", "cancelled")  # strongest evidence first
+RELEASE_WORDS = {"cleared": "cleared", "reduced": "reduced by technical survey",
+                 "cancelled": "cancelled by non-technical survey"}
+CAVEAT = ("This is what the records held in this system say; it is not a statement that "
+          "the land is free of explosive ordnance. The absence of a record is not evidence "
+          "of absence.")
+
+
+@dataclass
+class Nearby:
+    """One record near the site."""
+
+    kind: str
+    id: str
+    distance_m: float  # 0 on the site
+    label: str = ""  # name, or kind of device: what a reader recognises it by
+    status: str | None = None  # hazard status, release method
+    date: str | None = None  # ISO date of the event, release or report
+    share_of_site: float | None = None  # part of the site inside it (hazards, releases)
+    by: str | None = None  # organisation, where known
+
+
+@dataclass
+class Count:
+    """Events of one kind within a radius."""
+
+    kind: str
+    radius_m: float
+    count: int = 0
+    nearest_m: float | None = None
+    latest: str | None = None  # ISO date of the latest
+
+
+@dataclass
+class SiteReport:
+    site_type: str  # Point, LineString, Polygon ...
+    site_size: float | None  # m2 for an area, m for a line, None for a point
+    buffer_m: float
+    nearby_m: float
+    hazards: list[Nearby] = field(default_factory=list)
+    minefield_records: list[Nearby] = field(default_factory=list)
+    released: list[Nearby] = field(default_factory=list)
+    released_share: dict[str, float] = field(default_factory=dict)  # method -> share
+    accidents: Count | None = None
+    finds: Count | None = None
+    risk: dict[str, Any] | None = None
+    # kinds whose places the asker sees rounded (decimal places), so counts are approximate
+    generalised: dict[str, int] = field(default_factory=dict)
+    data_as_of: str | None = None
+    records_used: dict[str, list[str]] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)
+    caveat: str = CAVEAT
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- measuring --------------------------------------------------------------------------
+class LocalFrame:
+    """The site's equal-area frame: lon/lat geometries to metres around the site."""
+
+    def __init__(self, site: Any) -> None:
+        from pyproj import Proj
+
+        c = site.centroid if not site.is_empty else site
+        self._proj = Proj(f"+proj=laea +lat_0={float(c.y)!r} +lon_0={float(c.x)!r} "
+                          "+datum=WGS84 +units=m")
+
+    def project(self, geom: Any) -> Any:
+        import numpy as np
+        import shapely
+
+        def forward(coords: Any) -> Any:
+            x, y = self._proj(coords[:, 0], coords[:, 1])
+            return np.column_stack([x, y])
+
+        # cut long lon/lat edges so they stay straight enough once projected (~100 m)
+        return shapely.transform(shapely.segmentize(geom, 0.001), forward)
+
+
+def site_size(site_m: Any) -> float | None:
+    """Area (m2) of an area site, length (m) of a line site, None for a point."""
+    if site_m.geom_type in ("Polygon", "MultiPolygon"):
+        return float(site_m.area)
+    if site_m.geom_type in ("LineString", "MultiLineString"):
+        return float(site_m.length)
+    return None
+
+
+def share_inside(site_m: Any, cover_m: Any) -> float:
+    """The part of the site (by area, by length, or 1/0 for a point) inside `cover_m`."""
+    if cover_m is None or cover_m.is_empty:
+        return 0.0
+    if site_m.geom_type in ("Point", "MultiPoint"):
+        return 1.0 if cover_m.intersects(site_m) else 0.0
+    size = site_size(site_m)
+    if not size:
+        return 0.0
+    inside = site_m.intersection(cover_m)
+    got = inside.area if site_m.geom_type in ("Polygon", "MultiPolygon") else inside.length
+    return min(1.0, float(got) / size)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return text[:10] if text and text != "NaT" else None
+
+
+def measure(site: Any, *, buffer_m: float, nearby_m: float,
+            hazards: list[dict[str, Any]], minefield_records: list[dict[str, Any]],
+            released: list[dict[str, Any]], accidents: list[dict[str, Any]],
+            finds: list[dict[str, Any]]) -> SiteReport:
+    """The findings for `site` from the records given (each a dict with `id` and
+    `geometry` in lon/lat, plus its fields). The records must already be the ones the
+    asker may see, and already within reach: the buffer for hazards and minefield
+    records, the site for released land, `nearby_m` for accidents and finds."""
+    from shapely import unary_union
+
+    from mineaction.geo.geodesic import gap_m
+
+    frame = LocalFrame(site)
+    site_m = frame.project(site)
+    report = SiteReport(site_type=site.geom_type, site_size=site_size(site_m),
+                        buffer_m=buffer_m, nearby_m=nearby_m)
+
+    def near(kind: str, rows: list[dict[str, Any]], label: str, status: str, when: str,
+             limit_m: float) -> list[Nearby]:
+        out = []
+        for r in rows:
+            g = r.get("geometry")
+            if g is None or g.is_empty:
+                continue
+            d = gap_m(site, g)
+            if d > limit_m:
+                continue
+            out.append(Nearby(kind=kind, id=str(r["id"]), distance_m=round(d, 1),
+                              label=str(r.get(label) or ""), status=_text(r.get(status)),
+                              date=_iso(r.get(when)),
+                              share_of_site=round(share_inside(site_m, frame.project(g)), 4)
+                              if d == 0 else 0.0,
+                              by=_text(r.get("organisation_name"))))
+        return sorted(out, key=lambda n: (n.distance_m, n.id))
+
+    report.hazards = near("hazard", hazards, "name", "hazard_status", "date_reported",
+                          buffer_m)
+    for h, row in zip(report.hazards, _matching(hazards, report.hazards), strict=True):
+        h.label = h.label or str(row.get("hazard_kind") or "")
+        kind = _text(row.get("hazard_kind"))
+        h.status = f"{kind}, {h.status}" if kind and h.status else h.status or kind
+    report.minefield_records = near("minefield_record", minefield_records, "name",
+                                    "", "date_recorded", buffer_m)
+    report.released = [n for n in near("released_part", released, "method", "method",
+                                       "release_date", 0.0)]
+    by_method: dict[str, list[Any]] = {}
+    for row in released:
+        g = row.get("geometry")
+        method = _text(row.get("method"))
+        if g is not None and not g.is_empty and method in RELEASE_METHODS:
+            by_method.setdefault(method, []).append(frame.project(g))
+    claimed = None  # a part of the site counts once, under the strongest method over it
+    for method in RELEASE_METHODS:
+        if method not in by_method:
+            continue
+        cover = unary_union(by_method[method])
+        if claimed is not None:
+            cover = cover.difference(claimed)
+        share = share_inside(site_m, cover)
+        if share > 0:
+            report.released_share[method] = round(share, 4)
+        claimed = cover if claimed is None else unary_union([claimed, cover])
+
+    report.accidents = _count("accident", accidents, site, nearby_m, "accident_date")
+    report.finds = _count("find", finds, site, nearby_m, "find_date")
+    dates = [d for d in (_iso(r.get("updated_at")) for rows in
+                         (hazards, minefield_records, released, accidents, finds)
+                         for r in rows) if d]
+    report.data_as_of = max(dates) if dates else None
+    report.records_used = {
+        "hazard": [n.id for n in report.hazards],
+        "minefield_record": [n.id for n in report.minefield_records],
+        "released_part": [n.id for n in report.released],
+        "accident": _ids_within(accidents, site, nearby_m),
+        "find": _ids_within(finds, site, nearby_m),
+    }
+    report.findings = wording(report)
+    return report
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(getattr(value, "value", value))
+
+
+def _matching(rows: list[dict[str, Any]], found: list[Nearby]) -> list[dict[str, Any]]:
+    by_id = {str(r["id"]): r for r in rows}
+    return [by_id[n.id] for n in found]
+
+
+def _within(rows: list[dict[str, Any]], site: Any, limit_m: float
+            ) -> list[tuple[float, dict[str, Any]]]:
+    from mineaction.geo.geodesic import gap_m
+
+    out = []
+    for r in rows:
+        g = r.get("geometry")
+        if g is None or g.is_empty:
+            continue
+        d = gap_m(site, g)
+        if d <= limit_m:
+            out.append((d, r))
+    return out
+
+
+def _ids_within(rows: list[dict[str, Any]], site: Any, limit_m: float) -> list[str]:
+    return sorted(str(r["id"]) for _, r in _within(rows, site, limit_m))
+
+
+def _count(kind: str, rows: list[dict[str, Any]], site: Any, radius_m: float,
+           when: str) -> Count:
+    hits = _within(rows, site, radius_m)
+    dates = [d for d in (_iso(r.get(when)) for _, r in hits) if d]
+    return Count(kind=kind, radius_m=radius_m, count=len(hits),
+                 nearest_m=round(min(d for d, _ in hits), 1) if hits else None,
+                 latest=max(dates) if dates else None)
+
+
+# -- wording ----------------------------------------------------------------------------
+def _distance(m: float) -> str:
+    return f"{m:,.0f} m" if m < 1000 else f"{m / 1000:,.1f} km"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def wording(report: SiteReport) -> list[str]:
+    """The findings in plain words (English; the reports' languages come with issue 22)."""
+    lines: list[str] = []
+    on = [h for h in report.hazards if h.distance_m == 0]
+    near = [h for h in report.hazards if h.distance_m > 0]
+    where = "The point lies" if report.site_type == "Point" else "The site lies"
+    for h in on:
+        part = ("" if report.site_type == "Point" or h.share_of_site is None
+                else f" ({h.share_of_site:.0%} of it)")
+        lines.append(f"{where} in recorded hazard {h.label or h.id} ({h.status}){part}.")
+    if near:
+        h = near[0]
+        more = f" and {_plural(len(near) - 1, 'other')}" if len(near) > 1 else ""
+        lines.append(f"Recorded hazard {h.label or h.id} ({h.status}) lies "
+                     f"{_distance(h.distance_m)} from the site{more}.")
+    if not report.hazards:
+        lines.append(f"No recorded hazard within {_distance(report.buffer_m)}.")
+    for m in report.minefield_records:
+        at = "on the site" if m.distance_m == 0 else f"{_distance(m.distance_m)} away"
+        lines.append(f"Minefield record {m.label or m.id} ({m.date or 'undated'}) {at}.")
+    for method in RELEASE_METHODS:
+        share = report.released_share.get(method)
+        if not share:
+            continue
+        parts = [r for r in report.released if r.status == method]
+        years = sorted({r.date[:4] for r in parts if r.date})
+        by = sorted({r.by for r in parts if r.by})
+        when = f" in {'-'.join(dict.fromkeys([years[0], years[-1]]))}" if years else ""
+        who = f" by {', '.join(by)}" if by else ""
+        subject = ("The point lies" if report.site_type == "Point"
+                   else f"{share:.0%} of the site lies")
+        lines.append(f"{subject} in land {RELEASE_WORDS[method]}{when}{who}.")
+    for count, word in ((report.accidents, "accident"), (report.finds, "find")):
+        if count is None:
+            continue
+        radius = _distance(count.radius_m)
+        if count.count == 0:
+            lines.append(f"No {word} recorded within {radius}.")
+        else:
+            last = f", the last in {count.latest[:4]}" if count.latest else ""
+            lines.append(f"{_plural(count.count, word)} within {radius}{last}; the "
+                         f"nearest {_distance(count.nearest_m or 0.0)} away.")
+    for kind, decimals in report.generalised.items():
+        step = 10.0 ** -decimals
+        lines.append(f"{kind.capitalize()} locations are published rounded to {step:g}° "
+                     f"(about {step * 111:,.0f} km): the {kind} counts and distances above "
+                     "are approximate.")
+    if report.risk:
+        lines.append(f"Modelled contamination risk here: {report.risk['probability']:.1%} "
+                     f"(higher than {report.risk['percentile']:.0f}% of the area modelled); "
+                     "a model's estimate, not a survey.")
+    if report.data_as_of:
+        lines.append(f"The records used were last updated on {report.data_as_of}.")
+    return lines

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Site checks (issue 20): "what does the record say about this place?" for a point, a
+line or an area, one at a time or in a batch, for anyone the server lets in.
+
+Every record read goes through the asker's access (access/visibility.py, through the
+records service): the public reads approved records only, never minefield records (it sees
+the hazards they document), and accidents only where it sees them, generalised: its
+distances are measured from the generalised points, and the records reached are widened
+by the generalisation first so that what it is told does not hinge on the exact place. An
+accident several sources report counts once (its representative, store/links.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from mineaction.access.roles import Policy, Principal
+from mineaction.access.visibility import Access
+from mineaction.analysis import site_check as sc
+from mineaction.services.errors import FieldError, Invalid
+from mineaction.services.records import Records
+from mineaction.store.base import Store
+from mineaction.store.query import Near, Query
+
+MAX_BUFFER_M = 50_000.0
+MAX_SITE_KM2 = 2_500.0  # a district; larger areas are a map, not a site
+SITE_TYPES = ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid(message, field_errors=[FieldError(field=field, message=message)])
+
+
+def checked_site(geometry: Any) -> Any:
+    """The site as a valid shapely geometry in lon/lat, or Invalid saying what is wrong."""
+    import shapely
+    from shapely.geometry import shape
+
+    if isinstance(geometry, dict):
+        try:
+            geometry = shape(geometry)
+        except (KeyError, TypeError, ValueError, AttributeError,
+                shapely.errors.GeometryTypeError) as exc:
+            raise _invalid("geometry", f"not a GeoJSON geometry: {exc}") from exc
+    if geometry is None or geometry.is_empty:
+        raise _invalid("geometry", "the site has no geometry")
+    if geometry.geom_type not in SITE_TYPES:
+        raise _invalid("geometry", f"a site is a point, a line or an area, not a "
+                       f"{geometry.geom_type}")
+    minx, miny, maxx, maxy = geometry.bounds
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)) or \
+            minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise _invalid("geometry", "coordinates must be longitude (-180..180) and latitude "
+                       "(-90..90), in that order")
+    if not geometry.is_valid:
+        geometry = shapely.make_valid(geometry)
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        from mineaction.geo.geodesic import geodesic_area_m2
+
+        if geodesic_area_m2(geometry) > MAX_SITE_KM2 * 1e6:
+            raise _invalid("geometry", f"the site is larger than {MAX_SITE_KM2:,.0f} km²; "
+                           "check a smaller area, or use the map")
+    return geometry
+
+
+def _distance(name: str, value: float) -> float:
+    if not math.isfinite(value) or value < 0 or value > MAX_BUFFER_M:
+        raise _invalid(name, f"{name} must be between 0 and {MAX_BUFFER_M:,.0f} metres")
+    return float(value)
+
+
+class SiteChecks:
+    def __init__(self, store: Store, policy: Policy | None = None, public_decimals: int = 1,
+                 records: Records | None = None,
+                 risk_at: Callable[[Access, Any], dict[str, Any] | None] | None = None
+                 ) -> None:
+        self.store = store
+        self.records = records or Records(store, policy or Policy(), public_decimals)
+        # The risk layer's score at a point, when the server has one (services/risk_layer).
+        self.risk_at = risk_at
+
+    def check(self, principal: Principal, geometry: Any, *, buffer_m: float = 500.0,
+              nearby_m: float = 2000.0) -> sc.SiteReport:
+        """The findings for one site as `principal` may know them."""
+        site = checked_site(geometry)
+        buffer_m = _distance("buffer_m", buffer_m)
+        nearby_m = _distance("nearby_m", nearby_m)
+        access = self.records.access(principal)
+        report = sc.measure(
+            site, buffer_m=buffer_m, nearby_m=nearby_m,
+            hazards=self._near(access, "hazard", site, buffer_m),
+            minefield_records=(self._near(access, "minefield_record", site, buffer_m)
+                               if access.may_list("minefield_record") else []),
+            released=self._released(access, site),
+            accidents=self._representatives(
+                "accident", self._near(access, "accident", site, nearby_m)),
+            finds=self._near(access, "find", site, nearby_m))
+        report.generalised = {kind: access.public_decimals for kind in ("accident", "find")
+                              if access.may_list(kind) and access.generalised(kind)}
+        if self.risk_at is not None:
+            report.risk = self.risk_at(access, site.representative_point())
+        if report.generalised or report.risk is not None:
+            report.findings = sc.wording(report)
+        return report
+
+    def batch(self, principal: Principal, sites: Iterable[tuple[str, Any]], *,
+              buffer_m: float = 500.0, nearby_m: float = 2000.0,
+              progress: Callable[[int], None] | None = None
+              ) -> Iterator[tuple[str, sc.SiteReport | Invalid]]:
+        """(site id, report) for each site; a bad site gives its Invalid, not an abort."""
+        for n, (site_id, geometry) in enumerate(sites, start=1):
+            try:
+                yield site_id, self.check(principal, geometry, buffer_m=buffer_m,
+                                          nearby_m=nearby_m)
+            except Invalid as exc:
+                yield site_id, exc
+            if progress is not None:
+                progress(n)
+
+    # -- reading, as the asker may --------------------------------------------------------
+    def _near(self, access: Access, kind: str, site: Any, distance_m: float
+              ) -> list[dict[str, Any]]:
+        if not access.may_list(kind):
+            return []
+        generalised = access.generalised(kind)
+        reach = distance_m + (_generalisation_m(site, access.public_decimals)
+                              if generalised else 0.0)
+        frame = self.store.read_frame(Query(kind=kind, near=Near(site, reach), limit=None,
+                                            visible=access.rows(kind)))
+        rows = [dict(r) for r in frame.to_dict("records")] if len(frame) else []
+        hidden = access.hidden(kind)
+        for r in rows:
+            for name in hidden:
+                r.pop(name, None)
+        if generalised and rows:
+            rows = _generalised(access, kind, rows)
+        return rows
+
+    def _released(self, access: Access, site: Any) -> list[dict[str, Any]]:
+        rows = self._near(access, "released_part", site, 0.0)
+        activity_ids = tuple({str(r["activity_id"]) for r in rows if r.get("activity_id")})
+        if not activity_ids:
+            return rows
+        activities = self.store.read_frame(Query(kind="activity", ids=activity_ids,
+                                                 limit=None, visible=access.rows("activity")))
+        org_of = {str(a["id"]): a.get("organisation_id")
+                  for a in activities.to_dict("records")} if len(activities) else {}
+        org_ids = tuple({str(o) for o in org_of.values() if o})
+        names: dict[str, str] = {}
+        if org_ids:
+            orgs = self.store.read_frame(Query(kind="organisation", ids=org_ids, limit=None,
+                                               visible=access.rows("organisation")))
+            names = {str(o["id"]): str(o.get("name") or o["id"])
+                     for o in orgs.to_dict("records")} if len(orgs) else {}
+        for r in rows:
+            org = org_of.get(str(r.get("activity_id")))
+            r["organisation_name"] = names.get(str(org)) if org else None
+        return rows
+
+    def _representatives(self, kind: str, rows: list[dict[str, Any]]
+                         ) -> list[dict[str, Any]]:
+        """Rows without the records another record represents (one accident many
+        sources report counts once)."""
+        if not rows:
+            return rows
+        represented = self.store.represented_ids(kind, [str(r["id"]) for r in rows])
+        return [r for r in rows if str(r["id"]) not in represented]
+
+
+def _generalisation_m(site: Any, decimals: int) -> float:
+    """How far a generalised point may lie from the true one: half a rounding step in
+    each axis, in metres at the site's latitude (a degree of latitude is at most 111.7 km;
+    a degree of longitude at most that)."""
+    half = 0.5 * 10.0 ** -decimals
+    return math.hypot(half, half) * 111_700.0
+
+
+def _generalised(access: Access, kind: str, rows: list[dict[str, Any]]
+                 ) -> list[dict[str, Any]]:
+    from shapely.geometry import mapping, shape
+
+    for r in rows:
+        g = r.get("geometry")
+        r["geometry"] = dict(mapping(g)) if g is not None and not g.is_empty else None
+    access.present_rows(kind, rows)
+    for r in rows:
+        g = r.get("geometry")
+        r["geometry"] = shape(g) if g else None
+    return rows

@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`mineaction site-check` (issue 20): a point, a plot from a GeoJSON file, a road as WKT,
+the public's view, and a batch of sites from CSV with a bad row named and skipped."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from shapely.geometry import box, mapping
+from typer.testing import CliRunner
+
+from mineaction.cli import app
+from mineaction.domain.models import Accident, Hazard, MinefieldRecord
+from mineaction.store import open_store
+
+runner = CliRunner()
+LON, LAT = -75.0, 6.0
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    path = tmp_path / "store.gpkg"
+    with open_store(path) as store:
+        store.add(Hazard(name="H-1", hazard_kind="CHA", hazard_status="open",
+                         geometry=box(LON, LAT, LON + 0.001, LAT + 0.001), dataset="t",
+                         external_id="h1", status="approved"))
+        store.add(MinefieldRecord(name="MF-1", geometry=box(LON, LAT, LON + 0.0005,
+                                                            LAT + 0.0005),
+                                  dataset="t", external_id="m1", status="approved"))
+        store.add(Accident(accident_date=date(2014, 3, 2), accident_kind="mine",
+                           geometry=box(LON + 0.005, LAT, LON + 0.005, LAT).centroid,
+                           dataset="t", external_id="a1", status="approved"))
+    return path
+
+
+def cli(path: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "--store", str(path)], env={"COLUMNS": "120"})
+    return result.exit_code, result.output
+
+
+def test_a_point_on_a_hazard(store_path: Path) -> None:
+    code, out = cli(store_path, "site-check", f"--point={LON + 0.0002},{LAT + 0.0002}")
+    assert code == 0, out
+    assert "The point lies in recorded hazard H-1 (CHA, open)." in out
+    assert "Minefield record MF-1" in out
+    assert "1 accident within 2.0 km, the last in 2014" in out
+    assert "not a statement that the land is free" in out
+
+
+def test_the_public_view_leaves_out_minefield_records(store_path: Path) -> None:
+    code, out = cli(store_path, "site-check", f"--point={LON + 0.0002},{LAT + 0.0002}",
+                    "--public", "--json")
+    assert code == 0, out
+    body = json.loads(out)
+    assert body["minefield_records"] == []
+    assert body["generalised"] == {"accident": 1}
+
+
+def test_a_plot_from_a_geojson_file_and_a_road_as_wkt(store_path: Path, tmp_path: Path) -> None:
+    plot = tmp_path / "plot.geojson"
+    plot.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "school"},
+        "geometry": mapping(box(LON + 0.0005, LAT, LON + 0.0015, LAT + 0.001))}]}))
+    code, out = cli(store_path, "site-check", str(plot), "--json")
+    assert code == 0, out
+    assert json.loads(out)["hazards"][0]["share_of_site"] == pytest.approx(0.5, abs=1e-3)
+    code, out = cli(store_path, "site-check", "--wkt",
+                    f"LINESTRING ({LON - 0.01} {LAT + 0.0005}, {LON - 0.005} {LAT + 0.0005})",
+                    "--buffer", "1000")
+    assert code == 0, out
+    assert "Recorded hazard H-1 (CHA, open) lies 554 m from the site." in out
+
+
+def test_batch_from_csv_names_the_bad_row_and_checks_the_rest(store_path: Path,
+                                                               tmp_path: Path) -> None:
+    sites = tmp_path / "sites.csv"
+    sites.write_text("id,lon,lat\nschool,-74.9998,6.0002\nwell,abc,6.0\n"
+                     "road,-70.0,2.0\n", encoding="utf-8")
+    out_csv = tmp_path / "out.csv"
+    code, out = cli(store_path, "site-check", str(sites), "--batch", "--out", str(out_csv))
+    assert code == 0, out
+    with out_csv.open(encoding="utf-8") as handle:
+        rows = {r["site_id"]: r for r in csv.DictReader(handle)}
+    assert rows["school"]["hazards_on_site"] == "1"
+    assert rows["road"]["hazards_within_buffer"] == "0"
+    assert rows["row 3"]["error"] == "row 3, field 'lon': 'abc' is not a number"
+
+
+def test_a_site_given_twice_or_not_at_all_is_a_usage_error(store_path: Path) -> None:
+    code, out = cli(store_path, "site-check")
+    assert code == 2 and "give the site one way" in out
+    code, out = cli(store_path, "site-check", "--point=1,2", "--wkt", "POINT (1 2)")
+    assert code == 2
+    code, out = cli(store_path, "site-check", "--point=-75,600")
+    assert code == 2 and "latitude" in out
