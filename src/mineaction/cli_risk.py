@@ -144,7 +144,7 @@ def _flat_metrics(meta: dict[str, Any]) -> dict[str, Any]:
         for k, v in (held.get(name) or {}).items():
             if isinstance(v, int | float) or v is None:
                 out[prefix + k] = v
-    return _jsonable(out)
+    return dict(_jsonable(out))
 
 
 def _pct(v: Any) -> str:

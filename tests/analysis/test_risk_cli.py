@@ -314,7 +314,7 @@ def test_a_bad_points_file_is_named_and_nothing_written(
 def test_evaluate_json_and_report(store_path: Path, tmp_path: Path) -> None:
     png = tmp_path / "report.png"
     code, text = cli("risk", "evaluate", "--store", str(store_path), "--until", "2010",
-                     "--test-until", "2015", "--within-km", "5", "--folds", "blocks",
+                     "--test-until", "2015", "--within-km", "3", "--folds", "blocks",
                      "--json", "--report", str(png), *SMALL)
     assert code == 0, text
     out = json.loads(text)

@@ -42,6 +42,9 @@ Progress = Callable[[int], None]
 # (10 km), so a held-out cell's neighbours are mostly held out too.
 BLOCK_M = 20_000.0
 FOLDS = ("time", "blocks", "admin")
+# Within this distance of the centre LAEA's scale error stays small (grid.py); events
+# farther than this from the rest are coordinate errors, not a programme's area.
+FAR_KM = 2_000.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,18 @@ def window_labels(g: Grid, ev: pd.DataFrame, start: float, end: float
     return counts, counts > 0
 
 
+def far_events(ev: pd.DataFrame) -> np.ndarray:
+    """Events more than FAR_KM from the median position of all: in a programme's records
+    they are coordinate errors (AICMA has a find at +74.2 for -74.2), and one of them would
+    stretch the grid's rectangle and move the equal-area projection's centre across the
+    world."""
+    lon = np.radians(ev["lon"].to_numpy(float))
+    lat = np.radians(ev["lat"].to_numpy(float))
+    lon0, lat0 = np.median(lon), np.median(lat)
+    cos_d = np.sin(lat0) * np.sin(lat) + np.cos(lat0) * np.cos(lat) * np.cos(lon - lon0)
+    return np.asarray(np.degrees(np.arccos(np.clip(cos_d, -1, 1))) * 111.195 > FAR_KM)
+
+
 def projection_of(meta: dict[str, Any]) -> Projection:
     import pyproj
 
@@ -113,11 +128,22 @@ class Risk:
 
         return events.from_store(self.store, visible=self.records.access(p).rows)
 
-    def _events(self, p: Principal) -> pd.DataFrame:
+    def _events(self, p: Principal, notes: list[str] | None = None) -> pd.DataFrame:
+        """`events`, without the ones implausibly far from the rest (see `far_events`),
+        which `notes` is told about."""
         ev = self.events(p)
         if ev.empty:
             raise Invalid("no dated accidents, finds, hazards or released parts with a "
                           "position in the store: the model has nothing to learn from")
+        far = far_events(ev)
+        if far.any():
+            first = ev[far].iloc[0]
+            if notes is not None:
+                notes.append(f"{int(far.sum())} event(s) more than {FAR_KM:,.0f} km from the "
+                             f"middle of the others left out, e.g. a {first['kind']} at "
+                             f"({first['lon']:.5f}, {first['lat']:.5f}): a sign or digit "
+                             "error in its coordinates?")
+            ev = ev[~far].reset_index(drop=True)
         return ev
 
     def _context(self, projection: Projection, ev: pd.DataFrame, config: FeatureConfig
@@ -155,9 +181,9 @@ class Risk:
         if horizon <= 0 or cell_m <= 0 or within_km <= 0:
             raise Invalid("--horizon, --cell-m and --within-km must be positive")
         say("reading events")
-        ev = self._events(p)
-        end = data_end(ev)
         notes: list[str] = []
+        ev = self._events(p, notes)
+        end = data_end(ev)
         if until is None:
             until = end
         elif until > end:
@@ -234,11 +260,14 @@ class Risk:
             raise Invalid(f"--folds must be one of {', '.join(FOLDS)}")
         if test_until <= until:
             raise Invalid("--test-until must be after --until")
+        if folds == "admin" and config.admin is None:
+            raise Invalid("--folds admin needs admin areas in the feature configuration "
+                          "(admin: path, code, parent)")
         say("reading events")
-        ev = self._events(p)
+        notes: list[str] = []
+        ev = self._events(p, notes)
         end = data_end(ev)
         train_w, test_w = validate.out_of_time(until, test_until, horizon)
-        notes = []
         if test_w.end > end:
             notes.append(f"the test window runs to {_year(test_w.end)} but the data end with "
                          f"{_year(end - 1)}: later events are missing from the test labels")
