@@ -5,9 +5,13 @@ generalised and said to be), and bad sites refused with the field named."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from typing import Any
 
+import pytest
 from api_helpers import Api
 from pyproj import Geod
+from risk_fixture import cell_id, make_risk_gpkg
 from shapely.geometry import Point, box, mapping
 
 from mineaction.domain.models import Accident, Hazard, MinefieldRecord
@@ -16,6 +20,13 @@ from mineaction.store import Store
 GEOD = Geod(ellps="WGS84")
 LON, LAT = -75.0, 6.0
 PLOT = box(LON, LAT, LON + 0.001, LAT + 0.001)
+
+
+@pytest.fixture
+def settings_overrides(tmp_path: Path) -> dict[str, Any]:
+    """The server shows a risk layer (tests/api/risk_fixture.py: cells over -75..-74.9,
+    6..6.05), so site checks there carry its score for those who may see it."""
+    return {"risk_layer": str(make_risk_gpkg(tmp_path / "risk.gpkg"))}
 
 
 def _east(metres: float) -> Point:
@@ -82,3 +93,15 @@ def test_bad_sites_are_refused_with_the_field_named(api: Api) -> None:
     r = api.public.post("/api/v1/site-check", json={
         "geometry": mapping(PLOT), "buffer_m": 1e9})
     assert r.status_code == 422
+
+
+def test_the_risk_layer_score_joins_the_findings_for_who_may_see_it(api: Api) -> None:
+    # the fixture's cell (2, 1) spans -74.98..-74.97, 6.01..6.02
+    params = {"lon": -74.975, "lat": 6.015}
+    body = api.as_("editor").get("/api/v1/site-check", params=params).json()
+    assert body["risk"]["cell_id"] == cell_id(2, 1)
+    assert body["risk"]["trained_until"] == 2018.0
+    assert any("Modelled contamination risk here" in x for x in body["findings"])
+    public = api.public.get("/api/v1/site-check", params=params).json()
+    assert public["risk"] is None  # the layer's rule: not for the public
+    assert not any("Modelled" in x for x in public["findings"])

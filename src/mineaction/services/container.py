@@ -21,7 +21,7 @@ from mineaction.services.reconcile import Reconciliation
 from mineaction.services.records import Records
 from mineaction.services.risk_layer import RiskLayer
 from mineaction.services.settings import Settings
-from mineaction.services.site_check import SiteChecks
+from mineaction.services.site_check import SiteChecks, risk_from
 from mineaction.store.base import Store
 
 
@@ -99,7 +99,8 @@ class Services:
 
     def __post_init__(self) -> None:
         if self.site_checks is None:
-            self.site_checks = SiteChecks(self.store, records=self.records)
+            self.site_checks = SiteChecks(self.store, records=self.records,
+                                          risk_at=risk_from(self.risk_layer))
 
     def close(self) -> None:
         self.jobs.shutdown()

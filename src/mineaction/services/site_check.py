@@ -169,6 +169,27 @@ class SiteChecks:
         return [r for r in rows if str(r["id"]) not in represented]
 
 
+def risk_from(layer: Any) -> Callable[[Access, Any], dict[str, Any] | None]:
+    """The site check's reading of the risk layer (services/risk_layer.py): the modelled
+    probability of the cell holding a point, for those the layer's rule lets see it."""
+    def at(access: Access, point: Any) -> dict[str, Any] | None:
+        if not layer.available(access):
+            return None
+        from shapely.geometry import shape
+
+        eps = 1e-7
+        cells = layer.cells(access, (point.x - eps, point.y - eps, point.x + eps,
+                                     point.y + eps))
+        for f in cells.get("features", ()):
+            if shape(f["geometry"]).covers(point) and not cells.get("aggregated"):
+                model = layer.model(access)
+                return {**f["properties"], "trained_until": model.get("trained_until"),
+                        "horizon_years": model.get("horizon_years")}
+        return None
+
+    return at
+
+
 def _generalisation_m(site: Any, decimals: int) -> float:
     """How far a generalised point may lie from the true one: half a rounding step in
     each axis, in metres at the site's latitude (a degree of latitude is at most 111.7 km;
