@@ -271,3 +271,36 @@ def test_no_server_errors_on_the_risk_endpoints(api: Any) -> None:
         run()
     assert operations == 3
     assert not failures, "\n".join(failures[:20])
+
+
+def test_reads_what_risk_predict_writes(tmp_path: Path) -> None:
+    """The contract with `mineaction risk predict`: the file analysis/risk/outputs.py
+    writes is the one this layer reads, cells, reasons and model alike."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from mineaction.analysis.risk.grid import over_bbox
+    from mineaction.analysis.risk.outputs import write_geopackage
+
+    g = over_bbox(-75.0, 6.0, -74.95, 6.03, 1000.0)
+    n = len(g)
+    raw = np.linspace(-4, 1, n)
+    scores = pd.DataFrame({"probability": 1 / (1 + np.exp(-raw)), "raw": raw,
+                           "why": [json.dumps({"count_accident_5km": 0.9,
+                                               "dist_hazard_km": -0.3})] * n})
+    path = write_geopackage(tmp_path / "predicted.gpkg", g, scores, {
+        "trained_until": 2015.0, "horizon_years": 3.0, "cutoff": 2015.0, "cell_m": 1000.0,
+        "created": "2026-12-06T09:00:00+00:00", "features": ["count_accident_5km"],
+        "metrics": {"roc_auc": 0.7}, "model_format": 1})
+    layer = RiskLayer(path)
+    viewer = Access(Principal(username="v", role=Role.viewer))
+    model = layer.model(viewer)
+    assert model["trained_until"] == 2015.0 and model["cells"] == n
+    cells = layer.cells(viewer, (-75.1, 5.9, -74.9, 6.1))
+    assert len(cells["features"]) == n
+    top = max(cells["features"], key=lambda f: f["properties"]["probability"])
+    why = layer.explain(viewer, top["properties"]["cell_id"])
+    assert [r["direction"] for r in why["reasons"]] == ["raises", "lowers"]
+    assert why["percentile"] == max(f["properties"]["percentile"] for f in cells["features"])

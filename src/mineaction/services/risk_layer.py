@@ -59,7 +59,7 @@ class RiskLayerUnavailable(ServiceError):
 class _Loaded:
     """What one version of the file gives: its model row and its cells' centres."""
 
-    version: tuple[int, int]
+    version: tuple[int, int, int]
     model: dict[str, Any]
     lon: np.ndarray
     lat: np.ndarray
@@ -104,14 +104,15 @@ class RiskLayer:
         return self.path is not None
 
     # -- reading the file -----------------------------------------------------------------
-    def _version(self) -> tuple[int, int]:
+    def _version(self) -> tuple[int, int, int]:
+        # `risk predict` writes a new file and renames it over the old one: a new inode.
         assert self.path is not None
         try:
             st = os.stat(self.path)
         except OSError:
             raise RiskLayerUnavailable(f"the risk layer {self.path.name} cannot be read: "
                                        "no such file") from None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _load(self, access: Access) -> _Loaded:
         """The file as now on disk, checked: refused first to whoever may not see it, and
@@ -129,7 +130,7 @@ class RiskLayer:
                 self._loaded = self._read(version)
             return self._loaded
 
-    def _read(self, version: tuple[int, int]) -> _Loaded:
+    def _read(self, version: tuple[int, int, int]) -> _Loaded:
         import pyogrio
         from pyogrio.raw import read
 
