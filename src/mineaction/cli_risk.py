@@ -218,42 +218,6 @@ def train(
 
 
 # -- evaluate ------------------------------------------------------------------------------
-def _report(path: Path, result: dict[str, Any]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8))
-    rel = result["out_of_time"]["LightGBM"].get("reliability") or []
-    pred = [b["predicted"] for b in rel]
-    obs = [b["observed"] for b in rel]
-    top = max([*pred, *obs, 1e-6]) * 1.05
-    left.plot([0, top], [0, top], color="grey", linestyle=":", label="perfectly calibrated")
-    left.plot(pred, obs, marker="o", label="LightGBM (deciles of cells)")
-    left.set_xlabel("predicted probability")
-    left.set_ylabel("observed share of cells with an event")
-    left.set_title("Reliability (test window)")
-    left.legend(loc="upper left")
-    curves = result["capture_curves"]
-    area = [100 * a for a in curves["area"]]
-    for name, ys in curves.items():
-        if name != "area":
-            right.plot(area, [100 * (y if y is not None else math.nan) for y in ys], label=name)
-    right.plot(area, area, color="grey", linestyle=":", label="random")
-    right.set_xscale("log")
-    right.set_xlabel("share of the area, highest scores first (%)")
-    right.set_ylabel("share of the test window's events (%)")
-    right.set_title("Capture")
-    right.legend(loc="upper left", fontsize="small")
-    test = result["setup"]["test"]
-    fig.suptitle(f"Out of time: features before {test['features_before']:g}, events "
-                 f"{test['labels'][0]:g} to {test['labels'][1]:g}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 @risk_app.command("evaluate")
 def evaluate(
     until: Annotated[float, typer.Option(
@@ -298,7 +262,9 @@ def evaluate(
         finally:
             bar.close()
     if report is not None:
-        _report(report, result)
+        from mineaction.analysis.risk.outputs import write_report
+
+        write_report(report, result)
     if json_out:
         typer.echo(json.dumps(_jsonable(result), indent=1))
         return
@@ -429,58 +395,6 @@ def predict(
 
 
 # -- score ---------------------------------------------------------------------------------
-COORDINATE_NAMES = (("lon", "lat"), ("longitude", "latitude"), ("x", "y"))
-
-
-class PointsError(Exception):
-    pass
-
-
-def read_points(path: Path) -> tuple[Any, str, str, list[str]]:
-    """The CSV's rows (a pandas frame of text), the longitude and latitude columns, and
-    the id columns kept in the output. Raises PointsError naming file, row and field."""
-    import csv
-
-    import pandas as pd
-
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
-                raise PointsError(f"{path}: empty file; it needs a header with lon,lat")
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise PointsError(f"{path}: cannot be read as CSV: {exc}") from exc
-    names = [h.strip() for h in header]
-    lower = {n.lower(): n for n in names}
-    pair = next(((lower[a], lower[b]) for a, b in COORDINATE_NAMES
-                 if a in lower and b in lower), None)
-    if pair is None:
-        raise PointsError(f"{path}: no coordinate columns: the header needs lon,lat "
-                          "(or longitude,latitude, or x,y)")
-    ids = [n for n in names if n.lower() == "id" or n.lower().endswith("_id")]
-    width = len(names)
-    for i, row in enumerate(rows, start=1):
-        if len(row) != width and any(c.strip() for c in row):
-            raise PointsError(f"{path}: row {i} (line {i + 1}): {len(row)} fields where "
-                              f"the header has {width}")
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    frame = pd.DataFrame(rows, columns=names, dtype=object)
-    for name, low, high in ((pair[0], -180.0, 180.0), (pair[1], -90.0, 90.0)):
-        for i, text in enumerate(frame[name], start=1):
-            value = (text or "").strip()
-            try:
-                number = float(value)
-            except ValueError:
-                why = "is empty" if not value else f"{value!r} is not a number"
-                raise PointsError(f"{path}: row {i}: field {name}: {why}") from None
-            if not (low <= number <= high) or not math.isfinite(number):
-                raise PointsError(f"{path}: row {i}: field {name}: {value} is outside "
-                                  f"{low:g} to {high:g}")
-    return frame, pair[0], pair[1], ids
-
-
 @risk_app.command("score")
 def score(
     points: Annotated[Path, typer.Argument(
@@ -498,10 +412,9 @@ def score(
     import numpy as np
     import pandas as pd
 
-    try:
-        frame, lon_col, lat_col, ids = read_points(points)
-    except PointsError as exc:
-        fail(str(exc), 2)
+    from mineaction.services.risk import read_points
+
+    frame, lon_col, lat_col, ids = _run(lambda: read_points(points))
     fitted, meta = _load_model(model)
     lon = frame[lon_col].astype(float).to_numpy()
     lat = frame[lat_col].astype(float).to_numpy()

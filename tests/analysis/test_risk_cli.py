@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyproj
 import pytest
 import shapely
@@ -24,13 +25,14 @@ from typer.testing import CliRunner
 from mineaction.access.roles import Policy, Principal, Role
 from mineaction.analysis.risk import artifact, features, grid
 from mineaction.cli import app
-from mineaction.domain.models import Accident
-from mineaction.services.risk import Risk, TrainParams, projection_of
+from mineaction.domain.models import Accident, AdminArea
+from mineaction.services.risk import Risk, TrainParams, far_events, projection_of
 from mineaction.store import open_store
 
 REPO = Path(__file__).parents[2]
 EVENTS = REPO / "data" / "colombia" / "aicma_events_1990-2014.geojson"
 BOX = (-75.3, 6.0, -74.9, 6.4)
+AREA = (-75.25, 6.15, -75.1, 6.3)  # an admin area of the test store, about 16 x 17 km
 SMALL = ["--rounds", "40", "--num-leaves", "7", "--min-child", "20",
          "--negative-ratio", "1"]
 PARAMS = TrainParams(rounds=40, num_leaves=7, min_child=20, negative_ratio=1.0)
@@ -60,6 +62,8 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with open_store(path) as store:
         report = import_file(store, sliced, mapping=load_mapping("aicma-events"))
         assert report.committed and not report.errors
+        store.add(AdminArea(pcode="05999", name="Vereda Prueba", level=2,
+                            geometry=shapely.box(*AREA)))
     return path
 
 
@@ -247,6 +251,28 @@ def test_predict_over_a_box_and_per_hazard(store_path: Path, model_dir: Path,
     assert len(rows) == 312  # the suspected minefields of the box
     scores = np.array([float(r["score"]) for r in rows])
     assert ((scores >= 0) & (scores <= 1)).all() and scores.std() > 0
+
+
+def test_predict_over_an_admin_area_by_name(store_path: Path, model_dir: Path,
+                                            tmp_path: Path) -> None:
+    out = tmp_path / "area.gpkg"
+    code, text = cli("risk", "predict", "--model", str(model_dir), "--store", str(store_path),
+                     "--admin-area", "vereda prueba", "--out", str(out))
+    assert code == 0, text
+    c = cells(out)
+    # cells whose centre is inside the area: all of them inside, about its km2 of them
+    assert shapely.contains_xy(shapely.box(*AREA), c["lon"], c["lat"]).all()
+    assert 250 < len(c["cell_id"]) < 300
+    code, text = cli("risk", "predict", "--model", str(model_dir), "--store", str(store_path),
+                     "--admin-area", "05000", "--out", str(tmp_path / "none.gpkg"))
+    assert code == 2 and "no admin area has the code or name '05000'" in text
+    assert not (tmp_path / "none.gpkg").exists()
+
+
+def test_events_far_from_the_rest_are_coordinate_errors() -> None:
+    frame = pd.DataFrame({"lon": [-75.0, -75.2, -74.9, 74.2, -75.1],
+                          "lat": [6.0, 6.2, 6.1, 4.2, 6.3]})
+    assert far_events(frame).tolist() == [False, False, False, True, False]
 
 
 def test_predict_needs_one_area(store_path: Path, model_dir: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -113,6 +114,55 @@ def projection_of(meta: dict[str, Any]) -> Projection:
 
 def _year(value: float) -> str:
     return f"{value:g}"
+
+
+COORDINATE_NAMES = (("lon", "lat"), ("longitude", "latitude"), ("x", "y"))
+
+
+def read_points(path: Path) -> tuple[Any, str, str, list[str]]:
+    """`risk score`'s points file: its rows (a pandas frame of text), the longitude and
+    latitude columns, and the id columns kept in the output. Every row is checked before
+    any is scored; Invalid names the file, the row (data rows from 1) and the field."""
+    import csv
+
+    import pandas as pd
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise Invalid(f"{path}: empty file; it needs a header with lon,lat")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise Invalid(f"{path}: cannot be read as CSV: {exc}") from exc
+    names = [h.strip() for h in header]
+    lower = {n.lower(): n for n in names}
+    pair = next(((lower[a], lower[b]) for a, b in COORDINATE_NAMES
+                 if a in lower and b in lower), None)
+    if pair is None:
+        raise Invalid(f"{path}: no coordinate columns: the header needs lon,lat "
+                          "(or longitude,latitude, or x,y)")
+    ids = [n for n in names if n.lower() == "id" or n.lower().endswith("_id")]
+    width = len(names)
+    for i, row in enumerate(rows, start=1):
+        if len(row) != width and any(c.strip() for c in row):
+            raise Invalid(f"{path}: row {i} (line {i + 1}): {len(row)} fields where "
+                              f"the header has {width}")
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    for name, low, high in ((pair[0], -180.0, 180.0), (pair[1], -90.0, 90.0)):
+        for i, text in enumerate(frame[name], start=1):
+            value = (text or "").strip()
+            try:
+                number = float(value)
+            except ValueError:
+                why = "is empty" if not value else f"{value!r} is not a number"
+                raise Invalid(f"{path}: row {i}: field {name}: {why}") from None
+            if not (low <= number <= high) or not math.isfinite(number):
+                raise Invalid(f"{path}: row {i}: field {name}: {value} is outside "
+                                  f"{low:g} to {high:g}")
+    return frame, pair[0], pair[1], ids
 
 
 class Risk:
