@@ -59,6 +59,9 @@ def site_check(
         "minefield records, accident places generalised).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The full findings as JSON.")
     ] = False,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of the findings: en, or a report language (es ...).")
+    ] = "en",
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """What the records say about a place: hazards on the site or within --buffer,
@@ -85,10 +88,11 @@ def site_check(
         try:
             if batch:
                 assert site_file is not None
-                _batch(checks, principal, site_file, buffer, nearby, out)
+                _batch(checks, principal, site_file, buffer, nearby, out, lang)
                 return
             geometry = _site(site_file, point, wkt)
-            report = checks.check(principal, geometry, buffer_m=buffer, nearby_m=nearby)
+            report = checks.check(principal, geometry, buffer_m=buffer, nearby_m=nearby,
+                                  lang=lang)
         except FileError as exc:
             fail(str(exc), 2)
         except Invalid as exc:
@@ -120,7 +124,7 @@ def _site(site_file: Path | None, point: str | None, wkt: str | None) -> Any:
 
 
 def _batch(checks: Any, principal: Any, path: Path, buffer: float, nearby: float,
-           out: Path | None) -> None:
+           out: Path | None, lang: str) -> None:
     import csv
 
     from tqdm import tqdm
@@ -138,7 +142,7 @@ def _batch(checks: Any, principal: Any, path: Path, buffer: float, nearby: float
         with tqdm(total=len(good), unit="site", desc="site checks", file=sys.stderr,
                   disable=None) as bar:
             for site_id, report in checks.batch(principal, good, buffer_m=buffer,
-                                                nearby_m=nearby,
+                                                nearby_m=nearby, lang=lang,
                                                 progress=lambda n: bar.update(1)):
                 writer.writerow(_batch_row(site_id, report))
     finally:

@@ -115,7 +115,7 @@ def test_a_plot_gets_its_hazards_release_shares_and_nearby_events(world) -> None
     assert report.finds is not None and report.finds.count == 1
     assert [m.label for m in report.minefield_records] == ["MF-1"]
     text = " ".join(report.findings)
-    assert "in recorded hazard H-on (CHA, open) (40% of it)" in text
+    assert "The site lies in recorded hazard H-on (CHA, open): 40% of the site." in text
     assert "50% of the site lies in land cleared in 2023 by Clearance NGO." in text
     assert "30% of the site lies in land cancelled by non-technical survey in 2021" in text
     assert "3 accidents within 2.0 km, the last in 2020" in text
@@ -179,3 +179,15 @@ def test_batch_checks_every_site_and_reports_bad_ones_without_stopping(world) ->
     assert [i for i, _ in out] == ["a", "b", "c"]
     assert isinstance(out[1][1], Invalid)
     assert seen == [1, 2, 3]
+
+
+def test_the_findings_in_spanish(world) -> None:  # type: ignore[no-untyped-def]
+    store, _ = world
+    report = SiteChecks(store).check(ADMIN, SITE, buffer_m=500, nearby_m=2000, lang="es")
+    text = " ".join(report.findings)
+    assert "El sitio está dentro del área peligrosa registrada H-on (CHA, abierta)" in text
+    assert "El 50 % del sitio está en tierra despejada en 2023 por Clearance NGO." in text
+    assert "3 accidentes a menos de 2,0 km, el último en 2020" in text
+    assert report.caveat.startswith("Esto es lo que dicen los registros")
+    with pytest.raises(Invalid):
+        SiteChecks(store).check(ADMIN, SITE, lang="xx")

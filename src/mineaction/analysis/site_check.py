@@ -18,8 +18,8 @@ Shares of the site are measured in a Lambert azimuthal equal-area projection cen
 the site: equal-area, so a share of area is a share of ground, and within a few
 kilometres of the centre its lengths are right to a few parts in a million.
 
-The wording follows IMAS: it says what is recorded, when and by whom, and never that a
-place is "safe" or "free of mines". The absence of a record is not evidence of absence.
+The words (reports/site_wording.py, in the report languages) follow IMAS: what is
+recorded, when and by whom, never that a place is "safe".
 """
 
 from __future__ import annotations
@@ -29,11 +29,6 @@ from datetime import date, datetime
 from typing import Any
 
 RELEASE_METHODS = ("cleared", "reduced", "cancelled")  # strongest evidence first
-RELEASE_WORDS = {"cleared": "cleared", "reduced": "reduced by technical survey",
-                 "cancelled": "cancelled by non-technical survey"}
-CAVEAT = ("This is what the records held in this system say; it is not a statement that "
-          "the land is free of explosive ordnance. The absence of a record is not evidence "
-          "of absence.")
 
 
 @dataclass
@@ -44,7 +39,8 @@ class Nearby:
     id: str
     distance_m: float  # 0 on the site
     label: str = ""  # name, or kind of device: what a reader recognises it by
-    status: str | None = None  # hazard status, release method
+    status: str | None = None  # hazard status, release method (codes)
+    kind_code: str | None = None  # SHA or CHA for a hazard
     date: str | None = None  # ISO date of the event, release or report
     share_of_site: float | None = None  # part of the site inside it (hazards, releases)
     by: str | None = None  # organisation, where known
@@ -78,14 +74,13 @@ class SiteReport:
     generalised: dict[str, int] = field(default_factory=dict)
     data_as_of: str | None = None
     records_used: dict[str, list[str]] = field(default_factory=dict)
-    findings: list[str] = field(default_factory=list)
-    caveat: str = CAVEAT
+    findings: list[str] = field(default_factory=list)  # in words: reports/site_wording.py
+    caveat: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-# -- measuring --------------------------------------------------------------------------
 class LocalFrame:
     """The site's equal-area frame: lon/lat geometries to metres around the site."""
 
@@ -180,9 +175,7 @@ def measure(site: Any, *, buffer_m: float, nearby_m: float,
     report.hazards = near("hazard", hazards, "name", "hazard_status", "date_reported",
                           buffer_m)
     for h, row in zip(report.hazards, _matching(hazards, report.hazards), strict=True):
-        h.label = h.label or str(row.get("hazard_kind") or "")
-        kind = _text(row.get("hazard_kind"))
-        h.status = f"{kind}, {h.status}" if kind and h.status else h.status or kind
+        h.kind_code = _text(row.get("hazard_kind"))
     report.minefield_records = near("minefield_record", minefield_records, "name",
                                     "", "date_recorded", buffer_m)
     report.released = [n for n in near("released_part", released, "method", "method",
@@ -218,7 +211,6 @@ def measure(site: Any, *, buffer_m: float, nearby_m: float,
         "accident": _ids_within(accidents, site, nearby_m),
         "find": _ids_within(finds, site, nearby_m),
     }
-    report.findings = wording(report)
     return report
 
 
@@ -259,68 +251,3 @@ def _count(kind: str, rows: list[dict[str, Any]], site: Any, radius_m: float,
     return Count(kind=kind, radius_m=radius_m, count=len(hits),
                  nearest_m=round(min(d for d, _ in hits), 1) if hits else None,
                  latest=max(dates) if dates else None)
-
-
-# -- wording ----------------------------------------------------------------------------
-def _distance(m: float) -> str:
-    return f"{m:,.0f} m" if m < 1000 else f"{m / 1000:,.1f} km"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def wording(report: SiteReport) -> list[str]:
-    """The findings in plain words (English; the reports' languages come with issue 22)."""
-    lines: list[str] = []
-    on = [h for h in report.hazards if h.distance_m == 0]
-    near = [h for h in report.hazards if h.distance_m > 0]
-    where = "The point lies" if report.site_type == "Point" else "The site lies"
-    for h in on:
-        part = ("" if report.site_type == "Point" or h.share_of_site is None
-                else f" ({h.share_of_site:.0%} of it)")
-        lines.append(f"{where} in recorded hazard {h.label or h.id} ({h.status}){part}.")
-    if near:
-        h = near[0]
-        more = f" and {_plural(len(near) - 1, 'other')}" if len(near) > 1 else ""
-        lines.append(f"Recorded hazard {h.label or h.id} ({h.status}) lies "
-                     f"{_distance(h.distance_m)} from the site{more}.")
-    if not report.hazards:
-        lines.append(f"No recorded hazard within {_distance(report.buffer_m)}.")
-    for m in report.minefield_records:
-        at = "on the site" if m.distance_m == 0 else f"{_distance(m.distance_m)} away"
-        lines.append(f"Minefield record {m.label or m.id} ({m.date or 'undated'}) {at}.")
-    for method in RELEASE_METHODS:
-        share = report.released_share.get(method)
-        if not share:
-            continue
-        parts = [r for r in report.released if r.status == method]
-        years = sorted({r.date[:4] for r in parts if r.date})
-        by = sorted({r.by for r in parts if r.by})
-        when = f" in {'-'.join(dict.fromkeys([years[0], years[-1]]))}" if years else ""
-        who = f" by {', '.join(by)}" if by else ""
-        subject = ("The point lies" if report.site_type == "Point"
-                   else f"{share:.0%} of the site lies")
-        lines.append(f"{subject} in land {RELEASE_WORDS[method]}{when}{who}.")
-    for count, word in ((report.accidents, "accident"), (report.finds, "find")):
-        if count is None:
-            continue
-        radius = _distance(count.radius_m)
-        if count.count == 0:
-            lines.append(f"No {word} recorded within {radius}.")
-        else:
-            last = f", the last in {count.latest[:4]}" if count.latest else ""
-            lines.append(f"{_plural(count.count, word)} within {radius}{last}; the "
-                         f"nearest {_distance(count.nearest_m or 0.0)} away.")
-    for kind, decimals in report.generalised.items():
-        step = 10.0 ** -decimals
-        lines.append(f"{kind.capitalize()} locations are published rounded to {step:g}° "
-                     f"(about {step * 111:,.0f} km): the {kind} counts and distances above "
-                     "are approximate.")
-    if report.risk:
-        lines.append(f"Modelled contamination risk here: {report.risk['probability']:.1%} "
-                     f"(higher than {report.risk['percentile']:.0f}% of the area modelled); "
-                     "a model's estimate, not a survey.")
-    if report.data_as_of:
-        lines.append(f"The records used were last updated on {report.data_as_of}.")
-    return lines

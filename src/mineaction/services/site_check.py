@@ -19,6 +19,8 @@ from typing import Any
 from mineaction.access.roles import Policy, Principal
 from mineaction.access.visibility import Access
 from mineaction.analysis import site_check as sc
+from mineaction.reports.i18n import available_languages
+from mineaction.reports.site_wording import caveat, wording
 from mineaction.services.errors import FieldError, Invalid
 from mineaction.services.records import Records
 from mineaction.store.base import Store
@@ -82,8 +84,11 @@ class SiteChecks:
         self.risk_at = risk_at
 
     def check(self, principal: Principal, geometry: Any, *, buffer_m: float = 500.0,
-              nearby_m: float = 2000.0) -> sc.SiteReport:
-        """The findings for one site as `principal` may know them."""
+              nearby_m: float = 2000.0, lang: str = "en") -> sc.SiteReport:
+        """The findings for one site as `principal` may know them, worded in `lang`."""
+        if lang not in available_languages():
+            raise _invalid("lang", f"no wording in {lang!r}; one of "
+                           f"{', '.join(available_languages())}")
         site = checked_site(geometry)
         buffer_m = _distance("buffer_m", buffer_m)
         nearby_m = _distance("nearby_m", nearby_m)
@@ -101,19 +106,19 @@ class SiteChecks:
                               if access.may_list(kind) and access.generalised(kind)}
         if self.risk_at is not None:
             report.risk = self.risk_at(access, site.representative_point())
-        if report.generalised or report.risk is not None:
-            report.findings = sc.wording(report)
+        report.findings = wording(report, lang)
+        report.caveat = caveat(lang)
         return report
 
     def batch(self, principal: Principal, sites: Iterable[tuple[str, Any]], *,
-              buffer_m: float = 500.0, nearby_m: float = 2000.0,
+              buffer_m: float = 500.0, nearby_m: float = 2000.0, lang: str = "en",
               progress: Callable[[int], None] | None = None
               ) -> Iterator[tuple[str, sc.SiteReport | Invalid]]:
         """(site id, report) for each site; a bad site gives its Invalid, not an abort."""
         for n, (site_id, geometry) in enumerate(sites, start=1):
             try:
                 yield site_id, self.check(principal, geometry, buffer_m=buffer_m,
-                                          nearby_m=nearby_m)
+                                          nearby_m=nearby_m, lang=lang)
             except Invalid as exc:
                 yield site_id, exc
             if progress is not None:

@@ -25,6 +25,10 @@ NearbyM = Annotated[float, Field(ge=0, le=MAX_BUFFER_M, description=(
     "Accidents and finds within this many metres of the site."))]
 
 
+Lang = Annotated[str, Field(max_length=8, description=(
+    "Language of `findings` and `caveat`: en, or a report language (es ...)."))]
+
+
 class SiteIn(BaseModel):
     geometry: dict[str, Any] = Field(description=(
         "The site as a GeoJSON geometry in longitude/latitude (RFC 7946): a Point, a "
@@ -33,6 +37,7 @@ class SiteIn(BaseModel):
                                                        [-74.999, 6.001], [-75.0, 6.0]]]}])
     buffer_m: BufferM = 500.0
     nearby_m: NearbyM = 2000.0
+    lang: Lang = "en"
 
 
 class NearbyOut(BaseModel):
@@ -77,9 +82,10 @@ class SiteReportOut(BaseModel):
     caveat: str
 
 
-def _run(svc: Any, p: Any, geometry: Any, buffer_m: float, nearby_m: float
+def _run(svc: Any, p: Any, geometry: Any, buffer_m: float, nearby_m: float, lang: str
          ) -> SiteReportOut:
-    report = svc.site_checks.check(p, geometry, buffer_m=buffer_m, nearby_m=nearby_m)
+    report = svc.site_checks.check(p, geometry, buffer_m=buffer_m, nearby_m=nearby_m,
+                                   lang=lang)
     return SiteReportOut.model_validate(report.to_json())
 
 
@@ -92,11 +98,14 @@ def check_point(
         "Hazards and minefield records within this many metres."))] = 500.0,
     nearby_m: Annotated[float, Query(ge=0, le=MAX_BUFFER_M, description=(
         "Accidents and finds within this many metres."))] = 2000.0,
+    lang: Annotated[str, Query(max_length=8, description=(
+        "Language of the findings: en, or a report language (es ...)."))] = "en",
 ) -> SiteReportOut:
     """Hazards on the point or within `buffer_m`, land released over it, accidents and
     finds within `nearby_m`, in plain words after IMAS (`findings`): what is recorded,
     never that a place is safe."""
-    return _run(svc, p, {"type": "Point", "coordinates": [lon, lat]}, buffer_m, nearby_m)
+    return _run(svc, p, {"type": "Point", "coordinates": [lon, lat]}, buffer_m, nearby_m,
+                lang)
 
 
 @router.post("", response_model=SiteReportOut,
@@ -104,4 +113,4 @@ def check_point(
 def check_site(svc: ServicesDep, p: PrincipalDep, body: SiteIn) -> SiteReportOut:
     """As `GET /site-check`, for any site: for an area or a line, the share of it inside
     each hazard and in land released by each method."""
-    return _run(svc, p, body.geometry, body.buffer_m, body.nearby_m)
+    return _run(svc, p, body.geometry, body.buffer_m, body.nearby_m, body.lang)
