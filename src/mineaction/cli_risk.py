@@ -192,14 +192,20 @@ def train(
 
     cfg = _config(config)
     params = _params(rounds, num_leaves, min_child, negative_ratio, seed)
-    bar, stage = _stages(6, "training")
+    from tqdm import tqdm
+
+    bar, stage = _stages(5, "training")
+    rounds_bar = tqdm(total=rounds, desc="LightGBM", unit="round", file=sys.stderr,
+                      disable=None, leave=False)
     with open_audited(store, audited=False) as s:
         service, who = _service(s)
         try:
             trained = _run(lambda: service.train(who, cfg, until=until, horizon=horizon,
                                                  cell_m=cell_m, within_km=within_km,
-                                                 params=params, stage=stage))
+                                                 params=params, stage=stage,
+                                                 rounds_done=rounds_bar.update))
         finally:
+            rounds_bar.close()
             bar.close()
     for note in trained.notes:
         typer.echo(f"note: {note}", err=True)
@@ -251,7 +257,7 @@ def evaluate(
     leave-one-admin-area-out folds."""
     cfg = _config(config)
     params = _params(rounds, num_leaves, min_child, negative_ratio, seed)
-    bar, stage = _stages(5 + (folds != Folds.time), "evaluating")
+    bar, stage = _stages(4 + (folds != Folds.time), "evaluating")
     with open_audited(store, audited=False) as s:
         service, who = _service(s)
         try:

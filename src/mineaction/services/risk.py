@@ -208,8 +208,10 @@ class Risk:
 
     # -- training -------------------------------------------------------------------------
     def _fit(self, X: pd.DataFrame, label: np.ndarray, held: np.ndarray | None,
-             params: TrainParams) -> RiskModel:
+             params: TrainParams, rounds_done: Progress | None = None) -> RiskModel:
         from mineaction.analysis.risk import model
+
+        callbacks = None if rounds_done is None else [lambda _env: rounds_done(1)]
 
         lgb_params: dict[str, Any] = {"num_leaves": params.num_leaves,
                                       "min_child_samples": params.min_child}
@@ -217,14 +219,16 @@ class Risk:
             lgb_params["monotone_constraints"] = model.monotone_constraints(list(X.columns))
         return model.train(X, label, categorical=("admin_code",), calibrate=held,
                            negative_ratio=params.negative_ratio, rounds=params.rounds,
-                           seed=params.seed, params=lgb_params)
+                           seed=params.seed, params=lgb_params, callbacks=callbacks)
 
     def train(self, p: Principal, config: FeatureConfig, *, until: float | None = None,
               horizon: float = 5.0, cell_m: float = 1000.0, within_km: float = 50.0,
-              params: TrainParams = TrainParams(), stage: Stage | None = None) -> Trained:
+              params: TrainParams = TrainParams(), stage: Stage | None = None,
+              rounds_done: Progress | None = None) -> Trained:
         """Train on the events before `until` (default: the end of the data); see the
         module's docstring for the windows. The grid: cells within `within_km` of any
-        event known at the features' cut-off."""
+        event known at the features' cut-off. `stage` is told each step's name,
+        `rounds_done` each LightGBM round."""
         from mineaction.analysis.risk import features, grid, validate
 
         say = stage or (lambda _: None)
@@ -265,7 +269,7 @@ class Risk:
                           "--horizon or a larger --within-km")
         say("training LightGBM")
         held = validate.spatial_blocks(g.x, g.y, BLOCK_M, 5, seed=params.seed) == 0
-        fitted = self._fit(X, label, held, params)
+        fitted = self._fit(X, label, held, params, rounds_done)
         say("measuring on the held-out blocks")
         metrics: dict[str, Any] = {"cells": len(g), "positive_cells": int(label.sum()),
                                    "held_out_cells": int(held.sum())}
