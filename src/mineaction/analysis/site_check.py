@@ -82,18 +82,26 @@ class SiteReport:
 
 
 class LocalFrame:
-    """The site's equal-area frame: lon/lat geometries to metres around the site."""
+    """The site's equal-area frame: lon/lat geometries to metres around the site. A point
+    site needs no frame (whether it lies inside an area is the same in lon/lat), and
+    building a projection costs more than the rest of a point's check: left as it is."""
 
     def __init__(self, site: Any) -> None:
+        self._proj: Any = None
+        if site.geom_type in ("Point", "MultiPoint") or site.is_empty:
+            return
         from pyproj import Proj
 
-        c = site.centroid if not site.is_empty else site
+        c = site.centroid
         self._proj = Proj(f"+proj=laea +lat_0={float(c.y)!r} +lon_0={float(c.x)!r} "
                           "+datum=WGS84 +units=m")
 
     def project(self, geom: Any) -> Any:
         import numpy as np
         import shapely
+
+        if self._proj is None:
+            return geom
 
         def forward(coords: Any) -> Any:
             x, y = self._proj(coords[:, 0], coords[:, 1])

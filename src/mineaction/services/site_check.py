@@ -132,9 +132,8 @@ class SiteChecks:
         generalised = access.generalised(kind)
         reach = distance_m + (_generalisation_m(site, access.public_decimals)
                               if generalised else 0.0)
-        frame = self.store.read_frame(Query(kind=kind, near=Near(site, reach), limit=None,
-                                            visible=access.rows(kind)))
-        rows = [dict(r) for r in frame.to_dict("records")] if len(frame) else []
+        rows = self.store.read_dicts(Query(kind=kind, near=Near(site, reach), limit=None,
+                                           visible=access.rows(kind)))
         hidden = access.hidden(kind)
         for r in rows:
             for name in hidden:
@@ -148,17 +147,15 @@ class SiteChecks:
         activity_ids = tuple({str(r["activity_id"]) for r in rows if r.get("activity_id")})
         if not activity_ids:
             return rows
-        activities = self.store.read_frame(Query(kind="activity", ids=activity_ids,
+        activities = self.store.read_dicts(Query(kind="activity", ids=activity_ids,
                                                  limit=None, visible=access.rows("activity")))
-        org_of = {str(a["id"]): a.get("organisation_id")
-                  for a in activities.to_dict("records")} if len(activities) else {}
+        org_of = {str(a["id"]): a.get("organisation_id") for a in activities}
         org_ids = tuple({str(o) for o in org_of.values() if o})
         names: dict[str, str] = {}
         if org_ids:
-            orgs = self.store.read_frame(Query(kind="organisation", ids=org_ids, limit=None,
+            orgs = self.store.read_dicts(Query(kind="organisation", ids=org_ids, limit=None,
                                                visible=access.rows("organisation")))
-            names = {str(o["id"]): str(o.get("name") or o["id"])
-                     for o in orgs.to_dict("records")} if len(orgs) else {}
+            names = {str(o["id"]): str(o.get("name") or o["id"]) for o in orgs}
         for r in rows:
             org = org_of.get(str(r.get("activity_id")))
             r["organisation_name"] = names.get(str(org)) if org else None

@@ -232,6 +232,21 @@ class Reading:
         frame["source_ids"] = [",".join(sources.get(i, ())) or None for i in frame["id"]]
         return frame.drop(columns=["fid"])
 
+    def read_dicts(self, q: Query) -> list[dict[str, Any]]:
+        """Rows as dicts (geometry as shapely objects), without their sources: for reads of
+        a few rows a request makes (a site check), where a table and the kind's whole
+        source list (read_frame) would cost more than the query."""
+        stmt, post_filter = self._select(q)
+        stmt = stmt.order_by(entity_table(ENTITIES[q.kind]).c.fid)
+        if post_filter is None and q.limit is not None:
+            stmt = stmt.limit(q.limit).offset(q.offset)
+        with self.engine.connect() as conn:
+            rows = [r._mapping for r in conn.execute(stmt)]
+            rows = [r for r in rows if post_filter is None or post_filter(r)]
+        if post_filter is not None:
+            rows = rows[q.offset :] if q.limit is None else rows[q.offset : q.offset + q.limit]
+        return [{k: v for k, v in r.items() if k != "fid"} for r in rows]
+
     def _all_sources(self, kind: str) -> dict[str, list[str]]:
         links = METADATA.tables["record_sources"]
         out: dict[str, list[str]] = {}
