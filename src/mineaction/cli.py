@@ -565,6 +565,7 @@ def export(
 def _register_shells() -> None:
     """Commands that live in their own modules (reports, server), added last so their
     imports stay out of the core commands' start-up."""
+    from mineaction.cli_certificate import register as register_certificate_commands
     from mineaction.cli_checks import register as register_check_commands
     from mineaction.cli_minefield import register as register_minefield_commands
     from mineaction.cli_reconcile import register as register_reconcile_commands
@@ -583,6 +584,7 @@ def _register_shells() -> None:
     register_minefield_commands(commands)
     register_risk_commands(commands)
     register_site_commands(commands)
+    register_certificate_commands(commands)
 
 
 _register_shells()

@@ -62,6 +62,11 @@ def site_check(
     lang: Annotated[str, typer.Option(
         "--lang", help="Language of the findings: en, or a report language (es ...).")
     ] = "en",
+    certificate: Annotated[Path | None, typer.Option(
+        "--certificate", help="Also issue a certificate of the check and write it here "
+        "(PDF, in --lang). A certificate is always made from the public view (approved "
+        "records only), so that anyone can verify it: `mineaction certificate verify ID`."
+    )] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """What the records say about a place: hazards on the site or within --buffer,
@@ -82,6 +87,8 @@ def site_check(
         fail("give the site one way: a file, --point lon,lat or --wkt", 2)
     if batch and site_file is None:
         fail("--batch reads its sites from a file", 2)
+    if batch and certificate is not None:
+        fail("--certificate is for one site, not a --batch", 2)
     principal = PUBLIC if public else cli_principal()
     with open_audited(store) as s:
         checks = SiteChecks(s, Policy())
@@ -93,6 +100,8 @@ def site_check(
             geometry = _site(site_file, point, wkt)
             report = checks.check(principal, geometry, buffer_m=buffer, nearby_m=nearby,
                                   lang=lang)
+            if certificate is not None:
+                _certificate(s, principal, geometry, buffer, nearby, lang, certificate)
         except FileError as exc:
             fail(str(exc), 2)
         except Invalid as exc:
@@ -105,6 +114,27 @@ def site_check(
         typer.echo(line)
     typer.echo("")
     typer.echo(report.caveat)
+
+
+def _certificate(store: Any, principal: Any, geometry: Any, buffer: float, nearby: float,
+                 lang: str, out: Path) -> None:
+    """Issue a certificate (services/certificates.py: the public view) and write its PDF
+    whole or not at all."""
+    import os
+
+    from mineaction.access.roles import Policy
+    from mineaction.services.certificates import Certificates
+
+    certs = Certificates(store, Policy())
+    made = certs.issue(principal, geometry, buffer_m=buffer, nearby_m=nearby, lang=lang)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_bytes(certs.pdf(made["id"]))
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    typer.echo(f"certificate {made['id']} (evidence {made['evidence_hash']}) -> {out}; "
+               f"verify with: mineaction certificate verify {made['id']}", err=True)
 
 
 def _site(site_file: Path | None, point: str | None, wkt: str | None) -> Any:
