@@ -314,3 +314,89 @@ def test_monotone_constraints_follow_the_meaning_of_each_feature() -> None:
     cols = ["dist_any_km", "count_any_5km", "wcount_find_1km", "years_since_any_5km",
             "admin_wdensity", "admin_code", "cov_river_km"]
     assert model.monotone_constraints(cols) == [-1, 1, 1, -1, 1, 0, 0]
+
+
+# -- kernel densities, trends, admin trend (configuration kde_bandwidths_km, admin_trend) ---
+KCFG = features.FeatureConfig(kinds=("accident", "find"), radii_km=(1.0,),
+                              half_life_years=3.0, kde_bandwidths_km=(2.0, 20.0),
+                              trend_years=5.0, admin_trend=True)
+
+
+def test_kernel_density_is_a_gaussian_of_the_bandwidth() -> None:
+    # one event of weight 1 at the origin, bandwidth 2 km: peak 1 / (2 pi b^2) per km2,
+    # exp(-d^2 / 2 b^2) of it at d km, and about 1 event in all over the plane
+    px = np.array([0.0, 2_000.0, 4_000.0])
+    d = features.kernel_density(px, np.zeros(3), np.array([0.0]), np.array([0.0]),
+                                np.array([1.0]), 2.0)
+    peak = 1.0 / (2 * np.pi * 4.0)
+    assert d[0] == pytest.approx(peak, rel=0.05)
+    assert d[1] == pytest.approx(peak * np.exp(-0.5), rel=0.25)
+    assert d[2] == pytest.approx(peak * np.exp(-2.0), rel=0.35)
+    gx, gy = np.meshgrid(np.arange(-12_000, 12_001, 500.0), np.arange(-12_000, 12_001, 500.0))
+    total = features.kernel_density(gx.ravel(), gy.ravel(), np.array([0.0]), np.array([0.0]),
+                                    np.array([1.0]), 2.0).sum() * 0.25  # 0.25 km2 a point
+    assert total == pytest.approx(1.0, rel=0.05)
+
+
+def test_kernel_densities_and_trends_never_see_future_events() -> None:
+    x, y = np.array([0.0, 30_000.0]), np.array([0.0, 0.0])
+    # two old events (2000-2004 window before the 2005-2009 one), one recent one
+    ev = pd.DataFrame({"x": [0.0, 500.0, 30_000.0], "y": [0.0, 0.0, 0.0],
+                       "t": [2001.0, 2002.0, 2008.0]})
+    future = pd.DataFrame({"x": np.linspace(-900, 900, 50), "y": np.zeros(50),
+                           "t": np.linspace(2010.0, 2014.9, 50)})
+
+    def kde(frame: pd.DataFrame) -> pd.DataFrame:
+        return features.kde_features(x, y, frame["x"].to_numpy(), frame["y"].to_numpy(),
+                                     frame["t"].to_numpy(), 2010.0, KCFG)
+
+    before = kde(ev)
+    pd.testing.assert_frame_equal(before, kde(pd.concat([ev, future], ignore_index=True)))
+    assert list(before.columns) == features.kde_names(KCFG)
+    for name in before.columns:
+        assert registry.spec_for(name) is not None, name
+    # cooling down where only the older window had events, heating up where only the recent
+    assert before["trend_any_2km"].iloc[0] < 0 < before["trend_any_2km"].iloc[1]
+    assert before["kde_recent_any_2km"].iloc[0] == 0.0
+    # recency weights: an event of 2 years ago weighs 0.5 ** (2/3)
+    single = features.kde_features(x[1:], y[1:], np.array([30_000.0]), np.array([0.0]),
+                                   np.array([2008.0]), 2010.0, KCFG)
+    ref = features.kernel_density(x[1:], y[1:], np.array([30_000.0]), np.array([0.0]),
+                                  np.array([1.0]), 2.0)
+    assert single["kde_any_2km"].iloc[0] == pytest.approx(0.5 ** (2 / 3) * ref[0])
+
+
+def test_admin_trend_compares_two_windows_before_the_cut_off() -> None:
+    a = shapely.box(0, 0, 2_000, 2_000)
+    b = shapely.box(2_000, 0, 4_000, 1_000)
+    admin = features.AdminAreas(np.array([a, b], dtype=object), np.array(["05001", "08001"]),
+                                np.array(["05", "08"]), np.array([4.0, 2.0]))
+    cells = np.array([0, 1, -1])
+    ev_area = np.array([0, 0, 0, 1, 1, 1])
+    t = np.array([2006.0, 2008.0, 2001.0, 2002.0, 2003.0, 2009.0])
+    f = features.admin_features(cells, ev_area, t, 2010.0, admin, KCFG)
+    assert f["admin_trend"].tolist() == pytest.approx([np.log(3 / 2), np.log(2 / 3), 0.0])
+    assert registry.spec_for("admin_trend") is not None
+    # events from the cut-off on change nothing
+    more = features.admin_features(cells, np.r_[ev_area, [0, 0, 1]],
+                                   np.r_[t, [2010.0, 2012.0, 2014.0]], 2010.0, admin, KCFG)
+    pd.testing.assert_frame_equal(f, more)
+    # off by default: the columns others read stay as they were
+    assert "admin_trend" not in features.admin_features(cells, ev_area, t, 2010.0, admin, CFG)
+
+
+def test_kde_features_through_compute_and_yaml(tmp_path) -> None:
+    (tmp_path / "risk.yaml").write_text("kinds: [accident]\nradii_km: [5]\n"
+                                        "kde_bandwidths_km: [5, 50]\ntrend_years: 3\n")
+    cfg = features.load_config(tmp_path / "risk.yaml")
+    assert cfg.kde_bandwidths_km == (5, 50) and cfg.trend_years == 3
+    ev = pd.DataFrame({"kind": ["accident"] * 2, "lon": [0.0, 0.01], "lat": [0.0, 0.0],
+                       "t": [2008.0, 2011.0]})
+    ctx = features.Context.build(PROJ, ev, cfg)
+    f = features.compute(ctx, np.array([0.0]), np.array([0.0]), 2010.0)
+    assert {"kde_any_5km", "kde_recent_any_50km", "trend_any_50km"} <= set(f.columns)
+    alone = features.compute(features.Context.build(PROJ, ev.iloc[:1], cfg),
+                             np.array([0.0]), np.array([0.0]), 2010.0)
+    pd.testing.assert_frame_equal(f, alone)  # the 2011 event is not known in 2010
+    assert model.monotone_constraints(["kde_any_5km", "kde_recent_any_5km",
+                                       "trend_any_5km", "admin_trend"]) == [1, 1, 0, 0]

@@ -70,7 +70,7 @@ def monotone_constraints(features: list[str]) -> list[int]:
         if name.startswith(("dist_", "years_since_")):
             out.append(-1)
         elif name.startswith(("count_", "wcount_", "recent_", "admin_wdensity",
-                              "admin_recent_density")):
+                              "admin_recent_density", "kde_")):
             out.append(1)
         else:
             out.append(0)
@@ -95,12 +95,14 @@ def train(X: pd.DataFrame, label: NDArray[Any], *, categorical: tuple[str, ...] 
           calibrate: NDArray[np.bool_] | None = None, negative_ratio: float = 1.0,
           hard: NDArray[np.bool_] | None = None, rounds: int = 400, seed: int = 0,
           params: dict[str, Any] | None = None,
-          callbacks: list[Any] | None = None) -> RiskModel:
+          callbacks: list[Any] | None = None,
+          weight: NDArray[np.float64] | None = None) -> RiskModel:
     """Fit on the rows where `calibrate` is False, then fit the isotonic map on the rows
     where it is True (held out: calibrating on training rows would be overconfident).
     `label` is 0/1 (objective binary) or an event count (objective poisson); the
     calibrated output is always P(at least one event). `callbacks`: LightGBM callbacks, e.g.
-    `distributed.training_progress(rounds)` for a progress bar."""
+    `distributed.training_progress(rounds)` for a progress bar. `weight`: a weight per
+    row (say, a positive cell's number of events, when what counts is events captured)."""
     import lightgbm as lgb
 
     target = np.asarray(label, float)
@@ -114,6 +116,7 @@ def train(X: pd.DataFrame, label: NDArray[Any], *, categorical: tuple[str, ...] 
     cats = [c for c in categorical if c in feats]
     p = {**DEFAULT_PARAMS, **(params or {}), "seed": seed}
     data = lgb.Dataset(X.iloc[rows], label=target[rows],
+                       weight=None if weight is None else np.asarray(weight, float)[rows],
                        categorical_feature=cats or "auto", free_raw_data=True)
     booster = lgb.train(p, data, num_boost_round=rounds, callbacks=callbacks)
     model = RiskModel(booster, feats, cats, info={

@@ -65,6 +65,23 @@ REGISTRY: tuple[FeatureSpec, ...] = (
     FeatureSpec("admin_recent_density", "events per km2 in the cell's municipality in the "
                 "last `recent_years` before T", "as admin_wdensity, unweighted, recent only",
                 "as above", HISTORY),
+    FeatureSpec("admin_trend", "log((events in the cell's municipality in the last "
+                "`trend_years` (default 5) before T + 1) / (events in the `trend_years` before "
+                "those + 1)): is the municipality heating up or cooling down? (configuration "
+                "`admin_trend: true`)", "counts per polygon of the two windows",
+                "as admin_wdensity", HISTORY),
+    FeatureSpec("kde_{kind}_{r}km", "recency-weighted Gaussian kernel density of past "
+                "events (any kind) with bandwidth r km, events per km2 (weights as wcount): "
+                "reaches 20-50 km, where counts of pairs would be too many",
+                "events summed on a raster of r/4 (at least 250 m), smoothed by a Gaussian "
+                "of sigma r (scipy.ndimage, truncated at 4 sigma), read at the cell "
+                "(configuration `kde_bandwidths_km`)", "accidents, finds, hazards", HISTORY),
+    FeatureSpec("kde_recent_{kind}_{r}km", "as kde, unweighted, on the events of the last "
+                "`trend_years` (default 5) before T only", "as kde", "as above", HISTORY),
+    FeatureSpec("trend_{kind}_{r}km", "log((density of the last `trend_years` + 0.001) / "
+                "(density of the `trend_years` before those + 0.001)), densities as "
+                "kde_recent, per km2: is the neighbourhood heating up or cooling down?",
+                "as kde, two windows", "as above", HISTORY),
     FeatureSpec("cov_{layer}_km", "distance to the nearest feature of a user-supplied "
                 "vector layer (roads, settlements, rivers, ...)",
                 "points: KD-tree; lines and polygon boundaries: vertices after densifying to "
