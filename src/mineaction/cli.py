@@ -568,6 +568,7 @@ def _register_shells() -> None:
     from mineaction.cli_certificate import register as register_certificate_commands
     from mineaction.cli_checks import register as register_check_commands
     from mineaction.cli_minefield import register as register_minefield_commands
+    from mineaction.cli_priorities import register as register_priority_commands
     from mineaction.cli_reconcile import register as register_reconcile_commands
     from mineaction.cli_reports import publish, report_app
     from mineaction.cli_risk import register as register_risk_commands
@@ -584,6 +585,7 @@ def _register_shells() -> None:
     register_minefield_commands(commands)
     register_risk_commands(commands)
     register_site_commands(commands)
+    register_priority_commands(commands)
     register_certificate_commands(commands)
 
 
