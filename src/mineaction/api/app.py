@@ -75,6 +75,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
         imports,
         links,
         minefields,
+        priorities,
         records,
         reports,
         risk,
@@ -95,7 +96,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
     for router in collections:
         app.include_router(router, prefix=API)
     for module in (auth, users, imports, audit, stats, reports, links, checks, minefields,
-                   risk, site_check):
+                   risk, site_check, priorities):
         app.include_router(module.router, prefix=API)
 
     @app.get(API, tags=["meta"], summary="Landing: the collections and links")

@@ -128,6 +128,7 @@ def read_layer(name: str, path: str | Path) -> Layer:
 
 def layer_from_geojson(name: str, collection: Mapping[str, Any]) -> Layer:
     """A layer given over the API: a GeoJSON FeatureCollection in lon/lat."""
+    import shapely
     from shapely.geometry import shape
 
     _role(name)
@@ -137,7 +138,8 @@ def layer_from_geojson(name: str, collection: Mapping[str, Any]) -> Layer:
     for n, f in enumerate(collection.get("features") or []):
         try:
             g = shape(f["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError,
+                shapely.errors.ShapelyError) as exc:
             raise Invalid(f"layer {name}: feature {n}: not a geometry: {exc}") from None
         props = {str(k).lower(): v for k, v in (f.get("properties") or {}).items()}
         features.append((g, props))
