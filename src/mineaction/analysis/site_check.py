@@ -29,6 +29,18 @@ from datetime import date, datetime
 from typing import Any
 
 RELEASE_METHODS = ("cleared", "reduced", "cancelled")  # strongest evidence first
+# The fields `measure` reads of each kind's rows besides `id` and `geometry`: all a site
+# check reads from the store (services/site_check.py), rather than whole records.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "hazard": ("name", "hazard_status", "date_reported", "hazard_kind", "updated_at"),
+    "minefield_record": ("name", "date_recorded", "updated_at"),
+    "released_part": ("method", "release_date", "activity_id", "updated_at"),
+    "accident": ("accident_date", "updated_at"),
+    "find": ("find_date", "updated_at"),
+}
+# A row's distance to the site, in metres, when the reader measured it already (gaps_m):
+# `measure` then does not measure it again.
+DISTANCE = "__distance_m"
 
 
 @dataclass
@@ -111,6 +123,45 @@ class LocalFrame:
         return shapely.transform(shapely.segmentize(geom, 0.001), forward)
 
 
+def gaps_m(site: Any, geoms: list[Any]) -> list[float]:
+    """`gap_m(site, g)` for each geometry (none empty), equal to it value for value, but
+    measured together when the site is a point: one projection centred on the site for
+    every line and area (where `distance_to_geometry_m` builds one per call, the most
+    costly step of a point's check), one inverse geodesic call for all points."""
+    import numpy as np
+    import shapely
+    from pyproj import Proj
+    from shapely.geometry import Point
+
+    from mineaction.geo import geodesic
+
+    if site.geom_type != "Point":
+        return [geodesic.gap_m(site, g) for g in geoms]
+    if not geoms:
+        return []
+    arr = np.array(geoms, dtype=object)
+    out = np.empty(len(arr))
+    points = shapely.get_type_id(arr) == 0
+    if points.any():
+        n = int(points.sum())
+        _, _, d = geodesic.WGS84.inv(np.full(n, site.x), np.full(n, site.y),
+                                     shapely.get_x(arr[points]), shapely.get_y(arr[points]))
+        out[points] = d
+    if not points.all():
+        # distance_to_geometry_m's projection and edge cutting, shared by all
+        proj = Proj(f"+proj=aeqd +lat_0={float(site.y)!r} +lon_0={float(site.x)!r} "
+                    "+datum=WGS84")
+
+        def forward(coords: Any) -> Any:
+            x, y = proj(coords[:, 0], coords[:, 1])
+            return np.column_stack([x, y])
+
+        projected = shapely.transform(
+            shapely.segmentize(arr[~points], geodesic._MAX_EDGE_DEG), forward)
+        out[~points] = shapely.distance(Point(0.0, 0.0), projected)
+    return [float(d) for d in out]
+
+
 def site_size(site_m: Any) -> float | None:
     """Area (m2) of an area site, length (m) of a line site, None for a point."""
     if site_m.geom_type in ("Polygon", "MultiPolygon"):
@@ -169,7 +220,7 @@ def measure(site: Any, *, buffer_m: float, nearby_m: float,
             g = r.get("geometry")
             if g is None or g.is_empty:
                 continue
-            d = gap_m(site, g)
+            d = r[DISTANCE] if DISTANCE in r else gap_m(site, g)
             if d > limit_m:
                 continue
             out.append(Nearby(kind=kind, id=str(r["id"]), distance_m=round(d, 1),
@@ -242,7 +293,7 @@ def _within(rows: list[dict[str, Any]], site: Any, limit_m: float
         g = r.get("geometry")
         if g is None or g.is_empty:
             continue
-        d = gap_m(site, g)
+        d = r[DISTANCE] if DISTANCE in r else gap_m(site, g)
         if d <= limit_m:
             out.append((d, r))
     return out

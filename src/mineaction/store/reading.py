@@ -232,12 +232,26 @@ class Reading:
         frame["source_ids"] = [",".join(sources.get(i, ())) or None for i in frame["id"]]
         return frame.drop(columns=["fid"])
 
-    def read_dicts(self, q: Query) -> list[dict[str, Any]]:
+    def read_dicts(self, q: Query, columns: Sequence[str] | None = None
+                   ) -> list[dict[str, Any]]:
         """Rows as dicts (geometry as shapely objects), without their sources: for reads of
         a few rows a request makes (a site check), where a table and the kind's whole
-        source list (read_frame) would cost more than the query."""
+        source list (read_frame) would cost more than the query.
+
+        With `columns`, only those fields, by SQL compiled once per query shape and run on
+        the driver's cursor (store/prepared.py), as the driver gives them (dates and
+        timestamps as ISO text on the GeoPackage, ids as UUIDs on PostGIS): a site check
+        makes several such reads, and building each statement cost more than running it.
+        A query with `near`, a limit or an offset takes the general path."""
+        if columns is not None and q.near is None and q.limit is None and not q.offset:
+            rows = self._prepared_dicts(q, tuple(columns))
+            if rows is not None:
+                return rows
         stmt, post_filter = self._select(q)
-        stmt = stmt.order_by(entity_table(ENTITIES[q.kind]).c.fid)
+        table = entity_table(ENTITIES[q.kind])
+        if columns is not None:
+            stmt = stmt.with_only_columns(table.c.fid, *(table.c[c] for c in columns))
+        stmt = stmt.order_by(table.c.fid)
         if post_filter is None and q.limit is not None:
             stmt = stmt.limit(q.limit).offset(q.offset)
         with self.engine.connect() as conn:
@@ -246,6 +260,51 @@ class Reading:
         if post_filter is not None:
             rows = rows[q.offset :] if q.limit is None else rows[q.offset : q.offset + q.limit]
         return [{k: v for k, v in r.items() if k != "fid"} for r in rows]
+
+    def _prepared_dicts(self, q: Query, columns: tuple[str, ...]
+                        ) -> list[dict[str, Any]] | None:
+        """read_dicts's rows by prepared SQL, or None when the shape is not one it covers
+        (or on a driver error: the general path then runs and raises it)."""
+        model = ENTITIES[q.kind]
+        table = entity_table(model)
+        geom = geometry_column(model)
+        geom_name = geom.name if geom is not None else None
+
+        def build(fake: Query, limit: int | None) -> sa.Select[Any]:  # limit: None here
+            cols = [table.c.fid, *(self._geometry_wkb(table.c[c]).label(c) if c == geom_name
+                                   else sa.type_coerce(table.c[c], sa.types.NullType).label(c)
+                                   for c in columns)]
+            return self._select(fake)[0].with_only_columns(*cols).order_by(table.c.fid)
+
+        found = self._prepared.lookup(q, ("read_dicts", columns), build)
+        if found is None:
+            return None
+        prepared, values = found
+        healing = SELF_HEALING_CHECKOUT.set(True)
+        try:
+            checked_out = self.engine.connect()
+        finally:
+            SELF_HEALING_CHECKOUT.reset(healing)
+        with checked_out.execution_options(**self._single_read_options) as conn:
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            cursor = dbapi.cursor()
+            try:
+                raw = self._fetch_or_none(cursor, prepared.sql, prepared.parameters(values),
+                                          lost=conn.invalidate)
+            finally:
+                cursor.close()
+        if raw is None:
+            return None
+        at = columns.index(geom_name) + 1 if geom_name in columns else None
+        shape = self._shape
+        out = []
+        for r in raw:
+            d = dict(zip(columns, r[1:], strict=True))
+            if at is not None and r[at] is not None:
+                d[geom_name] = shape(r[at])  # type: ignore[index]
+            out.append(d)
+        return out
 
     def _all_sources(self, kind: str) -> dict[str, list[str]]:
         links = METADATA.tables["record_sources"]
