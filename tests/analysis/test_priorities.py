@@ -4,6 +4,8 @@ reports, and a cost criterion lowering a hazard's rank."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -119,6 +121,17 @@ def test_every_criterion_has_two_to_five_documented_indicators() -> None:
             assert i["direction"] in ("benefit", "cost")
             assert i["meaning"] and i["unit"] and i["how"]
     assert set(pr.PRESETS["humanitarian"]) == set(pr.CRITERION)
+
+
+def test_the_guide_documents_every_criterion_indicator_and_preset() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "priorities.md").read_text()
+    for c in pr.CRITERIA:
+        assert f"### {c.name} ({c.direction})" in text
+        for i in c.indicators:
+            assert f"| `{i.name}` | {i.meaning} | {i.direction} | {i.unit} | {i.how} |" \
+                in text, i.name
+    for name in pr.PRESETS:
+        assert f"| {name} |" in text
 
 
 def test_missing_indicators_leave_their_criterion_out() -> None:

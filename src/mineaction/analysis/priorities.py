@@ -66,8 +66,8 @@ CRITERIA: tuple[Criterion, ...] = (
                             "benefit", "accidents", "accidents whose hazard_id is the hazard"),
                   Indicator("years_since_accident", "years since the latest accident "
                             "within 5 km", "cost", "years",
-                            "season's reference date minus the newest accident_date within "
-                            "5 km; 50 when there is none"),
+                            "the list's reference date (the day it is built) minus the "
+                            "newest accident_date within 5 km; 50 when there is none"),
               )),
     Criterion("blockages", "Assets and land use the hazard blocks (Hazard.blockages): "
               "housing, water, farmland, grazing, roads, infrastructure, services.",
