@@ -133,7 +133,7 @@ class Certificates:
         report = self.checks.check(PUBLIC, geometry, buffer_m=buffer_m, nearby_m=nearby_m,
                                    lang=lang)
         site = checked_site(geometry)
-        snapshot = self._public_records(report.records_used)
+        snapshot = self.public_records(report.records_used)
         evidence = self._evidence(site, report.buffer_m, report.nearby_m, snapshot)
         cert_id = str(uuid.uuid4())
         row = {"id": cert_id, "created_at": datetime.now(UTC),
@@ -166,7 +166,7 @@ class Certificates:
                 "records": [{"kind": k, "id": i, "version": r.get("version"),
                              "digest": digest(r)} for (k, i), r in sorted(snapshot.items())]}
 
-    def _public_records(self, used: dict[str, list[str]]
+    def public_records(self, used: dict[str, list[str]]
                         ) -> dict[tuple[str, str], dict[str, Any]]:
         """Each record listed, as the public reads it (JSON-ready)."""
         access = self.records.access(PUBLIC)
@@ -242,7 +242,7 @@ class Certificates:
         by_kind: dict[str, list[str]] = {}
         for kind, rid in listed:
             by_kind.setdefault(kind, []).append(rid)
-        now = self._public_records(by_kind)
+        now = self.public_records(by_kind)
         report = self.checks.check(PUBLIC, shapely.from_wkt(evidence["site"]),
                                    buffer_m=evidence["buffer_m"],
                                    nearby_m=evidence["nearby_m"])
@@ -263,7 +263,7 @@ class Certificates:
                 deleted.append({"kind": kind, "id": rid, "version": entry["version"],
                                 "reason": "no longer counted"})
         added_keys = sorted(used_now - set(listed))
-        added_data = self._public_records(_group(added_keys))
+        added_data = self.public_records(_group(added_keys))
         added = [{"kind": k, "id": i, "version": added_data.get((k, i), {}).get("version")}
                  for k, i in added_keys]
         return {"id": cert["id"], "evidence_hash": cert["evidence_hash"],

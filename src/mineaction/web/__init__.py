@@ -22,7 +22,16 @@ STATIC = WEB / "static"
 
 def mount_web(app: FastAPI, settings: Any) -> None:
     """Add the web pages, their JSON helpers and static files to the API's app."""
-    from mineaction.web import basemap, checks, endpoints, minefields, pages, review, tiles
+    from mineaction.web import (
+        basemap,
+        checks,
+        endpoints,
+        minefields,
+        pages,
+        review,
+        site_check,
+        tiles,
+    )
 
     app.state.web_settings = pages.web_settings(settings)
     app.state.web_layers = tiles.LayerCache()
@@ -33,3 +42,4 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(review.router)
     app.include_router(minefields.router)
     app.include_router(checks.router)
+    app.include_router(site_check.router)

@@ -92,7 +92,8 @@ def web_settings(settings: Any) -> WebSettings:
 
 
 def _nav(who: Principal) -> list[tuple[str, str]]:
-    items = [("/", "Map"), ("/records", "Records"), ("/dashboard", "Dashboard")]
+    items = [("/", "Map"), ("/records", "Records"), ("/dashboard", "Dashboard"),
+             ("/site-check", "Site check")]
     if may_import(who):
         items.append(("/imports", "Import"))
     if may_review(who):  # the linkage review queue (web/review.py)

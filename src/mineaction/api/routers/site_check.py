@@ -4,13 +4,20 @@
 
 Open to the public: services/site_check.py reads through the asker's access, so the
 public is answered from approved records only, without minefield records, with accident
-places generalised, and is told so."""
+places generalised, and is told so.
+
+Certificates (`POST /site-check/certificates`, `GET /site-check/certificates/{id}.pdf`,
+`GET /site-check/certificates/{id}/verify`) are open to the public too: a certificate is
+always made from the public view, whoever asks (services/certificates.py), so it shows
+nothing the public may not see and anyone may verify it. Issuing one writes to the
+store, so it is limited per client (`CERTIFICATES_PER_WINDOW`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from mineaction.http.deps import PrincipalDep, ServicesDep
@@ -114,3 +121,125 @@ def check_site(svc: ServicesDep, p: PrincipalDep, body: SiteIn) -> SiteReportOut
     """As `GET /site-check`, for any site: for an area or a line, the share of it inside
     each hazard and in land released by each method."""
     return _run(svc, p, body.geometry, body.buffer_m, body.nearby_m, body.lang)
+
+
+# -- certificates -------------------------------------------------------------------------
+# Issuing writes a row (and a PDF is a few seconds of WeasyPrint): at most this many per
+# client in the window, as sign-in attempts are limited (services/container.py).
+CERTIFICATES_PER_WINDOW = 30
+CERTIFICATE_WINDOW_S = 600.0
+
+
+class CertificateIn(SiteIn):
+    lang: Lang = Field(default="en", max_length=8, description=(
+        "Language of the certificate: en, or a report language (es ...). The PDF may also "
+        "be asked for in another with `?lang=`."))
+
+
+class CertificateOut(BaseModel):
+    id: str
+    evidence_hash: str = Field(description=(
+        "SHA-256 of the evidence: the site, the parameters and a digest of each record "
+        "used, as the public sees it."))
+    records: int = Field(description="How many records the evidence lists.")
+    data_as_of: str | None
+    pdf: str = Field(description="Where to download the certificate (PDF).")
+    verify: str = Field(description="Where to ask whether its evidence is unchanged.")
+
+
+class ChangedOut(BaseModel):
+    kind: str
+    id: str
+    version: int | None
+    version_now: int | None
+    fields: list[str]
+
+
+class GoneOut(BaseModel):
+    kind: str
+    id: str
+    version: int | None
+    reason: str = Field(description="deleted, no longer public, or no longer counted")
+
+
+class AddedOut(BaseModel):
+    kind: str
+    id: str
+    version: int | None
+
+
+class VerifyOut(BaseModel):
+    id: str
+    evidence_hash: str
+    unchanged: bool = Field(description=(
+        "No record behind the certificate changed, was deleted or was added."))
+    stored_hash_ok: bool = Field(description=(
+        "The stored evidence still hashes to `evidence_hash`."))
+    changed: list[ChangedOut]
+    deleted: list[GoneOut]
+    added: list[AddedOut]
+    issued_at: str
+    data_as_of: str | None
+    data_as_of_now: str | None
+    checked_at: str
+
+
+def _certificates(svc: Any) -> Any:
+    from mineaction.services.certificates import Certificates
+
+    return Certificates(svc.store, records=svc.records)
+
+
+def _limit(request: Request, p: Any) -> None:
+    from mineaction.services.container import LoginLimiter
+    from mineaction.services.errors import TooManyRequests
+
+    limiter = getattr(request.app.state, "certificate_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.certificate_limiter = LoginLimiter(
+            CERTIFICATES_PER_WINDOW, CERTIFICATE_WINDOW_S)
+    client = request.client.host if request.client else "-"
+    wait = limiter.reserve(f"{client}|{'' if p.is_public else p.username}")
+    if wait:
+        raise TooManyRequests(f"too many certificates; try again in {wait} s",
+                              headers={"Retry-After": str(wait)})
+
+
+@router.post("/certificates", response_model=CertificateOut, status_code=201,
+             summary="Issue a site check certificate (the public view)")
+def issue_certificate(request: Request, svc: ServicesDep, p: PrincipalDep,
+                      body: CertificateIn) -> CertificateOut:
+    """Check the site as the public would (approved records only, whoever asks) and keep
+    the evidence: the site, the parameters and a digest of each record used. Returns the
+    certificate's id and evidence hash, and where to get its PDF and to verify it."""
+    _limit(request, p)
+    made = _certificates(svc).issue(p, body.geometry, buffer_m=body.buffer_m,
+                                    nearby_m=body.nearby_m, lang=body.lang)
+    base = str(request.url_for("certificate_pdf", cert_id=made["id"]).path)
+    return CertificateOut(**made, pdf=base,
+                          verify=str(request.url_for("verify_certificate",
+                                                     cert_id=made["id"]).path))
+
+
+@router.get("/certificates/{cert_id}.pdf", name="certificate_pdf",
+            response_class=Response, summary="A site check certificate as PDF",
+            responses={200: {"content": {"application/pdf": {}}}})
+def certificate_pdf(svc: ServicesDep, cert_id: str,
+                    lang: Annotated[str | None, Query(max_length=8, description=(
+                        "Language: that of the certificate unless given."))] = None
+                    ) -> Response:
+    """The certificate: the site and a map, the findings, the IMAS caveat, the ids and
+    versions of the records used, the data date, the evidence hash and how to verify it."""
+    pdf = _certificates(svc).pdf(cert_id, lang)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="site-certificate-{cert_id[:8]}.pdf"'})
+
+
+@router.get("/certificates/{cert_id}/verify", name="verify_certificate",
+            response_model=VerifyOut, summary="Is the evidence behind a certificate unchanged?")
+def verify_certificate(svc: ServicesDep, cert_id: str) -> VerifyOut:
+    """Each record the certificate lists read again as the public would, and the public
+    site check run again with the same site and parameters: records changed (with the
+    fields), deleted (or no longer public, or no longer counted) and added. Records out of
+    reach and fields the public never sees are not evidence: they change nothing."""
+    return VerifyOut.model_validate(_certificates(svc).verify(cert_id))
