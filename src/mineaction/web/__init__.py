@@ -28,6 +28,7 @@ def mount_web(app: FastAPI, settings: Any) -> None:
         endpoints,
         minefields,
         pages,
+        priorities,
         review,
         site_check,
         tiles,
@@ -43,3 +44,4 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(minefields.router)
     app.include_router(checks.router)
     app.include_router(site_check.router)
+    app.include_router(priorities.router)
