@@ -301,7 +301,9 @@ def wrk(base: str, requests: list[tuple[str, str, str]], clients: int, seconds: 
     if warmup > 0:
         run(warmup)
     counters, speed = common.cpu_times(), common.machine_speed_ms()
+    servers = _server_cpu()
     r = run(seconds)
+    server_cpu = _server_cpu() - servers
     elapsed = r["duration_us"] / 1e6
     errors = sum(r[k] for k in ("connect_errors", "read_errors", "write_errors",
                                 "status_errors", "timeouts"))
@@ -310,9 +312,27 @@ def wrk(base: str, requests: list[tuple[str, str, str]], clients: int, seconds: 
             "p99_ms": round(r["p99_us"] / 1000, 1), "max_ms": round(r["max_us"] / 1000, 1),
             "errors": errors,
             "kib_per_response": round(r["bytes"] / max(1, r["requests"]) / 1024, 1),
+            # the servers' own CPU time a request: what the answer costs, whatever else
+            # runs on the machine (wall times move with the load, this hardly does)
+            "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, r["requests"]), 2),
             "load_average_after": common.load_average(),
             "steal_percent": common.steal_percent(counters, common.cpu_times()),
             "machine_speed_ms": speed}
+
+
+def _server_cpu() -> float:
+    """CPU seconds (user + system) of this process's children so far: the server and its
+    workers (wrk is not running between runs)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
 
 
 FLOOR_SQL = (
@@ -380,40 +400,36 @@ def floor(url: str, points: list[tuple[float, float]], clients: int, seconds: fl
 # -- batch ----------------------------------------------------------------------------------
 def batch(location: str, points: list[tuple[float, float]], processes: int
           ) -> dict[str, Any]:
-    """`SiteChecks.batch` over the points as the administrator (as `mineaction site-check
-    --batch` reads), the points split between `processes` fresh processes of this script
-    (`--child`), each with its own store: wall time from the first start to the last end,
-    sites per second, CPU time, and what the checks found."""
+    """`SiteChecks.batch(..., processes=N)` over the points as the administrator (as
+    `mineaction site-check --batch` reads), in a fresh process of this script
+    (`--child-batch`): wall time, sites per second, CPU time of it and its workers, and
+    what the checks found."""
     with tempfile.TemporaryDirectory(prefix="site-batch-") as tmp:
-        parts = []
-        for k in range(processes):
-            f = Path(tmp) / f"part{k}.json"
-            f.write_text(json.dumps(points[k::processes]))
-            parts.append(f)
+        f = Path(tmp) / "points.json"
+        f.write_text(json.dumps(points))
         load_before = common.load_average()
+        cpu = os.times()
         started = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, __file__, "--child-batch", str(f),
-                                   "--child-store", location], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for f in parts]
-        outs = [p.communicate(timeout=3600) for p in procs]
+        proc = subprocess.run([sys.executable, __file__, "--child-batch", str(f),
+                               "--child-store", location, "--processes", str(processes)],
+                              capture_output=True, text=True, timeout=7200)
         wall = time.perf_counter() - started
-    figures = []
-    for p, (out, err) in zip(procs, outs, strict=True):
-        if p.returncode != 0:
-            raise SystemExit(f"batch child failed: {err[-3000:]}")
-        figures.append(json.loads(out.strip().splitlines()[-1]))
+        cpu_after = os.times()
+    if proc.returncode != 0:
+        raise SystemExit(f"batch child failed: {proc.stderr[-3000:]}")
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    cpu_s = ((cpu_after.children_user + cpu_after.children_system)
+             - (cpu.children_user + cpu.children_system))
     return {"sites": len(points), "processes": processes, "seconds": round(wall, 1),
+            "checks_seconds": round(figures.pop("seconds"), 1),
             "sites_per_s": round(len(points) / wall, 1),
-            "cpu_seconds": round(sum(f["cpu_seconds"] for f in figures), 1),
-            "ms_per_site_per_process": round(1000 * max(f["seconds"] for f in figures)
-                                             / max(1, len(points) / processes), 2),
-            **{k: sum(f[k] for f in figures) for k in
-               ("checked", "errors", "sites_on_a_hazard", "sites_with_hazards_within_buffer",
-                "sites_with_accidents_nearby", "sites_in_released_land")},
+            "cpu_seconds": round(cpu_s, 1),
+            "cpu_ms_per_site": round(1000 * cpu_s / max(1, len(points)), 2),
+            **figures,
             "load_average_before": load_before, "load_average_after": common.load_average()}
 
 
-def child_batch(points_file: str, location: str) -> None:
+def child_batch(points_file: str, location: str, processes: int) -> None:
     from shapely.geometry import Point
 
     from mineaction.access.roles import Policy, Principal, Role
@@ -427,11 +443,11 @@ def child_batch(points_file: str, location: str) -> None:
                            "sites_with_hazards_within_buffer", "sites_with_accidents_nearby",
                            "sites_in_released_land"), 0)
     with open_store(location) as store:
-        cpu = common.cpu_seconds()
         started = time.perf_counter()
         checks = SiteChecks(store, Policy())
         for _, r in checks.batch(admin, ((f"s{i}", Point(x, y))
-                                         for i, (x, y) in enumerate(points))):
+                                         for i, (x, y) in enumerate(points)),
+                                 processes=processes):
             found["checked"] += 1
             if isinstance(r, Invalid):
                 found["errors"] += 1
@@ -441,8 +457,7 @@ def child_batch(points_file: str, location: str) -> None:
             found["sites_with_accidents_nearby"] += bool(r.accidents and r.accidents.count)
             found["sites_in_released_land"] += bool(r.released)
         seconds = time.perf_counter() - started
-        cpu = common.cpu_seconds() - cpu
-    print(json.dumps({**found, "seconds": seconds, "cpu_seconds": cpu}))
+    print(json.dumps({**found, "seconds": seconds}))
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -471,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child-store", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_batch:
-        child_batch(args.child_batch, args.child_store)
+        child_batch(args.child_batch, args.child_store, args.processes)
         return 0
     if args.quick:
         args.hazards = min(args.hazards, 10_000)
@@ -580,15 +595,19 @@ def report(args: Any, results: dict[str, Any], notes: list[str], load: Any
           f"{args.workers} workers, {args.seconds:.0f} s per run (load average before: "
           f"{load})")
     rows = [[k, v["rps"], v["p50_ms"], v["p99_ms"], v["requests"], v["errors"],
-             (v.get("load_average_after") or ["-"])[0], v.get("steal_percent"),
-             v.get("machine_speed_ms")] for k, v in results["api"].items()]
+             v.get("server_cpu_ms_per_request"), (v.get("load_average_after") or ["-"])[0],
+             v.get("steal_percent"), v.get("machine_speed_ms")]
+            for k, v in results["api"].items()]
     if results["floor"]:
         v = results["floor"]
         rows.append(["floor: bare PostGIS query (psycopg)", v["rps"], v["p50_ms"],
-                     v["p99_ms"], v["requests"], 0, (v["load_average_after"] or ["-"])[0],
+                     v["p99_ms"], v["requests"], 0, None, (v["load_average_after"] or ["-"])[0],
                      v.get("steal_percent"), v.get("machine_speed_ms")])
     print(common.table(["target", "req/s", "p50 ms", "p99 ms", "requests", "errors",
-                        "load 1 min after", "steal %", "speed ms"], rows))
+                        "server CPU ms/req", "load 1 min after", "steal %", "speed ms"],
+                       rows))
+    print("  server CPU ms/req: the servers' CPU time per request; speed ms: one core's "
+          "time for a fixed piece of Python work (bench/_common.machine_speed_ms)")
     verdicts: dict[str, str] = {}
     floor = results["floor"]
     for k, v in results["api"].items():

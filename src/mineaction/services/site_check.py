@@ -112,17 +112,52 @@ class SiteChecks:
 
     def batch(self, principal: Principal, sites: Iterable[tuple[str, Any]], *,
               buffer_m: float = 500.0, nearby_m: float = 2000.0, lang: str = "en",
-              progress: Callable[[int], None] | None = None
+              progress: Callable[[int], None] | None = None, processes: int = 1
               ) -> Iterator[tuple[str, sc.SiteReport | Invalid]]:
-        """(site id, report) for each site; a bad site gives its Invalid, not an abort."""
-        for n, (site_id, geometry) in enumerate(sites, start=1):
-            try:
-                yield site_id, self.check(principal, geometry, buffer_m=buffer_m,
-                                          nearby_m=nearby_m, lang=lang)
-            except Invalid as exc:
-                yield site_id, exc
-            if progress is not None:
-                progress(n)
+        """(site id, report) for each site, in order; a bad site gives its Invalid, not an
+        abort. With `processes` > 1 the checks run in that many worker processes (forked,
+        each reading the store through its own connections), a chunk of sites at a time:
+        a check is Python work, one core's worth per process."""
+        if processes <= 1:
+            for n, (site_id, geometry) in enumerate(sites, start=1):
+                yield site_id, self._checked_or_invalid(principal, geometry, buffer_m,
+                                                        nearby_m, lang)
+                if progress is not None:
+                    progress(n)
+            return
+        import multiprocessing
+
+        def chunks() -> Iterator[list[tuple[str, Any]]]:
+            chunk: list[tuple[str, Any]] = []
+            for item in sites:
+                chunk.append(item)
+                if len(chunk) == BATCH_CHUNK:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
+        # fork: the workers start from this SiteChecks as it is (its policy, its risk
+        # layer), without pickling it; each drops the connections it inherited.
+        context = multiprocessing.get_context("fork")
+        n = 0
+        with context.Pool(processes, initializer=_worker_start,
+                          initargs=(self, principal, buffer_m, nearby_m, lang)) as pool:
+            for done in pool.imap(_worker_chunk, chunks()):
+                for site_id, out in done:
+                    n += 1
+                    yield site_id, (out if isinstance(out, sc.SiteReport)
+                                    else _invalid_from(out))
+                    if progress is not None:
+                        progress(n)
+
+    def _checked_or_invalid(self, principal: Principal, geometry: Any, buffer_m: float,
+                            nearby_m: float, lang: str) -> sc.SiteReport | Invalid:
+        try:
+            return self.check(principal, geometry, buffer_m=buffer_m, nearby_m=nearby_m,
+                              lang=lang)
+        except Invalid as exc:
+            return exc
 
     # -- reading, as the asker may --------------------------------------------------------
     def _near(self, access: Access, kind: str, site: Any, distance_m: float
@@ -214,6 +249,40 @@ def risk_from(layer: Any) -> Callable[[Access, Any], dict[str, Any] | None]:
         return None
 
     return at
+
+
+BATCH_CHUNK = 200  # sites a batch worker checks per round trip to it
+# A batch worker process's SiteChecks and the check's settings (`_worker_start`).
+_worker: dict[str, Any] = {}
+
+
+def _worker_start(checks: SiteChecks, principal: Principal, buffer_m: float,
+                  nearby_m: float, lang: str) -> None:
+    from mineaction.store import open_store
+
+    checks.store.engine.dispose(close=False)  # the parent's connections stay the parent's
+    store = open_store(checks.store.location, initialise=False)
+    records = Records(store, checks.records.policy, checks.records.public_decimals)
+    _worker.update(checks=SiteChecks(store, records=records, risk_at=checks.risk_at),
+                   principal=principal, buffer_m=buffer_m, nearby_m=nearby_m, lang=lang)
+
+
+def _worker_chunk(chunk: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    w = _worker
+    out: list[tuple[str, Any]] = []
+    for site_id, geometry in chunk:
+        r = w["checks"]._checked_or_invalid(w["principal"], geometry, w["buffer_m"],
+                                            w["nearby_m"], w["lang"])
+        # an Invalid goes back as its parts (an exception with keyword fields does not
+        # pickle whole)
+        out.append((site_id, r if isinstance(r, sc.SiteReport) else
+                    (r.message, [(e.field, e.message) for e in r.field_errors])))
+    return out
+
+
+def _invalid_from(parts: tuple[str, list[tuple[str, str]]]) -> Invalid:
+    message, errors = parts
+    return Invalid(message, field_errors=[FieldError(field=f, message=m) for f, m in errors])
 
 
 def _generalisation_m(site: Any, decimals: int) -> float:
