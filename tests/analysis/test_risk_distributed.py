@@ -129,16 +129,21 @@ def test_a_local_cluster_of_two_processes_equals_the_whole_grid_and_is_closed(ca
     assert not workers & live_children()
 
 
-def test_an_existing_client_is_used_and_left_open(case) -> None:
+def test_an_existing_cluster_by_address_or_client_is_used_and_left_open(case) -> None:
     import distributed
 
     ctx, g, m = case
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
-                            dashboard_address=None) as client:
-        _, prob = rd.score_grid(m, ctx, g, CUTOFF, chunk_cells=500, scheduler=client,
-                                progress=False)
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        _, by_address = rd.score_grid(m, ctx, g, CUTOFF, chunk_cells=500,
+                                      scheduler=cluster.scheduler_address, progress=False)
+        _, by_client = rd.score_grid(m, ctx, g, CUTOFF, chunk_cells=700, scheduler=client,
+                                     progress=False)
         assert client.status == "running"
-    assert np.array_equal(prob, whole(case))
+        assert len(client.scheduler_info()["workers"]) == 1  # the cluster was left alone
+    assert np.array_equal(by_address, whole(case))
+    assert np.array_equal(by_client, whole(case))
 
 
 def test_a_bad_scheduler_address_fails_quickly_and_clearly(case) -> None:
