@@ -124,8 +124,8 @@ def check_site(svc: ServicesDep, p: PrincipalDep, body: SiteIn) -> SiteReportOut
 
 
 # -- certificates -------------------------------------------------------------------------
-# Issuing writes a row (and a PDF is a few seconds of WeasyPrint): at most this many per
-# client in the window, as sign-in attempts are limited (services/container.py).
+# Issuing writes a row, and a PDF is a few seconds of WeasyPrint: at most this many of
+# each per client in the window, as sign-in attempts are limited (services/container.py).
 CERTIFICATES_PER_WINDOW = 30
 CERTIFICATE_WINDOW_S = 600.0
 
@@ -190,7 +190,7 @@ def _certificates(svc: Any) -> Any:
     return Certificates(svc.store, records=svc.records)
 
 
-def _limit(request: Request, p: Any) -> None:
+def _limit(request: Request, p: Any, what: str) -> None:
     from mineaction.services.container import LoginLimiter
     from mineaction.services.errors import TooManyRequests
 
@@ -199,9 +199,9 @@ def _limit(request: Request, p: Any) -> None:
         limiter = request.app.state.certificate_limiter = LoginLimiter(
             CERTIFICATES_PER_WINDOW, CERTIFICATE_WINDOW_S)
     client = request.client.host if request.client else "-"
-    wait = limiter.reserve(f"{client}|{'' if p.is_public else p.username}")
+    wait = limiter.reserve(f"{what}|{client}|{'' if p.is_public else p.username}")
     if wait:
-        raise TooManyRequests(f"too many certificates; try again in {wait} s",
+        raise TooManyRequests(f"too many certificates asked for; try again in {wait} s",
                               headers={"Retry-After": str(wait)})
 
 
@@ -212,7 +212,7 @@ def issue_certificate(request: Request, svc: ServicesDep, p: PrincipalDep,
     """Check the site as the public would (approved records only, whoever asks) and keep
     the evidence: the site, the parameters and a digest of each record used. Returns the
     certificate's id and evidence hash, and where to get its PDF and to verify it."""
-    _limit(request, p)
+    _limit(request, p, "issue")
     made = _certificates(svc).issue(p, body.geometry, buffer_m=body.buffer_m,
                                     nearby_m=body.nearby_m, lang=body.lang)
     base = str(request.url_for("certificate_pdf", cert_id=made["id"]).path)
@@ -224,12 +224,13 @@ def issue_certificate(request: Request, svc: ServicesDep, p: PrincipalDep,
 @router.get("/certificates/{cert_id}.pdf", name="certificate_pdf",
             response_class=Response, summary="A site check certificate as PDF",
             responses={200: {"content": {"application/pdf": {}}}})
-def certificate_pdf(svc: ServicesDep, cert_id: str,
+def certificate_pdf(request: Request, svc: ServicesDep, p: PrincipalDep, cert_id: str,
                     lang: Annotated[str | None, Query(max_length=8, description=(
                         "Language: that of the certificate unless given."))] = None
                     ) -> Response:
     """The certificate: the site and a map, the findings, the IMAS caveat, the ids and
     versions of the records used, the data date, the evidence hash and how to verify it."""
+    _limit(request, p, "pdf")  # a PDF is seconds of WeasyPrint: limited as issuing is
     pdf = _certificates(svc).pdf(cert_id, lang)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="site-certificate-{cert_id[:8]}.pdf"'})
