@@ -124,41 +124,72 @@ class LocalFrame:
 
 
 def gaps_m(site: Any, geoms: list[Any]) -> list[float]:
-    """`gap_m(site, g)` for each geometry (none empty), equal to it value for value, but
-    measured together when the site is a point: one projection centred on the site for
-    every line and area (where `distance_to_geometry_m` builds one per call, the most
-    costly step of a point's check), one inverse geodesic call for all points."""
+    """`gap_m(site, g)` for each geometry (none empty), measured together rather than one
+    by one. `gap_m` measures from a point in an azimuthal equidistant projection centred
+    on it (`distance_to_geometry_m`), and building a pyproj projection for each was most
+    of a check's time:
+
+    - a point site: one projection centred on it for every line and area; one inverse
+      geodesic call for all points. Equal to `gap_m` value for value;
+    - a line or area site: the points (accidents, finds) measured in the projection
+      centred on each, all at once: that projection's coordinates of a place are the
+      geodesic distance s and azimuth a to it (x = s sin a, y = s cos a, as PROJ's
+      ellipsoidal aeqd computes them), from one inverse geodesic call for every point
+      and vertex; equal to `gap_m` within 1e-8 m. Lines and areas go through `gap_m`."""
     import numpy as np
     import shapely
-    from pyproj import Proj
     from shapely.geometry import Point
 
     from mineaction.geo import geodesic
 
-    if site.geom_type != "Point":
-        return [geodesic.gap_m(site, g) for g in geoms]
     if not geoms:
         return []
     arr = np.array(geoms, dtype=object)
     out = np.empty(len(arr))
     points = shapely.get_type_id(arr) == 0
+    origin = Point(0.0, 0.0)
+    if site.geom_type == "Point":
+        if points.any():
+            n = int(points.sum())
+            _, _, d = geodesic.WGS84.inv(np.full(n, site.x), np.full(n, site.y),
+                                         shapely.get_x(arr[points]),
+                                         shapely.get_y(arr[points]))
+            out[points] = d
+        if not points.all():
+            # distance_to_geometry_m's projection and edge cutting, shared by all
+            from pyproj import Proj
+
+            proj = Proj(f"+proj=aeqd +lat_0={float(site.y)!r} +lon_0={float(site.x)!r} "
+                        "+datum=WGS84")
+
+            def forward(coords: Any) -> Any:
+                x, y = proj(coords[:, 0], coords[:, 1])
+                return np.column_stack([x, y])
+
+            projected = shapely.transform(
+                shapely.segmentize(arr[~points], geodesic._MAX_EDGE_DEG), forward)
+            out[~points] = shapely.distance(origin, projected)
+        return [float(d) for d in out]
     if points.any():
-        n = int(points.sum())
-        _, _, d = geodesic.WGS84.inv(np.full(n, site.x), np.full(n, site.y),
-                                     shapely.get_x(arr[points]), shapely.get_y(arr[points]))
-        out[points] = d
-    if not points.all():
-        # distance_to_geometry_m's projection and edge cutting, shared by all
-        proj = Proj(f"+proj=aeqd +lat_0={float(site.y)!r} +lon_0={float(site.x)!r} "
-                    "+datum=WGS84")
+        cut = shapely.segmentize(site, geodesic._MAX_EDGE_DEG)
+        per = int(shapely.get_num_coordinates(cut))
+        px, py = shapely.get_x(arr[points]), shapely.get_y(arr[points])
+        step = max(1, 2_000_000 // per)  # coordinates measured at a time
+        found = []
+        for start in range(0, len(px), step):
+            cx = np.repeat(px[start:start + step], per)
+            cy = np.repeat(py[start:start + step], per)
 
-        def forward(coords: Any) -> Any:
-            x, y = proj(coords[:, 0], coords[:, 1])
-            return np.column_stack([x, y])
+            def centred(coords: Any, cx: Any = cx, cy: Any = cy) -> Any:
+                azimuth, _, s = geodesic.WGS84.inv(cx, cy, coords[:, 0], coords[:, 1])
+                a = np.radians(azimuth)
+                return np.column_stack([s * np.sin(a), s * np.cos(a)])
 
-        projected = shapely.transform(
-            shapely.segmentize(arr[~points], geodesic._MAX_EDGE_DEG), forward)
-        out[~points] = shapely.distance(Point(0.0, 0.0), projected)
+            copies = np.full(len(cx) // per, cut, dtype=object)
+            found.append(shapely.distance(origin, shapely.transform(copies, centred)))
+        out[points] = np.concatenate(found)
+    for i in np.flatnonzero(~points):
+        out[i] = geodesic.gap_m(site, arr[i])
     return [float(d) for d in out]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from mineaction.access.roles import Policy, Principal
 from mineaction.access.visibility import Access
 from mineaction.analysis import site_check as sc
-from mineaction.reports.i18n import available_languages
+from mineaction.reports.i18n import SOURCE_LANGUAGE, available_languages
 from mineaction.reports.site_wording import caveat, wording
 from mineaction.services.errors import FieldError, Invalid
 from mineaction.services.records import Records
@@ -86,7 +86,8 @@ class SiteChecks:
     def check(self, principal: Principal, geometry: Any, *, buffer_m: float = 500.0,
               nearby_m: float = 2000.0, lang: str = "en") -> sc.SiteReport:
         """The findings for one site as `principal` may know them, worded in `lang`."""
-        if lang not in available_languages():
+        # the source language is always there: no look for catalogues on disk for it
+        if lang != SOURCE_LANGUAGE and lang not in available_languages():
             raise _invalid("lang", f"no wording in {lang!r}; one of "
                            f"{', '.join(available_languages())}")
         site = checked_site(geometry)
