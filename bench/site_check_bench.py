@@ -6,7 +6,7 @@ with 50 threads on the same sites in the same run (the floor); and the batch mod
 
     python bench/site_check_bench.py [--hazards 1000000] [--batch-sites 100000]
                                      [--postgis auto|URL|none] [--workdir DIR [--reuse]]
-    python bench/site_check_bench.py --quick        # 10,000 hazards, 1,000 sites, seconds
+    python bench/site_check_bench.py --quick        # 10,000 hazards, 1,000 sites, 2 s runs
 
 The data are a seeded synthetic country (`country()`): hazards clustered around
 Colombia's 1,122 municipal seats (bench/synthetic.py's accident points), polygons of
@@ -477,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", choices=["api", "floor", "batch"], action="append",
                         default=[])
     parser.add_argument("--quick", action="store_true",
-                        help="10,000 hazards, 1,000 batch sites, 3 s of wrk (smoke test)")
+                        help="10,000 hazards, 1,000 batch sites, 2 s of wrk (smoke test)")
     parser.add_argument("--workdir")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the workdir's store when it holds the same country")
@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         args.hazards = min(args.hazards, 10_000)
         args.batch_sites = min(args.batch_sites, 1_000)
         args.api_sites = min(args.api_sites, 200)
-        args.seconds, args.warmup = min(args.seconds, 3.0), min(args.warmup, 1.0)
+        args.seconds, args.warmup = min(args.seconds, 2.0), min(args.warmup, 1.0)
     only = set(args.only or ["gpkg", "postgis"])
     pg_choice = args.postgis or (os.environ.get("MINEACTION_TEST_DATABASE_URL")
                                  or ("auto" if os.geteuid() == 0 else "none"))

@@ -296,13 +296,37 @@ def _generalisation_m(site: Any, decimals: int) -> float:
 
 def _generalised(access: Access, kind: str, rows: list[dict[str, Any]]
                  ) -> list[dict[str, Any]]:
+    """The rows as `access` presents them (generalised places), geometry back as shapely.
+    The kinds generalised are points: their GeoJSON is made from all the rows'
+    coordinates at once rather than by shapely's `mapping` and `shape` a row (a public
+    check reads a few hundred accidents, 7.9 km further out), any other geometry as
+    before."""
+    import numpy as np
+    import shapely
     from shapely.geometry import mapping, shape
 
-    for r in rows:
-        g = r.get("geometry")
-        r["geometry"] = dict(mapping(g)) if g is not None and not g.is_empty else None
+    if not rows:
+        return rows
+    geoms = np.array([r.get("geometry") for r in rows], dtype=object)
+    kinds = shapely.get_type_id(geoms)  # -1 for None
+    empty = shapely.is_empty(geoms)
+    xs, ys = shapely.get_x(geoms), shapely.get_y(geoms)
+    for r, g, k, e, x, y in zip(rows, geoms, kinds, empty, xs, ys, strict=True):
+        if g is None or e:
+            r["geometry"] = None
+        elif k == 0:
+            r["geometry"] = {"type": "Point", "coordinates": (float(x), float(y))}
+        else:
+            r["geometry"] = dict(mapping(g))
     access.present_rows(kind, rows)
+    at = [i for i, r in enumerate(rows) if r.get("geometry")
+          and r["geometry"].get("type") == "Point"]
+    if at:
+        coords = np.array([rows[i]["geometry"]["coordinates"][:2] for i in at], dtype=float)
+        for i, point in zip(at, shapely.points(coords), strict=True):
+            rows[i]["geometry"] = point
     for r in rows:
         g = r.get("geometry")
-        r["geometry"] = shape(g) if g else None
+        if isinstance(g, dict):
+            r["geometry"] = shape(g) if g else None
     return rows
