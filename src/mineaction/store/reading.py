@@ -244,9 +244,9 @@ class Reading:
         makes several such reads, and building each statement cost more than running it.
         A query with `near`, a limit or an offset takes the general path."""
         if columns is not None and q.near is None and q.limit is None and not q.offset:
-            rows = self._prepared_dicts(q, tuple(columns))
-            if rows is not None:
-                return rows
+            prepared_rows = self._prepared_dicts(q, tuple(columns))
+            if prepared_rows is not None:
+                return prepared_rows
         stmt, post_filter = self._select(q)
         table = entity_table(ENTITIES[q.kind])
         if columns is not None:
