@@ -48,6 +48,11 @@ REVIEWERS = {"admin", "approver"}
 IMPORTERS = {"admin", "approver", "editor"}
 
 
+# Building a priority list over a store with no open hazard: refused as such (422) for
+# those who may build, 403 for the other signed-in roles, 401 for the public.
+PRIORITY_BUILD = {r: ({422} if r in REVIEWERS else {403}) for r in ROLES} | {"public": {401}}
+
+
 def expect(allowed: bool, role: str, ok: int) -> set[int]:
     if allowed:
         return {ok}
@@ -86,6 +91,19 @@ def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-d
         ("POST", "/api/v1/minefield-records/{record_id}/attachments"),
         ("GET", "/api/v1/attachments/{attachment_id}"),
         ("POST", "/api/v1/hazards/{record_id}/release"),
+        ("GET", "/api/v1/risk"), ("GET", "/api/v1/risk/cells"),
+        ("GET", "/api/v1/risk/cells/{cell_id}"),
+        ("GET", "/api/v1/site-check"), ("POST", "/api/v1/site-check"),
+        ("POST", "/api/v1/site-check/certificates"),
+        ("GET", "/api/v1/site-check/certificates/{cert_id}.pdf"),
+        ("GET", "/api/v1/site-check/certificates/{cert_id}/verify"),
+        ("GET", "/api/v1/priorities/criteria"), ("POST", "/api/v1/priorities"),
+        ("GET", "/api/v1/priorities"), ("GET", "/api/v1/priorities/{list_id}"),
+        ("GET", "/api/v1/priorities/{list_id}/sensitivity"),
+        ("POST", "/api/v1/season-plans"), ("GET", "/api/v1/season-plans/{plan_id}"),
+        ("POST", "/api/v1/season-plans/{plan_id}/replan"),
+        ("GET", "/api/v1/season-plans/{plan_id}/gantt.png"),
+        ("GET", "/api/v1/season-plans/{plan_id}/map.png"),
     }
     for coll in COLLECTION.values():
         base = f"/api/v1/{coll}"
@@ -279,6 +297,41 @@ def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
             ("GET", f"/api/v1/attachments/{uuid.uuid4()}", {}, {401} if pub else {404}),
             ("POST", f"/api/v1/hazards/{uuid.uuid4()}/release",
              {"json": {"hazard_status": "closed"}}, {401} if pub else {404}),
+            # No risk layer configured here: signed-in users learn that (404); the public
+            # is refused before it can tell (tests/api/test_risk_layer.py with a layer).
+            ("GET", "/api/v1/risk", {}, {403} if pub else {404}),
+            ("GET", "/api/v1/risk/cells", {"params": {"bbox": "-75,6,-74,7"}},
+             {403} if pub else {404}),
+            ("GET", "/api/v1/risk/cells/1", {}, {403} if pub else {404}),
+            # Site checks and their certificates are for everyone (the public view).
+            ("GET", "/api/v1/site-check", {"params": {"lon": -75.0, "lat": 6.0}}, {200}),
+            ("POST", "/api/v1/site-check", {"json": {"geometry": {
+                "type": "Point", "coordinates": [-75.0, 6.0]}}}, {200}),
+            ("POST", "/api/v1/site-check/certificates", {"json": {"geometry": {
+                "type": "Point", "coordinates": [-75.0, 6.0]}}}, {201}),
+            ("GET", f"/api/v1/site-check/certificates/{uuid.uuid4()}.pdf", {}, {404}),
+            ("GET", f"/api/v1/site-check/certificates/{uuid.uuid4()}/verify", {}, {404}),
+            # Priorities: read by the signed-in, built and planned by reviewers.
+            ("GET", "/api/v1/priorities/criteria", {}, {401} if pub else {200}),
+            ("GET", "/api/v1/priorities", {}, {401} if pub else {200}),
+            ("POST", "/api/v1/priorities", {"json": {"preset": "equal"}},
+             PRIORITY_BUILD[role]),
+            ("GET", f"/api/v1/priorities/{uuid.uuid4()}", {}, {401} if pub else {404}),
+            ("GET", f"/api/v1/priorities/{uuid.uuid4()}/sensitivity", {},
+             {401} if pub else {404}),
+            ("POST", "/api/v1/season-plans", {"json": {
+                "priority_list_id": str(uuid.uuid4()), "start": "2027-01-10",
+                "end": "2027-06-30", "teams": [{"team": "T1", "productivity_m2_day": 500,
+                                                "cost_per_day": 100, "base_lon": -75.0,
+                                                "base_lat": 6.0}]}},
+             {401} if pub else {404} if role in REVIEWERS else {403}),
+            ("GET", f"/api/v1/season-plans/{uuid.uuid4()}", {}, {401} if pub else {404}),
+            ("POST", f"/api/v1/season-plans/{uuid.uuid4()}/replan", {"json": {"progress": []}},
+             {401} if pub else {404} if role in REVIEWERS else {403}),
+            ("GET", f"/api/v1/season-plans/{uuid.uuid4()}/gantt.png", {},
+             {401} if pub else {404}),
+            ("GET", f"/api/v1/season-plans/{uuid.uuid4()}/map.png", {},
+             {401} if pub else {404}),
             ("POST", "/api/v1/auth/logout", {}, {204}),
         ]
         for method, url, kw, allowed in cases:
