@@ -21,7 +21,8 @@ def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
     for heading in ("(1) revised release", "(2) three sources", "(3) scale",
                     "exact key (peer)", "rule: pcode", "oracle", "definitions: strict",
                     "twin-aware = ", "with record noise", "(4) multiple-systems estimate",
-                    "derivation: ", "ties (more victims", "true matching", "covered: "):
+                    "first-come marking: ", "ties (more victims", "true matching",
+                    "accident model: ", "covered: "):
         assert heading in proc.stdout, proc.stdout
     figures = json.loads(out.read_text())
     assert figures["benchmark"] == "linkage_bench"
@@ -50,6 +51,11 @@ def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
     # With the true matching the estimate covers the true total (tests/analysis/test_mse.py).
     assert run["true_matching"]["covers_true_total"], run["true_matching"]
     # Every press count is placed: on a canonical victim or as a press-only person.
+    # The accident model (analysis/mse_counts.py) beside it, on our clusters and the true.
+    for key in ("splink_accident_model", "true_victims_accident_model"):
+        row = run[key]
+        assert row["interval"][0] <= row["estimate"] <= row["interval"][1], (key, row)
+        assert 0.15 < row["capture"]["press"] < 0.35, row  # the generator's press: 25%
     ours = run["splink"]
     assert ours["press_marked"] + ours["press_only"] == run["exact_key_peer"]["press_marked"] \
         + run["exact_key_peer"]["press_only"]
