@@ -354,13 +354,26 @@ def predict(
     hazards: Annotated[Path | None, typer.Option(
         "--hazards", help="Write one score per hazard (CSV: hazard_id, score, percentile), "
         "at its representative point.")] = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="Score a grid of any size (a country at 100 m) in chunks with Dask "
+        "into --tif only: 'local' for a cluster of this machine's cores, 'threads', or "
+        "the address of an existing scheduler (tcp://host:8786).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="With --dask local: worker processes (default: one per core).",
+        min=1)] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Calibrated probability of an event in the model's horizon for every cell of an
     area (a box, an admin area, or near past events), with raw score, percentile and the
-    top five contributions, as a GeoPackage (and a GeoTIFF); or one score per hazard."""
+    top five contributions, as a GeoPackage (and a GeoTIFF); or one score per hazard.
+    With --dask, a grid of any size as a GeoTIFF of probabilities, scored in chunks on
+    a local or an existing Dask cluster."""
     from mineaction.analysis.risk import outputs
 
+    if dask is not None:
+        _predict_with_dask(model, tif, out, dask, workers, bbox, admin_area, near_events,
+                           cell_m, at, store)
+        return
     if out is None and hazards is None:
         fail("give --out (a grid) or --hazards (one score per hazard), or both", 2)
     if out is None and tif is not None:
@@ -398,6 +411,26 @@ def predict(
                f"{pred.cutoff + meta['horizon_years']:g}"
                f" from {p.min():.4f} to {p.max():.4f} (mean {p.mean():.4f})")
     typer.echo(f"written: {out}" + (f", {tif}" if tif is not None else ""))
+
+
+def _predict_with_dask(model: Path, tif: Path | None, out: Path | None, dask: str,
+                       workers: int | None, bbox: str | None, admin_area: str | None,
+                       near_events: float | None, cell_m: float | None, at: float | None,
+                       store: str) -> None:
+    if tif is None or out is not None:
+        fail("--dask writes the probabilities as a GeoTIFF: give --tif, not --out (the "
+             "GeoPackage with each cell's reasons is for areas one machine holds)", 2)
+    assert tif is not None
+    scheduler = None if dask == "local" else dask
+    box = _bbox(bbox)
+    fitted, meta = _load_model(model)
+    with open_audited(store, audited=False) as s:
+        service, who = _service(s)
+        grid, cutoff, written = _run(lambda: service.predict_raster(
+            who, fitted, meta, tif, scheduler=scheduler, workers=workers, bbox=box,
+            admin_area=admin_area, near_km=near_events, cell_m=cell_m, at=at))
+    typer.echo(f"{written:,} cells of {grid.cell_m:g} m, features at {cutoff:g}, scored "
+               f"with Dask ({dask}); written: {tif}")
 
 
 # -- score ---------------------------------------------------------------------------------

@@ -402,3 +402,32 @@ def test_a_field_user_does_not_learn_from_other_users_drafts(store_path: Path,
     assert admin_model.meta["events"] == before.meta["events"] + 40
     assert admin_model.model.booster.model_to_string() != \
         before.model.booster.model_to_string()
+
+
+def test_predict_with_dask_writes_the_same_probabilities_as_the_geopackage(
+        store_path: Path, model_dir: Path, tmp_path: Path) -> None:
+    """--dask threads (the chunked path a nationwide grid takes, in this process) gives
+    each cell the probability the GeoPackage path gives it."""
+    import rasterio
+
+    area = ["--bbox", "-75.2,6.1,-75.1,6.2", "--cell-m", "2000", "--at", "2012"]
+    gpkg, plain, chunked = tmp_path / "a.gpkg", tmp_path / "a.tif", tmp_path / "d.tif"
+    code, text = cli("risk", "predict", "--model", str(model_dir), "--store", str(store_path),
+                     *area, "--out", str(gpkg), "--tif", str(plain))
+    assert code == 0, text
+    code, text = cli("risk", "predict", "--model", str(model_dir), "--store", str(store_path),
+                     *area, "--dask", "threads", "--tif", str(chunked))
+    assert code == 0, text
+    assert "scored with Dask (threads)" in text
+    with rasterio.open(plain) as a, rasterio.open(chunked) as b:
+        assert a.crs == b.crs and a.transform == b.transform and a.nodata == b.nodata
+        pa, pb = a.read(1), b.read(1)
+        kept = (pa != a.nodata) & (pb != b.nodata)
+        assert kept.sum() == (pa != a.nodata).sum() > 20
+        assert np.allclose(pa[kept], pb[kept], atol=1e-6)
+    code, text = cli("risk", "predict", "--model", str(model_dir), "--store", str(store_path),
+                     *area, "--dask", "threads", "--out", str(gpkg))
+    assert code == 2 and "give --tif, not --out" in text
+    code, text = cli("risk", "predict", "--model", str(model_dir), "--store", str(store_path),
+                     *area, "--dask", "tcp://127.0.0.1:9", "--tif", str(chunked))
+    assert code == 2 and "no Dask scheduler answered" in text

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mineaction.access.roles import Policy, Principal
-from mineaction.services.errors import Invalid, NotFoundError
+from mineaction.services.errors import FieldError, Invalid, NotFoundError
 from mineaction.services.records import Records
 from mineaction.store.base import Store
 from mineaction.store.query import Query
@@ -482,6 +482,37 @@ class Risk:
                                      explain=5, progress=progress)
         scores["percentile"] = scoring.percentile(scores["raw"].to_numpy(float))
         return Prediction(g, scores, cutoff)
+
+    def predict_raster(self, p: Principal, model: RiskModel, meta: dict[str, Any],
+                       tif: str | Path, *, scheduler: str | None = None,
+                       workers: int | None = None, bbox: Sequence[float] | None = None,
+                       admin_area: str | None = None, near_km: float | None = None,
+                       cell_m: float | None = None, at: float | None = None,
+                       chunk_cells: int = 250_000, progress: bool | None = None
+                       ) -> tuple[Grid, float, int]:
+        """Calibrated probabilities of a grid of any size as a GeoTIFF, scored in chunks
+        with Dask (analysis/risk/distributed.py): `scheduler` None for a cluster of this
+        machine's cores, "threads" or "synchronous" in this process, or the address of
+        an existing Dask scheduler. Only the chunks in flight are held in memory, so a
+        nationwide grid fits; per-cell explanations are `predict`'s (areas one machine
+        holds). Returns the grid, the cut-off and the cells written."""
+        from mineaction.analysis.risk import distributed, outputs
+
+        ev = self._events(p)
+        cutoff = self.cutoff(ev, at)
+        g = self.area_grid(p, meta, ev, cutoff, bbox=bbox, admin_area=admin_area,
+                           near_km=near_km, cell_m=cell_m)
+        if len(g) == 0:
+            raise Invalid("the area holds no cell")
+        ctx = self._context(projection_of(meta), ev, meta["config"])
+        try:
+            written = distributed.write_geotiff(tif, g, distributed.iter_scores(
+                model, ctx, g, cutoff, chunk_cells=chunk_cells, scheduler=scheduler,
+                workers=workers, progress=progress), nodata=outputs.NODATA)
+        except distributed.SchedulerUnreachable as exc:
+            raise Invalid(str(exc), field_errors=[FieldError(field="scheduler",
+                                                             message=str(exc))]) from None
+        return g, cutoff, written
 
     def score_points(self, p: Principal, model: RiskModel, meta: dict[str, Any],
                      lon: np.ndarray, lat: np.ndarray, at: float | None = None
