@@ -157,3 +157,18 @@ def test_an_export_never_holds_credentials(tmp_path: Path, fmt: str) -> None:
     if fmt == "gpkg":
         assert {name for name, _ in pyogrio.list_layers(out)} == {"victims"}
     assert b"argon2" not in out.read_bytes() and b"Ana P" not in out.read_bytes()
+
+
+def test_every_server_table_naming_who_made_it_is_left_out_of_a_shared_copy() -> None:
+    """Certificates issued, priority lists and season plans keep who made them: a shared
+    copy (auth/share.py's list of names) leaves out every such table the services add."""
+    import mineaction.services.certificates  # noqa: F401 -- registers its table
+    import mineaction.services.priorities  # noqa: F401
+    import mineaction.services.season_plan  # noqa: F401
+    from mineaction.store.schema import METADATA
+
+    who = {"created_by", "issued_by", "built_by", "username", "user_id", "actor"}
+    naming = {t.name for t in METADATA.tables.values()
+              if t.info.get("unlisted") and who & set(t.columns.keys())}
+    assert {"site_certificates", "priority_lists", "season_plans"} <= naming
+    assert naming <= set(left_out_tables()), naming - set(left_out_tables())
