@@ -7,6 +7,7 @@ accident places generalised), through services/site_check.py as the API does."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,6 +55,9 @@ def site_check(
     out: Annotated[Path | None, typer.Option(
         "--out", help="With --batch: write the results here (CSV) rather than to the "
         "terminal.")] = None,
+    processes: Annotated[int, typer.Option(
+        "--processes", help="With --batch: check in this many worker processes (a check "
+        "is one core's work; 0, the default: one per core).", min=0)] = 0,
     public: Annotated[bool, typer.Option(
         "--public", help="Answer as the public would be answered (approved records, no "
         "minefield records, accident places generalised).")] = False,
@@ -95,7 +99,8 @@ def site_check(
         try:
             if batch:
                 assert site_file is not None
-                _batch(checks, principal, site_file, buffer, nearby, out, lang)
+                _batch(checks, principal, site_file, buffer, nearby, out, lang,
+                       processes or os.cpu_count() or 1)
                 return
             geometry = _site(site_file, point, wkt)
             report = checks.check(principal, geometry, buffer_m=buffer, nearby_m=nearby,
@@ -154,7 +159,7 @@ def _site(site_file: Path | None, point: str | None, wkt: str | None) -> Any:
 
 
 def _batch(checks: Any, principal: Any, path: Path, buffer: float, nearby: float,
-           out: Path | None, lang: str) -> None:
+           out: Path | None, lang: str, processes: int) -> None:
     import csv
 
     from tqdm import tqdm
@@ -173,6 +178,7 @@ def _batch(checks: Any, principal: Any, path: Path, buffer: float, nearby: float
                   disable=None) as bar:
             for site_id, report in checks.batch(principal, good, buffer_m=buffer,
                                                 nearby_m=nearby, lang=lang,
+                                                processes=processes,
                                                 progress=lambda n: bar.update(1)):
                 writer.writerow(_batch_row(site_id, report))
     finally:
