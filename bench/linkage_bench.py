@@ -513,8 +513,15 @@ def accident_model_row(victims: pd.DataFrame, counts: pd.DataFrame, true_total: 
             alone.append(int(k) + int(j))
         else:
             per[str(int(a))] = per.get(str(int(a)), 0) + int(k) + int(j)
-    table = pd.DataFrame({"centre": victims["in_centre"].astype(int),
-                          "ngo": victims["in_ngo"].astype(int),
+    # How many of each source's records a canonical victim joins (more than one: twins the
+    # linkage joined, counted as persons again by accident_table).
+    if "records" in victims.columns:
+        per_source = {name: [sum(1 for src, _ in recs if src == name)
+                             for recs in victims["records"]] for name in ("centre", "ngo")}
+    else:
+        per_source = {"centre": victims["in_centre"].astype(int).tolist(),
+                      "ngo": victims["in_ngo"].astype(int).tolist()}
+    table = pd.DataFrame({**per_source,
                           "accident": accident.fillna(-1).astype(int).astype(str).to_numpy()})
     m, k, labels = accident_table(table, pd.Series(per, dtype=float),
                                   list_sources=["centre", "ngo"], unlinked=alone)

@@ -69,3 +69,15 @@ def test_first_come_marking_of_press_counts_would_undercount() -> None:
     ours = estimate_with_counts(m, k, labels=labels, list_sources=["centre", "ngo"],
                                 bootstrap=50)
     assert ours.interval[0] <= truth <= ours.interval[1]
+
+
+def test_a_victim_joining_two_records_of_one_source_counts_as_two_persons() -> None:
+    victims = pd.DataFrame({"accident": ["a", "a", "b"], "centre": [2, 1, 0],
+                            "ngo": [1, 0, 1]})
+    m, k, labels = accident_table(victims, pd.Series({"a": 2}),
+                                  list_sources=["centre", "ngo"], unlinked=[3])
+    assert labels == ["01", "10", "11"]
+    # accident a: the joined pair is one person in both and one in the centre only, plus
+    # the centre-only victim; accident b: one NGO-only victim; then the press-only accident
+    assert m.tolist() == [[0, 2, 1], [1, 0, 0], [0, 0, 0]]
+    assert k.tolist() == [2, 0, 3]

@@ -149,17 +149,30 @@ def accident_table(victims: pd.DataFrame, counts: pd.Series, *,
                    list_sources: Sequence[str], unlinked: Sequence[int] = ()
                    ) -> tuple[IntArray, IntArray, list[str]]:
     """The per-accident table the model reads. `victims`: one row per canonical victim
-    with a 0/1 column per list source and `accident` (its accident's key); `counts`: the
-    count source's casualties per accident key, for the accidents it reported and that
-    were linked to the lists' accidents; `unlinked`: its counts for accidents it alone
-    reported. Returns m (accidents x list histories), k, and the history labels."""
+    with a column per list source holding how many of that source's records the victim
+    joins (0/1, or more when the linkage joined two records of one source), and
+    `accident` (its accident's key); `counts`: the count source's casualties per accident
+    key, for the accidents it reported and that were linked to the lists' accidents;
+    `unlinked`: its counts for accidents it alone reported. Returns m (accidents x list
+    histories), k, and the history labels.
+
+    A source lists a person once, so a canonical victim holding two records of one source
+    is two persons that the linkage joined (twins of one accident, whom no field tells
+    apart): it counts as max(records of any source) persons, the i-th of them in each
+    source with more than i records. Joined twins would otherwise make an accident's
+    listed victims too few, and the model read the count source's casualties as unseen
+    by the lists."""
     histories = list(itertools.product([0, 1], repeat=len(list_sources)))[1:]
     labels = ["".join(map(str, h)) for h in histories]
     code = {h: i for i, h in enumerate(histories)}
-    flags = victims[list(list_sources)].astype(int).to_numpy()
+    records = victims[list(list_sources)].astype(int).to_numpy()
+    persons = records.max(axis=1)
+    row_of = np.repeat(np.arange(len(records)), persons)
+    rank = np.arange(len(row_of)) - np.repeat(np.cumsum(persons) - persons, persons)
+    flags = (records[row_of] > rank[:, None]).astype(int)
+    accident = victims["accident"].astype(str).to_numpy()[row_of]
     keep = flags.sum(axis=1) > 0
-    keys, acc_index = np.unique(victims.loc[keep, "accident"].astype(str).to_numpy(),
-                                return_inverse=True)
+    keys, acc_index = np.unique(accident[keep], return_inverse=True)
     hist = np.array([code[tuple(r)] for r in flags[keep]], dtype=np.int64)
     m = np.zeros((len(keys), len(histories)), dtype=np.int64)
     np.add.at(m, (acc_index, hist), 1)
