@@ -73,6 +73,24 @@ def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
+def service_error_text(exc: Any) -> str:
+    """A service's refusal (services/errors.py) as the command line prints it: the
+    message, then each field's problem on its own line."""
+    details = [f"  {e.field}: {e.message}" for e in getattr(exc, "field_errors", ())]
+    return "\n".join([exc.message, *details])
+
+
+def run_service(action: Any) -> Any:
+    """`action()`, a service call; a refusal ends the command with exit status 2 and the
+    refusal's text (the one way every command module reports a service's errors)."""
+    from mineaction.services.errors import ServiceError
+
+    try:
+        return action()
+    except ServiceError as exc:
+        fail(service_error_text(exc), 2)
+
+
 def cli_principal() -> Any:
     """The command line acts as the store's administrator, in the system user's name."""
     from mineaction.access.roles import Principal, Role

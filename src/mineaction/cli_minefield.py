@@ -13,7 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_principal, fail, open_audited
+from mineaction.cli_common import (
+    DEFAULT_STORE,
+    StoreOption,
+    cli_principal,
+    fail,
+    open_audited,
+    run_service,
+)
 
 minefield_app = typer.Typer(help="Minefield records: import, show, and how accurate they were.",
                             no_args_is_help=True)
@@ -34,14 +41,7 @@ def _service(store: Any) -> Any:
     return Minefields(store, Policy()), cli_principal()
 
 
-def _run(action: Any) -> Any:
-    from mineaction.services.errors import ServiceError
-
-    try:
-        return action()
-    except ServiceError as exc:
-        details = [f"  {e.field}: {e.message}" for e in exc.field_errors]
-        fail("\n".join([exc.message, *details]), 2)
+_run = run_service
 
 
 def _record_id(text: str) -> uuid.UUID:

@@ -23,6 +23,7 @@ from mineaction.cli_common import (
     emit,
     fail,
     open_audited,
+    service_error_text,
 )
 
 priorities_app = typer.Typer(
@@ -63,8 +64,7 @@ def _services(s: Any) -> Any:
 
 
 def _invalid(exc: Any) -> None:
-    details = "; ".join(f"{e.field}: {e.message}" for e in exc.field_errors)
-    fail(details or exc.message, 2)
+    fail(service_error_text(exc), 2)
 
 
 def _show(content: dict[str, Any], as_json: bool) -> None:

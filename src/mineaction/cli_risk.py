@@ -17,7 +17,14 @@ from typing import Annotated, Any
 
 import typer
 
-from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_principal, fail, open_audited
+from mineaction.cli_common import (
+    DEFAULT_STORE,
+    StoreOption,
+    cli_principal,
+    fail,
+    open_audited,
+    run_service,
+)
 
 risk_app = typer.Typer(help="Contamination-risk model: train, evaluate, predict, score.",
                        no_args_is_help=True)
@@ -68,14 +75,7 @@ def _service(store: Any) -> Any:
     return Risk(store, Policy()), cli_principal()
 
 
-def _run(action: Any) -> Any:
-    from mineaction.services.errors import ServiceError
-
-    try:
-        return action()
-    except ServiceError as exc:
-        details = [f"  {e.field}: {e.message}" for e in exc.field_errors]
-        fail("\n".join([exc.message, *details]), 2)
+_run = run_service
 
 
 def _config(path: Path | None) -> Any:

@@ -14,7 +14,14 @@ from typing import Annotated, Any
 
 import typer
 
-from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_principal, fail, open_audited
+from mineaction.cli_common import (
+    DEFAULT_STORE,
+    StoreOption,
+    cli_principal,
+    fail,
+    open_audited,
+    service_error_text,
+)
 
 BATCH_COLUMNS = ("site_id", "error", "hazards_on_site", "nearest_hazard_m",
                  "hazards_within_buffer", "minefield_records", "cleared_share",
@@ -110,8 +117,7 @@ def site_check(
         except FileError as exc:
             fail(str(exc), 2)
         except Invalid as exc:
-            details = "; ".join(f"{e.field}: {e.message}" for e in exc.field_errors)
-            fail(details or exc.message, 2)
+            fail(service_error_text(exc), 2)
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1, default=str))
         return
@@ -194,8 +200,8 @@ def _batch_row(site_id: str, report: Any) -> dict[str, Any]:
     from mineaction.services.errors import Invalid
 
     if isinstance(report, Invalid):
-        details = "; ".join(f"{e.field}: {e.message}" for e in report.field_errors)
-        return {"site_id": site_id, "error": details or report.message}
+        return {"site_id": site_id, "error": "; ".join(
+            f"{e.field}: {e.message}" for e in report.field_errors) or report.message}
     on = [h for h in report.hazards if h.distance_m == 0]
     acc, fin = report.accidents, report.finds
     return {
