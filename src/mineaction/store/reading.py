@@ -150,8 +150,12 @@ class Reading:
         if held is not None:  # a quick read (store/held.py)
             return self._fetch_or_none(held, prepared.sql, parameters,
                                        lost=self._held.discard)
-        # The same connection handling as the general path (pool, execution options),
-        # except the test before lending: only the statement skips SQLAlchemy.
+        return self._fetch_pooled(prepared.sql, parameters)
+
+    def _fetch_pooled(self, sql: str, parameters: Any) -> list[Any] | None:
+        """Prepared SQL on a pooled connection's driver cursor. The same connection
+        handling as the general path (pool, execution options), except the test before
+        lending: only the statement skips SQLAlchemy."""
         healing = SELF_HEALING_CHECKOUT.set(True)
         try:
             checked_out = self.engine.connect()
@@ -162,8 +166,7 @@ class Reading:
             assert dbapi is not None
             cursor = dbapi.cursor()
             try:
-                return self._fetch_or_none(cursor, prepared.sql, parameters,
-                                           lost=conn.invalidate)
+                return self._fetch_or_none(cursor, sql, parameters, lost=conn.invalidate)
             finally:
                 cursor.close()
 
@@ -280,20 +283,7 @@ class Reading:
         if found is None:
             return None
         prepared, values = found
-        healing = SELF_HEALING_CHECKOUT.set(True)
-        try:
-            checked_out = self.engine.connect()
-        finally:
-            SELF_HEALING_CHECKOUT.reset(healing)
-        with checked_out.execution_options(**self._single_read_options) as conn:
-            dbapi = conn.connection.dbapi_connection
-            assert dbapi is not None
-            cursor = dbapi.cursor()
-            try:
-                raw = self._fetch_or_none(cursor, prepared.sql, prepared.parameters(values),
-                                          lost=conn.invalidate)
-            finally:
-                cursor.close()
+        raw = self._fetch_pooled(prepared.sql, prepared.parameters(values))
         if raw is None:
             return None
         at = columns.index(geom_name) + 1 if geom_name in columns else None
