@@ -120,19 +120,11 @@ def _load_model(directory: Path) -> Any:
         fail(str(exc), 2)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _flat_metrics(meta: dict[str, Any]) -> dict[str, Any]:
+    from mineaction.analysis.jsonable import jsonable
+
     """The model's held-out measures as one flat object of numbers (the GeoPackage's
     `risk_model.metrics`, which the web layer shows as they are)."""
     m = meta.get("metrics") or {}
@@ -144,7 +136,7 @@ def _flat_metrics(meta: dict[str, Any]) -> dict[str, Any]:
         for k, v in (held.get(name) or {}).items():
             if isinstance(v, int | float) or v is None:
                 out[prefix + k] = v
-    return dict(_jsonable(out))
+    return dict(jsonable(out))
 
 
 def _pct(v: Any) -> str:
@@ -272,7 +264,9 @@ def evaluate(
 
         write_report(report, result)
     if json_out:
-        typer.echo(json.dumps(_jsonable(result), indent=1))
+        from mineaction.analysis.jsonable import jsonable
+
+        typer.echo(json.dumps(jsonable(result), indent=1))
         return
     for note in result["notes"]:
         typer.echo(f"note: {note}", err=True)

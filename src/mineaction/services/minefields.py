@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -38,6 +37,7 @@ from mineaction.access.roles import (
     may_edit,
     may_review,
 )
+from mineaction.analysis.jsonable import jsonable
 from mineaction.domain.enums import HazardStatus, WorkflowStatus
 from mineaction.domain.models import Record
 from mineaction.geo.coordinates import CoordinateError, parse_coordinate
@@ -127,19 +127,6 @@ def _signed_in(p: Principal) -> None:
         raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _jsonable(value: Any) -> Any:
-    """Analysis results as JSON: numpy scalars as Python numbers, NaN as None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 class Minefields:
@@ -300,7 +287,7 @@ class Minefields:
             result = acc.assess_record(inputs, finds, perimeter_buffer_m=tolerance_m)
         except ValueError as exc:
             raise Invalid(f"the record cannot be assessed: {exc}") from None
-        out: dict[str, Any] = _jsonable(dataclasses.asdict(result))
+        out: dict[str, Any] = jsonable(dataclasses.asdict(result))
         out["record_id"] = str(record.id)
         out["hazard_id"] = str(getattr(record, "hazard_id", None) or "") or None
         out["inputs"] = counts

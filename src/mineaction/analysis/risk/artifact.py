@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from mineaction.analysis.jsonable import jsonable
 from mineaction.analysis.risk import calibration, features
 from mineaction.analysis.risk.model import RiskModel
 
@@ -61,16 +62,6 @@ def config_to_yaml(config: features.FeatureConfig) -> str:
     return str(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def save(model: RiskModel, directory: str | Path, meta: dict[str, Any]) -> Path:
@@ -89,8 +80,8 @@ def save(model: RiskModel, directory: str | Path, meta: dict[str, Any]) -> Path:
     manifest = {
         "kind": KIND, "format": FORMAT, "features": list(model.features),
         "categorical": list(model.categorical), "calibrated": model.calibrator is not None,
-        "booster": BOOSTER, "config": CONFIG, "info": _jsonable(model.info),
-        **_jsonable(meta),
+        "booster": BOOSTER, "config": CONFIG, "info": jsonable(model.info),
+        **jsonable(meta),
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return out
