@@ -15,7 +15,7 @@ def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     proc = subprocess.run([sys.executable, str(BENCH / "linkage_bench.py"), "--rows", "3000",
                            "--workdir", str(tmp_path), "--json", str(out),
-                           "--mse-seeds", "7", "--mse-bootstrap", "200"],
+                           "--mse-seeds", "7", "--mse-bootstrap", "40"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for heading in ("(1) revised release", "(2) three sources", "(3) scale",

@@ -274,6 +274,16 @@ def measure(hazards: Sequence[Mapping[str, Any]], accidents: Sequence[Mapping[st
     return out
 
 
+def saved_content(store: Store, table: sa.Table, key: str, what: str) -> dict[str, Any]:
+    """The JSON content of a saved priority list or season plan, or NotFoundError."""
+    with store.engine.connect() as conn:
+        text = conn.execute(sa.select(table.c.content).where(table.c.id == str(key))).scalar()
+    if text is None:
+        raise NotFoundError(f"no {what} with id {key}")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
 def _signed_in(p: Principal) -> None:
     if p.is_public:
         raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
@@ -451,13 +461,7 @@ class Priorities:
         return {**content, "hazards": shown, "hidden": len(ids) - len(shown)}
 
     def _load(self, list_id: str) -> dict[str, Any]:
-        with self.store.engine.connect() as conn:
-            text = conn.execute(sa.select(PRIORITY_LISTS.c.content)
-                                .where(PRIORITY_LISTS.c.id == str(list_id))).scalar()
-        if text is None:
-            raise NotFoundError(f"no priority list with id {list_id}")
-        loaded: dict[str, Any] = json.loads(text)
-        return loaded
+        return saved_content(self.store, PRIORITY_LISTS, list_id, "priority list")
 
     def sensitivity(self, p: Principal, list_id: str, step: float = pr.SENSITIVITY_STEP
                     ) -> dict[str, Any]:

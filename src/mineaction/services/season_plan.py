@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 from mineaction.access.roles import Principal
 from mineaction.analysis import season_plan as sp
-from mineaction.services.errors import Invalid, NotFoundError
-from mineaction.services.priorities import Priorities, _signed_in
+from mineaction.services.errors import Invalid
+from mineaction.services.priorities import Priorities, _signed_in, saved_content
 from mineaction.store.base import WriteEvent
 from mineaction.store.query import Query
 from mineaction.store.schema import METADATA, Timestamp
@@ -200,13 +200,7 @@ class SeasonPlans:
         return content
 
     def _load(self, plan_id: str) -> dict[str, Any]:
-        with self.store.engine.connect() as conn:
-            text = conn.execute(sa.select(SEASON_PLANS.c.content)
-                                .where(SEASON_PLANS.c.id == str(plan_id))).scalar()
-        if text is None:
-            raise NotFoundError(f"no season plan with id {plan_id}")
-        loaded: dict[str, Any] = json.loads(text)
-        return loaded
+        return saved_content(self.store, SEASON_PLANS, plan_id, "season plan")
 
     def get(self, p: Principal, plan_id: str) -> dict[str, Any]:
         """A saved plan, with only the hazards `p` may see."""
