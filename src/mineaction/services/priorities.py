@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from mineaction.access.roles import Policy, Principal, may_review
 from mineaction.access.visibility import Access
 from mineaction.analysis import priorities as pr
+from mineaction.analysis.jsonable import jsonable
 from mineaction.services.errors import Forbidden, Invalid, NotFoundError, Unauthorized
 from mineaction.services.records import Records
 from mineaction.store.base import Store, WriteEvent
@@ -289,16 +290,6 @@ def _signed_in(p: Principal) -> None:
         raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 class Priorities:
@@ -345,7 +336,7 @@ class Priorities:
             raise Invalid(f"{len(hazards):,} hazards: rank at most {MAX_HAZARDS:,} at once")
         accidents = [a for a in self._read(access, "accident")
                      if a.get("geometry") is not None]
-        accidents = self._representatives(accidents)
+        accidents = self.store.without_represented("accident", accidents)
         victims = self._victims(access, [str(a["id"]) for a in accidents])
         risk = None
         if self.risk_at is not None:
@@ -374,24 +365,15 @@ class Priorities:
                                             visible=access.rows(kind)))
         return [dict(r) for r in frame.to_dict("records")] if len(frame) else []
 
-    def _representatives(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not rows:
-            return rows
-        represented = self.store.represented_ids("accident", [str(r["id"]) for r in rows])
-        return [r for r in rows if str(r["id"]) not in represented]
-
     def _victims(self, access: Access, accident_ids: list[str]) -> dict[str, int]:
         if not accident_ids or not access.may_list("victim"):
             return {}
         frame = self.store.read_frame(Query(kind="victim", where={"accident_id": accident_ids},
                                             limit=None, visible=access.rows("victim")))
         rows = frame.to_dict("records") if len(frame) else []
-        ids = [str(r["id"]) for r in rows]
-        represented = self.store.represented_ids("victim", ids) if ids else set()
         out: dict[str, int] = {}
-        for r in rows:
-            if str(r["id"]) not in represented:
-                out[str(r["accident_id"])] = out.get(str(r["accident_id"]), 0) + 1
+        for r in self.store.without_represented("victim", rows):
+            out[str(r["accident_id"])] = out.get(str(r["accident_id"]), 0) + 1
         return out
 
     @staticmethod
@@ -409,7 +391,7 @@ class Priorities:
                 "indicators": values[i], "lon": round(point.x, 7), "lat": round(point.y, 7),
                 "area_m2": values[i]["area_m2"]})
         rows.sort(key=lambda r: r["rank"])
-        out: dict[str, Any] = _plain({
+        out: dict[str, Any] = jsonable({
             "id": str(uuid.uuid4()), "created_at": datetime.now(UTC).isoformat(),
             "created_by": p.username, "method": ranking.method, "preset": preset,
             "weights": ranking.weights, "criteria_used": ranking.used,
@@ -479,7 +461,7 @@ class Priorities:
                 r[side]["ranks"] = {h["hazard_id"]: rk for h, rk in
                                     zip(hazards, r[side]["ranks"], strict=True)
                                     if h["hazard_id"] in visible}
-        out: dict[str, Any] = _plain({"id": content["id"], "method": content["method"],
+        out: dict[str, Any] = jsonable({"id": content["id"], "method": content["method"],
                        "weights": content["weights"], "step": step,
                        "base": {h["hazard_id"]: rk for h, rk in
                                 zip(hazards, ranking.ranks, strict=True)

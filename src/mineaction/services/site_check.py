@@ -100,7 +100,7 @@ class SiteChecks:
             minefield_records=(self._near(access, "minefield_record", site, buffer_m)
                                if access.may_list("minefield_record") else []),
             released=self._released(access, site),
-            accidents=self._representatives(
+            accidents=self.store.without_represented(
                 "accident", self._near(access, "accident", site, nearby_m)),
             finds=self._near(access, "find", site, nearby_m))
         report.generalised = {kind: access.public_decimals for kind in ("accident", "find")
@@ -221,14 +221,6 @@ class SiteChecks:
             r["organisation_name"] = names.get(str(org)) if org else None
         return rows
 
-    def _representatives(self, kind: str, rows: list[dict[str, Any]]
-                         ) -> list[dict[str, Any]]:
-        """Rows without the records another record represents (one accident many
-        sources report counts once)."""
-        if not rows:
-            return rows
-        represented = self.store.represented_ids(kind, [str(r["id"]) for r in rows])
-        return [r for r in rows if str(r["id"]) not in represented]
 
 
 def risk_from(layer: Any) -> Callable[[Access, Any], dict[str, Any] | None]:

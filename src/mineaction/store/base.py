@@ -537,6 +537,15 @@ class Store(Reading):
                     members.c.record_id.in_(part))))
         return out
 
+    def without_represented(self, kind: str, rows: list[dict[str, Any]]
+                            ) -> list[dict[str, Any]]:
+        """`rows` (dicts with an `id`) without the records another record represents: what
+        counts each accident or victim once, however many sources report it."""
+        if not rows:
+            return rows
+        represented = self.represented_ids(kind, [str(r["id"]) for r in rows])
+        return [r for r in rows if str(r["id"]) not in represented]
+
     def _quote(self, name: str) -> str:
         return self.engine.dialect.identifier_preparer.quote(name)
 
