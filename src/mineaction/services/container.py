@@ -15,6 +15,7 @@ from mineaction.access.roles import Policy
 from mineaction.audit.log import attach
 from mineaction.auth.schema import ensure_server_tables
 from mineaction.auth.users import UserDirectory
+from mineaction.services.certificates import Certificates
 from mineaction.services.imports import ImportJobs
 from mineaction.services.minefields import Minefields
 from mineaction.services.reconcile import Reconciliation
@@ -96,11 +97,14 @@ class Services:
     # The contamination-risk GeoPackage the map shows (issue 19); none configured by default.
     risk_layer: RiskLayer = field(default_factory=lambda: RiskLayer(None))
     site_checks: SiteChecks | None = None  # built with the store (issue 20)
+    certificates: Certificates | None = None  # the same, for the public view (issue 20)
 
     def __post_init__(self) -> None:
         if self.site_checks is None:
             self.site_checks = SiteChecks(self.store, records=self.records,
                                           risk_at=risk_from(self.risk_layer))
+        if self.certificates is None:
+            self.certificates = Certificates(self.store, records=self.records)
 
     def close(self) -> None:
         self.jobs.shutdown()

@@ -57,10 +57,9 @@ def site_check_json(svc: ServicesDep, body: SiteIn) -> Response:
     from shapely.geometry import mapping
 
     from mineaction.reports.site_certificate import buffered
-    from mineaction.services.certificates import Certificates
     from mineaction.services.site_check import checked_site
 
-    certs = Certificates(svc.store, records=svc.records)
+    certs = svc.certificates
     report = certs.checks.check(PUBLIC, body.geometry, buffer_m=body.buffer_m,
                                 nearby_m=body.nearby_m, lang=body.lang)
     site = checked_site(body.geometry)

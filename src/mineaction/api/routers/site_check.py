@@ -187,9 +187,7 @@ class VerifyOut(BaseModel):
 
 
 def _certificates(svc: Any) -> Any:
-    from mineaction.services.certificates import Certificates
-
-    return Certificates(svc.store, records=svc.records)
+    return svc.certificates
 
 
 def _limit(request: Request, p: Any, what: str) -> None:
