@@ -97,3 +97,56 @@ def test_a_site_given_twice_or_not_at_all_is_a_usage_error(store_path: Path) -> 
     assert code == 2
     code, out = cli(store_path, "site-check", "--point=-75,600")
     assert code == 2 and "latitude" in out
+
+
+def test_a_batch_in_worker_processes_gives_the_one_process_answer(store_path: Path,
+                                                                  tmp_path: Path) -> None:
+    """--processes 2 over more sites than one chunk, run as a user runs it (a fresh process,
+    where forking is safe), row for row the same as checking them in one process; a site
+    with a bad coordinate keeps its row and its error."""
+    import subprocess
+    import sys
+
+    from mineaction.services.site_check import BATCH_CHUNK
+
+    sites = tmp_path / "sites.csv"
+    rows = [f"s{i},{LON - 0.02 + i * 0.0001:.6f},{LAT + 0.0003:.6f}"
+            for i in range(BATCH_CHUNK * 2 + 17)]
+    rows[BATCH_CHUNK + 3] = "bad,west,6.0"
+    sites.write_text("id,lon,lat\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    outputs = {}
+    for n in (1, 2):
+        out = tmp_path / f"out{n}.csv"
+        proc = subprocess.run(
+            [sys.executable, "-m", "mineaction", "site-check", str(sites), "--batch",
+             "--processes", str(n), "--out", str(out), "--store", str(store_path)],
+            capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert (f"checking {BATCH_CHUNK * 2 + 16:,} sites in "
+                + ("2 worker processes" if n == 2 else "one process")) in proc.stderr
+        outputs[n] = out.read_text(encoding="utf-8")
+    assert outputs[1] == outputs[2]
+    checked = list(csv.DictReader(outputs[2].splitlines()))
+    assert len(checked) == BATCH_CHUNK * 2 + 17
+    assert sum(r["hazards_on_site"] == "1" for r in checked) > 0
+    errors = {r["site_id"]: r["error"] for r in checked if r["error"]}
+    assert errors == {f"row {BATCH_CHUNK + 5}":
+                      f"row {BATCH_CHUNK + 5}, field 'lon': 'west' is not a number"}
+
+
+def test_a_batch_never_forks_beside_another_thread() -> None:
+    """A fork copies locks another thread holds and never releases them: with a second
+    thread running, a batch checks its sites in its own process, whatever it was asked."""
+    import threading
+
+    from mineaction.services.site_check import BATCH_CHUNK, batch_workers
+
+    assert batch_workers(4, BATCH_CHUNK - 1) == 1  # one chunk: not worth a worker
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert batch_workers(4, BATCH_CHUNK * 10) == 1
+    finally:
+        stop.set()
+        other.join()

@@ -171,6 +171,7 @@ def _batch(checks: Any, principal: Any, path: Path, buffer: float, nearby: float
     from tqdm import tqdm
 
     from mineaction.io.sites import SiteError, sites
+    from mineaction.services.site_check import batch_workers
 
     items = list(sites(path, skip_invalid=True))
     handle = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
@@ -180,6 +181,12 @@ def _batch(checks: Any, principal: Any, path: Path, buffer: float, nearby: float
         good = [(i, g) for i, g in (x for x in items if not isinstance(x, SiteError))]
         for err in (x for x in items if isinstance(x, SiteError)):
             writer.writerow({"site_id": f"row {err.row}", "error": err.message})
+        workers = batch_workers(processes, len(good))
+        typer.echo(f"checking {len(good):,} sites in "
+                   + (f"{workers} worker processes" if workers > 1 else "one process"),
+                   err=True)
+        # no monitor thread: the batch forks its workers only from a one-thread process
+        tqdm.monitor_interval = 0
         with tqdm(total=len(good), unit="site", desc="site checks", file=sys.stderr,
                   disable=None) as bar:
             for site_id, report in checks.batch(principal, good, buffer_m=buffer,

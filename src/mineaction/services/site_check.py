@@ -12,7 +12,9 @@ accident several sources report counts once (its representative, store/links.py)
 
 from __future__ import annotations
 
+import itertools
 import math
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -119,8 +121,11 @@ class SiteChecks:
         abort. With `processes` > 1 the checks run in that many worker processes (forked,
         each reading the store through its own connections), a chunk of sites at a time:
         a check is Python work, one core's worth per process."""
-        if processes <= 1:
-            for n, (site_id, geometry) in enumerate(sites, start=1):
+        sites = iter(sites)
+        first = list(itertools.islice(sites, BATCH_CHUNK))
+        if batch_workers(processes, len(first)) <= 1:
+            # one chunk or fewer: starting workers costs more than it saves
+            for n, (site_id, geometry) in enumerate(itertools.chain(first, sites), start=1):
                 yield site_id, self._checked_or_invalid(principal, geometry, buffer_m,
                                                         nearby_m, lang)
                 if progress is not None:
@@ -129,13 +134,8 @@ class SiteChecks:
         import multiprocessing
 
         def chunks() -> Iterator[list[tuple[str, Any]]]:
-            chunk: list[tuple[str, Any]] = []
-            for item in sites:
-                chunk.append(item)
-                if len(chunk) == BATCH_CHUNK:
-                    yield chunk
-                    chunk = []
-            if chunk:
+            yield first
+            while chunk := list(itertools.islice(sites, BATCH_CHUNK)):
                 yield chunk
 
         # fork: the workers start from this SiteChecks as it is (its policy, its risk
@@ -247,6 +247,17 @@ def risk_from(layer: Any) -> Callable[[Access, Any], dict[str, Any] | None]:
 BATCH_CHUNK = 200  # sites a batch worker checks per round trip to it
 # A batch worker process's SiteChecks and the check's settings (`_worker_start`).
 _worker: dict[str, Any] = {}
+
+
+def batch_workers(processes: int, sites: int) -> int:
+    """How many worker processes a batch of `sites` asked to use `processes` runs in: one
+    (this process) for a chunk of sites or fewer, where starting workers costs more than
+    it saves, and from a process that runs other threads. A fork copies the locks other
+    threads hold (logging's, SQLite's, a server's, a progress bar's), never their release,
+    and a worker that needs one waits for ever: a stop once hung CI that way."""
+    if processes <= 1 or sites < BATCH_CHUNK or threading.active_count() > 1:
+        return 1
+    return min(processes, math.ceil(sites / BATCH_CHUNK))
 
 
 def _worker_start(checks: SiteChecks, principal: Principal, buffer_m: float,
