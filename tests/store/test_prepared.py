@@ -195,6 +195,7 @@ FIELD_EXAMPLES: dict[str, Any] = {
     "after_fid": 4,
     "visible": (AnyOf((Match("status", ("approved",)), Match("created_by", ("ben",)))),
                 AnyOf((Match("dataset", (None, "ds1")),))),
+    "condition": sa.column("accident_kind") == "erw",  # an OGC API filter (issue 23)
 }
 
 

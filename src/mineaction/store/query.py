@@ -82,6 +82,10 @@ class Query:
     after_fid: int | None = None  # keyset paging: cheaper than offset on deep pages
     # Which rows the asker may see (access/): every AnyOf must hold.
     visible: Visible = ()
+    # A further SQL condition (SQLAlchemy) on the kind's table, ANDed with the rest: a
+    # client's filter a service translated (the OGC API's CQL2, services/ogc_features.py,
+    # issue 23). Not a value the prepared path flattens: such queries take the general one.
+    condition: Any = None
 
 
 @dataclass

@@ -352,6 +352,8 @@ class Reading:
             else:
                 conditions.append(table.c[name] == codec.to_cell_plain(value))
         conditions.extend(visible_sql(table, q.visible))
+        if q.condition is not None:
+            conditions.append(q.condition)
         # Place and time: victims take them from their accident.
         place_table, via = table, None
         if geometry_column(model) is None and model.kind == "victim":
