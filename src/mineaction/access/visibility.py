@@ -108,6 +108,14 @@ class Access:
         """Whether the principal may see (so search and sort on) field `name`."""
         return name in ENTITIES[kind].model_fields and name not in self.hidden(kind)
 
+    def filterable(self, kind: str, name: str) -> bool:
+        """Whether the principal may filter on field `name` (the OGC API's queryables,
+        issue 23): a field it reads, and reads as stored. A filter on a field it sees
+        altered (a generalised point, and its precision, which `generalise` overwrites)
+        would answer from the exact value it is never shown."""
+        return self.readable(kind, name) and not (
+            self.generalised(kind) and name in GENERALISED_FIELDS)
+
     def generalised(self, kind: str) -> bool:
         """Whether the principal sees `kind` points rounded to `public_decimals`."""
         return self.principal.is_public and REGISTRY[kind].public_generalised
@@ -170,6 +178,10 @@ def _hidden(role: Role, kind: str) -> frozenset[str]:
     if role == Role.public:
         hidden |= BOOKKEEPING_HIDDEN | REGISTRY[kind].public_hidden
     return frozenset(hidden)
+
+
+# The fields `generalise` changes.
+GENERALISED_FIELDS = frozenset({"geometry", "location_precision"})
 
 
 def generalise(rows: list[dict[str, Any]], decimals: int) -> None:
