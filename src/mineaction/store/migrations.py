@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from mineaction.domain.models import ENTITIES
-from mineaction.store import facts, links
+from mineaction.store import claims, facts, links
 from mineaction.store.schema import METADATA, Timestamp, entity_table
 
 if TYPE_CHECKING:
@@ -114,7 +114,14 @@ def _minefield_records(store: Store, conn: sa.Connection) -> None:
         store.register_table(conn, attachments)
 
 
+def _claims(store: Store, conn: sa.Connection) -> None:
+    """Published figures (issue 22): an attribute table of their own."""
+    table = METADATA.tables[claims.TABLE]
+    table.create(conn, checkfirst=True)
+    store.register_table(conn, table)
+
+
 MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,
                                     4: _record_sources_index,
                                     5: _deleted_out_of_feature_tables, 6: _record_linkage,
-                                    7: _minefield_records}
+                                    7: _minefield_records, 8: _claims}

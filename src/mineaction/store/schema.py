@@ -20,9 +20,9 @@ from sqlalchemy.types import TypeDecorator, UserDefinedType
 from mineaction.domain.columns import ColumnSpec, columns
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.geo import gpkg_binary
-from mineaction.store import facts, links
+from mineaction.store import claims, facts, links
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # 1: first schema. 2: soft delete (deleted_at, deleted_by) and record_history.
 # 3: casualty_facts (store/facts.py), the victims-with-their-accident table statistics read.
 # 4: record_sources indexed by record id.
@@ -30,6 +30,7 @@ SCHEMA_VERSION = 7
 # 6: record linkage (store/links.py): record_links, link_decisions, canonical_members,
 #    linkage_runs.
 # 7: minefield records (minefield_records, minefield_points, mine_rows) and attachments.
+# 8: published figures (store/claims.py): claims.
 # Columns every entity has that are not model fields.
 INTERNAL_COLUMNS = ("fid",)
 # Model fields that are not plain columns (kept in link tables).
@@ -268,6 +269,7 @@ def build_metadata() -> sa.MetaData:
     )
     facts.define(metadata)
     links.define(metadata)
+    claims.define(metadata)
     sa.Table(
         "mineaction_meta",
         metadata,
