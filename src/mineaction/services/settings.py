@@ -111,6 +111,12 @@ class Settings(BaseSettings):
                                     "too. Off by default: a fine risk grid is computed from "
                                     "exact accident locations, which the public only sees "
                                     "generalised.")
+    basemap_file: str | None = Field(None, description="Path of an MBTiles file (vector "
+                                     "`pbf` or raster `png`/`jpg`/`webp` tiles, e.g. an "
+                                     "OpenStreetMap extract of the country) the map draws "
+                                     "instead of the shipped Natural Earth basemap, served at "
+                                     "/web/api/basemap/user/{z}/{x}/{y}. Unset: the shipped "
+                                     "basemap.")
     opentelemetry: bool = Field(False, description="Trace, measure and log every request "
                                 "with FastAPI's native OpenTelemetry, to the providers the "
                                 "OTEL_* environment configures. Off, it costs nothing; on, "
