@@ -52,6 +52,13 @@ def translations(lang: str) -> _gettext.NullTranslations:
     return Translations(fp=buffer)
 
 
+@cache
+def _decimal_pattern(digits: int) -> numbers.NumberPattern:
+    """The grouped pattern with `digits` decimals, parsed once: Babel parses a pattern
+    string on every format_decimal, most of a site check's wording time (issue 20)."""
+    return numbers.parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
+
+
 class Formatter:
     """Numbers, percentages, areas and dates in one language's conventions (CLDR, via
     Babel): 1,224 in English is 1.224 in Spanish."""
@@ -64,8 +71,7 @@ class Formatter:
     def number(self, value: float | int | None, digits: int = 0) -> str:
         if value is None:
             return "–"
-        pattern = "#,##0" + ("." + "0" * digits if digits else "")
-        return numbers.format_decimal(value, format=pattern, locale=self.locale)
+        return _decimal_pattern(digits).apply(value, self.locale)
 
     def pct(self, value: float | None) -> str:
         return "–" if value is None else self.number(value, 1) + " %"
