@@ -98,6 +98,10 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
     for module in (auth, users, imports, audit, stats, reports, links, checks, minefields,
                    risk, site_check, priorities):
         app.include_router(module.router, prefix=API)
+    # OGC API Features at /ogc, beside /api/v1 (issue 23, api/routers/ogc.py says why).
+    from mineaction.api.routers import ogc
+
+    app.include_router(ogc.router)
 
     @app.get(API, tags=["meta"], summary="Landing: the collections and links")
     def landing() -> dict[str, Any]:
