@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy.ndimage import distance_transform_edt
 
 STACK = "DejaVu Sans Book"
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 OUT = Path(__file__).parents[1] / "src/mineaction/web/static/vendor/glyphs" / STACK
 RANGES = (0, 256, 512, 768, 1024, 7680)
 SIZE, BUFFER, RADIUS, CUTOFF, SCALE = 24, 3, 8, 0.25, 4
@@ -82,13 +83,13 @@ def build(font_path: Path) -> None:
             if cp not in cmap:
                 continue
             ch = chr(cp)
-            l, t, r, b = small.getbbox(ch, anchor="ls")
+            left, t, r, b = small.getbbox(ch, anchor="ls")
             advance = round(small.getlength(ch))
-            w, h = max(0, r - l), max(0, b - t)
+            w, h = max(0, r - left), max(0, b - t)
             msg = _uint(1, cp)
             if w and h:
-                msg += _bytes(2, _sdf(big, ch, w, h, l, -t))
-            msg += _uint(3, w) + _uint(4, h) + _sint(5, l) + _sint(6, -t - TOP_ADJUST)
+                msg += _bytes(2, _sdf(big, ch, w, h, left, -t))
+            msg += _uint(3, w) + _uint(4, h) + _sint(5, left) + _sint(6, -t - TOP_ADJUST)
             msg += _uint(7, advance)
             glyphs += _bytes(3, msg)
         stack = _bytes(1, STACK.encode()) + _bytes(2, f"{start}-{end}".encode()) + glyphs
@@ -97,4 +98,4 @@ def build(font_path: Path) -> None:
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
+    build(Path(sys.argv[1] if len(sys.argv) > 1 else DEJAVU))

@@ -23,7 +23,9 @@ STATIC = WEB / "static"
 def mount_web(app: FastAPI, settings: Any) -> None:
     """Add the web pages, their JSON helpers and static files to the API's app."""
     from mineaction.web import (
+        admin_tiles,
         basemap,
+        basemap_routes,
         checks,
         endpoints,
         minefields,
@@ -37,6 +39,10 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.state.web_settings = pages.web_settings(settings)
     app.state.web_layers = tiles.LayerCache()
     basemap.warm_up()
+    # The detail basemap's admin areas and the user's basemap file (#21).
+    app.state.web_admin_tiles = admin_tiles.AdminTileCache()
+    app.state.web_user_basemap = basemap_routes.UserBasemap(getattr(settings, "basemap_file", None))
+    app.include_router(basemap_routes.router)
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     app.include_router(endpoints.router)
     app.include_router(pages.router)

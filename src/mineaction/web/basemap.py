@@ -2,6 +2,12 @@
 mineaction/data/, with only the outline and the name kept. Served whole as GeoJSON (for
 other clients) and cut into vector tiles for the map (issue 4).
 
+Detail (issue 21): Natural Earth 1:10m land, lakes, rivers and populated places
+(mineaction/data/ne10m_*.geojson.gz, built by scripts/build_basemap_data.py) travel in
+the same tiles as layers `land`, `lakes`, `rivers` and `places` (web/basemap_layers.py),
+up to zoom MAX_ZOOM, past which the map over-zooms. Rivers, lakes and places appear one
+zoom before Natural Earth's own `min_zoom` for them: fewer and larger ones zoomed out.
+
 Why tiles: handed the whole world as GeoJSON, MapLibre's worker cut its tiles itself,
 which held up the first render by 0.5 to 1.5 s on our 2-core machine. Cutting a tile here
 is a clip of the few countries it touches (an STRtree finds them), done once per tile and
@@ -14,7 +20,9 @@ over-zooms past it).
 
 from __future__ import annotations
 
+import gzip
 import json
+import math
 import threading
 from collections import OrderedDict
 from functools import cache, cached_property
@@ -27,10 +35,12 @@ from shapely.geometry import Polygon, mapping, shape
 from shapely.geometry.polygon import orient
 
 from mineaction.web import mvt
+from mineaction.web.basemap_layers import Feature, TileLayer, clean_name, explode
 from mineaction.web.tiles import mercator
 
-SOURCE = Path(__file__).parents[1] / "data" / "countries_ne50m.geojson"
-MAX_ZOOM = 6
+DATA = Path(__file__).parents[1] / "data"
+SOURCE = DATA / "countries_ne50m.geojson"
+MAX_ZOOM = 10
 LAYER = "countries"
 # Polygons reach this far past a tile's edge (in tile units: geojson-vt's 64 of 4096), so
 # the outline of a clipped polygon runs outside the part of the tile that is drawn.
@@ -39,8 +49,50 @@ BUFFER = 64 / mvt.EXTENT
 TOLERANCE = mvt.EXTENT / 512 / 2
 
 
+def _detail(name: str) -> list[dict[str, Any]]:
+    path = DATA / f"ne10m_{name}.geojson.gz"
+    if not path.exists():  # a trimmed install: the countries alone
+        return []
+    features: list[dict[str, Any]] = json.loads(gzip.decompress(path.read_bytes()))["features"]
+    return features
+
+
+def _first_zoom(props: dict[str, Any]) -> float:
+    return max(0.0, math.floor(props.get("min_zoom") or 0) - 1)
+
+
+def place_rank(props: dict[str, Any]) -> int:
+    """Smaller first: Natural Earth's scale rank, then the larger population (the labels'
+    sort key, so a capital keeps its label where it collides with a town's)."""
+    pop = int(props.get("pop_max") or 0)
+    return int(props.get("scalerank") or 0) * 1000 + 999 - min(999, pop // 20_000)
+
+
+def detail_layers() -> list[TileLayer]:
+    land = [Feature(shape(f["geometry"]), ()) for f in _detail("land")]
+    named = {}
+    for layer in ("lakes", "rivers"):
+        named[layer] = [Feature(shape(f["geometry"]),
+                                (("name", clean_name(f["properties"].get("name"))),
+                                 ("scalerank", int(f["properties"].get("scalerank") or 0))),
+                                _first_zoom(f["properties"]))
+                        for f in _detail(layer)]
+    places = []
+    for f in _detail("places"):
+        p = f["properties"]
+        places.append(Feature(shape(f["geometry"]),
+                              (("name", clean_name(p.get("name"))), ("rank", place_rank(p)),
+                               ("scalerank", int(p.get("scalerank") or 0)),
+                               ("labelrank", int(p.get("labelrank") or 0)),
+                               ("pop_max", int(p.get("pop_max") or 0))),
+                              _first_zoom(p)))
+    return [TileLayer("land", explode(land)), TileLayer("lakes", explode(named["lakes"])),
+            TileLayer("rivers", explode(named["rivers"])), TileLayer("places", places)]
+
+
 class Basemap:
-    def __init__(self, source: Path = SOURCE, cached_tiles: int = 1024) -> None:
+    def __init__(self, source: Path = SOURCE, cached_tiles: int = 4096,
+                 detail: bool = True) -> None:
         data = json.loads(source.read_text(encoding="utf-8"))
         self.names: list[str] = []
         geoms = []
@@ -52,6 +104,7 @@ class Basemap:
         # Web Mercator in world units (0..1 across, y down), as tiles count.
         self.world = shapely.transform(np.asarray(geoms, dtype=object), _to_world)
         self.tree = shapely.STRtree(self.world)
+        self.detail = detail_layers() if detail else []
         self._tiles: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
         self._size = cached_tiles
         self._lock = threading.Lock()
@@ -72,7 +125,7 @@ class Basemap:
             if key in self._tiles:
                 self._tiles.move_to_end(key)
                 return self._tiles[key]
-        data = self._cut(z, x, y)
+        data = self._cut(z, x, y) + b"".join(layer.encode(z, x, y) for layer in self.detail)
         with self._lock:
             self._tiles[key] = data
             while len(self._tiles) > self._size:

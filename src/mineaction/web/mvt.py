@@ -1,6 +1,8 @@
 """A Mapbox Vector Tile writer for what the map draws: points (web/tiles.py) and polygons
 (web/basemap.py), after the MVT 2.1 spec
-(https://github.com/mapbox/vector-tile-spec/tree/master/2.1).
+(https://github.com/mapbox/vector-tile-spec/tree/master/2.1); lines for the detail
+basemap's rivers (issue 21). A tile of several layers is their tiles concatenated (each
+is one `layers` field of the Tile message).
 
 Written by hand, a hundred lines of protobuf: the packages that write MVT bring a protobuf
 runtime or GDAL bindings for what is, for us, one message type. Coordinates come in tile
@@ -15,7 +17,7 @@ from typing import Any
 
 EXTENT = 4096  # coordinates per tile side (the spec's default)
 _MOVE_TO, _LINE_TO, _CLOSE_PATH = 1, 2, 7
-POINT, POLYGON = 1, 3
+POINT, LINESTRING, POLYGON = 1, 2, 3
 
 
 def _varint(v: int, out: bytearray) -> None:
@@ -78,6 +80,29 @@ class LayerEncoder:
         if not geom:
             return None
         return self._feature(props, POLYGON, geom)
+
+    def line(self, props: Sequence[tuple[str, Any]],
+             lines: Sequence[Sequence[tuple[int, int]]]) -> bytes | None:
+        """A (multi)linestring from lines already in EXTENT units (rivers, issue 21).
+        None when no line of two vertices or more is left."""
+        geom = bytearray()
+        cx = cy = 0
+        for line in lines:
+            if len(line) < 2:
+                continue
+            x, y = line[0]
+            _varint(_command(_MOVE_TO, 1), geom)
+            _varint(_zigzag(x - cx), geom)
+            _varint(_zigzag(y - cy), geom)
+            cx, cy = x, y
+            _varint(_command(_LINE_TO, len(line) - 1), geom)
+            for x, y in line[1:]:
+                _varint(_zigzag(x - cx), geom)
+                _varint(_zigzag(y - cy), geom)
+                cx, cy = x, y
+        if not geom:
+            return None
+        return self._feature(props, LINESTRING, geom)
 
     def _feature(self, props: Sequence[tuple[str, Any]], kind: int, geom: bytearray) -> bytes:
         tags = bytearray()

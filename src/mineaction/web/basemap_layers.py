@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Layers of vector tiles cut on the server from geometries held in memory (issue 21): the
+detail basemap's land, lakes, rivers and places (Natural Earth 1:10m), and the store's
+admin areas with their names.
+
+A `TileLayer` holds its features in Web Mercator world units with an STRtree, as
+web/basemap.py does for the countries, and keeps three copies simplified for low, middle
+and high zooms: clipping the whole of Eurasia's coast at full detail for a zoom-2 tile
+would cost a second for nothing a pixel can show. Each feature has a first zoom
+(`min_zoom`): fewer, larger places and rivers when zoomed out. Points carry a `rank`
+(smaller first) that the style sorts labels by, so that where labels collide the larger
+place keeps its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry.polygon import orient
+
+from mineaction.web import mvt
+from mineaction.web.tiles import mercator
+
+# Lines and polygons reach this far past a tile's edge (geojson-vt's 64 of 4096).
+BUFFER = 64 / mvt.EXTENT
+# Half a pixel of a 512-pixel tile, in EXTENT units.
+TOLERANCE = mvt.EXTENT / 512 / 2
+# (first zoom, simplification in degrees) of the copies each layer keeps.
+LEVELS = ((0, 0.05), (4, 0.005), (8, 0.0))
+
+
+@dataclass(frozen=True)
+class Feature:
+    geometry: Any  # shapely, lon/lat
+    props: tuple[tuple[str, Any], ...]
+    min_zoom: float = 0
+
+
+def to_world(geom: Any) -> Any:
+    def tr(coords: Any) -> Any:
+        mx, my = mercator(coords[:, 0], coords[:, 1])
+        return np.column_stack([mx, my])
+
+    return shapely.transform(geom, tr)
+
+
+class TileLayer:
+    """One named layer of features, cut into any tile on demand."""
+
+    def __init__(self, name: str, features: Sequence[Feature]) -> None:
+        self.name = name
+        self.props = [f.props for f in features]
+        self.min_zoom = np.array([f.min_zoom for f in features], dtype=float)
+        geoms = [f.geometry for f in features]
+        self.points = bool(geoms) and all(isinstance(g, Point) for g in geoms)
+        self.levels: list[tuple[int, Any, shapely.STRtree]] = []
+        for first, tolerance in LEVELS:
+            if self.points:
+                simplified = geoms
+            else:
+                simplified = [g.simplify(tolerance, preserve_topology=True) if tolerance else g
+                              for g in geoms]
+            world = to_world(np.asarray(simplified, dtype=object)) if geoms else np.array([])
+            self.levels.append((first, world, shapely.STRtree(world)))
+            if self.points:
+                break
+
+    def __len__(self) -> int:
+        return len(self.props)
+
+    def _level(self, z: int) -> tuple[Any, shapely.STRtree]:
+        world, tree = self.levels[0][1], self.levels[0][2]
+        for first, w, t in self.levels:
+            if z >= first:
+                world, tree = w, t
+        return world, tree
+
+    def encode(self, z: int, x: int, y: int) -> bytes:
+        """This layer's part of tile z/x/y (empty bytes when nothing is in it)."""
+        if not self.props:
+            return b""
+        n = 1 << z
+        world, tree = self._level(z)
+        pad = 0.0 if self.points else BUFFER
+        rect = ((x - pad) / n, (y - pad) / n, (x + 1 + pad) / n, (y + 1 + pad) / n)
+        hits = tree.query(shapely.box(*rect))
+        hits = np.sort(hits[self.min_zoom[hits] <= z])
+        enc = mvt.LayerEncoder()
+        out: list[bytes] = []
+        for i in hits.tolist():
+            geom = world[i]
+            if self.points:
+                if not (rect[0] <= geom.x < rect[2] and rect[1] <= geom.y < rect[3]):
+                    continue  # on the edge: the neighbouring tile has it
+                out.append(enc.point(self.props[i], geom.x * n - x, geom.y * n - y))
+                continue
+            f = _encode_shape(enc, self.props[i], geom, rect, n, x, y)
+            if f is not None:
+                out.append(f)
+        return enc.tile(self.name, out)
+
+
+def _encode_shape(enc: mvt.LayerEncoder, props: Sequence[tuple[str, Any]], geom: Any,
+                  rect: tuple[float, float, float, float], n: int, x: int, y: int
+                  ) -> bytes | None:
+    clipped = shapely.clip_by_rect(geom, *rect)
+    if clipped.is_empty:
+        return None
+    local = shapely.transform(clipped, lambda c: (c * n - (x, y)) * mvt.EXTENT)
+    local = local.simplify(TOLERANCE, preserve_topology=True)
+    try:
+        local = shapely.set_precision(local, 1.0)
+    except shapely.errors.GEOSException:  # a polygon that self-touches once snapped
+        local = shapely.set_precision(shapely.make_valid(local), 1.0)
+    lines: list[list[tuple[int, int]]] = []
+    rings: list[list[tuple[int, int]]] = []
+    for part in shapely.get_parts(local):
+        if isinstance(part, Polygon) and not part.is_empty:
+            part = orient(part, sign=1.0)
+            for ring in (part.exterior, *part.interiors):
+                coords = [(int(a), int(b)) for a, b in ring.coords[:-1]]
+                if len(coords) >= 3:
+                    rings.append(coords)
+        elif isinstance(part, LineString) and not part.is_empty:
+            coords = [(int(a), int(b)) for a, b in part.coords]
+            if len(coords) >= 2:
+                lines.append(coords)
+    if rings:
+        return enc.polygon(props, rings)
+    if lines:
+        return enc.line(props, lines)
+    return None
+
+
+def explode(features: Sequence[Feature]) -> list[Feature]:
+    """Multi-part features as one feature a part: the STRtree then finds the few parts a
+    tile touches rather than a continent's every island."""
+    out: list[Feature] = []
+    for f in features:
+        for part in shapely.get_parts(f.geometry):
+            out.append(Feature(part, f.props, f.min_zoom))
+    return out
+
+
+def clean_name(name: Any) -> str:
+    """A label as drawn: Natural Earth's names carry invisible direction marks
+    ("Granada\u200e")."""
+    marks = "\u200e\u200f\u202a\u202b\u202c"
+    return "".join(ch for ch in str(name or "") if ch not in marks).strip()
