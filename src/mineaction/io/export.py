@@ -1,4 +1,5 @@
-"""Export records to any supported format, with HXL hashtags for open-data CSVs.
+"""Export records to any supported format, with HXL hashtags for open-data CSVs (the
+profile of io/hxl_profile.py: a hashtag for every column, issue 23).
 
 Personal data of victims (name, date of birth, contact, address, ethnic group) is left out
 unless the caller asks for it explicitly and is allowed to see it.
@@ -11,45 +12,10 @@ from pathlib import Path
 from mineaction.audit.log import log_read
 from mineaction.domain.models import ENTITIES
 from mineaction.io.formats import detect_format
+from mineaction.io.hxl_profile import tags_for
 from mineaction.io.writers import write_table
 from mineaction.store.base import Store
 from mineaction.store.query import Query
-
-# HXL hashtags (https://hxlstandard.org/) for the fields open-data users join on.
-HXL_TAGS = {
-    "id": "#meta+id",
-    "dataset": "#meta+dataset",
-    "external_id": "#meta+source_id",
-    "status": "#status",
-    "admin_area_pcode": "#adm2+code",
-    "pcode": "#adm+code",
-    "name": "#loc+name",
-    "place_name": "#loc+name",
-    "accident_date": "#date+occurred",
-    "find_date": "#date+found",
-    "session_date": "#date+session",
-    "date_reported": "#date+reported",
-    "outcome": "#affected+outcome",
-    "sex": "#affected+sex",
-    "age_band": "#affected+age",
-    "role": "#affected+role",
-    "activity": "#affected+activity",
-    "accident_kind": "#event+type",
-    "device_category": "#item+type",
-    "device_model": "#item+model",
-    "quantity": "#item+num",
-    "hazard_kind": "#status+hazard",
-    "hazard_status": "#status+progress",
-    "area_m2": "#geo+area+m2",
-    "longitude": "#geo+lon",
-    "latitude": "#geo+lat",
-    "wkt": "#geo+wkt",
-    "organisation_id": "#org+id",
-    "girls": "#reached+f+children",
-    "boys": "#reached+m+children",
-    "women": "#reached+f+adults",
-    "men": "#reached+m+adults",
-}
 
 
 def export_records(
@@ -85,6 +51,7 @@ def export_records(
             # The CSV writer gives points as longitude/latitude columns, other shapes as WKT.
             points = all(g is None or g.geom_type == "Point" for g in frame["geometry"])
             names += ["longitude", "latitude"] if points else ["wkt"]
-        tags = {c: HXL_TAGS[c] for c in names if c in HXL_TAGS}
+        # Every column gets its hashtag from the one profile (docs/hxl.md, issue 23).
+        tags = tags_for(query.kind, [n for n in names if n != "geometry"])
     write_table(out, frame, format=fmt, layer=model.table, hxl_tags=tags)
     return len(frame)
