@@ -567,6 +567,7 @@ def _register_shells() -> None:
     imports stay out of the core commands' start-up."""
     from mineaction.cli_certificate import register as register_certificate_commands
     from mineaction.cli_checks import register as register_check_commands
+    from mineaction.cli_claims import register as register_claims_commands
     from mineaction.cli_minefield import register as register_minefield_commands
     from mineaction.cli_priorities import register as register_priority_commands
     from mineaction.cli_reconcile import register as register_reconcile_commands
@@ -587,6 +588,7 @@ def _register_shells() -> None:
     register_site_commands(commands)
     register_priority_commands(commands)
     register_certificate_commands(commands)
+    register_claims_commands(commands)
 
 
 _register_shells()

@@ -116,7 +116,10 @@ def _date(text: str) -> tuple[date, Precision]:
 
 
 def _value(text: str) -> float:
-    value = float(text.replace(" ", ""))
+    try:
+        value = float(text.replace(" ", ""))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{text!r} is not a finite number")
     if value < 0:

@@ -73,8 +73,9 @@ def add_claims(conn: sa.Connection, claims: Iterable[Claim], by: str | None) -> 
     keys = list(fresh)
     known: set[str] = set()
     for start in range(0, len(keys), 500):
-        known.update(str(k) for k in conn.execute(
-            sa.select(table.c.key).where(table.c.key.in_(keys[start:start + 500]))).scalars())
+        part = keys[start:start + 500]
+        for (key,) in conn.execute(sa.select(table.c.key).where(table.c.key.in_(part))):
+            known.add(str(key))
     stamp = datetime.now(UTC)
     rows = [{"key": key, **_row(claim), "imported_at": stamp, "imported_by": by}
             for key, claim in fresh.items() if key not in known]
