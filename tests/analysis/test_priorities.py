@@ -140,3 +140,30 @@ def test_missing_indicators_leave_their_criterion_out() -> None:
     assert "risk" in ranking.missing
     assert ranking.ranks == [1, 2]
     assert np.isfinite(ranking.scores).all()
+
+
+def test_a_layer_uploaded_from_the_web_is_geojson_or_csv_and_named_by_its_file() -> None:
+    """The web form's layers: GeoJSON and CSV read in Python, under the uploaded file's
+    name; anything else, or a file that is not what it says, refused naming the file."""
+    import json
+
+    from mineaction.services.errors import Invalid
+    from mineaction.services.priorities import layer_from_upload
+
+    geojson = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"Population": 40},
+         "geometry": {"type": "Point", "coordinates": [-75.0, 6.0]}}]}).encode()
+    layer = layer_from_upload("settlements", "../../etc/villages.geojson", geojson)
+    assert layer.source == "villages.geojson"
+    assert layer.features[0][1] == {"population": 40}
+    layer = layer_from_upload("reconstruction", "plans.csv",
+                              b"name,lon,lat\nschool,-75.1,6.1\n")
+    assert (layer.source, layer.features[0][0].x) == ("plans.csv", -75.1)
+    for name, data, words in (("plans.gpkg", b"SQLite format 3\0", "not GeoJSON"),
+                              ("plans.geojson", b"\xff\xfe{", "plans.geojson is not JSON"),
+                              ("plans.json", b"[1, 2]", "FeatureCollection"),
+                              ("plans.csv", b"name,lon,lat\nschool,east,6\n", "row 2")):
+        with pytest.raises(Invalid, match=words):
+            layer_from_upload("reconstruction", name, data)
+    with pytest.raises(Invalid, match="name it settlements"):
+        layer_from_upload("roads", "roads.geojson", geojson)

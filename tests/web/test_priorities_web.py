@@ -6,6 +6,7 @@ their own Content-Security-Policy."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from shapely.geometry import box
@@ -34,11 +35,25 @@ def test_an_approver_builds_a_list_and_plans_a_season(new_page: Any, live: Any) 
     page.goto(f"{live.url}/priorities")
     page.select_option("#preset", "development")
     page.fill("#weight_cost", "0.5")
+    # a village of 900 people beside the hill, uploaded as GeoJSON from the form
+    page.set_input_files("#layer_settlements", files=[{
+        "name": "villages.geojson", "mimeType": "application/geo+json",
+        "buffer": json.dumps({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "properties": {"name": "Hill village", "population": 900},
+            "geometry": {"type": "Point", "coordinates": [LON + 0.1005, LAT + 0.002]}}]}
+        ).encode()}])
     page.click("#build-form button[type=submit]")
     page.wait_for_url(f"{live.url}/priorities/*")
     rows = page.locator("#ranking tbody tr")
     assert rows.count() == 3
     assert rows.first.locator("td").nth(1).inner_text() == "Web school"
+    assert "settlements (villages.geojson, 1 feature)" in page.inner_text("#list-layers")
+    saved = live.services.store.engine
+    with saved.connect() as conn:
+        content = json.loads(conn.exec_driver_sql(
+            "SELECT content FROM priority_lists ORDER BY fid DESC LIMIT 1").scalar_one())
+    population = {h["name"]: h["indicators"].get("population_5km") for h in content["hazards"]}
+    assert population["Web hill"] == 900 and population["Web school"] == 0
     assert page.locator("#sensitivity tbody tr").count() >= 2
 
     page.fill("#teams", "team,productivity_m2_day,cost_per_day,base_lon,base_lat\n"

@@ -21,7 +21,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,33 @@ def read_layer(name: str, path: str | Path) -> Layer:
             continue
         features.append((g, {n: fields[j][i] for j, n in enumerate(names)}))
     return Layer(name, path.name, tuple(features))
+
+
+UPLOAD_SUFFIXES = (".geojson", ".json", ".csv")
+
+
+def layer_from_upload(name: str, filename: str, data: bytes) -> Layer:
+    """A layer a user uploaded in the web page: GeoJSON or CSV with lon and lat columns,
+    read here in Python (an upload is never handed to GDAL's many drivers from a web
+    form; a GeoPackage or Shapefile goes through the command line's `--layer`)."""
+    import tempfile
+
+    base = Path(filename or "").name or "upload"
+    suffix = Path(base).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise Invalid(f"layer {name}: {base} is not GeoJSON (.geojson, .json) or CSV (.csv)")
+    if suffix == ".csv":
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "layer.csv"
+            path.write_bytes(data)
+            return replace(read_layer(name, path), source=base)
+    try:
+        collection = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Invalid(f"layer {name}: {base} is not JSON: {exc}") from None
+    if not isinstance(collection, dict):
+        raise Invalid(f"layer {name}: {base}: a GeoJSON FeatureCollection, please")
+    return replace(layer_from_geojson(name, collection), source=base)
 
 
 def layer_from_geojson(name: str, collection: Mapping[str, Any]) -> Layer:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from mineaction.access.roles import may_review
 from mineaction.analysis.priorities import CRITERIA, PRESETS
@@ -25,6 +26,8 @@ from mineaction.web.pages import error_page, render
 from mineaction.web.session import WhoDep
 
 router = APIRouter(include_in_schema=False)
+# the user layers the build form takes, as files (services/priorities.py LAYER_ROLES)
+LAYER_FIELDS = ("settlements", "reconstruction")
 TEAMS_EXAMPLE = ("team,productivity_m2_day,cost_per_day,base_lon,base_lat\n"
                  "Alpha,1500,400,-75.5,6.2\n")
 
@@ -71,21 +74,25 @@ async def build(request: Request, svc: ServicesDep, who: WhoDep) -> Response:
     if who.is_public:
         return _login("/priorities")
     form = await request.form()
-    weights: dict[str, float] = {}
     try:
-        for c in CRITERIA:
-            text = str(form.get(f"weight_{c.name}") or "").strip()
-            if text:
-                weights[c.name] = float(text)
-        productivity = float(str(form.get("productivity") or "100"))
-    except ValueError:
-        return error_page(request, who, 422, "Weights and productivity are numbers.")
-    preset = str(form.get("preset") or "humanitarian")
-    method = str(form.get("method") or "promethee")
+        fields = _build_fields(form)
+        if isinstance(fields, str):
+            return error_page(request, who, 422, fields)
+        preset, method, weights, productivity = fields
+        uploads: list[tuple[str, str, bytes]] = []
+        for role in LAYER_FIELDS:
+            upload = form.get(f"layer_{role}")
+            if isinstance(upload, UploadFile) and upload.filename:
+                uploads.append((role, upload.filename, await upload.read()))
+    finally:
+        await form.close()  # the uploads' spooled files
 
     def run() -> dict[str, Any]:
+        from mineaction.services.priorities import layer_from_upload
+
+        layers = [layer_from_upload(role, name, data) for role, name, data in uploads]
         out: dict[str, Any] = _priorities(svc).build(
-            who, preset=preset, weights=weights, method=method,
+            who, preset=preset, weights=weights, method=method, layers=layers,
             productivity_m2_day=productivity, save=True)
         return out
 
@@ -145,3 +152,18 @@ def season_plan(request: Request, svc: ServicesDep, who: WhoDep, plan_id: str) -
     except NotFoundError as exc:
         return _refused(request, who, exc)
     return render(request, "season_plan.html", who, content=content, plan=content["plan"])
+
+
+def _build_fields(form: Any) -> tuple[str, str, dict[str, float], float] | str:
+    """The build form's preset, method, weights and productivity, or what is wrong."""
+    weights: dict[str, float] = {}
+    try:
+        for c in CRITERIA:
+            text = str(form.get(f"weight_{c.name}") or "").strip()
+            if text:
+                weights[c.name] = float(text)
+        productivity = float(str(form.get("productivity") or "100"))
+    except ValueError:
+        return "Weights and productivity are numbers."
+    return (str(form.get("preset") or "humanitarian"), str(form.get("method") or "promethee"),
+            weights, productivity)
