@@ -277,7 +277,12 @@ def import_file(
     encoding: str | None = None,
     limits: ImportLimits | None = None,
     cancelled: CancelledFn | None = None,
+    after_write: Callable[[Any], None] | None = None,
 ) -> ImportReport:
+    """Import `path` all or nothing (see the module docstring). `after_write(conn)` runs in
+    the import's transaction once its records are written, for what belongs with them
+    (a field form submission's photos, io/submissions.py): if it raises, nothing is
+    written."""
     path = Path(path)
     if mapping is None:
         if kind is None:
@@ -372,6 +377,8 @@ def import_file(
                 apply(store, conn, op)
             for kind_name, ids in missing_ids.items():
                 store.delete_ids(conn, kind_name, ids, by=user)
+            if after_write is not None:
+                after_write(conn)
             if matches is not None:
                 _record_matches(store, conn, matches[0], dataset, user)
             _record_run(conn, report, mapping, stamp)
