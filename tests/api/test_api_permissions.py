@@ -94,6 +94,7 @@ def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-d
         ("GET", "/api/v1/risk"), ("GET", "/api/v1/risk/cells"),
         ("GET", "/api/v1/risk/cells/{cell_id}"),
         ("GET", "/api/v1/site-check"), ("POST", "/api/v1/site-check"),
+        ("GET", "/api/v1/places/search"),
         ("POST", "/api/v1/site-check/certificates"),
         ("GET", "/api/v1/site-check/certificates/{cert_id}.pdf"),
         ("GET", "/api/v1/site-check/certificates/{cert_id}/verify"),
@@ -104,6 +105,8 @@ def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-d
         ("POST", "/api/v1/season-plans/{plan_id}/replan"),
         ("GET", "/api/v1/season-plans/{plan_id}/gantt.png"),
         ("GET", "/api/v1/season-plans/{plan_id}/map.png"),
+        ("GET", "/api/v1/claims"), ("GET", "/api/v1/claims/check"),
+        ("POST", "/api/v1/claims/import"),
     }
     for coll in COLLECTION.values():
         base = f"/api/v1/{coll}"
@@ -303,6 +306,8 @@ def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
             ("GET", "/api/v1/risk/cells", {"params": {"bbox": "-75,6,-74,7"}},
              {403} if pub else {404}),
             ("GET", "/api/v1/risk/cells/1", {}, {403} if pub else {404}),
+            # Place search is for everyone, each finding what they may see (#21).
+            ("GET", "/api/v1/places/search", {"params": {"q": "gran"}}, {200}),
             # Site checks and their certificates are for everyone (the public view).
             ("GET", "/api/v1/site-check", {"params": {"lon": -75.0, "lat": 6.0}}, {200}),
             ("POST", "/api/v1/site-check", {"json": {"geometry": {
@@ -332,6 +337,13 @@ def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
              {401} if pub else {404}),
             ("GET", f"/api/v1/season-plans/{uuid.uuid4()}/map.png", {},
              {401} if pub else {404}),
+            # Published figures and their check are for everyone; importers import (#22).
+            ("GET", "/api/v1/claims", {}, {200}),
+            ("GET", "/api/v1/claims/check", {}, {200}),
+            ("POST", "/api/v1/claims/import", {"files": {"file": (
+                "c.csv", b"as_of,metric,value,unit,area,stated_by\n"
+                b"2024-01-01,victims_total,3,persons,Azerbaijan,PGO\n")}},
+             expect(role in IMPORTERS, role, 200)),
             ("POST", "/api/v1/auth/logout", {}, {204}),
         ]
         for method, url, kw, allowed in cases:

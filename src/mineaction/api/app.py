@@ -72,9 +72,11 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
         audit,
         auth,
         checks,
+        claims,
         imports,
         links,
         minefields,
+        places,
         priorities,
         records,
         reports,
@@ -93,10 +95,12 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,  # type: ignore[arg-type]
                        max_upload_bytes=settings.max_upload_bytes)
 
+    # Before the collections: /places/search is not /places/{record_id} (issue 21).
+    app.include_router(places.router, prefix=API)
     for router in collections:
         app.include_router(router, prefix=API)
     for module in (auth, users, imports, audit, stats, reports, links, checks, minefields,
-                   risk, site_check, priorities):
+                   risk, site_check, priorities, claims):
         app.include_router(module.router, prefix=API)
     # OGC API Features at /ogc, beside /api/v1 (issue 23, api/routers/ogc.py says why).
     from mineaction.api.routers import ogc

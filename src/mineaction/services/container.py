@@ -16,6 +16,7 @@ from mineaction.audit.log import attach
 from mineaction.auth.schema import ensure_server_tables
 from mineaction.auth.users import UserDirectory
 from mineaction.services.certificates import Certificates
+from mineaction.services.gazetteer import Gazetteer
 from mineaction.services.imports import ImportJobs
 from mineaction.services.minefields import Minefields
 from mineaction.services.reconcile import Reconciliation
@@ -98,6 +99,7 @@ class Services:
     risk_layer: RiskLayer = field(default_factory=lambda: RiskLayer(None))
     site_checks: SiteChecks | None = None  # built with the store (issue 20)
     certificates: Certificates | None = None  # the same, for the public view (issue 20)
+    gazetteer: Gazetteer | None = None  # place search, one cache per server (issue 21)
 
     def __post_init__(self) -> None:
         if self.site_checks is None:
@@ -105,6 +107,8 @@ class Services:
                                           risk_at=risk_from(self.risk_layer))
         if self.certificates is None:
             self.certificates = Certificates(self.store, records=self.records)
+        if self.gazetteer is None:
+            self.gazetteer = Gazetteer(self.store)
 
     def close(self) -> None:
         self.jobs.shutdown()
