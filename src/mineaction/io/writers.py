@@ -448,3 +448,34 @@ _WRITERS: dict[str, Callable[..., list[str]]] = {
     "shp": _write_shp,
     **{fmt: _write_gis(fmt) for fmt in ("gpkg", "geojson", "fgb", "kml")},
 }
+
+
+def write_layers(path: str | os.PathLike[str], layers: dict[str, pd.DataFrame], *,
+                 geometry_types: dict[str, str] | None = None) -> None:
+    """Write several tables as the layers of one GeoPackage (IMSMA Core's layout is a layer
+    per item type, issue 23), atomically like `write_table`: the file appears complete or
+    not at all. A table with a "geometry" column makes a feature layer, one without an
+    attribute table. ``geometry_types`` forces a layer's type (needed for empty layers,
+    whose type no geometry tells)."""
+    path = os.fspath(path)
+    if not path.lower().endswith(".gpkg"):
+        raise WriteError(path, "several layers go into a GeoPackage only: name it .gpkg")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise WriteError(path, "the directory does not exist")
+    with tempfile.TemporaryDirectory(dir=parent, prefix=".export-") as staging:
+        staged = os.path.join(staging, os.path.basename(path))
+        try:
+            for name, table in layers.items():
+                table = table.drop(columns=[ROW], errors="ignore")
+                geometry = _geometry(table) if GEOMETRY in table.columns else None
+                columns = [_classify(str(n), table[n]) for n in table.columns if n != GEOMETRY]
+                forced = (geometry_types or {}).get(name)
+                if geometry is not None and not len(geometry) and forced is None:
+                    forced = "Unknown"
+                _write_gdal(staged, "GPKG", name, columns, geometry, forced, {"VERSION": "1.3"})
+        except WriteError as exc:
+            raise WriteError(path, exc.message) from exc.__cause__
+        except (RuntimeError, OSError, ValueError, TypeError) as exc:
+            raise WriteError(path, f"could not write GeoPackage: {exc}") from exc
+        _publish(path, [staged])
