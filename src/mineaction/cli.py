@@ -135,7 +135,7 @@ commands = typer.Typer()
 
 
 if TYPE_CHECKING:
-    ExportFormat = StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()])  # type: ignore[misc]
+    ExportFormat = StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()] + [("imsma", "imsma")])  # type: ignore[misc]
     COLLECTIONS = ""
     StatusOption = Annotated[list[WorkflowStatus] | None, typer.Option()]
 
@@ -150,7 +150,9 @@ def _declare_heavy_names() -> None:
     globals().update(
         WorkflowStatus=WorkflowStatus, formats=formats,
         # The file formats records can be exported to, from io/formats.py's declarations.
-        ExportFormat=StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()]),
+        # (+ imsma: IMSMA Core's layout, every layer in one GeoPackage; io/imsma.py, #23)
+        ExportFormat=StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()]
+                             + [("imsma", "imsma")]),
         # The kinds of record, by the collection names users type (domain/registry.py).
         COLLECTIONS=", ".join(e.collection for e in REGISTRY.values()),
         StatusOption=Annotated[list[WorkflowStatus] | None, typer.Option(
@@ -276,6 +278,10 @@ def import_(
     layer: Annotated[str | None, typer.Option(
         help="Layer to read from a GeoPackage or KML with several.")] = None,
     sheet: Annotated[str | None, typer.Option(help="Sheet to read from an XLSX file.")] = None,
+    format: Annotated[str | None, typer.Option(
+        "--format", help="imsma: a GeoPackage in IMSMA Core's layout (a layer per item type, "
+        "linked by imsma_id/imsma_links), every layer at once; no --kind or --mapping.")
+    ] = None,
     encoding: Annotated[str | None, typer.Option(
         help="Text encoding of a CSV (default: UTF-8, else Windows-1252).")] = None,
     store: StoreOption = DEFAULT_STORE,
@@ -288,6 +294,12 @@ def import_(
 
     if not file.exists():
         fail(f"{file}: file not found", 2)
+    if format is not None:
+        if format.lower() != "imsma":
+            fail(f"--format takes imsma only (other formats go by the file's suffix), not "
+                 f"{format!r}", 2)
+        _import_imsma(file, store, dataset, dry_run, WorkflowStatus(status).value)
+        return
     if kind is None and mapping is None:
         fail("give --kind (the columns are named like the fields) or --mapping", 2)
     try:
@@ -532,7 +544,9 @@ def export(
     out: Annotated[Path, typer.Argument(help="Output file; its suffix picks the format.")],
     kind: Annotated[str, typer.Option(help=f"What to export: {COLLECTIONS}.")] = "accidents",
     format: Annotated[ExportFormat | None, typer.Option(
-        help=f"{formats.write_choices_text()}. Default: from the suffix.",
+        help=f"{formats.write_choices_text()}; or imsma: every hazard, hazard reduction, "
+        "accident, victim and risk education record in IMSMA Core's layout, a layer each "
+        "(a .gpkg; --kind and filters do not apply). Default: from the suffix.",
         case_sensitive=False)] = None,
     bbox: BboxOption = None,
     near: NearOption = None,
@@ -550,6 +564,9 @@ def export(
     from mineaction.io.errors import FileError
     from mineaction.io.export import export_records
 
+    if format is not None and format.value == "imsma":
+        _export_imsma(out, store, include_personal_data)
+        return
     q = _query(kind, bbox, near, admin_area, date_from, date_to, status, dataset, None)
     with _open(store) as s:
         q = _with_admin_area(s, q)
@@ -562,12 +579,55 @@ def export(
     typer.echo(f"wrote {n:,} {q.kind} records to {out}")
 
 
+def _export_imsma(out: Path, store: str, include_personal_data: bool) -> None:
+    from mineaction.io.errors import FileError
+    from mineaction.io.imsma import export_imsma
+
+    with _open(store) as s:
+        try:
+            counts = export_imsma(s, out, include_personal_data=include_personal_data,
+                                  actor=_cli_actor())
+        except FileError as exc:
+            fail(str(exc))
+    typer.echo(f"wrote {out} in IMSMA Core's layout: "
+               + ", ".join(f"{layer} {n:,}" for layer, n in counts.items()))
+
+
+def _import_imsma(file: Path, store: str, dataset: str | None, dry_run: bool,
+                  status: str) -> None:
+    """`import --format imsma`: every layer, all or nothing (io/imsma.py, #23)."""
+    from mineaction.io.errors import FileError
+    from mineaction.io.imsma import ImsmaRejected, import_imsma
+
+    with _open(store, create=True) as s:
+        try:
+            report = import_imsma(s, file, dataset=dataset, dry_run=dry_run, status=status,
+                                  user=_cli_actor())
+        except ImsmaRejected as exc:
+            lines = exc.lines()
+            for line in lines[:50]:
+                typer.echo(line, err=True)
+            if len(lines) > 50:
+                typer.echo(f"... and {len(lines) - 50} more problems", err=True)
+            fail(str(exc))
+        except FileError as exc:
+            fail(str(exc))
+    verb = "would change (dry run, nothing written)" if dry_run else "imported"
+    typer.echo(f"{file}: IMSMA Core layout, {verb} (dataset {report.dataset})")
+    for layer, c in report.layers.items():
+        typer.echo(f"  {layer:<22} added {c.added:,}, changed {c.changed:,}, "
+                   f"unchanged {c.unchanged:,}")
+    if report.ignored_layers:
+        typer.echo(f"  layers not read (no mineaction kind): {', '.join(report.ignored_layers)}")
+
+
 def _register_shells() -> None:
     """Commands that live in their own modules (reports, server), added last so their
     imports stay out of the core commands' start-up."""
     from mineaction.cli_certificate import register as register_certificate_commands
     from mineaction.cli_checks import register as register_check_commands
     from mineaction.cli_claims import register as register_claims_commands
+    from mineaction.cli_forms import register as register_forms_commands
     from mineaction.cli_minefield import register as register_minefield_commands
     from mineaction.cli_priorities import register as register_priority_commands
     from mineaction.cli_reconcile import register as register_reconcile_commands
@@ -589,6 +649,7 @@ def _register_shells() -> None:
     register_priority_commands(commands)
     register_certificate_commands(commands)
     register_claims_commands(commands)
+    register_forms_commands(commands)
 
 
 _register_shells()

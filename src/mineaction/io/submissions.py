@@ -342,6 +342,8 @@ def import_submissions(store: Store, path: Path, *, form_name: str | None = None
     if errors:
         raise SubmissionsRejected(export.origin, _in_file_order(errors))
     report.file = str(path)
+    if report.dry_run:  # what would be attached
+        written["attachments"] = sum(len(files) for files in flat.files.values())
     if "original_coordinates" not in form.main.model.model_fields and any(
             form.main.spec(q).kind == "geometry" for q in form.main.questions):
         notes.append(f"{form.main.kind} has no field for the GPS accuracy: points kept, "

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`mineaction forms` (issue 21, item 6): build the field forms (XLSForm, for ODK Central
+and KoboToolbox) from the domain model, and import their submissions as those servers
+export them. The forms and the import read one definition per form (io/xlsform.py);
+labels come from the report catalogues (reports/form_labels.py). See docs/field-forms.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_actor, fail, open_audited
+from mineaction.domain.enums import WorkflowStatus
+
+forms_app = typer.Typer(help="Field forms for ODK and KoboToolbox: build them, import their "
+                        "submissions.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `forms build` and `forms import` to the `mineaction` command."""
+    app.add_typer(forms_app, name="forms")
+
+
+def _form_names() -> str:
+    from mineaction.io.xlsform import FORMS
+
+    return ", ".join(FORMS)
+
+
+@forms_app.command("build")
+def build(
+    out: Annotated[Path, typer.Option(
+        "--out", help="Folder to write the forms to (one <form>.xlsx each).")] = Path("forms"),
+    form: Annotated[str | None, typer.Option(
+        "--form", help="Only this form: hazard_survey, completion_report, accident or "
+        "risk_education.")] = None,
+    language: Annotated[list[str] | None, typer.Option(
+        "--language", help="Label languages (repeat the option; English is always one). "
+        "Default: every language the reports have.")] = None,
+) -> None:
+    """Write the field forms as XLSForm workbooks, generated from the data model: the
+    questions of each form, their types, required flags and bounds, and choice lists with
+    the store's own codes, labelled in every language the reports have. A label that a
+    language has no translation for is written in English, and listed.
+
+    Exit status: 0 when the forms were written, 2 for an unknown form or language."""
+    from mineaction.io.xlsform import FORMS, write_xlsform
+    from mineaction.reports.form_labels import CatalogueLabels
+    from mineaction.reports.i18n import available_languages
+
+    if form is not None and form not in FORMS:
+        fail(f"no form {form!r}; the forms are {_form_names()}", 2)
+    unknown = [lang for lang in language or [] if lang not in available_languages()]
+    if unknown:
+        fail(f"no translation for {', '.join(unknown)}; the languages are "
+             f"{', '.join(available_languages())}", 2)
+    labels = CatalogueLabels(language or None)
+    names = [form] if form else list(FORMS)
+    for name in names:
+        path = out / f"{name}.xlsx"
+        sheets = write_xlsform(FORMS[name], path, labels)
+        missing = sorted({u.split(":", 1)[0] for u in sheets.untranslated})
+        typer.echo(f"{path}: {FORMS[name].title} (form id {sheets.settings['form_id']}, "
+                   f"version {sheets.settings['version']}, {len(sheets.survey)} rows, "
+                   f"{len(sheets.choices)} choices)")
+        for lang in missing:
+            texts = [u.split(": ", 1)[1] for u in sheets.untranslated if u.startswith(lang)]
+            instead = "words made from the codes" if lang == "en" else "English instead"
+            shown = ", ".join(texts[:6]) + (" ..." if len(texts) > 6 else "")
+            typer.echo(f"  {lang}: {len(texts)} labels without a translation ({instead}): "
+                       f"{shown}")
+
+
+@forms_app.command("import")
+def import_submissions(
+    file: Annotated[Path, typer.Argument(
+        help="The export: ODK Central's CSV zip (.zip), or KoboToolbox's XLSX or CSV.")],
+    form: Annotated[str | None, typer.Option(
+        "--form", help="Which form the submissions are of (default: told from the file's "
+        "name or columns).")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="Dataset name (default forms-<form>): a later export of the same form into "
+        "the same dataset updates the records rather than duplicating them.")] = None,
+    media: Annotated[Path | None, typer.Option(
+        "--media", help="Folder of the photos and files the submissions name (default: "
+        "the zip's media/, or a media folder beside the export).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        help="Check everything and report what would change; write nothing.")] = False,
+    status: Annotated[WorkflowStatus, typer.Option(
+        help="Workflow status of the imported records: submitted, for review, unless said "
+        "otherwise.")] = WorkflowStatus.submitted,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Import the submissions of a field form, all or nothing: the main records with
+    their repeat records (an accident's victims, a completion report's released parts)
+    linked to them, GPS points (with their accuracy kept as the original coordinates)
+    and shapes, and the photos and files kept with their record.
+
+    Exit status: 0 when imported (or checked, with --dry-run), 1 when the submissions
+    have errors (each printed with its file, row, field and column; nothing is written),
+    2 for a file that is not an export of a form."""
+    from mineaction.io.errors import FileError
+    from mineaction.io.mapping import MappingError
+    from mineaction.io.submissions import (
+        SubmissionsError,
+        SubmissionsRejected,
+    )
+    from mineaction.io.submissions import (
+        import_submissions as run_import,
+    )
+
+    if not file.is_file():
+        fail(f"{file}: file not found", 2)
+    with open_audited(store, create=True) as s:
+        try:
+            result = run_import(s, file, form_name=form, dataset=dataset, media_dir=media,
+                                dry_run=dry_run, status=WorkflowStatus(status).value,
+                                user=cli_actor())
+        except SubmissionsRejected as exc:
+            for error in exc.errors[:50]:
+                typer.echo(str(error), err=True)
+            if len(exc.errors) > 50:
+                typer.echo(f"... and {len(exc.errors) - 50} more errors", err=True)
+            fail(str(exc))
+        except (SubmissionsError, MappingError, FileError) as exc:
+            fail(str(exc), 2)
+    report = result.report
+    verb = "would import (dry run, nothing written)" if report.dry_run else "imported"
+    typer.echo(f"{file}: form {result.form}, {verb} in {report.seconds:.1f} s "
+               f"(dataset {report.dataset})")
+    for k in report.kinds.values():
+        typer.echo(f"  {k.kind:<14} added {k.added:,}, changed {k.changed:,}, "
+                   f"unchanged {k.unchanged:,}")
+    typer.echo(f"  attachments    {'would add' if report.dry_run else 'added'} "
+               f"{result.attachments:,}")
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
