@@ -117,3 +117,16 @@ def test_the_key_is_the_claims_content() -> None:
                   area="Azerbaijan", stated_by="Presidential Administration", reported_by="SIA.az")
     assert a.key == same.key != other.key
     assert len({c.key for c in read_claims(AZERBAIJAN)}) == 96
+
+
+def test_a_file_that_is_not_csv_is_refused_naming_the_line() -> None:
+    huge = "x" * 200_000  # beyond the csv module's field limit: no claim has such a cell
+    text = f"as_of,metric,value,unit,area,stated_by\n2024-01-01,victims_total,3,persons,A,{huge}\n"
+    with pytest.raises(ClaimFileError, match=r"row 2, file: not CSV: field larger than"):
+        parse_claims(text, "huge.csv")
+
+
+def test_a_line_break_inside_quotes_stays_in_its_cell() -> None:
+    text = ('as_of,metric,value,unit,area,stated_by,note\n'
+            '2024-01-01,victims_total,3,persons,Azerbaijan,PGO,"two\nlines"\n')
+    assert parse_claims(text)[0].note == "two\nlines"

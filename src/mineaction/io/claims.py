@@ -177,7 +177,14 @@ def _claim(cells: dict[str, str], row: int) -> tuple[Claim | None, list[Problem]
 def parse_claims(text: str, name: str | os.PathLike[str] = "<upload>") -> list[Claim]:
     """Every claim of an HXL-tagged (or plain) CSV text, in file order, or ClaimFileError
     naming every bad cell. Rows that repeat a claim exactly are kept once."""
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    # newline="" as the csv module wants: a line break inside quotes stays in its cell
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    rows: list[list[str]] = []
+    try:
+        rows.extend(reader)
+    except csv.Error as exc:
+        raise ClaimFileError(name, [Problem(reader.line_num, "file", f"not CSV: {exc}")]
+                             ) from exc
     if not rows:
         raise ClaimFileError(name, [Problem(1, "header", "the file is empty")])
     if _is_hashtag_row(rows[0]):
