@@ -292,3 +292,38 @@ def test_a_photo_missing_from_the_export_is_an_error(tmp_path: Path, store: Stor
     assert (error.file, error.row, error.field, error.column) == (
         "hazard_survey.xlsx (sheet Hazard survey)", 2, "photo", "photo")
     assert _items(store, "hazard") == []
+
+
+def test_kobo_xlsx_accident_with_victims_on_their_own_sheet(tmp_path: Path,
+                                                            store: Store) -> None:
+    """Kobo's workbook: the repeat on a sheet named after it, linked by _parent_index."""
+    book = Workbook()
+    main = book.active
+    assert main is not None
+    main.title = "Accident and its victims"
+    main.append(["accident/accident_date", "accident/geometry", "_accident/geometry_latitude",
+                 "_accident/geometry_longitude", "_accident/geometry_altitude",
+                 "_accident/geometry_precision", "accident/accident_kind", "_uuid", "_index"])
+    main.append(["2023-11-20", "6.2 -75.3 1800 12", "6.2", "-75.3", "1800", "12", "erw",
+                 "kobo-uuid-1", 1])
+    main.append(["2023-12-02", "", "", "", "", "", "mine", "kobo-uuid-2", 2])
+    victims = book.create_sheet("victims")
+    victims.append(["outcome", "sex", "age", "_index", "_parent_index",
+                    "_parent_table_name"])
+    victims.append(["injured", "female", 9, 1, 2, "Accident and its victims"])
+    book.save(tmp_path / "accident.xlsx")
+    result = import_submissions(store, tmp_path / "accident.xlsx")
+    assert result.form == "accident"
+    accidents = {a.external_id: a for a in _items(store, "accident")}  # type: ignore[attr-defined]
+    (victim,) = _items(store, "victim")
+    assert victim.accident_id == accidents["kobo-uuid-2"].id  # type: ignore[attr-defined]
+    assert victim.age_band == "child"  # type: ignore[attr-defined]
+    assert accidents["kobo-uuid-1"].original_coordinates == "6.2 -75.3 1800 12"
+    # A victim whose accident is not in the workbook is an error naming its sheet and row.
+    victims.append(["killed", "male", 30, 2, 7, "Accident and its victims"])
+    book.save(tmp_path / "accident.xlsx")
+    with pytest.raises(SubmissionsRejected) as info:
+        import_submissions(store, tmp_path / "accident.xlsx")
+    (error,) = info.value.errors
+    assert (error.file, error.row, error.field, error.column) == (
+        "accident.xlsx (sheet victims)", 3, "accident_id", "_parent_index")
