@@ -135,7 +135,8 @@ commands = typer.Typer()
 
 
 if TYPE_CHECKING:
-    ExportFormat = StrEnum("ExportFormat", [(f.name, f.name) for f in formats.writable()] + [("imsma", "imsma")])  # type: ignore[misc]
+    ExportFormat = StrEnum("ExportFormat",  # type: ignore[misc]
+                           [(f.name, f.name) for f in formats.writable()] + [("imsma", "imsma")])
     COLLECTIONS = ""
     StatusOption = Annotated[list[WorkflowStatus] | None, typer.Option()]
 
