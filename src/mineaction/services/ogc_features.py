@@ -10,11 +10,11 @@ points, personal data logged as read. A filter may only name fields `Access.filt
 allows: a filter on a field the asker cannot see would answer from it (a yes/no per
 record is a leak), so it is refused, never silently run.
 
-CQL2 text is parsed by pygeofilter into an AST, translated here into one SQLAlchemy
-condition on the kind's table (`Query.condition`), so filters, paging and counts run in
-the database on both stores. S_INTERSECTS is decided exactly with shapely on the
-candidates inside the literal's envelope, which the store's R-tree finds; at most
-`MAX_SPATIAL_CANDIDATES` of them, or the filter is refused as too broad.
+CQL2 text is parsed into pygeofilter's AST (services/cql2_text.py), translated here
+into one SQLAlchemy condition on the kind's table (`Query.condition`), so filters,
+paging and counts run in the database on both stores. S_INTERSECTS is decided exactly
+with shapely on the candidates inside the literal's envelope, which the store's R-tree
+finds; at most `MAX_SPATIAL_CANDIDATES` of them, or the filter is refused as too broad.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ import shapely
 import shapely.geometry
 import sqlalchemy as sa
 from pygeofilter import ast, values
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
 from mineaction.access.visibility import Access
 from mineaction.domain.columns import ColumnSpec, columns, geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import BY_COLLECTION, REGISTRY
+from mineaction.services.cql2_text import parse as parse_cql2_text
 from mineaction.services.errors import FieldError, Forbidden, NotFoundError, ServiceError
 from mineaction.services.records import Records, log_personal_read
 from mineaction.store.query import Bbox, Query
@@ -128,10 +128,10 @@ class OgcFeatures:
                 out[spec.name] = {"title": spec.name, "format": fmt,
                                   "x-ogc-role": "primary-geometry"}
                 continue
-            json_type, fmt = _JSON_TYPES[spec.kind]
+            json_type, fmt_or_none = _JSON_TYPES[spec.kind]
             schema: dict[str, Any] = {"title": spec.name, "type": json_type}
-            if fmt:
-                schema["format"] = fmt
+            if fmt_or_none:
+                schema["format"] = fmt_or_none
             if spec.enum_values:
                 schema["enum"] = list(spec.enum_values)
             if spec.name == "id":
@@ -188,9 +188,9 @@ class OgcFeatures:
         if len(rows) > MAX_SPATIAL_CANDIDATES:
             raise _bad(f"S_INTERSECTS: more than {MAX_SPATIAL_CANDIDATES} records lie in "
                        "the geometry's envelope; narrow it, or add a bbox")
-        prepared = shapely.prepared.prep(shape)
+        shapely.prepare(shape)  # one literal against many records
         return [str(r["id"]) for r in rows
-                if r[geometry_name] is not None and prepared.intersects(r[geometry_name])]
+                if r[geometry_name] is not None and shape.intersects(r[geometry_name])]
 
 
 def _queryable_columns(kind: str) -> list[ColumnSpec]:
@@ -286,6 +286,8 @@ class _Translator:
         if not isinstance(lhs, ast.Attribute) and isinstance(rhs, ast.Attribute):
             op, lhs, rhs = _SWAPPED[op], rhs, lhs
         spec = self._property(lhs)
+        if isinstance(rhs, ast.Attribute):  # two properties of the same record
+            return _COMPARISONS[op](self._column(spec), self._column(self._property(rhs)))
         return _COMPARISONS[op](self._column(spec), self._value(spec, rhs))
 
     def _like(self, node: Any) -> Any:
@@ -294,8 +296,12 @@ class _Translator:
             raise _bad(f"LIKE compares text; {spec.name} is not text")
         if not isinstance(node.pattern, str):
             raise _bad("LIKE needs a text pattern")
-        # CQL2's wildcards are SQL's (% and _, escaped by a backslash).
-        cond = self._column(spec).like(node.pattern, escape="\\")
+        col = self._column(spec)
+        if self.features.store.dialect == "gpkg":
+            # SQLite's LIKE ignores ASCII case; CQL2's LIKE does not, nor GLOB.
+            cond = col.op("GLOB")(_glob(node.pattern))
+        else:  # CQL2's wildcards are SQL's (% and _, escaped by a backslash)
+            cond = col.like(node.pattern, escape="\\")
         return sa.not_(cond) if node.not_ else cond
 
     def _intersects(self, node: Any) -> Any:
@@ -334,6 +340,27 @@ class _Translator:
         if kind == "datetime":
             return _as_datetime(value, wrong)
         raise wrong
+
+
+def _glob(pattern: str) -> str:
+    """A CQL2 LIKE pattern (% any text, _ one character, backslash escapes) as a
+    SQLite GLOB pattern (*, ?, and [c] for a literal *, ? or [)."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            out.append(_glob_literal(next(chars, "")))
+        elif ch == "%":
+            out.append("*")
+        elif ch == "_":
+            out.append("?")
+        else:
+            out.append(_glob_literal(ch))
+    return "".join(out)
+
+
+def _glob_literal(ch: str) -> str:
+    return f"[{ch}]" if ch in ("*", "?", "[") else ch
 
 
 def _as_date(value: Any, wrong: BadRequest) -> date:
