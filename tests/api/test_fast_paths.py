@@ -271,3 +271,34 @@ def test_every_endpoint_passes_through_a_middleware_added_later(
                if r.headers.get("x-marker") != "1"]
     assert missing == []
     assert [p.split("?")[0] for p in paths] == seen
+
+
+SITE_CHECK_QUERIES = [
+    "?lon=-75.18&lat=6.14", "?lon=-75.1805&lat=6.1401&buffer_m=50&nearby_m=100",
+    "?lon=-75.18&lat=6.14&lang=es", "?lat=6.14&lon=-75.18&nearby_m=0",
+    # errors the service raises itself, as the route does
+    "?lon=-75.18&lat=6.14&lang=xx",
+    # what it leaves to FastAPI
+    "?lon=-75.18", "?lon=200&lat=6", "?lon=-75.18&lat=6.14&buffer_m=1e3",
+    "?lon=abc&lat=6", "?lon=-75.18&lat=6.14&lang=" + "e" * 9, "?lon=-75.18&lon=1&lat=6",
+]
+
+
+@pytest.mark.parametrize("who", ["public", "approver"])
+def test_site_check_point_answers_as_fastapi_does(api, fast_calls, who: str) -> None:  # type: ignore[no-untyped-def]
+    """GET /site-check for a point takes the lane when plain, and answers byte for byte
+    as the route does (the route's answer forced by an unknown parameter)."""
+    _approved(api, 2)
+    client = api.public if who == "public" else api.as_(who)
+    before = len(fast_calls)
+    for query in SITE_CHECK_QUERIES:
+        full = client.get(f"/api/v1/site-check{query}&zz=1")
+        fast = client.get(f"/api/v1/site-check{query}")
+        _same(fast, full, "")
+    answered = client.get("/api/v1/site-check?lon=-75.18&lat=6.14").json()
+    # the approver counts both accidents; the public sees them at their generalised place
+    # (-75.2, 6.1), 4.9 km away, and is told the counts are approximate
+    assert answered["accidents"]["count"] == (2 if who == "approver" else 0)
+    assert ("accident" in answered["generalised"]) == (who == "public")
+    # the plain ones and the one the service refused went by the lane, the rest did not
+    assert len(fast_calls) - before == 5 + 1

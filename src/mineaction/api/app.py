@@ -91,7 +91,8 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
     # The innermost middleware: plain GETs of collections and records (api/lean.py);
     # every middleware added after it (the body limit, anything later) wraps it.
     app.add_middleware(FastLane,  # type: ignore[arg-type]
-                       collections=[c.fast for c in collections if c.fast is not None])
+                       collections=[c.fast for c in collections if c.fast is not None],
+                       exact={f"{API}/site-check": site_check.check_point_plainly})
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,  # type: ignore[arg-type]
                        max_upload_bytes=settings.max_upload_bytes)
 

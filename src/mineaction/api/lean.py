@@ -56,9 +56,12 @@ class FastLane:
     """ASGI middleware answering plain GETs of collections and records by their fast
     handlers (the module says why); any request they decline goes on to `app`."""
 
-    def __init__(self, app: ASGIApp, collections: list[FastHandlers]) -> None:
+    def __init__(self, app: ASGIApp, collections: list[FastHandlers],
+                 exact: dict[str, FastHandler] | None = None) -> None:
         self.app = app
         self.collections = {c.path: c for c in collections}
+        # other hot GETs by their full path (the site check's point, issue 20)
+        self.exact = dict(exact or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not await self.answer(scope, receive, send):
@@ -83,6 +86,9 @@ class FastLane:
 
     def _route(self, scope: Scope) -> tuple[FastHandler, Scope] | None:
         path = get_route_path(scope)
+        handler = self.exact.get(path)
+        if handler is not None:
+            return handler, scope
         listed = self.collections.get(path)
         if listed is not None:
             return listed.list, scope

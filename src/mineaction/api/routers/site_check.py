@@ -14,6 +14,7 @@ store, so it is limited per client (`CERTIFICATES_PER_WINDOW`)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -115,6 +116,58 @@ def check_point(
     never that a place is safe."""
     return _run(svc, p, {"type": "Point", "coordinates": [lon, lat]}, buffer_m, nearby_m,
                 lang)
+
+
+# What the fast path (api/lean.py) reads itself; anything else goes to FastAPI.
+PLAIN_CHECK_PARAMS = frozenset({"lon", "lat", "buffer_m", "nearby_m", "lang"})
+# A plain decimal number as a user or a map writes it; FastAPI judges anything else
+# (exponents, spaces, signs on zero-padded numbers...).
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,7}(\.[0-9]{1,17})?")
+
+
+def _plain_float(text: str | None, default: float | None, low: float, high: float
+                 ) -> float | None:
+    """`text` as a plain decimal within low..high (`default` when absent), or None for
+    anything FastAPI should judge (and answer 422 for)."""
+    if text is None:
+        return default
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None
+    value = float(text)
+    return value if low <= value <= high else None
+
+
+async def check_point_plainly(request: Request) -> Response | None:
+    """`check_point` for a query of lon, lat, buffer_m, nearby_m and lang, each plain,
+    without FastAPI's routing and parameter solving: a third of a point check's CPU over
+    the API (issue 20's bench). The same service, the same response model, the same
+    bytes; anything else is declined (None) and takes the route."""
+    import anyio.to_thread
+    from fastapi.responses import JSONResponse
+
+    from mineaction.api.lean import plain_query, who_is_asking, within
+
+    q = plain_query(request, PLAIN_CHECK_PARAMS)
+    if q is None:
+        return None
+    lon = _plain_float(q.get("lon"), None, -180, 180)
+    lat = _plain_float(q.get("lat"), None, -90, 90)
+    buffer_m = _plain_float(q.get("buffer_m"), 500.0, 0, MAX_BUFFER_M)
+    nearby_m = _plain_float(q.get("nearby_m"), 2000.0, 0, MAX_BUFFER_M)
+    lang = q.get("lang", "en")
+    if lon is None or lat is None or buffer_m is None or nearby_m is None \
+            or not within(lang, 8):
+        return None
+    who = await who_is_asking(request)  # first, as FastAPI solves dependencies first
+    svc = request.app.state.services
+    geometry = {"type": "Point", "coordinates": [lon, lat]}
+
+    def run() -> dict[str, Any]:
+        data = _run(svc, who, geometry, buffer_m, nearby_m, lang)
+        out: dict[str, Any] = SiteReportOut.model_validate(data).model_dump(mode="json")
+        return out
+
+    return JSONResponse(await anyio.to_thread.run_sync(run))
 
 
 @router.post("", response_model=SiteReportOut,
