@@ -91,10 +91,13 @@ def test_labels_in_every_language_english_where_a_translation_is_missing(
     assert by_code[("device_category", "ap_mine")][en] == "Antipersonnel mine"
     assert by_code[("device_category", "ap_mine")][es] == "Mina antipersonal"
     assert by_code[("outcome", "killed")][es] == "Muertos"
-    # No catalogue label for location precision: English words from the code, and said.
-    assert by_code[("location_precision", "admin_area")][es] == "Admin area"
-    assert "es: choice location_precision/admin_area" in sheets.untranslated
-    assert "es: choice device_category/ap_mine" not in sheets.untranslated
+    assert by_code[("location_precision", "admin_area")][es] == "Solo el área administrativa"
+    assert by_code[("area_type", "rural")][es] == "Rural"  # translated, as the English reads
+    assert sheets.untranslated == []  # every shipped text has its Spanish
+    survey = list(book["survey"].iter_rows(values_only=True))
+    q = {r[survey[0].index("name")]: r for r in survey[1:]}
+    assert q["accident_date"][survey[0].index("label::Español (es)")] == "Fecha del accidente"
+    assert q["age"][survey[0].index("constraint_message::Español (es)")] == "De 0 a 120"
     settings = dict(zip(*book["settings"].iter_rows(values_only=True), strict=True))
     assert settings["form_id"] == "mineaction_accident"
     assert settings["default_language"] == "English (en)"
@@ -118,9 +121,13 @@ def test_a_new_enum_value_reaches_the_form_without_editing_the_generator(
 
     before = build_sheets(FORMS["accident"])
     monkeypatch.setitem(ENTITIES, "victim", VictimWithIntersex)
-    after = build_sheets(FORMS["accident"])
-    codes = [r["name"] for r in after.choices if r["list_name"] == "sex_with_intersex"]
-    assert codes == ["female", "male", "intersex", "unknown"]
+    after = build_sheets(FORMS["accident"], CatalogueLabels())
+    choices = {r["name"]: r for r in after.choices if r["list_name"] == "sex_with_intersex"}
+    assert list(choices) == ["female", "male", "intersex", "unknown"]
+    # No label anywhere for the new code: English words from it, in every language, said.
+    assert choices["intersex"]["label::Español (es)"] == "Intersex"
+    assert "es: choice sex_with_intersex/intersex" in after.untranslated
+    assert "en: choice sex_with_intersex/intersex" in after.untranslated
     assert after.settings["version"] != before.settings["version"]  # Central takes it
     write_xlsform(FORMS["accident"], tmp_path / "accident.xlsx")
     assert b"intersex" in ElementTree.tostring(_xform(tmp_path / "accident.xlsx"))

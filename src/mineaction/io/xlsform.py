@@ -91,88 +91,95 @@ class FormDef:
 
 Q = Question
 
+
+def N_(message: str) -> str:  # noqa: N802 -- gettext's "mark, don't translate"
+    """Marks a form's text for the report catalogues, which translate it (the catalogue
+    tool extracts this module's marked texts, reports/catalog.py)."""
+    return message
+
+
 FORMS: dict[str, FormDef] = {f.name: f for f in (
     FormDef(
         "hazard_survey", "Hazard survey (non-technical survey)",
-        Section("hazard", "hazard", "Hazardous area", (
-            Q("name", label="Name of the hazardous area"),
-            Q("hazard_kind", label="Suspected or confirmed"),
-            Q("hazard_status", label="Status"),
-            Q("geometry", required=True, label="Walk or draw the polygon of the area",
-              hint="Take the corners with the GPS; the accuracy is kept."),
-            Q("admin_area_pcode", label="Administrative area code (P-code)"),
-            Q("contamination", label="Contamination"),
-            Q("evidence_kind", label="Evidence"),
-            Q("evidence_description", label="Describe the evidence"),
-            Q("blockages", label="What the hazard blocks"),
-            Q("beneficiaries", label="People who would benefit from its release"),
-            Q("priority", label="Priority (1 highest, 5 lowest)"),
-            Q("date_reported", required=True, label="Date of the survey"),
+        Section("hazard", "hazard", N_("Hazardous area"), (
+            Q("name", label=N_("Name of the hazardous area")),
+            Q("hazard_kind", label=N_("Suspected or confirmed")),
+            Q("hazard_status", label=N_("Status")),
+            Q("geometry", required=True, label=N_("Walk or draw the polygon of the area"),
+              hint=N_("Take the corners with the GPS; the accuracy is kept.")),
+            Q("admin_area_pcode", label=N_("Administrative area code (P-code)")),
+            Q("contamination", label=N_("Contamination")),
+            Q("evidence_kind", label=N_("Evidence")),
+            Q("evidence_description", label=N_("Describe the evidence")),
+            Q("blockages", label=N_("What the hazard blocks")),
+            Q("beneficiaries", label=N_("People who would benefit from its release")),
+            Q("priority", label=N_("Priority (1 highest, 5 lowest)")),
+            Q("date_reported", required=True, label=N_("Date of the survey")),
         )),
-        attachments=(Attachment("photo", "image", "Photo of the area"),
-                     Attachment("sketch", "file", "Sketch map or document")),
+        attachments=(Attachment("photo", "image", N_("Photo of the area")),
+                     Attachment("sketch", "file", N_("Sketch map or document"))),
     ),
     FormDef(
         "completion_report", "Completion report (land release)",
-        Section("activity", "activity", "Activity", (
-            Q("name", label="Task name or number"),
-            Q("activity_kind", label="Activity"),
-            Q("activity_status", label="Status"),
-            Q("start_date", required=True, label="Start date"),
-            Q("end_date", label="End date"),
-            Q("clearance_depth_cm", label="Clearance depth (cm)"),
+        Section("activity", "activity", N_("Activity"), (
+            Q("name", label=N_("Task name or number")),
+            Q("activity_kind", label=N_("Activity")),
+            Q("activity_status", label=N_("Status")),
+            Q("start_date", required=True, label=N_("Start date")),
+            Q("end_date", label=N_("End date")),
+            Q("clearance_depth_cm", label=N_("Clearance depth (cm)")),
         )),
-        (Section("released_part", "released_parts", "Released part", (
-            Q("method", label="Released by"),
-            Q("geometry", required=True, label="Polygon of the released part"),
-            Q("release_date", label="Date released"),
+        (Section("released_part", "released_parts", N_("Released part"), (
+            Q("method", label=N_("Released by")),
+            Q("geometry", required=True, label=N_("Polygon of the released part")),
+            Q("release_date", label=N_("Date released")),
         ), link="activity_id"),),
-        attachments=(Attachment("photo", "image", "Photo"),
-                     Attachment("certificate", "file", "Signed completion certificate")),
+        attachments=(Attachment("photo", "image", N_("Photo")),
+                     Attachment("certificate", "file", N_("Signed completion certificate"))),
     ),
     FormDef(
         "accident", "Accident and its victims",
-        Section("accident", "accident", "Accident", (
-            Q("accident_date", required=True, label="Date of the accident"),
-            Q("date_precision", label="How precise is the date"),
-            Q("geometry", label="Place of the accident (GPS)",
-              hint="The GPS accuracy is kept with the point."),
-            Q("location_precision", label="How precise is the place"),
-            Q("admin_area_pcode", label="Administrative area code (P-code)"),
-            Q("place_name", label="Place name"),
-            Q("area_type", label="Rural or urban"),
-            Q("accident_kind", label="Kind of accident"),
-            Q("device_category", label="Device"),
-            Q("device_model", label="Device model"),
-            Q("narrative", label="What happened", appearance="multiline"),
+        Section("accident", "accident", N_("Accident"), (
+            Q("accident_date", required=True, label=N_("Date of the accident")),
+            Q("date_precision", label=N_("How precise is the date")),
+            Q("geometry", label=N_("Place of the accident (GPS)"),
+              hint=N_("The GPS accuracy is kept with the point.")),
+            Q("location_precision", label=N_("How precise is the place")),
+            Q("admin_area_pcode", label=N_("Administrative area code (P-code)")),
+            Q("place_name", label=N_("Place name")),
+            Q("area_type", label=N_("Rural or urban")),
+            Q("accident_kind", label=N_("Kind of accident")),
+            Q("device_category", label=N_("Device")),
+            Q("device_model", label=N_("Device model")),
+            Q("narrative", label=N_("What happened"), appearance="multiline"),
         )),
-        (Section("victim", "victims", "Victim", (
-            Q("outcome", label="Killed or injured"),
-            Q("sex", label="Sex"),
-            Q("age", label="Age (years)"),
-            Q("role", label="Civilian or military status"),
-            Q("activity", label="Activity at the time of the accident"),
-            Q("activity_text", label="Activity, in words"),
-            Q("injuries", label="Injuries"),
-            Q("name", label="Name (personal data)"),
+        (Section("victim", "victims", N_("Victim"), (
+            Q("outcome", label=N_("Killed or injured")),
+            Q("sex", label=N_("Sex")),
+            Q("age", label=N_("Age (years)")),
+            Q("role", label=N_("Civilian or military status")),
+            Q("activity", label=N_("Activity at the time of the accident")),
+            Q("activity_text", label=N_("Activity, in words")),
+            Q("injuries", label=N_("Injuries")),
+            Q("name", label=N_("Name (personal data)")),
         ), link="accident_id"),),
-        attachments=(Attachment("photo", "image", "Photo of the place"),),
+        attachments=(Attachment("photo", "image", N_("Photo of the place")),),
     ),
     FormDef(
         "risk_education", "Explosive ordnance risk education session",
-        Section("risk_education", "session", "Session", (
-            Q("session_date", required=True, label="Date of the session"),
-            Q("geometry", label="Place of the session (GPS)"),
-            Q("admin_area_pcode", label="Administrative area code (P-code)"),
-            Q("place_name", label="Place name"),
-            Q("method", label="Method (talk, theatre, radio ...)"),
-            Q("girls", label="Girls"),
-            Q("boys", label="Boys"),
-            Q("women", label="Women"),
-            Q("men", label="Men"),
-            Q("unknown_audience", label="Participants of unknown sex or age"),
+        Section("risk_education", "session", N_("Session"), (
+            Q("session_date", required=True, label=N_("Date of the session")),
+            Q("geometry", label=N_("Place of the session (GPS)")),
+            Q("admin_area_pcode", label=N_("Administrative area code (P-code)")),
+            Q("place_name", label=N_("Place name")),
+            Q("method", label=N_("Method (talk, theatre, radio ...)")),
+            Q("girls", label=N_("Girls")),
+            Q("boys", label=N_("Boys")),
+            Q("women", label=N_("Women")),
+            Q("men", label=N_("Men")),
+            Q("unknown_audience", label=N_("Participants of unknown sex or age")),
         )),
-        attachments=(Attachment("attendance", "image", "Photo of the attendance sheet"),),
+        attachments=(Attachment("attendance", "image", N_("Photo of the attendance sheet")),),
     ),
 )}
 
@@ -264,14 +271,17 @@ def constraint(spec: ColumnSpec) -> str:
     return " and ".join(parts)
 
 
-def _constraint_message(spec: ColumnSpec) -> str:
-    if spec.ge is not None and spec.le is not None:
-        return f"From {_number(spec.ge)} to {_number(spec.le)}"
-    if spec.ge is not None:
-        return f"At least {_number(spec.ge)}"
-    if spec.le is not None:
-        return f"At most {_number(spec.le)}"
-    return f"At most {spec.max_length} characters" if spec.max_length else ""
+def _constraint_message(spec: ColumnSpec) -> tuple[str, dict[str, str]]:
+    """The message of a question's constraint: a text to translate, and its values."""
+    ge = _number(spec.ge) if spec.ge is not None else ""
+    le = _number(spec.le) if spec.le is not None else ""
+    if ge and le:
+        return N_("From {ge} to {le}"), {"ge": ge, "le": le}
+    if ge:
+        return N_("At least {ge}"), {"ge": ge}
+    if le:
+        return N_("At most {le}"), {"le": le}
+    return N_("At most {n} characters"), {"n": str(spec.max_length)}
 
 
 @dataclass
@@ -325,10 +335,10 @@ def build_sheets(form: FormDef, labels: Labels | None = None) -> Sheets:
             rule = constraint(spec)
             if rule:
                 row["constraint"] = rule
-                message = _constraint_message(spec)
+                message, values = _constraint_message(spec)
                 for (code, _), col in zip(langs, _label_columns("constraint_message", langs),
                                           strict=True):
-                    row[col] = labels.text(code, message) or message
+                    row[col] = (labels.text(code, message) or message).format(**values)
             if q.appearance:
                 row["appearance"] = q.appearance
             out.survey.append(row)

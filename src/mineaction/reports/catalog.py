@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 HERE = Path(__file__).parent
@@ -28,6 +28,10 @@ METHODS = [
 ]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 KEYWORDS = {"_": None, "gettext": None, "t": None, "N_": None}
+# Texts marked outside reports/: the field forms' questions (io/ may not import reports/,
+# so io/xlsform.py marks them with its own N_ and the forms read them back through
+# reports/form_labels.py; issue 21).
+MARKED_ELSEWHERE = [HERE.parent / "io" / "xlsform.py"]
 
 
 def extract() -> Catalog:
@@ -38,6 +42,12 @@ def extract() -> Catalog:
         if isinstance(message, tuple):  # plural forms: not used by our templates
             message = message[0]
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for path in MARKED_ELSEWHERE:
+        for lineno, message, comments, context in extract_from_file(
+            "python", path, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",),
+        ):
+            catalog.add(message, None, [(f"../{path.parent.name}/{path.name}", lineno)],
+                        auto_comments=comments, context=context)
     return catalog
 
 

@@ -10,14 +10,35 @@ from __future__ import annotations
 
 from babel import Locale
 
-from mineaction.reports.i18n import SOURCE_LANGUAGE, available_languages, translations
+from mineaction.reports.i18n import N_, SOURCE_LANGUAGE, available_languages, translations
 from mineaction.reports.labels import LABELS
+
+# Choices a form words otherwise than a report's table (one victim is a "Civilian", a
+# table counts "Civilians"), and enumerations the reports do not show.
+FORM_CHOICES: dict[str, dict[str, str]] = {
+    "hazard_kind": {"SHA": N_("Suspected hazardous area (SHA)"),
+                    "CHA": N_("Confirmed hazardous area (CHA)")},
+    "role": {"civilian": N_("Civilian"), "security_forces": N_("Security forces"),
+             "deminer": N_("Deminer"), "unknown": N_("Unknown")},
+    "evidence_kind": {"direct": N_("Direct evidence"), "indirect": N_("Indirect evidence")},
+    "blockage": {"housing": N_("Housing"), "agriculture": N_("Agriculture"),
+                 "grazing": N_("Grazing land"), "water": N_("Water"), "roads": N_("Roads"),
+                 "infrastructure": N_("Infrastructure"),
+                 "services": N_("Services (schools, health posts)")},
+    "activity_status": {"planned": N_("Planned"), "ongoing": N_("Ongoing"),
+                        "suspended": N_("Suspended"), "completed": N_("Completed")},
+    "date_precision": {"day": N_("Exact day"), "month": N_("Month only"),
+                       "year": N_("Year only")},
+    "location_precision": {"exact": N_("Exact (GPS)"), "site": N_("At the site"),
+                           "settlement": N_("Settlement"),
+                           "admin_area": N_("Administrative area only"),
+                           "unknown": N_("Unknown")},
+}
 
 # Choice lists of the forms (an enumeration's class name in snake case, io/xlsform.py)
 # -> the dimension of reports/labels.py that labels its codes.
 DIMENSION_OF_LIST = {
     "outcome": "outcome",
-    "role": "role",
     "age_band": "age-band",
     "sex": "sex",
     "device_category": "device",
@@ -25,7 +46,6 @@ DIMENSION_OF_LIST = {
     "accident_kind": "accident-kind",
     "area_type": "area-type",
     "release_method": "method",
-    "hazard_kind": "hazard_kind",
     "hazard_status": "hazard_status",
     "activity_kind": "activity_kind",
 }
@@ -49,11 +69,15 @@ class CatalogueLabels:
     def _translate(self, lang: str, english: str) -> str | None:
         if lang == SOURCE_LANGUAGE:
             return english
-        text = translations(lang).gettext(english)
-        return text if text != english else None
+        catalogue = translations(lang)
+        # A translation may read as the English does ("Rural"): asked by presence, not by
+        # difference. GNUTranslations keeps its messages in _catalog (since Python 2).
+        known: dict[str, str] = getattr(catalogue, "_catalog", {})
+        return catalogue.gettext(english) if english in known else None
 
     def choice(self, lang: str, list_name: str, code: str) -> str | None:
-        english = LABELS.get(DIMENSION_OF_LIST.get(list_name, ""), {}).get(code)
+        english = FORM_CHOICES.get(list_name, {}).get(code) or LABELS.get(
+            DIMENSION_OF_LIST.get(list_name, ""), {}).get(code)
         if english is None:
             return None
         return self._translate(lang, english)
