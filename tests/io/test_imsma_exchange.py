@@ -115,12 +115,14 @@ def _assert_same_records(a: Store, b: Store) -> None:
             assert mine == theirs, (layer.name, rid)
 
 
-def test_round_trip_leaves_every_record_equal(store: Store, tmp_path: Path) -> None:
+def test_round_trip_leaves_every_record_equal(store: Store, tmp_path: Path,
+                                              store_location: str) -> None:
+    """Into a fresh GeoPackage store, or a fresh PostGIS database (in CI)."""
     out = tmp_path / "imsma.gpkg"
     counts = export_imsma(store, out, include_personal_data=True)
     assert counts == {"hazard": 3, "hazard_reduction": 2, "hazard_reduction_area": 2,
                       "accident": 2, "victim": 3, "education": 1}
-    fresh = open_store(tmp_path / "fresh.gpkg")
+    fresh = open_store(store_location)
     report = import_imsma(fresh, out)
     assert report.committed
     assert {n: c.added for n, c in report.layers.items()} == counts
@@ -139,6 +141,18 @@ def test_round_trip_leaves_every_record_equal(store: Store, tmp_path: Path) -> N
         first = _gdal(out, layer.name)
         second = _gdal(out2, layer.name)
         pd.testing.assert_frame_equal(first, second)
+
+
+def test_a_record_deleted_by_a_person_stays_deleted(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "imsma.gpkg"
+    export_imsma(store, out)
+    fresh = open_store(tmp_path / "fresh.gpkg")
+    import_imsma(fresh, out)
+    victim = fresh.query(Query(kind="victim", limit=None)).items[0]
+    fresh.delete("victim", victim.id)
+    again = import_imsma(fresh, out)
+    assert (again.layers["victim"].kept_deleted, again.layers["victim"].added) == (1, 0)
+    assert fresh.count(Query(kind="victim", limit=None)) == 2
 
 
 def test_links_are_imsma_ids_on_both_sides(store: Store, tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 import pyogrio
 import shapely
+import sqlalchemy as sa
 from pydantic import ValidationError
 
 from mineaction.audit.log import log_read
@@ -55,7 +56,7 @@ from mineaction.io.writers import write_layers
 from mineaction.store import codec
 from mineaction.store.base import Store, WriteEvent
 from mineaction.store.query import Query
-from mineaction.store.schema import entity_table
+from mineaction.store.schema import METADATA, entity_table
 
 # IMSMA Core's ids: an item type and a number ("hazard_poly_145"), at most 50 characters.
 IMSMA_ID = re.compile(r"^[a-z][a-z0-9_]*_\d+$")
@@ -173,6 +174,7 @@ class ImsmaCounts:
     added: int = 0
     changed: int = 0
     unchanged: int = 0
+    kept_deleted: int = 0
 
 
 @dataclass
@@ -197,6 +199,7 @@ class _Row:
     columns: dict[str, str]  # mineaction field -> the IMSMA field it came from
     record_id: str | None = None
     existing: Record | None = None
+    deleted: bool = False  # a person (or an earlier import) deleted it: it stays deleted
     record: Record | None = None
 
 
@@ -344,11 +347,26 @@ def _assign_ids(store: Store, rows: list[_Row], dataset: str,
                 continue
             key = r.values.get("external_id")
             known = keys.get(str(key)) if r.values.get("dataset") == dataset else None
-            r.record_id = known[0] if known and known[3] is None else str(uuid.uuid4())
+            r.record_id = known[0] if known else str(uuid.uuid4())
         ids = [r.record_id for r in kind_rows if r.record_id]
         found = {str(rec.id): rec for rec in _records(store, kind, ids)}
+        gone = _deleted(store, kind, ids)
         for r in kind_rows:
             r.existing = found.get(r.record_id or "")
+            r.deleted = r.record_id in gone
+
+
+def _deleted(store: Store, kind: str, ids: list[str]) -> set[str]:
+    """Those of `ids` whose records were deleted (their tombstones)."""
+    table = METADATA.tables["deleted_records"]
+    out: set[str] = set()
+    with store.engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            out.update(str(i) for i in conn.execute(
+                sa.select(table.c.record_id).where(table.c.record_kind == kind,
+                                                   table.c.record_id.in_(ids[start:start + 500])
+                                                   )).scalars())
+    return out
 
 
 def _records(store: Store, kind: str, ids: list[str]) -> Iterable[Record]:
@@ -402,6 +420,7 @@ def import_imsma(store: Store, path: str | Path, *, dataset: str | None = None,
     """Import an IMSMA Core GeoPackage, all or nothing (module docstring). Raises
     ImsmaRejected listing every problem; nothing is written then."""
     path = Path(path)
+    started = datetime.now(UTC)
     dataset = dataset or path.stem
     report = ImsmaReport(file=str(path), dataset=dataset, dry_run=dry_run)
     problems: list[ImsmaProblem] = []
@@ -418,7 +437,9 @@ def import_imsma(store: Store, path: str | Path, *, dataset: str | None = None,
     for r in rows:
         assert r.record is not None
         counts = report.layers[r.layer.name]
-        if r.existing is None:
+        if r.deleted:
+            counts.kept_deleted += 1  # as a re-import through a mapping does
+        elif r.existing is None:
             counts.added += 1
             added.append(r.record)
         elif _same(r.existing, r.record):
@@ -426,7 +447,7 @@ def import_imsma(store: Store, path: str | Path, *, dataset: str | None = None,
         else:
             counts.changed += 1
             changed.append(r.record)
-    if dry_run or not (added or changed):
+    if dry_run:
         return report
     stamp = datetime.now(UTC)
     kinds = sorted({r.kind for r in added} | {new.kind for new in changed})
@@ -449,8 +470,21 @@ def import_imsma(store: Store, path: str | Path, *, dataset: str | None = None,
             "file": path.name, "dataset": dataset, "format": "imsma",
             "layers": {k: vars(v) for k, v in report.layers.items()}}))
         store.refresh_spatial_metadata(conn, kinds)
-    report.committed = True
+        _record_run(conn, report, started, stamp, len(rows), kinds)
+    report.committed = bool(added or changed)
     return report
+
+
+def _record_run(conn: sa.Connection, report: ImsmaReport, started: datetime,
+                finished: datetime, rows: int, kinds: list[str]) -> None:
+    """The import in the store's list of import runs, as the mapping pipeline records its
+    runs (`mineaction info`, the import history)."""
+    totals = {k: sum(getattr(c, k) for c in report.layers.values())
+              for k in ("added", "changed", "unchanged")}
+    conn.execute(METADATA.tables["import_runs"].insert().values(
+        id=str(uuid.uuid4()), kind=",".join(kinds) or "-", dataset=report.dataset,
+        file_name=Path(report.file).name, mapping="imsma", started_at=started,
+        finished_at=finished, rows_read=rows, removed=0, rejected=0, flagged=0, **totals))
 
 
 __all__ = ["ImsmaProblem", "ImsmaRejected", "ImsmaReport", "export_imsma", "import_imsma"]
