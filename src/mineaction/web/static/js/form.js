@@ -4,6 +4,7 @@
 import { api, el } from "./common.js";
 import { newMap } from "./basemap.js";
 import { Drawer } from "./draw.js";
+import { GpsControl } from "./gps.js";
 import { attachPicklists } from "./picklist.js";
 
 const form = document.getElementById("record-form");
@@ -213,5 +214,16 @@ if (mapEl) {
     map.jumpTo({ center: [res.lon, res.lat], zoom: Math.max(map.getZoom(), 11) });
   }
   document.getElementById("coord-read")?.addEventListener("click", readCoordinate);
+  // GPS (issue 21): a form that takes a point takes the device's position, typed into
+  // the coordinate box so it is read and kept as original_coordinates like typed text.
+  // The accuracy is shown beside the button; the record has no field to keep it in.
+  if (document.getElementById("draw-point") && coordInput) {
+    map.addControl(new GpsControl((lon, lat, accuracy) => {
+      coordInput.value = `${lat.toFixed(6)}, ${lon.toFixed(6)}`;
+      readCoordinate().then(() => {
+        coordResult.append(el("span", { text: "GPS accuracy" }), el("span", { class: "gps-accuracy", text: `±${Math.round(accuracy)} m` }));
+      });
+    }), "top-right");
+  }
   coordInput?.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); readCoordinate(); } });
 }

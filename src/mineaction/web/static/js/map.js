@@ -4,6 +4,8 @@
 // each step took (phases, in ms since navigation start).
 import { el } from "./common.js";
 import { newMap } from "./basemap.js";
+import { GpsControl } from "./gps.js";
+import { attachPlaceSearch } from "./place_search.js";
 
 const container = document.getElementById("map");
 const statusEl = document.getElementById("map-status");
@@ -15,6 +17,8 @@ const mark = (name) => { if (!(name in window.__mapState.phases)) window.__mapSt
 mark("script");
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+map.addControl(new GpsControl(), "top-right");
+attachPlaceSearch(map, document.getElementById("place-search"));
 
 const POINT_STYLE = {
   finds: "#7b3294",
@@ -170,7 +174,8 @@ const startExtent = fetch("/web/api/extent", { credentials: "same-origin" })
   .then((r) => (r.ok ? r.json() : null)).then((b) => b && b.bbox).catch(() => null);
 // The first fetch starts with the script, not after the map's style has loaded: the two
 // overlap, which saves a second of the first render.
-async function load(fetched = fetchLayers()) {
+// fitResults: after "Apply filters", the map flies to the extent of what they found.
+async function load(fetched = fetchLayers(), fitResults = false) {
   const seq = ++loadSeq;
   const layers = visibleLayers();
   statusEl.textContent = "Loading…";
@@ -206,7 +211,9 @@ async function load(fetched = fetchLayers()) {
   mark("applied");
   statusEl.textContent = parts.length ? `Showing ${parts.join(", ")}.` : "No layer selected.";
   const start = fitted ? null : await startExtent;
-  if (!fitted && start) {
+  if (fitted && fitResults && !bounds.isEmpty()) {
+    map.fitBounds(bounds, { padding: 40, maxZoom: 14, duration: 600 });
+  } else if (!fitted && start) {
     fitted = true;
     map.fitBounds([[start[0], start[1]], [start[2], start[3]]], { padding: 40, maxZoom: 12, duration: 0 });
   } else if (!fitted && !bounds.isEmpty()) {
@@ -285,7 +292,7 @@ map.once("style.load", () => {
   }
 });
 
-form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+form.addEventListener("submit", (ev) => { ev.preventDefault(); load(fetchLayers(), true); });
 // load() takes the fetch to wait for, so no event may be handed to it.
 form.addEventListener("reset", () => setTimeout(() => load(), 0));
 form.querySelectorAll('input[name="layer"]').forEach((i) => i.addEventListener("change", () => load()));
