@@ -88,11 +88,13 @@ def test_check_a_file_prints_findings_and_strict_fails(tmp_path: Path) -> None:
 
 def test_check_the_store_against_its_own_victims(tmp_path: Path) -> None:
     """Three approved victims killed in 2024 in an area of Azerbaijan; a claim of 5 killed
-    in 2024 disagrees, one of 3 agrees. A draft victim does not count."""
+    in 2024 disagrees, one of 3 agrees. A draft victim does not count; areas the store
+    has no victims of (or does not know) are not compared."""
     path = tmp_path / "s.gpkg"
     with open_store(path) as s:
         s.add(AdminArea(pcode="AZ", name="Azerbaijan", level=0, status="approved"))
         s.add(AdminArea(pcode="AZ07", name="Qarabağ", level=1, status="approved"))
+        s.add(AdminArea(pcode="AZ03", name="Bakı", level=1, status="approved"))
         accident = s.add(Accident(geometry=Point(46.9, 39.9), admin_area_pcode="AZ07",
                                   accident_date=date(2024, 5, 2), status="approved"))
         for _ in range(3):
@@ -103,7 +105,9 @@ def test_check_the_store_against_its_own_victims(tmp_path: Path) -> None:
         "as_of,period_start,period_end,metric,value,unit,area,stated_by,reported_by\n"
         "2025-01-15,2024-01-01,2024-12-31,victims_killed,5,persons,Azerbaijan,PGO,MENAFN\n"
         "2025-01-15,2024-01-01,2024-12-31,victims_killed,3,persons,Qarabağ,ANAMA,Trend\n"
-        "2025-01-15,2024-01-01,2024-12-31,victims_killed,9,persons,Nowhere,ANAMA,Trend\n",
+        "2025-01-15,2024-01-01,2024-12-31,victims_killed,9,persons,Nowhere,ANAMA,Trend\n"
+        # an area without any victim recorded: nothing to compare, not "0 recorded"
+        "2025-01-15,2024-01-01,2024-12-31,victims_killed,2,persons,Bakı,ANAMA,Trend\n",
         encoding="utf-8")
     cli("claims", "import", str(claims), "--store", str(path))
     code, out = cli("claims", "check", "--store", str(path), "--json")

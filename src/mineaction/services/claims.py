@@ -133,12 +133,22 @@ def store_counter(store: Store, who: Principal, policy: Policy = DEFAULT_POLICY,
     statuses = access.statistics_statuses(None)
     codes: dict[str, str | None] = {}
 
+    def recorded(area: str) -> str | None:
+        """The area's pcode if the store has victims there at all: a store without the
+        area's records (claims loaded alone, as in the Azerbaijan demo) has nothing to
+        compare, rather than a count of 0 against every claim."""
+        code = _area_code(store, area)
+        if code is None:
+            return None
+        anyone = cas.casualties(store, [], statuses=statuses, admin_area=code).total()
+        return code if anyone["casualties"] else None
+
     def count(area: str, start: date | None, end: date) -> dict[str, int | None] | None:
         if area not in codes:
-            codes[area] = _area_code(store, area)
+            codes[area] = recorded(area)
         code = codes[area]
         if code is None:
-            return None  # an area the store does not know: nothing to compare
+            return None  # an area the store does not know, or has no victims of
         stats = cas.casualty_stats(store, [], statuses=statuses, admin_area=code,
                                    date_from=start, date_to=end, canonical=True)
         if who.is_public:
