@@ -107,6 +107,12 @@ def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-d
         ("GET", "/api/v1/season-plans/{plan_id}/map.png"),
         ("GET", "/api/v1/claims"), ("GET", "/api/v1/claims/check"),
         ("POST", "/api/v1/claims/import"),
+        # OGC API Features (issue 23): read per collection in test_records_matrix.
+        ("GET", "/ogc"), ("GET", "/ogc/api"), ("GET", "/ogc/conformance"),
+        ("GET", "/ogc/collections"), ("GET", "/ogc/collections/{collectionId}"),
+        ("GET", "/ogc/collections/{collectionId}/queryables"),
+        ("GET", "/ogc/collections/{collectionId}/items"),
+        ("GET", "/ogc/collections/{collectionId}/items/{featureId}"),
     }
     for coll in COLLECTION.values():
         base = f"/api/v1/{coll}"
@@ -168,6 +174,11 @@ def test_records_matrix(api) -> None:  # type: ignore[no-untyped-def]
             check(role, f"GET {one}", c.get(one), {403} if pub and hidden else {200})
             check(role, f"GET {one}/reviews", c.get(f"{one}/reviews"),
                   {403} if pub and hidden else {200})
+            # OGC API Features (issue 23): the same records, the same rule.
+            ogc = f"/ogc/collections/{COLLECTION[kind]}"
+            for url in (ogc, f"{ogc}/queryables", f"{ogc}/items",
+                        f"{ogc}/items/{approved['id']}"):
+                check(role, f"GET {url}", c.get(url), {403} if pub and hidden else {200})
             check(role, f"GET {one}/history", c.get(f"{one}/history"), {403} if pub else {200})
             check(role, f"GET {one}/diff", c.get(f"{one}/diff", params={"from": 1, "to": v}),
                   {403} if pub else {200})
@@ -229,6 +240,8 @@ def test_other_endpoints_matrix(api) -> None:  # type: ignore[no-untyped-def]
             ("GET", "/api/v1/health", {}, {200}),
             ("GET", "/api/v1/openapi.json", {}, {200}),
             ("GET", "/api/v1/docs", {}, {200}),
+            *(("GET", url, {}, {200}) for url in ("/ogc", "/ogc/api", "/ogc/conformance",
+                                                  "/ogc/collections")),
             ("GET", "/api/v1/auth/me", {}, {200}),
             ("POST", "/api/v1/auth/tokens", {"json": {"name": "t"}}, {401} if pub else {201}),
             ("GET", "/api/v1/auth/tokens", {}, {401} if pub else {200}),
