@@ -362,10 +362,10 @@ def _deleted(store: Store, kind: str, ids: list[str]) -> set[str]:
     out: set[str] = set()
     with store.engine.connect() as conn:
         for start in range(0, len(ids), 500):
-            out.update(str(i) for i in conn.execute(
-                sa.select(table.c.record_id).where(table.c.record_kind == kind,
-                                                   table.c.record_id.in_(ids[start:start + 500])
-                                                   )).scalars())
+            part = ids[start:start + 500]
+            query = sa.select(table.c.record_id).where(table.c.record_kind == kind,
+                                                       table.c.record_id.in_(part))
+            out.update(map(str, conn.execute(query).scalars()))
     return out
 
 
