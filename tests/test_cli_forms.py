@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import threading
 import zipfile
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 from openpyxl import load_workbook
+from pytest import MonkeyPatch
 from pyxform.xls2xform import convert
 from typer.testing import CliRunner
 
@@ -102,3 +106,82 @@ def test_forms_import_refuses_a_bad_export_naming_where(tmp_path: Path) -> None:
     other.write_text("a,b\n1,2\n", encoding="utf-8")
     unknown = runner.invoke(app, ["forms", "import", str(other), "--store", str(store)])
     assert unknown.exit_code == 2 and "give --form" in unknown.output
+
+
+class _Central(BaseHTTPRequestHandler):
+    """Just enough of ODK Central's API: a session for one account, the CSV zip export of
+    the accident form of project 7, and signing out."""
+
+    export = b""
+    calls: list[str] = []
+
+    def log_message(self, *args: object) -> None:  # quiet test output
+        pass
+
+    def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802 -- http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.calls.append(f"POST {self.path}")
+        if self.path == "/v1/sessions" and body == {"email": "ana@example.org",
+                                                    "password": "s3cret"}:
+            self._answer(200, b'{"token": "tok-1", "expiresAt": "2030-01-01T00:00:00Z"}')
+        else:
+            self._answer(401, b'{"message": "Could not authenticate"}')
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.calls.append(f"GET {self.path}")
+        if self.headers.get("Authorization") != "Bearer tok-1":
+            self._answer(401, b"{}")
+        elif self.path == ("/v1/projects/7/forms/mineaction_accident/submissions.csv.zip"
+                           "?attachments=true"):
+            self._answer(200, self.export, "application/zip")
+        else:
+            self._answer(404, b"{}")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self.calls.append(f"DELETE {self.path}")
+        self._answer(200, b'{"success": true}')
+
+
+def test_forms_import_pulls_from_an_odk_central_server(tmp_path: Path,
+                                                        monkeypatch: MonkeyPatch) -> None:
+    _Central.export = _central_zip(tmp_path / "export.zip").read_bytes()
+    _Central.calls = []
+    server = HTTPServer(("127.0.0.1", 0), _Central)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    store = tmp_path / "store.gpkg"
+    monkeypatch.setenv("MINEACTION_CENTRAL_EMAIL", "ana@example.org")
+    try:
+        monkeypatch.setenv("MINEACTION_CENTRAL_PASSWORD", "wrong")
+        refused = runner.invoke(app, ["forms", "import", "--central", url, "--project", "7",
+                                      "--form", "accident", "--store", str(store)])
+        assert refused.exit_code == 1 and "refused the email and password" in refused.output
+        monkeypatch.setenv("MINEACTION_CENTRAL_PASSWORD", "s3cret")
+        missing = runner.invoke(app, ["forms", "import", "--central", url, "--project", "8",
+                                      "--form", "accident", "--store", str(store)])
+        assert missing.exit_code == 1 and "no such project or form" in missing.output
+        result = runner.invoke(app, ["forms", "import", "--central", url, "--project", "7",
+                                     "--form", "accident", "--store", str(store)])
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    assert result.exit_code == 0, result.output
+    assert f"{url} (project 7): form accident, imported" in result.output
+    assert "victim         added 2" in result.output and "attachments    added 1" in result.output
+    assert "DELETE /v1/sessions/tok-1" in _Central.calls  # signed out
+    with open_store(store) as s:
+        assert len(s.query(Query(kind="victim")).items) == 2
+    plain = runner.invoke(app, ["forms", "import", "--central", "http://central.example.org",
+                                "--project", "7", "--form", "accident", "--store", str(store)])
+    assert plain.exit_code == 1 and "use https" in plain.output
+    neither = runner.invoke(app, ["forms", "import", "--store", str(store)])
+    assert neither.exit_code == 2

@@ -75,8 +75,9 @@ def build(
 
 @forms_app.command("import")
 def import_submissions(
-    file: Annotated[Path, typer.Argument(
-        help="The export: ODK Central's CSV zip (.zip), or KoboToolbox's XLSX or CSV.")],
+    file: Annotated[Path | None, typer.Argument(
+        help="The export: ODK Central's CSV zip (.zip), or KoboToolbox's XLSX or CSV "
+        "(none with --central).", show_default=False)] = None,
     form: Annotated[str | None, typer.Option(
         "--form", help="Which form the submissions are of (default: told from the file's "
         "name or columns).")] = None,
@@ -91,6 +92,13 @@ def import_submissions(
     status: Annotated[WorkflowStatus, typer.Option(
         help="Workflow status of the imported records: submitted, for review, unless said "
         "otherwise.")] = WorkflowStatus.submitted,
+    central: Annotated[str | None, typer.Option(
+        "--central", help="Pull the submissions (with their media) from this ODK Central "
+        "server, e.g. https://central.example.org, rather than from FILE; needs --form and "
+        "--project. The account: MINEACTION_CENTRAL_EMAIL and MINEACTION_CENTRAL_PASSWORD "
+        "(asked for when not set).")] = None,
+    project: Annotated[int | None, typer.Option(
+        "--project", help="With --central: the project's number (in its URL).")] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Import the submissions of a field form, all or nothing: the main records with
@@ -99,25 +107,64 @@ def import_submissions(
     and shapes, and the photos and files kept with their record.
 
     Exit status: 0 when imported (or checked, with --dry-run), 1 when the submissions
-    have errors (each printed with its file, row, field and column; nothing is written),
-    2 for a file that is not an export of a form."""
+    have errors (each printed with its file, row, field and column; nothing is written)
+    or the Central server refused or could not be reached, 2 for a file that is not an
+    export of a form or a usage error."""
+    import tempfile
+
+    if (file is None) == (central is None):
+        fail("give the export FILE, or --central with --form and --project", 2)
+    with tempfile.TemporaryDirectory(prefix="mineaction-central-") as tmp:
+        shown = str(file)
+        if central is not None:
+            file = _pull(central, project, form, Path(tmp))
+            shown = f"{central} (project {project})"
+        assert file is not None
+        _import(file, shown, form, dataset, media, dry_run, status, store)
+
+
+def _pull(central: str, project: int | None, form: str | None, folder: Path) -> Path:
+    import os
+
+    from mineaction.io.central import CentralError, download_export
+    from mineaction.io.xlsform import FORMS
+
+    if form is None or project is None:
+        fail("--central needs --form (which form) and --project (the project's number)", 2)
+    assert form is not None and project is not None
+    if form not in FORMS:
+        fail(f"no form {form!r}; the forms are {_form_names()}", 2)
+    email = os.environ.get("MINEACTION_CENTRAL_EMAIL") or typer.prompt("Central email")
+    password = os.environ.get("MINEACTION_CENTRAL_PASSWORD") or typer.prompt(
+        "Central password", hide_input=True)
+    form_id = FORMS[form].form_id
+    try:
+        path = download_export(central, project, form_id, email, password,
+                               folder / f"{form_id}.zip")
+    except CentralError as exc:
+        fail(str(exc))
+    typer.echo(f"downloaded {form_id} of project {project} from {central}")
+    return path
+
+
+def _import(file: Path, shown: str, form: str | None, dataset: str | None, media: Path | None,
+            dry_run: bool, status: WorkflowStatus, store: str) -> None:
     from mineaction.io.errors import FileError
     from mineaction.io.mapping import MappingError
     from mineaction.io.submissions import (
         SubmissionsError,
         SubmissionsRejected,
-    )
-    from mineaction.io.submissions import (
-        import_submissions as run_import,
+        import_submissions,
     )
 
     if not file.is_file():
         fail(f"{file}: file not found", 2)
     with open_audited(store, create=True) as s:
         try:
-            result = run_import(s, file, form_name=form, dataset=dataset, media_dir=media,
-                                dry_run=dry_run, status=WorkflowStatus(status).value,
-                                user=cli_actor())
+            result = import_submissions(s, file, form_name=form, dataset=dataset,
+                                        media_dir=media, dry_run=dry_run,
+                                        status=WorkflowStatus(status).value,
+                                        user=cli_actor())
         except SubmissionsRejected as exc:
             for error in exc.errors[:50]:
                 typer.echo(str(error), err=True)
@@ -128,7 +175,7 @@ def import_submissions(
             fail(str(exc), 2)
     report = result.report
     verb = "would import (dry run, nothing written)" if report.dry_run else "imported"
-    typer.echo(f"{file}: form {result.form}, {verb} in {report.seconds:.1f} s "
+    typer.echo(f"{shown}: form {result.form}, {verb} in {report.seconds:.1f} s "
                f"(dataset {report.dataset})")
     for k in report.kinds.values():
         typer.echo(f"  {k.kind:<14} added {k.added:,}, changed {k.changed:,}, "
