@@ -27,6 +27,7 @@ def mount_web(app: FastAPI, settings: Any) -> None:
         basemap,
         basemap_routes,
         checks,
+        claims,
         endpoints,
         minefields,
         pages,
@@ -49,5 +50,6 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(review.router)
     app.include_router(minefields.router)
     app.include_router(checks.router)
+    app.include_router(claims.router)
     app.include_router(site_check.router)
     app.include_router(priorities.router)

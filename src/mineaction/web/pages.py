@@ -93,7 +93,7 @@ def web_settings(settings: Any) -> WebSettings:
 
 def _nav(who: Principal) -> list[tuple[str, str]]:
     items = [("/", "Map"), ("/records", "Records"), ("/dashboard", "Dashboard"),
-             ("/site-check", "Site check")]
+             ("/site-check", "Site check"), ("/claims", "Published figures")]
     if may_import(who):
         items.append(("/imports", "Import"))
     if may_review(who):  # the linkage review queue (web/review.py)
