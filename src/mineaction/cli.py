@@ -616,8 +616,9 @@ def _import_imsma(file: Path, store: str, dataset: str | None, dry_run: bool,
     verb = "would change (dry run, nothing written)" if dry_run else "imported"
     typer.echo(f"{file}: IMSMA Core layout, {verb} (dataset {report.dataset})")
     for layer, c in report.layers.items():
+        kept = f", deleted before and left deleted {c.kept_deleted:,}" if c.kept_deleted else ""
         typer.echo(f"  {layer:<22} added {c.added:,}, changed {c.changed:,}, "
-                   f"unchanged {c.unchanged:,}")
+                   f"unchanged {c.unchanged:,}{kept}")
     if report.ignored_layers:
         typer.echo(f"  layers not read (no mineaction kind): {', '.join(report.ignored_layers)}")
 
