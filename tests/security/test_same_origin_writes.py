@@ -55,3 +55,19 @@ def test_bearer_tokens_need_no_origin(api: Api) -> None:
     # A script's token is never added by a browser on its own: nothing to forge.
     r = api.as_("editor").post("/api/v1/accidents", json=accident())
     assert r.status_code == 201
+
+
+def test_another_port_cannot_bulk_approve_from_the_approvals_page(api: Api) -> None:
+    """The web approval queue's form (issue 21) is a cookie-authenticated POST too."""
+    url = _submitted(api)
+    item = f"accident:{url.rsplit('/', 1)[1]}:2"
+    browser = _approver_browser(api)
+    for headers in ({"Origin": EVIL}, {"Origin": "null"},
+                    {"Origin": "", "Referer": f"{EVIL}/attack.html"}):
+        r = browser.post("/approvals", data={"item": item, "action": "approve"},
+                         headers=headers)
+        assert r.status_code == 403, (headers, r.text)
+    assert api.as_("viewer").get(url).json()["status"] == "submitted"
+    r = browser.post("/approvals", data={"item": item, "action": "approve"})
+    assert r.status_code == 200 and "1 record done." in r.text
+    assert api.as_("viewer").get(url).json()["status"] == "approved"

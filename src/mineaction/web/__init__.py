@@ -24,6 +24,7 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     """Add the web pages, their JSON helpers and static files to the API's app."""
     from mineaction.web import (
         admin_tiles,
+        approvals,
         basemap,
         basemap_routes,
         checks,
@@ -48,6 +49,7 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(endpoints.router)
     app.include_router(pages.router)
     app.include_router(review.router)
+    app.include_router(approvals.router)
     app.include_router(minefields.router)
     app.include_router(checks.router)
     app.include_router(claims.router)

@@ -96,7 +96,8 @@ def _nav(who: Principal) -> list[tuple[str, str]]:
              ("/site-check", "Site check"), ("/claims", "Published figures")]
     if may_import(who):
         items.append(("/imports", "Import"))
-    if may_review(who):  # the linkage review queue (web/review.py)
+    if may_review(who):  # the approval queue (web/approvals.py), the linkage's (review.py)
+        items.append(("/approvals", "Approvals"))
         items.append(("/review", "Review"))
     if may_create(who):  # the minefield record form (web/minefields.py)
         items.append(("/minefields/new", "Minefield record"))
@@ -181,8 +182,12 @@ def login_page(request: Request, who: WhoDep, next: str = "/") -> HTMLResponse:
 
 @router.get("/records", response_class=HTMLResponse)
 def records_index(request: Request, svc: ServicesDep, who: WhoDep) -> HTMLResponse:
+    from mineaction.services.approvals import Approvals
+
     counts = browsing.counts(svc.store, svc.records.access(who))
-    return render(request, "records_index.html", who, counts=counts)
+    # what reviewers sent back to this user, with their reasons (issue 21, 4)
+    returned = Approvals(svc.records).returned(who)
+    return render(request, "records_index.html", who, counts=counts, returned=returned)
 
 
 @router.get("/records/{collection}", response_class=HTMLResponse)
