@@ -47,7 +47,7 @@ export function baseStyle(tileUrl, attribution) {
                 "text-transform": ["match", ["get", "level"], [0, 1], "uppercase", "none"], "text-letter-spacing": 0.05,
                 "text-max-width": 8, "symbol-sort-key": ["get", "level"] },
       paint: { "text-color": "#5e4f6e", "text-halo-color": "#ffffff", "text-halo-width": 1.2 } },
-    { id: "places-dot", type: "circle", ...src("places"), maxzoom: 11,
+    { id: "places-dot", type: "circle", ...src("places"), maxzoom: 14,
       paint: { "circle-radius": ["interpolate", ["linear"], ["get", "scalerank"], 0, 4, 10, 2],
                "circle-color": "#444", "circle-stroke-color": "#fff", "circle-stroke-width": 1 } },
     { id: "places-label", type: "symbol", ...src("places"),
