@@ -219,6 +219,8 @@ def test_kobo_xlsx_hazard_survey_with_a_shape(tmp_path: Path, store: Store) -> N
     assert hazard.contamination == {"ap_mine", "uxo"}  # type: ignore[attr-defined]
     assert hazard.blockages == {"agriculture", "grazing"}  # type: ignore[attr-defined]
     assert hazard.external_id == "7d9e1c40-2b6a-4c1f-8e3d-9a0b1c2d3e4f"  # type: ignore[attr-defined]
+    # The shape as the GPS took it, each corner's accuracy with it.
+    assert hazard.original_coordinates.startswith("6.1501 -75.2101 2100 3.5;")  # type: ignore[attr-defined]
     (photo,) = _attachments(store)
     assert (photo["record_id"], photo["file_name"]) == (str(hazard.id), "field-1.jpg")  # type: ignore[attr-defined]
 
@@ -233,6 +235,11 @@ def test_kobo_csv_completion_report_and_risk_education(tmp_path: Path, store: St
     assert {p.activity_id for p in parts} == {activity.id}  # type: ignore[attr-defined]
     assert sorted(p.method for p in parts) == ["cleared", "reduced"]  # type: ignore[attr-defined]
     assert all(p.area_m2 > 1000 for p in parts)  # type: ignore[attr-defined]
+    # Kobo's repeat rows have no key: each is keyed by its place within its submission.
+    assert sorted(p.external_id for p in parts) == [  # type: ignore[attr-defined]
+        "a1b2c3d4-0000-4a4a-8b8b-123456789abc/released_parts[1]",
+        "a1b2c3d4-0000-4a4a-8b8b-123456789abc/released_parts[2]"]
+    assert any("released_part has no field for the GPS text" in n for n in result.notes)
     risk = import_submissions(store, kobo_risk_education_csv(tmp_path),
                               form_name="risk_education")
     assert risk.report.kinds["risk_education"].added == 1

@@ -129,7 +129,7 @@ def read_answers(table: Table, row_no: int, row: dict[str, str], section: Sectio
                 except ValueError as exc:
                     errors.append(SubmissionError(table.name, row_no, q.field, str(exc),
                                                   column))
-                if "original_coordinates" in section.model.model_fields and ";" not in text:
+                if "original_coordinates" in section.model.model_fields:
                     out.values["original_coordinates"] = text  # the accuracy with it
         elif spec.kind == "enum_set":
             text = ",".join(text.split())
@@ -234,8 +234,12 @@ def flatten(export: Export, form: FormDef) -> tuple[Flat, list[SubmissionError]]
                     f"its submission {parent!r} is not in {main.name}", column))
                 continue
             answers = read_answers(table, row_no, row, repeat, where, (), errors)
-            child_key = row.get("KEY") or f"{parent}/{repeat.name}[{row.get('_index', row_no)}]"
-            children.setdefault(parent, []).append((repeat.name, child_key, answers))
+            siblings = children.setdefault(parent, [])
+            # Kobo has no key for a repeat's row (its _index is the row's place in this
+            # export): its place within its submission is, as in Central's KEYs.
+            nth = 1 + sum(1 for name, _, _ in siblings if name == repeat.name)
+            child_key = row.get("KEY") or f"{parent}/{repeat.name}[{nth}]"
+            siblings.append((repeat.name, child_key, answers))
     main_fields = _fields(form.main)
     header = [KEY, CHILD_KEY, REPEAT, *main_fields]
     for repeat in form.repeats:
@@ -344,10 +348,11 @@ def import_submissions(store: Store, path: Path, *, form_name: str | None = None
     report.file = str(path)
     if report.dry_run:  # what would be attached
         written["attachments"] = sum(len(files) for files in flat.files.values())
-    if "original_coordinates" not in form.main.model.model_fields and any(
-            form.main.spec(q).kind == "geometry" for q in form.main.questions):
-        notes.append(f"{form.main.kind} has no field for the GPS accuracy: points kept, "
-                     "accuracy not")
+    for section in form.sections():
+        if "original_coordinates" not in section.model.model_fields and any(
+                section.spec(q).kind == "geometry" for q in section.questions):
+            notes.append(f"{section.kind} has no field for the GPS text: its geometry is "
+                         "kept, the GPS accuracy is not")
     return SubmissionsReport(form.name, report, written["attachments"], notes)
 
 
