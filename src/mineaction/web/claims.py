@@ -9,6 +9,7 @@ figures in the table beside it."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
@@ -33,17 +34,25 @@ PALETTE = ("#0072b2", "#d55e00", "#009e73", "#e69f00", "#cc79a7", "#56b4e9", "#0
            "#f0e442")
 
 
+def _nice_max(value: float) -> float:
+    """The axis' top: 1, 2 or 5 times a power of ten, at or above `value`."""
+    if value <= 0:
+        return 1.0
+    step = 10.0 ** math.floor(math.log10(value))
+    return next(m * step for m in (1, 2, 5, 10) if m * step >= value)
+
+
 def timeline(claims: Sequence[Claim], *, title: str, width: int = 760,
              height: int = 240) -> Markup:
     """Values over the statements' dates: a dot per claim, coloured by who stated it;
     figures counted from one start (since the ceasefire) joined by a line, so a fall shows.
     Period figures (a year's) are hollow dots."""
-    left, bottom, top, right = 64, 30, 14, 12
+    left, bottom, top, right = 64, 30, 22, 12
     plot_w, plot_h = width - left - right, height - top - bottom
     days = [c.as_of.toordinal() for c in claims]
     first, last = min(days), max(days)
     span = max(last - first, 1)
-    vmax = max(c.common_value for c in claims) or 1.0
+    vmax = _nice_max(max(c.common_value for c in claims))
     unit = "ha" if METRICS[claims[0].metric] == "area" else claims[0].unit
 
     def x(day: date) -> float:
@@ -86,7 +95,7 @@ def timeline(claims: Sequence[Claim], *, title: str, width: int = 760,
                      f'{escape(show_value(c.value))} {escape(c.unit)}, {c.as_of} '
                      f'({escape(c.stated_by + via)})'
                      f'</title></circle>')
-    parts.append(f'<text x="{left}" y="{top - 2}" class="tick">{escape(unit)}</text></svg>')
+    parts.append(f'<text x="2" y="{top - 2}" class="tick">{escape(unit)}</text></svg>')
     key = "".join(f'<span style="--c:{colour}">{escape(name)}</span>'
                   for name, colour in colours.items())
     return Markup(f'<div class="keyrow" aria-hidden="true">{key}</div>' + "".join(parts))
