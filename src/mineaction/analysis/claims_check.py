@@ -31,7 +31,12 @@ from datetime import date, timedelta
 from itertools import combinations
 from typing import Any
 
+import sqlalchemy as sa
+
+from mineaction.analysis import casualties as cas
 from mineaction.domain.claims import METRICS, Claim, show_value
+from mineaction.store.base import Store
+from mineaction.store.schema import entity_table
 
 CHECKS = ("periods", "components", "one_statement", "falling", "publishers", "records")
 DEFAULT_TOLERANCE = 0.05  # publishers round: 5 % apart is still "the same figure"
@@ -282,6 +287,51 @@ def check_records(claims: Sequence[Claim], count: Counter,
                 f"for {c.period_start or 'all dates'} to {c.end_window()[1]}"), (c,),
                 expected=float(mine)))
     return out
+
+
+def area_pcode(store: Store, area: str) -> str | None:
+    """The pcode of the admin area a claim's area names (by pcode or name), if any."""
+    table = entity_table("admin_area")
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(table.c.pcode).where(sa.or_(
+            table.c.pcode == area, sa.func.lower(table.c.name) == area.lower()))
+            .order_by(table.c.level).limit(1)).first()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def record_counter(store: Store, statuses: Sequence[str] | None,
+                   publish: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+                   ) -> Counter:
+    """The store's victims for a claim's area and period, counted as casualties.py counts
+    them (the given workflow statuses, each victim once); `publish` turns the statistics
+    into what the reader may see (the public's suppression, services/statistics.py).
+
+    An area the store has no admin area of, or no victims in at all, gives None: a store
+    without the area's records (claims loaded alone) has nothing to compare, rather than
+    a count of 0 against every claim."""
+    codes: dict[str, str | None] = {}
+
+    def recorded(area: str) -> str | None:
+        code = area_pcode(store, area)
+        if code is None:
+            return None
+        anyone = cas.casualties(store, [], statuses=statuses, admin_area=code).total()
+        return code if anyone["casualties"] else None
+
+    def count(area: str, start: date | None, end: date) -> dict[str, int | None] | None:
+        if area not in codes:
+            codes[area] = recorded(area)
+        code = codes[area]
+        if code is None:
+            return None
+        stats = cas.casualty_stats(store, [], statuses=statuses, admin_area=code,
+                                   date_from=start, date_to=end, canonical=True)
+        if publish is not None:
+            stats = publish(stats)
+        total = stats["total"]
+        return {k: total.get(k) for k in ("casualties", "killed", "injured")}
+
+    return count
 
 
 def check_all(claims: Sequence[Claim], *, tolerance: float = DEFAULT_TOLERANCE,

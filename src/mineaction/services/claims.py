@@ -14,13 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-
-import sqlalchemy as sa
+from typing import Any
 
 from mineaction.access.roles import Policy, Principal, may_import
 from mineaction.access.visibility import Access
-from mineaction.analysis import casualties as cas
 from mineaction.analysis import claims_check
 from mineaction.domain.claims import Claim, normal_metric
 from mineaction.io.claims import ClaimFileError, parse_claims, read_claims
@@ -29,7 +26,6 @@ from mineaction.services import statistics
 from mineaction.services.errors import FieldError, Forbidden, Invalid
 from mineaction.store import claims as stored
 from mineaction.store.base import Store
-from mineaction.store.schema import entity_table
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a claims file is a few hundred rows of text
 DEFAULT_POLICY = Policy()
@@ -116,47 +112,17 @@ def list_claims(store: Store, f: stored.ClaimFilter, *, limit: int | None = None
                 stored.count_claims(conn, f))
 
 
-def _area_code(store: Store, area: str) -> str | None:
-    """The pcode of the admin area a claim's area names (by pcode or name), if any."""
-    table = entity_table("admin_area")
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(table.c.pcode).where(sa.or_(
-            table.c.pcode == area, sa.func.lower(table.c.name) == area.lower()))
-            .order_by(table.c.level).limit(1)).first()
-    return None if row is None or row[0] is None else str(row[0])
-
-
 def store_counter(store: Store, who: Principal, policy: Policy = DEFAULT_POLICY,
                   public_min_count: int = 5) -> claims_check.Counter:
-    """The store's victims for a claim's area and period, as `who` may count them."""
-    access = Access(who, policy)
-    statuses = access.statistics_statuses(None)
-    codes: dict[str, str | None] = {}
+    """The store's victims for a claim's area and period, as `who` may count them: the
+    statuses Access lets it count, and for the public small counts suppressed."""
+    statuses = Access(who, policy).statistics_statuses(None)
 
-    def recorded(area: str) -> str | None:
-        """The area's pcode if the store has victims there at all: a store without the
-        area's records (claims loaded alone, as in the Azerbaijan demo) has nothing to
-        compare, rather than a count of 0 against every claim."""
-        code = _area_code(store, area)
-        if code is None:
-            return None
-        anyone = cas.casualties(store, [], statuses=statuses, admin_area=code).total()
-        return code if anyone["casualties"] else None
+    def published(stats: dict[str, Any]) -> dict[str, Any]:
+        return statistics.public_casualties(stats, public_min_count)
 
-    def count(area: str, start: date | None, end: date) -> dict[str, int | None] | None:
-        if area not in codes:
-            codes[area] = recorded(area)
-        code = codes[area]
-        if code is None:
-            return None  # an area the store does not know, or has no victims of
-        stats = cas.casualty_stats(store, [], statuses=statuses, admin_area=code,
-                                   date_from=start, date_to=end, canonical=True)
-        if who.is_public:
-            stats = statistics.public_casualties(stats, public_min_count)
-        total = stats["total"]
-        return {k: total.get(k) for k in ("casualties", "killed", "injured")}
-
-    return count
+    return claims_check.record_counter(store, statuses,
+                                       published if who.is_public else None)
 
 
 def check(claims: Sequence[Claim], *, tolerance: float = claims_check.DEFAULT_TOLERANCE,
