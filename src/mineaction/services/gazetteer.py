@@ -137,6 +137,8 @@ class Gazetteer:
 
     def search(self, access: Access, q: str, limit: int = 10) -> list[Place]:
         """The places matching `q` that the asker may see, best first (at most `limit`)."""
+        # Control characters match no name; PostgreSQL refuses a NUL in a parameter.
+        q = "".join(c for c in q if c.isprintable())
         key = normalise(q)
         limit = max(1, min(limit, MAX_LIMIT))
         if not key:
