@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_actor, fail, open_audited
-from mineaction.domain.enums import WorkflowStatus
 
 forms_app = typer.Typer(help="Field forms for ODK and KoboToolbox: build them, import their "
                         "submissions.", no_args_is_help=True)
@@ -89,9 +88,10 @@ def import_submissions(
         "the zip's media/, or a media folder beside the export).")] = None,
     dry_run: Annotated[bool, typer.Option(
         help="Check everything and report what would change; write nothing.")] = False,
-    status: Annotated[WorkflowStatus, typer.Option(
-        help="Workflow status of the imported records: submitted, for review, unless said "
-        "otherwise.")] = WorkflowStatus.submitted,
+    # A plain text option: the enumeration's module would load the data model at start-up.
+    status: Annotated[str, typer.Option(
+        help="Workflow status of the imported records (draft, submitted, approved or "
+        "rejected): submitted, for review, unless said otherwise.")] = "submitted",
     central: Annotated[str | None, typer.Option(
         "--central", help="Pull the submissions (with their media) from this ODK Central "
         "server, e.g. https://central.example.org, rather than from FILE; needs --form and "
@@ -112,6 +112,11 @@ def import_submissions(
     export of a form or a usage error."""
     import tempfile
 
+    from mineaction.domain.enums import WorkflowStatus
+
+    if status not in {s.value for s in WorkflowStatus}:
+        fail(f"--status {status!r}: give one of {', '.join(s.value for s in WorkflowStatus)}",
+             2)
     if (file is None) == (central is None):
         fail("give the export FILE, or --central with --form and --project", 2)
     with tempfile.TemporaryDirectory(prefix="mineaction-central-") as tmp:
@@ -148,7 +153,7 @@ def _pull(central: str, project: int | None, form: str | None, folder: Path) -> 
 
 
 def _import(file: Path, shown: str, form: str | None, dataset: str | None, media: Path | None,
-            dry_run: bool, status: WorkflowStatus, store: str) -> None:
+            dry_run: bool, status: str, store: str) -> None:
     from mineaction.io.errors import FileError
     from mineaction.io.mapping import MappingError
     from mineaction.io.submissions import (
@@ -163,7 +168,7 @@ def _import(file: Path, shown: str, form: str | None, dataset: str | None, media
         try:
             result = import_submissions(s, file, form_name=form, dataset=dataset,
                                         media_dir=media, dry_run=dry_run,
-                                        status=WorkflowStatus(status).value,
+                                        status=status,
                                         user=cli_actor())
         except SubmissionsRejected as exc:
             for error in exc.errors[:50]:
