@@ -185,3 +185,6 @@ def test_forms_import_pulls_from_an_odk_central_server(tmp_path: Path,
     assert plain.exit_code == 1 and "use https" in plain.output
     neither = runner.invoke(app, ["forms", "import", "--store", str(store)])
     assert neither.exit_code == 2
+    status = runner.invoke(app, ["forms", "import", str(tmp_path / "export.zip"),
+                                 "--status", "final", "--store", str(store)])
+    assert status.exit_code == 2 and "give one of draft, submitted" in status.output
