@@ -218,6 +218,26 @@ class Base:
         }
 
     # -- sources (issue 17) --------------------------------------------------------------
+    def published_figures(self, year: int) -> dict[str, Any]:
+        """Figures stated in public in `year` (claims, issue 22) for the report's place,
+        and where they disagree with each other or with the records (approved, as the
+        rest of the report), each finding naming its claims. The checks read every stored
+        claim: a figure of this year is checked against those of earlier years."""
+        from mineaction.analysis import claims_check
+        from mineaction.store import claims as stored
+
+        with self.store.engine.connect() as conn:
+            every = stored.read_claims(conn)
+        if self.admin_area:
+            names = {self.admin_area.casefold(), self.area_name(self.admin_area).casefold()}
+            every = [c for c in every if c.area.casefold() in names]
+        stated = [c for c in every if c.as_of.year == year]
+        keys = {c.key for c in stated}
+        found = claims_check.check_all(
+            every, count=claims_check.record_counter(self.store, APPROVED))
+        return {"claims": stated, "any": bool(every),
+                "findings": [f for f in found if any(c.key in keys for c in f.claims)]}
+
     def sources(self, date_from: date, date_to: date) -> dict[str, Any]:
         """Victims by source in the period: each source's count and what only it recorded,
         the exclusive overlaps, the UpSet chart, and from three or more sources the
@@ -308,6 +328,7 @@ def annual(store: Store, year: int, lang: str = "en", admin_area: str | None = N
         "hazard_map": b.hazard_map(t("Hazards by status")),
         "land": b.land_release(start, end),
         "sources": b.sources(start, end),
+        "published": b.published_figures(year),
         "label": b.label,
         "methods": b.methods(),
     }
