@@ -187,7 +187,7 @@ def test_gps_button_shows_the_accuracy(colombia: Any, device: tuple[str, Any]) -
     ctx.set_geolocation({"latitude": GRANADA[1], "longitude": GRANADA[0], "accuracy": 25})
     ctx.grant_permissions(["geolocation"], origin=colombia.url)
     page = open_map(ctx, colombia.url)
-    button = page.get_by_role("button", name="Show my position (GPS)")
+    button = page.get_by_role("button", name="GPS: show my position")
     if kind == "tablet":
         button.tap()
     else:
@@ -208,7 +208,7 @@ def test_gps_fills_a_forms_point(colombia: Any, new_page: Any) -> None:
     colombia.login(page, "editor")
     page.goto(colombia.url + "/records/accidents/new")
     page.wait_for_selector("#draw-map[data-ready=true]")
-    page.get_by_role("button", name="Show my position (GPS)").click()
+    page.get_by_role("button", name="GPS: show my position").click()
     page.locator(".gps-accuracy").filter(has_text="±8 m").wait_for()
     assert page.locator("#coord-input").input_value() == "6.141200, -75.183400"
     point = page.evaluate("window.__drawer.point")

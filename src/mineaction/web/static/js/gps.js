@@ -33,7 +33,7 @@ export class GpsControl {
   onAdd(map) {
     this.map = map;
     this.box = el("div", { class: "maplibregl-ctrl maplibregl-ctrl-group gps-control" });
-    this.button = el("button", { type: "button", class: "gps-button", "aria-label": "Show my position (GPS)", title: "Show my position (GPS)", text: "GPS" });
+    this.button = el("button", { type: "button", class: "gps-button", "aria-label": "GPS: show my position", title: "GPS: show my position", text: "GPS" });
     this.status = el("span", { class: "gps-status", role: "status", "aria-live": "polite" });
     this.box.append(this.button, this.status);
     this.button.addEventListener("click", () => this.locate());
