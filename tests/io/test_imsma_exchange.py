@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from mineaction.domain import models as m
 from mineaction.domain.models import Record
 from mineaction.io.imsma import ImsmaRejected, export_imsma, import_imsma
-from mineaction.io.imsma_fields import LAYERS, all_fields, fields_markdown
+from mineaction.io.imsma_fields import LAYERS, all_fields, field_kinds, fields_markdown
 from mineaction.io.writers import write_layers
 from mineaction.store import Query, Store, open_store
 
@@ -263,13 +263,16 @@ def test_gdal_reads_the_layers_and_fields_the_doc_states(store: Store, tmp_path:
         assert info["features"] == store.count(Query(kind=layer.kind, limit=None))
         for name in fields:
             assert f"| `{name}` |" in text, (layer.name, name)
-    # An empty store gives the same layers and fields, empty.
+    # An empty store gives the same layers, fields and field types, empty.
     empty = tmp_path / "empty.gpkg"
-    export_imsma(open_store(tmp_path / "nothing.gpkg"), empty)
+    export_imsma(open_store(tmp_path / "nothing.gpkg"), empty, include_personal_data=True)
+    dtypes = {"int": "int64", "float": "float64", "date": "datetime64[D]", "str": "object"}
     for layer in LAYERS:
-        info = pyogrio.read_info(empty, layer=layer.name)
-        assert info["features"] == 0
-        assert list(info["fields"])[:3] == ["imsma_id", "imsma_links", "ma_id"]
+        full, none = (pyogrio.read_info(f, layer=layer.name) for f in (out, empty))
+        assert none["features"] == 0
+        assert list(none["fields"]) == list(full["fields"])
+        expected = ["object", "object", *(dtypes[k] for k in field_kinds(layer).values())]
+        assert list(none["dtypes"]) == list(full["dtypes"]) == expected, layer.name
     section = re.search(r"<!-- layout:start -->\n(.*?)<!-- layout:end -->", text, re.S)
     assert section and section.group(1) == fields_markdown(), (
         "docs/imsma.md differs from io/imsma_fields.py: regenerate its layout section with "

@@ -50,6 +50,7 @@ from mineaction.io.imsma_fields import (
     ImsmaField,
     ImsmaLayer,
     all_fields,
+    field_kinds,
 )
 from mineaction.io.readers import GEOMETRY, ROW, read_table
 from mineaction.io.writers import write_layers
@@ -136,7 +137,8 @@ def export_imsma(store: Store, out: str | Path, *, include_personal_data: bool =
                      if any(getattr(r, p) is not None for p in personal)]
             log_read(store, actor, layer.kind, [str(r.id) for r in given], sorted(personal))
     write_layers(out, frames, geometry_types={
-        layer.name: layer.geometry for layer in LAYERS if layer.geometry})
+        layer.name: layer.geometry for layer in LAYERS if layer.geometry},
+        field_kinds={layer.name: field_kinds(layer) for layer in LAYERS})
     return {name: len(frame) for name, frame in frames.items()}
 
 

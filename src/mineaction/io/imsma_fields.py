@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mineaction.domain.columns import columns
+from mineaction.domain.models import ENTITIES
+
 # Where a name or value list is confirmed (docs/imsma.md lists the sources).
 LINKING = "GICHD imsma-core-doc, IMSMA Data Linking Process"
 ITEMS = "IMSMA wiki, Understanding IMSMA Information Model"
@@ -208,28 +211,47 @@ def all_fields(layer: ImsmaLayer) -> tuple[ImsmaField, ...]:
     return (*OWN_FIELDS, *layer.fields)
 
 
+# Our column kinds as the GeoPackage field types they are written as.
+_TYPES = {"int": "integer", "float": "real", "date": "date", "datetime": "date-time",
+          "uuid": "text (UUID)", "bool": "boolean"}
+_WRITER_KINDS = {"int": "int", "float": "float", "date": "date", "datetime": "datetime",
+                 "bool": "bool"}
+
+
+def field_kinds(layer: ImsmaLayer) -> dict[str, str]:
+    """IMSMA field -> the type it is written as (io/writers.py kinds; text otherwise), from
+    the domain model: the same field types in every export, with data or without."""
+    kinds = {c.name: c.kind for c in columns(ENTITIES[layer.kind])}
+    return {f.name: "str" if f.values else _WRITER_KINDS.get(kinds[f.field], "str")
+            for f in all_fields(layer)}
+
+
 def fields_markdown() -> str:
     """The layout as Markdown, layer by layer: what docs/imsma.md shows."""
     out: list[str] = []
     for layer in LAYERS:
-        shape = f"{layer.geometry} layer" if layer.geometry else "table (no geometry)"
+        kinds = {c.name: c.kind for c in columns(ENTITIES[layer.kind])}
+        shape = ("any geometry" if layer.geometry == "Unknown" else layer.geometry) \
+            if layer.geometry else "a table, no geometry"
         links = ", ".join(f"`{field}` -> `{parent}`" for field, parent in layer.links)
         out += [f"### `{layer.name}` ({shape})", "",
                 f"Holds mineaction's `{layer.kind}` records; imsma_ids made here start "
                 f"`{layer.id_prefix}`."
                 + (f" Links (in `imsma_links`): {links}." if links else "")
                 + (f" Item type confirmed by: {layer.confirmed}." if layer.confirmed else ""),
-                "", "| IMSMA field | mineaction field | Values | Name confirmed by |",
-                "|---|---|---|---|",
-                f"| `imsma_id` | `external_id` (on import) | text, 50 | {LINKING} |",
+                "", "| IMSMA field | mineaction field | Type | Values | Name confirmed by |",
+                "|---|---|---|---|---|",
+                f"| `imsma_id` | `external_id` (on import) | text | at most 50 characters "
+                f"| {LINKING} |",
                 f"| `imsma_links` | {', '.join(f'`{f}`' for f, _ in layer.links) or '-'} "
-                f"| comma-separated imsma_ids | {LINKING} |"]
+                f"| text | comma-separated imsma_ids | {LINKING} |"]
         for f in all_fields(layer):
             values = "; ".join(f"`{ours}` = {imsma}" for ours, imsma in f.values)
             if f.multiple:
                 values = "several, comma-separated: " + values
             own = "mineaction's own" if f.name.startswith("ma_") else "not confirmed"
-            out.append(f"| `{f.name}` | `{f.field}` | {values or '-'} | "
+            kind = "text" if f.values else _TYPES.get(kinds[f.field], "text")
+            out.append(f"| `{f.name}` | `{f.field}` | {kind} | {values or '-'} | "
                        f"{f.confirmed or own} |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

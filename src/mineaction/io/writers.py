@@ -451,12 +451,15 @@ _WRITERS: dict[str, Callable[..., list[str]]] = {
 
 
 def write_layers(path: str | os.PathLike[str], layers: dict[str, pd.DataFrame], *,
-                 geometry_types: dict[str, str] | None = None) -> None:
+                 geometry_types: dict[str, str] | None = None,
+                 field_kinds: dict[str, dict[str, str]] | None = None) -> None:
     """Write several tables as the layers of one GeoPackage (IMSMA Core's layout is a layer
     per item type, issue 23), atomically like `write_table`: the file appears complete or
     not at all. A table with a "geometry" column makes a feature layer, one without an
     attribute table. ``geometry_types`` forces a layer's type (needed for empty layers,
-    whose type no geometry tells)."""
+    whose type no geometry tells); ``field_kinds`` (layer -> column -> int, float, bool,
+    date, datetime or str) the type of a column that has no value to tell it, so that a
+    layer's fields have the same types whatever the data."""
     path = os.fspath(path)
     if not path.lower().endswith(".gpkg"):
         raise WriteError(path, "several layers go into a GeoPackage only: name it .gpkg")
@@ -469,7 +472,11 @@ def write_layers(path: str | os.PathLike[str], layers: dict[str, pd.DataFrame], 
             for name, table in layers.items():
                 table = table.drop(columns=[ROW], errors="ignore")
                 geometry = _geometry(table) if GEOMETRY in table.columns else None
+                kinds = (field_kinds or {}).get(name, {})
                 columns = [_classify(str(n), table[n]) for n in table.columns if n != GEOMETRY]
+                columns = [_Column(c.name, kinds[c.name], c.values)
+                           if c.name in kinds and all(v is None for v in c.values) else c
+                           for c in columns]
                 forced = (geometry_types or {}).get(name)
                 if geometry is not None and not len(geometry) and forced is None:
                     forced = "Unknown"
