@@ -20,7 +20,6 @@ over-zooms past it).
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyogrio.raw
 import shapely
 from shapely.geometry import Polygon, mapping, shape
 from shapely.geometry.polygon import orient
@@ -49,12 +49,24 @@ BUFFER = 64 / mvt.EXTENT
 TOLERANCE = mvt.EXTENT / 512 / 2
 
 
-def _detail(name: str) -> list[dict[str, Any]]:
+def _detail(name: str) -> list[tuple[Any, dict[str, Any]]]:
+    """(geometry, properties) of one detail layer. Read by GDAL (pyogrio, straight from
+    the gzip): half the time of json.loads and shapely.shape over 7,000 places."""
     path = DATA / f"ne10m_{name}.geojson.gz"
     if not path.exists():  # a trimmed install: the countries alone
         return []
-    features: list[dict[str, Any]] = json.loads(gzip.decompress(path.read_bytes()))["features"]
-    return features
+    meta, _, wkb, fields = pyogrio.raw.read(f"/vsigzip/{path}")
+    geoms = shapely.from_wkb(wkb)
+    names = list(meta["fields"])
+    return [(g, {k: _value(fields[j][i]) for j, k in enumerate(names)})
+            for i, g in enumerate(geoms) if g is not None]
+
+
+def _value(v: Any) -> Any:
+    """A field's value as JSON would give it: None for GDAL's nulls (NaN)."""
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v.item() if hasattr(v, "item") else v
 
 
 def _first_zoom(props: dict[str, Any]) -> float:
@@ -69,18 +81,16 @@ def place_rank(props: dict[str, Any]) -> int:
 
 
 def detail_layers() -> list[TileLayer]:
-    land = [Feature(shape(f["geometry"]), ()) for f in _detail("land")]
+    land = [Feature(g, ()) for g, _ in _detail("land")]
     named = {}
     for layer in ("lakes", "rivers"):
-        named[layer] = [Feature(shape(f["geometry"]),
-                                (("name", clean_name(f["properties"].get("name"))),
-                                 ("scalerank", int(f["properties"].get("scalerank") or 0))),
-                                _first_zoom(f["properties"]))
-                        for f in _detail(layer)]
+        named[layer] = [Feature(g, (("name", clean_name(p.get("name"))),
+                                    ("scalerank", int(p.get("scalerank") or 0))),
+                                _first_zoom(p))
+                        for g, p in _detail(layer)]
     places = []
-    for f in _detail("places"):
-        p = f["properties"]
-        places.append(Feature(shape(f["geometry"]),
+    for g, p in _detail("places"):
+        places.append(Feature(g,
                               (("name", clean_name(p.get("name"))), ("rank", place_rank(p)),
                                ("scalerank", int(p.get("scalerank") or 0)),
                                ("labelrank", int(p.get("labelrank") or 0)),
