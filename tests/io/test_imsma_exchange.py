@@ -174,7 +174,7 @@ def test_links_are_imsma_ids_on_both_sides(store: Store, tmp_path: Path) -> None
     assert "victim_name" not in victims.columns
 
 
-def _imsma_file(path: Path, *, hazard_type: str = "CHA",
+def _imsma_file(path: Path, *, hazard_type: str = "SHA",
                 victim_links: str = "accident_34") -> Path:
     """A file as IMSMA Core would give it: its own ids, no mineaction fields."""
     write_layers(path, {
@@ -302,3 +302,23 @@ def test_cli_exports_and_imports_the_imsma_layout(store: Store, tmp_path: Path) 
     refused = runner.invoke(app, ["import", str(bad), "--format", "imsma", "--store", target])
     assert refused.exit_code == 1
     assert "bad.gpkg, layer victim, row 1, field imsma_links" in refused.output
+
+
+def test_a_later_imsma_file_updates_what_changed(tmp_path: Path) -> None:
+    s = open_store(tmp_path / "store.gpkg")
+    first = import_imsma(s, _imsma_file(tmp_path / "v1.gpkg"), dataset="imsma-col",
+                         status="submitted")
+    assert first.layers["victim"].added == 2
+    # The same items under another status: not a change of content, left alone.
+    same = import_imsma(s, tmp_path / "v1.gpkg", dataset="imsma-col")
+    assert sum(c.changed + c.added for c in same.layers.values()) == 0
+    # The hazard now confirmed (CHA): that record changes, keeps its id, gets a version.
+    before = s.query(Query(kind="hazard", limit=None)).items[0]
+    later = import_imsma(s, _imsma_file(tmp_path / "v2.gpkg", hazard_type="CHA"),
+                         dataset="imsma-col")
+    assert (later.layers["hazard"].changed, later.layers["accident"].unchanged) == (1, 1)
+    after = s.get("hazard", before.id)
+    assert (after.hazard_kind.value, after.version, after.status.value) == ("CHA", 2, "approved")
+    history = s.history("hazard", before.id)
+    assert [(v["version"], v["action"], v["data"]["hazard_kind"]) for v in history] \
+        == [(1, "import", "SHA"), (2, "current", "CHA")]

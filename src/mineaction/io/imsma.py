@@ -384,7 +384,9 @@ def _build(rows: list[_Row], status: str, problems: list[ImsmaProblem]) -> None:
     for r in rows:
         model = ENTITIES[r.layer.kind]
         if r.existing is not None:
-            data = r.existing.model_dump()
+            # A changed record gets the import's status, as through a mapping; a file
+            # of mineaction's carries each record's own (ma_status).
+            data = {**r.existing.model_dump(), "status": status}
         else:
             data = {"status": status}
         data.update(r.values)
@@ -402,11 +404,12 @@ def _build(rows: list[_Row], status: str, problems: list[ImsmaProblem]) -> None:
                     problems.append(ImsmaProblem(r.layer.name, r.row, column, message))
 
 
-def _same(a: Record, b: Record) -> bool:
-    """Equal content and workflow status (as the store holds them; geometry exactly)."""
+def _same(a: Record, b: Record, *, status: bool) -> bool:
+    """Equal content (as the store holds it; geometry exactly), and workflow status if
+    `status` (a file that carries each record's status)."""
     model = type(a)
     ra, rb = codec.record_to_row(a), codec.record_to_row(b)
-    for name in [*codec.content_columns(model), "status"]:
+    for name in [*codec.content_columns(model), *(["status"] if status else [])]:
         x, y = ra.get(name), rb.get(name)
         if isinstance(x, shapely.Geometry) or isinstance(y, shapely.Geometry):
             if x is None or y is None or not shapely.equals_exact(x, y, 1e-9):
@@ -444,7 +447,7 @@ def import_imsma(store: Store, path: str | Path, *, dataset: str | None = None,
         elif r.existing is None:
             counts.added += 1
             added.append(r.record)
-        elif _same(r.existing, r.record):
+        elif _same(r.existing, r.record, status="status" in r.columns):
             counts.unchanged += 1
         else:
             counts.changed += 1
