@@ -9,7 +9,8 @@ publishes about its data model confirms (see docs/imsma.md, "Sources"):
   linked items (GICHD imsma-core-doc, "IMSMA Data Linking Process");
 - the item types hazard, hazard reduction (activity), accident, victim and (mine) risk
   education (IMSMA wiki, "Understanding IMSMA Information Model");
-- the accident classifications (IMSMA wiki, "Accident Summary Window").
+- the accident classifications (IMSMA wiki, "Accident Summary Window") and the activity
+  (hazard reduction) types (IMSMA wiki, "Activity Summary Window").
 Other field names and value lists follow IMSMA NG's field reports where known and are
 marked unconfirmed where not: each programme configures its own forms, so an IMSMA Core
 installation maps its fields to these once.
@@ -29,6 +30,7 @@ from mineaction.domain.models import ENTITIES
 LINKING = "GICHD imsma-core-doc, IMSMA Data Linking Process"
 ITEMS = "IMSMA wiki, Understanding IMSMA Information Model"
 ACCIDENTS = "IMSMA wiki, Accident Summary Window"
+ACTIVITIES = "IMSMA wiki, Activity Summary Window"
 IMAS = "IMAS 04.10 / 07.11 terms"
 
 
@@ -116,10 +118,10 @@ LAYERS: tuple[ImsmaLayer, ...] = (
                links=(("hazard_id", "hazard"),), fields=(
         ImsmaField("activity_name", "name"),
         ImsmaField("activity_type", "activity_kind",
-                   _v("non_technical_survey", "Non-Technical Survey",
-                      "technical_survey", "Technical Survey", "clearance", "Clearance",
-                      "battle_area_clearance", "Battle Area Clearance",
-                      "eod_spot_task", "EOD Spot Task"), confirmed=IMAS),
+                   _v("non_technical_survey", "Non-technical survey",
+                      "technical_survey", "Technical survey", "clearance", "Clearance",
+                      "battle_area_clearance", "BAC", "eod_spot_task", "EOD Spot task"),
+                   confirmed=ACTIVITIES),
         ImsmaField("activity_status", "activity_status",
                    _v("planned", "Planned", "ongoing", "Ongoing", "suspended", "Suspended",
                       "completed", "Completed")),
