@@ -212,6 +212,8 @@ def render_index() -> str:
 
 
 FIELDS_PAGE = COMMANDS_DIR.parent / "fields.md"
+HXL_PAGE = COMMANDS_DIR.parent / "hxl.md"
+IMSMA_PAGE = COMMANDS_DIR.parent / "imsma.md"
 _TYPE_WORDS = {
     "text": "text", "int": "whole number", "float": "number", "bool": "true/false",
     "date": "date", "datetime": "date and time", "uuid": "record id (UUID)",
@@ -284,6 +286,13 @@ def expected_pages() -> dict[Path, str]:
     current = FIELDS_PAGE.read_text(encoding="utf-8") if FIELDS_PAGE.exists() else (
         f"# Fields\n\n{BEGIN}\n{END}\n")
     pages[FIELDS_PAGE] = splice(current, render_fields(), FIELDS_PAGE)
+    # The HXL profile and the IMSMA Core layout, each one table in code (issue 23).
+    from mineaction.io.hxl_profile import profile_markdown
+    from mineaction.io.imsma_fields import fields_markdown
+
+    for page, render in ((HXL_PAGE, profile_markdown), (IMSMA_PAGE, fields_markdown)):
+        pages[page] = splice(page.read_text(encoding="utf-8"),
+                             f"{BEGIN}\n{render()}{END}", page)
     return pages
 
 

@@ -197,11 +197,10 @@ def test_the_profile_uses_hxl_core_hashtags_where_they_exist() -> None:
 
 def test_docs_hxl_md_shows_the_profile_of_the_code() -> None:
     text = DOC.read_text(encoding="utf-8")
-    found = re.search(r"<!-- profile:start -->\n(.*?)<!-- profile:end -->", text, re.S)
+    found = re.search(r"<!-- BEGIN GENERATED[^>]*-->\n(.*?)<!-- END GENERATED -->", text, re.S)
     assert found, "docs/hxl.md lost its generated profile section"
     assert found.group(1) == profile_markdown(), (
-        "docs/hxl.md differs from io/hxl_profile.py: run "
-        "`python -m mineaction.io.hxl_profile > /tmp/p.md` and paste it between the markers")
+        "docs/hxl.md differs from io/hxl_profile.py: run python docs/generate_command_docs.py")
 
 
 def test_published_casualty_tables_validate_with_libhxl(store: Store, tmp_path: Path) -> None:

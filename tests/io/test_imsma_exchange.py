@@ -273,10 +273,9 @@ def test_gdal_reads_the_layers_and_fields_the_doc_states(store: Store, tmp_path:
         assert list(none["fields"]) == list(full["fields"])
         expected = ["object", "object", *(dtypes[k] for k in field_kinds(layer).values())]
         assert list(none["dtypes"]) == list(full["dtypes"]) == expected, layer.name
-    section = re.search(r"<!-- layout:start -->\n(.*?)<!-- layout:end -->", text, re.S)
+    section = re.search(r"<!-- BEGIN GENERATED[^>]*-->\n(.*?)<!-- END GENERATED -->", text, re.S)
     assert section and section.group(1) == fields_markdown(), (
-        "docs/imsma.md differs from io/imsma_fields.py: regenerate its layout section with "
-        "`python -m mineaction.io.imsma_fields`")
+        "docs/imsma.md differs from io/imsma_fields.py: run python docs/generate_command_docs.py")
 
 
 def test_cli_exports_and_imports_the_imsma_layout(store: Store, tmp_path: Path) -> None:

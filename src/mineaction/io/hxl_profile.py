@@ -287,5 +287,5 @@ def profile_markdown() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-if __name__ == "__main__":  # the profile section of docs/hxl.md
+if __name__ == "__main__":  # the profile section of docs/hxl.md (generate_command_docs.py)
     print(profile_markdown(), end="")

@@ -259,5 +259,5 @@ def fields_markdown() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-if __name__ == "__main__":  # the layout section of docs/imsma.md
+if __name__ == "__main__":  # the layout section of docs/imsma.md (generate_command_docs.py)
     print(fields_markdown(), end="")
