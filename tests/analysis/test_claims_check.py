@@ -69,6 +69,24 @@ def test_periods_matches_a_month_precision_end_to_the_month() -> None:
     assert len(cc.check_periods(claims, slack_days=26)) == 1
 
 
+def test_periods_compares_the_figures_stated_alike_only() -> None:
+    """An infographic to 2023-12-06 (340) is within the slack of the 2024 period too, but
+    342 "by January 2024" is stated as 382 "by January 2025" is: only that pair is
+    compared; with 342 gone, the infographic's is."""
+    early = claim("victims_total", 340, "2023-12-06", via="SIA.az")
+    found = cc.check_periods([early, *_periods(382)])
+    assert [values(f) for f in found] == [[342, 41, 382]]
+    assert [values(f) for f in cc.check_periods([early, *_periods(382)[1:]])] == \
+        [[340, 41, 382]]
+
+
+def test_periods_on_the_azerbaijan_file_names_each_mismatch_once() -> None:
+    found = cc.check_periods(read_claims(AZERBAIJAN))
+    assert sorted((f.claims[0].metric, *values(f)) for f in found) == [
+        ("victims_injured", 277, 32, 308), ("victims_injured", 277, 36, 312),
+        ("victims_total", 342, 36, 377), ("victims_total", 342, 41, 382)]
+
+
 # -- components ---------------------------------------------------------------------------
 def _statement(total: float, killed: float = 65, injured: float = 288) -> list[Claim]:
     return [claim("victims_total", total, "2024-04-12", url="https://trend.az/1"),
