@@ -24,6 +24,7 @@ from mineaction.io.hxl_profile import (
     profile,
     profile_markdown,
     schema_rows,
+    tags_for,
 )
 from mineaction.reports.publish import publish
 from mineaction.store import Query, Store, open_store
@@ -211,3 +212,10 @@ def test_published_casualty_tables_validate_with_libhxl(store: Store, tmp_path: 
         data = _read(table)
         assert all(c.tag for c in data.columns)
         assert _errors(data) == [], table.name
+
+
+def test_a_field_new_to_the_profile_still_gets_a_valid_hashtag() -> None:
+    tags = tags_for("hazard", ["hazard_kind", "a_field_added_later"])
+    assert tags == {"hazard_kind": "#x_hazard+kind",
+                    "a_field_added_later": "#x_hazard+a_field_added_later"}
+    assert all(HASHTAG_RE.match(t) for t in tags.values())
