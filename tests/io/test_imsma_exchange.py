@@ -7,6 +7,7 @@ docs/imsma.md states."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -250,9 +251,11 @@ def test_a_bad_file_is_refused_naming_layer_row_and_field(tmp_path: Path) -> Non
     assert s.count(Query(kind="victim", limit=None)) == 0
 
 
-def test_gdal_reads_the_layers_and_fields_the_doc_states(store: Store, tmp_path: Path) -> None:
+def test_gdal_reads_the_layers_and_fields_the_doc_states(
+        store: Store, tmp_path: Path, gdal_validator: Callable[..., None]) -> None:
     out = tmp_path / "imsma.gpkg"
     export_imsma(store, out, include_personal_data=True)
+    gdal_validator(out)  # a valid GeoPackage, by GDAL's own validator
     assert sorted(str(n) for n, _ in pyogrio.list_layers(out)) == sorted(x.name for x in LAYERS)
     text = DOC.read_text(encoding="utf-8")
     for layer in LAYERS:
