@@ -343,3 +343,115 @@ def test_landing_conformance_and_formats(api: Api) -> None:
     hazard = geo.json()["features"][0]
     one = c.get(f"/ogc/collections/hazards/items/{hazard['id']}?f=html")
     assert hazard["properties"]["name"] in one.text
+
+
+# -- GDAL's OAPIF driver as the client (what QGIS uses) ---------------------------------
+
+@pytest.fixture
+def served(api: Api, store: Store, tmp_path: Any) -> Any:
+    """`mineaction serve` over the test's store, in a process of its own: GDAL holds the
+    GIL while it waits for an answer, so a server thread in this process would never
+    give it one."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MINEACTION_CROSS_ORGANISATION_VISIBILITY": "false"}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "mineaction", "serve", "--store",
+                             store.location, "--port", str(port), "--no-access-log"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the server did not start: "
+                                   + (tmp_path / "serve.log").read_text(errors="replace"))
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def _same(api_value: Any, gdal_value: Any) -> bool:
+    """A property as the API wrote it and as GDAL typed it (dates, times, integers,
+    lists as JSON text)."""
+    import json
+    from datetime import datetime
+
+    import numpy as np
+
+    if api_value is None:
+        return gdal_value is None or (isinstance(gdal_value, np.datetime64)
+                                      and np.isnat(gdal_value))
+    if isinstance(gdal_value, np.datetime64):
+        text = str(gdal_value)
+        if len(text) == 10:
+            return text == api_value
+        stamp = datetime.fromisoformat(api_value.replace("Z", "+00:00")).replace(tzinfo=None)
+        return bool(abs(np.datetime64(stamp, "ms") - gdal_value) < np.timedelta64(1, "ms"))
+    if isinstance(api_value, list | dict):
+        return bool(json.loads(gdal_value) == api_value)
+    if isinstance(api_value, bool | int | float):
+        return bool(gdal_value == api_value)
+    return bool(gdal_value == api_value)
+
+
+def test_gdal_reads_every_collection_as_the_api_gives_it(api: Api, served: str) -> None:
+    """Every layer GDAL's OAPIF driver lists and reads (paging through next links) holds
+    the features and attributes the API gives the same asker, public and signed in."""
+    from pyogrio import list_layers, set_gdal_config_options
+    from pyogrio.raw import read
+    from shapely import from_wkb
+
+    seed(api.services.store)
+    for who, client in (("public", api.public), ("viewer", api.as_("viewer")),
+                        ("other_org", api.as_("editor", name="editor_b", org=OTHER_ORG))):
+        token = client.http.headers.get("Authorization", "").removeprefix("Bearer ")
+        # GDAL's bearer-token options (GDAL_HTTP_HEADERS does not reach OAPIF's requests:
+        # the driver sets headers of its own, which replace it).
+        set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER" if token else None,
+                                 "GDAL_HTTP_BEARER": token or None})
+        try:
+            source = f"OAPIF:{served}/ogc"
+            layers = [name for name, _ in list_layers(source)]
+            collections = [c["id"] for c in client.get("/ogc/collections").json()[
+                "collections"]]
+            assert layers == collections, who
+            for layer in ("accidents", "hazards", "victims"):
+                if layer not in collections:
+                    continue
+                want = ogc_all(client, layer)[0]
+                meta, _, geometries, columns = read(source, layer=layer, PAGE_SIZE=4)
+                values = dict(zip(meta["fields"], columns, strict=True))
+                assert [str(v) for v in values["id"]] == [f["id"] for f in want], (who, layer)
+                for i, feature in enumerate(want):
+                    props = feature["properties"]
+                    assert set(values) == set(props), (who, layer)
+                    for name, column in values.items():
+                        assert _same(props[name], column[i]), (who, layer, name)
+                    if feature["geometry"] is None:
+                        assert geometries is None or geometries[i] is None
+                    else:
+                        assert from_wkb(geometries[i]).equals(shape(feature["geometry"]))
+        finally:
+            set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+        if who == "public":
+            assert "victims" not in layers and "accidents" in layers
+        else:
+            assert "victims" in layers

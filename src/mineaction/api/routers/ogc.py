@@ -43,6 +43,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    # Part 2, with CRS84 the one CRS offered: `crs`, `bbox-crs` and `filter-crs` take it
+    # (any other is a 400) and answers name it in Content-Crs.
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
@@ -55,11 +58,15 @@ CONFORMANCE = [
 # /req/core/query-param-unknown), so a misspelt filter is never silently ignored.
 PAGE_PARAMS = frozenset({"f"})
 ITEMS_PARAMS = frozenset({"f", "bbox", "bbox-crs", "limit", "cursor", "datetime", "filter",
-                          "filter-lang", "filter-crs"})
+                          "filter-lang", "filter-crs", "crs"})
+ITEM_PARAMS = frozenset({"f", "crs"})
+CONTENT_CRS = {"Content-Crs": f"<{CRS84}>"}
 CURSOR_MAX = 20
 
 router = APIRouter(prefix=OGC, tags=["ogc"], responses=ERROR_RESPONSES)
 
+CrsQ = Annotated[str | None, Query(description=f"The CRS of the answer: {CRS84} only",
+                                   max_length=200)]
 FormatQ = Annotated[str | None, Query(description="json (GeoJSON for features) or html; "
                                       "default: by Accept", max_length=10)]
 
@@ -85,10 +92,15 @@ def _base(request: Request) -> str:
 
 
 def _answer(request: Request, f: str | None, title: str, body: dict[str, Any],
-            media_type: str = JSON) -> Response:
+            media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
     if _wants_html(request, f):
-        return HTMLResponse(page(title, body))
-    return Response(dumps(body), media_type=media_type)
+        return HTMLResponse(page(title, body), headers=headers)
+    return Response(dumps(body), media_type=media_type, headers=headers)
+
+
+def _check_crs(name: str, crs: str | None) -> None:
+    if crs is not None and crs != CRS84:
+        raise BadRequest(f"{name}: only {CRS84} is offered")
 
 
 def _self_links(request: Request, media_type: str = JSON) -> list[dict[str, Any]]:
@@ -199,8 +211,7 @@ def queryables(request: Request, svc: ServicesDep, who: PrincipalDep,
 
 
 def _bbox(text: str | None, crs: str | None) -> tuple[float, float, float, float] | None:
-    if crs is not None and crs != CRS84:
-        raise BadRequest(f"bbox-crs: only {CRS84} is supported")
+    _check_crs("bbox-crs", crs)
     if text is None:
         return None
     parts = text.split(",")
@@ -278,6 +289,7 @@ def items(
                                          max_length=4000)] = None,
     filter_lang: Annotated[str | None, Query(alias="filter-lang", max_length=40)] = None,
     filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
+    crs: CrsQ = None,
     f: FormatQ = None,
 ) -> Response:
     _check_params(request, ITEMS_PARAMS)
@@ -286,8 +298,8 @@ def items(
     c = ogc.collection(access, collectionId)
     if filter_lang not in (None, "cql2-text"):
         raise BadRequest("filter-lang: only cql2-text is supported")
-    if filter_crs not in (None, CRS84):
-        raise BadRequest(f"filter-crs: only {CRS84} is supported")
+    _check_crs("filter-crs", filter_crs)
+    _check_crs("crs", crs)
     date_from, date_to = _datetime(datetime_)
     if (date_from or date_to) and not c.temporal:
         raise BadRequest(f"datetime: {c.id} has no date to filter on")
@@ -307,15 +319,16 @@ def items(
     body = {"type": "FeatureCollection", "features": features(found.items),
             "numberMatched": found.number_matched, "numberReturned": len(found.items),
             "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"), "links": links}
-    return _answer(request, f, f"{c.title}: features", body, GEOJSON)
+    return _answer(request, f, f"{c.title}: features", body, GEOJSON, CONTENT_CRS)
 
 
 @router.get("/collections/{collectionId}/items/{featureId}",
             summary="One feature (GeoJSON)",
             responses={200: {"content": {GEOJSON: {}, HTML: {}}}})
 def item(request: Request, svc: ServicesDep, who: PrincipalDep, collectionId: str,  # noqa: N803
-         featureId: str, f: FormatQ = None) -> Response:  # noqa: N803
-    _check_params(request, PAGE_PARAMS)
+         featureId: str, crs: CrsQ = None, f: FormatQ = None) -> Response:  # noqa: N803
+    _check_params(request, ITEM_PARAMS)
+    _check_crs("crs", crs)
     ogc = OgcFeatures(svc.records)
     access = _access(svc, who)
     c = ogc.collection(access, collectionId)
@@ -323,4 +336,4 @@ def item(request: Request, svc: ServicesDep, who: PrincipalDep, collectionId: st
     body["links"] = [*_self_links(request, GEOJSON),
                      {"rel": "collection", "type": JSON,
                       "href": f"{_base(request)}/collections/{c.id}"}]
-    return _answer(request, f, f"{c.title}: {featureId}", body, GEOJSON)
+    return _answer(request, f, f"{c.title}: {featureId}", body, GEOJSON, CONTENT_CRS)
