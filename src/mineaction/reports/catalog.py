@@ -7,6 +7,11 @@ templates (Jinja2's Babel extractor) and Python modules (gettext markers `_`, `t
 
 The .po files are the only artefacts kept: reports compile them in memory (i18n.py).
 A new language: copy messages.pot to locales/LANG/LC_MESSAGES/messages.po and translate it.
+
+A second domain, "web" (issue 22), holds the web pages' texts: their templates, the
+labels marked in web/*.py and the `t("...")` strings of web/static/js/*.js, in
+locales/web.pot and locales/LANG/LC_MESSAGES/web.po. The same commands refresh and check
+both domains; `--domain web` limits them to one.
 """
 
 from __future__ import annotations
@@ -22,6 +27,13 @@ from babel.messages.pofile import read_po, write_po
 
 HERE = Path(__file__).parent
 POT = HERE / "locales" / "messages.pot"
+WEB = HERE.parent / "web"
+WEB_POT = HERE / "locales" / "web.pot"
+WEB_METHODS = [
+    ("templates/**.html", "jinja2.ext:babel_extract"),
+    ("*.py", "python"),
+    ("static/js/*.js", "javascript"),
+]
 METHODS = [
     ("templates/**.html", "jinja2.ext:babel_extract"),
     ("*.py", "python"),
@@ -51,8 +63,22 @@ def extract() -> Catalog:
     return catalog
 
 
-def languages() -> list[Path]:
-    return sorted((HERE / "locales").glob("*/LC_MESSAGES/messages.po"))
+def extract_web() -> Catalog:
+    """The web domain: templates (`_()`, `{% trans %}`), `N_`-marked labels in web/*.py and
+    `t("...")` in the pages' scripts."""
+    catalog = Catalog(project="mineaction-web", charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(WEB), WEB_METHODS, options_map=OPTIONS | {"static/js/*.js": {}},
+        keywords=KEYWORDS, comment_tags=("TRANSLATORS:",),
+    ):
+        if isinstance(message, tuple):
+            message = message[0]
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def languages(domain: str = "messages") -> list[Path]:
+    return sorted((HERE / "locales").glob(f"*/LC_MESSAGES/{domain}.po"))
 
 
 def missing(po: Path, template: Catalog) -> list[str]:
@@ -69,11 +95,12 @@ def missing(po: Path, template: Catalog) -> list[str]:
     return out
 
 
-def write(template: Catalog) -> None:
-    POT.parent.mkdir(parents=True, exist_ok=True)
-    with POT.open("wb") as f:
+def write(template: Catalog, domain: str = "messages") -> None:
+    pot = POT if domain == "messages" else WEB_POT
+    pot.parent.mkdir(parents=True, exist_ok=True)
+    with pot.open("wb") as f:
         write_po(f, template, omit_header=False, sort_output=True, width=100)
-    for po in languages():
+    for po in languages(domain):
         with po.open("rb") as f:
             catalog = read_po(f, locale=po.parent.parent.name)
         catalog.update(template, no_fuzzy_matching=True)
@@ -85,16 +112,24 @@ def write(template: Catalog) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check; write nothing")
+    parser.add_argument("--domain", choices=sorted(EXTRACTORS), help="one domain only")
     args = parser.parse_args()
-    template = extract()
-    if args.check:
-        bad = {po: missing(po, template) for po in languages()}
-        for po, ids in bad.items():
-            for msgid in ids:
-                print(f"{po}: untranslated: {msgid!r}")
-        sys.exit(1 if any(bad.values()) else 0)
-    write(template)
-    print(f"{len(template)} messages -> {POT}")
+    failed = False
+    for domain in [args.domain] if args.domain else sorted(EXTRACTORS):
+        template = EXTRACTORS[domain]()
+        if args.check:
+            bad = {po: missing(po, template) for po in languages(domain)}
+            for po, ids in bad.items():
+                for msgid in ids:
+                    print(f"{po}: untranslated: {msgid!r}")
+            failed = failed or any(bad.values())
+            continue
+        write(template, domain)
+        print(f"{len(template)} {domain} messages -> {POT if domain == 'messages' else WEB_POT}")
+    sys.exit(1 if failed else 0)
+
+
+EXTRACTORS = {"messages": extract, "web": extract_web}
 
 
 if __name__ == "__main__":

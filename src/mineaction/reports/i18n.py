@@ -29,21 +29,23 @@ def N_(message: str) -> str:  # noqa: N802 -- the gettext convention for "mark, 
     return message
 
 
-def available_languages() -> list[str]:
-    """The source language and every language with a catalogue."""
-    found = sorted(p.parent.parent.name for p in LOCALES_DIR.glob("*/LC_MESSAGES/messages.po"))
+def available_languages(domain: str = "messages") -> list[str]:
+    """The source language and every language with a catalogue of `domain`."""
+    found = sorted(p.parent.parent.name for p in LOCALES_DIR.glob(f"*/LC_MESSAGES/{domain}.po"))
     return [SOURCE_LANGUAGE, *found]
 
 
 @cache
-def translations(lang: str) -> _gettext.NullTranslations:
-    """The catalogue for `lang` (e.g. "es"), compiled in memory; English is the source."""
+def translations(lang: str, domain: str = "messages") -> _gettext.NullTranslations:
+    """The catalogue for `lang` (e.g. "es"), compiled in memory; English is the source.
+    `domain` is the catalogue's surface: "messages" for reports, "web" for the web
+    pages (issue 22), each a .po file beside the other in locales/LANG/LC_MESSAGES/."""
     if lang == SOURCE_LANGUAGE:
         return _gettext.NullTranslations()
-    po = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
+    po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
     if not po.is_file():
-        raise ValueError(f"no report translation for {lang!r}; available: "
-                         f"{', '.join(available_languages())}")
+        raise ValueError(f"no {domain} translation for {lang!r}; available: "
+                         f"{', '.join(available_languages(domain))}")
     with po.open("rb") as f:
         catalog = read_po(f, locale=lang)
     buffer = io.BytesIO()

@@ -30,9 +30,11 @@ def mount_web(app: FastAPI, settings: Any) -> None:
         checks,
         claims,
         endpoints,
+        i18n,
         minefields,
         pages,
         priorities,
+        reports,
         review,
         site_check,
         tiles,
@@ -55,3 +57,5 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(claims.router)
     app.include_router(site_check.router)
     app.include_router(priorities.router)
+    app.include_router(reports.router)
+    app.include_router(i18n.router)  # the header's language menu (issue 22)

@@ -38,12 +38,13 @@ from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import BY_COLLECTION, REGISTRY
 from mineaction.http.deps import ServicesDep
 from mineaction.io.mapping import shipped_mappings
+from mineaction.reports.i18n import N_
 from mineaction.services import browse as browsing
 from mineaction.services import dashboard as figures
 from mineaction.services import links, maps
 from mineaction.services.errors import ServiceError
 from mineaction.services.geometry_qa import GeometryChecks
-from mineaction.web import WEB, charts, core, tiles
+from mineaction.web import WEB, charts, core, i18n, tiles
 from mineaction.web.forms import form_fields, label_of
 from mineaction.web.session import WhoDep
 
@@ -56,6 +57,8 @@ TEMPLATES.env.filters["area"] = core.fmt_area
 TEMPLATES.env.filters["count"] = lambda n: "–" if n is None else f"{int(n):,}"
 TEMPLATES.env.globals["stacked_bars"] = charts.stacked_bars
 TEMPLATES.env.globals["hbars"] = charts.hbars
+# gettext, and numbers and dates in the page's language (issue 22); replaces "count", "area".
+i18n.install(TEMPLATES.env)
 # What a list shows of each kind, after the id.
 LIST_COLUMNS = {
     "hazard": ("name", "hazard_kind", "hazard_status", "area_m2", "date_reported",
@@ -92,15 +95,17 @@ def web_settings(settings: Any) -> WebSettings:
 
 
 def _nav(who: Principal) -> list[tuple[str, str]]:
-    items = [("/", "Map"), ("/records", "Records"), ("/dashboard", "Dashboard"),
-             ("/site-check", "Site check"), ("/claims", "Published figures")]
+    # N_: the labels are translated in base.html (issue 22).
+    items = [("/", N_("Map")), ("/records", N_("Records")), ("/dashboard", N_("Dashboard")),
+             ("/site-check", N_("Site check")), ("/claims", N_("Published figures")),
+             ("/reports", N_("Reports"))]
     if may_import(who):
-        items.append(("/imports", "Import"))
+        items.append(("/imports", N_("Import")))
     if may_review(who):  # the approval queue (web/approvals.py), the linkage's (review.py)
-        items.append(("/approvals", "Approvals"))
-        items.append(("/review", "Review"))
+        items.append(("/approvals", N_("Approvals")))
+        items.append(("/review", N_("Review")))
     if may_create(who):  # the minefield record form (web/minefields.py)
-        items.append(("/minefields/new", "Minefield record"))
+        items.append(("/minefields/new", N_("Minefield record")))
     return items
 
 

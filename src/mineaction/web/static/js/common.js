@@ -13,6 +13,25 @@ export async function api(method, url, body, headers = {}) {
   return { ok: res.ok, status: res.status, data, etag: res.headers.get("ETag") };
 }
 
+// The page's language (issue 22): base.html embeds the scripts' texts, translated, as a
+// JSON data block (no inline script for the CSP to refuse); t("text") gives a text in the
+// page's language, t("{n} rows", { n }) fills its placeholders. English pages embed {}.
+const STRINGS = (() => {
+  try { return JSON.parse(document.getElementById("i18n")?.textContent || "{}"); } catch { return {}; }
+})();
+export const LANG = document.documentElement.lang || "en";
+
+export function t(message, values = {}) {
+  let text = STRINGS[message] || message;
+  for (const [k, v] of Object.entries(values)) text = text.replaceAll(`{${k}}`, String(v));
+  return text;
+}
+
+// A number in the page's language (the browser's Intl, the same CLDR data as Babel).
+export function num(value, digits = 0) {
+  return Number(value).toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {

@@ -1,4 +1,4 @@
-import { api } from "./common.js";
+import { api, t } from "./common.js";
 
 const form = document.getElementById("login-form");
 
@@ -23,14 +23,14 @@ form.addEventListener("submit", async (ev) => {
   const username = form.username.value.trim();
   const password = form.password.value;
   if (!username || !password) {
-    error.textContent = "Enter your username and password.";
+    error.textContent = t("Enter your username and password.");
     return;
   }
   const res = await api("POST", "/api/v1/auth/login", { username, password });
   if (res.ok) {
     window.location.href = sameSite(form.dataset.next);
   } else {
-    error.textContent = (res.data && res.data.message) || `Sign-in failed (${res.status}).`;
+    error.textContent = (res.data && res.data.message) || t("Sign-in failed ({status}).", { status: res.status });
     form.password.focus();
   }
 });

@@ -1,6 +1,6 @@
 // The record page: workflow buttons (the API decides; the buttons are only shown to roles
 // that may use them) and a small map of the record's geometry.
-import { api } from "./common.js";
+import { api, t } from "./common.js";
 import { newMap } from "./basemap.js";
 
 const section = document.getElementById("record");
@@ -11,7 +11,7 @@ for (const button of section.querySelectorAll("button[data-action]")) {
     let body;
     if (action === "reject") {
       const reason = document.getElementById("reject-reason").value.trim();
-      if (!reason) { message.textContent = "Give a reason for rejecting."; document.getElementById("reject-reason").focus(); return; }
+      if (!reason) { message.textContent = t("Give a reason for rejecting."); document.getElementById("reject-reason").focus(); return; }
       body = { reason };
     }
     button.disabled = true;
@@ -21,7 +21,7 @@ for (const button of section.querySelectorAll("button[data-action]")) {
       window.location.reload();
     } else {
       button.disabled = false;
-      message.textContent = (res.data && res.data.message) || `Failed (${res.status}).`;
+      message.textContent = (res.data && res.data.message) || t("Failed ({status}).", { status: res.status });
     }
   });
 }

@@ -2,7 +2,7 @@
 // The review queue (issue 17): each decision goes to /api/v1/links (the session cookie
 // signs it; the browser's Origin header lets it through the server's guard), then the
 // page comes again from the server, so what it shows is what the store now holds.
-import { api } from "./common.js";
+import { api, t } from "./common.js";
 
 const root = document.getElementById("review");
 const kind = root.dataset.kind;
@@ -15,7 +15,7 @@ function shown(action) {
 
 function failed(res) {
   const fields = (res.data?.field_errors || []).map((f) => `${f.field}: ${f.message}`);
-  errorEl.textContent = [res.data?.message || `Failed (${res.status})`, ...fields].join(" · ");
+  errorEl.textContent = [res.data?.message || t("Failed ({status}).", { status: res.status }), ...fields].join(" · ");
 }
 
 async function send(action, url, body, controls) {
@@ -46,7 +46,7 @@ const merge = document.getElementById("merge-form");
 merge.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const a = value(merge, "a"), b = value(merge, "b");
-  if (!a || !b) { errorEl.textContent = "Merge: give both record ids."; return; }
+  if (!a || !b) { errorEl.textContent = t("Merge: give both record ids."); return; }
   send("merge", "/api/v1/links/merge", { kind, a, b, note: value(merge, "note") || null },
     merge.querySelectorAll("button"));
 });
@@ -55,7 +55,7 @@ const split = document.getElementById("split-form");
 split.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const record = value(split, "record");
-  if (!record) { errorEl.textContent = "Split: give the record id."; return; }
+  if (!record) { errorEl.textContent = t("Split: give the record id."); return; }
   send("split", "/api/v1/links/split", { kind, record, note: value(split, "note") || null },
     split.querySelectorAll("button"));
 });

@@ -1,7 +1,7 @@
 // The public site check page (web/site_check.py): draw a point, a line or an area (or type
 // a coordinate), check it, read the findings with the records used highlighted, and
 // download a certificate (POST /api/v1/site-check/certificates, then its PDF).
-import { api, el } from "./common.js";
+import { api, el, t } from "./common.js";
 import { newMap } from "./basemap.js";
 import { Drawer } from "./draw.js";
 
@@ -124,15 +124,15 @@ map.on("load", () => {
 });
 
 const helpText = {
-  point: "Click the map where the site is; drag the point to move it.",
-  line: "Click each point along the line, then Finish (or double-click).",
-  area: "Click each corner of the area, then Finish (or double-click). Drag corners to edit.",
+  point: t("Click the map where the site is; drag the point to move it."),
+  line: t("Click each point along the line, then Finish (or double-click)."),
+  area: t("Click each corner of the area, then Finish (or double-click). Drag corners to edit."),
 };
 document.getElementById("draw-point").addEventListener("click", () => { drawer.clear(false); drawer.startPoint(); help.textContent = helpText.point; });
 document.getElementById("draw-line").addEventListener("click", () => { drawer.startLine(); help.textContent = helpText.line; });
 document.getElementById("draw-area").addEventListener("click", () => { drawer.startPolygon(); help.textContent = helpText.area; });
 document.getElementById("draw-finish").addEventListener("click", () => {
-  if (!drawer.finish()) help.textContent = "A line needs two points and an area three corners.";
+  if (!drawer.finish()) help.textContent = t("A line needs two points and an area three corners.");
 });
 document.getElementById("draw-clear").addEventListener("click", () => drawer.clear());
 
@@ -145,7 +145,7 @@ async function useCoordinate() {
   if (!res.ok) { out.textContent = res.message; return; }
   drawer.setPoint([res.lon, res.lat]);
   map.jumpTo({ center: [res.lon, res.lat], zoom: Math.max(map.getZoom(), 14) });
-  out.textContent = `Point: ${res.dd}`;
+  out.textContent = t("Point: {dd}", { dd: res.dd });
 }
 document.getElementById("coord-read").addEventListener("click", useCoordinate);
 document.getElementById("coord-input").addEventListener("keydown", (e) => {
@@ -155,12 +155,12 @@ document.getElementById("coord-input").addEventListener("keydown", (e) => {
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
   errorBox.textContent = "";
-  if (!site) { errorBox.textContent = "Draw the site on the map or type a coordinate first."; return; }
+  if (!site) { errorBox.textContent = t("Draw the site on the map or type a coordinate first."); return; }
   const button = document.getElementById("check");
   button.disabled = true;
   try {
     const res = await api("POST", "/web/api/site-check", params());
-    if (!res.ok) { showError(res.data, `The check failed (${res.status}).`); return; }
+    if (!res.ok) { showError(res.data, t("The check failed ({status}).", { status: res.status })); return; }
     const findings = document.getElementById("findings");
     findings.replaceChildren(...res.data.findings.map((line) => el("li", { text: line })));
     document.getElementById("caveat").textContent = res.data.caveat;
@@ -175,14 +175,14 @@ form.addEventListener("submit", async (e) => {
 
 document.getElementById("certificate").addEventListener("click", async () => {
   errorBox.textContent = "";
-  certStatus.textContent = "Making the certificate…";
+  certStatus.textContent = t("Making the certificate…");
   const res = await api("POST", "/api/v1/site-check/certificates", params());
-  if (!res.ok) { certStatus.textContent = ""; showError(res.data, `No certificate (${res.status}).`); return; }
+  if (!res.ok) { certStatus.textContent = ""; showError(res.data, t("No certificate ({status}).", { status: res.status })); return; }
   const link = el("a", { href: res.data.pdf, download: `site-certificate-${res.data.id.slice(0, 8)}.pdf` });
   document.body.append(link);
   link.click();
   link.remove();
   certStatus.replaceChildren(
-    el("span", { text: `Certificate ${res.data.id}. Anyone can check later whether the records behind it changed: ` }),
-    el("a", { href: res.data.verify, text: "verify" }), el("span", { text: "." }));
+    el("span", { text: t("Certificate {id}. Anyone can check later whether the records behind it changed: ", { id: res.data.id }) }),
+    el("a", { href: res.data.verify, text: t("verify") }), el("span", { text: "." }));
 });

@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The web pages in six languages (issue 22): which language a request gets, and the
+gettext callables, number and date filters the templates use.
+
+One catalogue system for the whole project: the web's texts are the "web" domain of the
+reports' gettext catalogues (reports/locales/LANG/LC_MESSAGES/web.po, refreshed and checked
+by `python -m mineaction.reports.catalog`), compiled in memory by reports/i18n.py.
+
+The language of a request: the `lang` cookie set by the header's language menu (users
+have no language setting of their own), else the browser's Accept-Language negotiated
+with Babel, else English. The callables read it from the template's `request`, so one
+shared Jinja environment serves every language at once without any global state.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from babel import Locale, dates, numbers
+from babel.core import negotiate_locale
+from babel.messages.extract import extract_from_file
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from mineaction.auth.next_path import safe_next
+from mineaction.reports.i18n import N_, translations
+from mineaction.web import STATIC
+
+DOMAIN = "web"
+SOURCE = "en"
+# Each language under its own name (an autonym is never translated: a reader lost in a
+# language they cannot read still finds theirs).
+LANGUAGES = {"en": "English", "es": "Español", "az": "Azərbaycanca", "ru": "Русский",
+             "uk": "Українська", "ar": "العربية"}
+RIGHT_TO_LEFT = frozenset({"ar"})
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+router = APIRouter(include_in_schema=False)
+
+# Values the pages show as words, translated with tr(): the kinds of record (singular and
+# as list titles), workflow statuses, the users' and victims' roles and outcomes. Marked
+# here so the catalogue extracts them; the domain keeps its codes in English.
+VALUE_LABELS = (
+    N_("victim"), N_("accident"), N_("hazard"), N_("activity"), N_("released part"),
+    N_("find"), N_("risk education"), N_("admin area"), N_("place"), N_("organisation"),
+    N_("source"), N_("minefield record"), N_("minefield point"), N_("mine row"),
+    N_("Victims"), N_("Accidents"), N_("Hazards"), N_("Activities"), N_("Released parts"),
+    N_("Finds"), N_("Risk education"), N_("Admin areas"), N_("Places"), N_("Organisations"),
+    N_("Sources"), N_("Minefield records"), N_("Minefield points"), N_("Mine rows"),
+    N_("draft"), N_("submitted"), N_("approved"), N_("rejected"),
+    N_("admin"), N_("approver"), N_("editor"), N_("field"), N_("viewer"), N_("public"),
+    N_("civilian"), N_("security forces"), N_("deminer"), N_("unknown"),
+    N_("killed"), N_("injured"), N_("year"), N_("outcome"), N_("role"),
+    N_("current"), N_("deleted"), N_("create"), N_("update"), N_("submit"), N_("approve"),
+    N_("reject"), N_("import"), N_("delete"), N_("confirmed"),
+)
+
+
+def _accepted(header: str) -> list[str]:
+    """Accept-Language's tags, most wanted first ("az-AZ,az;q=0.9,en;q=0.5")."""
+    ranked = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, position, tag.replace("_", "-")))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def choose_language(cookie: str | None, accept_language: str | None) -> str:
+    """The menu's choice, else the browser's best match, else English."""
+    if cookie in LANGUAGES:
+        return cookie
+    if accept_language:
+        found = negotiate_locale(_accepted(accept_language), list(LANGUAGES), sep="-")
+        if found:
+            return found
+    return SOURCE
+
+
+def request_language(request: Request) -> str:
+    lang = getattr(request.state, "ui_lang", None)
+    if lang is None:
+        lang = choose_language(request.cookies.get(COOKIE),
+                               request.headers.get("accept-language"))
+        request.state.ui_lang = lang
+    return str(lang)
+
+
+@cache
+def _catalogue(lang: str) -> _gettext.NullTranslations:
+    if lang == SOURCE:
+        return _gettext.NullTranslations()
+    return translations(lang, DOMAIN)
+
+
+def _lang(context: Context) -> str:
+    request = context.get("request")
+    return request_language(request) if request is not None else SOURCE
+
+
+@pass_context
+def _gettext_in(context: Context, message: str) -> str:
+    return _catalogue(_lang(context)).gettext(message)
+
+
+@pass_context
+def _ngettext_in(context: Context, singular: str, plural: str, n: int) -> str:
+    return _catalogue(_lang(context)).ngettext(singular, plural, n)
+
+
+@pass_context
+def translate(context: Context, message: str | None) -> str:
+    """A text that reaches the template as data, marked with N_ where it is defined
+    (the header's menu, the map's layers); `_` would need a literal."""
+    return "" if message is None else _catalogue(_lang(context)).gettext(message)
+
+
+@pass_context
+def fmt_number(context: Context, value: float | int | None, digits: int = 0) -> str:
+    """A number in the page's language (1,234.5 / 1.234,5 / 1 234,5)."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return numbers.format_decimal(value, format=pattern, locale=Locale.parse(_lang(context)))
+
+
+@pass_context
+def fmt_count(context: Context, value: int | None) -> str:
+    """A count, or a dash for one hidden from the public (small-count suppression)."""
+    return "–" if value is None else fmt_number(context, int(value))
+
+
+@pass_context
+def fmt_percent(context: Context, value: float | None) -> str:
+    if value is None:
+        return "–"
+    return numbers.format_percent(value, locale=Locale.parse(_lang(context)))
+
+
+@pass_context
+def fmt_area(context: Context, m2: float | None) -> str:
+    if m2 is None or m2 != m2:  # NaN
+        return ""
+    return f"{fmt_number(context, m2)} m² ({fmt_number(context, m2 / 10_000, 2)} ha)"
+
+
+@pass_context
+def fmt_date(context: Context, value: date | datetime | str | None,
+             format: str = "medium") -> str:  # noqa: A002 -- Babel's own name
+    """A date (or an ISO text of one) as the page's language writes it."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.date()
+    return dates.format_date(value, format=format, locale=Locale.parse(_lang(context)))
+
+
+@cache
+def js_messages() -> tuple[str, ...]:
+    """The texts the pages' scripts pass to t("..."), read from the scripts themselves."""
+    found: set[str] = set()
+    for path in sorted((STATIC / "js").glob("*.js")):
+        for _, message, _, _ in extract_from_file("javascript", path, keywords={"t": None}):
+            found.add(message if isinstance(message, str) else message[0])
+    return tuple(sorted(found))
+
+
+@pass_context
+def js_strings(context: Context) -> dict[str, str]:
+    """The scripts' texts in the page's language, embedded by base.html as JSON for
+    common.js's t() (a data block: no inline script for the CSP to refuse)."""
+    lang = _lang(context)
+    if lang == SOURCE:
+        return {}
+    catalogue = _catalogue(lang)
+    return {m: catalogue.gettext(m) for m in js_messages()}
+
+
+@pass_context
+def page_language(context: Context) -> dict[str, Any]:
+    lang = _lang(context)
+    return {"code": lang, "dir": "rtl" if lang in RIGHT_TO_LEFT else "ltr",
+            "name": LANGUAGES[lang], "choices": list(LANGUAGES.items())}
+
+
+def install(env: Environment) -> None:
+    """Give the web templates gettext (`_`, `{% trans %}`) and the locale filters."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _gettext_in, _ngettext_in, newstyle=True)
+    env.globals["tr"] = translate
+    env.globals["js_strings"] = js_strings
+    env.globals["page_language"] = page_language
+    env.filters["tr"] = translate
+    env.filters["num"] = fmt_number
+    env.filters["count"] = fmt_count
+    env.filters["pct"] = fmt_percent
+    env.filters["area"] = fmt_area
+    env.filters["date"] = fmt_date
+
+
+@router.get("/web/lang/{code}")
+def set_language(code: str, next: str = "/") -> Response:
+    """The header's language menu: remember the choice in a cookie, back to the page."""
+    if code not in LANGUAGES:
+        return PlainTextResponse(f"No language {code!r}; choose one of "
+                                 f"{', '.join(LANGUAGES)}.", status_code=404)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="lax", httponly=False)
+    return response

@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every text of the web pages goes through a catalogue and every catalogue is complete
+(issue 22): a text typed into a template outside `_()` / `{% trans %}`, or a msgid some
+language lacks, fails here. Also the language choice (cookie, Accept-Language, English)
+and the locale filters."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from jinja2 import Environment
+
+from mineaction.reports import catalog
+from mineaction.web import WEB, i18n
+
+TEMPLATES = WEB / "templates"
+LANGUAGES = ("es", "az", "ru", "uk", "ar")
+# What a page may show untranslated: names, abbreviations and units that every language
+# writes the same way.
+ALLOWED = ("mineaction", "PROMETHEE II", "PROMETHEE", "Kendall τ", "SHA", "CHA", "GeoJSON",
+           "MapLibre", "OpenStreetMap", "sha256", "km²", "m²", "kB", "ha", "UTC", "CSV", "id")
+TEXT_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
+JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+TRANS = re.compile(r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}", re.S)
+RAW = re.compile(r"<(style|script)\b[^>]*>.*?</\1>", re.S)
+LETTER = re.compile(r"[^\W\d_]")
+
+
+def _words_left(text: str) -> str:
+    for allowed in sorted(ALLOWED, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(allowed)}(?!\w)", "", text)
+    return text.strip()
+
+
+class _Texts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        if LETTER.search(_words_left(data)):
+            self.found.append(data.strip())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in TEXT_ATTRIBUTES and value and LETTER.search(_words_left(value)):
+                self.found.append(f"{name}={value!r}")
+
+
+def untranslated(source: str) -> list[str]:
+    """The texts of a template that no gettext call or trans block wraps."""
+    stripped = RAW.sub("", JINJA.sub("\x00", TRANS.sub("\x00", source)))
+    parser = _Texts()
+    parser.feed(stripped.replace("\x00", ""))
+    parser.close()
+    return parser.found
+
+
+def test_the_checker_finds_a_bare_text_and_passes_wrapped_ones() -> None:
+    assert untranslated('<p title="A hint">{{ _("Hello") }}</p>') == ["title='A hint'"]
+    assert untranslated("<h1>Records</h1>") == ["Records"]
+    assert untranslated('{% trans n=1 %}{{ n }} records{% endtrans %} <b>12 m²</b>') == []
+    assert untranslated("<style>p { color: red }</style><p>{{ x }} ha</p>") == []
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in TEMPLATES.glob("*.html")))
+def test_no_template_text_outside_the_catalogue(template: str) -> None:
+    found = untranslated((TEMPLATES / template).read_text(encoding="utf-8"))
+    assert not found, f"{template}: texts outside _() or {{% trans %}}: {found}"
+
+
+def test_every_template_parses_with_the_i18n_extension() -> None:
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    for path in TEMPLATES.glob("*.html"):
+        env.parse(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def web_template() -> object:
+    return catalog.extract_web()
+
+
+def test_the_web_catalogue_holds_the_pages_texts(web_template: object) -> None:
+    ids = {m.id for m in web_template}  # type: ignore[attr-defined]
+    # a template text, a label marked in Python, a script's t("...")
+    assert {"Dashboard", "Records you can see", "Published figures"} <= ids
+    assert set(i18n.js_messages()) <= ids
+    assert i18n.js_messages(), "no t() text found in the scripts"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_msgid_is_translated(web_template: object, lang: str) -> None:
+    po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "web.po"
+    assert po.is_file(), f"no web catalogue for {lang}"
+    missing = catalog.missing(po, web_template)  # type: ignore[arg-type]
+    assert not missing, f"{lang}: {len(missing)} untranslated, e.g. {missing[:5]}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_placeholders_survive_translation(lang: str) -> None:
+    """A translation that drops or renames {{ n }} / {n} / %(n)s would show a blank."""
+    po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "web.po"
+    with po.open("rb") as f:
+        messages = [m for m in read_po(f) if m.id and m.string]
+    names = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
+    for m in messages:
+        want = sorted(names.findall(str(m.id)))
+        got = sorted(names.findall(str(m.string)))
+        assert want == got, f"{lang}: {m.id!r} -> {m.string!r}"
+
+
+def test_the_language_comes_from_the_cookie_then_the_browser_then_english() -> None:
+    assert i18n.choose_language("ar", "es-ES,es;q=0.9") == "ar"
+    assert i18n.choose_language(None, "de-DE,de;q=0.9,ru;q=0.8,en;q=0.5") == "ru"
+    assert i18n.choose_language("xx", "az-AZ") == "az"
+    assert i18n.choose_language(None, "de-DE, fr;q=0.5") == "en"
+    assert i18n.choose_language(None, "uk;q=0, es;q=0.1") == "es"
+    assert i18n.choose_language(None, None) == "en"
+
+
+def test_numbers_and_dates_follow_the_language() -> None:
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    i18n.install(env)
+
+    class Request:  # only what request_language reads
+        def __init__(self, lang: str) -> None:
+            self.cookies = {"lang": lang}
+            self.headers: dict[str, str] = {}
+            self.state = type("State", (), {})()
+
+    page = env.from_string("{{ 1234567.891|num(1) }}|{{ '2024-01-31'|date('long') }}|"
+                           "{{ 12500|area }}|{{ _('Dashboard') }}")
+    assert page.render(request=Request("en")) == (
+        "1,234,567.9|January 31, 2024|12,500 m² (1.25 ha)|Dashboard")
+    es = page.render(request=Request("es")).split("|")
+    assert es[0] == "1.234.567,9" and es[1] == "31 de enero de 2024" and es[3] == "Panel"
+    ru = page.render(request=Request("ru")).split("|")
+    assert ru[0] == "1\xa0234\xa0567,9" and "января" in ru[1]
+    assert page.render(request=Request("ar")).split("|")[3] != "Dashboard"
+
+
+def test_the_language_menu_sets_the_cookie(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from mineaction.app import create_app
+    from mineaction.services.settings import load_settings
+    from mineaction.web import mount_web
+
+    settings = load_settings(store=str(tmp_path / "s.gpkg"), upload_dir=tmp_path / "up")
+    app = create_app(settings)
+    mount_web(app, settings)
+    client = TestClient(app)
+    answer = client.get("/web/lang/ar?next=/dashboard", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+    assert "lang=ar" in answer.headers["set-cookie"]
+    page = client.get("/dashboard").text
+    assert '<html lang="ar" dir="rtl">' in page
+    assert client.get("/web/lang/xx").status_code == 404
+    # elsewhere than this site: back home, as the sign-in's next
+    assert client.get("/web/lang/es?next=//evil.example",
+                      follow_redirects=False).headers["location"] == "/"
+    client.cookies.clear()
+    page = client.get("/login", headers={"Accept-Language": "uk-UA,uk;q=0.9"}).text
+    assert '<html lang="uk" dir="ltr">' in page
