@@ -7,7 +7,7 @@ docs/imsma.md states."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -80,10 +80,11 @@ def _fill(s: Store) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     s = open_store(tmp_path / "source.gpkg")
     _fill(s)
-    return s
+    yield s
+    s.close()
 
 
 def _records(s: Store, kind: str) -> dict[str, Record]:
@@ -116,14 +117,20 @@ def _assert_same_records(a: Store, b: Store) -> None:
             assert mine == theirs, (layer.name, rid)
 
 
+@pytest.fixture
+def fresh(store_location: str) -> Iterator[Store]:
+    """An empty store: a GeoPackage, or a PostGIS database (in CI)."""
+    s = open_store(store_location)
+    yield s
+    s.close()
+
+
 def test_round_trip_leaves_every_record_equal(store: Store, tmp_path: Path,
-                                              store_location: str) -> None:
-    """Into a fresh GeoPackage store, or a fresh PostGIS database (in CI)."""
+                                              fresh: Store) -> None:
     out = tmp_path / "imsma.gpkg"
     counts = export_imsma(store, out, include_personal_data=True)
     assert counts == {"hazard": 3, "hazard_reduction": 2, "hazard_reduction_area": 2,
                       "accident": 2, "victim": 3, "education": 1}
-    fresh = open_store(store_location)
     report = import_imsma(fresh, out)
     assert report.committed
     assert {n: c.added for n, c in report.layers.items()} == counts
