@@ -94,7 +94,9 @@ MOVES = [("zoom in", "map.zoomTo(map.getZoom() + 2, {duration: 0})"),
 
 
 def measure(browser: Any, url: str) -> dict[str, Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    # bypass_csp: Playwright's wait_for_function evaluates a string, which the pages'
+    # Content-Security-Policy (#15) forbids; tests/web/conftest.py does the same.
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
 
     def only_loopback(route: Any) -> None:
         if route.request.url.startswith(("http://127.0.0.1:", "data:", "blob:")):
