@@ -404,7 +404,9 @@ def _same(api_value: Any, gdal_value: Any) -> bool:
         if len(text) == 10:
             return text == api_value
         stamp = datetime.fromisoformat(api_value.replace("Z", "+00:00")).replace(tzinfo=None)
-        return bool(abs(np.datetime64(stamp, "ms") - gdal_value) < np.timedelta64(1, "ms"))
+        # GDAL keeps milliseconds, rounded
+        gap = np.datetime64(stamp, "us") - gdal_value.astype("datetime64[us]")
+        return bool(abs(gap) <= np.timedelta64(500, "us"))
     if isinstance(api_value, list | dict):
         return bool(json.loads(gdal_value) == api_value)
     if isinstance(api_value, bool | int | float):
