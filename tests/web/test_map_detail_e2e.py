@@ -213,3 +213,46 @@ def test_gps_fills_a_forms_point(colombia: Any, new_page: Any) -> None:
     assert page.locator("#coord-input").input_value() == "6.141200, -75.183400"
     point = page.evaluate("window.__drawer.point")
     assert point == pytest.approx([GRANADA[0], GRANADA[1]], abs=1e-6)
+
+
+def test_a_users_mbtiles_replaces_the_shipped_basemap(colombia: Any, new_page: Any,
+                                                      tmp_path: Path) -> None:
+    import io
+    import sqlite3
+
+    from PIL import Image
+
+    from mineaction.web.basemap_routes import UserBasemap
+
+    # A raster MBTiles of one green zoom-0 tile (TMS row 0 is also XYZ row 0 at zoom 0).
+    png = io.BytesIO()
+    Image.new("RGB", (256, 256), (40, 160, 60)).save(png, format="PNG")
+    path = tmp_path / "user.mbtiles"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+        conn.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, "
+                     "tile_row INTEGER, tile_data BLOB)")
+        conn.executemany("INSERT INTO metadata VALUES (?, ?)", [
+            ("format", "png"), ("minzoom", "0"), ("maxzoom", "0"),
+            ("attribution", "Test tiles © Somebody")])
+        conn.execute("INSERT INTO tiles VALUES (0, 0, 0, ?)", (png.getvalue(),))
+    conn.close()
+    shipped = colombia.app.state.web_user_basemap
+    colombia.app.state.web_user_basemap = UserBasemap(str(path))
+    try:
+        page = new_page()
+        served: list[int] = []
+        page.on("response", lambda r: served.append(r.status)
+                if "/web/api/basemap/user/0/" in r.url else None)
+        page.goto(colombia.url + "/")
+        page.wait_for_selector("#map[data-user-basemap=png]")
+        page.wait_for_function("window.__map.loaded()", polling=100)
+        assert page.evaluate("!!window.__map.getLayer('user-basemap')")
+        assert page.evaluate(
+            "window.__map.getLayoutProperty('places-label', 'visibility')") == "none"
+        assert 200 in served
+        # Attribution: the file's own beside Natural Earth's (the compact control's text).
+        text = page.locator(".maplibregl-ctrl-attrib-inner").inner_text()
+        assert "Test tiles © Somebody" in text and "Natural Earth" in text
+    finally:
+        colombia.app.state.web_user_basemap = shipped

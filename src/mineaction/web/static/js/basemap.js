@@ -63,7 +63,7 @@ export function baseStyle(tileUrl, attribution) {
 // The user's basemap file (MBTiles), when the setting names one: drawn instead of the
 // shipped Natural Earth layers (the admin areas from the store stay). Vector files are
 // drawn generically (their schema is not known): each layer's polygons, lines and names.
-async function useUserBasemap(map) {
+async function useUserBasemap(map, styleLoaded) {
   let info;
   try {
     const res = await fetch("/web/api/basemap/user/info", { credentials: "same-origin" });
@@ -95,7 +95,9 @@ async function useUserBasemap(map) {
     }
     map.getContainer().dataset.userBasemap = info.format;
   };
-  if (map.isStyleLoaded()) add(); else map.once("style.load", add);
+  // Not map.isStyleLoaded(): it stays false while any tile is loading.
+  await styleLoaded;
+  add();
 }
 
 export function newMap(container, extra = {}) {
@@ -108,6 +110,6 @@ export function newMap(container, extra = {}) {
     container, style: baseStyle(tileUrl, attribution), center: [-74.3, 4.6], zoom: 4.3,
     attributionControl: { compact: true }, fadeDuration: 0, ...extra,
   });
-  useUserBasemap(map);
+  useUserBasemap(map, new Promise((resolve) => map.once("style.load", resolve)));
   return map;
 }
