@@ -331,3 +331,22 @@ def test_a_later_imsma_file_updates_what_changed(tmp_path: Path) -> None:
     history = s.history("hazard", before.id)
     assert [(v["version"], v["action"], v["data"]["hazard_kind"]) for v in history] \
         == [(1, "import", "SHA"), (2, "current", "CHA")]
+
+
+def test_a_partial_file_links_to_records_by_their_made_imsma_ids(store: Store,
+                                                                tmp_path: Path) -> None:
+    """Victims exported alone link to accidents that had no IMSMA id: the made ids lead
+    back to the stored accidents."""
+    out = tmp_path / "imsma.gpkg"
+    export_imsma(store, out)
+    victims = _gdal(out, "victim")
+    assert all(re.fullmatch(r"accident_\d+", link) for link in victims["imsma_links"])
+    victims.loc[victims["injury_description"] == "leg", "injury_description"] = "both legs"
+    write_layers(tmp_path / "victims.gpkg", {"victim": victims})
+    before = _records(store, "victim")
+    report = import_imsma(store, tmp_path / "victims.gpkg")
+    assert (report.layers["victim"].changed, report.layers["victim"].unchanged) == (1, 2)
+    after = _records(store, "victim")
+    assert {k: v.accident_id for k, v in after.items()} \
+        == {k: v.accident_id for k, v in before.items()}
+    assert sorted(str(v.injuries) for v in after.values()) == ["None", "None", "both legs"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -203,6 +203,7 @@ class _Row:
     existing: Record | None = None
     deleted: bool = False  # a person (or an earlier import) deleted it: it stays deleted
     record: Record | None = None
+    has_links: bool = True  # the layer has an imsma_links field (else links stay as stored)
 
 
 def _value(spec: ImsmaField, text: str | None) -> tuple[Any, str | None]:
@@ -258,7 +259,8 @@ def _read_rows(path: Path, problems: list[ImsmaProblem]) -> tuple[list[_Row], li
                 values["geometry"] = geometry if isinstance(geometry, shapely.Geometry) \
                     else None
             rows.append(_Row(layer, number, ident, links, values,
-                             {f.field: f.name for f in fields}))
+                             {f.field: f.name for f in fields},
+                             has_links="imsma_links" in frame.columns))
     return rows, ignored
 
 
@@ -297,13 +299,15 @@ def _resolve_links(store: Store, rows: list[_Row], dataset: str,
                 if guess is None or guess.name != parent_layer:
                     continue  # another item type IMSMA links (organisation, device ...)
                 known = in_store(guess.kind).get(target)
-                if known is None or known[3] is not None:
+                stored_id = known[0] if known is not None and known[3] is None \
+                    else _made_id_in_store(store, guess, target)
+                if stored_id is None:
                     problems.append(ImsmaProblem(
                         r.layer.name, r.row, "imsma_links",
                         f"links to {target}, which is neither in the file's layer "
                         f"{parent_layer} nor in dataset {dataset!r}"))
                     continue
-                parents[target] = known[0]
+                parents[target] = stored_id
             for other in listed_by.get(r.imsma_id, []):
                 if other.layer.name == parent_layer and other.record_id:
                     parents[other.imsma_id] = other.record_id
@@ -314,8 +318,23 @@ def _resolve_links(store: Store, rows: list[_Row], dataset: str,
                     f"({', '.join(sorted(parents))}); a {r.layer.kind} has one"))
             elif parents:
                 r.values[link_field] = next(iter(parents.values()))
-            elif r.existing is None:
+            elif r.has_links or r.existing is None:
                 r.values[link_field] = None
+
+
+def _made_id_in_store(store: Store, layer: ImsmaLayer, target: str) -> str | None:
+    """The stored record an imsma_id made by `imsma_id_of` stands for (its number is the
+    first 48 bits of the record's UUID), if exactly one record of the layer's kind has
+    them: a file mineaction exported links so to records it did not include."""
+    number = target.removeprefix(layer.id_prefix)
+    if not number.isdigit() or int(number) >= 2**48:
+        return None
+    hexa = f"{int(number):012x}"
+    table = entity_table(layer.kind)
+    with store.engine.connect() as conn:
+        found: Sequence[Any] = conn.execute(sa.select(table.c.id).where(
+            table.c.id.like(f"{hexa[:8]}-{hexa[8:12]}-%")).limit(2)).scalars().all()
+    return str(found[0]) if len(found) == 1 else None
 
 
 def _assign_ids(store: Store, rows: list[_Row], dataset: str,
