@@ -144,25 +144,34 @@ def test_numbers_and_dates_follow_the_language() -> None:
 
 
 def test_the_language_menu_sets_the_cookie(tmp_path: Path) -> None:
-    from fastapi.testclient import TestClient
+    import anyio
+    import httpx
 
     from mineaction.app import create_app
     from mineaction.services.settings import load_settings
     from mineaction.web import mount_web
 
-    settings = load_settings(store=str(tmp_path / "s.gpkg"), upload_dir=tmp_path / "up")
+    settings = load_settings(store=str(tmp_path / "s.gpkg"), argon2_time_cost=1,
+                             argon2_memory_kib=64, upload_dir=tmp_path / "up")
     app = create_app(settings)
     mount_web(app, settings)
-    client = TestClient(app)
-    answer = client.get("/web/lang/ar?next=/dashboard", follow_redirects=False)
-    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
-    assert "lang=ar" in answer.headers["set-cookie"]
-    page = client.get("/dashboard").text
-    assert '<html lang="ar" dir="rtl">' in page
-    assert client.get("/web/lang/xx").status_code == 404
-    # elsewhere than this site: back home, as the sign-in's next
-    assert client.get("/web/lang/es?next=//evil.example",
-                      follow_redirects=False).headers["location"] == "/"
-    client.cookies.clear()
-    page = client.get("/login", headers={"Accept-Language": "uk-UA,uk;q=0.9"}).text
-    assert '<html lang="uk" dir="ltr">' in page
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as c:
+            answer = await c.get("/web/lang/ar?next=/dashboard")
+            assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+            assert "lang=ar" in answer.headers["set-cookie"]
+            page = (await c.get("/dashboard")).text
+            assert '<html lang="ar" dir="rtl">' in page and "لوحة المعلومات" in page
+            assert (await c.get("/web/lang/xx")).status_code == 404
+            # elsewhere than this site: back home, as the sign-in's next
+            away = await c.get("/web/lang/es?next=//evil.example")
+            assert away.headers["location"] == "/"
+            c.cookies.clear()
+            page = (await c.get("/login", headers={"Accept-Language": "uk-UA,uk;q=0.9"})).text
+            assert '<html lang="uk" dir="ltr">' in page and "Увійти" in page
+            page = (await c.get("/login", headers={"Accept-Language": "de"})).text
+            assert '<html lang="en" dir="ltr">' in page
+
+    anyio.run(run)
