@@ -157,6 +157,7 @@ if (mapEl) {
   const help = document.getElementById("draw-help");
   const finishBtn = document.getElementById("draw-finish");
   const undoBtn = document.getElementById("draw-undo");
+  const deleteCornerBtn = document.getElementById("draw-delete-corner");
   const map = newMap(mapEl);
   window.__drawMap = map;
   map.addControl(new maplibregl.NavigationControl(), "top-right");
@@ -180,6 +181,13 @@ if (mapEl) {
   map.on("load", () => {
     drawer = new Drawer(map, onChange);
     window.__drawer = drawer;
+    // A selected corner may be deleted (issue 21, 3): the button says whether one is.
+    if (deleteCornerBtn) {
+      drawer.onSelect = (i) => {
+        deleteCornerBtn.disabled = i === null || drawer.vertices.length <= 3;
+        if (i !== null) help.textContent = `Corner ${i + 1} selected: drag it, or Delete corner.`;
+      };
+    }
     if (geometry) {
       drawer.setGeometry(geometry);
       onChange(geometry, drawer);
@@ -196,6 +204,32 @@ if (mapEl) {
   undoBtn?.addEventListener("click", () => drawer.undo());
   document.getElementById("draw-point")?.addEventListener("click", () => { drawer.startPoint(); help.textContent = "Click the map where the point is."; });
   document.getElementById("draw-clear").addEventListener("click", () => drawer.clear());
+  deleteCornerBtn?.addEventListener("click", () => drawer.deleteSelected());
+  // A polygon from typed corners (issue 21, 3): each line read by the server, as the
+  // coordinate box is; a line it cannot read is named and nothing is drawn.
+  document.getElementById("corners-draw")?.addEventListener("click", async () => {
+    const out = document.getElementById("corners-result");
+    const lines = document.getElementById("corners-input").value.split("\n")
+      .map((text, i) => ({ text: text.trim(), line: i + 1 })).filter((l) => l.text);
+    out.replaceChildren();
+    const read = await Promise.all(lines.map((l) => fetch(`/web/api/coordinates?text=${encodeURIComponent(l.text)}`)
+      .then((r) => r.json()).catch(() => ({ ok: false, message: "the server did not answer" }))));
+    const bad = read.map((r, i) => (r.ok ? null : `line ${lines[i].line}: ${r.message}`)).filter(Boolean);
+    if (!bad.length && read.length < 3) bad.push(`a polygon needs at least 3 corners, ${read.length} given`);
+    if (bad.length) {
+      out.append(el("ul", { class: "field-error", role: "alert" }, ...bad.map((m) => el("li", { text: m }))));
+      return;
+    }
+    const ring = read.map((r) => [r.lon, r.lat]);
+    const [first, last] = [ring[0], ring[ring.length - 1]];
+    if (ring.length > 3 && first[0] === last[0] && first[1] === last[1]) ring.pop(); // typed closed
+    drawer.setGeometry({ type: "Polygon", coordinates: [ring.concat([ring[0]])] });
+    drawer.changed();
+    out.append(el("p", { text: `${ring.length} corners drawn.` }));
+    const b = new maplibregl.LngLatBounds();
+    ring.forEach((c) => b.extend(c));
+    map.fitBounds(b, { padding: 40, duration: 0, maxZoom: 16 });
+  });
 
   async function readCoordinate() {
     const text = coordInput.value.trim();

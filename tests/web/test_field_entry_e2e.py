@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Field entry on tablets (issue 21, 3) in Chromium, each test on a desktop and on an
+800x1280 touch tablet, under the pages' Content-Security-Policy: polygon corners seen,
+dragged (mouse on the desktop, touch events on the tablet) and deleted; a polygon from
+typed corners in several notations, a bad line named; victims entered with their
+accident; photos and documents attached to a record."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import block_outside
+
+from mineaction.web.core import coordinate_json
+
+VIEWPORTS = {"desktop": {"viewport": {"width": 1280, "height": 720}},
+             "tablet": {"viewport": {"width": 800, "height": 1280}, "has_touch": True,
+                        "is_mobile": True}}
+# A field of five corners near Medellín, written in the notations a team mixes.
+CORNERS = [(6.1412, -75.1834), (6.1412, -75.1800), (6.1440, -75.1790), (6.1460, -75.1815),
+           (6.1440, -75.1840)]
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def device(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    """A page factory on the device: each page in its own context (its own user)."""
+    contexts: list[Any] = []
+
+    def make() -> Any:
+        ctx = browser.new_context(**VIEWPORTS[request.param])
+        ctx.set_default_timeout(15_000)
+        block_outside(ctx, [])
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.touch = request.param == "tablet"
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        # (a 404 is an answer, e.g. "no basemap file configured"; a 500 is a fault)
+        page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}")
+                if r.status >= 500 else None)
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def _typed_corners() -> str:
+    """The corners one a line: DD, DMS, UTM, MGRS and DD again (the server's own
+    writing of each, so the test does not hard-code a conversion)."""
+    notes = ("dd", "dms", "utm", "mgrs", "dd")
+    return "\n".join(str(coordinate_json(f"{lat}, {lon}")[n])
+                     for (lat, lon), n in zip(CORNERS, notes, strict=True))
+
+
+def _open_hazard_form(page: Any, live: Any) -> None:
+    live.login(page, "editor")
+    page.goto(live.url + "/records/hazards/new")
+    page.locator('#draw-map[data-ready="true"]').wait_for()
+    page.get_by_label("Hazard kind").select_option("SHA")
+    page.get_by_label("Name", exact=True).fill(f"Field entry {uuid.uuid4().hex[:6]}")
+
+
+def _draw_typed(page: Any, text: str) -> None:
+    if page.locator("#corners-entry[open]").count() == 0:
+        page.get_by_text("Type the corners").click()
+    page.get_by_label(re.compile("^Corners, one a line")).fill(text)
+    page.get_by_role("button", name="Draw from corners").click()
+
+
+def _vertex_xy(page: Any, i: int) -> tuple[float, float]:
+    page.locator("#draw-map").scroll_into_view_if_needed()
+    xy = page.evaluate("""(i) => {
+        const m = window.__drawMap; const p = m.project(window.__drawer.vertices[i]);
+        const r = m.getCanvas().getBoundingClientRect(); return [r.left + p.x, r.top + p.y];
+    }""", i)
+    return float(xy[0]), float(xy[1])
+
+
+def _lnglat_at(page: Any, x: float, y: float) -> list[float]:
+    return list(page.evaluate("""([x, y]) => {
+        const m = window.__drawMap; const r = m.getCanvas().getBoundingClientRect();
+        const ll = m.unproject([x - r.left, y - r.top]); return [ll.lng, ll.lat];
+    }""", [x, y]))
+
+
+def _touch(cdp: Any, kind: str, *points: tuple[float, float]) -> None:
+    """A touch event as a tablet's screen sends it (Chrome DevTools Protocol)."""
+    cdp.send("Input.dispatchTouchEvent", {
+        "type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+
+
+def _drag(page: Any, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Drag with the mouse on a desktop, with touch events (CDP) on a tablet."""
+    steps = 8
+    path = [(start[0] + (end[0] - start[0]) * k / steps, start[1] + (end[1] - start[1]) * k / steps)
+            for k in range(1, steps + 1)]
+    if not page.touch:
+        page.mouse.move(*start)
+        page.mouse.down()
+        for x, y in path:
+            page.mouse.move(x, y)
+        page.mouse.up()
+        return
+    cdp = page.context.new_cdp_session(page)
+    _touch(cdp, "touchStart", start)
+    for point in path:
+        _touch(cdp, "touchMove", point)
+    _touch(cdp, "touchEnd")
+
+
+def _vertices(page: Any) -> list[list[float]]:
+    return list(page.evaluate("() => window.__drawer.vertices"))
+
+
+def test_a_polygon_from_typed_corners_a_bad_line_named(device: Any, live: Any) -> None:
+    page = device()
+    _open_hazard_form(page, live)
+    lines = _typed_corners().split("\n")
+    _draw_typed(page, "\n".join([*lines[:2], "6.14 north somewhere", *lines[2:]]))
+    error = page.locator("#corners-result .field-error")
+    error.wait_for()
+    assert error.inner_text().startswith("line 3: ")
+    assert page.evaluate("() => window.__drawer.geometry()") is None  # nothing drawn
+    _draw_typed(page, "\n".join(lines[:2]))
+    page.locator("#corners-result").get_by_text("at least 3 corners, 2 given").wait_for()
+    _draw_typed(page, _typed_corners())
+    page.get_by_text("5 corners drawn.").wait_for()
+    got = _vertices(page)
+    assert len(got) == 5
+    for (lat, lon), (x, y) in zip(CORNERS, got, strict=True):
+        assert abs(x - lon) < 2e-5 and abs(y - lat) < 2e-5  # UTM/MGRS to the metre
+    page.locator("#area").filter(has_text="Area:").wait_for()
+    page.get_by_role("button", name="Save as draft").click()
+    page.wait_for_url(re.compile(r"/records/hazards/[0-9a-f-]{36}$"))
+    saved = live.services.store.get("hazard", page.url.rsplit("/", 1)[1])
+    assert saved.geometry.geom_type == "Polygon" and len(saved.geometry.exterior.coords) == 6
+    assert page.errors == []
+
+
+def test_corners_seen_dragged_and_deleted(device: Any, live: Any) -> None:
+    page = device()
+    _open_hazard_form(page, live)
+    _draw_typed(page, _typed_corners())
+    page.get_by_text("5 corners drawn.").wait_for()
+    # Corners are drawn as handles a finger can hit: 24 px across at least on a tablet.
+    radius = page.evaluate(
+        "() => window.__drawMap.getPaintProperty('draw-vertices', 'circle-radius')")
+    smallest = min(v for v in radius if isinstance(v, (int, float)))
+    assert smallest * 2 >= (24 if page.touch else 12)
+    x, y = _vertex_xy(page, 2)
+    hits = page.evaluate("""([x, y]) => {
+        const m = window.__drawMap; const r = m.getCanvas().getBoundingClientRect();
+        const at = [x - r.left, y - r.top];
+        return m.queryRenderedFeatures(at, { layers: ['draw-vertices'] }).length;
+    }""", [x, y])
+    assert hits == 1  # drawn where the corner is
+
+    # Drag corner 3 by 60 px right and 40 px down: it lands under the pointer.
+    before = _vertices(page)
+    corner1_on_screen = _vertex_xy(page, 0)
+    target = (x + 60, y + 40)
+    expected = _lnglat_at(page, *target)
+    _drag(page, (x, y), target)
+    page.wait_for_function("() => window.__drawer.drag === null")
+    after = _vertices(page)
+    assert after[:2] == before[:2] and after[3:] == before[3:]
+    assert abs(after[2][0] - expected[0]) < 1e-4 and abs(after[2][1] - expected[1]) < 1e-4
+    assert after[2] != before[2]
+    # The map did not pan under the dragged corner: the others stay where they were.
+    still = _vertex_xy(page, 0)
+    assert abs(still[0] - corner1_on_screen[0]) < 1 and abs(still[1] - corner1_on_screen[1]) < 1
+
+    # Delete corner 1: a long press on a tablet; a tap then the button on a desktop.
+    x1, y1 = _vertex_xy(page, 0)
+    if page.touch:
+        cdp = page.context.new_cdp_session(page)
+        _touch(cdp, "touchStart", (x1, y1))
+        page.wait_for_timeout(900)
+        _touch(cdp, "touchEnd")
+    else:
+        page.mouse.click(x1, y1)
+        delete = page.get_by_role("button", name="Delete corner")
+        assert delete.is_enabled()
+        delete.click()
+    page.wait_for_function("() => window.__drawer.vertices.length === 4")
+    assert _vertices(page) == after[1:]
+    # The saved hazard has the moved corner and not the deleted one.
+    page.get_by_role("button", name="Save as draft").click()
+    page.wait_for_url(re.compile(r"/records/hazards/[0-9a-f-]{36}$"))
+    saved = live.services.store.get("hazard", page.url.rsplit("/", 1)[1])
+    ring = list(saved.geometry.exterior.coords)[:-1]
+    assert len(ring) == 4
+    assert abs(ring[1][0] - after[2][0]) < 1e-6 and abs(ring[1][1] - after[2][1]) < 1e-6
+    assert page.errors == []
