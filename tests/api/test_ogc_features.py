@@ -13,7 +13,7 @@ import pytest
 from api_helpers import ORG, OTHER_ORG, Api, Client
 from shapely.geometry import Point, Polygon, box, shape
 
-from mineaction.domain.models import Accident, Hazard, Victim
+from mineaction.domain.models import Accident, Hazard, Organisation, Victim
 from mineaction.store import Store
 
 KINDS = ("mine", "erw", "ied")
@@ -49,6 +49,7 @@ def seed(store: Store) -> dict[str, Any]:
             geometry=Polygon([(-75 + i * 0.1, 6), (-75 + i * 0.1, 6.02),
                               (-74.98 + i * 0.1, 6.02), (-75 + i * 0.1, 6)]),
             status="approved"), by="editor"))
+    store.add(Organisation(name="HALO", status="approved"), by="editor")
     return {"accidents": accidents, "hazards": hazards}
 
 
@@ -177,6 +178,10 @@ def test_bbox_and_datetime_select_as_the_records_api_does(api: Api) -> None:
     assert ogc_all(viewer, "victims", datetime="2015-01-01/2016-12-31")[0] == api_all(
         viewer, "victims", date_from="2015-01-01", date_to="2016-12-31")
     assert viewer.get("/ogc/collections/places/items?datetime=2020-01-01").status_code == 400
+    # A collection without geometry has nothing inside a box.
+    assert viewer.get("/ogc/collections/organisations/items").json()["numberMatched"] == 1
+    r = viewer.get("/ogc/collections/organisations/items?bbox=-180,-90,180,90")
+    assert r.status_code == 200 and r.json()["numberMatched"] == 0
 
 
 FILTERS: list[tuple[str, Any]] = [

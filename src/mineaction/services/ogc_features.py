@@ -82,16 +82,19 @@ class Collection:
     kind: str
     title: str
     has_geometry: bool
+    spatial: bool  # whether `bbox` can select its features (by theirs, or their accident's)
     temporal: str | None  # the field `datetime` filters on, if any
 
 
 def collection_of(kind: str) -> Collection:
     info = REGISTRY[kind]
-    # Victims are dated by their accident (store/reading.py), as /api/v1 filters them.
+    # Victims are placed and dated by their accident (store/reading.py), as /api/v1
+    # filters them.
     temporal = info.primary_date or ("accident.accident_date" if kind == "victim" else None)
+    has_geometry = geometry_column(ENTITIES[kind]) is not None
     return Collection(id=info.collection, kind=kind,
                       title=info.collection.replace("-", " ").capitalize(),
-                      has_geometry=geometry_column(ENTITIES[kind]) is not None,
+                      has_geometry=has_geometry, spatial=has_geometry or kind == "victim",
                       temporal=temporal)
 
 
@@ -145,7 +148,11 @@ class OgcFeatures:
         condition = None
         if req.filter is not None:
             condition = self.filter_condition(access, kind, req.filter)
-        q = Query(kind=kind, bbox=req.bbox, date_from=req.date_from, date_to=req.date_to,
+        bbox = req.bbox
+        if bbox is not None and not collection_of(kind).spatial:
+            # No geometry to intersect the box (organisations, sources, activities).
+            bbox, condition = None, sa.false()
+        q = Query(kind=kind, bbox=bbox, date_from=req.date_from, date_to=req.date_to,
                   condition=condition, limit=req.limit, after_fid=req.after_fid,
                   visible=access.rows(kind))
         # Hidden fields are not even read; present_rows then generalises what needs it.

@@ -118,6 +118,7 @@ def _access(svc: Services, who: Any) -> Access:
     return svc.records.access(who)
 
 
+@router.get("/", include_in_schema=False)  # {root}/ as the standard writes it
 @router.get("", name="ogc_landing", summary="OGC API Features landing page")
 def landing(request: Request, f: FormatQ = None) -> Response:
     _check_params(request, PAGE_PARAMS)
