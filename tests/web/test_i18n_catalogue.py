@@ -22,7 +22,8 @@ LANGUAGES = ("es", "az", "ru", "uk", "ar")
 # What a page may show untranslated: names, abbreviations and units that every language
 # writes the same way.
 ALLOWED = ("mineaction", "PROMETHEE II", "PROMETHEE", "Kendall τ", "SHA", "CHA", "GeoJSON",
-           "MapLibre", "OpenStreetMap", "sha256", "km²", "m²", "kB", "ha", "UTC", "CSV", "id")
+           "MapLibre", "OpenStreetMap", "sha256", "km²", "m²", "kB", "ha", "UTC", "CSV", "id",
+           "PDF", "HTML")
 TEXT_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 TRANS = re.compile(r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}", re.S)
