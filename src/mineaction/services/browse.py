@@ -94,3 +94,67 @@ def _in_year(kind: str, table: sa.Table, year: int) -> Any:
         return sa.false()
     column = table.c[date_field]
     return sa.and_(column >= date(year, 1, 1), column <= date(year, 12, 31))
+
+
+# -- a list as a file (issue 21, 5) -------------------------------------------------------
+EXPORT_MAX = 100_000  # records one download of a list holds
+EXPORT_FORMATS = {  # format -> (suffix, media type)
+    "csv": (".csv", "text/csv; charset=utf-8"),
+    "xlsx": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "geojson": (".geojson", "application/geo+json"),
+    "gpkg": (".gpkg", "application/geopackage+sqlite3"),
+    "hxl": (".csv", "text/csv; charset=utf-8"),
+}
+
+
+def export_list(store: Store, access: Access, b: Browse, fmt: str
+                ) -> tuple[bytes, str, str, int]:
+    """The whole list `b` selects (its filters, search and order; not its page), as the
+    principal sees it, as a file: (bytes, media type, suffix, records). The same rows as
+    the list page, through `browse`, so the same fields are hidden and generalised and a
+    read of personal data is logged as the page logs it. At most EXPORT_MAX records: a
+    larger one is refused, naming the command line's `mineaction export` instead."""
+    import tempfile
+    from dataclasses import replace
+    from pathlib import Path
+
+    import pandas as pd
+
+    from mineaction.io.hxl_profile import tags_for
+    from mineaction.io.writers import write_table
+    from mineaction.services.errors import Invalid
+
+    if fmt not in EXPORT_FORMATS:
+        raise Invalid(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    rows, total = browse(store, access, replace(b, offset=0, limit=EXPORT_MAX))
+    if total > EXPORT_MAX:
+        raise Invalid(f"{total:,} records: a download holds at most {EXPORT_MAX:,}; narrow "
+                      "the list, or use `mineaction export`")
+    frame = pd.DataFrame([{k: _cell(v) for k, v in r.items()} for r in rows])
+    if "geometry" in frame.columns:
+        from shapely.geometry import shape
+
+        frame["geometry"] = [None if g is None else shape(g) for g in frame["geometry"]]
+        if frame["geometry"].isna().all():
+            frame = frame.drop(columns=["geometry"])
+    suffix, media = EXPORT_FORMATS[fmt]
+    tags = None
+    if fmt == "hxl":
+        names = [c for c in frame.columns if c != "geometry"]
+        if "geometry" in frame.columns:
+            points = all(g is None or g.geom_type == "Point" for g in frame["geometry"])
+            names += ["longitude", "latitude"] if points else ["wkt"]
+        tags = tags_for(b.kind, names)
+    with tempfile.TemporaryDirectory(prefix="mineaction-list-") as folder:
+        out = Path(folder) / f"{REGISTRY[b.kind].collection}{suffix}"
+        write_table(out, frame, format=fmt, layer=ENTITIES[b.kind].table, hxl_tags=tags)
+        return out.read_bytes(), media, suffix, len(frame)
+
+
+def _cell(value: Any) -> Any:
+    """A presented value as a table cell: lists and nested objects as their JSON text."""
+    import json
+
+    if isinstance(value, list | tuple) or (isinstance(value, dict) and "type" not in value):
+        return json.dumps(value, ensure_ascii=False)
+    return value

@@ -31,6 +31,7 @@ def mount_web(app: FastAPI, settings: Any) -> None:
         claims,
         endpoints,
         i18n,
+        list_export,
         minefields,
         pages,
         priorities,
@@ -58,4 +59,5 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(site_check.router)
     app.include_router(priorities.router)
     app.include_router(reports.router)
+    app.include_router(list_export.router)
     app.include_router(i18n.router)  # the header's language menu (issue 22)
