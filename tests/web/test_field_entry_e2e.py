@@ -197,3 +197,54 @@ def test_corners_seen_dragged_and_deleted(device: Any, live: Any) -> None:
     assert len(ring) == 4
     assert abs(ring[1][0] - after[2][0]) < 1e-6 and abs(ring[1][1] - after[2][1]) < 1e-6
     assert page.errors == []
+
+
+def test_victims_added_within_the_accident_form(device: Any, live: Any) -> None:
+    from mineaction.domain.enums import Outcome
+
+    page = device()
+    live.login(page, "field", f"fiona-{uuid.uuid4().hex[:6]}")
+    page.goto(live.url + "/records/accidents/new")
+    place = f"Vereda {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Accident date").fill("2023-04-02")
+    page.get_by_label("Place name").fill(place)
+    add = page.get_by_role("button", name="Add victim")
+    add.click()
+    # The victim's choices are the model's: a new enumeration value appears by itself.
+    outcome = page.get_by_label("Outcome").first
+    assert outcome.locator("option").all_inner_texts()[1:] == [
+        o.value.replace("_", " ") for o in Outcome]
+    outcome.select_option("killed")
+    page.locator("#v1-sex").select_option("male")
+    page.locator("#v1-age").fill("34")
+    add.click()
+    victim2 = page.get_by_role("group", name="Victim 2")
+    victim2.get_by_label("Outcome").select_option("injured")
+    victim2.get_by_label("Age", exact=True).fill("150")  # a slip: refused, nothing saved
+    victim2.get_by_label("Role").select_option("civilian")
+    page.get_by_role("button", name="Save as draft").click()
+    slot = page.locator("#v2-age-err")
+    slot.filter(has_text="victim 2, age").wait_for()
+    assert "nothing was saved" in page.locator("#form-error").inner_text()
+    assert page.locator("#v2-age").get_attribute("aria-invalid") == "true"
+    store = live.services.store
+    from mineaction.store.query import Query
+
+    def accidents_here() -> list[Any]:
+        return [a for a in store.query(Query(kind="accident", limit=10_000)).items
+                if a.place_name == place]
+
+    assert accidents_here() == []
+    # A third victim added and removed again; the slip corrected; saved together.
+    add.click()
+    page.get_by_role("button", name="Remove victim 3").click()
+    victim2.get_by_label("Age", exact=True).fill("15")
+    page.get_by_role("button", name="Save as draft").click()
+    page.wait_for_url(re.compile(r"/records/accidents/[0-9a-f-]{36}$"))
+    [accident] = accidents_here()
+    assert str(accident.id) == page.url.rsplit("/", 1)[1]
+    victims = [v for v in store.query(Query(kind="victim", limit=10_000)).items
+               if v.accident_id == accident.id]
+    assert sorted((v.outcome.value, v.age) for v in victims) == [("injured", 15), ("killed", 34)]
+    assert all(v.status.value == "draft" for v in victims)
+    assert page.errors == []

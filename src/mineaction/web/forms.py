@@ -110,3 +110,13 @@ def form_fields(kind: str, *, personal: bool) -> list[FieldSpec]:
         # pydantic Annotated[int, Field(ge=0)] arrives as int with metadata: handled above.
         out.append(spec)
     return out
+
+
+# What the accident form asks of each victim typed with it (issue 21, 3): the victim's own
+# form less the link to the accident (the one being saved) and the source pick list.
+VICTIM_WIDGETS = ("select", "integer", "number", "text", "textarea", "date")
+
+
+def victim_fields(*, personal: bool) -> list[FieldSpec]:
+    return [f for f in form_fields("victim", personal=personal)
+            if f.name != "accident_id" and f.widget in VICTIM_WIDGETS]

@@ -45,7 +45,7 @@ from mineaction.services import links, maps
 from mineaction.services.errors import ServiceError
 from mineaction.services.geometry_qa import GeometryChecks
 from mineaction.web import WEB, charts, core, i18n, tiles
-from mineaction.web.forms import form_fields, label_of
+from mineaction.web.forms import form_fields, label_of, victim_fields
 from mineaction.web.session import WhoDep
 
 router = APIRouter(include_in_schema=False)
@@ -265,7 +265,10 @@ def record_new(request: Request, svc: ServicesDep, who: WhoDep, collection: str
                           "records.")
     return render(request, "form.html", who, kind=kind, collection=collection, record=None,
                   version=None, fields=form_fields(kind, personal=_sees_personal(svc, who, kind)),
-                  parents=links.PARENTS, link_labels={"source_ids": []})
+                  parents=links.PARENTS, link_labels={"source_ids": []},
+                  # victims typed with a new accident (issue 21, 3; web/accident_entry.py)
+                  victim_fields=victim_fields(personal=_sees_personal(svc, who, "victim"))
+                  if kind == "accident" else [])
 
 
 def _sees_personal(svc: Any, who: Principal, kind: str) -> bool:

@@ -6,6 +6,7 @@ import { newMap } from "./basemap.js";
 import { Drawer } from "./draw.js";
 import { GpsControl } from "./gps.js";
 import { attachPicklists } from "./picklist.js";
+import { attachVictims } from "./victims_entry.js";
 
 const form = document.getElementById("record-form");
 const record = JSON.parse(document.getElementById("record-data").textContent || "{}");
@@ -16,6 +17,8 @@ let geometry = record.geometry || null;
 let originalCoordinates = record.original_coordinates || null;
 let drawer = null;
 attachPicklists(form);
+const victimsSection = document.getElementById("victims-entry");
+const victimsEntry = victimsSection ? attachVictims(victimsSection) : null;
 
 function fieldValues() {
   const body = {};
@@ -48,12 +51,14 @@ function clearErrors() {
   formError.textContent = "";
   for (const e of form.querySelectorAll(".field-error")) e.textContent = "";
   for (const i of form.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
+  victimsEntry?.clearErrors();
 }
 
 function showErrors(data) {
   const general = [];
   let first = null;
   for (const fe of (data && data.field_errors) || []) {
+    if (fe.field.startsWith("victims") && victimsEntry?.mark(fe)) { first = first || victimsEntry.firstInvalid(); continue; }
     const name = fe.field.split(".")[0];
     const slot = document.getElementById(`err-${name}`);
     if (slot) {
@@ -135,7 +140,11 @@ async function save() {
     res = await api("PATCH", `/api/v1/${collection}/${form.dataset.id}`, body, { "If-Match": `"${version}"` });
   } else {
     for (const k of Object.keys(body)) if (body[k] === null || (Array.isArray(body[k]) && !body[k].length)) delete body[k];
-    res = await api("POST", `/api/v1/${collection}`, body);
+    // A new accident with victims typed in: saved together, or none of them (issue 21, 3).
+    const victims = victimsEntry ? victimsEntry.values() : [];
+    res = victims.length
+      ? await api("POST", "/web/api/accident-entry", { accident: body, victims })
+      : await api("POST", `/api/v1/${collection}`, body);
   }
   if (res.ok) {
     window.location.href = `/records/${collection}/${res.data.id}`;
