@@ -178,3 +178,50 @@ def test_pick_lists_show_what_each_role_may_see(tmp_path: Path) -> None:
             str(other.id)}
         row = links.pick(store, Access(PUBLIC, Policy()), "hazard", "alto")[0]
         assert links.pick_text(row) == "Alto 50%_x · SHA · open (approved)"
+
+
+def test_dashboard_shows_land_release_finds_and_risk_education(tmp_path: Path) -> None:
+    """Beside the casualties (issue 21, 5): hectares released per year by method, devices
+    found and destroyed by kind, risk education per year; approved records only for the
+    public, drafts never."""
+    import re
+    from datetime import date
+
+    import anyio
+    import httpx
+    from shapely.geometry import Point
+
+    from mineaction.domain.models import Activity, Find, ReleasedPart, RiskEducationSession
+
+    settings = load_settings(store=str(tmp_path / "s.gpkg"), argon2_time_cost=1,
+                             argon2_memory_kib=64, upload_dir=tmp_path / "up")
+    app = create_app(settings)
+    svc = app.state.services
+    act = svc.store.add(Activity(activity_kind="clearance", end_date=date(2022, 6, 1),
+                                 status="approved"))
+    for method, m2, status in (("cleared", 25_000, "approved"), ("reduced", 10_000, "approved"),
+                               ("cancelled", 90_000, "draft")):
+        svc.store.add(ReleasedPart(activity_id=act.id, method=method, area_m2=m2,
+                                   release_date=date(2023, 3, 1), status=status))
+    svc.store.add(Find(device_category="ap_mine", quantity=12, disposal="destroyed_in_situ",
+                       find_date=date(2023, 3, 2), geometry=Point(-75.5, 6.2),
+                       status="approved"))
+    svc.store.add(RiskEducationSession(session_date=date(2023, 4, 1), girls=10, boys=15,
+                                       women=5, men=3, status="approved"))
+    svc.store.add(RiskEducationSession(session_date=date(2023, 4, 2), girls=100,
+                                       status="draft"))
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as c:
+            page = (await c.get("/dashboard")).text
+            assert re.search(r'id="released-total">3\.5 ha<', page)  # the draft left out
+            assert re.search(r'id="finds-total">12<', page)
+            assert re.search(r'id="re-total">33<', page)
+            release = page.split('id="land-release"')[1].split("</table>")[0]
+            assert re.findall(r'<td class="num">(.*?)</td>', release) == ["0.0", "1.0", "2.5"]
+
+    try:
+        anyio.run(run)
+    finally:
+        svc.close()

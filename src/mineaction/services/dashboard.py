@@ -70,12 +70,40 @@ def dashboard(store: Store, access: Access, *, include_submitted: bool,
                     "remaining_m2": remaining["remaining_m2"]},
         "awaiting": None,
         "sources": sources_panel(store, access, statuses, min_count),
+        **operations(store, statuses),
     }
     if not p.is_public:
         out["awaiting"] = awaiting_approval(store, access)
     elif min_count is not None:
         _suppress_casualties(out["casualties"], min_count)
     return out
+
+
+def operations(store: Store, statuses: tuple[str, ...]) -> dict[str, Any]:
+    """Land released per year by method, devices found by group, and risk education per
+    year, counted from the same records as the casualties (issue 21, 5). Counts of land,
+    devices and sessions, never of people: nothing here is suppressed."""
+    from mineaction.analysis.landrelease import finds, released_area, risk_education
+
+    methods = ("cancelled", "reduced", "cleared")
+    released: list[dict[str, Any]] = [
+        {"year": r["year"] or "unknown",
+         **{m: round(float(r[f"{m}_m2"] or 0) / 10_000, 2) for m in methods}}
+        for r in released_area(store, ("year",), statuses=statuses)]
+    found = [{"group": r["device-group"] or "unspecified", "found": int(r["found"] or 0),
+              "destroyed": int(r["destroyed"] or 0)}
+             for r in finds(store, ("device-group",), statuses=statuses)]
+    education = [{"year": r["year"] or "unknown", "sessions": int(r["sessions"]),
+                  "beneficiaries": r["beneficiaries"], "children": r["children"],
+                  "female": r["female"]}
+                 for r in risk_education(store, ("year",), statuses=statuses)]
+    return {"land_release": {"by_year": sorted(released, key=lambda r: str(r["year"])),
+                             "total_ha": round(sum(float(r[m]) for r in released
+                                                   for m in methods), 2)},
+            "finds": {"by_group": sorted(found, key=lambda r: -r["found"]),
+                      "total": sum(r["found"] for r in found)},
+            "risk_education": {"by_year": sorted(education, key=lambda r: str(r["year"])),
+                               "beneficiaries": sum(r["beneficiaries"] for r in education)}}
 
 
 # The estimate's bootstrap refits every log-linear model a thousand times: well under a
