@@ -93,6 +93,16 @@ def test_the_web_catalogue_holds_the_pages_texts(web_template: object) -> None:
     assert i18n.js_messages(), "no t() text found in the scripts"
 
 
+def test_every_field_label_is_marked() -> None:
+    """Labels are made from field names at run time: field_labels.py lists them all."""
+    from mineaction.domain.models import ENTITIES
+    from mineaction.web.field_labels import FIELD_LABELS
+    from mineaction.web.forms import label_of
+
+    shown = {label_of(name) for model in ENTITIES.values() for name in model.model_fields}
+    assert shown <= set(FIELD_LABELS), sorted(shown - set(FIELD_LABELS))
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_msgid_is_translated(web_template: object, lang: str) -> None:
     po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "web.po"

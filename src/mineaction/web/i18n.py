@@ -30,6 +30,7 @@ from jinja2.runtime import Context
 from mineaction.auth.next_path import safe_next
 from mineaction.reports.i18n import N_, translations
 from mineaction.web import STATIC
+from mineaction.web.forms import label_of
 
 DOMAIN = "web"
 SOURCE = "en"
@@ -128,6 +129,12 @@ def translate(context: Context, message: str | None) -> str:
 
 
 @pass_context
+def field_label(context: Context, name: str) -> str:
+    """A field's label (forms.label_of) in the page's language; field_labels.py marks them."""
+    return _catalogue(_lang(context)).gettext(label_of(name))
+
+
+@pass_context
 def fmt_number(context: Context, value: float | int | None, digits: int = 0) -> str:
     """A number in the page's language (1,234.5 / 1.234,5 / 1 234,5)."""
     if value is None:
@@ -209,6 +216,7 @@ def install(env: Environment) -> None:
     env.globals["js_strings"] = js_strings
     env.globals["page_language"] = page_language
     env.filters["tr"] = translate
+    env.filters["label"] = field_label
     env.filters["num"] = fmt_number
     env.filters["count"] = fmt_count
     env.filters["pct"] = fmt_percent
