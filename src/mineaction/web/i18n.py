@@ -62,6 +62,19 @@ VALUE_LABELS = (
     N_("reject"), N_("import"), N_("delete"), N_("confirmed"),
 )
 
+# The published figures' metrics (domain/claims.py METRICS, "_" read as " ") and the
+# precision of a statement's date.
+CLAIM_LABELS = (
+    N_("victims total"), N_("victims killed"), N_("victims injured"),
+    N_("victims killed civilian"), N_("victims killed military"),
+    N_("victims injured civilian"), N_("victims injured military"), N_("victims civilian"),
+    N_("victims military"), N_("area released"), N_("area suspected"), N_("devices found"),
+    N_("devices found ap mine"), N_("devices found av mine"), N_("devices found uxo"),
+    N_("devices found ied"), N_("devices found cluster munition"), N_("devices found erw"),
+    N_("devices found other"), N_("mines on handed map"), N_("mines estimated"),
+    N_("map accuracy claimed"), N_("explosions outside mapped areas claimed"),
+    N_("risk education beneficiaries"), N_("month"),
+)
 
 def _accepted(header: str) -> list[str]:
     """Accept-Language's tags, most wanted first ("az-AZ,az;q=0.9,en;q=0.5")."""

@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The web pages in six languages, in the browser (issue 22, "Must show": a browser test
+switches language and finds no untranslated string on any page).
+
+The language is switched the way a person does it, through the header's menu; each page is
+then read as the person sees it (innerText: what is rendered, not hidden markup) and must
+hold none of the English texts of the web catalogue whose translation differs. Arabic pages
+run right to left. Screenshots of the dashboard and a record page in Azerbaijani and Arabic
+are written to docs/screenshots/ with MINEACTION_SCREENSHOTS=1."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+from shapely.geometry import Point, box
+
+from mineaction.access.roles import Principal, Role
+from mineaction.reports import catalog
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+LANGUAGES = ("es", "az", "ru", "uk", "ar")
+PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}|<[^>]+>")
+# Signed in as an admin: the header holds every menu item, the record page every action.
+PAGES = ["/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboard",
+         "/site-check", "/records/accidents/{accident}", "/claims"]
+USER = "leyla"  # a name that is no English word of the catalogue
+# What a page shows that is not its own text: the basemap's attribution (sources' names).
+NOT_OURS = ".maplibregl-ctrl-attrib"
+
+
+def english_left(lang: str) -> list[str]:
+    """The English texts that must not show in `lang`: each catalogue text whose
+    translation differs, or for a text with placeholders its longest literal piece."""
+    po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "web.po"
+    with po.open("rb") as f:
+        messages = [m for m in read_po(f) if m.id and m.string and m.string != m.id]
+    texts = set()
+    for m in messages:
+        pieces = [p.strip(" .,:;()") for p in PLACEHOLDER.split(str(m.id).replace("%%", "%"))]
+        piece = max(pieces, key=len)
+        # a piece too short to tell from a word in the data ("by", "to") says nothing
+        if len(piece) >= 4 or piece == m.id:
+            texts.add(piece)
+    return sorted(texts, key=len, reverse=True)
+
+
+def visible_english(page: Any, texts: list[str]) -> list[str]:
+    shown = page.evaluate("""sel => {
+        const hidden = [...document.querySelectorAll(sel)];
+        hidden.forEach(e => { e.dataset.display = e.style.display; e.style.display = "none"; });
+        const text = document.body.innerText;
+        hidden.forEach(e => { e.style.display = e.dataset.display; });
+        return text;
+    }""", NOT_OURS)
+    return [t for t in texts if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", shown)]
+
+
+def choose_language(page: Any, lang: str) -> None:
+    """Through the header's menu, as a person would."""
+    page.locator("#lang-menu summary").click()
+    page.locator(f'#lang-menu a[hreflang="{lang}"]').click()
+    page.wait_for_function(f"document.documentElement.lang === '{lang}'")
+
+
+def seed(live: Any) -> dict[str, str]:
+    records = live.services.records
+    admin = Principal(USER, Role.admin)
+    live.user("admin", USER)
+    # Names without English words: the check reads every word on the page.
+    hazard, _ = records.create(admin, "hazard", {
+        "name": "Ağdam-7", "hazard_kind": "SHA", "date_reported": "2021-03-04",
+        "geometry": box(46.93, 39.99, 46.932, 39.992).__geo_interface__})
+    accident, _ = records.create(admin, "accident", {
+        "accident_date": date(2022, 5, 1).isoformat(), "accident_kind": "mine",
+        "geometry": Point(46.931, 39.991).__geo_interface__})
+    for kind, rec in (("hazard", hazard), ("accident", accident)):
+        rid = uuid.UUID(rec["id"])
+        records.transition(admin, kind, rid, "submit", None, 1)
+        records.transition(admin, kind, rid, "approve", None, 2)
+    return {"hazard": hazard["id"], "accident": accident["id"]}
+
+
+def screenshot(page: Any, name: str, tmp: Path) -> None:
+    path = tmp / name
+    page.screenshot(path=str(path), full_page=False)
+    if os.environ.get("MINEACTION_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, SCREENSHOTS / name)
+
+
+@pytest.fixture(scope="module")
+def ids(live: Any) -> dict[str, str]:
+    return seed(live)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_english_left_on_any_page(page: Any, live: Any, ids: dict[str, str], lang: str,
+                                     tmp_path: Path) -> None:
+    texts = english_left(lang)
+    # the check itself: the English page shows catalogue texts it would flag
+    live.login(page, "admin", USER)
+    page.goto(live.url + "/dashboard")
+    assert {"Dashboard", "Casualties per year"} <= set(visible_english(page, texts))
+
+    choose_language(page, lang)
+    assert page.url.endswith("/dashboard")  # the menu brings the person back
+    found: dict[str, list[str]] = {}
+    for path in PAGES:
+        page.goto(live.url + path.format(**ids))
+        page.wait_for_load_state("load")
+        html = page.locator("html")
+        assert html.get_attribute("lang") == lang
+        assert html.get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+        if left := visible_english(page, texts):
+            found[path] = left
+        if lang in ("az", "ar") and path in ("/dashboard", "/records/hazards/{hazard}"):
+            page.wait_for_timeout(500)  # the record's map draws after load
+            name = "dashboard" if path == "/dashboard" else "record"
+            screenshot(page, f"{name}-{lang}.png", tmp_path)
+    assert not found, f"{lang}: English left on the pages: {found}"
+    assert page.js_errors == []
+
+    # the sign-in page, signed out: the cookie keeps the language
+    page.locator("#logout").click()
+    page.wait_for_url(live.url + "/")
+    page.goto(live.url + "/login")
+    assert page.locator("html").get_attribute("lang") == lang
+    assert not visible_english(page, texts)
+
+
+def test_arabic_mirrors_the_layout(page: Any, live: Any, ids: dict[str, str]) -> None:
+    """Right to left: the header's user box and table cells start on the right."""
+    live.login(page, "admin", USER)
+    page.goto(live.url + "/records/hazards")
+    choose_language(page, "ar")
+    who = page.locator("#who").bounding_box()
+    brand = page.locator(".brand").bounding_box()
+    assert brand["x"] > who["x"], "the brand should be on the right, the user box left"
+    align = page.locator("table th").first.evaluate("e => getComputedStyle(e).textAlign")
+    assert align in ("start", "right")
+    assert page.locator("table th").first.evaluate("e => getComputedStyle(e).direction") == "rtl"
+
+
+def test_the_browser_language_is_the_default(new_page: Any, live: Any) -> None:
+    page = new_page()
+    page.context.set_extra_http_headers({"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
+    page.goto(live.url + "/login")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    assert page.locator("h1").inner_text() == "Войти"
+    # a script's text in the page's language (common.js t())
+    page.locator("#login-form button[type=submit]").click()
+    assert page.locator("#login-error").inner_text() == "Введите имя пользователя и пароль."
