@@ -101,17 +101,25 @@ def collection_of(kind: str) -> Collection:
 class OgcFeatures:
     """The OGC API Features core of the server: collections, queryables, items."""
 
-    def __init__(self, records: Records) -> None:
+    def __init__(self, records: Records, *, nonspatial: bool = True) -> None:
         self.records = records
         self.store = records.store
+        # Whether kinds without a geometry are collections too (settings
+        # `ogc_nonspatial_collections`).
+        self.nonspatial = nonspatial
+
+    def offered(self, kind: str) -> bool:
+        """Whether `kind` is a collection of this API, for anyone."""
+        return self.nonspatial or collection_of(kind).has_geometry
 
     def collections(self, access: Access) -> list[Collection]:
         """The collections the principal sees record by record, in registry order."""
-        return [collection_of(kind) for kind in REGISTRY if access.may_list(kind)]
+        return [collection_of(kind) for kind in REGISTRY
+                if self.offered(kind) and access.may_list(kind)]
 
     def collection(self, access: Access, collection_id: str) -> Collection:
         kind = BY_COLLECTION.get(collection_id)
-        if kind is None:
+        if kind is None or not self.offered(kind):
             raise NotFoundError(f"no collection {collection_id!r}: see /collections")
         if not access.may_list(kind):
             # As the records API answers it (services/records.py).

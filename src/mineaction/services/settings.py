@@ -55,6 +55,11 @@ class Settings(BaseSettings):
                                    "when a list does not say.")
     max_page_size: int = Field(1000, ge=1, le=10_000, description="Largest `limit` a list "
                                "accepts.")
+    ogc_nonspatial_collections: bool = Field(
+        True, description="OGC API Features (/ogc) also offers the record kinds without "
+        "a geometry (victims, activities, organisations, sources) as collections of "
+        "features with a null geometry, as GeoJSON allows. Off: the spatial kinds only, "
+        "for clients that refuse null geometries (docs/ogc-api.md).")
     session_hours: float = Field(12, gt=0, description="Lifetime of a browser session.")
     cookie_secure: bool = Field(False, description="Send the session cookie only over "
                                 "HTTPS (set true behind a TLS proxy).")

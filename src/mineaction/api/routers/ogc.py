@@ -21,7 +21,9 @@ from mineaction import __version__
 from mineaction.access.visibility import Access
 from mineaction.api.negotiation import GEOJSON, dumps, feature, features
 from mineaction.api.ogc_html import page
+from mineaction.api.ogc_openapi import ogc_openapi
 from mineaction.api.routers.records import next_page_url
+from mineaction.domain.registry import REGISTRY
 from mineaction.http.deps import PrincipalDep, ServicesDep
 from mineaction.http.errors import ERROR_RESPONSES
 from mineaction.http.params import parse_bbox
@@ -32,6 +34,7 @@ from mineaction.services.ogc_features import (
     Collection,
     ItemsRequest,
     OgcFeatures,
+    collection_of,
 )
 
 OGC = "/ogc"
@@ -114,6 +117,10 @@ def _self_links(request: Request, media_type: str = JSON) -> list[dict[str, Any]
                 f="json" if html else "html"))}]
 
 
+def _features(svc: Services) -> OgcFeatures:
+    return OgcFeatures(svc.records, nonspatial=svc.settings.ogc_nonspatial_collections)
+
+
 def _access(svc: Services, who: Any) -> Access:
     return svc.records.access(who)
 
@@ -128,8 +135,10 @@ def landing(request: Request, f: FormatQ = None) -> Response:
             "links": [*_self_links(request),
                       {"rel": "service-desc", "type": OPENAPI_JSON, "href": f"{base}/api",
                        "title": "The API definition (OpenAPI)"},
-                      {"rel": "service-doc", "type": HTML, "href": "/api/v1/docs",
-                       "title": "The API documentation"},
+                      *([{"rel": "service-doc", "type": HTML,
+                          "href": f"{str(request.base_url).rstrip('/')}/api/v1/docs",
+                          "title": "The API documentation"}]
+                        if request.app.state.services.settings.docs_enabled else []),
                       {"rel": "conformance", "type": JSON, "href": f"{base}/conformance",
                        "title": "Conformance classes"},
                       {"rel": "data", "type": JSON, "href": f"{base}/collections",
@@ -140,10 +149,17 @@ def landing(request: Request, f: FormatQ = None) -> Response:
 @router.get("/api", summary="The API definition (OpenAPI) of the OGC API endpoints")
 def api_definition(request: Request) -> Response:
     _check_params(request, PAGE_PARAMS)
-    full = request.app.openapi()
-    doc = {**full, "paths": {p: ops for p, ops in full["paths"].items()
-                             if p == OGC or p.startswith(OGC + "/")}}
+    settings = request.app.state.services.settings
+    doc = ogc_openapi(request.app.openapi(), server=_base(request),
+                      collections=[collection_of(k).id for k in REGISTRY
+                                   if _features(request.app.state.services).offered(k)],
+                      default_limit=_default_limit(settings),
+                      max_limit=settings.max_page_size)
     return Response(dumps(doc), media_type=OPENAPI_JSON)
+
+
+def _default_limit(settings: Any) -> int:
+    return min(10, int(settings.max_page_size))
 
 
 @router.get("/conformance", summary="Conformance classes the OGC API declares")
@@ -180,7 +196,7 @@ def collections(request: Request, svc: ServicesDep, who: PrincipalDep,
                 f: FormatQ = None) -> Response:
     _check_params(request, PAGE_PARAMS)
     base = _base(request)
-    found = OgcFeatures(svc.records).collections(_access(svc, who))
+    found = _features(svc).collections(_access(svc, who))
     body = {"collections": [_collection_body(base, c) for c in found],
             "links": _self_links(request)}
     return _answer(request, f, "Collections", body)
@@ -190,7 +206,7 @@ def collections(request: Request, svc: ServicesDep, who: PrincipalDep,
 def collection(request: Request, svc: ServicesDep, who: PrincipalDep,
                collectionId: str, f: FormatQ = None) -> Response:  # noqa: N803 - OGC's name
     _check_params(request, PAGE_PARAMS)
-    c = OgcFeatures(svc.records).collection(_access(svc, who), collectionId)
+    c = _features(svc).collection(_access(svc, who), collectionId)
     return _answer(request, f, c.title, _collection_body(_base(request), c))
 
 
@@ -200,7 +216,7 @@ def collection(request: Request, svc: ServicesDep, who: PrincipalDep,
 def queryables(request: Request, svc: ServicesDep, who: PrincipalDep,
                collectionId: str, f: FormatQ = None) -> Response:  # noqa: N803
     _check_params(request, PAGE_PARAMS)
-    ogc = OgcFeatures(svc.records)
+    ogc = _features(svc)
     access = _access(svc, who)
     c = ogc.collection(access, collectionId)
     url = f"{_base(request)}/collections/{c.id}/queryables"
@@ -294,7 +310,7 @@ def items(
     f: FormatQ = None,
 ) -> Response:
     _check_params(request, ITEMS_PARAMS)
-    ogc = OgcFeatures(svc.records)
+    ogc = _features(svc)
     access = _access(svc, who)
     c = ogc.collection(access, collectionId)
     if filter_lang not in (None, "cql2-text"):
@@ -307,7 +323,7 @@ def items(
     settings = svc.settings
     req = ItemsRequest(bbox=_bbox(bbox, bbox_crs), date_from=date_from, date_to=date_to,
                        filter=filter_, after_fid=_after(cursor),
-                       limit=_limit(limit, min(10, settings.max_page_size),
+                       limit=_limit(limit, _default_limit(settings),
                                     settings.max_page_size))
     found = ogc.items(access, c.kind, req)
     html = _wants_html(request, f)
@@ -330,7 +346,7 @@ def item(request: Request, svc: ServicesDep, who: PrincipalDep, collectionId: st
          featureId: str, crs: CrsQ = None, f: FormatQ = None) -> Response:  # noqa: N803
     _check_params(request, ITEM_PARAMS)
     _check_crs("crs", crs)
-    ogc = OgcFeatures(svc.records)
+    ogc = _features(svc)
     access = _access(svc, who)
     c = ogc.collection(access, collectionId)
     body = feature(ogc.item(access, c.kind, featureId))
