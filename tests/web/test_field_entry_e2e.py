@@ -248,3 +248,53 @@ def test_victims_added_within_the_accident_form(device: Any, live: Any) -> None:
     assert sorted((v.outcome.value, v.age) for v in victims) == [("injured", 15), ("killed", 34)]
     assert all(v.status.value == "draft" for v in victims)
     assert page.errors == []
+
+
+def _png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+    raw = b"".join(b"\x00" + b"\x00\x80\xff" * 40 for _ in range(30))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 30, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_a_photo_and_a_document_attached_to_a_record(device: Any, live: Any) -> None:
+    from mineaction.access.roles import Principal, Role
+
+    name = f"ed-{uuid.uuid4().hex[:6]}"
+    page = device()
+    live.login(page, "editor", name)
+    created, _ = live.services.records.create(Principal(name, Role.editor), "accident", {
+        "accident_date": "2023-04-02", "place_name": "Vereda Fotos"})
+    page.goto(f"{live.url}/records/accidents/{created['id']}")
+    form = page.locator("#attachment-upload")
+    form.get_by_label(re.compile("^Photo or document")).set_input_files(
+        files=[{"name": "marking.png", "mimeType": "image/png", "buffer": _png()}])
+    form.get_by_label("Caption").fill("Marking at the school path")
+    form.get_by_role("button", name="Attach").click()
+    thumb = page.locator("#attachments img.attachment-thumb")
+    thumb.wait_for()
+    assert thumb.get_attribute("alt") == "Marking at the school path"
+    page.wait_for_function("() => document.querySelector('#attachments img').naturalWidth === 40")
+    # A PDF is listed with a download link, no thumbnail.
+    form.get_by_label(re.compile("^Photo or document")).set_input_files(
+        files=[{"name": "acta.pdf", "mimeType": "application/pdf",
+                "buffer": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"}])
+    form.get_by_role("button", name="Attach").click()
+    link = page.get_by_role("link", name="acta.pdf")
+    link.wait_for()
+    assert page.locator("#attachments img").count() == 1
+    with page.expect_download() as got:
+        link.click()
+    assert got.value.suggested_filename == "acta.pdf"
+    # A web page posing as a photo is refused, named.
+    page.goto(f"{live.url}/records/accidents/{created['id']}")
+    form.get_by_label(re.compile("^Photo or document")).set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": b"<html>hi</html>"}])
+    form.get_by_role("button", name="Attach").click()
+    assert "photo.png is not a JPEG, PNG, WebP or PDF file" in page.locator("main").inner_text()
+    assert page.errors == []

@@ -42,6 +42,7 @@ from mineaction.reports.i18n import N_
 from mineaction.services import browse as browsing
 from mineaction.services import dashboard as figures
 from mineaction.services import links, maps
+from mineaction.services.attachments import MAX_BYTES, Attachments
 from mineaction.services.errors import ServiceError
 from mineaction.services.geometry_qa import GeometryChecks
 from mineaction.web import WEB, charts, core, i18n, tiles
@@ -343,9 +344,10 @@ def record_page(request: Request, svc: ServicesDep, who: WhoDep, collection: str
                   sources=sources, actions=actions, geometry=data.get("geometry"),
                   geometry_faults=GeometryChecks(svc.store, policy, svc.records.public_decimals
                                                  ).for_record(who, kind, record_id),
-                  # The scans and photos kept with a minefield record (issue 18).
-                  attachments=svc.minefields.attachments(who, uuid.UUID(record_id))
-                  if kind == "minefield_record" and not who.is_public else [])
+                  # Photos and documents of any record (issue 21, 3; issue 18's scans of a
+                  # minefield record among them), for signed-in readers of the record.
+                  attachments=Attachments(svc.records).of_record(who, kind, uuid.UUID(record_id))
+                  if not who.is_public else [], max_attachment_mb=MAX_BYTES // 2**20)
 
 
 @router.get("/imports", response_class=HTMLResponse)
