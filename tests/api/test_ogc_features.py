@@ -527,3 +527,19 @@ def test_ogctests_core_suite_passes(api: Api, served: str,
         code = suite.run_ogctests("features/core", test_client=client,
                                   flags=["-q", "-p", "no:cacheprovider", "-p", "no:randomly"])
     assert code == 0, "ogctests' core suite failed: its report is above"
+
+
+def test_the_documented_filters_run(api: Api, repo_root: Any) -> None:
+    """Every filter example of docs/ogc-api.md is accepted and selects something."""
+    seed(api.services.store)
+    text = (repo_root / "docs" / "ogc-api.md").read_text()
+    block = text.split("## Filters (CQL2 text)", 1)[1].split("As a URL", 1)[0]
+    examples = [line.strip() for line in block.splitlines() if line.startswith("    ")]
+    assert len(examples) >= 8
+    viewer = api.as_("viewer")
+    for example in examples:
+        coll = "hazards" if "hazard_status" in example else "accidents"
+        r = viewer.get(f"/ogc/collections/{coll}/items", params={"filter": example})
+        assert r.status_code == 200, (example, r.text)
+        if coll == "accidents":
+            assert r.json()["numberMatched"] > 0, example
