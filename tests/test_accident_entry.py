@@ -16,7 +16,7 @@ from mineaction.access.roles import Policy, Principal, Role
 from mineaction.audit.log import attach
 from mineaction.audit.schema import AUDIT_LOG
 from mineaction.services.accident_entry import MAX_VICTIMS, create_accident_with_victims
-from mineaction.services.errors import Forbidden, Invalid, Unauthorized
+from mineaction.services.errors import Conflict, Forbidden, Invalid, Unauthorized
 from mineaction.services.records import Records
 from mineaction.store import open_store
 from mineaction.store.query import Query
@@ -105,3 +105,11 @@ def test_who_may_enter_them(records: Records) -> None:
         create_accident_with_victims(records, FIELD, ACCIDENT,
                                      [{"outcome": "injured"}] * (MAX_VICTIMS + 1))
     assert _count(records, "accident") == 0
+
+
+def test_an_accident_sent_twice_is_refused_whole(records: Records) -> None:
+    first = create_accident_with_victims(records, FIELD, ACCIDENT, [{"outcome": "killed"}])
+    with pytest.raises(Conflict, match="nothing was saved"):
+        create_accident_with_victims(records, FIELD, {**ACCIDENT, "id": first.accident["id"]},
+                                     [{"outcome": "injured"}])
+    assert _count(records, "accident") == 1 and _count(records, "victim") == 1

@@ -25,7 +25,13 @@ from mineaction.access.roles import Principal, may_create, may_edit
 from mineaction.domain.enums import WorkflowStatus
 from mineaction.domain.models import Accident, Record, Victim
 from mineaction.domain.rules import RuleError
-from mineaction.services.errors import FieldError, Forbidden, Invalid, Unauthorized
+from mineaction.services.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    Unauthorized,
+)
 from mineaction.services.records import Records
 from mineaction.store import codec
 from mineaction.store.base import Store, WriteEvent
@@ -97,8 +103,14 @@ def create_accident_with_victims(records: Records, p: Principal, accident: Mappi
             raise Forbidden("you may create records only for your own organisation")
     stamp = datetime.now(UTC)
     store = records.store
-    with store.transaction() as conn:
-        written = [_insert(conn, store, r, p.username, stamp) for r in (saved_accident, *people)]
+    try:
+        with store.transaction() as conn:
+            written = [_insert(conn, store, r, p.username, stamp)
+                       for r in (saved_accident, *people)]
+    except sa.exc.IntegrityError:
+        # An id or (dataset, external id) already taken, e.g. a draft sent twice.
+        raise Conflict(f"an accident with the id {saved_accident.id} or its key already "
+                       "exists: nothing was saved") from None
     return Saved(records.present(p, written[0]), 1, [str(v.id) for v in written[1:]])
 
 
