@@ -101,6 +101,15 @@ def test_every_field_label_is_marked() -> None:
 
     shown = {label_of(name) for model in ENTITIES.values() for name in model.model_fields}
     assert shown <= set(FIELD_LABELS), sorted(shown - set(FIELD_LABELS))
+    from enum import Enum
+
+    from mineaction.domain import enums
+    from mineaction.web.field_labels import VALUE_LABELS
+
+    values = {m.value.replace("_", " ") for e in vars(enums).values()
+              if isinstance(e, type) and issubclass(e, Enum) and e is not enums.StrEnum
+              for m in e if len(m.value) > 1 and m.value not in ("SHA", "CHA")}
+    assert values <= set(VALUE_LABELS), sorted(values - set(VALUE_LABELS))
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -144,11 +153,14 @@ def test_numbers_and_dates_follow_the_language() -> None:
             self.state = type("State", (), {})()
 
     page = env.from_string("{{ 1234567.891|num(1) }}|{{ '2024-01-31'|date('long') }}|"
-                           "{{ 12500|area }}|{{ _('Dashboard') }}")
+                           "{{ 12500|area }}|{{ _('Dashboard') }}|{{ 'worked_on'|value }}|"
+                           "{{ '2021-03-04'|value }}|{{ 'Ağdam'|value }}")
     assert page.render(request=Request("en")) == (
-        "1,234,567.9|January 31, 2024|12,500 m² (1.25 ha)|Dashboard")
+        "1,234,567.9|January 31, 2024|12,500 m² (1.25 ha)|Dashboard|worked_on|"
+        "March 4, 2021|Ağdam")
     es = page.render(request=Request("es")).split("|")
     assert es[0] == "1.234.567,9" and es[1] == "31 de enero de 2024" and es[3] == "Panel"
+    assert es[4:] == ["en curso de intervención", "4 de marzo de 2021", "Ağdam"]
     ru = page.render(request=Request("ru")).split("|")
     assert ru[0] == "1\xa0234\xa0567,9" and "января" in ru[1]
     assert page.render(request=Request("ar")).split("|")[3] != "Dashboard"

@@ -4,7 +4,7 @@ for screen readers. Enough for a dashboard's bars; reports/ draws the publicatio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
@@ -25,8 +25,10 @@ def _nice_max(value: float) -> float:
 
 
 def stacked_bars(rows: Sequence[dict[str, Any]], x: str, keys: Sequence[str], *,
-                 title: str, width: int = 760, height: int = 260) -> Markup:
-    """Vertical bars of rows[x], stacked by `keys` (counts)."""
+                 title: str, width: int = 760, height: int = 260,
+                 names: Callable[[str], str] = str) -> Markup:
+    """Vertical bars of rows[x], stacked by `keys` (counts); `names` words a key in the
+    page's language (web/i18n.py's translator, issue 22)."""
     left, bottom, top, right = 48, 36, 14, 8
     plot_w, plot_h = width - left - right, height - top - bottom
     # A count hidden from the public (None) draws nothing: its bar part is left out.
@@ -55,7 +57,7 @@ def stacked_bars(rows: Sequence[dict[str, Any]], x: str, keys: Sequence[str], *,
                 w = max(bar_w - 2, 1)
                 parts.append(f'<rect x="{bx + 1:.1f}" y="{y - h:.1f}" width="{w:.1f}"'
                              f' height="{h:.1f}" fill="{COLOURS.get(k, "#666")}">'
-                             f'<title>{escape(str(r[x]))}: {v:,} {escape(k)}</title></rect>')
+                             f'<title>{escape(str(r[x]))}: {v:,} {escape(names(k))}</title></rect>')
                 y -= h
         if i % label_every == 0:
             parts.append(f'<text x="{bx + bar_w / 2:.1f}" y="{height - bottom + 16}" '
@@ -65,8 +67,9 @@ def stacked_bars(rows: Sequence[dict[str, Any]], x: str, keys: Sequence[str], *,
 
 
 def hbars(rows: Sequence[dict[str, Any]], label: str, value: str, *, title: str,
-          colour_by_label: bool = True, width: int = 360, unit: str = "") -> Markup:
-    """Horizontal bars, one per row."""
+          colour_by_label: bool = True, width: int = 360, unit: str = "",
+          names: Callable[[str], str] = str) -> Markup:
+    """Horizontal bars, one per row; `names` words a label in the page's language."""
     bar_h, gap, left, right = 26, 8, 130, 70
     height = max(1, len(rows)) * (bar_h + gap) + gap
     vmax = max((float(r[value] or 0) for r in rows), default=0) or 1
@@ -76,7 +79,7 @@ def hbars(rows: Sequence[dict[str, Any]], label: str, value: str, *, title: str,
         y = gap + i * (bar_h + gap)
         w = (width - left - right) * float(r[value] or 0) / vmax
         colour = COLOURS.get(str(r[label]), "#0072b2") if colour_by_label else "#0072b2"
-        name = str(r[label]).replace("_", " ")
+        name = names(str(r[label]).replace("_", " "))
         parts.append(f'<text x="{left - 6}" y="{y + bar_h * 0.68:.1f}" text-anchor="end" '
                      f'class="tick">{escape(name)}</text>')
         parts.append(f'<rect x="{left}" y="{y}" width="{max(w, 1):.1f}" height="{bar_h}" '

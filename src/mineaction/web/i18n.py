@@ -15,6 +15,8 @@ shared Jinja environment serves every language at once without any global state.
 from __future__ import annotations
 
 import gettext as _gettext
+import re
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -43,6 +45,8 @@ COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 router = APIRouter(include_in_schema=False)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 # Values the pages show as words, translated with tr(): the kinds of record (singular and
 # as list titles), workflow statuses, the users' and victims' roles and outcomes. Marked
@@ -75,6 +79,9 @@ CLAIM_LABELS = (
     N_("map accuracy claimed"), N_("explosions outside mapped areas claimed"),
     N_("risk education beneficiaries"), N_("month"),
 )
+# The Landmine Monitor's device groups of the dashboard's finds (analysis/dimensions.py).
+DEVICE_GROUPS = (N_("antipersonnel mine"), N_("antivehicle mine"),
+                 N_("cluster munition remnant"), N_("other erw"), N_("unspecified"))
 
 def _accepted(header: str) -> list[str]:
     """Accept-Language's tags, most wanted first ("az-AZ,az;q=0.9,en;q=0.5")."""
@@ -148,6 +155,28 @@ def field_label(context: Context, name: str) -> str:
 
 
 @pass_context
+def field_value(context: Context, value: object) -> str:
+    """A record's value as the page shows it: an enumeration's code in words of the page's
+    language (field_labels.VALUE_LABELS), a date or a time in the language's form; other
+    values as they are."""
+    if isinstance(value, list | tuple):
+        return ", ".join(field_value(context, v) for v in value)
+    if not isinstance(value, str):
+        return "" if value is None else str(value)
+    words = value.replace("_", " ")
+    translated = _catalogue(_lang(context)).gettext(words)
+    if translated != words:
+        return translated
+    if ISO_DATE.fullmatch(value):
+        return fmt_date(context, value, "long")
+    if ISO_TIME.match(value):
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return dates.format_datetime(moment, format="medium", tzinfo=moment.tzinfo,
+                                     locale=Locale.parse(_lang(context)))
+    return value
+
+
+@pass_context
 def fmt_number(context: Context, value: float | int | None, digits: int = 0) -> str:
     """A number in the page's language (1,234.5 / 1.234,5 / 1 234,5)."""
     if value is None:
@@ -214,6 +243,13 @@ def js_strings(context: Context) -> dict[str, str]:
 
 
 @pass_context
+def translator(context: Context) -> Callable[[str], str]:
+    """The page language's gettext, for Python helpers that word their own labels
+    (charts.py's bars)."""
+    return _catalogue(_lang(context)).gettext
+
+
+@pass_context
 def page_language(context: Context) -> dict[str, Any]:
     lang = _lang(context)
     return {"code": lang, "dir": "rtl" if lang in RIGHT_TO_LEFT else "ltr",
@@ -228,8 +264,10 @@ def install(env: Environment) -> None:
     env.globals["tr"] = translate
     env.globals["js_strings"] = js_strings
     env.globals["page_language"] = page_language
+    env.globals["translator"] = translator
     env.filters["tr"] = translate
     env.filters["label"] = field_label
+    env.filters["value"] = field_value
     env.filters["num"] = fmt_number
     env.filters["count"] = fmt_count
     env.filters["pct"] = fmt_percent
