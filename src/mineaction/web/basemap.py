@@ -5,8 +5,9 @@ other clients) and cut into vector tiles for the map (issue 4).
 Detail (issue 21): Natural Earth 1:10m land, lakes, rivers and populated places
 (mineaction/data/ne10m_*.geojson.gz, built by scripts/build_basemap_data.py) travel in
 the same tiles as layers `land`, `lakes`, `rivers` and `places` (web/basemap_layers.py),
-up to zoom MAX_ZOOM, past which the map over-zooms. Rivers, lakes and places appear one
-zoom before Natural Earth's own `min_zoom` for them: fewer and larger ones zoomed out.
+up to zoom MAX_ZOOM, past which the map over-zooms. Rivers and lakes appear one zoom
+before Natural Earth's own `min_zoom` for them, places at it: fewer and larger ones
+zoomed out.
 
 Why tiles: handed the whole world as GeoJSON, MapLibre's worker cut its tiles itself,
 which held up the first render by 0.5 to 1.5 s on our 2-core machine. Cutting a tile here
@@ -69,11 +70,13 @@ def _value(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-def _first_zoom(props: dict[str, Any]) -> float:
-    """One zoom before Natural Earth's rounded `min_zoom`: a town of 6.7 from zoom 6.
-    (Flooring it instead put 3,700 more towns in every country-zoom tile, whose labels
-    cost the first render half a second of placement.)"""
-    return max(0.0, round(props.get("min_zoom") or 0) - 1)
+def _first_zoom(props: dict[str, Any], before: int = 1) -> float:
+    """`before` zooms before Natural Earth's rounded `min_zoom` (a river of 6.7 from zoom
+    6). Places keep Natural Earth's own (`before=0`): a label costs the map's layout and
+    placement on every zoom, and a town one zoom early put 2,400 more of them in every
+    country-zoom tile (the first render 0.4 s and each pan or zoom 0.2 s slower on a
+    2-core laptop)."""
+    return max(0.0, round(props.get("min_zoom") or 0) - before)
 
 
 def place_rank(props: dict[str, Any]) -> int:
@@ -98,7 +101,7 @@ def detail_layers() -> list[TileLayer]:
                                ("scalerank", int(p.get("scalerank") or 0)),
                                ("labelrank", int(p.get("labelrank") or 0)),
                                ("pop_max", int(p.get("pop_max") or 0))),
-                              _first_zoom(p)))
+                              _first_zoom(p, before=0)))
     return [TileLayer("land", explode(land)), TileLayer("lakes", explode(named["lakes"])),
             TileLayer("rivers", explode(named["rivers"])), TileLayer("places", places)]
 
