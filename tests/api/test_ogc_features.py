@@ -284,6 +284,8 @@ def test_queryables_describe_the_fields(api: Api) -> None:
     {"filter": "S_INTERSECTS(geometry, BBOX(1, 2, 0, 0))"},
     {"filter": "T_AFTER(accident_date, DATE('2020-01-01'))"},
     {"filter": "accident_kind = 'mine'", "filter-lang": "cql2-json"},
+    {"filter": "NOT " * 900 + "version = 1"}, {"filter": " AND ".join(["version = 1"] * 200)},
+    {"filter": "version = 1 OR " * 300 + "version = 2"},
     {"bbox": "1,2,3"}, {"bbox": "10,0,0,1"}, {"bbox-crs": "EPSG:3857", "bbox": "0,0,1,1"},
     {"datetime": "yesterday"}, {"datetime": "2020-01-01/2019-01-01"},
     {"limit": "unlimited"}, {"limit": "0"}, {"limit": "-3"}, {"cursor": "x"},

@@ -20,6 +20,7 @@ finds; at most `MAX_SPATIAL_CANDIDATES` of them, or the filter is refused as too
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -45,8 +46,11 @@ QUERYABLE_KINDS = frozenset({"uuid", "text", "int", "float", "bool", "date", "da
                              "enum", "geometry"})
 # Records an S_INTERSECTS may test one by one (inside the literal's envelope).
 MAX_SPATIAL_CANDIDATES = 50_000
-# The longest filter accepted: a filter is a few conditions, not a program.
+# The longest filter accepted, and its deepest nesting (a chain of ANDs nests one level a
+# term): a filter is a few conditions, not a program, and each level is a Python and a
+# SQLAlchemy stack frame.
 MAX_FILTER_CHARS = 4_000
+MAX_FILTER_DEPTH = 100
 _JSON_TYPES = {"uuid": ("string", "uuid"), "text": ("string", None),
                "enum": ("string", None), "int": ("integer", None),
                "float": ("number", None), "bool": ("boolean", None),
@@ -171,8 +175,6 @@ class OgcFeatures:
 
     def item(self, access: Access, kind: str, feature_id: str) -> dict[str, Any]:
         """One record as the principal may see it: the records API's GET by id."""
-        import uuid
-
         try:
             record_id = uuid.UUID(feature_id)
         except ValueError:
@@ -246,13 +248,18 @@ class _Translator:
         self.allowed = allowed
         self.table = entity_table(kind)
 
-    def condition(self, node: Any) -> Any:
+    def condition(self, node: Any, depth: int = 0) -> Any:
+        if depth > MAX_FILTER_DEPTH:
+            raise _bad(f"the filter nests more than {MAX_FILTER_DEPTH} conditions deep "
+                       "(use IN for a list of values)")
         if isinstance(node, ast.And):
-            return sa.and_(self.condition(node.lhs), self.condition(node.rhs))
+            return sa.and_(self.condition(node.lhs, depth + 1),
+                           self.condition(node.rhs, depth + 1))
         if isinstance(node, ast.Or):
-            return sa.or_(self.condition(node.lhs), self.condition(node.rhs))
+            return sa.or_(self.condition(node.lhs, depth + 1),
+                          self.condition(node.rhs, depth + 1))
         if isinstance(node, ast.Not):
-            return sa.not_(self.condition(node.sub_node))
+            return sa.not_(self.condition(node.sub_node, depth + 1))
         if type(node) in _COMPARISONS:
             return self._comparison(node)
         if isinstance(node, ast.Between):

@@ -30,6 +30,7 @@ from mineaction.http.params import parse_bbox
 from mineaction.services.container import Services
 from mineaction.services.errors import Invalid
 from mineaction.services.ogc_features import (
+    MAX_FILTER_CHARS,
     BadRequest,
     Collection,
     ItemsRequest,
@@ -303,7 +304,8 @@ def items(
                                            "record's date", max_length=100)] = None,
     filter_: Annotated[str | None, Query(alias="filter", description="A CQL2-text filter "
                                          "on the collection's queryables",
-                                         max_length=4000)] = None,
+                                         # past the service's own limit, which says 400
+                                         max_length=2 * MAX_FILTER_CHARS)] = None,
     filter_lang: Annotated[str | None, Query(alias="filter-lang", max_length=40)] = None,
     filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
     crs: CrsQ = None,
