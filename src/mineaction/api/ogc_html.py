@@ -48,7 +48,8 @@ def page(title: str, body: dict[str, Any]) -> str:
 def _links(links: list[dict[str, Any]]) -> str:
     if not links:
         return ""
-    items = "".join(f'<li><a href="{escape(str(link["href"]))}">{escape(str(link.get("title") or link["rel"]))}</a>'
+    items = "".join(f'<li><a href="{escape(str(link["href"]))}">'
+                    f'{escape(str(link.get("title") or link["rel"]))}</a>'
                     f' ({escape(str(link.get("type", "")))})</li>' for link in links)
     return f"<ul>{items}</ul>"
 
