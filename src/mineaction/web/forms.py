@@ -16,6 +16,7 @@ from typing import Any
 
 from mineaction.domain.geometry import GeometryKind
 from mineaction.domain.models import ENTITIES
+from mineaction.reports.i18n import N_  # help texts translated in form.html (issue 22)
 
 # Kept by the store or computed: never typed in.
 SKIPPED = {"id", "status", "version", "created_at", "updated_at", "created_by", "updated_by",
@@ -68,7 +69,7 @@ def form_fields(kind: str, *, personal: bool) -> list[FieldSpec]:
         if name == "source_ids":
             # Chosen from a pick list of the sources (web/static/js/picklist.js).
             out.append(FieldSpec(name=name, label="Sources", widget="sources",
-                                 help="Type part of a source's title to link it."))
+                                 help=N_("Type part of a source's title to link it.")))
             continue
         geom = next((m for m in info.metadata if isinstance(m, GeometryKind)), None)
         annotation, _ = _unwrap(info.annotation)
@@ -94,7 +95,7 @@ def form_fields(kind: str, *, personal: bool) -> list[FieldSpec]:
         elif origin in (set, frozenset) and args and issubclass(args[0], Enum):
             spec.widget, spec.options = "checkboxes", [e.value for e in args[0]]
         elif origin is list:
-            spec.widget, spec.help = "list", "Separate several with commas."
+            spec.widget, spec.help = "list", N_("Separate several with commas.")
         elif annotation is date:
             spec.widget = "date"
         elif annotation is datetime:
@@ -104,7 +105,7 @@ def form_fields(kind: str, *, personal: bool) -> list[FieldSpec]:
         elif annotation is float:
             spec.widget = "number"
         elif annotation is uuid.UUID:
-            spec.widget, spec.help = "uuid", "Id of the linked record."
+            spec.widget, spec.help = "uuid", N_("Id of the linked record.")
         elif name in LONG_TEXT:
             spec.widget = "textarea"
         # pydantic Annotated[int, Field(ge=0)] arrives as int with metadata: handled above.
