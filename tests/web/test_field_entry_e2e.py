@@ -298,3 +298,140 @@ def test_a_photo_and_a_document_attached_to_a_record(device: Any, live: Any) -> 
     form.get_by_role("button", name="Attach").click()
     assert "photo.png is not a JPEG, PNG, WebP or PDF file" in page.locator("main").inner_text()
     assert page.errors == []
+
+
+def _accidents_at(live: Any, place: str) -> list[Any]:
+    from mineaction.store.query import Query
+
+    return [a for a in live.services.store.query(Query(kind="accident", limit=10_000)).items
+            if a.place_name == place]
+
+
+def test_a_form_saved_offline_is_sent_when_back_online(device: Any, live: Any) -> None:
+    page = device()
+    live.login(page, "field", f"flo-{uuid.uuid4().hex[:6]}")
+    page.goto(live.url + "/records/accidents/new")
+    page.locator('#draw-map[data-ready="true"]').wait_for()
+    place = f"Vereda offline {uuid.uuid4().hex[:6]}"
+    page.context.set_offline(True)
+    page.get_by_label("Accident date").fill("2023-05-06")
+    page.get_by_label("Place name").fill(place)
+    page.get_by_role("button", name="Add victim").click()
+    page.locator("#v1-outcome").select_option("injured")
+    page.get_by_role("button", name="Save as draft").click()
+    page.get_by_text("your form is kept on this device").wait_for()
+    outbox = page.locator("#offline-outbox li")
+    outbox.filter(has_text="waiting for the network").wait_for()
+    assert _accidents_at(live, place) == []
+    # Back online: sent by itself, with its victim; a link to the saved record.
+    page.context.set_offline(False)
+    page.locator('#offline-outbox li[data-state="sent"]').wait_for()
+    [accident] = _accidents_at(live, place)
+    href = page.locator('#offline-outbox li[data-state="sent"] a').get_attribute("href")
+    assert href == f"/records/accidents/{accident.id}"
+    from mineaction.store.query import Query
+
+    victims = [v for v in live.services.store.query(Query(kind="victim", limit=10_000)).items
+               if v.accident_id == accident.id]
+    assert [v.outcome.value for v in victims] == ["injured"]
+    # Nothing left to send: a new form page shows no outbox.
+    page.goto(live.url + "/records/accidents/new")
+    page.locator('#draw-map[data-ready="true"]').wait_for()
+    assert page.locator("#offline-outbox").is_hidden()
+    assert page.errors == []
+
+
+def test_an_offline_change_to_a_record_changed_meanwhile_is_a_conflict(device: Any,
+                                                                       live: Any) -> None:
+    from mineaction.access.roles import Principal, Role
+
+    name = f"eli-{uuid.uuid4().hex[:6]}"
+    editor = Principal(name, Role.editor)
+    records = live.services.records
+    created, _ = records.create(editor, "accident", {"place_name": "Loma vieja",
+                                                     "accident_date": "2022-01-01"})
+    rid = uuid.UUID(created["id"])
+    page = device()
+    live.login(page, "editor", name)
+    page.goto(f"{live.url}/records/accidents/{rid}/edit")
+    page.locator('#draw-map[data-ready="true"]').wait_for()
+    page.context.set_offline(True)
+    page.get_by_label("Place name").fill("Loma nueva (offline)")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("your form is kept on this device").wait_for()
+    # Meanwhile someone else saves version 2.
+    records.update(Principal("approver", Role.approver), "accident", rid,
+                   {"device_category": "uxo"}, 1, partial=True)
+    page.context.set_offline(False)
+    conflict = page.locator('#offline-outbox li[data-state="conflict"]')
+    conflict.wait_for()
+    assert "newer version (2)" in conflict.inner_text()
+    assert live.services.store.get("accident", rid).place_name == "Loma vieja"
+    conflict.get_by_role("button", name="Send mine over version 2").click()
+    page.locator('#offline-outbox li[data-state="sent"]').wait_for()
+    saved = live.services.store.get("accident", rid)
+    assert saved.place_name == "Loma nueva (offline)" and saved.version == 3
+    assert page.errors == []
+
+
+def test_the_new_record_form_opens_offline(device: Any, live: Any) -> None:
+    page = device()
+    live.login(page, "editor", f"sw-{uuid.uuid4().hex[:6]}")
+    page.goto(live.url + "/records/hazards/new")
+    page.wait_for_function(
+        "() => navigator.serviceWorker && navigator.serviceWorker.controller !== null",
+        timeout=20_000)
+    page.reload()  # now through the worker, which keeps the page
+    page.locator('#draw-map[data-ready="true"]').wait_for()
+    kept = page.evaluate("""async () => {
+        const c = await caches.open('mineaction-field-1');
+        const has = async (url) => !!(await c.match(url));
+        return [await has('/records/hazards/new'), await has('/web/static/js/form.js')];
+    }""")
+    assert kept == [True, True]
+    page.context.set_offline(True)
+    response = page.reload()
+    assert response is not None and response.from_service_worker
+    assert page.get_by_role("heading", name="New hazard").count() == 1
+    page.get_by_label("Name", exact=True).wait_for()
+    page.context.set_offline(False)
+    # An edit form, holding a record's data, is never kept.
+    from mineaction.access.roles import Principal, Role
+
+    created, _ = live.services.records.create(Principal("someone", Role.editor), "accident",
+                                              {"place_name": "Not kept"})
+    edit = f"/records/accidents/{created['id']}/edit"
+    live.login(page, "admin")
+    page.goto(live.url + edit)
+    page.locator('#draw-map[data-ready="true"]').wait_for()
+    assert page.evaluate("""async (url) => {
+        const c = await caches.open('mineaction-field-1'); return !!(await c.match(url));
+    }""", edit) is False
+
+
+def test_axe_finds_no_violation_in_the_field_entry_parts(browser: Any, live: Any) -> None:
+    from test_accessibility_e2e import _violations
+
+    for viewport in VIEWPORTS.values():
+        # bypass_csp: axe is injected as a script the pages' policy would refuse
+        ctx = browser.new_context(bypass_csp=True, **viewport)
+        ctx.set_default_timeout(15_000)
+        block_outside(ctx, [])
+        page = ctx.new_page()
+        live.login(page, "editor", f"axe-{uuid.uuid4().hex[:6]}")
+        page.goto(live.url + "/records/accidents/new")
+        page.locator('#draw-map[data-ready="true"]').wait_for()
+        for _ in range(2):
+            page.get_by_role("button", name="Add victim").click()
+        ctx.set_offline(True)
+        page.get_by_role("button", name="Save as draft").click()
+        page.locator("#offline-outbox li").first.wait_for()
+        found = _violations(page)
+        ctx.set_offline(False)
+        page.goto(live.url + "/records/hazards/new")
+        page.locator('#draw-map[data-ready="true"]').wait_for()
+        page.get_by_text("Type the corners").click()
+        page.locator("#offline-outbox li").first.wait_for()  # sent, and said so
+        found += _violations(page)
+        ctx.close()
+        assert found == [], "\n".join(found)

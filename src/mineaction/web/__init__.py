@@ -59,10 +59,11 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(site_check.router)
     app.include_router(priorities.router)
     # Field entry (#21): an accident saved with its victims; attachments of any record.
-    from mineaction.web import accident_entry, attachments
+    from mineaction.web import accident_entry, attachments, offline
 
     app.include_router(accident_entry.router)
     app.include_router(attachments.router)
+    app.include_router(offline.router)  # drafts kept offline: the forms' service worker
     app.include_router(reports.router)
     app.include_router(list_export.router)
     app.include_router(i18n.router)  # the header's language menu (issue 22)

@@ -7,6 +7,7 @@ import { Drawer } from "./draw.js";
 import { GpsControl } from "./gps.js";
 import { attachPicklists } from "./picklist.js";
 import { attachVictims } from "./victims_entry.js";
+import { attachOutbox, keep as keepOffline, registerFormWorker } from "./offline.js";
 
 const form = document.getElementById("record-form");
 const record = JSON.parse(document.getElementById("record-data").textContent || "{}");
@@ -19,6 +20,11 @@ let drawer = null;
 attachPicklists(form);
 const victimsSection = document.getElementById("victims-entry");
 const victimsEntry = victimsSection ? attachVictims(victimsSection) : null;
+// Drafts kept offline (issue 21, 3): the outbox of forms saved without a network.
+const savedOffline = el("p", { id: "saved-offline", class: "notice", role: "status", hidden: true });
+document.getElementById("form-error").after(savedOffline);
+attachOutbox(savedOffline);
+registerFormWorker();
 
 function fieldValues() {
   const body = {};
@@ -135,16 +141,30 @@ async function save() {
   if (await locationDoubted()) return;
   const body = fieldValues();
   const collection = form.dataset.collection;
-  let res;
+  let request;
   if (form.dataset.id) {
-    res = await api("PATCH", `/api/v1/${collection}/${form.dataset.id}`, body, { "If-Match": `"${version}"` });
+    request = { method: "PATCH", url: `/api/v1/${collection}/${form.dataset.id}`, body, headers: { "If-Match": `"${version}"` } };
   } else {
     for (const k of Object.keys(body)) if (body[k] === null || (Array.isArray(body[k]) && !body[k].length)) delete body[k];
     // A new accident with victims typed in: saved together, or none of them (issue 21, 3).
     const victims = victimsEntry ? victimsEntry.values() : [];
-    res = victims.length
-      ? await api("POST", "/web/api/accident-entry", { accident: body, victims })
-      : await api("POST", `/api/v1/${collection}`, body);
+    request = victims.length
+      ? { method: "POST", url: "/web/api/accident-entry", body: { accident: body, victims }, headers: {} }
+      : { method: "POST", url: `/api/v1/${collection}`, body, headers: {} };
+  }
+  let res;
+  try {
+    if (!navigator.onLine) throw new TypeError("offline");
+    res = await api(request.method, request.url, request.body, request.headers);
+  } catch {
+    // No network: kept in this browser and sent when it is back (static/js/offline.js).
+    const title = document.querySelector("h1").textContent.trim();
+    await keepOffline({ ...request, collection, recordId: form.dataset.id || null, label: title });
+    formError.textContent = "";
+    savedOffline.textContent = "No network: your form is kept on this device and will be sent when the network is back.";
+    savedOffline.hidden = false;
+    savedOffline.scrollIntoView();
+    return;
   }
   if (res.ok) {
     window.location.href = `/records/${collection}/${res.data.id}`;
@@ -177,7 +197,8 @@ if (mapEl) {
     if (undoBtn) undoBtn.disabled = !(d.mode === "polygon" && d.vertices.length > 0);
     if (d.mode === "polygon") help.textContent = `${d.vertices.length} corner(s). Click to add more; Finish when done.`;
     if (g && g.type === "Polygon") {
-      const res = await api("POST", "/web/api/area", { geometry: g });
+      const res = await api("POST", "/web/api/area", { geometry: g }).catch(() => null);
+      if (!res) { areaEl.textContent = "The area is computed by the server: not available offline."; return; }
       areaEl.textContent = res.data.ok
         ? `Area: ${res.data.area_m2.toLocaleString("en")} m² (${res.data.area_ha.toLocaleString("en")} ha)`
         : res.data.message;
@@ -244,7 +265,8 @@ if (mapEl) {
     const text = coordInput.value.trim();
     coordResult.replaceChildren();
     if (!text) return;
-    const res = await fetch(`/web/api/coordinates?text=${encodeURIComponent(text)}`).then((r) => r.json());
+    const res = await fetch(`/web/api/coordinates?text=${encodeURIComponent(text)}`).then((r) => r.json())
+      .catch(() => ({ ok: false, message: "Coordinates are read by the server: not available offline. Place the point on the map instead." }));
     if (!res.ok) {
       coordResult.append(el("span", { class: "field-error", text: res.message }));
       return;
