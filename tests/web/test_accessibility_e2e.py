@@ -96,3 +96,29 @@ def test_axe_finds_no_violation_on_any_page(device: Any, live: Any) -> None:
         admin.wait_for_timeout(300)
         found.update({f"admin {path}": v for v in [_violations(admin)] if v})
     assert not found, "\n".join(f"{page}: {v}" for page, vs in found.items() for v in vs)
+
+
+def test_map_features_are_reached_and_opened_by_keyboard(device: Any, live: Any) -> None:
+    """The records in view are listed as buttons after the filters: Tab reaches them, Enter
+    opens the popup a click opens, its link to the record focused."""
+    _seed(live)
+    page = device()
+    page.goto(f"{live.url}/")
+    first = page.locator("#features-in-view .feature-item").first
+    first.wait_for()
+    assert "in view" in page.inner_text("#features-in-view [role=status]")
+    page.focus("#place-q")
+    for _ in range(80):  # Tab through the sidebar's controls to the first record
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('feature-item')"):
+            break
+    else:
+        raise AssertionError("Tab never reached a record in view")
+    label = page.evaluate("document.activeElement.textContent")
+    page.keyboard.press("Enter")
+    popup = page.locator(".maplibregl-popup")
+    popup.wait_for()
+    assert label in popup.inner_text()
+    assert page.evaluate("document.activeElement.textContent") == "Open record"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live.url}/records/**")

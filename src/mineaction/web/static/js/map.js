@@ -6,6 +6,7 @@ import { el } from "./common.js";
 import { newMap } from "./basemap.js";
 import { GpsControl } from "./gps.js";
 import { attachPlaceSearch } from "./place_search.js";
+import { attachFeatureList } from "./features_list.js";
 
 const container = document.getElementById("map");
 const statusEl = document.getElementById("map-status");
@@ -270,6 +271,7 @@ function popupFor(f) {
 const CLICKABLE = ["hazards-fill", "hazards-point", "land-release-fill", "accidents-points", "finds-circle", "risk-education-circle"];
 
 const firstFetch = fetchLayers();
+attachFeatureList(map, document.getElementById("features-in-view"), CLICKABLE, popupFor);
 map.once("style.load", () => {
   mark("style");
   addLayers();
