@@ -3,7 +3,7 @@
 // answers drawn on the map, with the closure error, precision, area and warnings. Save
 // sends the record as a record file to the import endpoint, so the form and
 // `mineaction minefield import` read a record the same way.
-import { api, el } from "./common.js";
+import { LANG, api, el, t } from "./common.js";
 import { newMap } from "./basemap.js";
 
 const COMPUTE = "/api/v1/minefield-records/compute";
@@ -88,40 +88,40 @@ async function draw(result) {
 }
 
 // -- the computation, as the user types ----------------------------------------------------
-const fmt = (n, digits) => n.toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n, digits) => n.toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
 let timer = null;
 let asked = 0; // answers to older requests are dropped: the user has typed since
 
 function show(result) {
   const c = result?.closure;
   document.getElementById("out-closure").textContent = c
-    ? `${fmt(c.error_m, c.error_m < 1 ? 3 : 2)} m at ${fmt(c.bearing_deg, 0)}°` : "–";
+    ? t("{error} m at {bearing}°", { error: fmt(c.error_m, c.error_m < 1 ? 3 : 2), bearing: fmt(c.bearing_deg, 0) }) : "–";
   document.getElementById("out-precision").textContent = c?.precision || "–";
   const area = c ? (c.adjusted ? c.adjusted_area_m2 : c.area_m2) : null;
   document.getElementById("out-area").textContent = area == null ? "–"
     : `${fmt(area, 0)} m² (${fmt(area / 10000, 2)} ha)`;
   warningsEl.replaceChildren(...(result?.warnings || []).map((w) =>
-    el("li", { text: w.leg_index == null ? w.message : `Leg ${w.leg_index + 1}: ${w.message}` })));
+    el("li", { text: w.leg_index == null ? w.message : t("Leg {n}: {message}", { n: w.leg_index + 1, message: w.message }) })));
 }
 
 function problem(data) {
   const errors = data?.field_errors || [];
   if (errors.length) return errors.map((e) => `${e.field}: ${e.message}`).join("; ");
   if (Array.isArray(data?.detail)) return data.detail.map((d) => d.msg).join("; ");
-  return data?.message || data?.detail || "The legs could not be computed.";
+  return data?.message || data?.detail || t("The legs could not be computed.");
 }
 
 async function compute() {
   const bm = benchmark();
   const typed = legs();
   if (!bm.coordinates || !typed.length) {
-    statusEl.textContent = "Type the benchmark and the legs.";
+    statusEl.textContent = t("Type the benchmark and the legs.");
     show(null);
     await draw(null);
     return;
   }
   const mine = ++asked;
-  statusEl.textContent = "Computing…";
+  statusEl.textContent = t("Computing…");
   const res = await api("POST", COMPUTE, {
     benchmark: bm, legs: typed, record_date: value("date_laid") || null,
     declination: number(value("declination")), adjust: form.elements.adjust.checked,
@@ -133,8 +133,9 @@ async function compute() {
     return;
   }
   statusEl.classList.remove("field-error");
-  const closed = res.data.closure ? "closed" : "not closed yet";
-  statusEl.textContent = `${typed.length} leg(s) computed; the traverse is ${closed}.`;
+  statusEl.textContent = res.data.closure
+    ? t("{n} leg(s) computed; the traverse is closed.", { n: typed.length })
+    : t("{n} leg(s) computed; the traverse is not closed yet.", { n: typed.length });
   show(res.data);
   await draw(res.data);
 }
@@ -164,8 +165,8 @@ function recordFile() {
 async function save(event) {
   event.preventDefault();
   formError.textContent = "";
-  if (!value("name")) { formError.textContent = "Give the record's name or number, as on the paper form."; return; }
-  if (!legs().length) { formError.textContent = "Type at least one leg."; return; }
+  if (!value("name")) { formError.textContent = t("Give the record's name or number, as on the paper form."); return; }
+  if (!legs().length) { formError.textContent = t("Type at least one leg."); return; }
   const file = recordFile();
   const upload = new FormData();
   upload.append("file", new Blob([JSON.stringify(file, null, 1)], { type: "application/yaml" }),
@@ -176,7 +177,7 @@ async function save(event) {
   try { data = await res.json(); } catch { data = null; }
   if (!res.ok) { formError.textContent = problem(data); return; }
   const id = data?.record?.id || data?.id || data?.record_id;
-  document.getElementById("saved").replaceChildren(el("p", { text: `Saved: record ${file.name}.` }));
+  document.getElementById("saved").replaceChildren(el("p", { text: t("Saved: record {name}.", { name: file.name }) }));
   if (id) window.location.href = `/records/minefield-records/${id}`;
 }
 

@@ -5,7 +5,7 @@
 // the visible box searches, the hidden input beside it holds the id the form sends.
 // With data-multiple (a record's sources) each choice is added to a list of chips, each
 // with a button that unlinks it, and the hidden input holds their ids, comma-separated.
-import { el } from "./common.js";
+import { el, t } from "./common.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -73,7 +73,7 @@ class Picklist {
       role: "option", id: `${this.input.id}-opt-${i}`, "data-index": String(i),
       "aria-selected": i === this.active ? "true" : "false", text: it.text,
     }));
-    if (!options.length) options.push(el("li", { class: "none", "aria-disabled": "true", text: "No match." }));
+    if (!options.length) options.push(el("li", { class: "none", "aria-disabled": "true", text: t("No match.") }));
     this.list.replaceChildren(...options);
     this.list.hidden = false;
     this.input.setAttribute("aria-expanded", "true");
@@ -109,7 +109,7 @@ class Picklist {
     if (this.multiple) {
       if (!this.chipIds().includes(it.id)) {
         this.chips.append(el("li", { "data-id": it.id }, el("span", { text: it.text }), " ",
-          el("button", { type: "button", class: "chip-remove", "aria-label": `Unlink source ${it.text}`, text: "×" })));
+          el("button", { type: "button", class: "chip-remove", "aria-label": t("Unlink source {text}", { text: it.text }), text: "×" })));
         this.syncChips();
       }
       this.input.value = "";
