@@ -5,7 +5,7 @@
 // over the newer version or discard it, as the form's own conflict box does. Drafts are
 // kept per user: another person signed in on the same tablet does not send them.
 // field_sw.js keeps the form pages' scripts and the new-record forms for use offline.
-import { el } from "./common.js";
+import { el, t } from "./common.js";
 
 const DB_NAME = "mineaction-offline";
 const STORE = "outbox";
@@ -55,7 +55,7 @@ async function send(item) {
 // The outbox panel of a form page: what waits, what was sent, what needs a decision.
 export function attachOutbox(anchor) {
   const panel = el("section", { id: "offline-outbox", class: "outbox", "aria-live": "polite", hidden: true },
-    el("h2", { text: "Kept on this device" }), el("ul", { id: "outbox-list" }));
+    el("h2", { text: t("Kept on this device") }), el("ul", { id: "outbox-list" }));
   anchor.after(panel);
   const list = panel.querySelector("ul");
   const sent = [];
@@ -65,24 +65,24 @@ export function attachOutbox(anchor) {
     const mine = (await all()).filter((i) => i.user === currentUser());
     list.replaceChildren();
     for (const s of sent) {
-      list.append(el("li", { class: "sent", "data-state": "sent" }, `Sent: ${s.label} — `, el("a", { href: s.href, text: "open it" })));
+      list.append(el("li", { class: "sent", "data-state": "sent" }, t("Sent: {label}", { label: s.label }), " — ", el("a", { href: s.href, text: t("open it") })));
     }
     for (const item of mine) {
       const li = el("li", { "data-state": item.state });
       if (item.state === "waiting") {
-        li.append(`${item.label}: waiting for the network (kept ${new Date(item.savedAt).toLocaleString()}).`);
+        li.append(t("{label}: waiting for the network (kept {when}).", { label: item.label, when: new Date(item.savedAt).toLocaleString() }));
       } else if (item.state === "conflict") {
         const v = item.current?.version;
-        li.append(`${item.label}: someone saved a newer version (${v}) while you were offline. Yours is not saved. `,
-          el("button", { type: "button", text: `Send mine over version ${v}`, onclick: async () => {
+        li.append(t("{label}: someone saved a newer version ({version}) while you were offline. Yours is not saved.", { label: item.label, version: v }), " ",
+          el("button", { type: "button", text: t("Send mine over version {version}", { version: v }), onclick: async () => {
             await put({ ...item, state: "waiting", headers: { ...item.headers, "If-Match": `"${v}"` } });
             flush();
           } }), " ",
-          el("a", { href: `/records/${item.collection}/${item.recordId}`, text: "See the newer version" }), " ",
-          el("button", { type: "button", text: "Discard mine", onclick: async () => { await remove(item.key); render(); } }));
+          el("a", { href: `/records/${item.collection}/${item.recordId}`, text: t("See the newer version") }), " ",
+          el("button", { type: "button", text: t("Discard mine"), onclick: async () => { await remove(item.key); render(); } }));
       } else {
-        li.append(`${item.label}: refused — ${item.message} `,
-          el("button", { type: "button", text: "Discard", onclick: async () => { await remove(item.key); render(); } }));
+        li.append(t("{label}: refused — {message}", { label: item.label, message: item.message }), " ",
+          el("button", { type: "button", text: t("Discard"), onclick: async () => { await remove(item.key); render(); } }));
       }
       list.append(li);
     }

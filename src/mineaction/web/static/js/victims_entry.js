@@ -1,6 +1,7 @@
 // Victims typed within a new accident's form (issue 21, 3): "Add victim" clones the
 // server-rendered template (the victim form's fields); the values go to the server with
 // the accident (POST /web/api/accident-entry), whose errors name a victim by its number.
+import { t } from "./common.js";
 
 export function attachVictims(section) {
   const list = section.querySelector("#victim-list");
@@ -12,7 +13,7 @@ export function attachVictims(section) {
       const n = i + 1;
       li.dataset.victim = String(n);
       li.querySelector(".victim-number").textContent = String(n);
-      li.querySelector(".remove-victim").setAttribute("aria-label", `Remove victim ${n}`);
+      li.querySelector(".remove-victim").setAttribute("aria-label", t("Remove victim {n}", { n }));
       for (const input of li.querySelectorAll("[data-name]")) {
         const id = `v${n}-${input.dataset.name}`;
         input.id = id;
