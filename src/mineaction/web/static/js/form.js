@@ -1,7 +1,7 @@
 // Data entry: the form is sent as JSON to /api/v1 (POST to create, PATCH with If-Match to
 // change); the API's field errors are shown next to their fields; a stale version (412)
 // shows the newer values beside the ones typed.
-import { api, el } from "./common.js";
+import { LANG, api, el, t } from "./common.js";
 import { newMap } from "./basemap.js";
 import { Drawer } from "./draw.js";
 import { GpsControl } from "./gps.js";
@@ -82,10 +82,10 @@ function showErrors(data) {
 function showConflict(body, current) {
   conflictBox.hidden = false;
   conflictBox.replaceChildren();
-  conflictBox.append(el("h2", { text: `Someone else saved a newer version (${current.version}) while you were editing.` }));
-  conflictBox.append(el("p", { text: "Your changes are not saved. The newer values differ from yours here:" }));
+  conflictBox.append(el("h2", { text: t("Someone else saved a newer version ({version}) while you were editing.", { version: current.version }) }));
+  conflictBox.append(el("p", { text: t("Your changes are not saved. The newer values differ from yours here:") }));
   const table = el("table", { id: "conflict-table" },
-    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Field" }), el("th", { scope: "col", text: "Your value" }), el("th", { scope: "col", text: "Newer value" }))));
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: t("Field") }), el("th", { scope: "col", text: t("Your value") }), el("th", { scope: "col", text: t("Newer value") }))));
   const tbody = el("tbody");
   const show = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v).slice(0, 80) : String(v));
   for (const [k, mine] of Object.entries(body)) {
@@ -97,8 +97,8 @@ function showConflict(body, current) {
   table.append(tbody);
   conflictBox.append(table);
   conflictBox.append(el("div", { class: "actions" },
-    el("a", { class: "button", href: window.location.pathname, text: "Discard mine and load the newer version" }),
-    el("button", { type: "button", class: "danger", text: "Save mine over the newer version", onclick: () => { version = String(current.version); conflictBox.hidden = true; save(); } })));
+    el("a", { class: "button", href: window.location.pathname, text: t("Discard mine and load the newer version") }),
+    el("button", { type: "button", class: "danger", text: t("Save mine over the newer version"), onclick: () => { version = String(current.version); conflictBox.hidden = true; save(); } })));
   conflictBox.scrollIntoView();
 }
 
@@ -123,9 +123,9 @@ async function locationDoubted() {
   const res = await fetch(`/web/api/place-check?lon=${point[0]}&lat=${point[1]}`).then((r) => r.json()).catch(() => null);
   if (!res || !res.warnings || !res.warnings.length) return false;
   placeWarning.replaceChildren(
-    el("p", { text: "Check the location before saving:" }),
+    el("p", { text: t("Check the location before saving:") }),
     el("ul", {}, ...res.warnings.map((w) => el("li", { text: w }))),
-    el("button", { type: "button", text: "The location is right: save", onclick: () => { locationConfirmed = true; placeWarning.hidden = true; save(); } }));
+    el("button", { type: "button", text: t("The location is right: save"), onclick: () => { locationConfirmed = true; placeWarning.hidden = true; save(); } }));
   placeWarning.hidden = false;
   placeWarning.scrollIntoView();
   return true;
@@ -134,7 +134,7 @@ async function locationDoubted() {
 async function save() {
   clearErrors();
   if (!form.dataset.id && form.dataset.collection === "hazards" && form.querySelector(".geometry") && !geometry) {
-    formError.textContent = "A hazard needs a location: draw it on the map or type its coordinates.";
+    formError.textContent = t("A hazard needs a location: draw it on the map or type its coordinates.");
     formError.scrollIntoView();
     return;
   }
@@ -161,7 +161,7 @@ async function save() {
     const title = document.querySelector("h1").textContent.trim();
     await keepOffline({ ...request, collection, recordId: form.dataset.id || null, label: title });
     formError.textContent = "";
-    savedOffline.textContent = "No network: your form is kept on this device and will be sent when the network is back.";
+    savedOffline.textContent = t("No network: your form is kept on this device and will be sent when the network is back.");
     savedOffline.hidden = false;
     savedOffline.scrollIntoView();
     return;
@@ -171,7 +171,7 @@ async function save() {
   } else if (res.status === 412 && res.data && res.data.current) {
     showConflict(body, res.data.current);
   } else {
-    showErrors(res.data || { message: `Saving failed (${res.status}).` });
+    showErrors(res.data || { message: t("Saving failed ({status}).", { status: res.status }) });
   }
 }
 
@@ -198,13 +198,13 @@ if (mapEl) {
     if (d.mode === "polygon") help.textContent = `${d.vertices.length} corner(s). Click to add more; Finish when done.`;
     if (g && g.type === "Polygon") {
       const res = await api("POST", "/web/api/area", { geometry: g }).catch(() => null);
-      if (!res) { areaEl.textContent = "The area is computed by the server: not available offline."; return; }
+      if (!res) { areaEl.textContent = t("The area is computed by the server: not available offline."); return; }
       areaEl.textContent = res.data.ok
-        ? `Area: ${res.data.area_m2.toLocaleString("en")} m² (${res.data.area_ha.toLocaleString("en")} ha)`
+        ? t("Area: {m2} m² ({ha} ha)", { m2: res.data.area_m2.toLocaleString(LANG), ha: res.data.area_ha.toLocaleString(LANG) })
         : res.data.message;
       areaEl.dataset.m2 = res.data.ok ? res.data.area_m2 : "";
     } else {
-      areaEl.textContent = g && g.type === "Point" ? `Point: ${g.coordinates[1].toFixed(6)}, ${g.coordinates[0].toFixed(6)}` : "";
+      areaEl.textContent = g && g.type === "Point" ? t("Point: {dd}", { dd: `${g.coordinates[1].toFixed(6)}, ${g.coordinates[0].toFixed(6)}` }) : "";
     }
   }
 
@@ -215,7 +215,7 @@ if (mapEl) {
     if (deleteCornerBtn) {
       drawer.onSelect = (i) => {
         deleteCornerBtn.disabled = i === null || drawer.vertices.length <= 3;
-        if (i !== null) help.textContent = `Corner ${i + 1} selected: drag it, or Delete corner.`;
+        if (i !== null) help.textContent = t("Corner {n} selected: drag it, or Delete corner.", { n: i + 1 });
       };
     }
     if (geometry) {
@@ -232,7 +232,7 @@ if (mapEl) {
   document.getElementById("draw-polygon")?.addEventListener("click", () => { drawer.startPolygon(); mapEl.focus(); });
   finishBtn?.addEventListener("click", () => drawer.finish());
   undoBtn?.addEventListener("click", () => drawer.undo());
-  document.getElementById("draw-point")?.addEventListener("click", () => { drawer.startPoint(); help.textContent = "Click the map where the point is."; });
+  document.getElementById("draw-point")?.addEventListener("click", () => { drawer.startPoint(); help.textContent = t("Click the map where the point is."); });
   document.getElementById("draw-clear").addEventListener("click", () => drawer.clear());
   deleteCornerBtn?.addEventListener("click", () => drawer.deleteSelected());
   // A polygon from typed corners (issue 21, 3): each line read by the server, as the
@@ -266,13 +266,13 @@ if (mapEl) {
     coordResult.replaceChildren();
     if (!text) return;
     const res = await fetch(`/web/api/coordinates?text=${encodeURIComponent(text)}`).then((r) => r.json())
-      .catch(() => ({ ok: false, message: "Coordinates are read by the server: not available offline. Place the point on the map instead." }));
+      .catch(() => ({ ok: false, message: t("Coordinates are read by the server: not available offline. Place the point on the map instead.") }));
     if (!res.ok) {
       coordResult.append(el("span", { class: "field-error", text: res.message }));
       return;
     }
     originalCoordinates = res.original;
-    for (const [label, v] of [["Read as", res.system.toUpperCase()], ["DD", res.dd], ["DMS", res.dms], ["UTM", res.utm], ["MGRS", res.mgrs]]) {
+    for (const [label, v] of [[t("Read as"), res.system.toUpperCase()], ["DD", res.dd], ["DMS", res.dms], ["UTM", res.utm], ["MGRS", res.mgrs]]) {
       coordResult.append(el("span", { text: label }), el("span", { text: v || "—" }));
     }
     drawer.setPoint([res.lon, res.lat]);
