@@ -525,7 +525,9 @@ def test_ogctests_core_suite_passes(api: Api, served: str,
         assert approver.post(f"{url}/approve").status_code == 200
     assert httpx.get(f"{served}/ogc/collections/sources").status_code == 404  # setting off
     monkeypatch.setenv("CLIENT_OVERRIDDEN", "")  # ogctests sets it; restored after
-    with httpx.Client(base_url=f"{served}/ogc") as client:
+    with httpx.Client(base_url=f"{served}/ogc", timeout=60) as client:
+        # Built on first use: the suite reads it once more with httpx's 5 s default.
+        assert client.get("/api").status_code == 200
         code = suite.run_ogctests("features/core", test_client=client,
                                   flags=["-q", "-p", "no:cacheprovider", "-p", "no:randomly"])
     assert code == 0, "ogctests' core suite failed: its report is above"

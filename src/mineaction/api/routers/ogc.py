@@ -150,13 +150,20 @@ def landing(request: Request, f: FormatQ = None) -> Response:
 @router.get("/api", summary="The API definition (OpenAPI) of the OGC API endpoints")
 def api_definition(request: Request) -> Response:
     _check_params(request, PAGE_PARAMS)
-    settings = request.app.state.services.settings
-    doc = ogc_openapi(request.app.openapi(), server=_base(request),
-                      collections=[collection_of(k).id for k in REGISTRY
-                                   if _features(request.app.state.services).offered(k)],
-                      default_limit=_default_limit(settings),
-                      max_limit=settings.max_page_size)
-    return Response(dumps(doc), media_type=OPENAPI_JSON)
+    # Built once per server URL and kept with the app: the app's whole OpenAPI document
+    # and its rewriting take seconds on a busy machine, and clients ask for it first.
+    cache: dict[str, bytes] | None = getattr(request.app.state, "ogc_openapi", None)
+    if cache is None:
+        cache = request.app.state.ogc_openapi = {}
+    server = _base(request)
+    if server not in cache:
+        settings = request.app.state.services.settings
+        features = _features(request.app.state.services)
+        cache[server] = dumps(ogc_openapi(
+            request.app.openapi(), server=server,
+            collections=[collection_of(k).id for k in REGISTRY if features.offered(k)],
+            default_limit=_default_limit(settings), max_limit=settings.max_page_size))
+    return Response(cache[server], media_type=OPENAPI_JSON)
 
 
 def _default_limit(settings: Any) -> int:
