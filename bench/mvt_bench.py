@@ -1,4 +1,4 @@
-"""Our MVT encoder (web/mvt.py) against mapbox-vector-tile's `encode` (issue 23, 2): the
+"""Our MVT encoder (geo/mvt.py) against mapbox-vector-tile's `encode` (issue 23, 2): the
 issue keeps the hand-written encoder only if the library is not as fast. Both encode the
 same features in the same run: those of real basemap tiles (Natural Earth countries,
 land, lakes, rivers and places over Colombia and Azerbaijan, zooms 3 to 10), decoded
@@ -42,7 +42,7 @@ def features_of(tile: bytes) -> dict[str, list[dict[str, Any]]]:
 
 
 def ours(layers: dict[str, list[dict[str, Any]]]) -> bytes:
-    from mineaction.web import mvt
+    from mineaction.geo import mvt
 
     out = bytearray()
     for name, features in layers.items():
@@ -115,7 +115,7 @@ def main() -> None:
         mine.append(rate(ours, inputs, args.seconds))
         theirs.append(rate(library, inputs, args.seconds))
     m, t = statistics.median(mine), statistics.median(theirs)
-    rows = [["ours (web/mvt.py)", f"{m:,.0f}", "1.00"],
+    rows = [["ours (geo/mvt.py)", f"{m:,.0f}", "1.00"],
             ["mapbox-vector-tile 2.2.0", f"{t:,.0f}", f"{m / t:.2f}"]]
     print(f"{len(inputs)} basemap tiles, {n_features:,} features; median of "
           f"{args.rounds} rounds of {args.seconds:.0f} s each")

@@ -16,6 +16,7 @@ from typing import Any
 
 from api_helpers import ROLES
 
+from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import BY_COLLECTION, REGISTRY
 
@@ -107,6 +108,9 @@ def test_every_route_is_in_the_matrix(api) -> None:  # type: ignore[no-untyped-d
         ("GET", "/api/v1/season-plans/{plan_id}/map.png"),
         ("GET", "/api/v1/claims"), ("GET", "/api/v1/claims/check"),
         ("POST", "/api/v1/claims/import"),
+        # Vector tiles for GIS clients (issue 23): per collection in test_records_matrix.
+        ("GET", "/api/v1/tiles"), ("GET", "/api/v1/tiles/{collection}.json"),
+        ("GET", "/api/v1/tiles/{collection}/{z}/{x}/{y}.mvt"),
         # OGC API Features (issue 23): read per collection in test_records_matrix.
         ("GET", "/ogc"), ("GET", "/ogc/api"), ("GET", "/ogc/conformance"),
         ("GET", "/ogc/collections"), ("GET", "/ogc/collections/{collectionId}"),
@@ -179,6 +183,13 @@ def test_records_matrix(api) -> None:  # type: ignore[no-untyped-def]
             for url in (ogc, f"{ogc}/queryables", f"{ogc}/items",
                         f"{ogc}/items/{approved['id']}"):
                 check(role, f"GET {url}", c.get(url), {403} if pub and hidden else {200})
+            # Vector tiles (issue 23): the same rule for the kinds with places; none else.
+            spatial = geometry_column(ENTITIES[kind]) is not None
+            for url in (f"/api/v1/tiles/{COLLECTION[kind]}.json",
+                        f"/api/v1/tiles/{COLLECTION[kind]}/0/0/0.mvt"):
+                check(role, f"GET {url}", c.get(url),
+                      {404} if not spatial else {403} if pub and hidden else {200})
+            check(role, "GET /api/v1/tiles", c.get("/api/v1/tiles"), {200})
             check(role, f"GET {one}/history", c.get(f"{one}/history"), {403} if pub else {200})
             check(role, f"GET {one}/diff", c.get(f"{one}/diff", params={"from": 1, "to": v}),
                   {403} if pub else {200})

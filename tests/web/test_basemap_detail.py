@@ -23,9 +23,10 @@ from shapely.geometry import LineString, Point, box
 
 from mineaction.app import create_app
 from mineaction.domain.models import AdminArea
+from mineaction.geo import mvt
 from mineaction.services.basemap_file import BasemapFileError, open_basemap_file
 from mineaction.services.settings import load_settings
-from mineaction.web import mount_web, mvt
+from mineaction.web import mount_web
 from mineaction.web.basemap import basemap
 from mineaction.web.basemap_layers import Feature, TileLayer
 

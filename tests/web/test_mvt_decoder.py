@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The hand-written MVT encoder (web/mvt.py) checked feature by feature against
+"""The hand-written MVT encoder (geo/mvt.py) checked feature by feature against
 mapbox-vector-tile's decoder (issue 23, 2), an implementation of the spec that is not ours:
 points, lines and polygons with holes, every kind of property value, drawn by hypothesis;
 and real tiles of the basemap, decoded by it and by GDAL's MVT driver alike."""
@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mineaction.web import basemap, mvt
+from mineaction.geo import mvt
+from mineaction.web import basemap
 
 KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
 VALUES = st.one_of(

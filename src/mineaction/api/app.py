@@ -83,6 +83,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
         risk,
         site_check,
         stats,
+        tiles,
         users,
     )
 
@@ -100,8 +101,8 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
     app.include_router(places.router, prefix=API)
     for router in collections:
         app.include_router(router, prefix=API)
-    for module in (auth, users, imports, audit, stats, reports, links, checks, minefields,
-                   risk, site_check, priorities, claims):
+    for module in (site_check, auth, users, imports, audit, stats, reports, links, checks,
+                   minefields, risk, priorities, claims, tiles):
         app.include_router(module.router, prefix=API)
     # OGC API Features at /ogc, beside /api/v1 (issue 23, api/routers/ogc.py says why).
     from mineaction.api.routers import ogc

@@ -35,19 +35,14 @@ import shapely
 from shapely.geometry import Polygon, mapping, shape
 from shapely.geometry.polygon import orient
 
-from mineaction.web import mvt
+from mineaction.geo import mvt
+from mineaction.geo.mvt import BUFFER, TOLERANCE, mercator
 from mineaction.web.basemap_layers import Feature, TileLayer, clean_name, explode
-from mineaction.web.tiles import mercator
 
 DATA = Path(__file__).parents[1] / "data"
 SOURCE = DATA / "countries_ne50m.geojson"
 MAX_ZOOM = 10
 LAYER = "countries"
-# Polygons reach this far past a tile's edge (in tile units: geojson-vt's 64 of 4096), so
-# the outline of a clipped polygon runs outside the part of the tile that is drawn.
-BUFFER = 64 / mvt.EXTENT
-# Half a pixel of a 512-pixel tile, in EXTENT units: finer detail cannot be seen.
-TOLERANCE = mvt.EXTENT / 512 / 2
 
 
 def _detail(name: str) -> list[tuple[Any, dict[str, Any]]]:

@@ -20,16 +20,11 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, Point, Polygon
-from shapely.geometry.polygon import orient
+from shapely.geometry import Point
 
-from mineaction.web import mvt
-from mineaction.web.tiles import mercator
+from mineaction.geo import mvt
+from mineaction.geo.mvt import BUFFER, to_world
 
-# Lines and polygons reach this far past a tile's edge (geojson-vt's 64 of 4096).
-BUFFER = 64 / mvt.EXTENT
-# Half a pixel of a 512-pixel tile, in EXTENT units.
-TOLERANCE = mvt.EXTENT / 512 / 2
 # (first zoom, simplification in degrees) of the copies each layer keeps.
 LEVELS = ((0, 0.05), (4, 0.005), (8, 0.0))
 
@@ -39,14 +34,6 @@ class Feature:
     geometry: Any  # shapely, lon/lat
     props: tuple[tuple[str, Any], ...]
     min_zoom: float = 0
-
-
-def to_world(geom: Any) -> Any:
-    def tr(coords: Any) -> Any:
-        mx, my = mercator(coords[:, 0], coords[:, 1])
-        return np.column_stack([mx, my])
-
-    return shapely.transform(geom, tr)
 
 
 class TileLayer:
@@ -65,7 +52,7 @@ class TileLayer:
         finer = geoms
         for first, tolerance in reversed(LEVELS if not self.points else LEVELS[-1:]):
             # Without topology: 4x faster; a polygon it leaves invalid is repaired when a
-            # tile is cut (_encode_shape), and nothing at these zooms shows the difference.
+            # tile is cut (mvt.encode_shape), and nothing at these zooms shows the difference.
             simplified = (shapely.simplify(finer, tolerance, preserve_topology=False)
                           if tolerance and len(finer) else finer)
             world = to_world(simplified) if len(simplified) else np.array([])
@@ -101,42 +88,10 @@ class TileLayer:
                     continue  # on the edge: the neighbouring tile has it
                 out.append(enc.point(self.props[i], geom.x * n - x, geom.y * n - y))
                 continue
-            f = _encode_shape(enc, self.props[i], geom, rect, n, x, y)
+            f = mvt.encode_shape(enc, self.props[i], geom, rect, n, x, y)
             if f is not None:
                 out.append(f)
         return enc.tile(self.name, out)
-
-
-def _encode_shape(enc: mvt.LayerEncoder, props: Sequence[tuple[str, Any]], geom: Any,
-                  rect: tuple[float, float, float, float], n: int, x: int, y: int
-                  ) -> bytes | None:
-    clipped = shapely.clip_by_rect(geom, *rect)
-    if clipped.is_empty:
-        return None
-    local = shapely.transform(clipped, lambda c: (c * n - (x, y)) * mvt.EXTENT)
-    local = local.simplify(TOLERANCE, preserve_topology=True)
-    try:
-        local = shapely.set_precision(local, 1.0)
-    except shapely.errors.GEOSException:  # a polygon that self-touches once snapped
-        local = shapely.set_precision(shapely.make_valid(local), 1.0)
-    lines: list[list[tuple[int, int]]] = []
-    rings: list[list[tuple[int, int]]] = []
-    for part in shapely.get_parts(local):
-        if isinstance(part, Polygon) and not part.is_empty:
-            part = orient(part, sign=1.0)
-            for ring in (part.exterior, *part.interiors):
-                coords = [(int(a), int(b)) for a, b in ring.coords[:-1]]
-                if len(coords) >= 3:
-                    rings.append(coords)
-        elif isinstance(part, LineString) and not part.is_empty:
-            coords = [(int(a), int(b)) for a, b in part.coords]
-            if len(coords) >= 2:
-                lines.append(coords)
-    if rings:
-        return enc.polygon(props, rings)
-    if lines:
-        return enc.line(props, lines)
-    return None
 
 
 def explode(features: Sequence[Feature]) -> list[Feature]:

@@ -21,13 +21,12 @@ Indexes are cached per (layer, who may see what, filters) and keyed by a data ve
 (row count and sum of record versions of the tables involved: every write bumps one or
 the other, `Store.update`/`delete`), so a second visit, or a pan, costs no query.
 
-The tiles are written by web/mvt.py.
+The tiles are written by geo/mvt.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -36,9 +35,10 @@ from typing import Any
 import numpy as np
 
 from mineaction.access.visibility import Access
+from mineaction.geo import mvt
+from mineaction.geo.mvt import MAX_LAT, mercator  # noqa: F401 -- here since issue 4
 from mineaction.services import maps
 from mineaction.store import Store
-from mineaction.web import mvt
 
 GRID = 8  # cluster cells per tile side: 64 px cells in MapLibre's 512 px tiles
 CLUSTER_MAX_ZOOM = 11  # from 12 on, points are drawn one by one (as the browser did)
@@ -46,7 +46,6 @@ MAX_ZOOM = 12  # tiles past this are over-zoomed by MapLibre from the zoom-12 ti
 # Features this close outside a tile (a fraction of its side: 32 px) are kept in it too,
 # so a circle on a tile border is not cut in half.
 BUFFER = 1 / 16
-MAX_LAT = 85.0511287798  # Web Mercator's limit
 # Tables whose rows a layer shows (accidents carry their victims' casualties).
 DEPENDS = {"accidents": ("accident", "victim"), "finds": ("find",),
            "risk-education": ("risk_education",)}
@@ -121,14 +120,6 @@ def build_index(store: Store, access: Access, layer: str, f: maps.MapFilters, to
                       mx=mx[order], my=my[order],
                       fid=np.asarray(cols["fid"], dtype=np.int64)[order],
                       killed=killed, injured=injured, coded=coded)
-
-
-def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 degrees to Web Mercator in world units (0..1, y down), as tiles count."""
-    mx = (lon + 180.0) / 360.0
-    phi = np.radians(np.clip(lat, -MAX_LAT, MAX_LAT))
-    my = (1.0 - np.log(np.tan(phi) + 1.0 / np.cos(phi)) / math.pi) / 2.0
-    return mx, my
 
 
 class LayerCache:
