@@ -56,3 +56,11 @@ def test_who_may_save(web: Api) -> None:
     assert _browser(web, "viewer").post(URL, json=body).status_code == 403
     r = _browser(web, "field").post(URL, json=body)
     assert r.status_code == 201 and len(r.json()["victim_ids"]) == 1
+
+
+def test_another_site_cannot_save_with_the_signed_in_cookie(web: Api) -> None:
+    editor = _browser(web, "editor")
+    r = editor.post(URL, json={"accident": {"place_name": "forged"}, "victims": []},
+                    headers={"Origin": "http://127.0.0.1:9999"})
+    assert r.status_code == 403
+    assert web.services.store.query(Query(kind="accident", limit=10)).items == []

@@ -161,3 +161,14 @@ def test_size_limit_and_no_attachment_without_a_record(web: Api) -> None:
     r = _upload(web.anonymous(), rid, "a.png", _png())
     assert r.status_code == 303 and "/login" in r.headers["location"]
     assert _attachments(web, rid) == []
+
+
+def test_another_site_cannot_attach_with_the_signed_in_cookie(web: Api) -> None:
+    rid = _draft_hazard(web)
+    editor = _browser(web, "editor", "editor")
+    for headers in ({"Origin": "http://127.0.0.1:9999"}, {"Origin": "null"},
+                    {"Origin": "", "Referer": "http://evil.example/attack.html"}):
+        r = editor.post(f"/records/hazards/{rid}/attachments", headers=headers,
+                        files={"file": ("x.png", _png(), "image/png")})
+        assert r.status_code == 403, headers
+    assert _attachments(web, rid) == []
