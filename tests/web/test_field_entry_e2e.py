@@ -7,9 +7,12 @@ accident; photos and documents attached to a record."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,7 +120,19 @@ def _vertices(page: Any) -> list[list[float]]:
     return list(page.evaluate("() => window.__drawer.vertices"))
 
 
-def test_a_polygon_from_typed_corners_a_bad_line_named(device: Any, live: Any) -> None:
+def _screenshot(page: Any, name: str, tmp: Path) -> None:
+    """Kept with the test's files; copied into docs/screenshots/ when
+    MINEACTION_SCREENSHOTS=1, as tests/web/test_web_e2e.py does."""
+    path = tmp / name
+    page.locator("#draw-map").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # the basemap's tiles
+    page.screenshot(path=str(path))
+    if os.environ.get("MINEACTION_SCREENSHOTS") == "1":
+        shutil.copy(path, Path(__file__).parents[2] / "docs" / "screenshots" / name)
+
+
+def test_a_polygon_from_typed_corners_a_bad_line_named(device: Any, live: Any,
+                                                       tmp_path: Path) -> None:
     page = device()
     _open_hazard_form(page, live)
     lines = _typed_corners().split("\n")
@@ -135,6 +150,8 @@ def test_a_polygon_from_typed_corners_a_bad_line_named(device: Any, live: Any) -
     for (lat, lon), (x, y) in zip(CORNERS, got, strict=True):
         assert abs(x - lon) < 2e-5 and abs(y - lat) < 2e-5  # UTM/MGRS to the metre
     page.locator("#area").filter(has_text="Area:").wait_for()
+    if page.touch:
+        _screenshot(page, "tablet-form.png", tmp_path)
     page.get_by_role("button", name="Save as draft").click()
     page.wait_for_url(re.compile(r"/records/hazards/[0-9a-f-]{36}$"))
     saved = live.services.store.get("hazard", page.url.rsplit("/", 1)[1])
