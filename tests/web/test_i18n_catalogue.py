@@ -115,6 +115,12 @@ def test_every_field_label_is_marked() -> None:
     assert values <= set(VALUE_LABELS), sorted(values - set(VALUE_LABELS))
 
 
+def test_the_analysis_reasons_are_the_catalogue_s() -> None:
+    from mineaction.analysis.by_source import NOT_PUBLISHED, REFUSED
+
+    assert (NOT_PUBLISHED, REFUSED) == i18n.SOURCE_REASONS
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_msgid_is_translated(web_template: object, lang: str) -> None:
     po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "web.po"

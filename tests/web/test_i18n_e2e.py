@@ -83,7 +83,24 @@ def seed(live: Any) -> dict[str, str]:
     accident, _ = records.create(admin, "accident", {
         "accident_date": date(2022, 5, 1).isoformat(), "accident_kind": "mine",
         "geometry": Point(46.931, 39.991).__geo_interface__})
-    for kind, rec in (("hazard", hazard), ("accident", accident)):
+    made = [("hazard", hazard), ("accident", accident)]
+    # a second hazard being worked on, earlier accidents and their victims: the dashboard's
+    # tables and charts have rows to word
+    made.append(("hazard", records.create(admin, "hazard", {
+        "name": "Füzuli-3", "hazard_kind": "CHA", "hazard_status": "worked_on",
+        "geometry": box(47.15, 39.6, 47.152, 39.602).__geo_interface__})[0]))
+    for year, outcomes in ((2021, ("killed", "injured", "injured")),
+                           (2023, ("injured", "killed"))):
+        other, _ = records.create(admin, "accident", {
+            "accident_date": date(year, 6, 1).isoformat(), "accident_kind": "mine",
+            "geometry": Point(47.0, 39.8).__geo_interface__})
+        made.append(("accident", other))
+        for i, outcome in enumerate(outcomes):
+            made.append(("victim", records.create(admin, "victim", {
+                "accident_id": other["id"], "outcome": outcome,
+                "role": "civilian" if i else "deminer", "sex": "male" if i else "female",
+                "activity": "agriculture"})[0]))
+    for kind, rec in made:
         rid = uuid.UUID(rec["id"])
         records.transition(admin, kind, rid, "submit", None, 1)
         records.transition(admin, kind, rid, "approve", None, 2)

@@ -224,7 +224,7 @@ def estimate(result: Overlaps, *, confidence: float = 0.95, criterion: mse.Crite
     model is identifiable."""
     sources = list(result.sources)
     if len(sources) < MIN_MSE_SOURCES:
-        return {"available": False,
+        return {"available": False, "sources_given": len(sources),  # worded by the web (#22)
                 "reason": NEEDS_THREE.format(n=len(sources),
                                              were="was" if len(sources) == 1 else "were")}
     table = result.intersections

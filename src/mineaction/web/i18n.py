@@ -79,6 +79,14 @@ CLAIM_LABELS = (
     N_("map accuracy claimed"), N_("explosions outside mapped areas claimed"),
     N_("risk education beneficiaries"), N_("month"),
 )
+# Why the dashboard publishes no overlaps or estimate (analysis/by_source.py NOT_PUBLISHED
+# and REFUSED, the same words: tests/web/test_i18n_catalogue.py compares them).
+SOURCE_REASONS = (
+    N_("not published: the overlaps include counts suppressed to protect the people behind "
+       "them, which the estimate would give away"),
+    N_("not published: the sources' counts, public on their own, would give away small "
+       "overlaps between them"),
+)
 # The Landmine Monitor's device groups of the dashboard's finds (analysis/dimensions.py).
 DEVICE_GROUPS = (N_("antipersonnel mine"), N_("antivehicle mine"),
                  N_("cluster munition remnant"), N_("other erw"), N_("unspecified"))
@@ -202,7 +210,9 @@ def fmt_percent(context: Context, value: float | None) -> str:
 def fmt_area(context: Context, m2: float | None) -> str:
     if m2 is None or m2 != m2:  # NaN
         return ""
-    return f"{fmt_number(context, m2)} m² ({fmt_number(context, m2 / 10_000, 2)} ha)"
+    units = _catalogue(_lang(context))
+    return (f"{fmt_number(context, m2)} {units.gettext(N_('m²'))} "
+            f"({fmt_number(context, m2 / 10_000, 2)} {units.gettext(N_('ha'))})")
 
 
 @pass_context
