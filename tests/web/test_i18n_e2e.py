@@ -45,7 +45,8 @@ def english_left(lang: str) -> list[str]:
         messages = [m for m in read_po(f) if m.id and m.string and m.string != m.id]
     texts = set()
     for m in messages:
-        pieces = [p.strip(" .,:;()") for p in PLACEHOLDER.split(str(m.id).replace("%%", "%"))]
+        english = m.id[1] if isinstance(m.id, tuple) else m.id  # a plural: its plural
+        pieces = [p.strip(" .,:;()") for p in PLACEHOLDER.split(english.replace("%%", "%"))]
         piece = max(pieces, key=len)
         # a piece too short to tell from a word of the data or of another language ("by",
         # "un", "end") says nothing; "Map", "Key" do

@@ -69,10 +69,12 @@ def extract_web() -> Catalog:
     catalog = Catalog(project="mineaction-web", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
         str(WEB), WEB_METHODS, options_map=OPTIONS | {"static/js/*.js": {}},
-        keywords=KEYWORDS, comment_tags=("TRANSLATORS:",),
+        keywords=KEYWORDS | {"ngettext": (1, 2)}, comment_tags=("TRANSLATORS:",),
     ):
+        # a {% trans count=n %}...{% pluralize %} block is (singular, plural, ...): kept
+        # whole, its translation has each of the language's plural forms
         if isinstance(message, tuple):
-            message = message[0]
+            message = tuple(m for m in message if m is not None)[:2]
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
 
@@ -90,7 +92,9 @@ def missing(po: Path, template: Catalog) -> list[str]:
         if not message.id:
             continue
         found = catalog.get(message.id)
-        if found is None or not found.string or found.fuzzy:
+        forms = found.string if found is not None and isinstance(found.string, tuple) else (
+            found.string if found is not None else None,)
+        if found is None or not all(forms) or found.fuzzy:
             out.append(str(message.id))
     return out
 
