@@ -191,7 +191,7 @@ def test_numbers_and_dates_follow_the_language() -> None:
                            "{{ 12500|area }}|{{ _('Dashboard') }}|{{ 'worked_on'|value }}|"
                            "{{ '2021-03-04'|value }}|{{ 'Ağdam'|value }}")
     assert page.render(request=Request("en")) == (
-        "1,234,567.9|January 31, 2024|12,500 m² (1.25 ha)|Dashboard|worked_on|"
+        "1,234,567.9|January 31, 2024|12,500 m² (1.25 ha)|Dashboard|worked on|"
         "March 4, 2021|Ağdam")
     es = page.render(request=Request("es")).split("|")
     assert es[0] == "1.234.567,9" and es[1] == "31 de enero de 2024" and es[3] == "Panel"

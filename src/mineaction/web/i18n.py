@@ -32,6 +32,7 @@ from jinja2.runtime import Context
 from mineaction.auth.next_path import safe_next
 from mineaction.reports.i18n import N_, translations
 from mineaction.web import STATIC
+from mineaction.web.field_labels import VALUE_LABELS
 from mineaction.web.forms import label_of
 
 DOMAIN = "web"
@@ -45,6 +46,7 @@ COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 router = APIRouter(include_in_schema=False)
+_VALUE_WORDS = frozenset(VALUE_LABELS)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -172,6 +174,8 @@ def field_value(context: Context, value: object) -> str:
     if not isinstance(value, str):
         return "" if value is None else str(value)
     words = value.replace("_", " ")
+    if words in _VALUE_WORDS:  # an enumeration's code, in words even in English
+        return _catalogue(_lang(context)).gettext(words)
     translated = _catalogue(_lang(context)).gettext(words)
     if translated != words:
         return translated
