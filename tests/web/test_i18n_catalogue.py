@@ -115,6 +115,14 @@ def test_every_field_label_is_marked() -> None:
     assert values <= set(VALUE_LABELS), sorted(values - set(VALUE_LABELS))
 
 
+def test_the_reports_menu_words_are_in_the_catalogue() -> None:
+    from mineaction.reports.kinds import REPORTS
+
+    words = {w for k in REPORTS.values() for w in (k.title, k.summary)}
+    words |= {w for k in REPORTS.values() for p in k.params for w in (p.label.capitalize(), p.help)}
+    assert words <= set(i18n.REPORT_TEXTS), sorted(words - set(i18n.REPORT_TEXTS))
+
+
 def test_the_analysis_reasons_are_the_catalogue_s() -> None:
     from mineaction.analysis.by_source import NOT_PUBLISHED, REFUSED
 

@@ -31,7 +31,7 @@ LANGUAGES = ("es", "az", "ru", "uk", "ar")
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}|<[^>]+>")
 # Signed in as an admin: the header holds every menu item, the record page every action.
 PAGES = ["/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboard",
-         "/site-check", "/records/accidents/{accident}", "/claims"]
+         "/site-check", "/records/accidents/{accident}", "/claims", "/reports"]
 USER = "leyla"  # a name that is no English word of the catalogue
 # What a page shows that is not its own text: the basemap's attribution (sources' names).
 NOT_OURS = ".maplibregl-ctrl-attrib"

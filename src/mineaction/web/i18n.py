@@ -89,6 +89,26 @@ SOURCE_REASONS = (
     N_("not published: the sources' counts, public on their own, would give away small "
        "overlaps between them"),
 )
+# The reports menu's words (reports/kinds.py REPORTS: titles, summaries, parameters' labels
+# and help; tests/web/test_i18n_catalogue.py checks that none is missing).
+REPORT_TEXTS = (
+    N_("Annual country report"), N_("Monthly operations report"), N_("Admin-area fact sheet"),
+    N_("Map-accuracy report"),
+    N_("Annual report in the layout of a Landmine Monitor country profile: casualties, "
+       "contamination, land release, risk education, methods and sources."),
+    N_("Monthly operations report: accidents, casualties, land release, finds, hazards "
+       "opened and closed, risk education."),
+    N_("One-page fact sheet for an admin area."),
+    N_("How accurate were the minefield records an area received: records, devices found "
+       "inside and outside recorded minefields, accidents outside them, accuracy per record, "
+       "and a map (issue 18)."),
+    N_("Admin area"), N_("Date from"), N_("Date to"), N_("Month"), N_("Year"),
+    N_("Admin area pcode (and all under it)."), N_("Admin area pcode, e.g. 05."),
+    N_("Calendar year reported on."), N_("Month reported on, YYYY-MM."),
+    N_("Up to this year (default: all)."),
+    N_("Finds and accidents from this date, YYYY-MM-DD."),
+    N_("Finds and accidents up to this date, YYYY-MM-DD."),
+)
 # The Landmine Monitor's device groups of the dashboard's finds (analysis/dimensions.py).
 DEVICE_GROUPS = (N_("antipersonnel mine"), N_("antivehicle mine"),
                  N_("cluster munition remnant"), N_("other erw"), N_("unspecified"))
