@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -112,9 +113,11 @@ class Access:
         """Whether the principal may filter on field `name` (the OGC API's queryables,
         issue 23): a field it reads, and reads as stored. A filter on a field it sees
         altered (a generalised point, and its precision, which `generalise` overwrites)
-        would answer from the exact value it is never shown."""
+        would answer from the exact value it is never shown; so would one on a date it
+        sees as its year only (filter by `datetime`, which selects whole years then)."""
         return self.readable(kind, name) and not (
-            self.generalised(kind) and name in GENERALISED_FIELDS)
+            self.generalised(kind) and name in GENERALISED_FIELDS) and not (
+            self.dates_to_year(kind) and name == REGISTRY[kind].primary_date)
 
     def generalised(self, kind: str) -> bool:
         """Whether the principal sees `kind` points rounded to `public_decimals`."""
@@ -124,6 +127,22 @@ class Access:
         """Whether the principal sees `kind`'s dates as their year only: with a
         generalised place, an exact date would still single an event out."""
         return self.generalised(kind)
+
+    def place_decimals(self, kind: str) -> int | None:
+        """The decimals `kind`'s points are rounded to for the principal, for a query's
+        `place_decimals`: a box or a distance then selects by the place the principal
+        sees. Selecting by the exact place gave it away to anyone narrowing a box."""
+        return self.public_decimals if self.generalised(kind) else None
+
+    def date_bounds(self, kind: str, date_from: date | None, date_to: date | None
+                    ) -> tuple[date | None, date | None]:
+        """A query's date range as the principal may select: whole years when it sees
+        `kind`'s dates as years (narrowing a range day by day would find the exact date
+        it is never shown)."""
+        if not self.dates_to_year(kind):
+            return date_from, date_to
+        return (None if date_from is None else date(date_from.year, 1, 1),
+                None if date_to is None else date(date_to.year, 12, 31))
 
     def sees_personal(self, kind: str) -> frozenset[str]:
         """The personal fields of `kind` the principal does see: reads of them are

@@ -164,9 +164,10 @@ class OgcFeatures:
         if bbox is not None and not collection_of(kind).spatial:
             # No geometry to intersect the box (organisations, sources, activities).
             bbox, condition = None, sa.false()
-        q = Query(kind=kind, bbox=bbox, date_from=req.date_from, date_to=req.date_to,
+        date_from, date_to = access.date_bounds(kind, req.date_from, req.date_to)
+        q = Query(kind=kind, bbox=bbox, date_from=date_from, date_to=date_to,
                   condition=condition, limit=req.limit, after_fid=req.after_fid,
-                  visible=access.rows(kind))
+                  visible=access.rows(kind), place_decimals=access.place_decimals(kind))
         # Hidden fields are not even read; present_rows then generalises what needs it.
         rows, next_fid = self.store.query_rows(q, omit=access.hidden(kind))
         log_personal_read(self.store, access, kind, rows)

@@ -126,14 +126,22 @@ class Records:
             where[field] = params.kind
         if params.mine:
             where["created_by"] = p.username
+        if (params.bbox is not None or params.near is not None) and kind != "victim" \
+                and geometry_column(ENTITIES[kind]) is None:
+            # victims are placed by their accident; these kinds have no place at all
+            name = "bbox" if params.bbox is not None else "near"
+            raise Invalid(f"{REGISTRY[kind].collection} have no place to select by",
+                          field_errors=[FieldError(field=name, message="not available")])
         near = None
         if params.near is not None:
             lon, lat, metres = params.near
             near = Near(Point(lon, lat), metres)
+        date_from, date_to = access.date_bounds(kind, params.date_from, params.date_to)
         q = Query(kind=kind, bbox=params.bbox, near=near, admin_area=params.admin_area,
-                  date_from=params.date_from, date_to=params.date_to, status=params.status,
+                  date_from=date_from, date_to=date_to, status=params.status,
                   dataset=params.dataset, where=where, limit=params.limit,
-                  after_fid=params.after_fid, visible=access.rows(kind))
+                  after_fid=params.after_fid, visible=access.rows(kind),
+                  place_decimals=access.place_decimals(kind))
         # Hidden fields are not even read; present_rows then generalises what needs it.
         rows, next_fid = self.store.query_rows(q, omit=access.hidden(kind))
         self._log_personal(p, kind, rows)

@@ -71,7 +71,9 @@ def flatten(q: Query) -> Flat | None:
     they are the shape; texts and numbers are parameters; tuples, lists, dicts and the
     condition dataclasses are walked; a field marked `shape` (the kind, a column name) is
     part of the SQL text. Anything else (dates, distances, sets) is Unsupported."""
-    if getattr(q, _OFFSET):
+    if getattr(q, _OFFSET) or q.place_decimals is not None:
+        # rounded places are decided in Python after the SQL (store/reading.py's
+        # post-filter), which prepared statements do not run
         return None
     values: list[Any] = []
     try:

@@ -86,6 +86,11 @@ class Query:
     # client's filter a service translated (the OGC API's CQL2, services/ogc_features.py,
     # issue 23). Not a value the prepared path flattens: such queries take the general one.
     condition: Any = None
+    # The asker sees this kind's points rounded to this many decimal places (access/:
+    # Access.place_decimals): `bbox` and `near` then select by the rounded place, as the
+    # asker sees it. Selecting by the exact place told the exact place to anyone who
+    # narrowed a box around a rounded point until it emptied (issue 23's review).
+    place_decimals: int | None = None
 
 
 @dataclass

@@ -9,6 +9,7 @@ there."""
 from __future__ import annotations
 
 import contextvars
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,8 @@ class Reading:
         rows: list[Any] | None = None
         post_filter = None
         shown = omit
-        if q.near is None:  # no post-filter: the prepared path does not do them
+        if q.near is None and q.place_decimals is None:  # no post-filter: the prepared
+            # path does not do them
             plan = rowplan.row_plan(q.kind, frozenset(omit), self._geojson)
             rows = self._prepared_rows(q, plan)
         if rows is None:
@@ -246,7 +248,8 @@ class Reading:
         timestamps as ISO text on the GeoPackage, ids as UUIDs on PostGIS): a site check
         makes several such reads, and building each statement cost more than running it.
         A query with `near`, a limit or an offset takes the general path."""
-        if columns is not None and q.near is None and q.limit is None and not q.offset:
+        if columns is not None and q.near is None and q.limit is None and not q.offset \
+                and q.place_decimals is None:
             prepared_rows = self._prepared_dicts(q, tuple(columns))
             if prepared_rows is not None:
                 return prepared_rows
@@ -372,9 +375,36 @@ class Reading:
                 place_conditions.append(place_table.c[date_field] >= q.date_from)
             if q.date_to:
                 place_conditions.append(place_table.c[date_field] <= q.date_to)
-        if q.bbox is not None:
+        rounded: list[Callable[[Any], bool]] = []  # what the rounded places must pass
+        if q.bbox is not None and q.place_decimals is not None:
+            # Candidates by the box widened by half a rounding step; the rounded point
+            # decides (`_rounded_in`).
+            half = 0.5 * 10.0 ** -q.place_decimals + 1e-9
+            minx, miny, maxx, maxy = q.bbox
+            place_conditions.append(self.bbox_condition(
+                place_table, (minx - half, miny - half, maxx + half, maxy + half)))
+            rounded.append(_rounded_in_box(q.bbox, q.place_decimals))
+        elif q.bbox is not None:
             place_conditions.append(self.bbox_condition(place_table, q.bbox))
-        if q.near is not None:
+        if q.near is not None and q.place_decimals is not None:
+            from mineaction.geo.geodesic import gap_m
+
+            # Candidates within the distance plus a rounding step's diagonal (at most
+            # 0.71 steps away, ~111 km a degree); the rounded point's distance decides.
+            step_m = 0.71 * 10.0 ** -q.place_decimals * 111_320.0 / max(
+                math.cos(math.radians(min(abs(q.near.geometry.bounds[1]),
+                                          abs(q.near.geometry.bounds[3]), 89.0))), 0.01)
+            wide = Near(q.near.geometry, q.near.distance_m + step_m)
+            condition, _ = self._near_condition(place_table, wide)
+            place_conditions.append(condition)
+            near, decimals = q.near, q.place_decimals
+
+            def within(g: Any) -> bool:
+                return g is not None and bool(
+                    gap_m(_rounded(g, decimals), near.geometry) <= near.distance_m)
+
+            rounded.append(within)
+        elif q.near is not None:
             condition, near_filter = self._near_condition(place_table, q.near)
             place_conditions.append(condition)
             if via is None:
@@ -382,6 +412,19 @@ class Reading:
             elif near_filter is not None:
                 # Exact distance for victims: decided on their accident's point.
                 accidents_ok = self._ids_passing(place_table, place_conditions, near_filter)
+                place_conditions = [place_table.c.id.in_(accidents_ok)]
+        if rounded:
+            spec = geometry_column(ENTITIES["accident"] if via else model)
+            assert spec is not None, "rounded places of a kind without a geometry"
+            name = spec.name
+
+            def keep_rounded(row: Any) -> bool:
+                return all(test(row[name]) for test in rounded)
+
+            if via is None:
+                post_filter = keep_rounded
+            else:  # victims: decided on their accident's rounded point
+                accidents_ok = self._ids_passing(place_table, place_conditions, keep_rounded)
                 place_conditions = [place_table.c.id.in_(accidents_ok)]
         if place_conditions:
             if via is None:
@@ -446,3 +489,27 @@ def visible_sql(table: sa.Table, visible: Visible) -> list[Any]:
                 alternatives.append(col.in_(values))
         out.append(sa.or_(*alternatives) if alternatives else sa.false())
     return out
+
+
+def _rounded(geom: Any, decimals: int) -> Any:
+    """A point rounded as access/ rounds it for the asker (`generalise`); other shapes as
+    they are (only points are shown rounded)."""
+    if geom is None or geom.geom_type != "Point":
+        return geom
+    from shapely.geometry import Point
+
+    return Point(round(geom.x, decimals), round(geom.y, decimals))
+
+
+def _rounded_in_box(bbox: Bbox, decimals: int) -> Callable[[Any], bool]:
+    """Whether a place as the asker sees it (rounded) lies in `bbox` (its envelope
+    intersecting it, for shapes that are not points)."""
+    def inside(geom: Any) -> bool:
+        g = _rounded(geom, decimals)
+        if g is None or g.is_empty:
+            return False
+        minx, miny, maxx, maxy = g.bounds
+        return bool(minx <= bbox[2] and maxx >= bbox[0] and miny <= bbox[3]
+                    and maxy >= bbox[1])
+
+    return inside
