@@ -123,6 +123,13 @@ def test_the_reports_menu_words_are_in_the_catalogue() -> None:
     assert words <= set(i18n.REPORT_TEXTS), sorted(words - set(i18n.REPORT_TEXTS))
 
 
+def test_the_priority_words_are_in_the_catalogue() -> None:
+    from mineaction.analysis.priorities import CRITERIA, PRESETS
+
+    words = {c.name.capitalize() for c in CRITERIA} | {p.capitalize() for p in PRESETS}
+    assert words <= set(i18n.PRIORITY_WORDS), sorted(words - set(i18n.PRIORITY_WORDS))
+
+
 def test_the_analysis_reasons_are_the_catalogue_s() -> None:
     from mineaction.analysis.by_source import NOT_PUBLISHED, REFUSED
 

@@ -31,7 +31,9 @@ LANGUAGES = ("es", "az", "ru", "uk", "ar")
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}|<[^>]+>")
 # Signed in as an admin: the header holds every menu item, the record page every action.
 PAGES = ["/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboard",
-         "/site-check", "/records/accidents/{accident}", "/claims", "/reports"]
+         "/site-check", "/records/accidents/{accident}", "/claims", "/reports", "/approvals",
+         "/review", "/imports", "/priorities", "/checks/geometry", "/records/hazards/new",
+         "/records/hazards/{hazard}/edit", "/minefields/new", "/records/victims"]
 USER = "leyla"  # a name that is no English word of the catalogue
 # What a page shows that is not its own text: the basemap's attribution (sources' names).
 NOT_OURS = ".maplibregl-ctrl-attrib"

@@ -89,6 +89,10 @@ SOURCE_REASONS = (
     N_("not published: the sources' counts, public on their own, would give away small "
        "overlaps between them"),
 )
+# The priority lists' criteria and presets (analysis/priorities.py CRITERIA, PRESETS).
+PRIORITY_WORDS = (N_("Casualties"), N_("Blockages"), N_("Population"), N_("Reconstruction"),
+                  N_("Risk"), N_("Cost"), N_("Humanitarian"), N_("Development"),
+                  N_("Equal"))
 # The reports menu's words (reports/kinds.py REPORTS: titles, summaries, parameters' labels
 # and help; tests/web/test_i18n_catalogue.py checks that none is missing).
 REPORT_TEXTS = (
