@@ -34,6 +34,8 @@ PAGES = ["/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboar
          "/site-check", "/records/accidents/{accident}", "/claims", "/reports", "/approvals",
          "/review", "/imports", "/priorities", "/checks/geometry", "/records/hazards/new",
          "/records/hazards/{hazard}/edit", "/minefields/new", "/records/victims"]
+PUBLIC_PAGES = ["/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboard",
+                "/site-check", "/claims", "/reports", "/login", "/records/victims"]
 USER = "leyla"  # a name that is no English word of the catalogue
 # What a page shows that is not its own text: the basemap's attribution (sources' names).
 NOT_OURS = ".maplibregl-ctrl-attrib"
@@ -180,3 +182,20 @@ def test_the_browser_language_is_the_default(new_page: Any, live: Any) -> None:
     # a script's text in the page's language (common.js t())
     page.locator("#login-form button[type=submit]").click()
     assert page.locator("#login-error").inner_text() == "Введите имя пользователя и пароль."
+
+
+@pytest.mark.parametrize("lang", ("az", "ar"))
+def test_the_public_pages_too(new_page: Any, live: Any, ids: dict[str, str], lang: str) -> None:
+    """Not signed in: the public's pages (approved records only, counts suppressed)."""
+    page = new_page()
+    texts = english_left(lang)
+    page.goto(live.url + "/records")
+    choose_language(page, lang)
+    found = {}
+    for path in PUBLIC_PAGES:
+        page.goto(live.url + path.format(**ids))
+        page.wait_for_load_state("load")
+        if left := visible_english(page, texts):
+            found[path] = left
+    assert not found, f"{lang}: English left on the public pages: {found}"
+    assert page.js_errors == []

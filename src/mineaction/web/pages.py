@@ -118,8 +118,12 @@ def render(request: Request, template: str, who: Principal, http_status: int = 2
         status_code=http_status)
 
 
-def error_page(request: Request, who: Principal, status: int, message: str) -> HTMLResponse:
+def error_page(request: Request, who: Principal, status: int, message: str,
+               **values: str) -> HTMLResponse:
+    """`message` may be an N_-marked text with %(name)s `values`: error.html words both in
+    the page's language (issue 22)."""
     return render(request, "error.html", who, http_status=status, status_code=status,
+                  values=values,
                   message=message)
 
 
@@ -176,7 +180,7 @@ def go(request: Request, svc: ServicesDep, who: WhoDep, layer: str, fid: int) ->
     """The record behind a map feature (map layers name points by fid)."""
     rid = maps.fid_to_id(svc.store, svc.records.access(who), layer, fid)
     if rid is None:
-        return error_page(request, who, 404, "No such record.")
+        return error_page(request, who, 404, N_("No such record."))
     return RedirectResponse(f"/records/{maps.LAYER_COLLECTIONS[layer]}/{rid}", status_code=303)
 
 
@@ -212,11 +216,12 @@ def records_list(
 ) -> HTMLResponse:
     kind = _kind(collection)
     if kind is None:
-        return error_page(request, who, 404, f"No collection {collection}.")
+        return error_page(request, who, 404, N_("No collection %(name)s."), name=collection)
     access = svc.records.access(who)
     if not access.may_list(kind):
-        return error_page(request, who, 403, f"{REGISTRY[kind].collection.capitalize()} are "
-                          "shown to the public only as counts: see the dashboard.")
+        return error_page(request, who, 403, N_("%(kinds)s are shown to the public only as "
+                                                "counts: see the dashboard."),
+                          kinds=REGISTRY[kind].collection.replace("-", " ").capitalize())
     kind_field = REGISTRY[kind].kind_field
     equal: dict[str, Any] = {}
     if kind_field:
@@ -258,12 +263,12 @@ def record_new(request: Request, svc: ServicesDep, who: WhoDep, collection: str
                ) -> Response:
     kind = _kind(collection)
     if kind is None:
-        return error_page(request, who, 404, f"No collection {collection}.")
+        return error_page(request, who, 404, N_("No collection %(name)s."), name=collection)
     if who.is_public:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     if not may_create(who):
-        return error_page(request, who, 403, f"Your role ({who.role.value}) cannot create "
-                          "records.")
+        return error_page(request, who, 403, N_("Your role (%(role)s) cannot create records."),
+                          role=who.role.value)
     return render(request, "form.html", who, kind=kind, collection=collection, record=None,
                   version=None, fields=form_fields(kind, personal=_sees_personal(svc, who, kind)),
                   parents=links.PARENTS, link_labels={"source_ids": []},
@@ -281,7 +286,7 @@ def _load(request: Request, svc: Any, who: Principal, collection: str, record_id
           ) -> tuple[str, dict[str, Any], int] | HTMLResponse:
     kind = _kind(collection)
     if kind is None:
-        return error_page(request, who, 404, f"No collection {collection}.")
+        return error_page(request, who, 404, N_("No collection %(name)s."), name=collection)
     try:
         rid = uuid.UUID(record_id)
         data, version = svc.records.get(who, kind, rid)
@@ -303,8 +308,9 @@ def record_edit(request: Request, svc: ServicesDep, who: WhoDep, collection: str
     kind, data, version = loaded
     record = svc.records.load(who, kind, uuid.UUID(record_id))
     if not may_edit(who, record, svc.records.policy):
-        return error_page(request, who, 403, f"Your role ({who.role.value}) cannot change "
-                          f"this {kind}.")
+        return error_page(request, who, 403, N_("Your role (%(role)s) cannot change this "
+                                                "%(kind)s."),
+                          role=who.role.value, kind=kind.replace("_", " "))
     return render(request, "form.html", who, kind=kind, collection=collection, record=data,
                   version=version,
                   fields=form_fields(kind, personal=_sees_personal(svc, who, kind)),
@@ -355,7 +361,8 @@ def imports_page(request: Request, who: WhoDep) -> Response:
     if who.is_public:
         return RedirectResponse("/login?next=/imports", status_code=303)
     if not may_import(who):
-        return error_page(request, who, 403, f"Your role ({who.role.value}) cannot import.")
+        return error_page(request, who, 403, N_("Your role (%(role)s) cannot import."),
+                          role=who.role.value)
     return render(request, "imports.html", who, mappings=list(shipped_mappings()),
                   kinds=sorted(BY_COLLECTION))
 
