@@ -86,3 +86,28 @@ def test_a_box_over_a_kind_without_a_place_is_refused_not_a_crash(api: Api) -> N
         r = api.as_("viewer").get(f"/api/v1/{coll}", params={"bbox": "-76,6,-75,7"})
         assert r.status_code == 422, (coll, r.status_code, r.text)
         assert "no place" in r.text
+
+
+def test_a_snapped_box_holds_exactly_the_places_that_round_into_the_box() -> None:
+    """store/query.py snap_box against rounding itself, on random places and boxes (ties
+    at exactly half a step aside: a place there is on both sides' edge)."""
+    import random
+
+    from mineaction.store.query import snap_box
+
+    rng = random.Random(23)
+    for _ in range(20_000):
+        d = rng.choice((0, 1, 2))
+        x0, x1 = sorted(rng.uniform(-80, -70) for _ in range(2))
+        y0, y1 = sorted(rng.uniform(0, 10) for _ in range(2))
+        if rng.random() < 0.5:  # narrow boxes, as an attacker draws them
+            x1, y1 = x0 + rng.uniform(0, 0.3), y0 + rng.uniform(0, 0.3)
+        box = snap_box((x0, y0, x1, y1), d)
+        x, y = rng.uniform(-81, -69), rng.uniform(-1, 11)
+        step = 10.0 ** -d
+        if min(abs((x / step) % 1 - 0.5), abs((y / step) % 1 - 0.5)) < 1e-6:
+            continue
+        rounded_in = x0 <= round(x, d) <= x1 and y0 <= round(y, d) <= y1
+        snapped_in = box[0] <= x <= box[2] and box[1] <= y <= box[3]
+        assert rounded_in == snapped_in, (d, (x0, y0, x1, y1), (x, y), box)
+        assert snap_box(box, d) == box or box == (0.0, 0.0, -1.0, -1.0)

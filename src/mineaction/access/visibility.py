@@ -36,7 +36,7 @@ from typing import Any
 from mineaction.access.roles import PERSONAL_DATA_ROLES, REVIEWER_ROLES, Policy, Principal, Role
 from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import REGISTRY
-from mineaction.store.query import AnyOf, Match, Visible, matches
+from mineaction.store.query import AnyOf, Bbox, Match, Visible, matches, snap_box
 from mineaction.store.reading import visible_sql
 
 # Who did what: the public never learns who worked on a record.
@@ -133,6 +133,12 @@ class Access:
         `place_decimals`: a box or a distance then selects by the place the principal
         sees. Selecting by the exact place gave it away to anyone narrowing a box."""
         return self.public_decimals if self.generalised(kind) else None
+
+    def select_box(self, kind: str, bbox: Bbox | None) -> Bbox | None:
+        """A query's box as the principal may select: by the rounded place, for a kind
+        it sees rounded (store/query.py `snap_box`), else as given."""
+        decimals = self.place_decimals(kind)
+        return bbox if bbox is None or decimals is None else snap_box(bbox, decimals)
 
     def date_bounds(self, kind: str, date_from: date | None, date_to: date | None
                     ) -> tuple[date | None, date | None]:

@@ -165,9 +165,9 @@ class OgcFeatures:
             # No geometry to intersect the box (organisations, sources, activities).
             bbox, condition = None, sa.false()
         date_from, date_to = access.date_bounds(kind, req.date_from, req.date_to)
-        q = Query(kind=kind, bbox=bbox, date_from=date_from, date_to=date_to,
-                  condition=condition, limit=req.limit, after_fid=req.after_fid,
-                  visible=access.rows(kind), place_decimals=access.place_decimals(kind))
+        q = Query(kind=kind, bbox=access.select_box(kind, bbox), date_from=date_from,
+                  date_to=date_to, condition=condition, limit=req.limit,
+                  after_fid=req.after_fid, visible=access.rows(kind))
         # Hidden fields are not even read; present_rows then generalises what needs it.
         rows, next_fid = self.store.query_rows(q, omit=access.hidden(kind))
         log_personal_read(self.store, access, kind, rows)

@@ -137,11 +137,13 @@ class Records:
             lon, lat, metres = params.near
             near = Near(Point(lon, lat), metres)
         date_from, date_to = access.date_bounds(kind, params.date_from, params.date_to)
-        q = Query(kind=kind, bbox=params.bbox, near=near, admin_area=params.admin_area,
-                  date_from=date_from, date_to=date_to, status=params.status,
-                  dataset=params.dataset, where=where, limit=params.limit,
-                  after_fid=params.after_fid, visible=access.rows(kind),
-                  place_decimals=access.place_decimals(kind))
+        # By the place and the year the asker sees (a box snapped, a distance measured
+        # from the rounded point): never by values it is not shown.
+        q = Query(kind=kind, bbox=access.select_box(kind, params.bbox), near=near,
+                  admin_area=params.admin_area, date_from=date_from, date_to=date_to,
+                  status=params.status, dataset=params.dataset, where=where,
+                  limit=params.limit, after_fid=params.after_fid, visible=access.rows(kind),
+                  place_decimals=access.place_decimals(kind) if near is not None else None)
         # Hidden fields are not even read; present_rows then generalises what needs it.
         rows, next_fid = self.store.query_rows(q, omit=access.hidden(kind))
         self._log_personal(p, kind, rows)

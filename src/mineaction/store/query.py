@@ -89,8 +89,30 @@ class Query:
     # The asker sees this kind's points rounded to this many decimal places (access/:
     # Access.place_decimals): `bbox` and `near` then select by the rounded place, as the
     # asker sees it. Selecting by the exact place told the exact place to anyone who
-    # narrowed a box around a rounded point until it emptied (issue 23's review).
+    # narrowed a box around a rounded point until it emptied (issue 23's review). A box
+    # alone is better snapped by the caller (`snap_box`), which keeps the fast path.
     place_decimals: int | None = None
+
+
+def snap_box(bbox: Bbox, decimals: int) -> Bbox:
+    """The box of exact places whose rounding to `decimals` lies in `bbox`: from half a
+    step below the first grid value in it to half a step above the last (a box no grid
+    value falls in selects nothing). Snapping a snapped box gives it back."""
+    import math
+
+    step = 10.0 ** -decimals
+    half = step / 2
+
+    def first(v: float) -> float:
+        return round(math.ceil(round(v / step, 9)) * step, decimals)
+
+    def last(v: float) -> float:
+        return round(math.floor(round(v / step, 9)) * step, decimals)
+
+    x0, y0, x1, y1 = first(bbox[0]), first(bbox[1]), last(bbox[2]), last(bbox[3])
+    if x0 > x1 or y0 > y1:
+        return (0.0, 0.0, -1.0, -1.0)  # nothing rounds into it: an empty box
+    return (x0 - half, y0 - half, x1 + half, y1 + half)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from mineaction.domain.models import ENTITIES
 from mineaction.store import codec, prepared
 from mineaction.store import rows as rowplan
 from mineaction.store.held import HeldConnections
-from mineaction.store.query import Bbox, Near, Page, Query, Visible
+from mineaction.store.query import Bbox, Near, Page, Query, Visible, snap_box
 from mineaction.store.schema import METADATA, Timestamp, entity_table, primary_date_field
 
 if TYPE_CHECKING:
@@ -377,13 +377,9 @@ class Reading:
                 place_conditions.append(place_table.c[date_field] <= q.date_to)
         rounded: list[Callable[[Any], bool]] = []  # what the rounded places must pass
         if q.bbox is not None and q.place_decimals is not None:
-            # Candidates by the box widened by half a rounding step; the rounded point
-            # decides (`_rounded_in`).
-            half = 0.5 * 10.0 ** -q.place_decimals + 1e-9
-            minx, miny, maxx, maxy = q.bbox
+            # The exact places whose rounding lies in the box: a box in SQL still
             place_conditions.append(self.bbox_condition(
-                place_table, (minx - half, miny - half, maxx + half, maxy + half)))
-            rounded.append(_rounded_in_box(q.bbox, q.place_decimals))
+                place_table, snap_box(q.bbox, q.place_decimals)))
         elif q.bbox is not None:
             place_conditions.append(self.bbox_condition(place_table, q.bbox))
         if q.near is not None and q.place_decimals is not None:
@@ -499,17 +495,3 @@ def _rounded(geom: Any, decimals: int) -> Any:
     from shapely.geometry import Point
 
     return Point(round(geom.x, decimals), round(geom.y, decimals))
-
-
-def _rounded_in_box(bbox: Bbox, decimals: int) -> Callable[[Any], bool]:
-    """Whether a place as the asker sees it (rounded) lies in `bbox` (its envelope
-    intersecting it, for shapes that are not points)."""
-    def inside(geom: Any) -> bool:
-        g = _rounded(geom, decimals)
-        if g is None or g.is_empty:
-            return False
-        minx, miny, maxx, maxy = g.bounds
-        return bool(minx <= bbox[2] and maxx >= bbox[0] and miny <= bbox[3]
-                    and maxy >= bbox[1])
-
-    return inside
