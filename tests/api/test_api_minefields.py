@@ -135,7 +135,10 @@ def test_import_writes_everything_and_attachments_round_trip(api: Api, store: St
     page = api.browser("editor").get(f"/records/minefield-records/{record['id']}")
     assert page.status_code == 200, page.text[:300]
     assert 'id="attachments"' in page.text and "row-a.jpg" in page.text
-    assert f'<img src="/api/v1/attachments/{meta["id"]}"' in page.text
+    # the page serves its files itself, through the record's visibility (web/attachments)
+    assert f'<img src="/web/attachments/{meta["id"]}"' in page.text
+    shown = api.browser("editor").get(f"/web/attachments/{meta['id']}")
+    assert shown.status_code == 200 and shown.content == SCAN
     assert api.public.get(f"/api/v1/attachments/{meta['id']}").status_code == 401
     assert api.public.get(
         f"/api/v1/minefield-records/{record['id']}/attachments").status_code == 401
