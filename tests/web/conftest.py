@@ -184,3 +184,40 @@ def new_page(browser: Any) -> Iterator[Any]:
             ctx.close()
         except Exception:  # noqa: BLE001 -- closed by the test already
             pass
+
+
+# A desktop and the 800x1280 touch tablet field teams use (issue 21).
+VIEWPORTS = {"desktop": {"viewport": {"width": 1280, "height": 720}},
+             "tablet": {"viewport": {"width": 800, "height": 1280}, "has_touch": True,
+                        "is_mobile": True}}
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def device(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    """A page factory on each device, every page in its own context (its own user).
+    `page.touch` says whether it is the tablet; `page.errors` collects the page's script
+    errors and 5xx answers (a 404 is an answer, e.g. "no basemap file configured");
+    `page.console_errors` what the console reports as errors (a CSP refusal among
+    them). `make(csp=False)` lifts the pages' Content-Security-Policy, to inject a
+    script (axe-core)."""
+    contexts: list[Any] = []
+
+    def make(*, csp: bool = True) -> Any:
+        ctx = browser.new_context(bypass_csp=not csp, **VIEWPORTS[request.param])
+        ctx.set_default_timeout(15_000)
+        block_outside(ctx, [])
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.touch = request.param == "tablet"
+        page.errors = []
+        page.console_errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}")
+                if r.status >= 500 else None)
+        page.on("console", lambda m: page.console_errors.append(m.text)
+                if m.type == "error" else None)
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()

@@ -10,41 +10,16 @@ page, the rule, and the elements."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import block_outside
 from shapely.geometry import Point, box
 
 from mineaction.access.roles import Principal, Role
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-VIEWPORTS = {"desktop": {"viewport": {"width": 1280, "height": 720}},
-             "tablet": {"viewport": {"width": 800, "height": 1280}, "has_touch": True,
-                        "is_mobile": True}}
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def device(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    contexts: list[Any] = []
-
-    def make() -> Any:
-        # bypass_csp: axe is injected as a script the pages' policy would refuse
-        ctx = browser.new_context(bypass_csp=True, **VIEWPORTS[request.param])
-        ctx.set_default_timeout(15_000)
-        block_outside(ctx, [])
-        contexts.append(ctx)
-        return ctx.new_page()
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
 def _seed(live: Any) -> dict[str, str]:
     records = live.services.records
     admin = Principal("admin", Role.admin)
@@ -82,13 +57,13 @@ SIGNED_IN_PAGES = ["/", "/records", "/records/hazards/{hazard}", "/records/hazar
 def test_axe_finds_no_violation_on_any_page(device: Any, live: Any) -> None:
     ids = _seed(live)
     found: dict[str, list[str]] = {}
-    public = device()
+    public = device(csp=False)  # axe is injected
     for path in PUBLIC_PAGES:
         public.goto(live.url + path.format(**ids))
         public.wait_for_load_state("load")
         public.wait_for_timeout(300)  # the map and the charts draw after load
         found.update({f"public {path}": v for v in [_violations(public)] if v})
-    admin = device()
+    admin = device(csp=False)
     live.login(admin, "admin")
     for path in SIGNED_IN_PAGES:
         admin.goto(live.url + path.format(**ids))

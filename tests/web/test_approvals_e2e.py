@@ -7,38 +7,11 @@ page runs under its Content-Security-Policy."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from conftest import block_outside
 from shapely.geometry import box
 
 from mineaction.access.roles import Principal, Role
-
-VIEWPORTS = {"desktop": {"viewport": {"width": 1280, "height": 720}},
-             "tablet": {"viewport": {"width": 800, "height": 1280}, "has_touch": True,
-                        "is_mobile": True}}
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def device(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    """A page factory on the device: each page in its own context (its own user)."""
-    contexts: list[Any] = []
-
-    def make() -> Any:
-        ctx = browser.new_context(**VIEWPORTS[request.param])
-        ctx.set_default_timeout(15_000)
-        block_outside(ctx, [])
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.errors = []
-        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-        return page
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
 
 
 def _submit(live: Any, who: Principal, name: str, x: float) -> str:
@@ -78,7 +51,7 @@ def test_an_approver_rejects_two_at_once_and_the_submitter_reads_why(device: Any
     approver.locator("button[value=approve]").click()
     approver.wait_for_selector("#approvals-done")
     assert "Nothing is waiting" in approver.inner_text("#approvals")  # of this submitter
-    assert not [e for e in approver.errors if "Content Security Policy" in e]
+    assert not [e for e in approver.console_errors if "Content Security Policy" in e]
 
     submitter = device()
     live.login(submitter, "editor", name)  # lands on /records

@@ -11,45 +11,16 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import block_outside
+from conftest import VIEWPORTS, block_outside
 
 from mineaction.web.core import coordinate_json
 
-VIEWPORTS = {"desktop": {"viewport": {"width": 1280, "height": 720}},
-             "tablet": {"viewport": {"width": 800, "height": 1280}, "has_touch": True,
-                        "is_mobile": True}}
 # A field of five corners near Medellín, written in the notations a team mixes.
 CORNERS = [(6.1412, -75.1834), (6.1412, -75.1800), (6.1440, -75.1790), (6.1460, -75.1815),
            (6.1440, -75.1840)]
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def device(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    """A page factory on the device: each page in its own context (its own user)."""
-    contexts: list[Any] = []
-
-    def make() -> Any:
-        ctx = browser.new_context(**VIEWPORTS[request.param])
-        ctx.set_default_timeout(15_000)
-        block_outside(ctx, [])
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.touch = request.param == "tablet"
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        # (a 404 is an answer, e.g. "no basemap file configured"; a 500 is a fault)
-        page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}")
-                if r.status >= 500 else None)
-        return page
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
 
 
 def _typed_corners() -> str:

@@ -52,6 +52,24 @@ def _field(number: int, payload: bytes, out: bytearray) -> None:
     out += payload
 
 
+def _path(vertices: Sequence[tuple[int, int]], cursor: tuple[int, int], out: bytearray
+          ) -> tuple[int, int]:
+    """MoveTo the first vertex and LineTo the rest, each relative to the one before (the
+    cursor carries over between a feature's parts); the cursor after the last."""
+    cx, cy = cursor
+    x, y = vertices[0]
+    _varint(_command(_MOVE_TO, 1), out)
+    _varint(_zigzag(x - cx), out)
+    _varint(_zigzag(y - cy), out)
+    cx, cy = x, y
+    _varint(_command(_LINE_TO, len(vertices) - 1), out)
+    for x, y in vertices[1:]:
+        _varint(_zigzag(x - cx), out)
+        _varint(_zigzag(y - cy), out)
+        cx, cy = x, y
+    return cx, cy
+
+
 class LayerEncoder:
     """One layer's features and its keys and values tables, which they share."""
 
@@ -72,20 +90,11 @@ class LayerEncoder:
         vertex, exteriors of positive area (clockwise as drawn, y down) each followed by
         its holes, as the spec orders them. None when no ring is left."""
         geom = bytearray()
-        cx = cy = 0
+        cursor = (0, 0)
         for ring in rings:
             if len(ring) < 3:
                 continue
-            x, y = ring[0]
-            _varint(_command(_MOVE_TO, 1), geom)
-            _varint(_zigzag(x - cx), geom)
-            _varint(_zigzag(y - cy), geom)
-            cx, cy = x, y
-            _varint(_command(_LINE_TO, len(ring) - 1), geom)
-            for x, y in ring[1:]:
-                _varint(_zigzag(x - cx), geom)
-                _varint(_zigzag(y - cy), geom)
-                cx, cy = x, y
+            cursor = _path(ring, cursor, geom)
             _varint(_command(_CLOSE_PATH, 1), geom)
         if not geom:
             return None
@@ -96,20 +105,11 @@ class LayerEncoder:
         """A (multi)linestring from lines already in EXTENT units (rivers, issue 21).
         None when no line of two vertices or more is left."""
         geom = bytearray()
-        cx = cy = 0
+        cursor = (0, 0)
         for line in lines:
             if len(line) < 2:
                 continue
-            x, y = line[0]
-            _varint(_command(_MOVE_TO, 1), geom)
-            _varint(_zigzag(x - cx), geom)
-            _varint(_zigzag(y - cy), geom)
-            cx, cy = x, y
-            _varint(_command(_LINE_TO, len(line) - 1), geom)
-            for x, y in line[1:]:
-                _varint(_zigzag(x - cx), geom)
-                _varint(_zigzag(y - cy), geom)
-                cx, cy = x, y
+            cursor = _path(line, cursor, geom)
         if not geom:
             return None
         return self._feature(props, LINESTRING, geom)
