@@ -28,6 +28,8 @@ TEXT_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 TRANS = re.compile(r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}", re.S)
 RAW = re.compile(r"<(style|script)\b[^>]*>.*?</\1>", re.S)
+# The body's class names (base.html's bodyclass block) are no text.
+CLASSES = re.compile(r"\{%\s*block bodyclass\s*%\}.*?\{%\s*endblock\s*%\}", re.S)
 LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -56,7 +58,7 @@ class _Texts(HTMLParser):
 
 def untranslated(source: str) -> list[str]:
     """The texts of a template that no gettext call or trans block wraps."""
-    stripped = RAW.sub("", JINJA.sub("\x00", TRANS.sub("\x00", source)))
+    stripped = RAW.sub("", JINJA.sub("\x00", TRANS.sub("\x00", CLASSES.sub("", source))))
     parser = _Texts()
     parser.feed(stripped.replace("\x00", ""))
     parser.close()

@@ -17,6 +17,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
@@ -30,11 +31,11 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 LANGUAGES = ("es", "az", "ru", "uk", "ar")
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}|<[^>]+>")
 # Signed in as an admin: the header holds every menu item, the record page every action.
-PAGES = ["/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboard",
+PAGES = ["/", "/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboard",
          "/site-check", "/records/accidents/{accident}", "/claims", "/reports", "/approvals",
          "/review", "/imports", "/priorities", "/checks/geometry", "/records/hazards/new",
          "/records/hazards/{hazard}/edit", "/minefields/new", "/records/victims"]
-PUBLIC_PAGES = ["/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboard",
+PUBLIC_PAGES = ["/", "/records", "/records/hazards", "/records/hazards/{hazard}", "/dashboard",
                 "/site-check", "/claims", "/reports", "/login", "/records/victims"]
 USER = "leyla"  # a name that is no English word of the catalogue
 # What a page shows that is not its own text: the basemap's attribution (sources' names).
@@ -57,6 +58,14 @@ def english_left(lang: str) -> list[str]:
         if len(piece) >= 4 or (len(piece) == 3 and piece[0].isupper()):
             texts.add(piece)
     return sorted(texts, key=len, reverse=True)
+
+
+def opened(page: Any, url: str) -> None:
+    """A page, loaded; the map page once its layers are drawn."""
+    page.goto(url)
+    page.wait_for_load_state("load")
+    if urlsplit(url).path == "/":
+        page.wait_for_function("window.__mapState && window.__mapState.ready", timeout=20_000)
 
 
 def visible_english(page: Any, texts: list[str]) -> list[str]:
@@ -138,16 +147,15 @@ def test_no_english_left_on_any_page(page: Any, live: Any, ids: dict[str, str], 
     assert page.url.endswith("/dashboard")  # the menu brings the person back
     found: dict[str, list[str]] = {}
     for path in PAGES:
-        page.goto(live.url + path.format(**ids))
-        page.wait_for_load_state("load")
+        opened(page, live.url + path.format(**ids))
         html = page.locator("html")
         assert html.get_attribute("lang") == lang
         assert html.get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
         if left := visible_english(page, texts):
             found[path] = left
-        if lang in ("az", "ar") and path in ("/dashboard", "/records/hazards/{hazard}"):
+        if lang in ("az", "ar") and path in ("/", "/dashboard", "/records/hazards/{hazard}"):
             page.wait_for_timeout(2500)  # the record's map fits its shape after load
-            name = "dashboard" if path == "/dashboard" else "record"
+            name = {"/": "map", "/dashboard": "dashboard"}.get(path, "record")
             screenshot(page, f"{name}-{lang}.png", tmp_path)
     assert not found, f"{lang}: English left on the pages: {found}"
     assert page.js_errors == []
@@ -193,8 +201,7 @@ def test_the_public_pages_too(new_page: Any, live: Any, ids: dict[str, str], lan
     choose_language(page, lang)
     found = {}
     for path in PUBLIC_PAGES:
-        page.goto(live.url + path.format(**ids))
-        page.wait_for_load_state("load")
+        opened(page, live.url + path.format(**ids))
         if left := visible_english(page, texts):
             found[path] = left
     assert not found, f"{lang}: English left on the public pages: {found}"

@@ -132,17 +132,18 @@ def _kind(collection: str) -> str | None:
 
 
 # (layer, label, shown at first) of the map page's layer list.
-MAP_LAYERS = (("hazards", "Hazards (SHA / CHA)", True), ("land-release", "Land release", True),
-              ("accidents", "Accidents", True), ("finds", "Finds", False),
-              ("risk-education", "Risk education", False), ("admin-areas", "Admin areas", False))
+MAP_LAYERS = (("hazards", N_("Hazards (SHA / CHA)"), True),
+              ("land-release", N_("Land release"), True), ("accidents", N_("Accidents"), True),
+              ("finds", N_("Finds"), False), ("risk-education", N_("Risk education"), False),
+              ("admin-areas", N_("Admin areas"), False))
 
 
 # The risk layer's colours by probability (issue 19): (lower bound, colour, label), a
 # colour-blind-safe sequential scale (ColorBrewer YlOrRd). The legend and risk.js (through
 # the map's data-risk-classes) both read this one list.
-RISK_CLASSES = ((0.0, "#ffffb2", "under 1 %"), (0.01, "#fecc5c", "1 to 5 %"),
-                (0.05, "#fd8d3c", "5 to 10 %"), (0.10, "#f03b20", "10 to 25 %"),
-                (0.25, "#bd0026", "25 % or more"))
+RISK_CLASSES = ((0.0, "#ffffb2", N_("under 1 %")), (0.01, "#fecc5c", N_("1 to 5 %")),
+                (0.05, "#fd8d3c", N_("5 to 10 %")), (0.10, "#f03b20", N_("10 to 25 %")),
+                (0.25, "#bd0026", N_("25 % or more")))
 
 
 def _year(value: float | None) -> str:

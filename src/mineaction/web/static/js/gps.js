@@ -1,7 +1,7 @@
 // The GPS button (issue 21): the browser's geolocation (on a tablet, its GPS) shown as a
 // dot inside a circle of its accuracy, with the accuracy in metres beside the button.
 // `onFix(lon, lat, accuracy)` lets a form take the position as its point.
-import { el } from "./common.js";
+import { el, t } from "./common.js";
 
 const EMPTY = { type: "FeatureCollection", features: [] };
 
@@ -33,7 +33,7 @@ export class GpsControl {
   onAdd(map) {
     this.map = map;
     this.box = el("div", { class: "maplibregl-ctrl maplibregl-ctrl-group gps-control" });
-    this.button = el("button", { type: "button", class: "gps-button", "aria-label": "GPS: show my position", title: "GPS: show my position", text: "GPS" });
+    this.button = el("button", { type: "button", class: "gps-button", "aria-label": t("GPS: show my position"), title: t("GPS: show my position"), text: "GPS" });
     this.status = el("span", { class: "gps-status", role: "status", "aria-live": "polite" });
     this.box.append(this.button, this.status);
     this.button.addEventListener("click", () => this.locate());
@@ -43,12 +43,12 @@ export class GpsControl {
   onRemove() { this.box.remove(); }
 
   locate() {
-    if (!("geolocation" in navigator)) { this.status.textContent = "No GPS in this browser."; return; }
-    this.status.textContent = "Locating…";
+    if (!("geolocation" in navigator)) { this.status.textContent = t("No GPS in this browser."); return; }
+    this.status.textContent = t("Locating…");
     this.button.disabled = true;
     navigator.geolocation.getCurrentPosition((pos) => this.show(pos.coords), (err) => {
       this.button.disabled = false;
-      this.status.textContent = err.code === err.PERMISSION_DENIED ? "Location not allowed." : "No position.";
+      this.status.textContent = err.code === err.PERMISSION_DENIED ? t("Location not allowed.") : t("No position.");
     }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
   }
 

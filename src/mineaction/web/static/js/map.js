@@ -2,7 +2,11 @@
 // clusters: /web/api/layers/accidents/summary names them), filters, popups.
 // window.__mapState tells tests and bench/web_bench.py when the map is drawn and how long
 // each step took (phases, in ms since navigation start).
-import { el } from "./common.js";
+import { el, num, t } from "./common.js";
+
+// The layers' names in the status line, in the page's language (issue 22).
+const LAYER_WORDS = { hazards: t("hazards"), "released-parts": t("released parts"), "land-release": t("land release"),
+  accidents: t("accidents"), finds: t("finds"), "risk-education": t("risk education") };
 import { newMap } from "./basemap.js";
 import { GpsControl } from "./gps.js";
 import { attachPlaceSearch } from "./place_search.js";
@@ -179,7 +183,7 @@ const startExtent = fetch("/web/api/extent", { credentials: "same-origin" })
 async function load(fetched = fetchLayers(), fitResults = false) {
   const seq = ++loadSeq;
   const layers = visibleLayers();
-  statusEl.textContent = "Loading…";
+  statusEl.textContent = t("Loading…");
   await mapLoaded;
   setVisibility(layers);  // an unchecked layer goes at once, not when the others load
   const results = await fetched;
@@ -206,11 +210,11 @@ async function load(fetched = fetchLayers(), fitResults = false) {
       }
     }
     window.__mapState.counts[layer] = count;
-    if (layer !== "admin-areas") parts.push(`${count.toLocaleString()} ${layer.replace("-", " ")}`);
+    if (layer !== "admin-areas") parts.push(`${num(count)} ${LAYER_WORDS[layer] || layer.replace("-", " ")}`);
   }
   setVisibility(layers);  // again, for a tiled layer whose layers were just added
   mark("applied");
-  statusEl.textContent = parts.length ? `Showing ${parts.join(", ")}.` : "No layer selected.";
+  statusEl.textContent = parts.length ? t("Showing {layers}.", { layers: parts.join(", ") }) : t("No layer selected.");
   const start = fitted ? null : await startExtent;
   if (fitted && fitResults && !bounds.isEmpty()) {
     map.fitBounds(bounds, { padding: 40, maxZoom: 14, duration: 600 });
@@ -244,26 +248,26 @@ function popupFor(f) {
   const p = { layer: f.source, collection: COLLECTIONS[f.source], ...f.properties };
   const box = el("div", { class: "popup" });
   const title = {
-    accidents: `Accident ${p.date || ""}`,
+    accidents: t("Accident {date}", { date: p.date || "" }),
     hazards: `${p.hazard_kind} ${p.name || ""}`,
-    "released-parts": `Land release: ${p.method}`,
-    finds: `Find: ${(p.device_category || "").replace("_", " ")} ${p.device_model || ""}`,
-    "risk-education": `Risk education ${p.date || ""}`,
+    "released-parts": t("Land release: {method}", { method: t((p.method || "").replaceAll("_", " ")) }),
+    finds: t("Find: {device}", { device: `${t((p.device_category || "").replaceAll("_", " "))} ${p.device_model || ""}` }),
+    "risk-education": t("Risk education {date}", { date: p.date || "" }),
     "admin-areas": `${p.name} (${p.pcode})`,
   }[p.collection] || p.collection;
   box.append(el("strong", { text: title }));
   const facts = [];
   if (p.collection === "accidents") {
-    if (p.killed !== undefined) facts.push(`${p.killed || 0} killed, ${p.injured || 0} injured`);
-    facts.push((p.device_category || "").replace("_", " "));
+    if (p.killed !== undefined) facts.push(t("{killed} killed, {injured} injured", { killed: p.killed || 0, injured: p.injured || 0 }));
+    facts.push(t((p.device_category || "").replaceAll("_", " ")));
   }
-  if (p.collection === "hazards") facts.push(`status ${p.hazard_status}`, p.area_m2 ? `${Math.round(p.area_m2).toLocaleString()} m² (${(p.area_m2 / 10000).toFixed(2)} ha)` : "");
+  if (p.collection === "hazards") facts.push(t("status {status}", { status: t((p.hazard_status || "").replaceAll("_", " ")) }), p.area_m2 ? `${Math.round(p.area_m2).toLocaleString()} m² (${(p.area_m2 / 10000).toFixed(2)} ha)` : "");
   if (p.collection === "released-parts" && p.area_m2) facts.push(`${Math.round(p.area_m2).toLocaleString()} m²`);
-  if (p.status && p.status !== "approved") facts.push(`workflow: ${p.status}`);
+  if (p.status && p.status !== "approved") facts.push(t("workflow: {status}", { status: t(p.status) }));
   box.append(el("div", { text: facts.filter(Boolean).join(" · ") }));
   if (p.collection !== "admin-areas") {
     const href = p.id ? `/records/${p.collection}/${p.id}` : `/web/go/${p.layer}/${p.fid}`;
-    box.append(el("a", { href, text: "Open record" }));
+    box.append(el("a", { href, text: t("Open record") }));
   }
   return box;
 }

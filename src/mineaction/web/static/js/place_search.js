@@ -2,7 +2,7 @@
 // and the records the user may see, from GET /api/v1/places/search (services/
 // gazetteer.py). Suggestions while typing (arrow keys and Enter, or the mouse); Enter
 // alone goes to the best match. The map flies to an area's extent or a point.
-import { el } from "./common.js";
+import { el, t } from "./common.js";
 
 export function flyToPlace(map, p) {
   if (p.bbox && (p.bbox[2] - p.bbox[0] > 1e-4 || p.bbox[3] - p.bbox[1] > 1e-4)) {
@@ -42,7 +42,7 @@ export function attachPlaceSearch(map, form) {
     if (mine !== seq) return items;
     items = res.ok ? (await res.json()).items : [];
     active = -1;
-    status.textContent = items.length ? `${items.length} place(s) found.` : "No place found.";
+    status.textContent = items.length ? t("{n} place(s) found.", { n: items.length }) : t("No place found.");
     render();
     return items;
   }

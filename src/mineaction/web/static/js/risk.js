@@ -4,7 +4,7 @@
 // plain language (/api/v1/risk/cells/{id}). The page includes this script only when a
 // layer is configured and the person may see it (access/visibility.py may_see_risk).
 // window.__risk tells tests what was drawn and opened.
-import { api, el } from "./common.js";
+import { api, el, num, t } from "./common.js";
 
 const toggle = document.getElementById("risk-toggle");
 const legend = document.getElementById("risk-legend");
@@ -69,11 +69,11 @@ async function load(map) {
   const bbox = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
                 clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)]
     .map((v) => v.toFixed(5)).join(",");
-  statusEl.textContent = "Loading the risk cells…";
+  statusEl.textContent = t("Loading the risk cells…");
   const res = await api("GET", `/api/v1/risk/cells?bbox=${bbox}`);
   if (mine !== seq) return;
   if (!res.ok) {
-    statusEl.textContent = `The risk layer cannot be shown: ${(res.data && res.data.message) || res.status}`;
+    statusEl.textContent = t("The risk layer cannot be shown: {message}", { message: (res.data && res.data.message) || res.status });
     map.getSource("risk").setData(EMPTY);
     return;
   }
@@ -82,8 +82,8 @@ async function load(map) {
   window.__risk.aggregated = res.data.aggregated;
   window.__risk.loads += 1;
   statusEl.textContent = res.data.aggregated
-    ? `${res.data.count.toLocaleString()} cells here, shown as blocks: zoom in to see them.`
-    : `${res.data.count.toLocaleString()} risk cells shown.`;
+    ? t("{n} cells here, shown as blocks: zoom in to see them.", { n: num(res.data.count) })
+    : t("{n} risk cells shown.", { n: num(res.data.count) });
 }
 
 function reasonItem(r, largest) {
@@ -92,7 +92,7 @@ function reasonItem(r, largest) {
   return el("li", { class: `reason ${r.direction}` },
     el("div", { class: "reason-head" },
       el("span", { class: "reason-sign", "aria-hidden": "true", text: sign }),
-      el("span", { class: "reason-dir", text: r.direction === "raises" ? "Raises the risk" : "Lowers the risk" }),
+      el("span", { class: "reason-dir", text: r.direction === "raises" ? t("Raises the risk") : t("Lowers the risk") }),
       el("span", { class: "reason-value small", text: `${sign}${Math.abs(r.contribution).toFixed(2)}` })),
     el("div", { class: "reason-bar", role: "img",
                 "aria-label": `${r.direction} by ${Math.abs(r.contribution).toFixed(2)} log-odds` },
@@ -103,7 +103,7 @@ function reasonItem(r, largest) {
 
 async function explain(cellId) {
   panel.hidden = false;
-  body.replaceChildren(el("p", { class: "small", text: "Loading…" }));
+  body.replaceChildren(el("p", { class: "small", text: t("Loading…") }));
   const res = await api("GET", `/api/v1/risk/cells/${encodeURIComponent(cellId)}`);
   if (!res.ok) {
     body.replaceChildren(el("p", { class: "error", text: (res.data && res.data.message) || `error ${res.status}` }));
@@ -115,15 +115,15 @@ async function explain(cellId) {
   for (const r of c.reasons) list.append(reasonItem(r, largest));
   body.replaceChildren(
     el("dl", { class: "facts" },
-      el("dt", { text: "Probability" }),
+      el("dt", { text: t("Probability") }),
       el("dd", { class: "risk-probability", text: `${pct(c.probability)} within ${c.horizon_years ?? "?"} years` }),
-      el("dt", { text: "Percentile" }),
+      el("dt", { text: t("Percentile") }),
       el("dd", { class: "risk-percentile",
-                 text: c.percentile === null ? "unknown" : `${c.percentile.toFixed(1)} (scores higher than ${c.percentile.toFixed(0)} % of the grid's cells)` }),
-      el("dt", { text: "Cell" }),
+                 text: c.percentile === null ? t("unknown") : t("{p} (scores higher than {q} % of the grid's cells)", { p: c.percentile.toFixed(1), q: c.percentile.toFixed(0) }) }),
+      el("dt", { text: t("Cell") }),
       el("dd", { text: `${c.cell_id} (${c.lat?.toFixed(4)}, ${c.lon?.toFixed(4)})` })),
-    el("h3", { text: "Why: the model's top reasons" }),
-    c.reasons.length ? list : el("p", { class: "small", text: "The file gives no reasons for this cell." }),
+    el("h3", { text: t("Why: the model's top reasons") }),
+    c.reasons.length ? list : el("p", { class: "small", text: t("The file gives no reasons for this cell.") }),
     el("p", { class: "caveat small", text: c.caveat }));
   window.__risk.opened = c.cell_id;
   panel.querySelector("h2").focus?.();
