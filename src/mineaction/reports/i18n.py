@@ -44,7 +44,8 @@ def translations(lang: str, domain: str = "messages") -> _gettext.NullTranslatio
         return _gettext.NullTranslations()
     po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
     if not po.is_file():
-        raise ValueError(f"no {domain} translation for {lang!r}; available: "
+        surface = "report" if domain == "messages" else domain
+        raise ValueError(f"no {surface} translation for {lang!r}; available: "
                          f"{', '.join(available_languages(domain))}")
     with po.open("rb") as f:
         catalog = read_po(f, locale=lang)
