@@ -25,6 +25,7 @@ from mineaction.access import Access
 from mineaction.access.roles import PUBLIC, Policy, Principal, Role
 from mineaction.app import create_app
 from mineaction.domain.models import ENTITIES, Accident, Victim
+from mineaction.geo import mvt
 from mineaction.services import maps
 from mineaction.services.settings import load_settings
 from mineaction.store import open_store
@@ -211,7 +212,7 @@ def test_mercator_matches_pyproj() -> None:
 
     lon = np.array([-180.0, -75.57, 0.0, 120.5])
     lat = np.array([-60.0, 6.25, 0.0, 85.0])
-    mx, my = tiles.mercator(lon, lat)
+    mx, my = mvt.mercator(lon, lat)
     x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
     half = math.pi * 6378137.0
     np.testing.assert_allclose(mx, (np.asarray(x) + half) / (2 * half), atol=1e-12)
@@ -257,7 +258,7 @@ def test_neighbouring_clusters_never_overlap() -> None:
     rng = np.random.default_rng(7)
     lon = np.concatenate([rng.normal(-75.57, 0.05, 15_000), rng.uniform(-76.5, -74.5, 5_000)])
     lat = np.concatenate([rng.normal(6.25, 0.05, 15_000), rng.uniform(5.5, 7.0, 5_000)])
-    mx, my = tiles.mercator(lon, lat)
+    mx, my = mvt.mercator(lon, lat)
     order = np.argsort(mx)
     n = len(lon)
     index = tiles.PointIndex(layer="accidents", token="t", count=n, bounds=None,

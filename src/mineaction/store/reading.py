@@ -375,52 +375,23 @@ class Reading:
                 place_conditions.append(place_table.c[date_field] >= q.date_from)
             if q.date_to:
                 place_conditions.append(place_table.c[date_field] <= q.date_to)
-        rounded: list[Callable[[Any], bool]] = []  # what the rounded places must pass
-        if q.bbox is not None and q.place_decimals is not None:
-            # The exact places whose rounding lies in the box: a box in SQL still
-            place_conditions.append(self.bbox_condition(
-                place_table, snap_box(q.bbox, q.place_decimals)))
-        elif q.bbox is not None:
-            place_conditions.append(self.bbox_condition(place_table, q.bbox))
-        if q.near is not None and q.place_decimals is not None:
-            from mineaction.geo.geodesic import gap_m
-
-            # Candidates within the distance plus a rounding step's diagonal (at most
-            # 0.71 steps away, ~111 km a degree); the rounded point's distance decides.
-            step_m = 0.71 * 10.0 ** -q.place_decimals * 111_320.0 / max(
-                math.cos(math.radians(min(abs(q.near.geometry.bounds[1]),
-                                          abs(q.near.geometry.bounds[3]), 89.0))), 0.01)
-            wide = Near(q.near.geometry, q.near.distance_m + step_m)
-            condition, _ = self._near_condition(place_table, wide)
-            place_conditions.append(condition)
-            near, decimals = q.near, q.place_decimals
-
-            def within(g: Any) -> bool:
-                return g is not None and bool(
-                    gap_m(_rounded(g, decimals), near.geometry) <= near.distance_m)
-
-            rounded.append(within)
-        elif q.near is not None:
-            condition, near_filter = self._near_condition(place_table, q.near)
+        if q.bbox is not None:
+            # The asker's rounded places: the exact places that round into the box, still
+            # a box in SQL (store/query.py snap_box).
+            box = q.bbox if q.place_decimals is None else snap_box(q.bbox, q.place_decimals)
+            place_conditions.append(self.bbox_condition(place_table, box))
+        if q.near is not None:
+            if q.place_decimals is None:
+                condition, near_filter = self._near_condition(place_table, q.near)
+            else:
+                condition, near_filter = self._rounded_near_condition(
+                    place_table, q.near, q.place_decimals)
             place_conditions.append(condition)
             if via is None:
                 post_filter = near_filter
             elif near_filter is not None:
                 # Exact distance for victims: decided on their accident's point.
                 accidents_ok = self._ids_passing(place_table, place_conditions, near_filter)
-                place_conditions = [place_table.c.id.in_(accidents_ok)]
-        if rounded:
-            spec = geometry_column(ENTITIES["accident"] if via else model)
-            assert spec is not None, "rounded places of a kind without a geometry"
-            name = spec.name
-
-            def keep_rounded(row: Any) -> bool:
-                return all(test(row[name]) for test in rounded)
-
-            if via is None:
-                post_filter = keep_rounded
-            else:  # victims: decided on their accident's rounded point
-                accidents_ok = self._ids_passing(place_table, place_conditions, keep_rounded)
                 place_conditions = [place_table.c.id.in_(accidents_ok)]
         if place_conditions:
             if via is None:
@@ -430,6 +401,29 @@ class Reading:
                     table.c[via].in_(sa.select(place_table.c.id).where(*place_conditions))
                 )
         return sa.select(table).where(*conditions), post_filter
+
+    def _rounded_near_condition(self, table: sa.Table, near: Near, decimals: int
+                                ) -> tuple[Any, Any]:
+        """`near` for an asker who sees the places rounded to `decimals`: candidates
+        within the distance plus a rounding step's diagonal (at most 0.71 steps away,
+        ~111 km a degree), then the rounded point's geodesic distance decides."""
+        from mineaction.geo.geodesic import gap_m
+
+        lats = (abs(near.geometry.bounds[1]), abs(near.geometry.bounds[3]), 89.0)
+        step_m = 0.71 * 10.0 ** -decimals * 111_320.0 / max(
+            math.cos(math.radians(min(lats))), 0.01)
+        condition, _ = self._near_condition(table, Near(near.geometry,
+                                                        near.distance_m + step_m))
+        spec = geometry_column(next(m for m in ENTITIES.values() if m.table == table.name))
+        assert spec is not None, "rounded places of a kind without a geometry"
+        name = spec.name
+
+        def keep(row: Any) -> bool:
+            g = row[name]
+            return g is not None and bool(
+                gap_m(_rounded(g, decimals), near.geometry) <= near.distance_m)
+
+        return condition, keep
 
     def _ids_passing(self, table: sa.Table, conditions: list[Any], keep: Any) -> list[str]:
         with self.engine.connect() as conn:

@@ -1,41 +1,24 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A record list as a file (issue 21, 5): the list page's download links. The list's own
-filters, search and order (`browse_of`, which the list page builds its Browse with too),
+filters, search and order (pages.py `browse_of`, as the list page builds its Browse),
 the whole list rather than its page, as CSV, Excel, GeoJSON, GeoPackage or HXL-tagged
 CSV, as the user sees it (services/browse.py export_list)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from mineaction.domain.registry import BY_COLLECTION, REGISTRY
+from mineaction.domain.registry import BY_COLLECTION
 from mineaction.http.deps import ServicesDep
 from mineaction.services import browse as browsing
 from mineaction.services.errors import Invalid
-from mineaction.web.pages import error_page
+from mineaction.web.pages import browse_of, error_page
 from mineaction.web.session import WhoDep
 
 router = APIRouter(include_in_schema=False)
-
-
-def browse_of(kind: str, *, q: str | None, status: str | None, sort: str, desc: bool,
-              admin_area: str | None, kind_value: str | None, year: int | None,
-              outcome: str | None, role: str | None, offset: int = 0,
-              limit: int = 50) -> browsing.Browse:
-    """The Browse a record list's query asks for: its search, workflow status, kind, year,
-    admin area and, for victims, outcome and role (the dashboard's drill-down)."""
-    equal: dict[str, Any] = {}
-    kind_field = REGISTRY[kind].kind_field
-    if kind_field:
-        equal[kind_field] = kind_value
-    if kind == "victim":
-        equal.update(outcome=outcome, role=role)
-    return browsing.Browse(kind=kind, q=q, status=tuple(status.split(",")) if status else None,
-                           sort=sort, desc=desc, offset=offset, limit=limit,
-                           admin_area=admin_area, year=year, equal=equal)
 
 
 @router.get("/download/{collection}.{fmt}")

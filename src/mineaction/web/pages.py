@@ -201,6 +201,24 @@ def records_index(request: Request, svc: ServicesDep, who: WhoDep) -> HTMLRespon
     return render(request, "records_index.html", who, counts=counts, returned=returned)
 
 
+def browse_of(kind: str, *, q: str | None, status: str | None, sort: str, desc: bool,
+              admin_area: str | None, kind_value: str | None, year: int | None,
+              outcome: str | None, role: str | None, offset: int = 0,
+              limit: int = PAGE_SIZE) -> browsing.Browse:
+    """The Browse a record list's query asks for, on its page and in its downloads
+    (web/list_export.py): search, workflow status, kind, year, admin area and, for
+    victims, outcome and role (the dashboard's drill-down)."""
+    equal: dict[str, Any] = {}
+    kind_field = REGISTRY[kind].kind_field
+    if kind_field:
+        equal[kind_field] = kind_value
+    if kind == "victim":
+        equal.update(outcome=outcome, role=role)
+    return browsing.Browse(kind=kind, q=q, status=tuple(status.split(",")) if status else None,
+                           sort=sort, desc=desc, offset=offset, limit=limit,
+                           admin_area=admin_area, year=year, equal=equal)
+
+
 @router.get("/records/{collection}", response_class=HTMLResponse)
 def records_list(
     request: Request, svc: ServicesDep, who: WhoDep, collection: str,
@@ -224,16 +242,10 @@ def records_list(
                                                 "counts: see the dashboard."),
                           kinds=REGISTRY[kind].collection.replace("-", " ").capitalize())
     kind_field = REGISTRY[kind].kind_field
-    equal: dict[str, Any] = {}
-    if kind_field:
-        equal[kind_field] = kind_value
-    # The dashboard's drill-down: a year, and for victims an outcome or a role.
-    if kind == "victim":
-        equal.update(outcome=outcome, role=role)
-    rows, total = browsing.browse(svc.store, access, browsing.Browse(
-        kind=kind, q=q, status=tuple(status.split(",")) if status else None, sort=sort,
-        desc=desc, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, admin_area=admin_area,
-        year=year, equal=equal))
+    rows, total = browsing.browse(svc.store, access, browse_of(
+        kind, q=q, status=status, sort=sort, desc=desc, admin_area=admin_area,
+        kind_value=kind_value, year=year, outcome=outcome, role=role,
+        offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE))
     kind_options: list[str] = []
     if kind_field:
         annotation = ENTITIES[kind].model_fields[kind_field].annotation

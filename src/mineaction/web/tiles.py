@@ -36,7 +36,7 @@ import numpy as np
 
 from mineaction.access.visibility import Access
 from mineaction.geo import mvt
-from mineaction.geo.mvt import MAX_LAT, mercator  # noqa: F401 -- here since issue 4
+from mineaction.geo.mvt import mercator
 from mineaction.services import maps
 from mineaction.store import Store
 
