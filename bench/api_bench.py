@@ -102,15 +102,15 @@ def ensure_pygeoapi_venv(venv: Path = PYGEOAPI_VENV, *, base_python: str = "pyth
 
 
 # -- load generation ------------------------------------------------------------------------
-async def _drive(urls: list[str], clients: int, seconds: float, warmup_s: float
-                 ) -> dict[str, Any]:
+async def _drive(urls: list[str], clients: int, seconds: float, warmup_s: float,
+                 headers: dict[str, str] | None = None) -> dict[str, Any]:
     import httpx
 
     lat_ms: list[float] = []
     errors = 0
     count = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as http:
         start = time.perf_counter()
         measure_from = start + warmup_s
         stop = measure_from + seconds
@@ -144,7 +144,8 @@ async def _drive(urls: list[str], clients: int, seconds: float, warmup_s: float
 
 
 def _drive_wrk(urls: list[str], clients: int, seconds: float, warmup_s: float,
-               threads: int, work: Path) -> dict[str, Any]:
+               threads: int, work: Path, headers: dict[str, str] | None = None
+               ) -> dict[str, Any]:
     base = urls[0].split("/", 3)
     origin = "/".join(base[:3])
     paths = work / "wrk-paths.txt"
@@ -156,7 +157,9 @@ def _drive_wrk(urls: list[str], clients: int, seconds: float, warmup_s: float,
         # percentiles instead of counting them.
         out = subprocess.run(
             ["wrk", "-c", str(clients), "-t", str(threads), "-d", f"{max(1, round(duration))}s",
-             "--timeout", "30s", "-s", str(script), origin, "--", str(paths)],
+             "--timeout", "30s", *(a for k, v in (headers or {}).items()
+                                   for a in ("-H", f"{k}: {v}")),
+             "-s", str(script), origin, "--", str(paths)],
             capture_output=True, text=True, check=True, timeout=duration + 120)
         return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -174,12 +177,13 @@ def _drive_wrk(urls: list[str], clients: int, seconds: float, warmup_s: float,
 
 
 def drive(urls: list[str], clients: int, seconds: float, warmup_s: float,
-          generator: str = "httpx", threads: int = 1, work: Path | None = None
-          ) -> dict[str, Any]:
+          generator: str = "httpx", threads: int = 1, work: Path | None = None,
+          headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """`headers` go with every request (a signed-in user's Authorization, #23)."""
     if generator == "wrk":
         assert work is not None
-        return _drive_wrk(urls, clients, seconds, warmup_s, threads, work)
-    return asyncio.run(_drive(urls, clients, seconds, warmup_s))
+        return _drive_wrk(urls, clients, seconds, warmup_s, threads, work, headers)
+    return asyncio.run(_drive(urls, clients, seconds, warmup_s, headers))
 
 
 def uvicorn_options(python: Path | str) -> list[str]:
