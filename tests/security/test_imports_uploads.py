@@ -86,3 +86,32 @@ def test_job_reports_never_give_server_paths(api: Api, name: str, body: bytes) -
     for secret in (folder, str(Path(folder).resolve()), tempfile.gettempdir(), "/vsizip/"):
         assert secret not in text, (secret, text)
     assert "upload_path" not in job and "_worker" not in job
+
+
+def test_an_upload_is_gone_before_its_job_is_said_to_be_over(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client told "done" must find the upload gone: removed first, then the state set
+    (found under load, when the client polled between the two)."""
+    import sqlalchemy as sa
+
+    import mineaction.services.imports as imports
+
+    editor = api.as_("editor")
+    dry = wait_job(editor, upload(editor, GOOD)["id"])
+    states_seen_at_removal: list[str] = []
+    real_rmtree = imports.shutil.rmtree
+
+    def rmtree_noting_the_state(path: Path, **kw: object) -> None:
+        jobs = imports.IMPORT_JOBS
+        with api.services.store.engine.connect() as conn:
+            states_seen_at_removal.extend(conn.execute(
+                sa.select(jobs.c.state).where(~jobs.c.dry_run
+                                              & jobs.c.upload_path.startswith(str(path))
+                                              )).scalars())
+        real_rmtree(path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(imports.shutil, "rmtree", rmtree_noting_the_state)
+    commit = editor.post(f"/api/v1/imports/{dry['id']}/commit").json()
+    assert wait_job(editor, commit["id"])["state"] == "done"
+    assert states_seen_at_removal, "the committed upload was not removed"
+    assert "done" not in states_seen_at_removal, states_seen_at_removal

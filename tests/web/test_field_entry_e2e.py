@@ -416,10 +416,13 @@ def test_axe_finds_no_violation_in_the_field_entry_parts(browser: Any, live: Any
         page.locator("#offline-outbox li").first.wait_for()
         found = _violations(page)
         ctx.set_offline(False)
+        # Sent when the network is back, and said so, on this page: waited for before
+        # leaving it, or the page would be left with the draft on its way.
+        page.locator('#offline-outbox li[data-state="sent"]').first.wait_for()
+        found += _violations(page)
         page.goto(live.url + "/records/hazards/new")
         page.locator('#draw-map[data-ready="true"]').wait_for()
         page.get_by_text("Type the corners").click()
-        page.locator("#offline-outbox li").first.wait_for()  # sent, and said so
         found += _violations(page)
         ctx.close()
         assert found == [], "\n".join(found)

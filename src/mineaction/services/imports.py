@@ -370,10 +370,12 @@ class ImportJobs:
         values: dict[str, Any] = {"state": state, "report": self._scrub(json.dumps(body), path)}
         if rows_read is not None:
             values["rows_read"] = rows_read
-        self._set(job_id, **values)
         if not dry_run or state != "done":
-            # The upload of a commit is its dry run's: both are done with it.
+            # The upload of a commit is its dry run's: both are done with it. Removed before
+            # the job is said to be over, so that a client told "done" finds it gone (a
+            # crash in between leaves a running job, failed at the next start).
             shutil.rmtree(path.parent, ignore_errors=True)
+        self._set(job_id, **values)
 
     def _run(self, job_id: str, path: Path, params: dict[str, Any], dry_run: bool,
              user: str, limits: ImportLimits) -> None:
