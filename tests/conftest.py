@@ -28,6 +28,10 @@ import pytest
 from psycopg import sql
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The command line prints in the machine's language (issue 22): the suite compares its
+# English output, so it runs in English whatever LANG the machine or CI has (forced, not a
+# default: a developer's MINEACTION_LANG=es must not fail the documented examples).
+os.environ["MINEACTION_LANG"] = "en"
 SHARED_DATA = REPO_ROOT / "data"
 
 DATABASE_URL_ENV = "MINEACTION_TEST_DATABASE_URL"

@@ -12,6 +12,10 @@ A second domain, "web" (issue 22), holds the web pages' texts: their templates, 
 labels marked in web/*.py and the `t("...")` strings of web/static/js/*.js, in
 locales/web.pot and locales/LANG/LC_MESSAGES/web.po. The same commands refresh and check
 both domains; `--domain web` limits them to one.
+
+A third, "cli" (issue 22), holds what the command line prints: the `_("...")` and
+`ngettext(...)` messages of cli*.py (mineaction/cli_i18n.py), in locales/cli.pot and
+locales/LANG/LC_MESSAGES/cli.po.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ HERE = Path(__file__).parent
 POT = HERE / "locales" / "messages.pot"
 WEB = HERE.parent / "web"
 WEB_POT = HERE / "locales" / "web.pot"
+PACKAGE = HERE.parent
+CLI_POT = HERE / "locales" / "cli.pot"
 WEB_METHODS = [
     ("templates/**.html", "jinja2.ext:babel_extract"),
     ("*.py", "python"),
@@ -79,6 +85,23 @@ def extract_web() -> Catalog:
     return catalog
 
 
+def extract_cli() -> Catalog:
+    """The cli domain: `_()` and `ngettext()` in the command modules (cli.py, cli_*.py)."""
+    catalog = Catalog(project="mineaction-cli", charset="utf-8")
+    for path in sorted(PACKAGE.glob("cli*.py")):
+        for lineno, message, comments, context in extract_from_file(
+            "python", path, keywords={"_": None, "ngettext": (1, 2)},
+            comment_tags=("TRANSLATORS:",),
+        ):
+            catalog.add(message, None, [(f"../{path.name}", lineno)],
+                        auto_comments=comments, context=context)
+    return catalog
+
+
+def template_path(domain: str) -> Path:
+    return {"messages": POT, "web": WEB_POT, "cli": CLI_POT}[domain]
+
+
 def languages(domain: str = "messages") -> list[Path]:
     return sorted((HERE / "locales").glob(f"*/LC_MESSAGES/{domain}.po"))
 
@@ -100,7 +123,7 @@ def missing(po: Path, template: Catalog) -> list[str]:
 
 
 def write(template: Catalog, domain: str = "messages") -> None:
-    pot = POT if domain == "messages" else WEB_POT
+    pot = template_path(domain)
     pot.parent.mkdir(parents=True, exist_ok=True)
     with pot.open("wb") as f:
         write_po(f, template, omit_header=False, sort_output=True, width=100)
@@ -129,11 +152,11 @@ def main() -> None:
             failed = failed or any(bad.values())
             continue
         write(template, domain)
-        print(f"{len(template)} {domain} messages -> {POT if domain == 'messages' else WEB_POT}")
+        print(f"{len(template)} {domain} messages -> {template_path(domain)}")
     sys.exit(1 if failed else 0)
 
 
-EXTRACTORS = {"messages": extract, "web": extract_web}
+EXTRACTORS = {"messages": extract, "web": extract_web, "cli": extract_cli}
 
 
 if __name__ == "__main__":
