@@ -188,13 +188,38 @@ def field_label(context: Context, name: str) -> str:
     return _catalogue(_lang(context)).gettext(label_of(name))
 
 
+# How a date known only to the month or the year is written (CLDR skeletons): "March
+# 2021", "marzo de 2021", "mart 2021"; a day would claim a precision the record lacks.
+_PRECISION_SKELETONS = {"month": "yMMMM", "year": "y"}
+
+
+def date_precision_of(kind: str, record: dict[str, Any], field: str) -> str | None:
+    """The precision `record` gives its `field`: its `date_precision` for the kind's main
+    date (accidents and finds say whether their date is known to the day, month or year),
+    None for any other field."""
+    from mineaction.domain.registry import REGISTRY
+
+    info = REGISTRY.get(kind)
+    if info is None or field != info.primary_date:
+        return None
+    precision = record.get("date_precision")
+    return precision if isinstance(precision, str) else None
+
+
 @pass_context
-def field_value(context: Context, value: object) -> str:
+def field_value(context: Context, value: object, precision: str | None = None) -> str:
     """A record's value as the page shows it: an enumeration's code in words of the page's
-    language (field_labels.VALUE_LABELS), a date or a time in the language's form; other
-    values as they are."""
+    language (field_labels.VALUE_LABELS), a date or a time in the language's form (a date
+    of month or year `precision` as its month or year); other values as they are."""
     if isinstance(value, list | tuple):
         return ", ".join(field_value(context, v) for v in value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = value.isoformat()
+    if precision in _PRECISION_SKELETONS and isinstance(value, str) \
+            and ISO_DATE.fullmatch(value):
+        return dates.format_skeleton(_PRECISION_SKELETONS[precision],
+                                     date.fromisoformat(value),
+                                     locale=Locale.parse(_lang(context)))
     if not isinstance(value, str):
         return "" if value is None else str(value)
     words = value.replace("_", " ")
@@ -306,6 +331,7 @@ def install(env: Environment) -> None:
     env.filters["tr"] = translate
     env.filters["label"] = field_label
     env.filters["value"] = field_value
+    env.globals["date_precision_of"] = date_precision_of
     env.filters["num"] = fmt_number
     env.filters["count"] = fmt_count
     env.filters["pct"] = fmt_percent
