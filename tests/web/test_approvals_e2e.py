@@ -7,9 +7,11 @@ page runs under its Content-Security-Policy."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from shapely.geometry import box
+from test_web_e2e import screenshot
 
 from mineaction.access.roles import Principal, Role
 
@@ -23,8 +25,8 @@ def _submit(live: Any, who: Principal, name: str, x: float) -> str:
     return str(created["id"])
 
 
-def test_an_approver_rejects_two_at_once_and_the_submitter_reads_why(device: Any,
-                                                                     live: Any) -> None:
+def test_an_approver_rejects_two_at_once_and_the_submitter_reads_why(
+        device: Any, live: Any, tmp_path: Path) -> None:
     # one server serves both devices: a submitter of this run's own
     name = f"erin-{uuid.uuid4().hex[:6]}"
     live.user("editor", name)
@@ -39,6 +41,8 @@ def test_an_approver_rejects_two_at_once_and_the_submitter_reads_why(device: Any
     for rid in ids[:2]:
         approver.locator(f"#item-{rid}").check()
     approver.fill("#reason", "Polygon crosses the river")
+    if not approver.touch:  # the queue with two chosen to reject, for docs/ and the README
+        screenshot(approver, "review-queue.png", tmp_path)
     approver.locator("button[value=reject]").click()
     approver.wait_for_selector("#approvals-done")
     assert "2 records done." in approver.inner_text("#approvals-done")
