@@ -28,8 +28,10 @@ report_app = typer.Typer(
 
 
 OutArgument = Annotated[Path, typer.Argument(help="Output file (.pdf or .html).")]
-LangOption = Annotated[str, typer.Option(help="Report language: en, es (any with a "
-                                         "catalogue in reports/locales).")]
+# the languages are the catalogues found in reports/locales (reports/i18n.py), not listed
+# here: a wrong --lang names them (#22)
+LangOption = Annotated[str, typer.Option(help="Report language: en or any language with a "
+                                         "report catalogue (es, az, ru, uk, ar ...).")]
 AreaOption = Annotated[str | None, typer.Option(help="Admin area pcode (and all under it).")]
 
 

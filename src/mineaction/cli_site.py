@@ -71,7 +71,7 @@ def site_check(
     as_json: Annotated[bool, typer.Option("--json", help="The full findings as JSON.")
     ] = False,
     lang: Annotated[str, typer.Option(
-        "--lang", help="Language of the findings: en, or a report language (es ...).")
+        "--lang", help="Language of the findings: en, or a report language (es, az, ar ...).")
     ] = "en",
     certificate: Annotated[Path | None, typer.Option(
         "--certificate", help="Also issue a certificate of the check and write it here "

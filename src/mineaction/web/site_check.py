@@ -22,8 +22,10 @@ from pydantic import BaseModel, Field
 
 from mineaction.access.roles import PUBLIC
 from mineaction.http.deps import ServicesDep
+from mineaction.reports.form_labels import language_name
 from mineaction.reports.i18n import available_languages
 from mineaction.services.site_check import MAX_BUFFER_M
+from mineaction.web.i18n import LANGUAGES
 from mineaction.web.pages import render
 from mineaction.web.session import WhoDep
 
@@ -38,14 +40,14 @@ class SiteIn(BaseModel):
     nearby_m: float = Field(default=2000.0, ge=0, le=MAX_BUFFER_M)
     lang: str = Field(default="en", max_length=8)
 
-LANGUAGES = {"en": "English", "es": "Español", "fr": "Français", "pt": "Português",
-             "ar": "العربية", "uk": "Українська"}
-
 
 @router.get("/site-check", response_class=HTMLResponse)
 def site_check_page(request: Request, who: WhoDep) -> HTMLResponse:
     ws = request.app.state.web_settings
-    langs = [(code, LANGUAGES.get(code, code)) for code in available_languages()]
+    # the languages are the report catalogues on disk (reports/i18n.py), each under the
+    # name the header's menu gives it (web/i18n.py), or Babel's, so no second list (#22)
+    langs = [(code, LANGUAGES.get(code) or language_name(code))
+             for code in available_languages()]
     return render(request, "site_check.html", who, tile_url=ws.tile_url,
                   tile_attribution=ws.tile_attribution, max_buffer=int(MAX_BUFFER_M),
                   languages=langs)
