@@ -156,8 +156,8 @@ def test_the_code_blocks_are_the_english_ones(english: Guide, translated: Guide)
     assert len(translated.code_blocks) == len(english.code_blocks), \
         f"{translated.path.name}: {len(translated.code_blocks)} code blocks, " \
         f"the English guide has {len(english.code_blocks)}"
-    for number, (theirs, ours) in enumerate(zip(translated.code_blocks, english.code_blocks),
-                                            start=1):
+    pairs = zip(translated.code_blocks, english.code_blocks, strict=True)
+    for number, (theirs, ours) in enumerate(pairs, start=1):
         assert theirs == ours, f"{translated.path.name}: code block {number} (starting " \
                                f"{ours[0]!r} {ours[1] if len(ours) > 1 else ''!r}) differs"
 
