@@ -30,6 +30,7 @@ from mineaction.cli_common import (
 from mineaction.cli_common import cli_actor as _cli_actor
 from mineaction.cli_common import emit as _emit
 from mineaction.cli_common import open_audited as _open
+from mineaction.cli_i18n import _, num
 
 if TYPE_CHECKING:  # at run time, declared by _declare_heavy_names() when a command needs them
     from mineaction.domain.enums import WorkflowStatus
@@ -179,10 +180,12 @@ def main_options(
 def init(store: StoreOption = DEFAULT_STORE) -> None:
     """Create an empty store (or migrate an existing one to this version's schema)."""
     with _open(store, create=True) as s:
-        typer.echo(f"store ready: {store} (schema version {s.schema_version()})")
+        typer.echo(_("store ready: {store} (schema version {version})").format(
+            store=store, version=s.schema_version()))
 
 
-WHY_DELETED = {"edit": "by a user", "import": "gone from a later release"}
+def _why_deleted(reason: str) -> str:
+    return {"edit": _("by a user"), "import": _("gone from a later release")}.get(reason, reason)
 
 
 @commands.command()
@@ -192,30 +195,34 @@ def info(store: StoreOption = DEFAULT_STORE) -> None:
 
     with _open(store, audited=False) as s:
         summary = store_summary(s)
-    typer.echo(f"store: {store} ({summary['dialect']}, schema version {summary['schema']})")
+    typer.echo(_("store: {store} ({dialect}, schema version {schema})").format(
+        store=store, dialect=summary["dialect"], schema=summary["schema"]))
     for kind, by_status in summary["counts"].items():
         total = sum(by_status.values())
-        detail = ", ".join(f"{k} {v:,}" for k, v in sorted(by_status.items()))
-        typer.echo(f"  {kind:<16} {total:>10,}" + (f"  ({detail})" if detail else ""))
+        # kinds and workflow statuses are codes, the same in every language
+        detail = ", ".join(f"{k} {num(v)}" for k, v in sorted(by_status.items()))
+        typer.echo(f"  {kind:<16} {num(total):>10}" + (f"  ({detail})" if detail else ""))
     if summary["deleted"]:
-        typer.echo("deleted (not counted above; their history is kept):")
+        typer.echo(_("deleted (not counted above; their history is kept):"))
         for kind, by_reason in summary["deleted"].items():
-            detail = ", ".join(f"{WHY_DELETED.get(k, k)} {v:,}"
+            detail = ", ".join(f"{_why_deleted(k)} {num(v)}"
                                for k, v in sorted(by_reason.items()))
-            typer.echo(f"  {kind:<16} {sum(by_reason.values()):>10,}  ({detail})")
+            typer.echo(f"  {kind:<16} {num(sum(by_reason.values())):>10}  ({detail})")
     if summary["provenance"]:
-        typer.echo("datasets and their sources (admiralty code):")
+        typer.echo(_("datasets and their sources (admiralty code):"))
         for p in summary["provenance"]:
             code = f"{p['reliability'] or '?'}{p['credibility'] or '?'}"
             typer.echo(f"  {p['dataset']:<28} {code}  {p['source']}")
     if summary["imports"]:
-        typer.echo("recent imports:")
+        typer.echo(_("recent imports:"))
         for run in summary["imports"]:
-            typer.echo(
-                f"  {run['finished_at']:%Y-%m-%d %H:%M}  {run['file_name']}  dataset "
-                f"{run['dataset']}: +{run['added']} ~{run['changed']} ={run['unchanged']} "
-                f"-{run['removed']} rejected {run['rejected']} flagged {run['flagged']}"
-            )
+            typer.echo(_(
+                "  {finished}  {file}  dataset {dataset}: +{added} ~{changed} ={unchanged} "
+                "-{removed} rejected {rejected} flagged {flagged}").format(
+                finished=f"{run['finished_at']:%Y-%m-%d %H:%M}", file=run["file_name"],
+                dataset=run["dataset"], added=run["added"], changed=run["changed"],
+                unchanged=run["unchanged"], removed=run["removed"], rejected=run["rejected"],
+                flagged=run["flagged"]))
 
 
 @commands.command()
@@ -228,12 +235,14 @@ def optimise(store: StoreOption = DEFAULT_STORE) -> None:
     import sqlalchemy as sa
 
     with _open(store) as s:
-        typer.echo(f"optimising {store} ...")
+        typer.echo(_("optimising {store} ...").format(store=store))
         try:
-            s.optimise(lambda step, seconds: typer.echo(f"  {step} ({seconds:.1f} s)"))
+            s.optimise(lambda step, seconds: typer.echo(_("  {step} ({seconds} s)").format(
+                step=step, seconds=f"{seconds:.1f}")))
         except sa.exc.DBAPIError as exc:  # e.g. not the tables' owner: CLUSTER refused
-            fail(f"cannot optimise {store}: {str(exc.orig).strip()}")
-    typer.echo("done")
+            fail(_("cannot optimise {store}: {problem}").format(
+                store=store, problem=str(exc.orig).strip()))
+    typer.echo(_("done"))
 
 
 @commands.command("mappings")
@@ -294,15 +303,15 @@ def import_(
     from mineaction.io.pipeline import DeleteMissingRefused, ImportRejected, import_file
 
     if not file.exists():
-        fail(f"{file}: file not found", 2)
+        fail(_("{file}: file not found").format(file=file), 2)
     if format is not None:
         if format.lower() != "imsma":
-            fail(f"--format takes imsma only (other formats go by the file's suffix), not "
-                 f"{format!r}", 2)
+            fail(_("--format takes imsma only (other formats go by the file's suffix), not "
+                   "{format}").format(format=repr(format)), 2)
         _import_imsma(file, store, dataset, dry_run, WorkflowStatus(status).value)
         return
     if kind is None and mapping is None:
-        fail("give --kind (the columns are named like the fields) or --mapping", 2)
+        fail(_("give --kind (the columns are named like the fields) or --mapping"), 2)
     try:
         chosen = load_mapping(mapping) if mapping else None
         kind_name = entity_kind(kind) if kind else None
@@ -323,8 +332,10 @@ def import_(
             for line in lines[:50]:
                 typer.echo(line, err=True)
             if len(lines) > 50:
-                typer.echo(f"... and {len(lines) - 50} more errors", err=True)
-            fail(f"{exc} (fix the file, or use --skip-invalid to import the valid rows)")
+                typer.echo(_("... and {n} more errors").format(n=num(len(lines) - 50)),
+                           err=True)
+            fail(_("{problem} (fix the file, or use --skip-invalid to import the valid rows)")
+                 .format(problem=exc))
         except DeleteMissingRefused as exc:
             progress.close()
             fail(str(exc))
@@ -340,7 +351,8 @@ def _progress(file: Path) -> Any:
 
     class Bar:
         def __init__(self) -> None:
-            self.bar = tqdm(desc=f"importing {file.name}", unit=" rows", unit_scale=True,
+            self.bar = tqdm(desc=_("importing {file}").format(file=file.name),
+                            unit=" " + _("rows"), unit_scale=True,
                             disable=None, file=sys.stderr)
 
         def __call__(self, n: int) -> None:
@@ -359,36 +371,44 @@ def _progress(file: Path) -> Any:
 
 
 def _print_report(report: Any) -> None:
-    verb = "would change (dry run, nothing written)" if report.dry_run else "imported"
-    typer.echo(f"{report.file}: {report.rows_read:,} rows read, {verb} "
-               f"in {report.seconds:.1f} s (dataset {report.dataset})")
+    verb = _("would change (dry run, nothing written)") if report.dry_run else _("imported")
+    typer.echo(_("{file}: {rows} rows read, {verb} in {seconds} s (dataset {dataset})").format(
+        file=report.file, rows=num(report.rows_read), verb=verb,
+        seconds=f"{report.seconds:.1f}", dataset=report.dataset))
     for k in report.kinds.values():
-        gone = (f", removed {k.removed:,}" if report.deleted_missing
-                else f", no longer in the file {k.removed:,} (kept; --delete-missing removes "
-                f"them)" if k.removed else "")
-        back = f" ({k.restored:,} of them deleted before)" if k.restored else ""
-        kept = (f", deleted by a user and left deleted {k.kept_deleted:,}"
+        gone = (_(", removed {n}").format(n=num(k.removed)) if report.deleted_missing
+                else _(", no longer in the file {n} (kept; --delete-missing removes them)")
+                .format(n=num(k.removed)) if k.removed else "")
+        back = _(" ({n} of them deleted before)").format(n=num(k.restored)) if k.restored else ""
+        kept = (_(", deleted by a user and left deleted {n}").format(n=num(k.kept_deleted))
                 if k.kept_deleted else "")
-        review = (f", to review {k.review:,} (`mineaction reconcile queue`)"
+        review = (_(", to review {n} (`mineaction reconcile queue`)").format(n=num(k.review))
                   if k.review else "")
-        typer.echo(f"  {k.kind:<14} added {k.added:,}{back}, changed {k.changed:,}, "
-                   f"unchanged {k.unchanged:,}{kept}{review}{gone}, rejected {k.rejected:,}")
+        typer.echo(_("  {kind} added {added}{back}, changed {changed}, unchanged {unchanged}"
+                     "{kept}{review}{gone}, rejected {rejected}").format(
+            kind=f"{k.kind:<14}", added=num(k.added), back=back, changed=num(k.changed),
+            unchanged=num(k.unchanged), kept=kept, review=review, gone=gone,
+            rejected=num(k.rejected)))
         if k.matched:
-            typer.echo(f"  {'':<14} rows without ids matched to the records they revise: "
-                       f"{k.matched:,} (the records keep their ids and history)")
+            typer.echo(f"  {'':<14} " + _("rows without ids matched to the records they "
+                                          "revise: {n} (the records keep their ids and "
+                                          "history)").format(n=num(k.matched)))
     if report.unmatched_rows:
         rows = ", ".join(str(r) for r in report.unmatched_rows[:10])
         more = " ..." if len(report.unmatched_rows) > 10 else ""
-        typer.echo(f"  {len(report.unmatched_rows):,} rows matched no target of the mapping "
-                   f"and were not imported (rows {rows}{more})")
+        typer.echo(_("  {n} rows matched no target of the mapping and were not imported "
+                     "(rows {rows})").format(n=num(len(report.unmatched_rows)),
+                                             rows=rows + more))
     if report.errors:
         typer.echo(f"  {report.rejected_summary()}")
     if report.flags:
-        typer.echo(f"  {len(report.flags):,} records flagged for review:")
+        typer.echo(_("  {n} records flagged for review:").format(n=num(len(report.flags))))
         for flag in report.flags[:20]:
-            typer.echo(f"    row {flag.row}: {flag.kind} {flag.record_id}: {flag.message}")
+            typer.echo(_("    row {row}: {kind} {id}: {message}").format(
+                row=flag.row, kind=flag.kind, id=flag.record_id, message=flag.message))
         if len(report.flags) > 20:
-            typer.echo(f"    ... and {len(report.flags) - 20:,} more (see `mineaction flags`)")
+            typer.echo(_("    ... and {n} more (see `mineaction flags`)").format(
+                n=num(len(report.flags) - 20)))
 
 
 @commands.command()
@@ -412,7 +432,7 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         minx, miny, maxx, maxy = (float(v) for v in text.split(","))
     except ValueError:
-        fail(f"--bbox {text!r}: give min_lon,min_lat,max_lon,max_lat", 2)
+        fail(_("--bbox {text}: give min_lon,min_lat,max_lon,max_lat").format(text=repr(text)), 2)
     return (minx, miny, maxx, maxy)
 
 
@@ -426,7 +446,7 @@ def _parse_near(text: str | None) -> Any:
     try:
         lon, lat, metres = (float(v) for v in text.split(","))
     except ValueError:
-        fail(f"--near {text!r}: give lon,lat,metres", 2)
+        fail(_("--near {text}: give lon,lat,metres").format(text=repr(text)), 2)
     return Near(Point(lon, lat), metres)
 
 
@@ -444,7 +464,7 @@ def _query(kind: str, bbox: str | None, near: str | None, admin_area: str | None
         start = date.fromisoformat(date_from) if date_from else None
         end = date.fromisoformat(date_to) if date_to else None
     except ValueError as exc:
-        fail(f"dates are YYYY-MM-DD: {exc}", 2)
+        fail(_("dates are YYYY-MM-DD: {problem}").format(problem=exc), 2)
     return Query(kind=kind_name, bbox=_parse_bbox(bbox), near=_parse_near(near),
                  admin_area=admin_area, date_from=start, date_to=end,
                  status=tuple(s.value for s in status) if status else None,
@@ -499,8 +519,9 @@ def list_records(
         wanted = [c.strip() for c in columns.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in frame.columns]
         if unknown:
-            fail(f"--columns: no field {', '.join(unknown)} in {q.kind} records; choose from "
-                 f"{', '.join(frame.columns)}", 2)
+            fail(_("--columns: no field {fields} in {kind} records; choose from {choices}")
+                 .format(fields=", ".join(unknown), kind=q.kind,
+                         choices=", ".join(frame.columns)), 2)
         frame = frame[wanted]
     if "geometry" in frame.columns:
         frame["geometry"] = [None if g is None else g.wkt[:60] for g in frame["geometry"]]
@@ -513,8 +534,8 @@ def list_records(
             for r in frame.to_dict("records")]
     _emit(rows, shown, format, fit=True)
     if rows:
-        typer.echo("ids shortened; --columns to choose fields (e.g. --columns id), "
-                   "--format csv or json for all", err=True)
+        typer.echo(_("ids shortened; --columns to choose fields (e.g. --columns id), "
+                     "--format csv or json for all"), err=True)
 
 
 # What `list` shows by default for each kind: what tells the records apart at a glance.
@@ -577,7 +598,7 @@ def export(
                                actor=_cli_actor())
         except FileError as exc:
             fail(str(exc))
-    typer.echo(f"wrote {n:,} {q.kind} records to {out}")
+    typer.echo(_("wrote {n} {kind} records to {out}").format(n=num(n), kind=q.kind, out=out))
 
 
 def _export_imsma(out: Path, store: str, include_personal_data: bool) -> None:
@@ -590,8 +611,8 @@ def _export_imsma(out: Path, store: str, include_personal_data: bool) -> None:
                                   actor=_cli_actor())
         except FileError as exc:
             fail(str(exc))
-    typer.echo(f"wrote {out} in IMSMA Core's layout: "
-               + ", ".join(f"{layer} {n:,}" for layer, n in counts.items()))
+    typer.echo(_("wrote {out} in IMSMA Core's layout: {counts}").format(
+        out=out, counts=", ".join(f"{layer} {num(n)}" for layer, n in counts.items())))
 
 
 def _import_imsma(file: Path, store: str, dataset: str | None, dry_run: bool,
@@ -609,18 +630,24 @@ def _import_imsma(file: Path, store: str, dataset: str | None, dry_run: bool,
             for line in lines[:50]:
                 typer.echo(line, err=True)
             if len(lines) > 50:
-                typer.echo(f"... and {len(lines) - 50} more problems", err=True)
+                typer.echo(_("... and {n} more problems").format(n=num(len(lines) - 50)),
+                           err=True)
             fail(str(exc))
         except FileError as exc:
             fail(str(exc))
-    verb = "would change (dry run, nothing written)" if dry_run else "imported"
-    typer.echo(f"{file}: IMSMA Core layout, {verb} (dataset {report.dataset})")
+    verb = _("would change (dry run, nothing written)") if dry_run else _("imported")
+    typer.echo(_("{file}: IMSMA Core layout, {verb} (dataset {dataset})").format(
+        file=file, verb=verb, dataset=report.dataset))
     for layer, c in report.layers.items():
-        kept = f", deleted before and left deleted {c.kept_deleted:,}" if c.kept_deleted else ""
-        typer.echo(f"  {layer:<22} added {c.added:,}, changed {c.changed:,}, "
-                   f"unchanged {c.unchanged:,}{kept}")
+        kept = (_(", deleted before and left deleted {n}").format(n=num(c.kept_deleted))
+                if c.kept_deleted else "")
+        typer.echo(_("  {layer} added {added}, changed {changed}, unchanged {unchanged}{kept}")
+                   .format(layer=f"{layer:<22}", added=num(c.added), changed=num(c.changed),
+                           unchanged=num(c.unchanged), kept=kept))
     if report.ignored_layers:
-        typer.echo(f"  layers not read (no mineaction kind): {', '.join(report.ignored_layers)}")
+        typer.echo(_("  layers not read (no mineaction kind): {layers}").format(
+            layers=", ".join(report.ignored_layers)))
+
 
 
 def _register_shells() -> None:

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from mineaction.cli_i18n import _
+
 StoreOption = Annotated[
     str,
     typer.Option(
@@ -27,7 +29,7 @@ DEFAULT_STORE = "mineaction.gpkg"
 
 
 def fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    typer.secho(_("error: {message}").format(message=message), fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 
@@ -41,8 +43,8 @@ def open_audited(location: str, *, create: bool = False, audited: bool = True) -
 
     is_url = location.startswith(("postgresql://", "postgres://"))
     if not create and not is_url and not Path(location).exists():
-        fail(f"no store at {location}: check --store, or create one with "
-             f"`mineaction init --store {location}`", 2)
+        fail(_("no store at {location}: check --store, or create one with "
+               "`mineaction init --store {location}`").format(location=location), 2)
     try:
         store = open_store(location)
         if not audited:
@@ -57,7 +59,7 @@ def open_audited(location: str, *, create: bool = False, audited: bool = True) -
     except StoreError as exc:
         fail(str(exc))
     except Exception as exc:  # noqa: BLE001 -- any driver error: say where, not a traceback
-        fail(f"cannot open store {location}: {exc}")
+        fail(_("cannot open store {location}: {problem}").format(location=location, problem=exc))
 
 
 class OutputFormat(StrEnum):
@@ -119,7 +121,8 @@ def admin_area_meant(s: Any, code: str | None) -> str | None:
     except UnknownAdminArea as exc:
         fail(f"--admin-area: {exc}", 2)
     if meant != code:
-        typer.echo(f"admin area {code} read as {meant}", err=True)
+        typer.echo(_("admin area {code} read as {meant}").format(code=code, meant=meant),
+                   err=True)
     return meant
 
 
@@ -127,7 +130,9 @@ def date_option(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
-        fail(f"{option} {value!r}: dates are YYYY-MM-DD", 2)
+        fail(_("{option} {value}: dates are YYYY-MM-DD").format(option=option,
+                                                                value=repr(value)), 2)
+
     return None
 
 

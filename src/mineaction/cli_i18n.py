@@ -73,7 +73,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return str(_catalogue(lang).ngettext(singular, plural, n))
 
 
-def count(n: int) -> str:
+def num(n: int) -> str:
     """A count as the language writes it: 1,224 in English (as the command line always
     printed it), 1224 / 12.240 in Spanish, 12 240 in Russian (CLDR through Babel)."""
     lang = language()
