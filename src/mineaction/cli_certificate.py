@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from mineaction.cli_common import DEFAULT_STORE, StoreOption, fail, open_audited
+from mineaction.cli_i18n import _
 
 certificate_app = typer.Typer(help="Site check certificates: verify one.", no_args_is_help=True)
 
@@ -54,22 +55,27 @@ def verify(
 
 def lines(result: dict[str, Any]) -> list[str]:
     """The answer of `verify` in words."""
-    out = [f"certificate {result['id']} (issued {result['issued_at']})",
-           f"evidence hash {result['evidence_hash']}"]
+    out = [_("certificate {id} (issued {issued})").format(id=result["id"],
+                                                          issued=result["issued_at"]),
+           _("evidence hash {hash}").format(hash=result["evidence_hash"])]
     if not result["stored_hash_ok"]:
-        out.append("the stored evidence does not match the certificate's hash: it was "
-                   "altered in the database")
-    out.append("unchanged: the records behind it are as they were" if result["unchanged"]
-               else "changed since it was issued:")
+        out.append(_("the stored evidence does not match the certificate's hash: it was "
+                     "altered in the database"))
+    out.append(_("unchanged: the records behind it are as they were") if result["unchanged"]
+               else _("changed since it was issued:"))
     for c in result["changed"]:
-        out.append(f"  changed {c['kind']} {c['id']} (version {c['version']} -> "
-                   f"{c['version_now']}): {', '.join(c['fields'])}")
+        out.append(_("  changed {kind} {id} (version {version} -> {version_now}): {fields}")
+                   .format(kind=c["kind"], id=c["id"], version=c["version"],
+                           version_now=c["version_now"], fields=", ".join(c["fields"])))
     for d in result["deleted"]:
-        out.append(f"  {d['reason']}: {d['kind']} {d['id']} (version {d['version']})")
+        out.append(_("  {reason}: {kind} {id} (version {version})").format(
+            reason=d["reason"], kind=d["kind"], id=d["id"], version=d["version"]))
     for a in result["added"]:
-        out.append(f"  added {a['kind']} {a['id']} (now within reach of the site)")
-    out.append(f"checked {result['checked_at']}")
+        out.append(_("  added {kind} {id} (now within reach of the site)").format(
+            kind=a["kind"], id=a["id"]))
+    out.append(_("checked {at}").format(at=result["checked_at"]))
     return out
+
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from mineaction.cli_common import DEFAULT_STORE, StoreOption, fail, open_audited
+from mineaction.cli_i18n import _, num
 
 
 class Format(StrEnum):
@@ -52,8 +53,8 @@ def check_geometry(
     collections = by_collection()
     unknown = [k for k in kind or () if k not in collections]
     if unknown:
-        fail(f"--kind {unknown[0]!r}: no geometry to check there; one of "
-             f"{', '.join(collections)}", 2)
+        fail(_("--kind {kind}: no geometry to check there; one of {kinds}").format(
+            kind=repr(unknown[0]), kinds=", ".join(collections)), 2)
     kinds = [collections[k] for k in dict.fromkeys(kind)] if kind else None
     with open_audited(store) as s:
         try:
@@ -99,26 +100,32 @@ def _table(report: Any) -> None:
     from mineaction.services.geometry_qa import by_collection
 
     collection = {v: k for k, v in by_collection().items()}
-    checked = ", ".join(f"{n:,} {collection.get(k, k)}" for k, n in report.checked.items())
+    checked = ", ".join(f"{num(n)} {collection.get(k, k)}" for k, n in report.checked.items())
     groups = report.by_code()
     records = len({(f.kind, f.record_id) for f in report.faults})
-    typer.echo(f"Geometry QA: {len(report.faults):,} faults in {records:,} records "
-               f"(checked {checked or 'nothing'}).")
+    typer.echo(_("Geometry QA: {faults} faults in {records} records (checked {checked}).")
+               .format(faults=num(len(report.faults)), records=num(records),
+                       checked=checked or _("nothing")))
     t = thresholds()
-    typer.echo(f"Thresholds: overlap above {t['overlap_tolerance_m2']:g} m²; sliver below "
-               f"{t['sliver_ratio']:g} area/perimeter²; vertices over "
-               f"{t['max_segment_m']:,.0f} m apart; points over {t['far_from_admin_m']:,.0f} m "
-               "outside their admin area (all geodesic).")
+    typer.echo(_("Thresholds: overlap above {overlap} m²; sliver below {sliver} "
+                 "area/perimeter²; vertices over {segment} m apart; points over {far} m "
+                 "outside their admin area (all geodesic).").format(
+        overlap=f"{t['overlap_tolerance_m2']:g}", sliver=f"{t['sliver_ratio']:g}",
+        segment=f"{t['max_segment_m']:,.0f}", far=f"{t['far_from_admin_m']:,.0f}"))
+    # The faults' descriptions, messages and repairs come from analysis/geometry_qa.py,
+    # in English (the web pages translate them through the web catalogue).
     for code, faults in groups.items():
-        typer.echo(f"\n{code}: {CODES[code]} ({len(faults):,})")
+        typer.echo(f"\n{code}: {CODES[code]} ({num(len(faults))})")
         for f in faults:
-            at = f" at {f.where[0]:.6f}, {f.where[1]:.6f}" if f.where else ""
+            at = (_(" at {lon}, {lat}").format(lon=f"{f.where[0]:.6f}", lat=f"{f.where[1]:.6f}")
+                  if f.where else "")
             name = f"{f.label!r} " if f.label is not None else ""
             typer.echo(f"  {f.kind} {name}({f.record_id}){at}")
             typer.echo(f"    {f.message}")
-            typer.echo(f"    repair: {f.repair}")
+            typer.echo(_("    repair: {repair}").format(repair=f.repair))
     if not report.faults:
-        typer.echo("No faults found.")
+        typer.echo(_("No faults found."))
+
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from mineaction.cli_common import (
     run_service,
 )
 from mineaction.cli_common import open_audited as _open
+from mineaction.cli_i18n import _, ngettext, num
 
 claims_app = typer.Typer(help="Published figures (claims): import, list, check.",
                          no_args_is_help=True)
@@ -48,7 +49,7 @@ def claims_import(
     from mineaction.services import claims as service
 
     if not file.exists():
-        fail(f"no file {file}", 2)
+        fail(_("no file {file}").format(file=file), 2)
     s = _open(store, create=True)
     try:
         result = run_service(lambda: service.import_file(s, cli_principal(), file))
@@ -57,8 +58,9 @@ def claims_import(
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     else:
-        typer.echo(f"{result.file_name}: {result.rows} claims read, {result.added} added, "
-                   f"{result.unchanged} unchanged")
+        typer.echo(_("{file}: {rows} claims read, {added} added, {unchanged} unchanged").format(
+            file=result.file_name, rows=num(result.rows), added=num(result.added),
+            unchanged=num(result.unchanged)))
 
 
 @claims_app.command("list")
@@ -81,7 +83,7 @@ def claims_list(
     s = _open(store, audited=False)
     try:
         f = run_service(lambda: service.claim_filter(metric, area, stated_by))
-        found, _ = service.list_claims(s, f)
+        found, _total = service.list_claims(s, f)
     finally:
         s.close()
     if format == OutputFormat.csv:  # with the HXL hashtag row: `claims import` reads it
@@ -117,7 +119,7 @@ def claims_check(
 
     if file is not None:
         if not file.exists():
-            fail(f"no file {file}", 2)
+            fail(_("no file {file}").format(file=file), 2)
         findings = run_service(lambda: service.check_file(
             file, tolerance=tolerance, slack_days=slack_days))
     else:
@@ -138,13 +140,18 @@ def claims_check(
 
 def _print(findings: list[Any]) -> None:
     if not findings:
-        typer.echo("no disagreement found")
+        typer.echo(_("no disagreement found"))
         return
     for f in findings:
         typer.echo(f"[{f.check}] {f.message}")
         for c in f.claims:
-            typer.echo(f"    {c.key}  {c.url or '(no address)'}")
-    typer.echo(f"{len(findings)} finding(s)")
+            url = c.url or _("(no address)")
+            typer.echo(f"    {c.key}  {url}")
+
+    # English says "finding(s)" for any number; other languages have their plural forms
+    typer.echo(ngettext("{n} finding(s)", "{n} finding(s)", len(findings)).format(
+        n=num(len(findings))))
+
 
 
 def register(app: typer.Typer) -> None:

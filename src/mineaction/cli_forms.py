@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_actor, fail, open_audited
+from mineaction.cli_i18n import _, num
 
 forms_app = typer.Typer(help="Field forms for ODK and KoboToolbox: build them, import their "
                         "submissions.", no_args_is_help=True)
@@ -50,26 +51,29 @@ def build(
     from mineaction.reports.i18n import available_languages
 
     if form is not None and form not in FORMS:
-        fail(f"no form {form!r}; the forms are {_form_names()}", 2)
+        fail(_("no form {form}; the forms are {forms}").format(form=repr(form),
+                                                              forms=_form_names()), 2)
     unknown = [lang for lang in language or [] if lang not in available_languages()]
     if unknown:
-        fail(f"no translation for {', '.join(unknown)}; the languages are "
-             f"{', '.join(available_languages())}", 2)
+        fail(_("no translation for {unknown}; the languages are {languages}").format(
+            unknown=", ".join(unknown), languages=", ".join(available_languages())), 2)
     labels = CatalogueLabels(language or None)
     names = [form] if form else list(FORMS)
     for name in names:
         path = out / f"{name}.xlsx"
         sheets = write_xlsform(FORMS[name], path, labels)
         missing = sorted({u.split(":", 1)[0] for u in sheets.untranslated})
-        typer.echo(f"{path}: {FORMS[name].title} (form id {sheets.settings['form_id']}, "
-                   f"version {sheets.settings['version']}, {len(sheets.survey)} rows, "
-                   f"{len(sheets.choices)} choices)")
+        typer.echo(_("{path}: {title} (form id {form_id}, version {version}, {rows} rows, "
+                     "{choices} choices)").format(
+            path=path, title=FORMS[name].title, form_id=sheets.settings["form_id"],
+            version=sheets.settings["version"], rows=num(len(sheets.survey)),
+            choices=num(len(sheets.choices))))
         for lang in missing:
             texts = [u.split(": ", 1)[1] for u in sheets.untranslated if u.startswith(lang)]
-            instead = "words made from the codes" if lang == "en" else "English instead"
+            instead = _("words made from the codes") if lang == "en" else _("English instead")
             shown = ", ".join(texts[:6]) + (" ..." if len(texts) > 6 else "")
-            typer.echo(f"  {lang}: {len(texts)} labels without a translation ({instead}): "
-                       f"{shown}")
+            typer.echo(_("  {lang}: {n} labels without a translation ({instead}): {shown}")
+                       .format(lang=lang, n=num(len(texts)), instead=instead, shown=shown))
 
 
 @forms_app.command("import")
@@ -115,15 +119,15 @@ def import_submissions(
     from mineaction.domain.enums import WorkflowStatus
 
     if status not in {s.value for s in WorkflowStatus}:
-        fail(f"--status {status!r}: give one of {', '.join(s.value for s in WorkflowStatus)}",
-             2)
+        fail(_("--status {status}: give one of {statuses}").format(
+            status=repr(status), statuses=", ".join(s.value for s in WorkflowStatus)), 2)
     if (file is None) == (central is None):
-        fail("give the export FILE, or --central with --form and --project", 2)
+        fail(_("give the export FILE, or --central with --form and --project"), 2)
     with tempfile.TemporaryDirectory(prefix="mineaction-central-") as tmp:
         shown = str(file)
         if central is not None:
             file = _pull(central, project, form, Path(tmp))
-            shown = f"{central} (project {project})"
+            shown = _("{central} (project {project})").format(central=central, project=project)
         assert file is not None
         _import(file, shown, form, dataset, media, dry_run, status, store)
 
@@ -135,20 +139,22 @@ def _pull(central: str, project: int | None, form: str | None, folder: Path) -> 
     from mineaction.io.xlsform import FORMS
 
     if form is None or project is None:
-        fail("--central needs --form (which form) and --project (the project's number)", 2)
+        fail(_("--central needs --form (which form) and --project (the project's number)"), 2)
     assert form is not None and project is not None
     if form not in FORMS:
-        fail(f"no form {form!r}; the forms are {_form_names()}", 2)
-    email = os.environ.get("MINEACTION_CENTRAL_EMAIL") or typer.prompt("Central email")
+        fail(_("no form {form}; the forms are {forms}").format(form=repr(form),
+                                                              forms=_form_names()), 2)
+    email = os.environ.get("MINEACTION_CENTRAL_EMAIL") or typer.prompt(_("Central email"))
     password = os.environ.get("MINEACTION_CENTRAL_PASSWORD") or typer.prompt(
-        "Central password", hide_input=True)
+        _("Central password"), hide_input=True)
     form_id = FORMS[form].form_id
     try:
         path = download_export(central, project, form_id, email, password,
                                folder / f"{form_id}.zip")
     except CentralError as exc:
         fail(str(exc))
-    typer.echo(f"downloaded {form_id} of project {project} from {central}")
+    typer.echo(_("downloaded {form_id} of project {project} from {central}").format(
+        form_id=form_id, project=project, central=central))
     return path
 
 
@@ -163,7 +169,7 @@ def _import(file: Path, shown: str, form: str | None, dataset: str | None, media
     )
 
     if not file.is_file():
-        fail(f"{file}: file not found", 2)
+        fail(_("{file}: file not found").format(file=file), 2)
     with open_audited(store, create=True) as s:
         try:
             result = import_submissions(s, file, form_name=form, dataset=dataset,
@@ -174,18 +180,22 @@ def _import(file: Path, shown: str, form: str | None, dataset: str | None, media
             for error in exc.errors[:50]:
                 typer.echo(str(error), err=True)
             if len(exc.errors) > 50:
-                typer.echo(f"... and {len(exc.errors) - 50} more errors", err=True)
+                typer.echo(_("... and {n} more errors").format(n=num(len(exc.errors) - 50)),
+                           err=True)
             fail(str(exc))
         except (SubmissionsError, MappingError, FileError) as exc:
             fail(str(exc), 2)
     report = result.report
-    verb = "would import (dry run, nothing written)" if report.dry_run else "imported"
-    typer.echo(f"{shown}: form {result.form}, {verb} in {report.seconds:.1f} s "
-               f"(dataset {report.dataset})")
+    verb = _("would import (dry run, nothing written)") if report.dry_run else _("imported")
+    typer.echo(_("{source}: form {form}, {verb} in {seconds} s (dataset {dataset})").format(
+        source=shown, form=result.form, verb=verb, seconds=f"{report.seconds:.1f}",
+        dataset=report.dataset))
     for k in report.kinds.values():
-        typer.echo(f"  {k.kind:<14} added {k.added:,}, changed {k.changed:,}, "
-                   f"unchanged {k.unchanged:,}")
-    typer.echo(f"  attachments    {'would add' if report.dry_run else 'added'} "
-               f"{result.attachments:,}")
+        typer.echo(_("  {kind} added {added}, changed {changed}, unchanged {unchanged}").format(
+            kind=f"{k.kind:<14}", added=num(k.added), changed=num(k.changed),
+            unchanged=num(k.unchanged)))
+    typer.echo(_("  attachments    {verb} {n}").format(
+        verb=_("would add") if report.dry_run else _("added"), n=num(result.attachments)))
     for note in result.notes:
-        typer.echo(f"  note: {note}")
+        typer.echo(_("  note: {note}").format(note=note))
+

@@ -21,6 +21,7 @@ from mineaction.cli_common import (
     open_audited,
     run_service,
 )
+from mineaction.cli_i18n import _, num
 
 minefield_app = typer.Typer(help="Minefield records: import, show, and how accurate they were.",
                             no_args_is_help=True)
@@ -48,7 +49,7 @@ def _record_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        fail(f"{text!r} is not a record id (a UUID)", 2)
+        fail(_("{text} is not a record id (a UUID)").format(text=repr(text)), 2)
         raise  # pragma: no cover
 
 
@@ -56,34 +57,46 @@ def _fmt(value: float | None, spec: str, unit: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{unit}"
 
 
+def _header(*columns: tuple[str, str]) -> str:
+    """A table's header line: each (word, format spec), the word in the language, padded
+    to its column."""
+    return " ".join(format(word, spec) for word, spec in columns)
+
+
 def _print_plan(out: dict[str, Any]) -> None:
     traverse = out["traverse"]
-    typer.echo(f"record {out['record']['name']}"
-               + (f" (hazard {out['hazard']})" if out.get("hazard") else ""))
-    typer.echo(f"{'point':<8} {'role':<12} {'from':<6} {'entered':<24} {'latitude':>12} "
-               f"{'longitude':>12}")
+    typer.echo(_("record {name}").format(name=out["record"]["name"])
+               + (_(" (hazard {hazard})").format(hazard=out["hazard"]) if out.get("hazard")
+                  else ""))
+    typer.echo(_header((_("point"), "<8"), (_("role"), "<12"), (_("from"), "<6"),
+                       (_("entered"), "<24"), (_("latitude"), ">12"), (_("longitude"), ">12")))
+    paces = _("paces")
     for f in traverse["points"]:
         p = f["properties"]
         e = p["entered"]
         entered = "" if e is None else (
             f"{e['bearing']:g}{UNITS[e['bearing_unit']]} {e['bearing_reference']}, "
-            f"{e['distance']:g} {'m' if e['distance_unit'] == 'metres' else 'paces'}")
+            f"{e['distance']:g} {'m' if e['distance_unit'] == 'metres' else paces}")
         lon, lat = f["geometry"]["coordinates"]
         typer.echo(f"{p['name']:<8} {p['role'] or '':<12} {p['from'] or '':<6} {entered:<24} "
                    f"{lat:>12.7f} {lon:>12.7f}")
     c = traverse["closure"]
     if c is None:
-        typer.echo("not closed: no perimeter")
+        typer.echo(_("not closed: no perimeter"))
     else:
-        typer.echo(f"closure error {c['error_m']:.4f} m (bearing {c['bearing_deg']:.0f}°), "
-                   f"precision {c['precision'] or 'exact'} over {c['length_m']:,.1f} m")
+        typer.echo(_("closure error {error} m (bearing {bearing}°), precision {precision} "
+                     "over {length} m").format(
+            error=f"{c['error_m']:.4f}", bearing=f"{c['bearing_deg']:.0f}",
+            precision=c["precision"] or _("exact"), length=f"{c['length_m']:,.1f}"))
         area = c["adjusted_area_m2"] if c["adjusted"] else c["area_m2"]
-        typer.echo(f"area {area:,.1f} m²" + (" (compass-rule adjusted)" if c["adjusted"]
-                                               else ""))
-    typer.echo(f"{len(out['points'])} points, {len(out['rows'])} rows, "
-               f"{len(out['sources'])} sources, {len(out['attachments'])} attachments")
+        typer.echo(_("area {area} m²").format(area=f"{area:,.1f}")
+                   + (_(" (compass-rule adjusted)") if c["adjusted"] else ""))
+    typer.echo(_("{points} points, {rows} rows, {sources} sources, {attachments} attachments")
+               .format(points=num(len(out["points"])), rows=num(len(out["rows"])),
+                       sources=num(len(out["sources"])),
+                       attachments=num(len(out["attachments"]))))
     for w in out["warnings"]:
-        typer.echo(f"warning: {w}")
+        typer.echo(_("warning: {warning}").format(warning=w))
 
 
 @minefield_app.command("import")
@@ -111,7 +124,7 @@ def import_record(
     if not json_out:
         _print_plan(out)
     if dry_run:
-        typer.echo("dry run: nothing written")
+        typer.echo(_("dry run: nothing written"))
         return
     with open_audited(store) as s:
         service, who = _service(s)
@@ -119,7 +132,7 @@ def import_record(
     if json_out:
         typer.echo(json.dumps(created, indent=1, default=str))
         return
-    typer.echo(f"written: minefield record {created['record']['id']} (draft)")
+    typer.echo(_("written: minefield record {id} (draft)").format(id=created["record"]["id"]))
 
 
 @minefield_app.command("show")
@@ -132,7 +145,7 @@ def show(record: Annotated[str, typer.Argument(help="The record's id.")],
     rid = _record_id(record)
     with open_audited(store) as s:
         service, who = _service(s)
-        data, _ = _run(lambda: service.records.get(who, "minefield_record", rid))
+        data, _version = _run(lambda: service.records.get(who, "minefield_record", rid))
         points = s.query(Query(kind="minefield_point", where={"record_id": str(rid)},
                                limit=None)).items
         rows = s.query(Query(kind="mine_row", where={"record_id": str(rid)},
@@ -147,24 +160,29 @@ def show(record: Annotated[str, typer.Argument(help="The record's id.")],
         return
     for name in ("id", "name", "hazard_id", "status", "date_laid", "laid_by",
                  "handed_over_by", "date_handed_over", "area_m2", "closure_error_m",
-                 "adjusted"):
+                 "adjusted"):  # field names: the same in every language
         typer.echo(f"{name:<17} {'' if data.get(name) is None else data[name]}")
-    typer.echo(f"\n{'point':<8} {'role':<12} {'from':<6} {'bearing':>9} {'distance':>9} "
-               f"{'latitude':>12} {'longitude':>12}")
+    typer.echo("\n" + _header((_("point"), "<8"), (_("role"), "<12"), (_("from"), "<6"),
+                              (_("bearing"), ">9"), (_("distance"), ">9"),
+                              (_("latitude"), ">12"), (_("longitude"), ">12")))
     for p in points:
         g = p.geometry
         typer.echo(f"{p.name or '':<8} {p.role.value:<12} {p.from_point or '':<6} "
                    f"{_fmt(p.bearing, 'g'):>9} {_fmt(p.distance, 'g'):>9} "
                    f"{_fmt(g.y if g else None, '.7f'):>12} {_fmt(g.x if g else None, '.7f'):>12}")
     for r in rows:
-        typer.echo(f"\nrow {r.label}: {r.start_point} → {r.end_point}, "
-                   f"{r.mines if r.mines is not None else '?'} mines, spacing "
-                   f"{_fmt(r.spacing_m, 'g', ' m')}, {r.pattern.value}, "
-                   f"{r.device_category.value}"
+        typer.echo("\n" + _("row {label}: {start} → {end}, {mines} mines, spacing {spacing}, "
+                            "{pattern}, {category}").format(
+            label=r.label, start=r.start_point, end=r.end_point,
+            mines=r.mines if r.mines is not None else "?",
+            spacing=_fmt(r.spacing_m, "g", " m"), pattern=r.pattern.value,
+            category=r.device_category.value)
                    + (f" {r.device_model}" if r.device_model else ""))
     for a in attachments:
-        typer.echo(f"\nattachment {a['id']}: {a['file_name']} ({a['media_type']}, "
-                   f"{a['size']:,} bytes, sha256 {a['sha256'][:16]}…)")
+        typer.echo("\n" + _("attachment {id}: {file} ({media_type}, {size} bytes, "
+                            "sha256 {sha256}…)").format(
+            id=a["id"], file=a["file_name"], media_type=a["media_type"], size=num(a["size"]),
+            sha256=a["sha256"][:16]))
 
 
 @minefield_app.command("assess")
@@ -196,36 +214,46 @@ def _share(value: float | None) -> str:
 
 
 def _print_accuracy(out: dict[str, Any]) -> None:
-    typer.echo(f"record {out['record_id']}: {out['finds']} devices found "
-               f"({out['inputs']['finds']} finds, {out['inputs']['accidents']} from accidents)"
-               f", {out['expected_mines']} mines expected")
-    typer.echo(f"found inside the perimeter (±{out['perimeter_buffer_m']:g} m): "
-               f"{_share(out['share_inside_perimeter'])} as drawn, "
-               f"{_share(out['share_inside_perimeter_after_fit'])} after the fit")
-    typer.echo(f"expected mines found: {out['found_mines']} of {out['expected_mines']} "
-               f"({_share(out['share_expected_found'])})")
-    typer.echo(f"median offset: {_fmt(out['median_offset_before_m'], '.2f', ' m')} as drawn, "
-               f"{_fmt(out['median_offset_after_m'], '.2f', ' m')} after the fit")
-    typer.echo(f"finds outside every row: {len(out['finds_outside_rows'])}")
+    typer.echo(_("record {id}: {devices} devices found ({finds} finds, {accidents} from "
+                 "accidents), {expected} mines expected").format(
+        id=out["record_id"], devices=out["finds"], finds=out["inputs"]["finds"],
+        accidents=out["inputs"]["accidents"], expected=out["expected_mines"]))
+    typer.echo(_("found inside the perimeter (±{buffer} m): {drawn} as drawn, {fitted} after "
+                 "the fit").format(buffer=f"{out['perimeter_buffer_m']:g}",
+                                   drawn=_share(out["share_inside_perimeter"]),
+                                   fitted=_share(out["share_inside_perimeter_after_fit"])))
+    typer.echo(_("expected mines found: {found} of {expected} ({share})").format(
+        found=out["found_mines"], expected=out["expected_mines"],
+        share=_share(out["share_expected_found"])))
+    typer.echo(_("median offset: {drawn} as drawn, {fitted} after the fit").format(
+        drawn=_fmt(out["median_offset_before_m"], ".2f", " m"),
+        fitted=_fmt(out["median_offset_after_m"], ".2f", " m")))
+    typer.echo(_("finds outside every row: {n}").format(n=len(out["finds_outside_rows"])))
     fit = out["fit"]
     if fit["status"] == "fitted":
-        typer.echo(f"fit: rotation {fit['rotation_deg']:.2f}° ± {fit['rotation_se_deg']:.2f}°, "
-                   f"shift {fit['shift_east_m']:.2f} m east, {fit['shift_north_m']:.2f} m "
-                   f"north (± {fit['shift_se_m']:.2f} m), {fit['inliers']} pairs, RMS "
-                   f"{fit['rms_m']:.2f} m")
+        typer.echo(_("fit: rotation {rotation}° ± {rotation_se}°, shift {east} m east, "
+                     "{north} m north (± {shift_se} m), {pairs} pairs, RMS {rms} m").format(
+            rotation=f"{fit['rotation_deg']:.2f}", rotation_se=f"{fit['rotation_se_deg']:.2f}",
+            east=f"{fit['shift_east_m']:.2f}", north=f"{fit['shift_north_m']:.2f}",
+            shift_se=f"{fit['shift_se_m']:.2f}", pairs=fit["inliers"],
+            rms=f"{fit['rms_m']:.2f}"))
     else:
-        typer.echo(f"fit: none ({fit['status']})")
-    typer.echo(f"\n{'row':<8} {'expected':>8} {'found':>6} {'missing':>8} {'explained':>9} "
-               f"{'unexplained':>11}")
+        typer.echo(_("fit: none ({status})").format(status=fit["status"]))
+    typer.echo("\n" + _header((_("row"), "<8"), (_("expected"), ">8"), (_("found"), ">6"),
+                              (_("missing"), ">8"), (_("explained"), ">9"),
+                              (_("unexplained"), ">11")))
+
     for r in out["rows"]:
         typer.echo(f"{r['row_id']:<8} {r['expected']:>8} {r['found']:>6} {r['missing']:>8} "
                    f"{r['explained']:>9} {r['unexplained']:>11}")
+    # notes and residual-risk reasons are the analysis's own (analysis/), in English
     for note in out["notes"]:
-        typer.echo(f"note: {note}")
+        typer.echo(_("note: {note}").format(note=note))
     if out["residual_risk"]:
-        typer.echo("\nRESIDUAL RISK:")
+        typer.echo("\n" + _("RESIDUAL RISK:"))
         for reason in out["residual_risk_reasons"]:
             typer.echo(f"  {reason}")
-        typer.echo(f"rule: {out['rule']}")
+        typer.echo(_("rule: {rule}").format(rule=out["rule"]))
     else:
-        typer.echo("\nno residual risk")
+        typer.echo("\n" + _("no residual risk"))
+

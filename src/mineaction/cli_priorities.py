@@ -25,6 +25,7 @@ from mineaction.cli_common import (
     open_audited,
     service_error_text,
 )
+from mineaction.cli_i18n import _
 
 priorities_app = typer.Typer(
     help="Rank open hazards by weighted criteria (GICHD priority setting): build, show, "
@@ -51,7 +52,7 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            fail(f"{option} {item!r}: give name=value", 2)
+            fail(_("{option} {item}: give name=value").format(option=option, item=repr(item)), 2)
         out[name.strip()] = value.strip()
     return out
 
@@ -78,11 +79,15 @@ def _show(content: dict[str, Any], as_json: bool) -> None:
             for h in content["hazards"]]
     emit(rows, ["rank", "name", "hazard_id", "score", *used], OutputFormat.table, fit=True)
     weights = ", ".join(f"{c} {w:.2f}" for c, w in content["weights"].items() if w > 0)
-    typer.echo(f"{content['method']} ({content.get('preset') or 'custom'}): {weights}")
+    # the method, preset and criteria are codes (as --method, --preset and --weight take them)
+    preset = content.get("preset") or _("custom")
+    typer.echo(f"{content['method']} ({preset}): {weights}")
+
     if content.get("criteria_missing"):
-        typer.echo(f"no data for: {', '.join(content['criteria_missing'])} (left out)")
+        typer.echo(_("no data for: {criteria} (left out)").format(
+            criteria=", ".join(content["criteria_missing"])))
     if content.get("saved"):
-        typer.echo(f"saved as {content['id']}")
+        typer.echo(_("saved as {id}").format(id=content["id"]))
 
 
 @priorities_app.command("build")
@@ -127,7 +132,8 @@ def build(
         try:
             weights[name] = float(value)
         except ValueError:
-            fail(f"--weight {name}={value}: the weight is a number", 2)
+            fail(_("--weight {name}={value}: the weight is a number").format(name=name,
+                                                                            value=value), 2)
     with open_audited(store) as s:
         try:
             layers = [read_layer(n, p) for n, p in _pairs(layer, "--layer").items()]
@@ -243,11 +249,11 @@ def season_plan(
 
     if action is SeasonAction.replan:
         if plan_id is None or progress is None:
-            fail("replan takes the plan's id and --progress progress.csv", 2)
+            fail(_("replan takes the plan's id and --progress progress.csv"), 2)
     elif plan_id is not None or progress is not None:
-        fail("a plan id and --progress go with `season-plan replan`", 2)
+        fail(_("a plan id and --progress go with `season-plan replan`"), 2)
     elif priorities is None or teams is None or start is None or end is None:
-        fail("give --priorities, --teams, --start and --end", 2)
+        fail(_("give --priorities, --teams, --start and --end"), 2)
     with open_audited(store) as s:
         plans = SeasonPlans(_services(s))
         p = cli_principal()
@@ -276,7 +282,7 @@ def season_plan(
 def _fmt(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in ("png", "svg", "pdf"):
-        fail(f"{path}: write a .png, .svg or .pdf", 2)
+        fail(_("{path}: write a .png, .svg or .pdf").format(path=path), 2)
     return suffix
 
 
@@ -292,11 +298,14 @@ def _print_plan(content: dict[str, Any], as_json: bool) -> None:
     emit(rows, ["team", "order", "name", "hazard_id", "status", "start", "end", "area_m2",
                 "cost"], OutputFormat.table, fit=True)
     totals = plan["totals"]
-    typer.echo(f"{totals['tasks']} hazards, {totals['area_m2']:,.0f} m², cost "
-               f"{totals['cost']:,.2f}"
-               + (f" of {plan['budget']:,.2f}" if plan.get("budget") is not None else "")
-               + f"; {totals['unassigned']} left for a later season ({plan['status']})")
-    typer.echo(f"saved as {content['id']}")
+    typer.echo(_("{tasks} hazards, {area} m², cost {cost}").format(
+        tasks=totals["tasks"], area=f"{totals['area_m2']:,.0f}", cost=f"{totals['cost']:,.2f}")
+               + (_(" of {budget}").format(budget=f"{plan['budget']:,.2f}")
+                  if plan.get("budget") is not None else "")
+               + _("; {n} left for a later season ({status})").format(
+                   n=totals["unassigned"], status=plan["status"]))
+    typer.echo(_("saved as {id}").format(id=content["id"]))
+
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from mineaction.cli_common import DEFAULT_STORE, StoreOption, cli_principal, fail, open_audited
+from mineaction.cli_i18n import _, ngettext, num
 
 reconcile_app = typer.Typer(
     help="Link the records several sources report, and review the links.",
@@ -77,13 +78,16 @@ def run(
         service, who = _service(s)
         summary = _run(lambda: service.run(who, SINGULAR[kind], datasets, upper=upper,
                                            lower=lower, reliability=order))
-    counts = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.counts.items())) or "none"
-    typer.echo(f"linked {kind.value} of {', '.join(summary.datasets)}: links {counts}; "
-               f"{summary.entities:,} entities of two or more records")
+    # link statuses (accepted, review ...) and kinds are codes, as the options take them
+    counts = ", ".join(f"{k} {num(v)}" for k, v in sorted(summary.counts.items())) or _("none")
+    typer.echo(_("linked {kind} of {datasets}: links {counts}; {entities} entities of two or "
+                 "more records").format(kind=kind.value, datasets=", ".join(summary.datasets),
+                                        counts=counts, entities=num(summary.entities)))
     for note in summary.notes:
-        typer.echo(f"  note: {note}")
+        typer.echo(_("  note: {note}").format(note=note))
     if summary.counts.get("review"):
-        typer.echo(f"  review them with `mineaction reconcile queue --kind {kind.value}`")
+        typer.echo(_("  review them with `mineaction reconcile queue --kind {kind}`").format(
+            kind=kind.value))
 
 
 @reconcile_app.command("queue")
@@ -104,21 +108,26 @@ def queue(
     if json_out:
         typer.echo(json.dumps({"total": total, "items": items}, default=str, indent=1))
         return
-    typer.echo(f"{total:,} {status.value} links of {kind.value}"
-               + (f" (showing {offset + 1}-{offset + len(items)})" if items else ""))
+    typer.echo(_("{total} {status} links of {kind}").format(
+        total=num(total), status=status.value, kind=kind.value)
+               + (_(" (showing {first}-{last})").format(first=offset + 1,
+                                                       last=offset + len(items))
+                  if items else ""))
     for item in items:
         p = item["probability"]
-        typer.echo(f"\nlink {item['id']}  {item['scope']}  "
-                   f"p={'-' if p is None else f'{p:.3f}'}")
+        typer.echo("\n" + _("link {id}  {scope}  p={p}").format(
+            id=item["id"], scope=item["scope"], p="-" if p is None else f"{p:.3f}"))
         a, b = item["a"] or {}, item["b"] or {}
-        typer.echo(f"  {'':<17} {'A ' + str(a.get('id', 'gone'))[:8]:<24} "
-                   f"{'B ' + str(b.get('id', 'gone'))[:8]:<24}")
+        gone = _("gone")
+        typer.echo(f"  {'':<17} {'A ' + str(a.get('id', gone))[:8]:<24} "
+                   f"{'B ' + str(b.get('id', gone))[:8]:<24}")
         for name in item["shown"]:
             va, vb = a.get(name), b.get(name)
             mark = "*" if va != vb else " "
             typer.echo(f"{mark} {name:<17} {_cell(va):<24} {_cell(vb):<24}")
     if items:
-        typer.echo("\n(* differs)  decide with `mineaction reconcile confirm|reject LINK`")
+        typer.echo("\n" + _("(* differs)  decide with `mineaction reconcile confirm|reject "
+                            "LINK`"))
 
 
 def _cell(value: Any) -> str:
@@ -144,7 +153,7 @@ def _decide(link: str, action: str, note: str | None, store: str) -> None:
     with open_audited(store) as s:
         service, who = _service(s)
         done = _run(lambda: service.decide(who, link, action, note))
-    typer.echo(f"link {link}: {done['status']}")
+    typer.echo(_("link {id}: {status}").format(id=link, status=done["status"]))
 
 
 @reconcile_app.command("merge")
@@ -156,7 +165,7 @@ def merge(a: Annotated[str, typer.Argument(help="A record's id.")],
     with open_audited(store) as s:
         service, who = _service(s)
         done = _run(lambda: service.merge(who, SINGULAR[kind], a, b, note))
-    typer.echo(f"link {done['id']}: {done['status']}")
+    typer.echo(_("link {id}: {status}").format(id=done["id"], status=done["status"]))
 
 
 @reconcile_app.command("split")
@@ -167,7 +176,9 @@ def split(record: Annotated[str, typer.Argument(help="A record's id.")],
     with open_audited(store) as s:
         service, who = _service(s)
         ids = _run(lambda: service.split(who, SINGULAR[kind], record, note))
-    typer.echo(f"rejected {len(ids)} link(s): {', '.join(ids)}")
+    # English says "link(s)" for any number; other languages have their plural forms
+    typer.echo(ngettext("rejected {n} link(s): {ids}", "rejected {n} link(s): {ids}",
+                        len(ids)).format(n=num(len(ids)), ids=", ".join(ids)))
 
 
 @reconcile_app.command("undo")
@@ -177,7 +188,7 @@ def undo(link: Annotated[str, typer.Argument(help="The link's id.")],
     with open_audited(store) as s:
         service, who = _service(s)
         done = _run(lambda: service.undo(who, link))
-    typer.echo(f"link {link}: back to {done['status']}")
+    typer.echo(_("link {id}: back to {status}").format(id=link, status=done["status"]))
 
 
 @reconcile_app.command("entity")
@@ -189,11 +200,13 @@ def entity(record: Annotated[str, typer.Argument(help="A record's id.")],
         service, who = _service(s)
         entity = _run(lambda: service.canonical(who, SINGULAR[kind], record))
     for m in entity["records"]:
-        flag = "representative" if m["representative"] else ""
+        flag = _("representative") if m["representative"] else ""
         typer.echo(f"{m['id']}  {m['dataset'] or '':<24} {flag}")
-    typer.echo(f"as one record ({entity['rule']}):")
+    typer.echo(_("as one record ({rule}):").format(rule=entity["rule"]))
     for name, f in entity["fields"].items():
-        typer.echo(f"  {name:<17} {_cell(f['value']):<24} from {f['dataset']}")
+        typer.echo(f"  {name:<17} {_cell(f['value']):<24} "
+                   + _("from {dataset}").format(dataset=f["dataset"]))
+
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ import typer
 
 from mineaction.cli_common import DEFAULT_STORE, StoreOption, admin_area_meant
 from mineaction.cli_common import fail as _fail
+from mineaction.cli_i18n import _, num
 from mineaction.reports.kinds import REPORTS, ParameterError, ReportKind
 
 report_app = typer.Typer(
@@ -53,7 +54,8 @@ def _open(location: str) -> Any:
     except StoreError as exc:
         _fail(str(exc))
     except Exception as exc:  # noqa: BLE001 -- any driver error: say where, not a traceback
-        _fail(f"cannot open store {location}: {exc}")
+        _fail(_("cannot open store {location}: {problem}").format(location=location,
+                                                                  problem=exc))
 
 
 def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: str,
@@ -62,7 +64,8 @@ def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: st
     from mineaction.reports.render import render
 
     if lang not in available_languages():
-        _fail(f"--lang {lang}: choose from {', '.join(available_languages())}", 2)
+        _fail(_("--lang {lang}: choose from {languages}").format(
+            lang=lang, languages=", ".join(available_languages())), 2)
     report = REPORTS[kind]
     try:
         options = report.options(options)
@@ -78,7 +81,7 @@ def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: st
             render(s, kind, out, format=chosen, lang=lang, **options)
         except ValueError as exc:
             _fail(str(exc), 2)
-    typer.echo(f"wrote {out}")
+    typer.echo(_("wrote {out}").format(out=out))
 
 
 def _report_command(kind: ReportKind) -> Callable[..., None]:
@@ -137,4 +140,6 @@ def publish(
             _fail(str(exc), 2)
     for resource in descriptor["resources"]:
         typer.echo(f"  {resource['path']}")
-    typer.echo(f"wrote {len(descriptor['resources'])} files and datapackage.json to {out_dir}")
+    typer.echo(_("wrote {n} files and datapackage.json to {out}").format(
+        n=num(len(descriptor["resources"])), out=out_dir))
+

@@ -25,6 +25,7 @@ from mineaction.cli_common import (
     open_audited,
     run_service,
 )
+from mineaction.cli_i18n import _, num
 
 risk_app = typer.Typer(help="Contamination-risk model: train, evaluate, predict, score.",
                        no_args_is_help=True)
@@ -86,7 +87,8 @@ def _config(path: Path | None) -> Any:
     try:
         return features.load_config(path)
     except Exception as exc:  # noqa: BLE001 -- YAML or field errors: name the file
-        fail(f"{path}: not a feature configuration: {exc}", 2)
+        fail(_("{path}: not a feature configuration: {problem}").format(path=path, problem=exc),
+             2)
 
 
 def _params(rounds: int, num_leaves: int, min_child: int, negative_ratio: float,
@@ -101,7 +103,7 @@ def _stages(total: int, desc: str) -> Any:
     """A progress bar on stderr advanced by the service's stage names."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, disable=None,
+    bar = tqdm(total=total, desc=desc, unit=_("step"), file=sys.stderr, disable=None,
                leave=False)
 
     def stage(name: str) -> None:
@@ -148,8 +150,11 @@ def _num(v: Any, spec: str = ".3f") -> str:
 
 
 def _table(results: dict[str, Any]) -> list[str]:
-    lines = [f"{'contender':<44} {'ROC-AUC':>7} {'AP':>7} {'top 1%':>7} {'top 5%':>7} "
-             f"{'top 10%':>7}"]
+    # the contenders are named by the model's metadata (analysis/risk), as saved
+    header = [(_("contender"), "<44"), ("ROC-AUC", ">7"), ("AP", ">7"), (_("top 1%"), ">7"),
+              (_("top 5%"), ">7"), (_("top 10%"), ">7")]
+    lines = [" ".join(format(word, spec) for word, spec in header)]
+
     for name, r in results.items():
         lines.append(f"{name:<44} {_num(r.get('roc_auc')):>7} "
                      f"{_num(r.get('average_precision'), '.4f'):>7} "
@@ -186,8 +191,8 @@ def train(
     params = _params(rounds, num_leaves, min_child, negative_ratio, seed)
     from tqdm import tqdm
 
-    bar, stage = _stages(5, "training")
-    rounds_bar = tqdm(total=rounds, desc="LightGBM", unit="round", file=sys.stderr,
+    bar, stage = _stages(5, _("training"))
+    rounds_bar = tqdm(total=rounds, desc="LightGBM", unit=_("round"), file=sys.stderr,
                       disable=None, leave=False)
     with open_audited(store, audited=False) as s:
         service, who = _service(s)
@@ -200,19 +205,19 @@ def train(
             rounds_bar.close()
             bar.close()
     for note in trained.notes:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(_("note: {note}").format(note=note), err=True)
     artifact.save(trained.model, out, trained.meta)
     meta = trained.meta
     m = meta["metrics"]
-    typer.echo(f"trained on events before {meta['trained_until']:g}: features before "
-               f"{meta['feature_cutoff']:g}, labels {meta['feature_cutoff']:g} to "
-               f"{meta['trained_until']:g} ({m['positive_cells']:,} of {m['cells']:,} cells "
-               f"with an event)")
+    typer.echo(_("trained on events before {until}: features before {cutoff}, labels {cutoff} "
+                 "to {until} ({positive} of {cells} cells with an event)").format(
+        until=f"{meta['trained_until']:g}", cutoff=f"{meta['feature_cutoff']:g}",
+        positive=num(m["positive_cells"]), cells=num(m["cells"])))
     if "held_out" in m:
-        typer.echo("held-out 20 km blocks:")
+        typer.echo(_("held-out 20 km blocks:"))
         for line in _table(m["held_out"]):
             typer.echo(line)
-    typer.echo(f"written: {out}")
+    typer.echo(_("written: {path}").format(path=out))
 
 
 # -- evaluate ------------------------------------------------------------------------------
@@ -249,7 +254,7 @@ def evaluate(
     leave-one-admin-area-out folds."""
     cfg = _config(config)
     params = _params(rounds, num_leaves, min_child, negative_ratio, seed)
-    bar, stage = _stages(4 + (folds != Folds.time), "evaluating")
+    bar, stage = _stages(4 + (folds != Folds.time), _("evaluating"))
     with open_audited(store, audited=False) as s:
         service, who = _service(s)
         try:
@@ -269,30 +274,36 @@ def evaluate(
         typer.echo(json.dumps(jsonable(result), indent=1))
         return
     for note in result["notes"]:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(_("note: {note}").format(note=note), err=True)
     setup = result["setup"]
     tr, te = setup["train"], setup["test"]
-    typer.echo(f"{setup['cells']:,} cells of {setup['cell_m']:g} m; training: features "
-               f"before {tr['features_before']:g}, events {tr['labels'][0]:g} to "
-               f"{tr['labels'][1]:g}; test: features before {te['features_before']:g}, "
-               f"events {te['labels'][0]:g} to {te['labels'][1]:g} "
-               f"({te['positive_cells']:,} cells)")
-    typer.echo("\nout of time:")
+    typer.echo(_("{cells} cells of {cell_m} m; training: features before {train_before}, "
+                 "events {train_from} to {train_to}; test: features before {test_before}, "
+                 "events {test_from} to {test_to} ({positive} cells)").format(
+        cells=num(setup["cells"]), cell_m=f"{setup['cell_m']:g}",
+        train_before=f"{tr['features_before']:g}", train_from=f"{tr['labels'][0]:g}",
+        train_to=f"{tr['labels'][1]:g}", test_before=f"{te['features_before']:g}",
+        test_from=f"{te['labels'][0]:g}", test_to=f"{te['labels'][1]:g}",
+        positive=num(te["positive_cells"])))
+    typer.echo("\n" + _("out of time:"))
     for line in _table(result["out_of_time"]):
         typer.echo(line)
     t = result["targets"]
-    typer.echo(f"AP {t['ap_ratio_to_better_baseline']:.2f}x the better baseline (target "
-               f"{t['ap_target']}): {t['ap']}; top 5% "
-               f"{t['top5_points_over_better_baseline']:+.1f} points (target "
-               f"{t['top5_target']}): {t['top5']}")
+    # PASS / MISS are the evaluation's verdicts as saved (analysis/risk/validate.py)
+    typer.echo(_("AP {ap_ratio}x the better baseline (target {ap_target}): {ap}; top 5% "
+                 "{top5_points} points (target {top5_target}): {top5}").format(
+        ap_ratio=f"{t['ap_ratio_to_better_baseline']:.2f}", ap_target=t["ap_target"],
+        ap=t["ap"], top5_points=f"{t['top5_points_over_better_baseline']:+.1f}",
+        top5_target=t["top5_target"], top5=t["top5"]))
     if folds != Folds.time:
         cv = result[folds.value]
-        typer.echo(f"\n{folds.value} folds ({cv['cells_tested']:,} cells tested):")
+        typer.echo("\n" + _("{folds} folds ({n} cells tested):").format(
+            folds=folds.value, n=num(cv["cells_tested"])))
         for line in _table({("LightGBM" if k == "model" else k): v for k, v in cv.items()
                             if isinstance(v, dict)}):
             typer.echo(line)
     if report is not None:
-        typer.echo(f"\nwritten: {report}")
+        typer.echo("\n" + _("written: {path}").format(path=report))
 
 
 # -- predict -------------------------------------------------------------------------------
@@ -305,7 +316,7 @@ def _bbox(text: str | None) -> list[float] | None:
     except ValueError:
         values = []
     if len(values) != 4:
-        fail(f"--bbox {text!r}: give lon_min,lat_min,lon_max,lat_max", 2)
+        fail(_("--bbox {text}: give lon_min,lat_min,lon_max,lat_max").format(text=repr(text)), 2)
     return values
 
 
@@ -369,9 +380,9 @@ def predict(
                            cell_m, at, store)
         return
     if out is None and hazards is None:
-        fail("give --out (a grid) or --hazards (one score per hazard), or both", 2)
+        fail(_("give --out (a grid) or --hazards (one score per hazard), or both"), 2)
     if out is None and tif is not None:
-        fail("--tif goes with --out", 2)
+        fail(_("--tif goes with --out"), 2)
     box = _bbox(bbox)
     fitted, meta = _load_model(model)
     with open_audited(store, audited=False) as s:
@@ -379,12 +390,14 @@ def predict(
         if hazards is not None:
             per_hazard = _run(lambda: service.score_hazards(who, fitted, meta, at))
             _write_csv(per_hazard, hazards)
-            typer.echo(f"written: {hazards} ({len(per_hazard):,} hazards)")
+            typer.echo(_("written: {path} ({n} hazards)").format(path=hazards,
+                                                                n=num(len(per_hazard))))
         if out is None:
             return
         from tqdm import tqdm
 
-        bar = tqdm(desc="scoring", unit="cell", file=sys.stderr, disable=None, leave=False)
+        bar = tqdm(desc=_("scoring"), unit=_("cell"), file=sys.stderr, disable=None,
+                   leave=False)
         try:
             pred = _run(lambda: service.predict(
                 who, fitted, meta, bbox=box, admin_area=admin_area, near_km=near_events,
@@ -400,11 +413,12 @@ def predict(
     if tif is not None:
         outputs.write_geotiff(tif, pred.grid, pred.scores["probability"].to_numpy())
     p = pred.scores["probability"]
-    typer.echo(f"{len(pred.grid):,} cells of {pred.grid.cell_m:g} m, features at "
-               f"{pred.cutoff:g}: probability of an event by "
-               f"{pred.cutoff + meta['horizon_years']:g}"
-               f" from {p.min():.4f} to {p.max():.4f} (mean {p.mean():.4f})")
-    typer.echo(f"written: {out}" + (f", {tif}" if tif is not None else ""))
+    typer.echo(_("{cells} cells of {cell_m} m, features at {cutoff}: probability of an event "
+                 "by {by} from {low} to {high} (mean {mean})").format(
+        cells=num(len(pred.grid)), cell_m=f"{pred.grid.cell_m:g}", cutoff=f"{pred.cutoff:g}",
+        by=f"{pred.cutoff + meta['horizon_years']:g}", low=f"{p.min():.4f}",
+        high=f"{p.max():.4f}", mean=f"{p.mean():.4f}"))
+    typer.echo(_("written: {path}").format(path=out) + (f", {tif}" if tif is not None else ""))
 
 
 def _predict_with_dask(model: Path, tif: Path | None, out: Path | None, dask: str,
@@ -412,8 +426,8 @@ def _predict_with_dask(model: Path, tif: Path | None, out: Path | None, dask: st
                        near_events: float | None, cell_m: float | None, at: float | None,
                        store: str) -> None:
     if tif is None or out is not None:
-        fail("--dask writes the probabilities as a GeoTIFF: give --tif, not --out (the "
-             "GeoPackage with each cell's reasons is for areas one machine holds)", 2)
+        fail(_("--dask writes the probabilities as a GeoTIFF: give --tif, not --out (the "
+               "GeoPackage with each cell's reasons is for areas one machine holds)"), 2)
     assert tif is not None
     scheduler = None if dask == "local" else dask
     box = _bbox(bbox)
@@ -423,8 +437,10 @@ def _predict_with_dask(model: Path, tif: Path | None, out: Path | None, dask: st
         grid, cutoff, written = _run(lambda: service.predict_raster(
             who, fitted, meta, tif, scheduler=scheduler, workers=workers, bbox=box,
             admin_area=admin_area, near_km=near_events, cell_m=cell_m, at=at))
-    typer.echo(f"{written:,} cells of {grid.cell_m:g} m, features at {cutoff:g}, scored "
-               f"with Dask ({dask}); written: {tif}")
+    typer.echo(_("{cells} cells of {cell_m} m, features at {cutoff}, scored with Dask "
+                 "({dask}); written: {path}").format(
+        cells=num(written), cell_m=f"{grid.cell_m:g}", cutoff=f"{cutoff:g}", dask=dask,
+        path=tif))
 
 
 # -- score ---------------------------------------------------------------------------------
@@ -458,4 +474,6 @@ def score(
                            "score": np.asarray(scored["probability"], float)})
     _write_csv(result, out)
     if out is not None:
-        typer.echo(f"written: {out} ({len(result):,} points)", err=True)
+        typer.echo(_("written: {path} ({n} points)").format(path=out, n=num(len(result))),
+                   err=True)
+

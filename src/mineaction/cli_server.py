@@ -16,6 +16,7 @@ import typer
 
 from mineaction.cli_common import DEFAULT_STORE, StoreOption
 from mineaction.cli_common import fail as _fail
+from mineaction.cli_i18n import _, ngettext, num
 
 user_app = typer.Typer(help="Users of the server and their roles.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
@@ -30,7 +31,8 @@ def _store(location: str) -> Any:
     try:
         store = open_store(location)
     except Exception as exc:  # noqa: BLE001 -- any driver error: say where, no traceback
-        _fail(f"cannot open store {location}: {exc}")
+        _fail(_("cannot open store {location}: {problem}").format(location=location,
+                                                                  problem=exc))
     ensure_server_tables(store)
     return attach(store)
 
@@ -62,7 +64,7 @@ def serve(
         settings = load_settings(config, store=store, host=host, port=port, workers=workers,
                                  access_log=access_log, backlog=backlog)
     except Exception as exc:  # noqa: BLE001 -- a bad setting: say which, no traceback
-        _fail(f"settings: {exc}", 2)
+        _fail(_("settings: {problem}").format(problem=exc), 2)
     s = _store(settings.store)  # create the schema once, before workers race to
     s.close()
     # Workers build their app from the environment (uvicorn's factory mode).
@@ -73,14 +75,17 @@ def serve(
     # default 127.0.0.1: any local process could then choose the client address the
     # sign-in limit counts by. Only the configured proxies now; none by default.
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(settings.trusted_proxies)
-    typer.echo(f"serving {settings.store} on http://{settings.host}:{settings.port}/api/v1 "
-               f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
+    typer.echo(ngettext("serving {store} on {url} ({n} worker)",
+                        "serving {store} on {url} ({n} workers)", settings.workers).format(
+        store=settings.store, url=f"http://{settings.host}:{settings.port}/api/v1",
+        n=settings.workers))
     from mineaction.api.serving import run
 
     try:
         run(settings)
     except OSError as exc:
-        _fail(f"cannot listen on {settings.host}:{settings.port}: {exc}", 1)
+        _fail(_("cannot listen on {address}: {problem}").format(
+            address=f"{settings.host}:{settings.port}", problem=exc), 1)
 
 
 @user_app.command("add")
@@ -107,7 +112,7 @@ def user_add(
         from mineaction.audit.log import log_event
 
         log_event(s, "cli", "user_add", {"username": username, "role": role})
-    typer.echo(f"added {user.username} ({user.role})")
+    typer.echo(_("added {user} ({role})").format(user=user.username, role=user.role))
 
 
 @user_app.command("list")
@@ -115,7 +120,7 @@ def user_list(store: StoreOption = DEFAULT_STORE) -> None:
     """List users."""
     with _store(store) as s:
         for u in _users(s).list():
-            state = "disabled" if u.disabled else "active"
+            state = _("disabled") if u.disabled else _("active")
             typer.echo(f"{u.username:<24} {u.role:<9} {state:<8} {u.organisation_id or ''}")
 
 
@@ -135,7 +140,7 @@ def user_set_role(
         except AuthError as exc:
             _fail(str(exc), 2)
         log_event(s, "cli", "user_change", {"username": username, "changed": ["role"]})
-    typer.echo(f"{user.username} is now {user.role}")
+    typer.echo(_("{user} is now {role}").format(user=user.username, role=user.role))
 
 
 @user_app.command("disable")
@@ -154,7 +159,8 @@ def user_disable(
         except AuthError as exc:
             _fail(str(exc), 2)
         log_event(s, "cli", "user_change", {"username": username, "changed": ["disabled"]})
-    typer.echo(f"{username} {'enabled' if enable else 'disabled'}")
+    typer.echo(_("{user} enabled").format(user=username) if enable
+               else _("{user} disabled").format(user=username))
 
 
 @token_app.command("create")
@@ -175,7 +181,7 @@ def token_create(
         except AuthError as exc:
             _fail(str(exc), 2)
         if user.disabled:
-            _fail(f"{username} is disabled", 2)
+            _fail(_("{user} is disabled").format(user=username), 2)
         secret, made = users.issue_credential(
             user, "token", name=name, lifetime=timedelta(days=days) if days else None)
         from mineaction.audit.log import log_event
@@ -202,10 +208,12 @@ def token_list(
             _fail(str(exc), 2)
         found = users.tokens(user)
     for c in found:
-        expires = c.expires_at.strftime("%Y-%m-%d %H:%M") if c.expires_at else "never"
-        made_with = f"made with {c.parent_fid}" if c.parent_fid else ""
-        typer.echo(f"{c.fid:<6} {c.username:<20} {c.name or '-':<24} "
-                   f"{c.created_at:%Y-%m-%d %H:%M}  expires {expires:<16} {made_with}".rstrip())
+        expires = c.expires_at.strftime("%Y-%m-%d %H:%M") if c.expires_at else _("never")
+        made_with = _("made with {token}").format(token=c.parent_fid) if c.parent_fid else ""
+        typer.echo((f"{c.fid:<6} {c.username:<20} {c.name or '-':<24} "
+                    f"{c.created_at:%Y-%m-%d %H:%M}  "
+                    + _("expires {when}").format(when=f"{expires:<16}")
+                    + f" {made_with}").rstrip())
 
 
 @token_app.command("revoke")
@@ -219,10 +227,10 @@ def token_revoke(
     with _store(store) as s:
         ended = _users(s).revoke_token(token_id)
         if not ended:
-            _fail(f"no live token {token_id}", 2)
+            _fail(_("no live token {id}").format(id=token_id), 2)
         log_event(s, "cli", "token_revoke", {"token": token_id, "ended": ended})
-    typer.echo(f"revoked token {token_id}" + (f" and {ended - 1} made with it"
-                                              if ended > 1 else ""))
+    typer.echo(_("revoked token {id}").format(id=token_id)
+               + (_(" and {n} made with it").format(n=num(ended - 1)) if ended > 1 else ""))
 
 
 @audit_app.command("verify")
@@ -257,20 +265,20 @@ def audit_verify(
         except (ValueError, OSError) as exc:
             _fail(f"--against {given}: {exc}", 2)
         if found is None:
-            _fail(f"--against {given}: no checkpoint in it", 2)
+            _fail(_("--against {given}: no checkpoint in it").format(given=given), 2)
         kept.append(found)
     with _store(store) as s:
         report = verify(s, expected_head=expected_head, against=kept,
                         anchor=anchor if anchor is not None else True)
     for problem in report.problems:
-        typer.echo(f"TAMPERED: {problem}", err=True)
+        typer.echo(_("TAMPERED: {problem}").format(problem=problem), err=True)
     for note in report.notes:
-        typer.echo(f"note: {note}", err=True)
-    typer.echo(f"{report.entries:,} entries, {report.records_checked:,} records checked, "
-               f"head {report.head}")
+        typer.echo(_("note: {note}").format(note=note), err=True)
+    typer.echo(_("{entries} entries, {records} records checked, head {head}").format(
+        entries=num(report.entries), records=num(report.records_checked), head=report.head))
     if not report.ok:
-        _fail("the audit trail does not verify")
-    typer.echo("audit trail verified")
+        _fail(_("the audit trail does not verify"))
+    typer.echo(_("audit trail verified"))
     if checkpoint:
         typer.echo(report.checkpoint)
 
@@ -289,13 +297,15 @@ def share(
         except ShareError as exc:
             _fail(str(exc), 2)
         except OSError as exc:
-            _fail(f"cannot write {out}: {exc}")
+            _fail(_("cannot write {path}: {problem}").format(path=out, problem=exc))
         from mineaction.audit.log import log_event
 
         log_event(s, "cli", "share", {"out": out.name, "dropped": report.dropped})
     emptied = sum(len(c) for c in report.emptied.values())
-    typer.echo(f"wrote {out}: {len(report.dropped)} tables left out, {emptied} columns "
-               "of personal data or authorship emptied")
+    typer.echo(_("wrote {path}: {tables} tables left out, {columns} columns of personal data "
+                 "or authorship emptied").format(path=out, tables=num(len(report.dropped)),
+                                                 columns=num(emptied)))
+
 
 
 def register(app: typer.Typer) -> None:

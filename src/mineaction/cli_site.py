@@ -22,6 +22,7 @@ from mineaction.cli_common import (
     open_audited,
     service_error_text,
 )
+from mineaction.cli_i18n import _, num
 
 BATCH_COLUMNS = ("site_id", "error", "hazards_on_site", "nearest_hazard_m",
                  "hazards_within_buffer", "minefield_records", "cleared_share",
@@ -36,8 +37,8 @@ def _point(text: str) -> Any:
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError:
-        fail(f"--point {text!r}: give longitude,latitude in decimal degrees, e.g. "
-             "-75.56,6.25", 2)
+        fail(_("--point {text}: give longitude,latitude in decimal degrees, e.g. "
+               "-75.56,6.25").format(text=repr(text)), 2)
     return Point(lon, lat)
 
 
@@ -95,11 +96,11 @@ def site_check(
 
     given = [x for x in (site_file, point, wkt) if x is not None]
     if len(given) != 1:
-        fail("give the site one way: a file, --point lon,lat or --wkt", 2)
+        fail(_("give the site one way: a file, --point lon,lat or --wkt"), 2)
     if batch and site_file is None:
-        fail("--batch reads its sites from a file", 2)
+        fail(_("--batch reads its sites from a file"), 2)
     if batch and certificate is not None:
-        fail("--certificate is for one site, not a --batch", 2)
+        fail(_("--certificate is for one site, not a --batch"), 2)
     principal = PUBLIC if public else cli_principal()
     with open_audited(store) as s:
         checks = SiteChecks(s, Policy())
@@ -144,8 +145,9 @@ def _certificate(store: Any, principal: Any, geometry: Any, buffer: float, nearb
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
-    typer.echo(f"certificate {made['id']} (evidence {made['evidence_hash']}) -> {out}; "
-               f"verify with: mineaction certificate verify {made['id']}", err=True)
+    typer.echo(_("certificate {id} (evidence {hash}) -> {out}; verify with: mineaction "
+                 "certificate verify {id}").format(id=made["id"], hash=made["evidence_hash"],
+                                                   out=out), err=True)
 
 
 def _site(site_file: Path | None, point: str | None, wkt: str | None) -> Any:
@@ -157,7 +159,7 @@ def _site(site_file: Path | None, point: str | None, wkt: str | None) -> Any:
         try:
             return shapely.from_wkt(wkt)
         except shapely.errors.GEOSException as exc:
-            fail(f"--wkt: not WKT: {exc}", 2)
+            fail(_("--wkt: not WKT: {problem}").format(problem=exc), 2)
     from mineaction.io.sites import one_site
 
     assert site_file is not None
@@ -182,12 +184,13 @@ def _batch(checks: Any, principal: Any, path: Path, buffer: float, nearby: float
         for err in (x for x in items if isinstance(x, SiteError)):
             writer.writerow({"site_id": f"row {err.row}", "error": err.message})
         workers = batch_workers(processes, len(good))
-        typer.echo(f"checking {len(good):,} sites in "
-                   + (f"{workers} worker processes" if workers > 1 else "one process"),
-                   err=True)
+        typer.echo(_("checking {n} sites in {where}").format(
+            n=num(len(good)),
+            where=_("{n} worker processes").format(n=workers) if workers > 1
+            else _("one process")), err=True)
         # no monitor thread: the batch forks its workers only from a one-thread process
         tqdm.monitor_interval = 0
-        with tqdm(total=len(good), unit="site", desc="site checks", file=sys.stderr,
+        with tqdm(total=len(good), unit=_("site"), desc=_("site checks"), file=sys.stderr,
                   disable=None) as bar:
             for site_id, report in checks.batch(principal, good, buffer_m=buffer,
                                                 nearby_m=nearby, lang=lang,
@@ -199,8 +202,9 @@ def _batch(checks: Any, principal: Any, path: Path, buffer: float, nearby: float
             handle.close()
     if out:
         bad = sum(isinstance(x, SiteError) for x in items)
-        typer.echo(f"checked {len(items) - bad:,} sites ({bad:,} rows could not be read) "
-                   f"into {out}", err=True)
+        typer.echo(_("checked {n} sites ({bad} rows could not be read) into {out}").format(
+            n=num(len(items) - bad), bad=num(bad), out=out), err=True)
+
 
 
 def _batch_row(site_id: str, report: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from mineaction.cli_common import (
     fail,
 )
 from mineaction.cli_common import open_audited as _open
+from mineaction.cli_i18n import _, num
 
 stats_app = typer.Typer(help="Statistics computed from the store.", no_args_is_help=True)
 
@@ -65,7 +66,7 @@ def stats_casualties(
 
     dims = [d.value for d in by or []]
     if admin_level is not None and "admin-area" not in dims and records is None:
-        fail("--admin-level rolls up admin areas: add --by admin-area", 2)
+        fail(_("--admin-level rolls up admin areas: add --by admin-area"), 2)
     filters: dict[str, Any] = {
         "statuses": None if all_statuses else ("approved",), "admin_level": admin_level,
         "dataset": dataset, "admin_area": admin_area,
@@ -78,8 +79,9 @@ def stats_casualties(
             for part in filter(None, (p.strip() for p in records.split(","))):
                 name, sep, value = part.partition("=")
                 if not sep or name not in DIMENSIONS:
-                    fail(f"--records {part!r}: give dimension=value with one of "
-                         f"{', '.join(DIMENSIONS)}", 2)
+                    fail(_("--records {part}: give dimension=value with one of "
+                           "{dimensions}").format(part=repr(part),
+                                                  dimensions=", ".join(DIMENSIONS)), 2)
                 cell[name] = value or None
             _list_cell(s, cell, filters, format)
             return
@@ -87,7 +89,7 @@ def stats_casualties(
     rows = add_percentages(table) if percent else table.rows
     columns = list(rows[0]) if rows else table.columns
     if format == OutputFormat.table and dims:
-        rows = [*rows, {**{c: "" for c in columns}, **table.total(), dims[0]: "total"}]
+        rows = [*rows, {**{c: "" for c in columns}, **table.total(), dims[0]: _("total")}]
     emit(rows, columns, format)
 
 
@@ -143,20 +145,23 @@ def stats_sources(
     patterns = [{"recorded by": r["pattern"], "victims": r["count"]}
                 for r in view["intersections"]]
     emit(patterns, ["recorded by", "victims"], format)
-    typer.echo(f"distinct: {view['distinct']:,}")
+    typer.echo(_("distinct: {n}").format(n=num(view["distinct"])))
     est = view.get("estimate") or {}
     if est.get("available"):
         low, high = est["interval"]
-        typer.echo(f"estimated in all, recorded or not: {est['estimate']:,.0f} "
-                   f"({est['confidence']:.0%} interval {low:,.0f} to {high:,.0f}); "
-                   f"recorded by no source: about {est['unobserved']:,.0f}")
-        typer.echo(f"model: {', '.join(est['model_terms']) or 'independent sources'} "
-                   f"(chosen by {est['criterion'].upper()}; {est['interval_method']})")
-        typer.echo(f"assumptions: {est['assumptions']}")
+        typer.echo(_("estimated in all, recorded or not: {estimate} ({confidence} interval "
+                     "{low} to {high}); recorded by no source: about {unobserved}").format(
+            estimate=f"{est['estimate']:,.0f}", confidence=f"{est['confidence']:.0%}",
+            low=f"{low:,.0f}", high=f"{high:,.0f}", unobserved=f"{est['unobserved']:,.0f}"))
+        # the model's terms, method, assumptions and reason are the analysis's (English)
+        typer.echo(_("model: {terms} (chosen by {criterion}; {method})").format(
+            terms=", ".join(est["model_terms"]) or _("independent sources"),
+            criterion=est["criterion"].upper(), method=est["interval_method"]))
+        typer.echo(_("assumptions: {assumptions}").format(assumptions=est["assumptions"]))
     elif est:
-        typer.echo(f"no estimate of the unrecorded: {est.get('reason')}")
+        typer.echo(_("no estimate of the unrecorded: {reason}").format(reason=est.get("reason")))
     if chart is not None:
-        typer.echo(f"wrote {chart}", err=True)
+        typer.echo(_("wrote {out}").format(out=chart), err=True)
 
 
 def _list_cell(s: Any, cell: dict[str, Any], filters: dict[str, Any],
@@ -173,7 +178,8 @@ def _list_cell(s: Any, cell: dict[str, Any], filters: dict[str, Any],
     rows = [] if frame is None else [{c: r.get(c) for c in columns}
                                      for r in frame.to_dict("records")]
     emit(rows, columns, format)
-    typer.echo(f"{len(rows):,} victims", err=True)
+    typer.echo(_("{n} victims").format(n=num(len(rows))), err=True)
+
 
 
 def register(app: typer.Typer) -> None:
