@@ -243,3 +243,51 @@ def test_field_forms_have_azerbaijani_and_arabic_labels(tmp_path: Path) -> None:
         arabic = [r[labels["ar"]] for r in filled if re.search("[\u0600-\u06ff]",
                                                                str(r[labels["ar"]]))]
         assert len(arabic) >= 0.8 * len(filled), sheet_name
+
+
+# -- the site check page --------------------------------------------------------------------
+
+def test_site_check_page_offers_every_report_language(tmp_path: Path) -> None:
+    """The page's language menu is the report catalogues on disk, each under the header
+    menu's name, and the findings come back in the chosen one."""
+    import anyio
+    import httpx
+
+    from mineaction.app import create_app
+    from mineaction.services.settings import load_settings
+    from mineaction.web import mount_web
+
+    settings = load_settings(store=str(tmp_path / "s.gpkg"), argon2_time_cost=1,
+                             argon2_memory_kib=64, upload_dir=tmp_path / "up")
+    with open_store(tmp_path / "s.gpkg") as store:
+        store.add(Hazard(name="H-on", hazard_kind="CHA", hazard_status="open",
+                         geometry=box(LON, LAT, LON + 0.001, LAT + 0.001), dataset="t",
+                         external_id="h1", status="approved"))
+    app = create_app(settings)
+    mount_web(app, settings)
+    site = {"type": "Point", "coordinates": [LON + 0.0005, LAT + 0.0005]}
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as c:
+            c.cookies.set("lang", "ar")
+            page = (await c.get("/site-check")).text
+            menu = page[page.index('<select id="lang"'):]
+            menu = menu[:menu.index("</select>")]
+            offered = re.findall(r'<option value="([a-z]+)"( selected)?>([^<]+)</option>', menu)
+            assert [code for code, _, _ in offered] == available_languages()
+            assert {code: name for code, _, name in offered} == {
+                code: WEB_LANGUAGES[code] for code in available_languages()}
+            assert [code for code, chosen, _ in offered if chosen] == ["ar"]
+            for lang in ("az", "ar"):
+                answer = await c.post("/web/api/site-check", json={"geometry": site,
+                                                                    "lang": lang})
+                assert answer.status_code == 200, answer.text
+                words = str(answer.json())
+                assert translations(lang).gettext(
+                    "This is what the records held in this system say; it is not a "
+                    "statement that the land is free of explosive ordnance. The absence "
+                    "of a record is not evidence of absence.") in words
+                assert "H-on" in words and "lies in recorded hazard" not in words
+
+    anyio.run(run)
