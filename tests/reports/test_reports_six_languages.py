@@ -10,9 +10,11 @@ The catalogue test fails for a language until its catalogue is complete: that is
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
+import zlib
 from collections.abc import Iterator
 from datetime import date
 from html.parser import HTMLParser
@@ -168,6 +170,36 @@ def test_annual_report_pdf_is_in_the_language_with_embedded_fonts(
     assert _english_left(lines, lang, template) == []
     fonts = [line.split() for line in _poppler("pdffonts", str(out)).splitlines()[2:]]
     assert fonts and all(row[-5] == "yes" for row in fonts), fonts  # every font embedded
+    if lang == "ar":
+        _assert_shaped_right_to_left(out)
+
+
+def _assert_shaped_right_to_left(pdf: Path) -> None:
+    """Arabic joined and laid out right to left, as a reader sees the page: the embedded
+    fonts hold the letters' contextual forms (only shaping picks them: lam's initial form
+    U+FEDF, alef's final form U+FE8E), and the title's first word is right of its second."""
+    from fontTools.ttLib import TTFont
+
+    used: set[str] = set()
+    data = pdf.read_bytes()
+    for start in re.finditer(rb"stream\r?\n", data):
+        end = data.find(b"endstream", start.end())
+        try:
+            raw = zlib.decompress(data[start.end():end])
+        except zlib.error:
+            continue
+        if raw[:4] == b"\x00\x01\x00\x00":  # a TrueType font (WeasyPrint's subsets)
+            # the subsets keep glyph ids; the glyphs not used are renamed glyphNNNNN
+            used |= {name for name in TTFont(io.BytesIO(raw)).getGlyphOrder()
+                     if not name.startswith("glyph")}
+    assert {"uniFEDF", "uniFE8E"} <= used, sorted(n for n in used if n.startswith("uniFE"))
+    # pdftotext -bbox gives words in the page's order, letters as drawn (left to right)
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]+)</word>',
+                       _poppler("pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"))
+    at = {text: (float(x), float(y)) for x, y, text in reversed(words)}  # the first of each
+    first, second = "التقرير"[::-1], "السنوي"[::-1]  # the title's first two words
+    assert first in at and second in at, words[:12]
+    assert at[first][1] == at[second][1] and at[first][0] > at[second][0]
 
 
 # -- site-check certificate -------------------------------------------------------------------
