@@ -193,6 +193,7 @@ def test_central_zip_accident_with_two_victims_and_a_photo(tmp_path: Path,
     assert first.status == "submitted"  # field data waits for review
     assert (round(first.geometry.x, 4), round(first.geometry.y, 4)) == (-75.2088, 6.1432)
     assert first.original_coordinates == "6.1432 -75.2088 2150.3 4.8"  # accuracy kept
+    assert first.location_accuracy_m == 4.8  # and as a number (issue 21)
     assert first.device_category == "ap_mine" and first.accident_kind == "mine"
     assert accidents[SECOND_KEY].geometry is None
     victims = _items(store, "victim")
@@ -221,6 +222,7 @@ def test_kobo_xlsx_hazard_survey_with_a_shape(tmp_path: Path, store: Store) -> N
     assert hazard.external_id == "7d9e1c40-2b6a-4c1f-8e3d-9a0b1c2d3e4f"  # type: ignore[attr-defined]
     # The shape as the GPS took it, each corner's accuracy with it.
     assert hazard.original_coordinates.startswith("6.1501 -75.2101 2100 3.5;")  # type: ignore[attr-defined]
+    assert hazard.location_accuracy_m is None  # type: ignore[attr-defined]  # a shape's corners vary
     (photo,) = _attachments(store)
     assert (photo["record_id"], photo["file_name"]) == (str(hazard.id), "field-1.jpg")  # type: ignore[attr-defined]
 

@@ -31,11 +31,21 @@ def test_change_marker_moves_with_every_write_and_only_then(store: Store) -> Non
     # A first read after a write may itself write (PostgreSQL prunes pages as it reads):
     # stillness is promised from then on.
     assert len(store.query_rows(Query(kind="accident"))[0]) == 1
+
+    def still_over_three_reads() -> bool:
+        marker = store.change_marker()
+        assert marker is not None
+        for _ in range(3):
+            assert len(store.query_rows(Query(kind="accident"))[0]) == 1
+            if store.change_marker() != marker:
+                return False
+        return True
+
+    # PostgreSQL's marker is the cluster's WAL position, which other databases' writes
+    # move too (the test workers' beside this one): reads must leave it still in some
+    # quiet moment; reads that moved it would never find one.
+    assert any(still_over_three_reads() for _ in range(30 if store.dialect != "gpkg" else 1))
     first = store.change_marker()
-    assert first is not None
-    for _ in range(3):
-        assert len(store.query_rows(Query(kind="accident"))[0]) == 1
-        assert store.change_marker() == first
     store.add(Accident(geometry=Point(-75.2, 6.3)))
     second = store.change_marker()
     assert second != first

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -213,6 +215,22 @@ def test_gps_fills_a_forms_point(colombia: Any, new_page: Any) -> None:
     assert page.locator("#coord-input").input_value() == "6.141200, -75.183400"
     point = page.evaluate("window.__drawer.point")
     assert point == pytest.approx([GRANADA[0], GRANADA[1]], abs=1e-6)
+    # The fix's accuracy is kept with the point (issue 21), and only while the point is
+    # the fix's: a typed coordinate elsewhere clears it.
+    accuracy = page.locator('[name="location_accuracy_m"]')
+    assert accuracy.input_value() == "8"
+    page.locator("#coord-input").fill("6.2, -75.1")
+    page.locator("#coord-read").click()
+    page.wait_for_function("window.__drawer.point && window.__drawer.point[1] === 6.2")
+    assert accuracy.input_value() == ""
+    page.get_by_role("button", name="GPS: show my position").click()
+    page.wait_for_function(
+        "document.querySelector('[name=location_accuracy_m]').value === '8'")
+    page.get_by_role("button", name="Save as draft").click()
+    page.wait_for_url(re.compile(r"/records/accidents/[0-9a-f-]{36}$"))
+    saved = colombia.services.store.get("accident", uuid.UUID(page.url.rsplit("/", 1)[1]))
+    assert saved.location_accuracy_m == 8
+    assert saved.geometry.x == pytest.approx(GRANADA[0], abs=1e-6)
 
 
 def test_a_users_mbtiles_replaces_the_shipped_basemap(colombia: Any, new_page: Any,

@@ -202,6 +202,9 @@ class Hazard(Record):
     geometry: PointOrAreaGeometry = None
     area_m2: float | None = Field(default=None, ge=0)
     original_coordinates: str | None = None
+    # How far the true position may lie from the point, in metres (a GPS fix's accuracy,
+    # issue 21): kept with the point so a later reader knows how much to trust it.
+    location_accuracy_m: float | None = Field(default=None, ge=0)
     admin_area_pcode: str | None = None
     organisation_id: uuid.UUID | None = None
     contamination: set[DeviceCategory] = Field(default_factory=set)
@@ -256,6 +259,9 @@ class Find(Record):
     condition: FindCondition = FindCondition.unknown
     depth_cm: NonNegative | None = None
     geometry: PointGeometry = None
+    # How far the true position may lie from the point, in metres (a GPS fix's accuracy,
+    # issue 21): kept with the point so a later reader knows how much to trust it.
+    location_accuracy_m: float | None = Field(default=None, ge=0)
     find_date: date | None = None
     date_precision: DatePrecision = DatePrecision.day
     disposal: Disposal = Disposal.unknown
@@ -276,6 +282,9 @@ class Accident(Record):
     geometry: PointGeometry = None
     location_precision: LocationPrecision = LocationPrecision.unknown
     original_coordinates: str | None = None
+    # How far the true position may lie from the point, in metres (a GPS fix's accuracy,
+    # issue 21): kept with the point so a later reader knows how much to trust it.
+    location_accuracy_m: float | None = Field(default=None, ge=0)
     admin_area_pcode: str | None = None
     place_name: str | None = None
     area_type: AreaType = AreaType.unknown

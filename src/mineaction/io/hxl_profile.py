@@ -63,6 +63,8 @@ FIELD_TAGS: dict[str, Tag] = {
     "place_name": _t("#loc+name", "place name"),
     "organisation_id": _t("#org+id", "organisation (id)"),
     "original_coordinates": _t("#geo+coord+original", "coordinates as first written"),
+    "location_accuracy_m": _t("#geo+accuracy+m", "how far the true position may lie from "
+                              "the point, in metres (a GPS fix's accuracy)"),
     "area_m2": _t("#x_area+m2", "area in square metres (HXL has no area hashtag)"),
     "hazard_id": _t("#x_hazard+id", "the hazardous area the record belongs to"),
     "activity_id": _t("#activity+id", "the land-release activity"),

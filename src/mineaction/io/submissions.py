@@ -131,6 +131,9 @@ def read_answers(table: Table, row_no: int, row: dict[str, str], section: Sectio
                                                   column))
                 if "original_coordinates" in section.model.model_fields:
                     out.values["original_coordinates"] = text  # the accuracy with it
+                accuracy = _point_accuracy(text)
+                if accuracy is not None and "location_accuracy_m" in section.model.model_fields:
+                    out.values["location_accuracy_m"] = accuracy
         elif spec.kind == "enum_set":
             text = ",".join(text.split())
         elif spec.kind == "date" and re.match(r"^\d{4}-\d\d-\d\dT", text):
@@ -157,11 +160,23 @@ class Flat:
     files: dict[str, list[tuple[str, str]]]  # submission key -> its attachments
 
 
+def _point_accuracy(text: str) -> str | None:
+    """The accuracy in metres of an ODK GPS point ("lat lon alt accuracy"), None for a
+    shape or a point without one."""
+    parts = text.split()
+    if ";" in text or len(parts) != 4:
+        return None
+    try:
+        return parts[3] if float(parts[3]) >= 0 else None
+    except ValueError:
+        return None
+
+
 def _fields(section: Section) -> list[str]:
     names = [q.field for q in section.questions]
-    if "original_coordinates" in section.model.model_fields \
-            and any(section.spec(q).kind == "geometry" for q in section.questions):
-        names.append("original_coordinates")
+    if any(section.spec(q).kind == "geometry" for q in section.questions):
+        names += [name for name in ("original_coordinates", "location_accuracy_m")
+                  if name in section.model.model_fields]
     return names
 
 

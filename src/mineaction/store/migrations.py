@@ -121,7 +121,20 @@ def _claims(store: Store, conn: sa.Connection) -> None:
     store.register_table(conn, table)
 
 
+def _location_accuracy(store: Store, conn: sa.Connection) -> None:
+    """Hazards, accidents and finds keep their point's accuracy in metres (issue 21)."""
+    for kind in ("hazard", "accident", "find"):
+        table = entity_table(kind)
+        present = set(conn.exec_driver_sql(
+            f"SELECT * FROM {store._quote(table.name)} WHERE 1 = 0").keys())
+        if "location_accuracy_m" not in present:
+            sql_type = table.c.location_accuracy_m.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {store._quote(table.name)} "
+                                 f"ADD COLUMN location_accuracy_m {sql_type}")
+
+
 MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,
                                     4: _record_sources_index,
                                     5: _deleted_out_of_feature_tables, 6: _record_linkage,
-                                    7: _minefield_records, 8: _claims}
+                                    7: _minefield_records, 8: _claims,
+                                    9: _location_accuracy}

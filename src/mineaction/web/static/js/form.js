@@ -108,6 +108,22 @@ let locationConfirmed = false;
 const placeWarning = el("div", { class: "warning", role: "alert", id: "place-warning", hidden: true });
 formError.after(placeWarning);
 
+// A point's accuracy (location_accuracy_m, issue 21) belongs to that point: kept while
+// the point stays where it was fixed (or loaded, or typed beside), cleared when it moves.
+// `input` is the form's accuracy field (null for kinds without one).
+function keepAccuracy(input, initial) {
+  let at = initial && initial.type === "Point" ? initial.coordinates : null;
+  const same = (a, b) => a && b && Math.abs(a[0] - b[0]) < 1e-6 && Math.abs(a[1] - b[1]) < 1e-6;
+  input?.addEventListener("input", () => { at = geometry && geometry.type === "Point" ? geometry.coordinates : null; });
+  return {
+    fix(point, metres) { if (input) { input.value = String(metres); at = point; } },
+    moved(g) {
+      if (!input || !input.value) return;
+      if (!(g && g.type === "Point" && same(g.coordinates, at))) { input.value = ""; at = null; }
+    },
+  };
+}
+
 function samplePoint(g) {
   if (!g) return null;
   if (g.type === "Point") return g.coordinates;
@@ -189,10 +205,12 @@ if (mapEl) {
   const deleteCornerBtn = document.getElementById("draw-delete-corner");
   const map = newMap(mapEl);
   window.__drawMap = map;
+  const accuracyKeeper = keepAccuracy(form.querySelector('[name="location_accuracy_m"]'), geometry);
   map.addControl(new maplibregl.NavigationControl(), "top-right");
 
   async function onChange(g, d) {
     geometry = g;
+    accuracyKeeper.moved(g);
     if (finishBtn) finishBtn.disabled = !(d.mode === "polygon" && d.vertices.length >= 3);
     if (undoBtn) undoBtn.disabled = !(d.mode === "polygon" && d.vertices.length > 0);
     if (d.mode === "polygon") help.textContent = `${d.vertices.length} corner(s). Click to add more; Finish when done.`;
@@ -281,12 +299,14 @@ if (mapEl) {
   document.getElementById("coord-read")?.addEventListener("click", readCoordinate);
   // GPS (issue 21): a form that takes a point takes the device's position, typed into
   // the coordinate box so it is read and kept as original_coordinates like typed text.
-  // The accuracy is shown beside the button; the record has no field to keep it in.
+  // The accuracy is shown beside the button and kept in location_accuracy_m, for as long
+  // as the point is the fix's (accuracyKeeper clears it when the point moves).
   if (document.getElementById("draw-point") && coordInput) {
     map.addControl(new GpsControl((lon, lat, accuracy) => {
+      accuracyKeeper.fix([lon, lat], Math.round(accuracy));
       coordInput.value = `${lat.toFixed(6)}, ${lon.toFixed(6)}`;
       readCoordinate().then(() => {
-        coordResult.append(el("span", { text: "GPS accuracy" }), el("span", { class: "gps-accuracy", text: `±${Math.round(accuracy)} m` }));
+        coordResult.append(el("span", { text: t("GPS accuracy") }), el("span", { class: "gps-accuracy", text: `±${Math.round(accuracy)} m` }));
       });
     }), "top-right");
   }
