@@ -323,3 +323,21 @@ def test_site_check_page_offers_every_report_language(tmp_path: Path) -> None:
                 assert "H-on" in words and "lies in recorded hazard" not in words
 
     anyio.run(run)
+
+
+def test_arabic_chart_labels_are_shaped() -> None:
+    """matplotlib (3.11, libraqm) joins Arabic letters in charts: the SVG's glyphs (named
+    by glyph id) include the contextual forms (U+FExx), where unshaped text would use
+    only the isolated letters (U+06xx)."""
+    from fontTools.ttLib import TTFont
+
+    from mineaction.reports import charts
+    from mineaction.reports.render import font_dir
+
+    years = [{"year": 2019, "killed": 3, "injured": 4, "unknown_outcome": 0},
+             {"year": 2020, "killed": 2, "injured": 1, "unknown_outcome": 1}]
+    svg = charts.save(charts.casualties_per_year(years, None, translations("ar").gettext),
+                      "svg").decode()
+    order = TTFont(font_dir() / "DejaVuSans.ttf").getGlyphOrder()
+    used = {order[int(gid, 16)] for gid in re.findall(r'id="DejaVuSans-([0-9a-f]+)"', svg)}
+    assert {"uniFE8E", "uniFEE4"} <= used, sorted(used)  # alef final, meem medial
