@@ -43,6 +43,17 @@ LANGUAGES = {"en": "English", "es": "Español", "az": "Azərbaycanca", "ru": "Р
              "uk": "Українська", "ar": "العربية"}
 RIGHT_TO_LEFT = frozenset({"ar"})
 COOKIE = "lang"
+
+
+def report_languages() -> list[tuple[str, str]]:
+    """The languages reports, certificates and site-check findings can be had in: the
+    report catalogues on disk (reports/i18n.py), each under its name in the menu above (or
+    Babel's, for a catalogue the pages lack), so the pages keep no list of their own (#22)."""
+    from mineaction.reports.form_labels import language_name
+    from mineaction.reports.i18n import available_languages
+
+    return [(code, LANGUAGES.get(code) or language_name(code))
+            for code in available_languages()]
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 router = APIRouter(include_in_schema=False)

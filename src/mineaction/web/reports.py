@@ -39,9 +39,9 @@ def _field(p: Any) -> dict[str, Any]:
 
 @router.get("/reports", response_class=HTMLResponse)
 def reports_page(request: Request, who: WhoDep) -> HTMLResponse:
-    from mineaction.reports.i18n import available_languages
+    from mineaction.web.i18n import report_languages
 
     kinds = [{"name": k.name, "title": k.title, "summary": k.summary,
               "fields": [_field(p) for p in k.params]} for k in REPORTS.values()]
     return render(request, "reports.html", who, kinds=kinds,
-                  languages=available_languages())
+                  languages=report_languages())

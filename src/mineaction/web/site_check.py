@@ -22,10 +22,8 @@ from pydantic import BaseModel, Field
 
 from mineaction.access.roles import PUBLIC
 from mineaction.http.deps import ServicesDep
-from mineaction.reports.form_labels import language_name
-from mineaction.reports.i18n import available_languages
 from mineaction.services.site_check import MAX_BUFFER_M
-from mineaction.web.i18n import LANGUAGES
+from mineaction.web.i18n import report_languages
 from mineaction.web.pages import render
 from mineaction.web.session import WhoDep
 
@@ -44,13 +42,9 @@ class SiteIn(BaseModel):
 @router.get("/site-check", response_class=HTMLResponse)
 def site_check_page(request: Request, who: WhoDep) -> HTMLResponse:
     ws = request.app.state.web_settings
-    # the languages are the report catalogues on disk (reports/i18n.py), each under the
-    # name the header's menu gives it (web/i18n.py), or Babel's, so no second list (#22)
-    langs = [(code, LANGUAGES.get(code) or language_name(code))
-             for code in available_languages()]
     return render(request, "site_check.html", who, tile_url=ws.tile_url,
                   tile_attribution=ws.tile_attribution, max_buffer=int(MAX_BUFFER_M),
-                  languages=langs)
+                  languages=report_languages())
 
 
 @router.post("/web/api/site-check")
