@@ -332,7 +332,7 @@ def import_(
             for line in lines[:50]:
                 typer.echo(line, err=True)
             if len(lines) > 50:
-                typer.echo(_("... and {n} more errors").format(n=num(len(lines) - 50)),
+                typer.echo(_("... and {n} more errors").format(n=len(lines) - 50),
                            err=True)
             fail(_("{problem} (fix the file, or use --skip-invalid to import the valid rows)")
                  .format(problem=exc))
@@ -630,7 +630,8 @@ def _import_imsma(file: Path, store: str, dataset: str | None, dry_run: bool,
             for line in lines[:50]:
                 typer.echo(line, err=True)
             if len(lines) > 50:
-                typer.echo(_("... and {n} more problems").format(n=num(len(lines) - 50)),
+                typer.echo(_("... and {n} more problems").format(n=len(lines) - 50),
+
                            err=True)
             fail(str(exc))
         except FileError as exc:

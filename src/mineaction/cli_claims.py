@@ -20,7 +20,7 @@ from mineaction.cli_common import (
     run_service,
 )
 from mineaction.cli_common import open_audited as _open
-from mineaction.cli_i18n import _, ngettext, num
+from mineaction.cli_i18n import _, ngettext
 
 claims_app = typer.Typer(help="Published figures (claims): import, list, check.",
                          no_args_is_help=True)
@@ -59,8 +59,8 @@ def claims_import(
         typer.echo(json.dumps(result.as_dict()))
     else:
         typer.echo(_("{file}: {rows} claims read, {added} added, {unchanged} unchanged").format(
-            file=result.file_name, rows=num(result.rows), added=num(result.added),
-            unchanged=num(result.unchanged)))
+            file=result.file_name, rows=result.rows, added=result.added,
+            unchanged=result.unchanged))
 
 
 @claims_app.command("list")
@@ -150,7 +150,8 @@ def _print(findings: list[Any]) -> None:
 
     # English says "finding(s)" for any number; other languages have their plural forms
     typer.echo(ngettext("{n} finding(s)", "{n} finding(s)", len(findings)).format(
-        n=num(len(findings))))
+        n=len(findings)))
+
 
 
 

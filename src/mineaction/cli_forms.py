@@ -66,14 +66,14 @@ def build(
         typer.echo(_("{path}: {title} (form id {form_id}, version {version}, {rows} rows, "
                      "{choices} choices)").format(
             path=path, title=FORMS[name].title, form_id=sheets.settings["form_id"],
-            version=sheets.settings["version"], rows=num(len(sheets.survey)),
-            choices=num(len(sheets.choices))))
+            version=sheets.settings["version"], rows=len(sheets.survey),
+            choices=len(sheets.choices)))
         for lang in missing:
             texts = [u.split(": ", 1)[1] for u in sheets.untranslated if u.startswith(lang)]
             instead = _("words made from the codes") if lang == "en" else _("English instead")
             shown = ", ".join(texts[:6]) + (" ..." if len(texts) > 6 else "")
             typer.echo(_("  {lang}: {n} labels without a translation ({instead}): {shown}")
-                       .format(lang=lang, n=num(len(texts)), instead=instead, shown=shown))
+                       .format(lang=lang, n=len(texts), instead=instead, shown=shown))
 
 
 @forms_app.command("import")
@@ -180,7 +180,8 @@ def _import(file: Path, shown: str, form: str | None, dataset: str | None, media
             for error in exc.errors[:50]:
                 typer.echo(str(error), err=True)
             if len(exc.errors) > 50:
-                typer.echo(_("... and {n} more errors").format(n=num(len(exc.errors) - 50)),
+                typer.echo(_("... and {n} more errors").format(n=len(exc.errors) - 50),
+
                            err=True)
             fail(str(exc))
         except (SubmissionsError, MappingError, FileError) as exc:

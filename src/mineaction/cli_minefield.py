@@ -92,9 +92,9 @@ def _print_plan(out: dict[str, Any]) -> None:
         typer.echo(_("area {area} m²").format(area=f"{area:,.1f}")
                    + (_(" (compass-rule adjusted)") if c["adjusted"] else ""))
     typer.echo(_("{points} points, {rows} rows, {sources} sources, {attachments} attachments")
-               .format(points=num(len(out["points"])), rows=num(len(out["rows"])),
-                       sources=num(len(out["sources"])),
-                       attachments=num(len(out["attachments"]))))
+               .format(points=len(out["points"]), rows=len(out["rows"]),
+                       sources=len(out["sources"]), attachments=len(out["attachments"])))
+
     for w in out["warnings"]:
         typer.echo(_("warning: {warning}").format(warning=w))
 

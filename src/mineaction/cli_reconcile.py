@@ -178,7 +178,8 @@ def split(record: Annotated[str, typer.Argument(help="A record's id.")],
         ids = _run(lambda: service.split(who, SINGULAR[kind], record, note))
     # English says "link(s)" for any number; other languages have their plural forms
     typer.echo(ngettext("rejected {n} link(s): {ids}", "rejected {n} link(s): {ids}",
-                        len(ids)).format(n=num(len(ids)), ids=", ".join(ids)))
+                        len(ids)).format(n=len(ids), ids=", ".join(ids)))
+
 
 
 @reconcile_app.command("undo")

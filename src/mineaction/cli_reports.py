@@ -20,7 +20,7 @@ import typer
 
 from mineaction.cli_common import DEFAULT_STORE, StoreOption, admin_area_meant
 from mineaction.cli_common import fail as _fail
-from mineaction.cli_i18n import _, num
+from mineaction.cli_i18n import _
 from mineaction.reports.kinds import REPORTS, ParameterError, ReportKind
 
 report_app = typer.Typer(
@@ -141,5 +141,6 @@ def publish(
     for resource in descriptor["resources"]:
         typer.echo(f"  {resource['path']}")
     typer.echo(_("wrote {n} files and datapackage.json to {out}").format(
-        n=num(len(descriptor["resources"])), out=out_dir))
+        n=len(descriptor["resources"]), out=out_dir))
+
 

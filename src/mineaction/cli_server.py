@@ -230,7 +230,7 @@ def token_revoke(
             _fail(_("no live token {id}").format(id=token_id), 2)
         log_event(s, "cli", "token_revoke", {"token": token_id, "ended": ended})
     typer.echo(_("revoked token {id}").format(id=token_id)
-               + (_(" and {n} made with it").format(n=num(ended - 1)) if ended > 1 else ""))
+               + (_(" and {n} made with it").format(n=ended - 1) if ended > 1 else ""))
 
 
 @audit_app.command("verify")
@@ -303,8 +303,9 @@ def share(
         log_event(s, "cli", "share", {"out": out.name, "dropped": report.dropped})
     emptied = sum(len(c) for c in report.emptied.values())
     typer.echo(_("wrote {path}: {tables} tables left out, {columns} columns of personal data "
-                 "or authorship emptied").format(path=out, tables=num(len(report.dropped)),
-                                                 columns=num(emptied)))
+                 "or authorship emptied").format(path=out, tables=len(report.dropped),
+                                                 columns=emptied))
+
 
 
 
