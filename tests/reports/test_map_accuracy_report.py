@@ -217,3 +217,18 @@ def test_parameters_are_checked(area: tuple[Store, Known]) -> None:
 def test_pdf_renders(area: tuple[Store, Known], tmp_path: Path) -> None:
     out = render(area[0], "map-accuracy", tmp_path / "map-accuracy.pdf", admin_area=AREA)
     assert out.read_bytes().startswith(b"%PDF") and out.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize(("lang", "title", "sentence"), [
+    ("az", "Xəritələrin dəqiqliyi üzrə hesabat",
+     "Koordinatları olan 7 qəzadan 4 qəza (57,1 %) qeydə alınmış bütün mina sahələrindən "
+     "kənarda baş verib."),
+    ("ar", "تقرير دقة الخرائط",
+     "من أصل 7 حادثًا لها إحداثيات، وقع 4 (57.1 %) خارج كل حقول الألغام المسجَّلة."),
+])
+def test_html_in_azerbaijani_and_arabic(area: tuple[Store, Known], lang: str, title: str,
+                                        sentence: str) -> None:
+    """The same figures in the two languages added with issue 22, Arabic right to left."""
+    html = render_html(area[0], "map-accuracy", admin_area=AREA, lang=lang)
+    assert title in html and sentence in html
+    assert f'dir="{"rtl" if lang == "ar" else "ltr"}"' in html
