@@ -154,7 +154,7 @@ def test_annual_report_html_has_no_english_left(colombia_gpkg: Store, lang: str,
     assert _english_left(texts, lang, template) == []
 
 
-@pytest.mark.parametrize(("lang", "letters"), [("az", "əğış"), ("ar", "إصابات")])
+@pytest.mark.parametrize(("lang", "letters"), [("az", "əğış"), ("ar", "إصابات"), ("ru", "")])
 def test_annual_report_pdf_is_in_the_language_with_embedded_fonts(
         colombia_gpkg: Store, tmp_path: Path, lang: str, letters: str,
         template: Catalog) -> None:
