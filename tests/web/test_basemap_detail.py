@@ -24,7 +24,7 @@ from shapely.geometry import LineString, Point, box
 from mineaction.app import create_app
 from mineaction.domain.models import AdminArea
 from mineaction.geo import mvt
-from mineaction.services.basemap_file import BasemapFileError, open_basemap_file
+from mineaction.services.basemap_file import BasemapFileError, PMTiles, open_basemap_file
 from mineaction.services.settings import load_settings
 from mineaction.web import mount_web
 from mineaction.web.basemap import basemap
@@ -210,8 +210,83 @@ def test_a_bad_basemap_file_is_404_not_500(tmp_path: Path, client_for: Any) -> N
         r = get("/web/api/basemap/user/info")
         assert r.status_code == 404 and why in r.json()["message"], (setting, r.text)
         assert get("/web/api/basemap/user/0/0/0").status_code == 404
-    with pytest.raises(BasemapFileError, match="PMTiles"):
-        open_basemap_file(str(tmp_path / "x.pmtiles"))
+    truncated = tmp_path / "cut.pmtiles"
+    truncated.write_bytes(b"PMTiles\x03" + b"\x00" * 20)  # its header cut short
+    brotli = make_pmtiles(tmp_path / "br.pmtiles", "mvt", {(0, 0, 0): b"x"},
+                          tile_compression=3)
+    for setting, why in ((truncated, "not a PMTiles file"), (brotli, "compressed with brotli")):
+        with pytest.raises(BasemapFileError, match=why):
+            open_basemap_file(str(setting))
+        r = client_for(str(setting))("/web/api/basemap/user/info")
+        assert r.status_code == 404 and why in r.json()["message"]
+
+
+def make_pmtiles(path: Path, tile_type: str, tiles: dict[tuple[int, int, int], bytes],
+                 tile_compression: int = 1, leaf_size: int | None = None,
+                 **metadata: Any) -> Path:
+    """A PMTiles v3 file written by the pmtiles library (Protomaps' own writer); with
+    `leaf_size`, its directory split into leaves of that many entries under the root, as
+    the writer does for a big extract (a country's root directory would not fit 16 KiB)."""
+    from unittest import mock
+
+    from pmtiles import writer as pmtiles_writer
+    from pmtiles.tile import Compression, TileType, zxy_to_tileid
+    from pmtiles.writer import Writer
+
+    def leaves(entries: Any, _target: int) -> Any:
+        return pmtiles_writer.build_roots_leaves(entries, leaf_size)
+
+    with path.open("wb") as f, mock.patch.object(
+            pmtiles_writer, "optimize_directories",
+            leaves if leaf_size else pmtiles_writer.optimize_directories):
+        writer = Writer(f)
+        for (z, x, y), data in sorted(tiles.items(), key=lambda t: zxy_to_tileid(*t[0])):
+            writer.write_tile(zxy_to_tileid(z, x, y), data)
+        zooms = [z for z, _, _ in tiles] or [0]
+        writer.finalize({
+            "tile_type": TileType[tile_type.upper()],
+            "tile_compression": Compression(tile_compression),
+            "min_zoom": min(zooms), "max_zoom": max(zooms),
+            "min_lon_e7": -800_000_000, "min_lat_e7": -50_000_000,
+            "max_lon_e7": -660_000_000, "max_lat_e7": 130_000_000,
+            "center_zoom": 0, "center_lon_e7": 0, "center_lat_e7": 0}, metadata)
+    return path
+
+
+def test_a_pmtiles_file_serves_its_tiles_by_xyz(tmp_path: Path, client_for: Any) -> None:
+    """A PMTiles basemap (issue 21, 1) is served like an MBTiles one: its tiles by z/x/y
+    (PMTiles counts rows from the north, as the map asks), gzipped vector tiles sent as
+    gzip, the layers and attribution from its metadata; its directory in leaves under the
+    root, as a country extract's is."""
+    enc = mvt.LayerEncoder()
+    tiles: dict[tuple[int, int, int], bytes] = {}
+    for z in range(8):
+        for x in range(min(1 << z, 24)):
+            for y in range(min(1 << z, 24)):
+                tile = enc.tile("places", [enc.point([("name", f"{z}/{x}/{y}")], 0.5, 0.5)
+                                           or b""])
+                tiles[(z, x, y)] = gzip.compress(tile, mtime=0)
+    path = make_pmtiles(tmp_path / "co.pmtiles", "mvt", tiles, tile_compression=2,
+                        leaf_size=64, attribution="© OpenStreetMap contributors", name="Colombia",
+                        vector_layers=[{"id": "places"}, {"id": "water"}])
+    opened = open_basemap_file(str(path))
+    assert isinstance(opened, PMTiles) and opened.header["leaf_directory_length"] > 0
+    opened.close()
+    get = client_for(str(path))
+    info = get("/web/api/basemap/user/info").json()
+    assert info["format"] == "pbf" and info["vector"]
+    assert info["vector_layers"] == ["places", "water"] and info["name"] == "Colombia"
+    assert info["attribution"] == "© OpenStreetMap contributors"
+    assert (info["minzoom"], info["maxzoom"]) == (0, 7)
+    assert info["bounds"] == [-80.0, -5.0, -66.0, 13.0]
+    for z, x, y in ((0, 0, 0), (5, 3, 17), (7, 23, 1), (7, 1, 23), (6, 20, 12), (7, 22, 3)):
+        r = get(f"/web/api/basemap/user/{z}/{x}/{y}")
+        assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+        names, _ = read_layer(r.content, "places", z, x, y, tmp_path)
+        assert names == [f"{z}/{x}/{y}"], (z, x, y)
+    for url in ("/web/api/basemap/user/7/24/0", "/web/api/basemap/user/8/0/0",
+                "/web/api/basemap/user/1/2/0"):
+        assert get(url).status_code == 404, url
 
 
 def test_admin_area_tiles_carry_names_for_who_may_see_them(tmp_path: Path,

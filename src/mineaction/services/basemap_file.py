@@ -5,9 +5,12 @@ or raster (`png`, `jpg`, `webp`), e.g. an OpenStreetMap extract of the country m
 tilemaker or downloaded for offline use. The setting `basemap_file` names it; the map
 draws it instead of the shipped Natural Earth basemap.
 
+Or a PMTiles file (version 3: one file of a header, directories and tiles, e.g. a
+Protomaps extract), read with the `pmtiles` library's directory decoding; its directories
+are kept once read, so a tile costs a binary search and one read of the file.
+
 The file is opened read-only (`mode=ro`), so a file being replaced is never written to;
 a tile outside the pyramid or missing is `None` (the router answers 404), never an error.
-PMTiles is not read (yet): convert it with `pmtiles convert file.pmtiles file.mbtiles`.
 """
 
 from __future__ import annotations
@@ -92,6 +95,109 @@ class MBTiles:
         self._conn.close()
 
 
+# PMTiles' tile types, as MBTiles' format names (MLT and AVIF are not drawn by the map).
+_PMTILES_FORMATS = {1: "pbf", 2: "png", 3: "jpg", 4: "webp"}
+
+
+class PMTiles:
+    """A PMTiles (v3) file, with the same face as MBTiles: `info`, `tile(z, x, y)`."""
+
+    def __init__(self, path: Path) -> None:
+        from pmtiles.tile import Compression, deserialize_header
+
+        if not path.is_file():
+            raise BasemapFileError(f"basemap file {path}: no such file")
+        self.path = path
+        self._file = path.open("rb")
+        self._lock = threading.Lock()
+        self._directories: dict[tuple[int, int], list[Any]] = {}
+        try:
+            self.header = deserialize_header(self._read(0, 127))
+        except Exception as exc:  # noqa: BLE001 -- any decoding failure: not a PMTiles file
+            self._file.close()
+            raise BasemapFileError(f"basemap file {path}: not a PMTiles file ({exc})") from exc
+        header = self.header
+        if header["version"] != 3 or header["internal_compression"] != Compression.GZIP:
+            self._file.close()
+            raise BasemapFileError(
+                f"basemap file {path}: PMTiles version {header['version']} with "
+                f"{header['internal_compression'].name.lower()} directories; this reads "
+                "version 3 with gzip directories (what tippecanoe and pmtiles write)")
+        tile_type = header["tile_type"].value
+        if tile_type not in _PMTILES_FORMATS:
+            self._file.close()
+            raise BasemapFileError(f"basemap file {path}: tiles of type "
+                                   f"{header['tile_type'].name} cannot be drawn")
+        self._gzipped = header["tile_compression"] == Compression.GZIP
+        if header["tile_compression"] not in (Compression.GZIP, Compression.NONE):
+            self._file.close()
+            raise BasemapFileError(f"basemap file {path}: tiles compressed with "
+                                   f"{header['tile_compression'].name.lower()}; "
+                                   "browsers take gzip or none")
+        meta = self._metadata()
+        # The header is the format's word on type, zooms and extent; the metadata on names.
+        meta["format"] = _PMTILES_FORMATS[tile_type]
+        meta["minzoom"], meta["maxzoom"] = str(header["min_zoom"]), str(header["max_zoom"])
+        meta["bounds"] = ",".join(str(v / 1e7) for v in (
+            header["min_lon_e7"], header["min_lat_e7"], header["max_lon_e7"],
+            header["max_lat_e7"]))
+        self.info = _info(path, meta)
+
+    def _read(self, offset: int, length: int) -> bytes:
+        with self._lock:
+            self._file.seek(offset)
+            return self._file.read(length)
+
+    def _metadata(self) -> dict[str, str]:
+        import gzip
+
+        raw = self._read(self.header["metadata_offset"], self.header["metadata_length"])
+        try:
+            found = json.loads(gzip.decompress(raw)) if raw else {}
+        except (OSError, ValueError) as exc:
+            raise BasemapFileError(f"basemap file {self.path}: metadata: {exc}") from exc
+        # As MBTiles keeps it: text values, the vector layers as the `json` entry.
+        meta = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in
+                found.items() if k != "vector_layers"} if isinstance(found, dict) else {}
+        if isinstance(found, dict) and "vector_layers" in found:
+            meta["json"] = json.dumps({"vector_layers": found["vector_layers"]})
+        return meta
+
+    def _directory(self, offset: int, length: int) -> list[Any]:
+        from pmtiles.tile import deserialize_directory
+
+        key = (offset, length)
+        entries = self._directories.get(key)
+        if entries is None:
+            entries = deserialize_directory(self._read(offset, length))
+            if len(self._directories) > 4096:  # leaves of a planet: keep memory bounded
+                self._directories.clear()
+            self._directories[key] = entries
+        return entries
+
+    def tile(self, z: int, x: int, y: int) -> Tile | None:
+        """Tile z/x/y (XYZ, y from the north) or None."""
+        from pmtiles.tile import find_tile, zxy_to_tileid
+
+        if not (0 <= z <= MAX_ZOOM and 0 <= x < 1 << z and 0 <= y < 1 << z):
+            return None
+        tile_id = zxy_to_tileid(z, x, y)
+        header = self.header
+        offset, length = header["root_offset"], header["root_length"]
+        for _ in range(4):  # the format's deepest directory tree
+            entry = find_tile(self._directory(offset, length), tile_id)
+            if entry is None:
+                return None
+            if entry.run_length > 0:
+                data = self._read(header["tile_data_offset"] + entry.offset, entry.length)
+                return Tile(data, MEDIA_TYPES[self.info.format], self._gzipped)
+            offset, length = header["leaf_directory_offset"] + entry.offset, entry.length
+        return None
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def _info(path: Path, meta: dict[str, str]) -> BasemapInfo:
     fmt = meta.get("format", "png").lower()
     if fmt not in MEDIA_TYPES:
@@ -129,13 +235,14 @@ def _bounds(text: str | None) -> tuple[float, float, float, float] | None:
     return (parts[0], parts[1], parts[2], parts[3])
 
 
-def open_basemap_file(setting: str | None) -> MBTiles | None:
+def open_basemap_file(setting: str | None) -> MBTiles | PMTiles | None:
     """The setting's file, or None when unset. Raises BasemapFileError when set to
-    something that is not an MBTiles file."""
+    something that is not an MBTiles or PMTiles file (told apart by their first bytes)."""
     if not setting:
         return None
     path = Path(setting).expanduser()
-    if path.suffix.lower() == ".pmtiles":
-        raise BasemapFileError(f"basemap file {path}: PMTiles is not read yet; convert it "
-                               "to MBTiles (pmtiles convert)")
+    if path.is_file():
+        with path.open("rb") as f:
+            if f.read(7) == b"PMTiles":
+                return PMTiles(path)
     return MBTiles(path)

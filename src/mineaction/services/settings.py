@@ -116,7 +116,7 @@ class Settings(BaseSettings):
                                     "too. Off by default: a fine risk grid is computed from "
                                     "exact accident locations, which the public only sees "
                                     "generalised.")
-    basemap_file: str | None = Field(None, description="Path of an MBTiles file (vector "
+    basemap_file: str | None = Field(None, description="Path of an MBTiles or PMTiles file (vector "
                                      "`pbf` or raster `png`/`jpg`/`webp` tiles, e.g. an "
                                      "OpenStreetMap extract of the country) the map draws "
                                      "instead of the shipped Natural Earth basemap, served at "

@@ -14,7 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from mineaction.http.deps import ServicesDep
-from mineaction.services.basemap_file import BasemapFileError, MBTiles, open_basemap_file
+from mineaction.services.basemap_file import (
+    BasemapFileError,
+    MBTiles,
+    PMTiles,
+    open_basemap_file,
+)
 from mineaction.web import admin_tiles
 from mineaction.web.session import WhoDep
 
@@ -28,12 +33,12 @@ class UserBasemap:
 
     def __init__(self, setting: str | None) -> None:
         self.setting = setting
-        self._opened: MBTiles | None = None
+        self._opened: MBTiles | PMTiles | None = None
         self._error: str | None = None
         self._tried = False
         self._lock = threading.Lock()
 
-    def get(self) -> tuple[MBTiles | None, str | None]:
+    def get(self) -> tuple[MBTiles | PMTiles | None, str | None]:
         with self._lock:
             if not self._tried:
                 self._tried = True
