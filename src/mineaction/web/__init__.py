@@ -37,6 +37,7 @@ def mount_web(app: FastAPI, settings: Any) -> None:
         priorities,
         reports,
         review,
+        saved_searches,
         site_check,
         tiles,
     )
@@ -53,6 +54,7 @@ def mount_web(app: FastAPI, settings: Any) -> None:
     app.include_router(pages.router)
     app.include_router(review.router)
     app.include_router(approvals.router)
+    app.include_router(saved_searches.router)  # a records list's filters kept by name (#21)
     app.include_router(minefields.router)
     app.include_router(checks.router)
     app.include_router(claims.router)

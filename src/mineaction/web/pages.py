@@ -45,6 +45,7 @@ from mineaction.services import links, maps
 from mineaction.services.attachments import MAX_BYTES, Attachments
 from mineaction.services.errors import ServiceError
 from mineaction.services.geometry_qa import GeometryChecks
+from mineaction.services.saved_searches import SavedSearches
 from mineaction.web import WEB, charts, core, i18n, tiles
 from mineaction.web.forms import form_fields, label_of, victim_fields
 from mineaction.web.session import WhoDep
@@ -268,7 +269,10 @@ def records_list(
                   drill={k: v for k in ("year", "outcome", "role")
                          if (v := base[k]) not in (None, "")},
                   statuses=[s.value for s in enums.WorkflowStatus],
-                  has_admin_area="admin_area_pcode" in ENTITIES[kind].model_fields)
+                  has_admin_area="admin_area_pcode" in ENTITIES[kind].model_fields,
+                  # Saved searches (#21): the user's own, and this list's address to save.
+                  saved_searches=SavedSearches(svc.store).list(who),
+                  this_list=f"/records/{collection}{qs(page=None)}")
 
 
 @router.get("/records/{collection}/new", response_class=HTMLResponse)
