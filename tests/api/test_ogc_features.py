@@ -6,6 +6,7 @@ refused; HTML and GeoJSON by f= and Accept. GDAL's OAPIF client: test_ogc_gdal.p
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -424,6 +425,14 @@ def _same(api_value: Any, gdal_value: Any) -> bool:
         # GDAL keeps milliseconds, rounded
         gap = np.datetime64(stamp, "us") - gdal_value.astype("datetime64[us]")
         return bool(abs(gap) <= np.timedelta64(500, "us"))
+    if isinstance(api_value, str) and isinstance(gdal_value, str) \
+            and re.fullmatch(r"\d{4}-\d\d-\d\d[T ].*", api_value):
+        # A time: GDAL's text keeps milliseconds and its own zone notation.
+        theirs = datetime.fromisoformat(gdal_value.replace("/", "-").replace("Z", "+00:00"))
+        ours = datetime.fromisoformat(api_value.replace("Z", "+00:00"))
+        if theirs.tzinfo is None:
+            theirs = theirs.replace(tzinfo=ours.tzinfo)
+        return abs((theirs - ours).total_seconds()) < 0.001  # GDAL keeps whole milliseconds
     if isinstance(api_value, list | dict):
         return bool(json.loads(gdal_value) == api_value)
     if isinstance(api_value, bool | int | float):
@@ -456,7 +465,10 @@ def test_gdal_reads_every_collection_as_the_api_gives_it(api: Api, served: str) 
                 if layer not in collections:
                     continue
                 want = ogc_all(client, layer)[0]
-                meta, _, geometries, columns = read(source, layer=layer, PAGE_SIZE=4)
+                # Times as GDAL's text: pyogrio's own conversion fails on a time GDAL
+                # rounds up to a whole second (.9996 s: "microsecond must be in 0..999999").
+                meta, _, geometries, columns = read(source, layer=layer, PAGE_SIZE=4,
+                                                    datetime_as_string=True)
                 values = dict(zip(meta["fields"], columns, strict=True))
                 assert [str(v) for v in values["id"]] == [f["id"] for f in want], (who, layer)
                 for i, feature in enumerate(want):

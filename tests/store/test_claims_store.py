@@ -79,7 +79,7 @@ def test_version_7_store_gains_the_claims_table(store: Store) -> None:
     store.close()
     migrated = open_store(location)
     try:
-        assert migrated.schema_version() == base.SCHEMA_VERSION == 8
+        assert migrated.schema_version() == base.SCHEMA_VERSION >= 8
         with migrated.transaction() as conn:
             assert stored.add_claims(conn, read_claims(AZERBAIJAN)[:3], by=None).added == 3
         with migrated.engine.connect() as conn:

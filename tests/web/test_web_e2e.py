@@ -46,9 +46,11 @@ def draw_square(page: Any) -> None:
     # A field-sized polygon: zoom to a village (Granada, Antioquia) first.
     page.evaluate("window.__drawMap.jumpTo({center: [-75.1834, 6.1412], zoom: 15})")
     page.wait_for_function("window.__drawMap.loaded()")
+    page.get_by_role("button", name="Draw polygon").click()
+    # Where the map is once the button's click has scrolled the page (a long form scrolls).
+    page.locator("#draw-map").scroll_into_view_if_needed()
     box = page.locator("#draw-map").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.get_by_role("button", name="Draw polygon").click()
     for dx, dy in ((-60, -50), (60, -50), (60, 50), (-60, 50)):
         page.mouse.click(cx + dx, cy + dy)
     page.get_by_role("button", name="Finish polygon").click()
