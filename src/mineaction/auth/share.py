@@ -35,7 +35,7 @@ from mineaction.store.gpkg import register_functions
 # plans built) name who made them: left out too. tests/test_share_tables.py checks that
 # every unlisted table with a who-column is in one of these lists.
 STORE_TABLES_LEFT_OUT = ("record_history", "import_flags", "site_certificates",
-                         "priority_lists", "season_plans", "saved_searches")
+                         "priority_lists", "season_plans", "saved_searches", "user_languages")
 WHO_COLUMNS = ("created_by", "updated_by")
 
 

@@ -30,10 +30,13 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from mineaction.auth.next_path import safe_next
+from mineaction.http.deps import ServicesDep
 from mineaction.reports.i18n import N_, translations
+from mineaction.services.user_language import UserLanguage
 from mineaction.web import STATIC
 from mineaction.web.field_labels import VALUE_LABELS
 from mineaction.web.forms import label_of
+from mineaction.web.session import WhoDep
 
 DOMAIN = "web"
 SOURCE = "en"
@@ -144,8 +147,12 @@ def _accepted(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
-def choose_language(cookie: str | None, accept_language: str | None) -> str:
-    """The menu's choice, else the browser's best match, else English."""
+def choose_language(cookie: str | None, accept_language: str | None,
+                    user_setting: str | None = None) -> str:
+    """A signed-in user's own setting, else the menu's choice in this browser, else the
+    browser's best match, else English."""
+    if user_setting in LANGUAGES:
+        return user_setting
     if cookie in LANGUAGES:
         return cookie
     if accept_language:
@@ -159,9 +166,16 @@ def request_language(request: Request) -> str:
     lang = getattr(request.state, "ui_lang", None)
     if lang is None:
         lang = choose_language(request.cookies.get(COOKIE),
-                               request.headers.get("accept-language"))
+                               request.headers.get("accept-language"),
+                               getattr(request.state, "user_language", None))
         request.state.ui_lang = lang
     return str(lang)
+
+
+def note_user_language(request: Request, svc: Any, who: Any) -> None:
+    """Before a page is worded: the signed-in user's own language, when they chose one."""
+    if not who.is_public and not hasattr(request.state, "user_language"):
+        request.state.user_language = UserLanguage(svc.store).get(who)
 
 
 @cache
@@ -351,11 +365,15 @@ def install(env: Environment) -> None:
 
 
 @router.get("/web/lang/{code}")
-def set_language(code: str, next: str = "/") -> Response:
-    """The header's language menu: remember the choice in a cookie, back to the page."""
+def set_language(code: str, svc: ServicesDep, who: WhoDep, next: str = "/") -> Response:
+    """The header's language menu: remember the choice in a cookie, and with a signed-in
+    user (services/user_language.py, so it follows them to any browser), back to the
+    page. A GET changes only a preference: a link from elsewhere can do no more than
+    choose a language."""
     if code not in LANGUAGES:
         return PlainTextResponse(f"No language {code!r}; choose one of "
                                  f"{', '.join(LANGUAGES)}.", status_code=404)
+    UserLanguage(svc.store).set(who, code)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="lax", httponly=False)
     return response

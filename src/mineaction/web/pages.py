@@ -113,6 +113,7 @@ def _nav(who: Principal) -> list[tuple[str, str]]:
 
 def render(request: Request, template: str, who: Principal, http_status: int = 200,
            **context: Any) -> HTMLResponse:
+    i18n.note_user_language(request, request.app.state.services, who)
     return TEMPLATES.TemplateResponse(request, template, {
         "who": who, "nav": _nav(who), "version": __version__, "path": request.url.path,
         "collections": {k: e.collection for k, e in REGISTRY.items()}, **context},
