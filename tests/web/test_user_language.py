@@ -5,31 +5,18 @@ browser that never chose; another user, and the public, are not moved by it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 
-from mineaction.app import create_app
-from mineaction.services.settings import load_settings
-from mineaction.web import mount_web
-
 ORIGIN = "http://testserver"
 
 
 @pytest.fixture
-def web(tmp_path: Path) -> Iterator[Any]:
-    settings = load_settings(store=str(tmp_path / "s.gpkg"), argon2_time_cost=1,
-                             argon2_memory_kib=64, upload_dir=tmp_path / "up")
-    app = create_app(settings)
-    mount_web(app, settings)
-    for name in ("vera", "otto"):
-        app.state.services.users.add(name, "correct horse battery", "viewer", None)
-    yield app
-    app.state.services.close()
+def web(two_viewers_app: Any) -> Any:
+    return two_viewers_app
 
 
 def _page_lang(app: Any, user: str | None, *, choose: str | None = None,
