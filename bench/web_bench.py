@@ -98,7 +98,10 @@ MOVES = [("zoom in", "map.zoomTo(map.getZoom() + 2, {duration: 0})"),
          ("zoom out", "map.zoomTo(map.getZoom() - 2, {duration: 0})")]
 
 
-def measure(browser: Any, url: str) -> dict[str, Any]:
+def _open_map(browser: Any, url: str, requests: list[tuple[str, float]] | None = None
+              ) -> tuple[Any, Any]:
+    """A fresh browser context (no cache) on the map page, once the map is ready; every
+    request of the context, timed, appended to `requests` when given."""
     # bypass_csp: Playwright's wait_for_function evaluates a string, which the pages'
     # Content-Security-Policy (#15) forbids; tests/web/conftest.py does the same.
     ctx = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
@@ -110,15 +113,21 @@ def measure(browser: Any, url: str) -> dict[str, Any]:
             route.abort()
 
     ctx.route("**/*", only_loopback)
-    # Tiles are fetched by MapLibre's worker, which the page's Resource Timing does not
-    # see; Playwright sees every request of the context.
-    requests: list[tuple[str, float]] = []
-    ctx.on("requestfinished", lambda r: requests.append(
-        (urlsplit(r.url).path, r.timing["responseEnd"])))
+    if requests is not None:
+        # Tiles are fetched by MapLibre's worker, which the page's Resource Timing does
+        # not see; Playwright sees every request of the context.
+        ctx.on("requestfinished", lambda r: requests.append(
+            (urlsplit(r.url).path, r.timing["responseEnd"])))
     page = ctx.new_page()
     page.goto(url + "/")
     page.wait_for_function("window.__mapState && window.__mapState.ready", timeout=120_000,
                            polling=50)
+    return ctx, page
+
+
+def measure(browser: Any, url: str) -> dict[str, Any]:
+    requests: list[tuple[str, float]] = []
+    ctx, page = _open_map(browser, url, requests)
     state = page.evaluate("window.__mapState")
     first = list(requests)
     moves = _moves(page)
@@ -139,13 +148,7 @@ def _basemap_alone(browser: Any, url: str) -> list[dict[str, Any]]:
     """The peer: MapLibre drawing the basemap alone (every data layer hidden as soon as
     the map is ready), in a fresh context (no browser cache, as ours had), through the
     same moves: what the renderer and the basemap cost with nothing of ours on the map."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
-    ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        ("http://127.0.0.1:", "data:", "blob:")) else route.abort())
-    page = ctx.new_page()
-    page.goto(url + "/")
-    page.wait_for_function("window.__mapState && window.__mapState.ready", timeout=120_000,
-                           polling=50)
+    ctx, page = _open_map(browser, url)
     page.evaluate("""() => { const map = window.__map;
         for (const layer of map.getStyle().layers) {
             if (!["basemap", "admin", undefined].includes(layer.source))

@@ -21,6 +21,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -173,3 +174,22 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "gpkg":
         return str(tmp_path / "store.gpkg")
     return str(request.getfixturevalue("fresh_postgis_url"))
+
+
+@pytest.fixture
+def two_viewers_app(tmp_path: Path) -> Iterator[Any]:
+    """The app with its web pages, in-process (no server, no browser), over a fresh
+    GeoPackage store holding two viewers, vera and otto (password "correct horse battery"):
+    for tests of what one user's settings do to the other's pages."""
+    from mineaction.app import create_app
+    from mineaction.services.settings import load_settings
+    from mineaction.web import mount_web
+
+    settings = load_settings(store=str(tmp_path / "s.gpkg"), argon2_time_cost=1,
+                             argon2_memory_kib=64, upload_dir=tmp_path / "up")
+    app = create_app(settings)
+    mount_web(app, settings)
+    for name in ("vera", "otto"):
+        app.state.services.users.add(name, "correct horse battery", "viewer", None)
+    yield app
+    app.state.services.close()

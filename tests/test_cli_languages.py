@@ -134,19 +134,21 @@ def test_the_template_on_disk_is_current(cli_template: object) -> None:
     assert on_disk == extracted, "run: python -m mineaction.reports.catalog --domain cli"
 
 
+def _cli_po(lang: str) -> Path:
+    po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "cli.po"
+    if not po.is_file():
+        pytest.fail(f"no cli catalogue for {lang}")
+    return po
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_language_translates_every_message(lang: str, cli_template: object) -> None:
-    po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "cli.po"
-    assert po.is_file(), f"no cli catalogue for {lang}"
-    assert catalog.missing(po, cli_template) == []  # type: ignore[arg-type]
+    assert catalog.missing(_cli_po(lang), cli_template) == []  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_translations_keep_the_placeholders(lang: str) -> None:
-    po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "cli.po"
-    if not po.is_file():
-        pytest.fail(f"no cli catalogue for {lang}")
-    with po.open("rb") as f:
+    with _cli_po(lang).open("rb") as f:
         messages = [m for m in read_po(f, locale=lang) if m.id and m.string]
     wrong = []
     for m in messages:
@@ -154,7 +156,6 @@ def test_translations_keep_the_placeholders(lang: str) -> None:
         expected = set(PLACEHOLDER.findall(ids[-1]))
         for text in m.string if isinstance(m.string, tuple) else (m.string,):
             if text and set(PLACEHOLDER.findall(text)) != expected:  # empty: missing, above
-
                 wrong.append(f"{ids[0]!r} -> {text!r}")
     assert wrong == []
 
@@ -165,10 +166,7 @@ def test_the_catalogue_states_the_language_s_plural_rule(lang: str) -> None:
     # forms (three in Russian and Ukrainian, six in Arabic) come from its header alone
     from babel.messages.catalog import Catalog
 
-    po = catalog.HERE / "locales" / lang / "LC_MESSAGES" / "cli.po"
-    if not po.is_file():
-        pytest.fail(f"no cli catalogue for {lang}")
-    with po.open("rb") as f:
+    with _cli_po(lang).open("rb") as f:
         header_rule = read_po(f).plural_forms
     assert header_rule == Catalog(locale=lang).plural_forms
 

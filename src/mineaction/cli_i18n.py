@@ -7,7 +7,7 @@ The language is MINEACTION_LANG if set, else the POSIX locale (LC_ALL, then LC_M
 then LANG: "es_CO.UTF-8" gives es), matched with Babel against the six languages, else
 English. Start-up stays fast (issue 16): English needs neither Babel nor a catalogue, and
 another language's catalogue is compiled from its .po only when the first message is
-printed (reports/i18n.py, cached). Command names, options, field names, paths, data
+printed (reports/catalogue_files.py, cached). Command names, options, field names, paths, data
 (JSON/CSV) and the commands' help texts are not translated (docs/languages.md).
 """
 
@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-LANGUAGES = ("en", "es", "az", "ru", "uk", "ar")
-SOURCE_LANGUAGE = "en"
+from mineaction.reports.catalogue_files import SOURCE_LANGUAGE, catalogue_languages, compiled
+
 DOMAIN = "cli"
 # The POSIX order: LC_ALL overrides LC_MESSAGES, which overrides LANG.
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
-# reports/locales, beside the web and report catalogues (reports/i18n.py, not imported:
-# it loads Babel's dates at once)
-LOCALES_DIR = Path(__file__).parent / "reports" / "locales"
-
 
 
 def language() -> str:
@@ -47,31 +42,19 @@ def _negotiate(wanted: str) -> str:
         return SOURCE_LANGUAGE  # the common case needs no Babel at all
     from babel.core import negotiate_locale
 
-    return negotiate_locale([tag], list(LANGUAGES)) or SOURCE_LANGUAGE
+    # The languages the command line speaks: those with a cli catalogue on disk.
+    return negotiate_locale([tag], [SOURCE_LANGUAGE, *catalogue_languages(DOMAIN)]) \
+        or SOURCE_LANGUAGE
 
 
 @cache
 def _catalogue(lang: str) -> Any:
-    """`lang`'s cli catalogue, compiled in memory once (as reports/i18n.py does, but
-    without its date and number modules: ~45 ms rather than ~90 ms before the first
-    message); a language whose cli.po is not written yet prints English. The plural
-    rule is the .po header's Plural-Forms."""
+    """`lang`'s cli catalogue, compiled in memory once (reports/catalogue_files.py, without
+    Babel's locale data); a language without a cli.po is not negotiated (above)."""
     import gettext
-    import io
 
-    po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po.is_file():
-        return gettext.NullTranslations()
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with po.open("rb") as f:
-        catalog = read_po(f)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
-
+    buffer = compiled(lang, DOMAIN)
+    return gettext.NullTranslations() if buffer is None else gettext.GNUTranslations(buffer)
 
 
 def _(message: str) -> str:

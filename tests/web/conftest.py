@@ -222,17 +222,3 @@ def device(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     for ctx in contexts:
         ctx.close()
 
-
-@pytest.fixture
-def two_viewers_app(tmp_path: Path) -> Iterator[Any]:
-    """The app with its web pages, in-process (no server, no browser), over a fresh
-    GeoPackage store holding two viewers, vera and otto (password "correct horse battery"):
-    for tests of what one user's settings do to the other's pages."""
-    settings = load_settings(store=str(tmp_path / "s.gpkg"), argon2_time_cost=1,
-                             argon2_memory_kib=64, upload_dir=tmp_path / "up")
-    app = create_app(settings)
-    mount_web(app, settings)
-    for name in ("vera", "otto"):
-        app.state.services.users.add(name, "correct horse battery", "viewer", None)
-    yield app
-    app.state.services.close()

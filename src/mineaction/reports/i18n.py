@@ -11,18 +11,14 @@ files are needed: a fresh `pip install -e .` renders every shipped language.
 from __future__ import annotations
 
 import gettext as _gettext
-import io
 from datetime import date
 from functools import cache
-from pathlib import Path
 
 from babel import Locale, dates, numbers
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 
-LOCALES_DIR = Path(__file__).parent / "locales"
-SOURCE_LANGUAGE = "en"
+from mineaction.reports.catalogue_files import SOURCE_LANGUAGE as SOURCE_LANGUAGE
+from mineaction.reports.catalogue_files import catalogue_languages, compiled
 
 
 def N_(message: str) -> str:  # noqa: N802 -- the gettext convention for "mark, don't translate"
@@ -31,8 +27,7 @@ def N_(message: str) -> str:  # noqa: N802 -- the gettext convention for "mark, 
 
 def available_languages(domain: str = "messages") -> list[str]:
     """The source language and every language with a catalogue of `domain`."""
-    found = sorted(p.parent.parent.name for p in LOCALES_DIR.glob(f"*/LC_MESSAGES/{domain}.po"))
-    return [SOURCE_LANGUAGE, *found]
+    return [SOURCE_LANGUAGE, *catalogue_languages(domain)]
 
 
 @cache
@@ -42,16 +37,11 @@ def translations(lang: str, domain: str = "messages") -> _gettext.NullTranslatio
     pages (issue 22), each a .po file beside the other in locales/LANG/LC_MESSAGES/."""
     if lang == SOURCE_LANGUAGE:
         return _gettext.NullTranslations()
-    po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
-    if not po.is_file():
+    buffer = compiled(lang, domain)
+    if buffer is None:
         surface = "report" if domain == "messages" else domain
         raise ValueError(f"no {surface} translation for {lang!r}; available: "
                          f"{', '.join(available_languages(domain))}")
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
     return Translations(fp=buffer)
 
 

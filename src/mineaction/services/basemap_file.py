@@ -103,45 +103,51 @@ class PMTiles:
     """A PMTiles (v3) file, with the same face as MBTiles: `info`, `tile(z, x, y)`."""
 
     def __init__(self, path: Path) -> None:
-        from pmtiles.tile import Compression, deserialize_header
-
         if not path.is_file():
             raise BasemapFileError(f"basemap file {path}: no such file")
         self.path = path
         self._file = path.open("rb")
         self._lock = threading.Lock()
         self._directories: dict[tuple[int, int], list[Any]] = {}
-        try:
-            self.header = deserialize_header(self._read(0, 127))
-        except Exception as exc:  # noqa: BLE001 -- any decoding failure: not a PMTiles file
+        try:  # a file refused is closed, whatever refused it
+            self.header = self._servable_header()
+            meta = self._metadata()
+        except BaseException:
             self._file.close()
-            raise BasemapFileError(f"basemap file {path}: not a PMTiles file ({exc})") from exc
+            raise
         header = self.header
-        if header["version"] != 3 or header["internal_compression"] != Compression.GZIP:
-            self._file.close()
-            raise BasemapFileError(
-                f"basemap file {path}: PMTiles version {header['version']} with "
-                f"{header['internal_compression'].name.lower()} directories; this reads "
-                "version 3 with gzip directories (what tippecanoe and pmtiles write)")
-        tile_type = header["tile_type"].value
-        if tile_type not in _PMTILES_FORMATS:
-            self._file.close()
-            raise BasemapFileError(f"basemap file {path}: tiles of type "
-                                   f"{header['tile_type'].name} cannot be drawn")
-        self._gzipped = header["tile_compression"] == Compression.GZIP
-        if header["tile_compression"] not in (Compression.GZIP, Compression.NONE):
-            self._file.close()
-            raise BasemapFileError(f"basemap file {path}: tiles compressed with "
-                                   f"{header['tile_compression'].name.lower()}; "
-                                   "browsers take gzip or none")
-        meta = self._metadata()
         # The header is the format's word on type, zooms and extent; the metadata on names.
-        meta["format"] = _PMTILES_FORMATS[tile_type]
+        meta["format"] = _PMTILES_FORMATS[header["tile_type"].value]
         meta["minzoom"], meta["maxzoom"] = str(header["min_zoom"]), str(header["max_zoom"])
         meta["bounds"] = ",".join(str(v / 1e7) for v in (
             header["min_lon_e7"], header["min_lat_e7"], header["max_lon_e7"],
             header["max_lat_e7"]))
+        self._gzipped = header["tile_compression"].name == "GZIP"
         self.info = _info(path, meta)
+
+    def _servable_header(self) -> Any:
+        """The file's header, refused (BasemapFileError, saying why) unless the map can draw
+        its tiles: version 3, gzip directories, a tile type and compression browsers take."""
+        from pmtiles.tile import Compression, deserialize_header
+
+        path = self.path
+        try:
+            header = deserialize_header(self._read(0, 127))
+        except Exception as exc:  # noqa: BLE001 -- any decoding failure: not a PMTiles file
+            raise BasemapFileError(f"basemap file {path}: not a PMTiles file ({exc})") from exc
+        if header["version"] != 3 or header["internal_compression"] != Compression.GZIP:
+            raise BasemapFileError(
+                f"basemap file {path}: PMTiles version {header['version']} with "
+                f"{header['internal_compression'].name.lower()} directories; this reads "
+                "version 3 with gzip directories (what tippecanoe and pmtiles write)")
+        if header["tile_type"].value not in _PMTILES_FORMATS:
+            raise BasemapFileError(f"basemap file {path}: tiles of type "
+                                   f"{header['tile_type'].name} cannot be drawn")
+        if header["tile_compression"] not in (Compression.GZIP, Compression.NONE):
+            raise BasemapFileError(f"basemap file {path}: tiles compressed with "
+                                   f"{header['tile_compression'].name.lower()}; "
+                                   "browsers take gzip or none")
+        return header
 
     def _read(self, offset: int, length: int) -> bytes:
         with self._lock:

@@ -4,9 +4,9 @@ is opened (`Store.initialise`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -23,18 +23,23 @@ if TYPE_CHECKING:
 Migration = Callable[["Store", sa.Connection], None]
 
 
+def _add_missing_columns(store: Store, conn: sa.Connection, table: sa.Table,
+                         columns: Sequence[tuple[str, Any]]) -> None:
+    """ALTER TABLE `table` ADD COLUMN for each (name, SQLAlchemy type) it lacks."""
+    # Column names from an empty SELECT: the inspector would warn about PostGIS types.
+    present = set(conn.exec_driver_sql(
+        f"SELECT * FROM {store._quote(table.name)} WHERE 1 = 0").keys())
+    for name, column_type in columns:
+        if name not in present:
+            sql_type = column_type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(
+                f"ALTER TABLE {store._quote(table.name)} ADD COLUMN {name} {sql_type}")
+
+
 def _soft_delete_and_history(store: Store, conn: sa.Connection) -> None:
     for model in ENTITIES.values():
-        table = entity_table(model)
-        # Column names from an empty SELECT: the inspector would warn about PostGIS types.
-        present = set(conn.exec_driver_sql(
-            f"SELECT * FROM {store._quote(table.name)} WHERE 1 = 0").keys())
-        for name, column_type in (("deleted_at", Timestamp()), ("deleted_by", sa.Text())):
-            if name not in present:
-                sql_type = column_type.compile(dialect=conn.dialect)
-                conn.exec_driver_sql(
-                    f"ALTER TABLE {store._quote(table.name)} ADD COLUMN {name} {sql_type}"
-                )
+        _add_missing_columns(store, conn, entity_table(model),
+                             (("deleted_at", Timestamp()), ("deleted_by", sa.Text())))
     history = METADATA.tables["record_history"]
     history.create(conn, checkfirst=True)
     store.register_table(conn, history)
@@ -122,15 +127,13 @@ def _claims(store: Store, conn: sa.Connection) -> None:
 
 
 def _location_accuracy(store: Store, conn: sa.Connection) -> None:
-    """Hazards, accidents and finds keep their point's accuracy in metres (issue 21)."""
-    for kind in ("hazard", "accident", "find"):
-        table = entity_table(kind)
-        present = set(conn.exec_driver_sql(
-            f"SELECT * FROM {store._quote(table.name)} WHERE 1 = 0").keys())
-        if "location_accuracy_m" not in present:
-            sql_type = table.c.location_accuracy_m.type.compile(dialect=conn.dialect)
-            conn.exec_driver_sql(f"ALTER TABLE {store._quote(table.name)} "
-                                 f"ADD COLUMN location_accuracy_m {sql_type}")
+    """Located records keep their point's accuracy in metres (issue 21): the kinds whose
+    model has the field (hazards, accidents, finds)."""
+    for model in ENTITIES.values():
+        if "location_accuracy_m" in model.model_fields:
+            table = entity_table(model)
+            _add_missing_columns(store, conn, table, (
+                ("location_accuracy_m", table.c.location_accuracy_m.type),))
 
 
 MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,

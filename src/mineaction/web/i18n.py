@@ -30,6 +30,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from mineaction.auth.next_path import safe_next
+from mineaction.domain.registry import REGISTRY
 from mineaction.http.deps import ServicesDep
 from mineaction.reports.i18n import N_, translations
 from mineaction.services.user_language import UserLanguage
@@ -46,6 +47,7 @@ LANGUAGES = {"en": "English", "es": "Español", "az": "Azərbaycanca", "ru": "Р
              "uk": "Українська", "ar": "العربية"}
 RIGHT_TO_LEFT = frozenset({"ar"})
 COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def report_languages() -> list[tuple[str, str]]:
@@ -57,7 +59,6 @@ def report_languages() -> list[tuple[str, str]]:
 
     return [(code, LANGUAGES.get(code) or language_name(code))
             for code in available_languages()]
-COOKIE_MAX_AGE = 365 * 24 * 3600
 
 router = APIRouter(include_in_schema=False)
 _VALUE_WORDS = frozenset(VALUE_LABELS)
@@ -222,8 +223,6 @@ def date_precision_of(kind: str, record: dict[str, Any], field: str) -> str | No
     """The precision `record` gives its `field`: its `date_precision` for the kind's main
     date (accidents and finds say whether their date is known to the day, month or year),
     None for any other field."""
-    from mineaction.domain.registry import REGISTRY
-
     info = REGISTRY.get(kind)
     if info is None or field != info.primary_date:
         return None
