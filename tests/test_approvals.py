@@ -62,8 +62,9 @@ def test_the_queue_lists_submitted_records_of_every_kind_with_filters(records) -
     queue = approvals.queue(APPROVER)
     assert {q["id"] for q in queue} == set(ids.values())  # no draft
     school = next(q for q in queue if q["id"] == ids["school"])
-    assert (school["title"], school["kind"], school["version"]) == ("Near the school",
-                                                                     "hazard", 2)
+    # Its code first (domain/codes.py): the first hazard created, number 1.
+    assert (school["title"], school["kind"], school["version"]) == (
+        "HAZ-000001 · Near the school", "hazard", 2)
     assert school["submitted_by"] == "eve"
     assert {q["id"] for q in approvals.queue(APPROVER, kind="accident")} == {ids["accident"]}
     assert {q["id"] for q in approvals.queue(APPROVER, submitted_by="otto")} == \

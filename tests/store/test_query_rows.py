@@ -27,6 +27,9 @@ from mineaction.store import Near, Query, Store
 def _same(store: Store, record: Record) -> None:
     (row,), nxt = store.query_rows(Query(kind=record.kind, ids=(str(record.id),)))
     want = store.get(record.kind, record.id).model_dump(mode="json")
+    # Beside the record's fields, a row carries its code (domain/codes.py), which the
+    # store makes from the row: the same a single read gives.
+    assert row.pop("code", None) == store.record_code(record.kind, record.id)
     for key in ("contamination", "blockages"):  # sets: stored sorted, dumped in any order
         if key in want:
             want[key], row[key] = sorted(want[key]), sorted(row[key])

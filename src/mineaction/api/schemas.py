@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from mineaction.domain.codes import PREFIXES
 from mineaction.domain.geometry import GeometryKind, _to_shapely
 from mineaction.domain.models import ENTITIES, Record
 from mineaction.services.records import BOOKKEEPING
@@ -109,8 +110,24 @@ class Link(BaseModel):
 
 
 @cache
-def page_model(kind: str) -> type[BaseModel]:
+def output_model(kind: str) -> type[BaseModel]:
+    """A record as reads and writes answer it: the domain model's fields and, for the
+    kinds that have one, the record code the store makes (domain/codes.py), which inputs
+    leave out as they leave out the status and the version. Named as the domain model:
+    the OpenAPI document's schema for a hazard is "Hazard"."""
     model = ENTITIES[kind]
+    if kind not in PREFIXES:
+        return model
+    return create_model(model.__name__, __base__=model, __doc__=model.__doc__,
+                        code=(str | None, Field(None, description=(
+                            "The record's code in this store (HAZ-CO-05-000123): kind, "
+                            "country, first-level admin area, number. Made by the store; "
+                            "the number never changes nor passes to another record."))))
+
+
+@cache
+def page_model(kind: str) -> type[BaseModel]:
+    model = output_model(kind)
     return create_model(f"{model.__name__}Page", items=(list[model], ...),  # type: ignore[valid-type]
                         next_cursor=(str | None, None), links=(list[Link], []))
 

@@ -29,3 +29,25 @@ def country_outline(code: str) -> BaseGeometry:
             shapely.prepare(outline)
             return outline
     raise KeyError(f"no country with ISO code {code!r} in {COUNTRIES_FILE.name}")
+
+
+@cache
+def _alpha2_by_code() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for feature in json.loads(COUNTRIES_FILE.read_text(encoding="utf-8"))["features"]:
+        props = feature["properties"]
+        two = str(props.get("iso_a2") or "")
+        if len(two) == 2 and two.isalpha():
+            found[two] = two
+            found[str(props.get("iso_a3") or "").upper()] = two
+    return found
+
+
+def alpha2(code: str) -> str:
+    """The ISO 3166-1 alpha-2 code of a country given by its alpha-2 (CO) or alpha-3 (COL)
+    code; KeyError for a code no shipped country has."""
+    wanted = code.strip().upper()
+    try:
+        return _alpha2_by_code()[wanted]
+    except KeyError:
+        raise KeyError(f"no country with ISO code {code!r} in {COUNTRIES_FILE.name}") from None

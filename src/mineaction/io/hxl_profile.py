@@ -47,6 +47,7 @@ def _t(hashtag: str, meaning: str) -> Tag:
 # Fields that mean the same in every kind of record.
 FIELD_TAGS: dict[str, Tag] = {
     "id": _t("#meta+id", "mineaction's record id (UUID)"),
+    "code": _t("#meta+code", "the record's code in its store (HAZ-CO-05-000123)"),
     "dataset": _t("#meta+dataset", "dataset the record was imported with"),
     "external_id": _t("#meta+source_id", "the record's id in its source"),
     "status": _t("#status+workflow", "workflow status: draft, submitted, approved, rejected"),

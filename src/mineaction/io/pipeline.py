@@ -392,6 +392,10 @@ def import_file(
                     "kinds": {k: vars(v) for k, v in report.kinds.items()}}))
             store.refresh_spatial_metadata(conn, list(staged))
             report.committed = True
+        if mapping.country:
+            # The country of the store's record codes (domain/codes.py), for P-codes
+            # that do not name theirs, as a national register's do not.
+            store.set_country(mapping.country, only_if_unset=True)
     finally:
         spool.close()
         report.seconds = time.perf_counter() - started

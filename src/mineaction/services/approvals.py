@@ -56,14 +56,17 @@ class Outcome:
 
 
 def title(kind: str, row: dict[str, Any]) -> str:
-    """A record's title in the queue: its name or the like, else its kind's own kind and
-    date, else the start of its id."""
-    for name in TITLE_FIELDS:
-        if row.get(name):
-            return str(row[name])
-    info = REGISTRY[kind]
-    parts = [str(row[f]) for f in (info.kind_field, info.primary_date) if f and row.get(f)]
-    return " ".join(parts) or str(row.get("id", ""))[:8]
+    """A record's title in the queue: its code (domain/codes.py), then its name or the
+    like, else its kind's own kind and date; the start of its id when it has neither."""
+    code = row.get("code")
+    words = next((str(row[name]) for name in TITLE_FIELDS if row.get(name)), None)
+    if words is None:
+        info = REGISTRY[kind]
+        words = " ".join(str(row[f]) for f in (info.kind_field, info.primary_date)
+                         if f and row.get(f))
+    if code:
+        return f"{code} · {words}" if words else str(code)
+    return words or str(row.get("id", ""))[:8]
 
 
 class Approvals:

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mineaction.access.visibility import Access
+from mineaction.domain.codes import parse_code
 from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import REGISTRY
 from mineaction.services.links import text_search
@@ -63,7 +64,13 @@ def browse(store: Store, access: Access, b: Browse) -> tuple[list[dict[str, Any]
     if b.year is not None:
         cond.append(_in_year(kind, table, b.year))
     if b.q and b.q.strip():
-        cond.append(text_search(table, access, kind, b.q, SEARCHED))
+        code = parse_code(b.q)
+        if code is not None:
+            # A record code (HAZ-CO-05-000123) names one record by its kind and number,
+            # whatever its middle says (domain/codes.py): of another kind, none here.
+            cond.append(table.c.fid == code[1] if code[0] == kind else sa.false())
+        else:
+            cond.append(text_search(table, access, kind, b.q, SEARCHED))
     # Sorting by a field reveals its order: only fields the principal may read.
     order = table.c[b.sort] if access.readable(kind, b.sort) else table.c.fid
     order_by = [order.desc() if b.desc else order.asc(), table.c.fid]

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Place search (issue 21): one gazetteer over the store's admin areas and places, Natural
 Earth's populated places (shipped in mineaction/data/), and the records the asker may
-see, so that "the accidents near Granada" starts by typing "gran" on the map.
+see, by name or by record code (HAZ-CO-05-000123, domain/codes.py), so that "the
+accidents near Granada" starts by typing "gran" on the map.
 
 Matching ignores case and accents ("bogota" finds "Bogotá") and ranks exact names before
 prefixes, prefixes of a word before other substrings; then the store's own reference
@@ -211,9 +212,10 @@ class Gazetteer:
                     continue
                 lon, lat, bbox = _from_geometry(shape(r["geometry"]))
                 name = str(r.get("name") or r.get("place_name") or r.get("device_model")
-                           or r["id"])
+                           or r.get("code") or r["id"])
+                code = f"{r['code']} · " if r.get("code") and r["code"] != name else ""
                 out.append(Place(name=name, source="record",
-                                 detail=f"{REGISTRY[kind].collection.replace('-', ' ')} "
+                                 detail=f"{code}{REGISTRY[kind].collection.replace('-', ' ')} "
                                  f"({r.get('status')})",
                                  lon=lon, lat=lat, bbox=bbox, collection=collection,
                                  id=str(r["id"])))

@@ -73,6 +73,13 @@ class ListParams:
     mine: bool = False
 
 
+def without_read_only(body: dict[str, Any]) -> dict[str, Any]:
+    """A write's body without what the store makes and no writer sets: the record code
+    (domain/codes.py). A client that sends back what it read (GET, change, PUT) is not
+    refused for it; a code it changed is not taken either."""
+    return {k: v for k, v in body.items() if k != "code"}
+
+
 class Records:
     def __init__(self, store: Store, policy: Policy, public_decimals: int = 1) -> None:
         self.store = store
@@ -100,6 +107,9 @@ class Records:
         """The record as `p` may see it, JSON-ready: what a write's answer (create,
         update, workflow, 412) gives back, so the personal data in it is a logged read."""
         data = record.model_dump(mode="json")
+        code = self.store.record_code(record.kind, record.id)
+        if code is not None:
+            data["code"] = code
         self._log_personal(p, record.kind, [data])
         return self.access(p).present(record.kind, data)
 
@@ -197,6 +207,7 @@ class Records:
         if not may_create(p):
             raise Forbidden(f"role {p.role.value} cannot create records")
         model = ENTITIES[kind]
+        body = without_read_only(body)
         record = model.model_validate({**body, "status": "draft", "version": 1})
         if not may_edit(p, record.model_copy(update={"created_by": p.username}), self.policy):
             raise Forbidden("you may create records only for your own organisation")
@@ -232,7 +243,7 @@ class Records:
             raise self._stale(p, kind, record_id, expected_version)
         # An approver's reasoned override of the residual-risk block (issue 18): part of
         # the request, never of the record, so it leaves the body before validation.
-        body = dict(body)
+        body = without_read_only(body)
         override = body.pop(RELEASE_OVERRIDE, None)
         stored = current.model_dump(mode="json")
         keep = {k: stored[k] for k in ("id", *BOOKKEEPING)}

@@ -22,7 +22,9 @@ import sqlalchemy as sa
 
 if TYPE_CHECKING:
     pass
+from mineaction.domain.codes import PREFIXES, record_code
 from mineaction.domain.models import ENTITIES, Record
+from mineaction.geo.countries import alpha2
 from mineaction.store import codec, facts, prepared
 from mineaction.store import rows as rowplan
 from mineaction.store.errors import DuplicateKey, NotFound, SchemaTooNew, VersionConflict
@@ -134,6 +136,52 @@ class Store(Reading):
         updated = conn.execute(meta.update().where(meta.c.key == key).values(value=value))
         if updated.rowcount == 0:
             conn.execute(meta.insert().values(key=key, value=value))
+
+    # -- the country of record codes (domain/codes.py) ------------------------------------
+    @property
+    def code_country(self) -> str | None:
+        """ISO 3166-1 alpha-2 code of the store's country, for the record codes of P-codes
+        that do not name theirs: set by the first import whose mapping names a country, or
+        by `set_country`. Read once per process: it is set once, before records have
+        codes worth printing."""
+        if not hasattr(self, "_code_country"):
+            meta = METADATA.tables["mineaction_meta"]
+            with self.engine.connect() as conn:
+                value = conn.execute(sa.select(meta.c.value).where(
+                    meta.c.key == "country")).scalar_one_or_none()
+            try:
+                self._code_country: str | None = alpha2(value) if value else None
+            except KeyError:  # edited by hand into no country: codes go without one
+                self._code_country = None
+        return self._code_country
+
+    def record_code(self, kind: str, record_id: str | uuid.UUID) -> str | None:
+        """The code of one stored record (domain/codes.py), or None (no such record, or a
+        kind without codes): what a write's answer shows, as a read's rows do."""
+        if kind not in PREFIXES:
+            return None
+        table = entity_table(kind)
+        cols = [table.c.fid]
+        if "admin_area_pcode" in table.c:
+            cols.append(table.c.admin_area_pcode)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(*cols).where(table.c.id == str(record_id))).first()
+        if row is None:
+            return None
+        return record_code(kind, int(row[0]), row[1] if len(row) > 1 else None,
+                           self.code_country)
+
+    def set_country(self, code: str, *, only_if_unset: bool = False) -> None:
+        """Record the store's country (ISO alpha-2 or alpha-3; KeyError for a code no
+        country has)."""
+        two = alpha2(code)
+        meta = METADATA.tables["mineaction_meta"]
+        with self.transaction() as conn:
+            if only_if_unset and conn.execute(sa.select(meta.c.value).where(
+                    meta.c.key == "country")).scalar_one_or_none():
+                return
+            self._set_meta(conn, "country", two)
+        self._code_country = two
 
     def _create_schema(self, conn: sa.Connection) -> None:
         METADATA.create_all(conn)

@@ -271,7 +271,12 @@ class GeoPackageStore(Store):
             super().bulk_insert(conn, kind, names, rows, constants)
             return
         rtree = _rtree_name(table.name, geom.name)
-        start = conn.exec_driver_sql(f'SELECT coalesce(max(fid), 0) FROM "{table.name}"').scalar()
+        # After the highest fid ever given, not the highest left: a deleted record's
+        # number is never given again (it is its record code's, domain/codes.py), as
+        # AUTOINCREMENT does for the inserts that let SQLite number them.
+        start = conn.exec_driver_sql(
+            f'SELECT max(coalesce((SELECT max(fid) FROM "{table.name}"), 0), coalesce(('
+            f"SELECT seq FROM sqlite_sequence WHERE name = '{table.name}'), 0))").scalar()
         fids = range(int(start or 0) + 1, int(start or 0) + 1 + len(rows))
         conn.exec_driver_sql(f'DROP TRIGGER "{rtree}_insert"')
         super().bulk_insert(

@@ -41,6 +41,10 @@ class Reading:
     _held: HeldConnections
     _row_columns_cache: dict[tuple[str, rowplan.RowPlan], list[Any]]
 
+    @property
+    def code_country(self) -> str | None:  # Store reads it from its meta table
+        return None
+
     def query(self, q: Query) -> Page:
         model = ENTITIES[q.kind]
         table = entity_table(model)
@@ -119,7 +123,8 @@ class Reading:
         sources = None
         if plan.sources:
             sources = {r[1]: r[-1].split(",") for r in rows if r[-1]}
-        out = rowplan.to_dicts(plan, rows, sources, start=1)  # after the fid
+        out = rowplan.to_dicts(plan, rows, sources, start=1,  # after the fid
+                               country=self.code_country)
         if geom is not None and geom.name in omit and geom.name not in shown:
             for data in out:
                 data.pop(geom.name, None)

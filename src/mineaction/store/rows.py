@@ -18,6 +18,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
+from mineaction.domain.codes import PREFIXES, record_code
 from mineaction.domain.columns import ColumnSpec
 from mineaction.domain.models import ENTITIES
 from mineaction.store import codec
@@ -93,6 +94,7 @@ class RowPlan:
     listed: tuple[bool, ...]  # per field: a set or list (NULL shows as [], else null)
     geometry: str | None  # name of the geometry field, if selected
     sources: bool  # whether source_ids is selected
+    kind: str = ""  # the entity: its rows carry their code (domain/codes.py) if it has one
 
 
 @cache
@@ -105,13 +107,16 @@ def row_plan(kind: str, omit: frozenset[str], geometry: Convert) -> RowPlan:
         listed=tuple(s.kind in ("enum_set", "list") for s in specs),
         geometry=geom,
         sources="source_ids" not in omit,
+        kind=kind,
     )
 
 
 def to_dicts(plan: RowPlan, rows: Any, sources: dict[str, list[str]] | None, *,
-             start: int = 0) -> list[dict[str, Any]]:
-    """Raw rows (the plan's columns, in order, from column `start`) as JSON-ready dicts."""
-    out = _builder(plan, start)(rows)
+             start: int = 0, country: str | None = None) -> list[dict[str, Any]]:
+    """Raw rows (the plan's columns, in order, from column `start`) as JSON-ready dicts.
+    Rows read with their fid first (`start` 1) carry their record code too, with
+    `country` for P-codes that do not name theirs (domain/codes.py)."""
+    out = _builder(plan, start, country)(rows)
     if sources is not None:
         for data in out:
             data["source_ids"] = sources.get(data["id"], [])
@@ -119,7 +124,8 @@ def to_dicts(plan: RowPlan, rows: Any, sources: dict[str, list[str]] | None, *,
 
 
 @cache
-def _builder(plan: RowPlan, start: int) -> Callable[[Any], list[dict[str, Any]]]:
+def _builder(plan: RowPlan, start: int, country: str | None
+             ) -> Callable[[Any], list[dict[str, Any]]]:
     """A function written for the plan that turns a list of rows into dicts: one dict
     display per row, each cell read by its index and converted inline.
 
@@ -144,6 +150,11 @@ def _builder(plan: RowPlan, start: int) -> Callable[[Any], list[dict[str, Any]]]
             cells.append(f"{name!r}: [] if {cell} is None else {cell}")
         else:
             cells.append(f"{name!r}: {cell}")
+    if start >= 1 and plan.kind in PREFIXES:  # the fid is r[0]
+        pcode = (f"r[{start + plan.names.index('admin_area_pcode')}]"
+                 if "admin_area_pcode" in plan.names else "None")
+        env["code"], env["kind"], env["country"] = record_code, plan.kind, country
+        cells.append(f"'code': code(kind, r[0], {pcode}, country)")
     source = ("def build(rows):\n    return [{" + ", ".join(cells) + "} for r in rows]\n")
     exec(compile(source, f"<row builder {plan.names[:1]}>", "exec"), env)  # noqa: S102
     return env["build"]  # type: ignore[no-any-return]

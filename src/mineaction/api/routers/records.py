@@ -32,9 +32,16 @@ from mineaction.api.negotiation import (
     respond,
     wants_geojson,
 )
-from mineaction.api.schemas import Diff, Reason, Review, VersionInfo, input_model, page_model
+from mineaction.api.schemas import (
+    Diff,
+    Reason,
+    Review,
+    VersionInfo,
+    input_model,
+    output_model,
+    page_model,
+)
 from mineaction.domain.enums import WorkflowStatus
-from mineaction.domain.models import ENTITIES
 from mineaction.domain.registry import REGISTRY
 from mineaction.http.conditional import VARY, etag, not_modified, parse_if_match
 from mineaction.http.deps import PrincipalDep, ServicesDep
@@ -136,7 +143,7 @@ async def _read(quick: bool, fn: Callable[..., T], *args: Any) -> T:
 @cache  # routers hold no app state (services come from request.app), and building
 # one costs FastAPI ~0.3 s: apps built in the same process (tests) share them.
 def build_router(kind: str, max_page: int, default_page: int) -> CollectionRouter:
-    model = ENTITIES[kind]
+    model = output_model(kind)  # the domain model, and the code the store makes
     collection = COLLECTIONS[kind]
     tag = collection
     router = CollectionRouter(mounted_at=f"{API}/{collection}", prefix=f"/{collection}",
