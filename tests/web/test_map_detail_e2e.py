@@ -274,3 +274,29 @@ def test_a_users_mbtiles_replaces_the_shipped_basemap(colombia: Any, new_page: A
         assert "Test tiles © Somebody" in text and "Natural Earth" in text
     finally:
         colombia.app.state.web_user_basemap = shipped
+
+
+def test_search_by_record_code_flies_to_the_record(colombia: Any,
+                                                   device: tuple[str, Any]) -> None:
+    """A record code (issue 21, 5), as printed on a report or typed from a field form,
+    finds its record; the record's page is titled by it. The DANE import named the
+    store's country (Colombia) and the accident lies in Antioquia (05)."""
+    _, ctx = device
+    page = open_map(ctx, colombia.url)
+    box = page.get_by_role("combobox", name="Find a place")
+    box.fill("acc-co-05-000001")
+    option = page.get_by_role("option").first
+    option.wait_for()
+    assert "ACC-CO-05-000001" in option.inner_text()
+    box.press("Enter")
+    page.wait_for_function("window.__placeSearch && !window.__map.isMoving()", polling=100)
+    flown = page.evaluate("window.__placeSearch.flown")
+    assert flown["source"] == "record" and flown["collection"] == "accidents"
+    lon, lat = page.evaluate("[window.__map.getCenter().lng, window.__map.getCenter().lat]")
+    assert abs(lon - flown["lon"]) < 1e-4 and abs(lat - flown["lat"]) < 1e-4
+    page.goto(f"{colombia.url}/records/accidents/{flown['id']}")
+    assert "ACC-CO-05-000001" in page.get_by_role("heading", level=1).inner_text()
+    assert "ACC-CO-05-000001" in page.title()
+    page.goto(f"{colombia.url}/records/accidents?q=ACC-CO-05-000001")
+    assert page.get_by_role("link", name="ACC-CO-05-000001").count() == 1
+    assert page.js_errors == []
