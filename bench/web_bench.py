@@ -27,6 +27,8 @@ from when the page issued it, which adds the wait for one of the browser's 6 HTT
 connections to the host; a move asks for some 40 tiles at once). The tile target is
 checked against the wire figure; the queued one, the figure this bench reported first,
 is kept beside it in the json (it is part of the pan/zoom time, which has its own target).
+A third figure, the time each tile spends in the server (arrival to last byte written,
+timed by the bench's server process), shows how much of the wire time is the server's.
 Targets: issue 4, first render under 3 s; issue 21, pan and zoom under 150 ms (median of
 the moves) and tile p99 under 50 ms (on the wire).
 """
@@ -78,6 +80,43 @@ def build_store(path: Path, n: int) -> float:
     return time.perf_counter() - t
 
 
+SERVER_TIMES = "/__bench/tile-times"
+
+
+class TileTimer:
+    """ASGI wrapper (the bench's server only): the time each tile request spends in the
+    server, from its arrival to its last byte written, kept until GET SERVER_TIMES hands
+    them over (and forgets them). The third figure beside the browser's two: what the
+    server itself takes while the browser draws on the same two cores."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.times: list[float] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path.endswith(".mvt") or path == SERVER_TIMES):
+            await self.app(scope, receive, send)
+            return
+        if path == SERVER_TIMES:
+            import json
+
+            body = json.dumps([round(t, 1) for t in self.times]).encode()
+            self.times = []
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        start = time.perf_counter()
+
+        async def timed_send(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.times.append((time.perf_counter() - start) * 1000)
+
+        await self.app(scope, receive, timed_send)
+
+
 def _run_server(store: str, upload: str, port: int) -> None:
     import uvicorn
 
@@ -88,7 +127,16 @@ def _run_server(store: str, upload: str, port: int) -> None:
     settings = load_settings(store=store, upload_dir=Path(upload))
     app = create_app(settings)
     mount_web(app, settings)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(TileTimer(app), host="127.0.0.1", port=port, log_level="warning")
+
+
+def server_tile_times(url: str) -> list[float]:
+    """The server's time of each tile request since the last call (TileTimer)."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url + SERVER_TIMES) as r:
+        return json.load(r)  # type: ignore[no-any-return]
 
 
 def serve(store: Path, upload: Path) -> tuple[Any, str]:
@@ -182,12 +230,14 @@ def _tiles(requests: list[Timed]) -> dict[str, Any]:
 
 def measure(browser: Any, url: str) -> dict[str, Any]:
     requests: list[Timed] = []
+    server_tile_times(url)
     ctx, page = _open_map(browser, url, requests)
     state = page.evaluate("window.__mapState")
     first = list(requests)
     moves = _moves(page)
     every_tile = _tiles(requests)
     ctx.close()
+    every_tile["tile_server_ms_all"] = server_tile_times(url)
     basemap_moves, peer_tiles = _basemap_alone(browser, url)
     summary_ms = next((round(q) for path, q, _ in first if path.endswith("/summary")), None)
     tile_ms = [round(q) for path, q, _ in first if path.endswith(".mvt")]
@@ -206,6 +256,7 @@ def _basemap_alone(browser: Any, url: str) -> tuple[list[dict[str, Any]], dict[s
     same moves: what the renderer and the basemap cost with nothing of ours on the map.
     Its tile requests are timed as ours are."""
     requests: list[Timed] = []
+    server_tile_times(url)
     ctx, page = _open_map(browser, url, requests)
     page.evaluate("""() => { const map = window.__map;
         for (const layer of map.getStyle().layers) {
@@ -216,6 +267,7 @@ def _basemap_alone(browser: Any, url: str) -> tuple[list[dict[str, Any]], dict[s
     moves = _moves(page)
     tiles = _tiles(requests)
     ctx.close()
+    tiles["tile_server_ms_all"] = server_tile_times(url)
     return moves, tiles
 
 
@@ -307,6 +359,8 @@ def main() -> None:
                     for v in (r["basemap_only_tiles"] if peer else r)[key] if v >= 0)
         return ms[min(len(ms) - 1, int(0.99 * len(ms)))] if ms else None
 
+    server_p99 = p99("tile_server_ms_all")
+    peer_server_p99 = p99("tile_server_ms_all", peer=True)
     tile_p99 = p99("tile_request_ms_all")
     wire_p99 = p99("tile_wire_ms_all")
     peer_tile_p99 = p99("tile_request_ms_all", peer=True)
@@ -328,6 +382,8 @@ def main() -> None:
         "tile_wire_ms_p99_warm": wire_p99,
         "tile_request_ms_p99_warm_basemap_only_peer": peer_tile_p99,
         "tile_wire_ms_p99_warm_basemap_only_peer": peer_wire_p99,
+        "tile_server_ms_p99_warm": server_p99,
+        "tile_server_ms_p99_warm_basemap_only_peer": peer_server_p99,
         "target_tile_p99_ms": TARGET_TILE_P99_MS,
         "tile_target_checked_against": "tile_wire_ms_p99_warm",
         "meets_tile_target": wire_p99 is not None and wire_p99 < TARGET_TILE_P99_MS,
@@ -350,7 +406,8 @@ def main() -> None:
           f"{TARGET_TILE_P99_MS} ms, checked against this figure: "
           f"{'met' if summary['meets_tile_target'] else 'NOT met'}); p99 from when the page "
           f"issued the request (the browser's connection queue included): ours {tile_p99} ms, "
-          f"peer {peer_tile_p99} ms")
+          f"peer {peer_tile_p99} ms; p99 in the server (arrival to last byte written): ours "
+          f"{server_p99} ms, peer {peer_server_p99} ms")
     print(f"load average after: {load_after}")
     write_json(args.out, {"benchmark": "web_bench", "at": stamp(), "machine": machine(),
                           "load_average": load_after, "load_average_before": load_before,

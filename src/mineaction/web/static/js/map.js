@@ -110,7 +110,8 @@ const LAYER_IDS = {
   "admin-areas": ["admin-areas-line"],
 };
 
-// Cluster counts as HTML labels: the offline style has no fonts (glyphs) to draw text.
+// Cluster counts as HTML labels. (A symbol layer, now that the basemap has glyphs, cost
+// the browser more per move than these: issue 21.)
 const clusterLabels = new Map();
 function updateClusterLabels() {
   const shown = new Set();
@@ -119,16 +120,23 @@ function updateClusterLabels() {
       const id = f.properties.cid;
       if (shown.has(id)) continue;
       shown.add(id);
+      const [lng, lat] = f.geometry.coordinates;
       let marker = clusterLabels.get(id);
       if (!marker) {
         const label = el("div", { class: "cluster-label", "aria-hidden": "true" });
-        marker = new maplibregl.Marker({ element: label }).setLngLat(f.geometry.coordinates);
+        marker = new maplibregl.Marker({ element: label }).setLngLat([lng, lat]).addTo(map);
         clusterLabels.set(id, marker);
+      } else {
+        // Marker.addTo takes the element out of the page and puts it back: only new
+        // labels are added, and a kept one moves only if its cluster did (issue 21).
+        const at = marker.getLngLat();
+        if (at.lng !== lng || at.lat !== lat) marker.setLngLat([lng, lat]);
       }
-      // A cell keeps its id when filters change what it holds: the count is set each time.
+      // A cell keeps its id when filters change what it holds: the count is checked each time.
       const n = f.properties.point_count;
-      marker.getElement().textContent = n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n);
-      marker.setLngLat(f.geometry.coordinates).addTo(map);
+      const text = n >= 1000 ? `${Math.round(n / 100) / 10}k` : String(n);
+      const label = marker.getElement();
+      if (label.textContent !== text) label.textContent = text;
     }
   }
   for (const [id, marker] of clusterLabels) {
@@ -152,10 +160,18 @@ function fetchLayers() {
   }));
 }
 
+// The GeoJSON layers with nothing to draw (every one until its data comes). They are
+// hidden, not only empty: a shown layer's source is cut into tiles in the worker at each
+// zoom of a move, nothing or not, and each tile it hands back asks for a frame of its
+// own, which cost an empty hazards and land-release layer a quarter of each move's
+// time (issue 21). The user sees the same map.
+const emptyLayers = new Set(Object.keys(LAYER_IDS).filter((l) => !TILED.has(l)));
+
 function setVisibility(layers) {
   for (const [layer, ids] of Object.entries(LAYER_IDS)) {
+    const shown = layers.includes(layer) && !emptyLayers.has(layer);
     for (const id of ids) {
-      if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", layers.includes(layer) ? "visible" : "none");
+      if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", shown ? "visible" : "none");
     }
   }
 }
@@ -201,6 +217,7 @@ async function load(fetched = fetchLayers(), fitResults = false) {
       const gj = body.type === "FeatureCollection" ? body : pointsToGeoJSON(body);
       map.getSource(layer).setData(gj);
       count = gj.features.length;
+      if (count) emptyLayers.delete(layer); else emptyLayers.add(layer);
       if (layer !== "admin-areas") {
         if (body.lon) {
           for (let i = 0; i < body.lon.length; i += Math.max(1, Math.floor(body.lon.length / 2000))) bounds.extend([body.lon[i], body.lat[i]]);
