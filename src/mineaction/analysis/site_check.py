@@ -296,8 +296,12 @@ def measure(site: Any, *, buffer_m: float, nearby_m: float,
             report.released_share[method] = round(share, 4)
         claimed = cover if claimed is None else unary_union([claimed, cover])
 
-    report.accidents = _count("accident", accidents, site, nearby_m, "accident_date")
-    report.finds = _count("find", finds, site, nearby_m, "find_date")
+    # each kind's events within the radius found once, for its count and its ids (a
+    # public check passes a few hundred accidents, issue 20)
+    accidents_within = _within(accidents, site, nearby_m)
+    finds_within = _within(finds, site, nearby_m)
+    report.accidents = _count_of("accident", accidents_within, nearby_m, "accident_date")
+    report.finds = _count_of("find", finds_within, nearby_m, "find_date")
     dates = [d for d in (_iso(r.get("updated_at")) for rows in
                          (hazards, minefield_records, released, accidents, finds)
                          for r in rows) if d]
@@ -306,8 +310,8 @@ def measure(site: Any, *, buffer_m: float, nearby_m: float,
         "hazard": [n.id for n in report.hazards],
         "minefield_record": [n.id for n in report.minefield_records],
         "released_part": [n.id for n in report.released],
-        "accident": _ids_within(accidents, site, nearby_m),
-        "find": _ids_within(finds, site, nearby_m),
+        "accident": sorted(str(r["id"]) for _, r in accidents_within),
+        "find": sorted(str(r["id"]) for _, r in finds_within),
     }
     return report
 
@@ -338,13 +342,9 @@ def _within(rows: list[dict[str, Any]], site: Any, limit_m: float
     return out
 
 
-def _ids_within(rows: list[dict[str, Any]], site: Any, limit_m: float) -> list[str]:
-    return sorted(str(r["id"]) for _, r in _within(rows, site, limit_m))
-
-
-def _count(kind: str, rows: list[dict[str, Any]], site: Any, radius_m: float,
-           when: str) -> Count:
-    hits = _within(rows, site, radius_m)
+def _count_of(kind: str, hits: list[tuple[float, dict[str, Any]]], radius_m: float,
+              when: str) -> Count:
+    """The Count of the (distance, row) pairs `_within` found."""
     dates = [d for d in (_iso(r.get(when)) for _, r in hits) if d]
     return Count(kind=kind, radius_m=radius_m, count=len(hits),
                  nearest_m=round(min(d for d, _ in hits), 1) if hits else None,

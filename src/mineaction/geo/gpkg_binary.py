@@ -17,7 +17,7 @@ load when a geometry is first encoded or decoded, so opening a store to count it
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
@@ -151,6 +151,32 @@ def decode(blob: bytes | None) -> BaseGeometry | None:
 
     offset, _ = _header(blob)
     return shapely.from_wkb(bytes(blob[offset:]))
+
+
+def decode_many(blobs: Sequence[bytes | None]) -> list[BaseGeometry | None]:
+    """`decode` of each BLOB, in one call to shapely: a call a BLOB cost ~3 µs of
+    shapely's scalar wrapping, most of a public site check's read of a few hundred
+    accidents (issue 20). The same headers checked, the same geometries."""
+    import numpy as np
+    import shapely
+
+    point_blob = _point_blob()
+    if blobs and all(blob is not None and len(blob) == point_blob.itemsize
+                     for blob in blobs):
+        # points as encode_points writes them, read as one record array (`points_xy`);
+        # any other layout, or an empty point (flagged, or NaN), is left to from_wkb
+        records = np.frombuffer(b"".join(cast(list[bytes], blobs)), dtype=point_blob)
+        x, y = records["x"], records["y"]
+        if bool(((records["magic"] == _MAGIC) & (records["version"] == 0)
+                 & (records["flags"] == _FLAG_LITTLE_ENDIAN) & (records["byte_order"] == 1)
+                 & (records["wkb_type"] == 1)).all()) \
+                and not (np.isnan(x).any() or np.isnan(y).any()):
+            return list(shapely.points(x, y))
+    wkbs = np.empty(len(blobs), dtype=object)
+    for i, blob in enumerate(blobs):
+        if blob is not None:
+            wkbs[i] = bytes(blob[_header(blob)[0]:])
+    return list(shapely.from_wkb(wkbs))
 
 
 def envelope(blob: bytes) -> Envelope | None:

@@ -12,6 +12,7 @@ reading while an import runs, and a crash mid-import leaves the file as before t
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -429,8 +430,13 @@ class GeoPackageStore(Store):
 
     # No BEGIN for it (see _on_begin); the driver is in autocommit mode already.
     _single_read_options = {"single_statement": True}
+    # the ids as one JSON array, read back by json_each (SQLite's JSON1, built in)
+    _represented_sql = (
+        "SELECT record_id FROM canonical_members WHERE kind = ? AND representative = 0 "
+        "AND record_id IN (SELECT value FROM json_each(?))", json.dumps)
     _geojson = staticmethod(wkb_json.gpkg_geojson)
     _shape = staticmethod(gpkg_binary.decode)
+    _shapes = staticmethod(gpkg_binary.decode_many)
 
     def encode_points(self, lons: Any, lats: Any) -> list[Any]:
         import numpy as np

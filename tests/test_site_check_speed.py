@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The site check's faster reads (issue 20) answer as the slower ones did: geometries
+decoded all at once (geo/gpkg_binary.decode_many, the stores' `_shapes`) are those a
+BLOB at a time gives, the driver-cursor `represented_ids` finds what SQLAlchemy's IN
+list finds, on both stores, and the generalised places measured once each give the
+distances measuring every row gives."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, Polygon, box
+
+from mineaction.analysis import site_check as sc
+from mineaction.geo import gpkg_binary
+from mineaction.services.site_check import _gaps_of_places
+from mineaction.store import open_store
+from mineaction.store.query import Query
+from mineaction.store.schema import METADATA
+
+
+def _same(a: list[Any], b: list[Any]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        if x is None or y is None:
+            assert x is y
+        else:
+            assert x.geom_type == y.geom_type
+            assert shapely.to_wkb(x) == shapely.to_wkb(y)  # the same coordinates, bit for bit
+
+
+def test_decode_many_gives_what_decode_gives_for_any_mix() -> None:
+    geoms = [Point(-75.1, 6.2), box(-75, 6, -74.9, 6.1), None, Point(), Polygon(),
+             LineString([(0, 0), (1, 1)]), Point(1e-9, -89.999999)]
+    blobs = [None if g is None else gpkg_binary.encode(g) for g in geoms]
+    _same(gpkg_binary.decode_many(blobs), [gpkg_binary.decode(b) for b in blobs])
+    assert gpkg_binary.decode_many([]) == []
+
+
+def test_decode_many_reads_plain_points_at_once_and_leaves_the_rest_to_wkb() -> None:
+    rng = np.random.default_rng(20)
+    x, y = rng.uniform(-180, 180, 300), rng.uniform(-90, 90, 300)
+    blobs = gpkg_binary.encode_points(x, y)
+    _same(gpkg_binary.decode_many(blobs), [gpkg_binary.decode(b) for b in blobs])
+    # an empty point among them is POINT EMPTY, as decode makes it
+    with_empty = gpkg_binary.encode_points(np.array([1.0, np.nan]), np.array([2.0, np.nan]))
+    got = gpkg_binary.decode_many(with_empty)
+    assert got[1] is not None and got[1].is_empty and not got[0].is_empty
+    _same(got, [gpkg_binary.decode(b) for b in with_empty])
+    # a BLOB that is not a GeoPackage geometry is refused as decode refuses it
+    with pytest.raises(ValueError, match="does not start with 'GP'"):
+        gpkg_binary.decode_many([b"XX" + blobs[0][2:]])
+
+
+def test_prepared_reads_decode_the_stored_geometries(store_location: str) -> None:
+    from mineaction.domain.models import new_ids
+
+    store = open_store(store_location)
+    try:
+        rng = np.random.default_rng(3)
+        n = 40
+        x, y = rng.uniform(-75.2, -75.0, n), rng.uniform(6.0, 6.2, n)
+        with store.transaction() as conn:
+            store.bulk_insert(conn, "find", ["id", "external_id", "status", "find_date",
+                                             "device_category", "quantity", "geometry"],
+                              list(zip(new_ids(n), [f"f{i}" for i in range(n)],
+                                       ["approved"] * n, ["2020-01-01"] * n,
+                                       ["ap_mine"] * n, [1] * n, store.encode_points(x, y),
+                                       strict=True)),
+                              {"dataset": "d", "version": 1, "created_at": "2024-01-01T00:00:00Z",
+                               "updated_at": "2024-01-01T00:00:00Z"})
+        q = Query(kind="find", bbox=(-76, 5, -74, 7), limit=None)
+        fast = store.read_dicts(q, columns=("id", "geometry"))
+        slow = store.read_dicts(Query(kind="find", bbox=(-76, 5, -74, 7), limit=10_000),
+                                columns=("id", "geometry"))  # a limit: the general path
+        assert len(fast) == n
+        by_id = {str(r["id"]): r["geometry"] for r in slow}
+        _same([r["geometry"] for r in fast], [by_id[str(r["id"])] for r in fast])
+        assert sorted(round(g.x, 9) for g in by_id.values()) == sorted(round(v, 9) for v in x)
+    finally:
+        store.close()
+
+
+def test_represented_ids_on_the_driver_cursor_finds_what_the_in_list_finds(
+        store_location: str) -> None:
+    store = open_store(store_location)
+    try:
+        members = METADATA.tables["canonical_members"]
+        ids = [str(uuid.uuid4()) for _ in range(12)]
+        with store.transaction() as conn:
+            conn.execute(members.insert(), [
+                {"kind": "accident", "record_id": ids[0], "canonical_id": "a",
+                 "representative": True},
+                {"kind": "accident", "record_id": ids[1], "canonical_id": "a",
+                 "representative": False},
+                {"kind": "accident", "record_id": ids[2], "canonical_id": "a",
+                 "representative": False},
+                {"kind": "victim", "record_id": ids[3], "canonical_id": "v",
+                 "representative": False}])
+        asked = [*ids, "not-an-id", "'); DROP TABLE hazards; --"]
+        fast = store.represented_ids("accident", asked)
+        assert fast == {ids[1], ids[2]}
+        assert store.represented_ids("victim", asked) == {ids[3]}
+        assert store.represented_ids("accident", []) == set()
+        store._represented_sql = None  # the general path, for this store only
+        assert store.represented_ids("accident", asked) == fast
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("site", [Point(-75.0, 6.0), box(-75.01, 5.99, -74.99, 6.01),
+                                  LineString([(-75.02, 6.0), (-74.98, 6.01)])])
+def test_generalised_places_measured_once_each_give_every_rows_distance(site: Any) -> None:
+    rng = np.random.default_rng(7)
+    places = [Point(round(float(a), 1), round(float(b), 1))
+              for a, b in zip(rng.uniform(-75.3, -74.7, 200), rng.uniform(5.7, 6.3, 200),
+                              strict=True)]
+    assert _gaps_of_places(site, places) == sc.gaps_m(site, places)
+    distinct = [Point(-75.05, 6.05), Point(-74.9, 6.1)]
+    assert _gaps_of_places(site, distinct) == sc.gaps_m(site, distinct)
+    assert _gaps_of_places(site, []) == []
