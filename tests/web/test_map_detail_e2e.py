@@ -87,6 +87,19 @@ def jump(page: Any, lon: float, lat: float, zoom: float) -> None:
     })""", [lon, lat, zoom])
 
 
+def search_and_fly(page: Any, text: str) -> tuple[str, dict[str, Any]]:
+    """Type `text` in the map's search, take the first result with Enter, wait for the
+    map to get there: the first result's text, and what the map flew to."""
+    box = page.get_by_role("combobox", name="Find a place")
+    box.fill(text)
+    option = page.get_by_role("option").first
+    option.wait_for()
+    first = str(option.inner_text())
+    box.press("Enter")
+    page.wait_for_function("window.__placeSearch && !window.__map.isMoving()", polling=100)
+    return first, page.evaluate("window.__placeSearch.flown")
+
+
 def names(page: Any, layer: str) -> set[str]:
     return set(page.evaluate(
         f"window.__map.queryRenderedFeatures({{layers: ['{layer}']}}).map(f => f.properties.name)"))
@@ -155,14 +168,8 @@ def test_search_finds_granada_and_the_map_flies_there(colombia: Any,
                                                       device: tuple[str, Any]) -> None:
     _, ctx = device
     page = open_map(ctx, colombia.url)
-    box = page.get_by_role("combobox", name="Find a place")
-    box.fill("Granada")
-    option = page.get_by_role("option").first
-    option.wait_for()
-    assert "GRANADA" in option.inner_text()
-    box.press("Enter")
-    page.wait_for_function("window.__placeSearch && !window.__map.isMoving()", polling=100)
-    flown = page.evaluate("window.__placeSearch.flown")
+    first, flown = search_and_fly(page, "Granada")
+    assert "GRANADA" in first
     assert flown["name"] == "GRANADA" and flown["source"] == "admin_area"
     lon, lat = page.evaluate("[window.__map.getCenter().lng, window.__map.getCenter().lat]")
     x0, y0, x1, y1 = flown["bbox"]
@@ -283,14 +290,8 @@ def test_search_by_record_code_flies_to_the_record(colombia: Any,
     store's country (Colombia) and the accident lies in Antioquia (05)."""
     _, ctx = device
     page = open_map(ctx, colombia.url)
-    box = page.get_by_role("combobox", name="Find a place")
-    box.fill("acc-co-05-000001")
-    option = page.get_by_role("option").first
-    option.wait_for()
-    assert "ACC-CO-05-000001" in option.inner_text()
-    box.press("Enter")
-    page.wait_for_function("window.__placeSearch && !window.__map.isMoving()", polling=100)
-    flown = page.evaluate("window.__placeSearch.flown")
+    first, flown = search_and_fly(page, "acc-co-05-000001")
+    assert "ACC-CO-05-000001" in first
     assert flown["source"] == "record" and flown["collection"] == "accidents"
     lon, lat = page.evaluate("[window.__map.getCenter().lng, window.__map.getCenter().lat]")
     assert abs(lon - flown["lon"]) < 1e-4 and abs(lat - flown["lat"]) < 1e-4
