@@ -123,3 +123,28 @@ def test_generalised_places_measured_once_each_give_every_rows_distance(site: An
     distinct = [Point(-75.05, 6.05), Point(-74.9, 6.1)]
     assert _gaps_of_places(site, distinct) == sc.gaps_m(site, distinct)
     assert _gaps_of_places(site, []) == []
+
+
+@pytest.mark.parametrize("site", [Point(-75.0, 6.0), Point(179.99, -60.0),
+                                  box(-75.01, 5.99, -74.99, 6.01),
+                                  LineString([(-75.02, 6.0), (-74.98, 6.01), (-74.9, 6.1)]),
+                                  box(30.0, 60.0, 30.3, 60.1)])
+@pytest.mark.parametrize("reach", [0.0, 800.0, 9_900.0, 57_900.0])
+def test_within_reach_decides_as_the_exact_distance(site: Any, reach: float) -> None:
+    from mineaction.services.site_check import _within_reach
+
+    rng = np.random.default_rng(int(reach) + 1)
+    c = site.centroid
+    # many places about the edge of the reach, some on the site, some across the world
+    spread = (reach + 2_000) / 111_000 * 1.5
+    lon = c.x + rng.uniform(-spread, spread, 3000)
+    lat = np.clip(c.y + rng.uniform(-spread, spread, 3000) / 2, -90, 90)
+    places = [Point(((a + 180) % 360) - 180, b) for a, b in zip(lon, lat, strict=True)]
+    places += [Point(c.x, c.y), Point(c.x + 90, -c.y)]
+    exact = [d <= reach for d in sc.gaps_m(site, places)]
+    assert _within_reach(site, places, reach) == exact
+    assert any(exact) or reach == 0.0
+    assert not all(exact)
+    # lines and areas among them: measured exactly, all of them
+    mixed = [*places[:20], box(c.x, c.y, c.x + 0.01, c.y + 0.01)]
+    assert _within_reach(site, mixed, reach) == [d <= reach for d in sc.gaps_m(site, mixed)]
