@@ -225,6 +225,8 @@ def share_inside(site_m: Any, cover_m: Any) -> float:
 
 
 def _iso(value: Any) -> str | None:
+    if type(value) is str:  # as the stores give dates and times: the common case first
+        return value[:10] if value and value != "NaT" else None
     if value is None or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, datetime):
