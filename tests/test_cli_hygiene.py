@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -160,8 +162,10 @@ def test_list_prints_a_table_that_fits_80_columns(places_store: Path) -> None:
     lines = out.rstrip("\n").splitlines()
     assert len(lines) == 2 + 3, out  # header, rule, one line per record
     assert max(len(line) for line in lines) <= 80, out
-    assert lines[0].split() == ["id", "accident_date", "admin_area_pcode", "accident_kind",
-                                "place_name"]
+    # Records are told apart by their codes (domain/codes.py), not shortened ids.
+    assert lines[0].split() == ["code", "accident_date", "admin_area_pcode",
+                                "accident_kind", "place_name"]
+    assert all(re.match(r"ACC-(CO-)?05-\d{6} ", line) for line in lines[2:]), out
     assert "created_at" not in out and "2006-01-01" in out and "05313" in out
 
 
@@ -170,6 +174,7 @@ def test_list_columns_and_formats_give_all_fields(places_store: Path) -> None:
     assert code == 0
     header = out.splitlines()[0].split(",")
     assert {"id", "created_at", "geometry", "accident_date", "place_name"} <= set(header)
+    assert header[:2] == ["id", "code"]
     code, out, _ = cli(places_store, "list", "accidents", "--format", "json")
     assert code == 0 and '"created_at"' in out
     code, out, _ = cli(places_store, "list", "accidents", "--columns", "id,place_name",

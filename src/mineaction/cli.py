@@ -510,7 +510,7 @@ def list_records(
         if count:
             typer.echo(f"{s.count(q):,}")
             return
-        frame = s.read_frame(q)
+        frame = s.read_frame(q, codes=True)
     from mineaction.domain.models import ENTITIES
 
     frame = frame.drop(columns=[c for c in ENTITIES[q.kind].personal_fields()
@@ -529,7 +529,10 @@ def list_records(
         _emit(frame.to_dict("records"), list(frame.columns), format, fit=True)
         return
     # The default table: a few key fields that fit an 80-column terminal, ids shortened.
-    shown = [c for c in TABLE_COLUMNS.get(q.kind, ("id", "name")) if c in frame.columns]
+    # A record's code (HAZ-CO-05-000123) in place of its shortened id, where it has one.
+    shown = [("code" if c == "id" and "code" in frame.columns else c)
+             for c in TABLE_COLUMNS.get(q.kind, ("id", "name"))]
+    shown = [c for c in shown if c in frame.columns]
     rows = [{c: _short_id(r[c]) if c == "id" or c.endswith("_id") else r[c] for c in shown}
             for r in frame.to_dict("records")]
     _emit(rows, shown, format, fit=True)

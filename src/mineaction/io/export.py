@@ -32,7 +32,7 @@ def export_records(
     `actor`, like every other (issue 14)."""
     model = ENTITIES[query.kind]
     fmt = detect_format(str(out), format)
-    frame = store.read_frame(query)
+    frame = store.read_frame(query, codes=True)  # the codes people print and type
     personal = [c for c in model.personal_fields() if c in frame.columns]
     if not include_personal_data:
         frame = frame.drop(columns=personal)

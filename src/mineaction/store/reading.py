@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from mineaction.domain.codes import PREFIXES, record_code
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.store import codec, prepared
@@ -220,9 +221,10 @@ class Reading:
             self._row_columns_cache[key] = cols
         return cols
 
-    def read_frame(self, q: Query) -> pd.DataFrame:
+    def read_frame(self, q: Query, *, codes: bool = False) -> pd.DataFrame:
         """Rows as a table (geometry as shapely objects): for exports and analysis, where
-        building a pydantic record per row would cost more than the query."""
+        building a pydantic record per row would cost more than the query. `codes`: with
+        each record's code (domain/codes.py) after its id, for what people read."""
         import pandas as pd  # here, not at start: every command opens a store (issue 16, 12)
 
         model = ENTITIES[q.kind]
@@ -240,6 +242,13 @@ class Reading:
         frame = frame.astype(object).where(frame.notna(), None)
         sources = self._all_sources(q.kind) if len(frame) else {}
         frame["source_ids"] = [",".join(sources.get(i, ())) or None for i in frame["id"]]
+        if codes and q.kind in PREFIXES:
+            pcodes = (frame["admin_area_pcode"] if "admin_area_pcode" in frame.columns
+                      else [None] * len(frame))
+            country = self.code_country
+            frame.insert(frame.columns.get_loc("id") + 1, "code", [
+                record_code(q.kind, int(f), p, country)
+                for f, p in zip(frame["fid"], pcodes, strict=True)])
         return frame.drop(columns=["fid"])
 
     def read_dicts(self, q: Query, columns: Sequence[str] | None = None
