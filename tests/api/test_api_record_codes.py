@@ -5,6 +5,7 @@ the code, and cannot change it; the map's search finds a record by its code."""
 
 from __future__ import annotations
 
+import pytest
 from api_helpers import ORG, Api
 from shapely.geometry import box
 
@@ -67,3 +68,28 @@ def test_the_map_search_finds_a_record_by_its_code(api: Api) -> None:
     for typed in ("ACC-CO-05-000002", "HAZ-CO-05-000009"):
         found = editor.get("/api/v1/places/search", params={"q": typed}).json()["items"]
         assert found == [], typed
+
+
+@pytest.mark.parametrize("settings_overrides", [{"country": "COL"}])
+def test_the_settings_country_names_the_codes_when_no_import_did(api: Api) -> None:
+    editor = api.as_("editor")
+    rec = editor.post("/api/v1/hazards", json=_hazard("Loma")).json()
+    assert rec["code"] == "HAZ-CO-05-000001"
+
+
+def test_a_country_set_elsewhere_reaches_a_store_that_knew_none(api: Api, monkeypatch:
+                                                                  pytest.MonkeyPatch) -> None:
+    """A server's other worker (another Store over the same file or database) learns the
+    country an import set, without a restart."""
+    from mineaction.store import base, open_store
+
+    monkeypatch.setattr(base, "CODE_COUNTRY_RECHECK_S", 0.0)
+    editor = api.as_("editor")
+    rec = editor.post("/api/v1/hazards", json=_hazard("Loma")).json()
+    assert rec["code"] == "HAZ-05-000001"
+    other = open_store(api.services.store.location)
+    try:
+        other.set_country("CO")
+    finally:
+        other.close()
+    assert editor.get(f"/api/v1/hazards/{rec['id']}").json()["code"] == "HAZ-CO-05-000001"

@@ -126,6 +126,13 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
         store = open_store(settings.store, pool_size=settings.threads + 2)
     ensure_server_tables(store)
     attach(store)
+    if settings.country:
+        # The country the map opens on is the store's too, for its record codes
+        # (domain/codes.py), unless an import named one first.
+        try:
+            store.set_country(settings.country, only_if_unset=True)
+        except KeyError:
+            pass  # a code no shipped country has: the map's start says so (services/maps)
     hasher = PasswordHasher(time_cost=settings.argon2_time_cost,
                             memory_cost=settings.argon2_memory_kib)
     policy = Policy(organisation_scoping=settings.organisation_scoping,

@@ -75,6 +75,10 @@ class WriteEvent:
 
 WriteListener = Callable[[sa.Connection, WriteEvent], None]
 
+# How often a store whose country is unknown looks it up again (Store.code_country).
+CODE_COUNTRY_RECHECK_S = 10.0
+
+
 class Store(Reading):
     """One interface over both stores. Reads use short connections; writes go through
     `transaction()`, which is atomic: everything in it lands or nothing does."""
@@ -142,9 +146,15 @@ class Store(Reading):
     def code_country(self) -> str | None:
         """ISO 3166-1 alpha-2 code of the store's country, for the record codes of P-codes
         that do not name theirs: set by the first import whose mapping names a country, or
-        by `set_country`. Read once per process: it is set once, before records have
-        codes worth printing."""
-        if not hasattr(self, "_code_country"):
+        by `set_country`. Once known it is kept; while unknown it is looked up again
+        at most every CODE_COUNTRY_RECHECK_S, so a server's workers all see the country
+        an import in one of them has just set."""
+        known = getattr(self, "_code_country", None)
+        if known is not None:
+            return known
+        now = time.monotonic()
+        if now >= getattr(self, "_code_country_next_check", 0.0):
+            self._code_country_next_check = now + CODE_COUNTRY_RECHECK_S
             meta = METADATA.tables["mineaction_meta"]
             with self.engine.connect() as conn:
                 value = conn.execute(sa.select(meta.c.value).where(
@@ -153,7 +163,7 @@ class Store(Reading):
                 self._code_country: str | None = alpha2(value) if value else None
             except KeyError:  # edited by hand into no country: codes go without one
                 self._code_country = None
-        return self._code_country
+        return getattr(self, "_code_country", None)
 
     def record_code(self, kind: str, record_id: str | uuid.UUID) -> str | None:
         """The code of one stored record (domain/codes.py), or None (no such record, or a
