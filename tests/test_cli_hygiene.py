@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import re
-
 import hashlib
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any

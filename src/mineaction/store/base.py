@@ -149,7 +149,7 @@ class Store(Reading):
         by `set_country`. Once known it is kept; while unknown it is looked up again
         at most every CODE_COUNTRY_RECHECK_S, so a server's workers all see the country
         an import in one of them has just set."""
-        known = getattr(self, "_code_country", None)
+        known: str | None = getattr(self, "_code_country", None)
         if known is not None:
             return known
         now = time.monotonic()
@@ -163,7 +163,8 @@ class Store(Reading):
                 self._code_country: str | None = alpha2(value) if value else None
             except KeyError:  # edited by hand into no country: codes go without one
                 self._code_country = None
-        return getattr(self, "_code_country", None)
+        found: str | None = getattr(self, "_code_country", None)
+        return found
 
     def record_code(self, kind: str, record_id: str | uuid.UUID) -> str | None:
         """The code of one stored record (domain/codes.py), or None (no such record, or a
