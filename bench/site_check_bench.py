@@ -482,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the workdir's store when it holds the same country")
     parser.add_argument("--json")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a line for the results' notes (what code ran, what else did)")
     parser.add_argument("--child-batch", help=argparse.SUPPRESS)
     parser.add_argument("--child-store", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -500,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     from mineaction.store import open_store
 
     load_before = common.load_average()
-    notes: list[str] = []
+    notes: list[str] = list(args.note)
     if not have_wrk:
         notes.append("API skipped: wrk is not installed (apt-get install wrk)")
     print(f"generating {args.hazards:,} hazards ...", flush=True)

@@ -106,8 +106,11 @@ def test_represented_ids_on_the_driver_cursor_finds_what_the_in_list_finds(
         assert fast == {ids[1], ids[2]}
         assert store.represented_ids("victim", asked) == {ids[3]}
         assert store.represented_ids("accident", []) == set()
+        many = [*(str(uuid.uuid4()) for _ in range(1200)), ids[2]]  # more than one IN list
+        assert store.represented_ids("accident", many) == {ids[2]}
         store._represented_sql = None  # the general path, for this store only
         assert store.represented_ids("accident", asked) == fast
+        assert store.represented_ids("accident", many) == {ids[2]}
     finally:
         store.close()
 

@@ -587,12 +587,12 @@ class Store(Reading):
     def represented_ids(self, kind: str, ids: Sequence[str]) -> set[str]:
         """Those of `ids` that another record represents (record linkage: one accident or
         victim several sources report is counted by its representative only)."""
-        if self._represented_sql and len(ids) <= 500:
+        if self._represented_sql and ids:
             # On the driver's cursor, one statement for any number of ids: SQLAlchemy's
             # expanding IN was rendered afresh for each list, most of the query's cost in
             # a public site check, which asks of a few hundred accidents (issue 20).
-            sql, as_list = self._represented_sql
-            rows = self._fetch_pooled(sql, (kind, as_list(list(ids))))
+            sql, as_value = self._represented_sql
+            rows = self._fetch_pooled(sql, (kind, as_value(list(ids))))
             if rows is not None:  # None on a driver error: the general path raises it
                 return {str(r[0]) for r in rows}
         out: set[str] = set()
@@ -613,7 +613,7 @@ class Store(Reading):
         return [r for r in rows if str(r["id"]) not in represented]
 
     # represented_ids' SQL on the driver's cursor, with the parameters (kind, the ids
-    # as `as_list` turns them into one value), or None for the general path
+    # as `as_value` turns them into one value), or None for the general path
     _represented_sql: tuple[str, Callable[[list[str]], Any]] | None = None
 
     def _quote(self, name: str) -> str:
