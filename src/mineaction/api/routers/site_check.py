@@ -14,9 +14,13 @@ store, so it is limited per client (`CERTIFICATES_PER_WINDOW`)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -90,6 +94,35 @@ class SiteReportOut(BaseModel):
     caveat: str
 
 
+# Site checks a worker runs at once (issue 20). A check is CPU in Python, one core's
+# worth, with dozens of GIL hand-overs (each SQLite step, numpy and shapely call): 50
+# clients' checks on the thread pool at once cost a fifth more CPU each in switching
+# (issue 20's bench: GET point 6.0 ms a request, 4.7 three at a time; POST plot 8.9,
+# 6.3) and lengthened the tail. Three keep a core busy while one waits on the database
+# (one at a time was no cheaper). They still count in the thread pool's limit
+# (settings.threads), as before.
+CHECKS_AT_ONCE = 3
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary())
+
+
+def _checks_limiter() -> anyio.CapacityLimiter:
+    """This event loop's limiter of checks at once (a limiter belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(CHECKS_AT_ONCE)
+    return limiter
+
+
+async def _checked(svc: Any, p: Any, geometry: Any, buffer_m: float, nearby_m: float,
+                   lang: str) -> SiteReportOut:
+    """`_run` on the thread pool, at most CHECKS_AT_ONCE at a time."""
+    async with _checks_limiter():
+        return await anyio.to_thread.run_sync(_run, svc, p, geometry, buffer_m, nearby_m,
+                                              lang)
+
+
 def _run(svc: Any, p: Any, geometry: Any, buffer_m: float, nearby_m: float, lang: str
          ) -> SiteReportOut:
     report = svc.site_checks.check(p, geometry, buffer_m=buffer_m, nearby_m=nearby_m,
@@ -100,7 +133,7 @@ def _run(svc: Any, p: Any, geometry: Any, buffer_m: float, nearby_m: float, lang
 
 
 @router.get("", response_model=SiteReportOut, summary="What the records say about a point")
-def check_point(
+async def check_point(
     svc: ServicesDep, p: PrincipalDep,
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, decimal degrees")],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude, decimal degrees")],
@@ -114,8 +147,8 @@ def check_point(
     """Hazards on the point or within `buffer_m`, land released over it, accidents and
     finds within `nearby_m`, in plain words after IMAS (`findings`): what is recorded,
     never that a place is safe."""
-    return _run(svc, p, {"type": "Point", "coordinates": [lon, lat]}, buffer_m, nearby_m,
-                lang)
+    return await _checked(svc, p, {"type": "Point", "coordinates": [lon, lat]}, buffer_m,
+                          nearby_m, lang)
 
 
 # What the fast path (api/lean.py) reads itself; anything else goes to FastAPI.
@@ -142,7 +175,6 @@ async def check_point_plainly(request: Request) -> Response | None:
     without FastAPI's routing and parameter solving: a third of a point check's CPU over
     the API (issue 20's bench). The same service, the same response model, the same
     bytes; anything else is declined (None) and takes the route."""
-    import anyio.to_thread
     from fastapi.responses import JSONResponse
 
     from mineaction.api.lean import plain_query, who_is_asking, within
@@ -167,15 +199,16 @@ async def check_point_plainly(request: Request) -> Response | None:
         out: dict[str, Any] = SiteReportOut.model_validate(data).model_dump(mode="json")
         return out
 
-    return JSONResponse(await anyio.to_thread.run_sync(run))
+    async with _checks_limiter():
+        return JSONResponse(await anyio.to_thread.run_sync(run))
 
 
 @router.post("", response_model=SiteReportOut,
              summary="What the records say about a site (point, line or area)")
-def check_site(svc: ServicesDep, p: PrincipalDep, body: SiteIn) -> SiteReportOut:
+async def check_site(svc: ServicesDep, p: PrincipalDep, body: SiteIn) -> SiteReportOut:
     """As `GET /site-check`, for any site: for an area or a line, the share of it inside
     each hazard and in land released by each method."""
-    return _run(svc, p, body.geometry, body.buffer_m, body.nearby_m, body.lang)
+    return await _checked(svc, p, body.geometry, body.buffer_m, body.nearby_m, body.lang)
 
 
 # -- certificates -------------------------------------------------------------------------
