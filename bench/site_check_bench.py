@@ -17,7 +17,10 @@ accidents (20%) and finds (30%) within a few km of a hazard, and minefield recor
 (`transaction`, `bulk_insert`), as query_bench.py and api_bench.py load theirs.
 
 Targets (issue 20): API p99 < 100 ms at 50 clients (both stores); 100,000 sites checked
-in under 5 minutes. Clients are anonymous (the public's view); the batch reads as the
+in under 5 minutes. API clients are anonymous (the public's view) and, with `--as
+viewer`, a signed-in viewer sending an API token (an engineer's script): the public's
+check reads every accident its generalised places could bring within reach, about 10 km
+around the site, a viewer's only those within 2 km. The batch reads as the
 administrator, as `mineaction site-check --batch` does.
 """
 
@@ -284,9 +287,27 @@ def holds(location: str, n_hazards: int) -> bool:
 
 
 # -- load generation ------------------------------------------------------------------------
+def viewer_token(store: str) -> str:
+    """An API token of a viewer of `store` (made with the command line, as an engineer's
+    script would be given one); the viewer is added if the store has none yet."""
+    name = "bench-viewer"
+    cli = [sys.executable, "-m", "mineaction"]
+    env = {**os.environ, "MINEACTION_PASSWORD": "bench viewer password 20"}
+    listed = subprocess.run([*cli, "user", "list", "--store", store], capture_output=True,
+                            text=True, check=True, env=env).stdout
+    if name not in listed.split():
+        subprocess.run([*cli, "user", "add", name, "--role", "viewer", "--store", store],
+                       capture_output=True, text=True, check=True, env=env)
+    made = subprocess.run([*cli, "token", "create", name, "--name", "site_check_bench",
+                           "--days", "1", "--store", store],
+                          capture_output=True, text=True, check=True, env=env)
+    return made.stdout.strip().splitlines()[-1]
+
+
 def wrk(base: str, requests: list[tuple[str, str, str]], clients: int, seconds: float,
-        warmup: float, work: Path) -> dict[str, Any]:
-    """wrk with bench/site_check_wrk.lua over (method, path, body) requests in turn."""
+        warmup: float, work: Path, token: str | None = None) -> dict[str, Any]:
+    """wrk with bench/site_check_wrk.lua over (method, path, body) requests in turn; with
+    `token`, each request signed in with it (the script reads SITE_BENCH_TOKEN)."""
     paths = work / "wrk-requests.txt"
     paths.write_text("".join(f"{m}\t{p}\t{b}\n" for m, p, b in requests))
     script = Path(__file__).with_name("site_check_wrk.lua")
@@ -295,7 +316,8 @@ def wrk(base: str, requests: list[tuple[str, str, str]], clients: int, seconds: 
         out = subprocess.run(
             ["wrk", "-c", str(clients), "-t", "1", "-d", f"{max(1, round(duration))}s",
              "--timeout", "30s", "-s", str(script), base, "--", str(paths)],
-            capture_output=True, text=True, check=True, timeout=duration + 120)
+            capture_output=True, text=True, check=True, timeout=duration + 120,
+            env={**os.environ, "SITE_BENCH_TOKEN": token or ""})
         return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
     if warmup > 0:
@@ -482,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the workdir's store when it holds the same country")
     parser.add_argument("--json")
+    parser.add_argument("--as", dest="who", choices=["public", "viewer"], action="append",
+                        help="who the API clients are (repeat for both; default: public)")
     parser.add_argument("--note", action="append", default=[],
                         help="a line for the results' notes (what code ran, what else did)")
     parser.add_argument("--child-batch", help=argparse.SUPPRESS)
@@ -523,11 +547,16 @@ def main(argv: list[str] | None = None) -> int:
 
     def measure(name: str, location: str, serving: str) -> None:
         if "api" not in args.skip and have_wrk:
+            tokens = {who: (None if who == "public" else viewer_token(serving))
+                      for who in (args.who or ["public"])}
             with server(serving, workers=args.workers, args=["--backlog", "2048"]) as base:
-                for op, reqs in requests.items():
-                    r = wrk(base, reqs, args.clients, args.seconds, args.warmup, work)
-                    results["api"][f"{name} {op}"] = r
-                    print(f"{name} {op}: {r}", flush=True)
+                for who, token in tokens.items():
+                    for op, reqs in requests.items():
+                        r = wrk(base, reqs, args.clients, args.seconds, args.warmup, work,
+                                token)
+                        label = f"{name} {op}" + ("" if token is None else f" ({who})")
+                        results["api"][label] = r
+                        print(f"{label}: {r}", flush=True)
         if "batch" not in args.skip:
             pts = [(float(x), float(y)) for x, y in zip(b_lon, b_lat, strict=True)]
             r = batch(location, pts, args.processes)

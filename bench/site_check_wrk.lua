@@ -13,13 +13,17 @@ function setup(thread)
 end
 
 function init(args)
+   -- SITE_BENCH_TOKEN, when set, signs every request in (a viewer's API token)
+   local token = os.getenv("SITE_BENCH_TOKEN") or ""
    for line in io.lines(args[1]) do
       local method, path, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+      local headers = {}
+      if token ~= "" then headers["Authorization"] = "Bearer " .. token end
       if body == "" then
-         reqs[#reqs + 1] = wrk.format(method, path)
+         reqs[#reqs + 1] = wrk.format(method, path, headers)
       else
-         reqs[#reqs + 1] = wrk.format(method, path,
-                                      {["Content-Type"] = "application/json"}, body)
+         headers["Content-Type"] = "application/json"
+         reqs[#reqs + 1] = wrk.format(method, path, headers, body)
       end
    end
    i = (id or 0) * 7919 % #reqs
