@@ -21,6 +21,7 @@ from typing import Any
 import pyogrio
 import pytest
 from conftest import block_outside
+from map_steps import center, jump
 from shapely.geometry import Point
 
 from mineaction.domain.models import Accident
@@ -80,16 +81,12 @@ def open_map(ctx: Any, url: str) -> Any:
     return page
 
 
-def jump(page: Any, lon: float, lat: float, zoom: float) -> None:
-    page.evaluate("""([lon, lat, zoom]) => new Promise(resolve => {
-        window.__map.once('idle', resolve);
-        window.__map.jumpTo({center: [lon, lat], zoom});
-    })""", [lon, lat, zoom])
 
-
-def search_and_fly(page: Any, text: str) -> tuple[str, dict[str, Any]]:
-    """Type `text` in the map's search, take the first result with Enter, wait for the
-    map to get there: the first result's text, and what the map flew to."""
+def search_and_fly(ctx: Any, url: str, text: str) -> tuple[Any, str, dict[str, Any]]:
+    """On a fresh map page, type `text` in the map's search, take the first result with
+    Enter, wait for the map to get there: the page, the first result's text, and what the
+    map flew to."""
+    page = open_map(ctx, url)
     box = page.get_by_role("combobox", name="Find a place")
     box.fill(text)
     option = page.get_by_role("option").first
@@ -97,7 +94,7 @@ def search_and_fly(page: Any, text: str) -> tuple[str, dict[str, Any]]:
     first = str(option.inner_text())
     box.press("Enter")
     page.wait_for_function("window.__placeSearch && !window.__map.isMoving()", polling=100)
-    return first, page.evaluate("window.__placeSearch.flown")
+    return page, first, page.evaluate("window.__placeSearch.flown")
 
 
 def names(page: Any, layer: str) -> set[str]:
@@ -166,12 +163,10 @@ def test_basemap_detail_at_country_and_village_zoom(colombia: Any, device: tuple
 
 def test_search_finds_granada_and_the_map_flies_there(colombia: Any,
                                                       device: tuple[str, Any]) -> None:
-    _, ctx = device
-    page = open_map(ctx, colombia.url)
-    first, flown = search_and_fly(page, "Granada")
+    page, first, flown = search_and_fly(device[1], colombia.url, "Granada")
     assert "GRANADA" in first
     assert flown["name"] == "GRANADA" and flown["source"] == "admin_area"
-    lon, lat = page.evaluate("[window.__map.getCenter().lng, window.__map.getCenter().lat]")
+    lon, lat = center(page)
     x0, y0, x1, y1 = flown["bbox"]
     assert x0 <= lon <= x1 and y0 <= lat <= y1
     assert page.evaluate("window.__map.getZoom()") > 9
@@ -187,7 +182,7 @@ def test_a_filter_flies_to_what_it_found(colombia: Any, device: tuple[str, Any])
     page.wait_for_function("window.__map.getZoom() > 10 && !window.__map.isMoving()",
                            polling=100)
     # The public sees the accident at its generalised place (one decimal): there it flies.
-    lon, lat = page.evaluate("[window.__map.getCenter().lng, window.__map.getCenter().lat]")
+    lon, lat = center(page)
     assert abs(lon - -75.2) < 0.01 and abs(lat - 6.2) < 0.01
 
 
@@ -203,8 +198,13 @@ def test_gps_button_shows_the_accuracy(colombia: Any, device: tuple[str, Any]) -
         button.click()
     page.locator(".gps-status").filter(has_text="±25 m").wait_for()
     page.wait_for_function("window.__gps && !window.__map.isMoving()", polling=100)
+    # Drawn at the next frame after the move ends, not with it: wait for the frame (on a
+    # busy machine the tablet's ran late).
+    page.wait_for_function("['gps-dot', 'gps-accuracy'].every(layer => "
+                           "window.__map.queryRenderedFeatures({layers: [layer]}).length > 0)",
+                           polling=100, timeout=10_000)
     assert count(page, "gps-dot") == 1 and count(page, "gps-accuracy") == 1
-    lon, lat = page.evaluate("[window.__map.getCenter().lng, window.__map.getCenter().lat]")
+    lon, lat = center(page)
     assert abs(lon - GRANADA[0]) < 1e-3 and abs(lat - GRANADA[1]) < 1e-3
     assert page.js_errors == []
 
@@ -288,12 +288,10 @@ def test_search_by_record_code_flies_to_the_record(colombia: Any,
     """A record code (issue 21, 5), as printed on a report or typed from a field form,
     finds its record; the record's page is titled by it. The DANE import named the
     store's country (Colombia) and the accident lies in Antioquia (05)."""
-    _, ctx = device
-    page = open_map(ctx, colombia.url)
-    first, flown = search_and_fly(page, "acc-co-05-000001")
+    page, first, flown = search_and_fly(device[1], colombia.url, "acc-co-05-000001")
     assert "ACC-CO-05-000001" in first
     assert flown["source"] == "record" and flown["collection"] == "accidents"
-    lon, lat = page.evaluate("[window.__map.getCenter().lng, window.__map.getCenter().lat]")
+    lon, lat = center(page)
     assert abs(lon - flown["lon"]) < 1e-4 and abs(lat - flown["lat"]) < 1e-4
     page.goto(f"{colombia.url}/records/accidents/{flown['id']}")
     assert "ACC-CO-05-000001" in page.get_by_role("heading", level=1).inner_text()

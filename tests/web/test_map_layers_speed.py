@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from map_steps import jump, map_ready
 from shapely.geometry import Point, Polygon
 
 from mineaction.domain.models import Accident, Hazard
@@ -18,16 +19,6 @@ HAZARD_AT = (-68.5, 3.0)
 ACCIDENTS_AT = (-68.0, 2.5)
 
 
-def map_ready(page: Any) -> None:
-    page.wait_for_function("window.__mapState && window.__mapState.ready", timeout=20_000,
-                           polling=100)
-
-
-def jump(page: Any, lon: float, lat: float, zoom: float) -> None:
-    page.evaluate("""([lon, lat, zoom]) => new Promise(resolve => {
-        window.__map.once('idle', resolve);
-        window.__map.jumpTo({center: [lon, lat], zoom});
-    })""", [lon, lat, zoom])
 
 
 def visibility(page: Any, layer: str) -> str:

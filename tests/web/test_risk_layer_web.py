@@ -15,6 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 
+from map_steps import jump, map_ready
 from risk_fixture import NX, NY, SIDE, TOP_FEATURE, X0, Y0, cell_id, make_risk_gpkg  # noqa: E402
 
 from mineaction.services.risk_layer import CAVEAT, MAX_CELLS, meaning  # noqa: E402
@@ -48,16 +49,6 @@ def screenshot(page: Any, name: str, tmp: Path) -> None:
         shutil.copy(path, shots / name)
 
 
-def map_ready(page: Any) -> None:
-    page.wait_for_function("window.__mapState && window.__mapState.ready", timeout=20_000,
-                           polling=100)
-
-
-def jump(page: Any, lon: float, lat: float, zoom: float) -> None:
-    page.evaluate("""([lon, lat, zoom]) => new Promise(resolve => {
-        window.__map.once('idle', resolve);
-        window.__map.jumpTo({center: [lon, lat], zoom});
-    })""", [lon, lat, zoom])
 
 
 def test_toggle_the_layer_and_read_a_cells_reasons(new_page: Any, live: Any,

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from map_steps import jump, map_ready
 from shapely.geometry import Point
 
 from mineaction.domain.models import ENTITIES, Accident
@@ -18,18 +19,6 @@ from mineaction.store.schema import entity_table
 PLACE = (-70.03, 1.03)
 
 
-def map_ready(page: Any) -> dict[str, Any]:
-    page.wait_for_function("window.__mapState && window.__mapState.ready", timeout=20_000,
-                           polling=100)
-    return page.evaluate("window.__mapState")  # type: ignore[no-any-return]
-
-
-def jump(page: Any, lon: float, lat: float, zoom: float) -> None:
-    """Move the camera and wait until the tiles of the new view are drawn."""
-    page.evaluate("""([lon, lat, zoom]) => new Promise(resolve => {
-        window.__map.once('idle', resolve);
-        window.__map.jumpTo({center: [lon, lat], zoom});
-    })""", [lon, lat, zoom])
 
 
 def rendered(page: Any, layer: str) -> list[dict[str, Any]]:
