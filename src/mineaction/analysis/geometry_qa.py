@@ -82,7 +82,7 @@ CODES: dict[str, str] = {
     "far-from-admin-area": "point far from its admin area",
 }
 # What a duplicate record may differ in and still be the same record.
-NOT_COMPARED = frozenset({"id", "external_id", "status", "version", "created_at",
+NOT_COMPARED = frozenset({"id", "code", "external_id", "status", "version", "created_at",
                           "updated_at", "created_by", "updated_by", "source_ids"})
 BOOKKEEPING = frozenset({"version", "created_at", "updated_at", "created_by", "updated_by"})
 _WHERE = re.compile(r"\[(-?[\d.e+-]+) (-?[\d.e+-]+)")
