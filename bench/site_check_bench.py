@@ -576,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"GeoPackage: loaded {counts} in {t:.0f} s", flush=True)
             notes.append("GeoPackage: " + common.settle())
             measure("gpkg", str(gpkg), str(gpkg))
+        pg_version: str | None = None
         with common.PostGIS(None if pg_choice == "auto" else pg_choice,
                             Path(tempfile.mkdtemp(prefix="site-bench-pg-"))) as pg:
             if "postgis" in only and pg_choice != "none":
@@ -594,6 +595,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"PostGIS: loaded in {loaded:.0f} s, optimised by {t:.0f} s",
                           flush=True)
                     notes.append("PostGIS: " + common.settle(url))
+                    # asked now: a server this bench started is stopped when it ends
+                    pg_version = pg.server_version()
                     serving = pg.socket_url or url
                     measure("postgis", url, serving)
                     if "floor" not in args.skip:
@@ -613,8 +616,7 @@ def main(argv: list[str] | None = None) -> int:
             "commit": common.git_commit(), "hazards": args.hazards,
             "batch_sites": args.batch_sites, "api_sites": args.api_sites,
             "clients": args.clients, "workers": args.workers, "seconds": args.seconds,
-            "batch_processes": args.processes, "postgres": pg.server_version()
-            if pg.url and "postgis" in only and pg_choice != "none" else None,
+            "batch_processes": args.processes, "postgres": pg_version,
             **results, "verdicts": verdicts, "notes": notes,
             "load_average_before": load_before, "load_average_after": common.load_average()})
     return 0
