@@ -1,15 +1,19 @@
 """Country outlines (Natural Earth 1:50m, public domain) shipped with the package, used to
-flag imported coordinates that fall outside the country they should be in."""
+flag imported coordinates that fall outside the country they should be in; and the
+countries' ISO codes, which the store reads for its record codes.
+
+shapely is imported by the outline alone: the store imports this module for the codes,
+and every command opens a store (start-up, issue 16, 12)."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import shapely
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 COUNTRIES_FILE = Path(__file__).parents[1] / "data" / "countries_ne50m.geojson"
 # 1:50m outlines are generalised: coastal villages and river-bank sites can fall a few
@@ -21,6 +25,9 @@ SLACK_DEGREES = 0.05
 def country_outline(code: str) -> BaseGeometry:
     """The outline of a country by ISO 3166-1 alpha-3 (COL) or alpha-2 (CO) code, widened
     by SLACK_DEGREES and prepared for fast point-in-polygon tests."""
+    import shapely
+    from shapely.geometry import shape
+
     wanted = code.upper()
     for feature in json.loads(COUNTRIES_FILE.read_text(encoding="utf-8"))["features"]:
         props = feature["properties"]
