@@ -93,6 +93,9 @@ class Store(Reading):
         self._prepared = prepared.PreparedCache(engine.dialect)
         # For quick prepared reads (store/held.py).
         self._held = HeldConnections(engine, self._held_session)
+        # The country of record codes (`code_country`), and when to look for it again.
+        self._code_country: str | None = None
+        self._code_country_next_check = 0.0
 
     def notify(self, conn: sa.Connection, event: WriteEvent) -> None:
         for listener in self.write_listeners:
@@ -149,22 +152,18 @@ class Store(Reading):
         by `set_country`. Once known it is kept; while unknown it is looked up again
         at most every CODE_COUNTRY_RECHECK_S, so a server's workers all see the country
         an import in one of them has just set."""
-        known: str | None = getattr(self, "_code_country", None)
-        if known is not None:
-            return known
         now = time.monotonic()
-        if now >= getattr(self, "_code_country_next_check", 0.0):
+        if self._code_country is None and now >= self._code_country_next_check:
             self._code_country_next_check = now + CODE_COUNTRY_RECHECK_S
             meta = METADATA.tables["mineaction_meta"]
             with self.engine.connect() as conn:
                 value = conn.execute(sa.select(meta.c.value).where(
                     meta.c.key == "country")).scalar_one_or_none()
             try:
-                self._code_country: str | None = alpha2(value) if value else None
+                self._code_country = alpha2(value) if value else None
             except KeyError:  # edited by hand into no country: codes go without one
                 self._code_country = None
-        found: str | None = getattr(self, "_code_country", None)
-        return found
+        return self._code_country
 
     def record_code(self, kind: str, record_id: str | uuid.UUID) -> str | None:
         """The code of one stored record (domain/codes.py), or None (no such record, or a
