@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import shapely
+import sqlalchemy as sa
 from shapely.geometry import LineString, Point, Polygon, box
 
 from mineaction.analysis import site_check as sc
@@ -111,6 +112,56 @@ def test_represented_ids_on_the_driver_cursor_finds_what_the_in_list_finds(
         store._represented_sql = None  # the general path, for this store only
         assert store.represented_ids("accident", asked) == fast
         assert store.represented_ids("accident", many) == {ids[2]}
+    finally:
+        store.close()
+
+
+def test_one_connection_lends_one_connection_and_reads_what_the_pool_reads(
+        store_location: str) -> None:
+    """A site check's reads on one borrowed connection (Store.one_connection) give what
+    each read on its own pooled connection gives, see writes committed meanwhile, and
+    borrow from the pool once; a lost connection sends the reads to the pool."""
+    from mineaction.domain.models import new_ids
+
+    store = open_store(store_location)
+    try:
+        stamp = {"dataset": "d", "version": 1, "created_at": "2024-01-01T00:00:00Z",
+                 "updated_at": "2024-01-01T00:00:00Z"}
+
+        def add(n: int) -> None:
+            with store.transaction() as conn:
+                store.bulk_insert(conn, "find", ["id", "external_id", "status", "find_date",
+                                                 "device_category", "quantity", "geometry"],
+                                  [(i, f"f-{i}", "approved", "2020-01-01", "ap_mine", 1, g)
+                                   for i, g in zip(new_ids(n), store.encode_points(
+                                       np.full(n, -75.1), np.full(n, 6.1)), strict=True)],
+                                  stamp)
+
+        add(3)
+        q = Query(kind="find", bbox=(-76, 5, -74, 7), limit=None)
+        cols = ("id", "geometry", "find_date")
+        alone = store.read_dicts(q, columns=cols)
+        checkouts: list[int] = []
+        sa.event.listen(store.engine, "checkout", lambda *a: checkouts.append(1))
+        with store.one_connection():
+            inside = store.read_dicts(q, columns=cols)
+            with store.one_connection():  # nested: the same connection
+                again = store.read_dicts(q, columns=cols)
+            assert store.represented_ids("find", [str(r["id"]) for r in inside]) == set()
+            add(2)  # committed on another connection: the next read sees it
+            after = store.read_dicts(q, columns=cols)
+        assert len(checkouts) == 2  # one for the reads, one for the write
+        assert [(r["id"], r["find_date"]) for r in inside] == \
+            [(r["id"], r["find_date"]) for r in alone] == [(r["id"], r["find_date"]) for r in again]
+        _same([r["geometry"] for r in inside], [r["geometry"] for r in alone])
+        assert len(after) == 5
+        with store.one_connection():
+            from mineaction.store.reading import _ONE_CONNECTION
+
+            pinned = _ONE_CONNECTION.get()
+            assert pinned is not None and pinned[0] is store
+            pinned[2].invalidate()  # as a lost connection is
+            assert len(store.read_dicts(q, columns=cols)) == 5  # through the pool
     finally:
         store.close()
 

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The site check's distances measured together (analysis/site_check.gaps_m, its fast
-path, issue 20) are the one measure, geo.geodesic.gap_m, value for value: exactly for a
-point site, within 1e-8 m for a line or an area (points measured in the projection
-centred on each, computed from the geodesic rather than by pyproj)."""
+path, issue 20) are the one measure, geo.geodesic.gap_m, value for value: within 1e-8 m
+(the projection centred on a point computed from the geodesic rather than by pyproj),
+points exactly from a point site, and zero exactly where gap_m gives zero."""
 
 from __future__ import annotations
 
@@ -31,9 +31,22 @@ def _places(lon: float, lat: float) -> list[object]:
 
 
 @pytest.mark.parametrize("lon, lat", [(-75.0, 6.0), (-70.3, -3.9), (30.5, 60.2)])
-def test_a_point_site_gets_exactly_gap_m(lon: float, lat: float) -> None:
+def test_a_point_site_gets_gap_m_within_a_hundred_millionth_of_a_metre(
+        lon: float, lat: float) -> None:
     site = Point(lon, lat)
     places = _places(lon, lat)
+    fast = np.array(gaps_m(site, places))
+    slow = np.array([gap_m(site, g) for g in places])
+    assert np.abs(fast - slow).max() < 1e-8
+    assert (fast == 0).tolist() == (slow == 0).tolist()
+    assert (fast == 0).any()  # the box over the site
+    at_points = [i for i, g in enumerate(places) if g.geom_type == "Point"]
+    assert fast[at_points].tolist() == slow[at_points].tolist()
+
+
+def test_a_point_site_near_a_pole_is_measured_by_pyproj_as_gap_m() -> None:
+    site = Point(10.0, 89.9995)
+    places = [box(0, 89.99, 20, 89.995), LineString([(-20, 89.999), (40, 89.999)])]
     assert gaps_m(site, places) == [gap_m(site, g) for g in places]
 
 

@@ -24,6 +24,7 @@ recorded, when and by whom, never that a place is "safe".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -137,13 +138,14 @@ def gaps_m(site: Any, geoms: list[Any]) -> list[float]:
     on it (`distance_to_geometry_m`), and building a pyproj projection for each was most
     of a check's time:
 
-    - a point site: one projection centred on it for every line and area; one inverse
-      geodesic call for all points. Equal to `gap_m` value for value;
+    - a point site: every line and area in the projection centred on it, all at once;
+      one inverse geodesic call for all points;
     - a line or area site: the points (accidents, finds) measured in the projection
-      centred on each, all at once: that projection's coordinates of a place are the
-      geodesic distance s and azimuth a to it (x = s sin a, y = s cos a, as PROJ's
-      ellipsoidal aeqd computes them), from one inverse geodesic call for every point
-      and vertex; equal to `gap_m` within 1e-8 m. Lines and areas go through `gap_m`."""
+      centred on each, all at once. Lines and areas go through `gap_m`.
+
+    The projection's coordinates of a place are the geodesic distance s and azimuth a to
+    it (x = s sin a, y = s cos a, as PROJ's ellipsoidal aeqd computes them: `_aeqd_from`),
+    from one inverse geodesic call for every vertex: equal to `gap_m` within 1e-8 m."""
     import numpy as np
     import shapely
     from shapely.geometry import Point
@@ -164,18 +166,17 @@ def gaps_m(site: Any, geoms: list[Any]) -> list[float]:
                                          shapely.get_y(arr[points]))
             out[points] = d
         if not points.all():
-            # distance_to_geometry_m's projection and edge cutting, shared by all
-            from pyproj import Proj
-
-            proj = Proj(f"+proj=aeqd +lat_0={float(site.y)!r} +lon_0={float(site.x)!r} "
-                        "+datum=WGS84")
-
-            def forward(coords: Any) -> Any:
-                x, y = proj(coords[:, 0], coords[:, 1])
-                return np.column_stack([x, y])
-
-            projected = shapely.transform(
-                shapely.segmentize(arr[~points], geodesic._MAX_EDGE_DEG), forward)
+            # distance_to_geometry_m's projection and edge cutting, shared by all: its
+            # coordinates from one inverse geodesic call, as for the points of a line or
+            # area site below (building the pyproj projection was a tenth of a check's
+            # CPU, issue 20); PROJ's aeqd has other formulas at the poles only
+            cut = shapely.segmentize(arr[~points], geodesic._MAX_EDGE_DEG)
+            if abs(float(site.y)) < _POLAR_DEG:
+                projected = shapely.transform(cut, _aeqd_from(float(site.x),
+                                                               float(site.y)))
+            else:
+                projected = shapely.transform(cut, _aeqd_proj(float(site.x),
+                                                              float(site.y)))
             out[~points] = shapely.distance(origin, projected)
         return [float(d) for d in out]
     if points.any():
@@ -187,18 +188,52 @@ def gaps_m(site: Any, geoms: list[Any]) -> list[float]:
         for start in range(0, len(px), step):
             cx = np.repeat(px[start:start + step], per)
             cy = np.repeat(py[start:start + step], per)
-
-            def centred(coords: Any, cx: Any = cx, cy: Any = cy) -> Any:
-                azimuth, _, s = geodesic.WGS84.inv(cx, cy, coords[:, 0], coords[:, 1])
-                a = np.radians(azimuth)
-                return np.column_stack([s * np.sin(a), s * np.cos(a)])
-
             copies = np.full(len(cx) // per, cut, dtype=object)
-            found.append(shapely.distance(origin, shapely.transform(copies, centred)))
+            found.append(shapely.distance(origin,
+                                          shapely.transform(copies, _aeqd_from(cx, cy))))
         out[points] = np.concatenate(found)
     for i in np.flatnonzero(~points):
         out[i] = geodesic.gap_m(site, arr[i])
     return [float(d) for d in out]
+
+
+# Within this of a pole PROJ's ellipsoidal aeqd uses its polar formulas (its EPS10 from
+# 90 degrees, with margin), which `_aeqd_from` does not copy: a pyproj projection there.
+_POLAR_DEG = 89.999
+
+
+def _aeqd_from(cx: Any, cy: Any) -> Callable[[Any], Any]:
+    """The coordinates of lon/lat points in the azimuthal equidistant projection centred
+    on (cx, cy) (numbers, or arrays as long as the points): x = s sin a, y = s cos a for
+    the geodesic distance s and azimuth a to each, as PROJ's ellipsoidal aeqd computes
+    them away from the poles, from one inverse geodesic call for them all."""
+    import numpy as np
+
+    from mineaction.geo import geodesic
+
+    def centred(coords: Any) -> Any:
+        n = len(coords)
+        x0 = cx if np.ndim(cx) else np.full(n, cx)
+        y0 = cy if np.ndim(cy) else np.full(n, cy)
+        azimuth, _, s = geodesic.WGS84.inv(x0, y0, coords[:, 0], coords[:, 1])
+        a = np.radians(azimuth)
+        return np.column_stack([s * np.sin(a), s * np.cos(a)])
+
+    return centred
+
+
+def _aeqd_proj(cx: float, cy: float) -> Callable[[Any], Any]:
+    """`_aeqd_from` by a pyproj projection (distance_to_geometry_m's): near the poles."""
+    import numpy as np
+    from pyproj import Proj
+
+    proj = Proj(f"+proj=aeqd +lat_0={cy!r} +lon_0={cx!r} +datum=WGS84")
+
+    def forward(coords: Any) -> Any:
+        x, y = proj(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return forward
 
 
 def site_size(site_m: Any) -> float | None:

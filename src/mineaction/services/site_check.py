@@ -96,15 +96,18 @@ class SiteChecks:
         buffer_m = _distance("buffer_m", buffer_m)
         nearby_m = _distance("nearby_m", nearby_m)
         access = self.records.access(principal)
-        report = sc.measure(
-            site, buffer_m=buffer_m, nearby_m=nearby_m,
-            hazards=self._near(access, "hazard", site, buffer_m),
-            minefield_records=(self._near(access, "minefield_record", site, buffer_m)
-                               if access.may_list("minefield_record") else []),
-            released=self._released(access, site),
-            accidents=self.store.without_represented(
-                "accident", self._near(access, "accident", site, nearby_m)),
-            finds=self._near(access, "find", site, nearby_m))
+        # its six to eight reads on one connection (store/reading.py says why)
+        with self.store.one_connection():
+            hazards = self._near(access, "hazard", site, buffer_m)
+            minefield_records = (self._near(access, "minefield_record", site, buffer_m)
+                                 if access.may_list("minefield_record") else [])
+            released = self._released(access, site)
+            accidents = self.store.without_represented(
+                "accident", self._near(access, "accident", site, nearby_m))
+            finds = self._near(access, "find", site, nearby_m)
+        report = sc.measure(site, buffer_m=buffer_m, nearby_m=nearby_m, hazards=hazards,
+                            minefield_records=minefield_records, released=released,
+                            accidents=accidents, finds=finds)
         report.generalised = {kind: access.public_decimals for kind in ("accident", "find")
                               if access.may_list(kind) and access.generalised(kind)}
         if self.risk_at is not None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextvars
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 # lending them (PostGIS) may skip that round trip for it.
 SELF_HEALING_CHECKOUT: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "self_healing_checkout", default=False)
+# The connection `Reading.one_connection` lends the prepared reads of the calling context:
+# [store, DBAPI cursor, SQLAlchemy connection], emptied when the connection is lost.
+_ONE_CONNECTION: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "one_connection", default=None)
 
 
 class Reading:
@@ -160,10 +165,52 @@ class Reading:
                                        lost=self._held.discard)
         return self._fetch_pooled(prepared.sql, parameters)
 
+    @contextmanager
+    def one_connection(self) -> Iterator[None]:
+        """The prepared reads inside (`read_dicts` with columns, `represented_ids`) on one
+        pooled connection, borrowed once for them all, each read still a statement of its
+        own in autocommit mode (so each sees every write committed before it, as before).
+
+        A site check makes six to eight such reads: borrowing a connection for each,
+        switching it to autocommit and handing it back reset cost a sixth of the check's
+        CPU (issue 20). Inside another `one_connection` of this store it lends that one.
+        A read that finds the connection lost takes the general path, as `_fetch_pooled`
+        does, and so do the reads after it."""
+        pinned = _ONE_CONNECTION.get()
+        if pinned is not None and pinned[0] is self:
+            yield
+            return
+        healing = SELF_HEALING_CHECKOUT.set(True)  # its reads recover by themselves
+        try:
+            checked_out = self.engine.connect()
+        finally:
+            SELF_HEALING_CHECKOUT.reset(healing)
+        with checked_out.execution_options(**self._single_read_options) as conn:
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            cursor = dbapi.cursor()
+            token = _ONE_CONNECTION.set([self, cursor, conn])
+            try:
+                yield
+            finally:
+                _ONE_CONNECTION.reset(token)
+                if not conn.invalidated:  # a lost one's cursor is gone with it
+                    cursor.close()
+
     def _fetch_pooled(self, sql: str, parameters: Any) -> list[Any] | None:
-        """Prepared SQL on a pooled connection's driver cursor. The same connection
-        handling as the general path (pool, execution options), except the test before
-        lending: only the statement skips SQLAlchemy."""
+        """Prepared SQL on a pooled connection's driver cursor (that of `one_connection`
+        inside one). The same connection handling as the general path (pool, execution
+        options), except the test before lending: only the statement skips SQLAlchemy."""
+        pinned = _ONE_CONNECTION.get()
+        if pinned is not None and pinned[0] is self:
+            cursor, conn = pinned[1], pinned[2]
+
+            def lost(exc: BaseException) -> None:
+                pinned[0] = None  # the reads after this one take the pool's connections
+                conn.invalidate(exc)
+
+            rows: list[Any] | None = self._fetch_or_none(cursor, sql, parameters, lost=lost)
+            return rows
         healing = SELF_HEALING_CHECKOUT.set(True)
         try:
             checked_out = self.engine.connect()
