@@ -420,18 +420,10 @@ MSE_DERIVATION = (
 
 def _accident_of(victims: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     """Each victim's accident number as linkage.accidents.victim_accidents numbers them."""
-    from mineaction.linkage.accidents import ACCIDENT_KEY, victim_accidents
-    from mineaction.linkage.fields import clean_category, pad_pcode
+    from mineaction.linkage.accidents import accident_numbers, victim_accidents
 
     accidents = victim_accidents(victims)
-    key = pd.DataFrame(index=victims.index)
-    key["accident_kind"] = clean_category(victims["accident_kind"]).fillna("")
-    key["date_precision"] = clean_category(victims["date_precision"]).fillna("day")
-    key["admin_area_pcode"] = pad_pcode(victims["admin_area_pcode"])
-    key["accident_date"] = victims["accident_date"]
-    merged = key[ACCIDENT_KEY].merge(accidents[[*ACCIDENT_KEY, "accident"]], on=ACCIDENT_KEY,
-                                     how="left")
-    return pd.Series(merged["accident"].to_numpy(), index=victims.index), accidents
+    return accident_numbers(victims, accidents), accidents
 
 
 def press_counts(press: pd.DataFrame) -> pd.DataFrame:
@@ -500,42 +492,28 @@ ACCIDENT_MODEL = (
 
 def accident_model_row(victims: pd.DataFrame, counts: pd.DataFrame, true_total: int,
                        bootstrap: int, seed: int) -> dict[str, Any]:
-    from mineaction.analysis.mse_counts import accident_table, estimate_with_counts
-    from mineaction.linkage.accidents import ACCIDENT_KEY, link_accident_counts
+    """The application's estimate with a count source (analysis/by_source_counts.py) on
+    canonical victims of the centre and the NGO and the press's counted accidents."""
+    from mineaction.analysis.by_source_counts import estimate_from_frames
 
-    victims = victims.reset_index(drop=True)
-    accident, _ = _accident_of(victims)
-    linked = link_accident_counts(victims[[*ACCIDENT_KEY, "outcome"]], counts)
-    per: dict[str, int] = {}
-    alone: list[int] = []
-    for a, k, j in zip(linked["accident"], linked["killed"], linked["injured"], strict=True):
-        if a is None:
-            alone.append(int(k) + int(j))
-        else:
-            per[str(int(a))] = per.get(str(int(a)), 0) + int(k) + int(j)
     # How many of each source's records a canonical victim joins (more than one: twins the
-    # linkage joined, counted as persons again by accident_table).
+    # linkage joined, counted as persons again by the accident model).
     if "records" in victims.columns:
         per_source = {name: [sum(1 for src, _ in recs if src == name)
                              for recs in victims["records"]] for name in ("centre", "ngo")}
     else:
         per_source = {"centre": victims["in_centre"].astype(int).tolist(),
                       "ngo": victims["in_ngo"].astype(int).tolist()}
-    table = pd.DataFrame({**per_source,
-                          "accident": accident.fillna(-1).astype(int).astype(str).to_numpy()})
-    m, k, labels = accident_table(table, pd.Series(per, dtype=float),
-                                  list_sources=["centre", "ngo"], unlinked=alone)
-    r = estimate_with_counts(m, k, labels=labels, list_sources=["centre", "ngo"],
-                             bootstrap=bootstrap, seed=seed)
-    lo, hi = r.interval
-    return {"observed": r.observed_listed + int(r.patterns["001"]),
-            "estimate": round(r.estimate, 1), "interval": [round(lo, 1), round(hi, 1)],
-            "error_percent": round(100 * (r.estimate - true_total) / true_total, 2),
+    frame = victims.reset_index(drop=True).assign(**per_source)
+    r = estimate_from_frames(frame, counts, list_sources=["centre", "ngo"],
+                             count_source="press", bootstrap=bootstrap, seed=seed)
+    lo, hi = r["interval"]
+    return {"observed": r["observed"], "estimate": r["estimate"], "interval": [lo, hi],
+            "error_percent": round(100 * (r["estimate"] - true_total) / true_total, 2),
             "covers_true_total": bool(lo <= true_total <= hi),
             "model": "accident sizes latent; lists saturated; press independent",
-            "capture": {key: round(v, 4) for key, v in r.capture.items()},
-            "accidents_seen": r.accidents_seen,
-            "accidents_unseen": round(r.accidents_unseen, 1), "iterations": r.iterations}
+            "capture": r["capture"], "accidents_seen": r["accidents_seen"],
+            "accidents_unseen": r["accidents_unseen"], "iterations": r["iterations"]}
 
 
 def mse_row(membership: pd.DataFrame, true_total: int, bootstrap: int, seed: int

@@ -123,3 +123,49 @@ def test_entity_shows_its_records_and_each_field_with_its_source(store_path: Pat
     assert "police-2021" in lines[1] and "representative" not in lines[1]
     assert "as one record" in out
     assert re.search(r"outcome\s+\S+\s+from hospital-2021", out)
+
+
+def test_a_press_that_counts_casualties_is_imported_and_estimated_from(tmp_path: Path
+                                                                        ) -> None:
+    """A press monitor's table of accidents with "killed" and "injured" counts (thousands
+    separators and all) imported through a mapping: stored as counts on accidents, shown
+    apart by `stats sources`, and the estimate of the unrecorded comes from the accident
+    model with the centre and the NGO as lists."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "analysis"))
+    from test_by_source_counts import _load
+
+    path = tmp_path / "counts.gpkg"
+    with open_store(path) as store:
+        truth = _load(store, accidents=120, store_press=False)
+    rows = ["ref;fecha;municipio;muertos;heridos"]
+    for i, (when, pcode, killed, injured) in enumerate(truth["press"]):
+        # A municipality code without its leading zero, as spreadsheets write it.
+        rows.append(f"P{i};{when:%d/%m/%Y};{int(pcode)};{killed:,};{injured:,}")
+    (tmp_path / "press.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "press.yaml").write_text("""\
+name: press-monitor
+dataset: press
+country: COL
+targets:
+  - kind: accidents
+    external_id: ref
+    fields:
+      accident_date: {from: fecha, date_format: "%d/%m/%Y"}
+      admin_area_pcode: {from: municipio, pad: 5}
+      accident_kind: {constant: mine}
+      reported_killed: {from: muertos, number: {thousands: ","}}
+      reported_injured: {from: heridos, number: {thousands: ","}}
+""", encoding="utf-8")
+    code, out = cli(path, "import", str(tmp_path / "press.csv"), "--mapping",
+                    str(tmp_path / "press.yaml"))
+    assert code == 0, out
+    code, out = cli(path, "stats", "sources", "--all-statuses")
+    assert code == 0, out
+    killed, injured = truth["press_killed"], truth["press_injured"]
+    row = next(x for x in out.splitlines() if x.startswith("│ press"))
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[1:] == [str(truth["press_accidents"]), str(killed), str(injured)]
+    assert "estimated in all" in out and "counted by press" in out
+    low, high = (int(x.replace(",", "")) for x in
+                 re.search(r"interval ([\d,]+) to ([\d,]+)", out).groups())  # type: ignore
+    assert low <= truth["total"] <= high

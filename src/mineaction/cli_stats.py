@@ -146,6 +146,11 @@ def stats_sources(
                 for r in view["intersections"]]
     emit(patterns, ["recorded by", "victims"], format)
     typer.echo(_("distinct: {n}").format(n=num(view["distinct"])))
+    counted = [{"counted by": r["source"], "accidents": r["accidents"],
+                "killed": r["killed"], "injured": r["injured"]}
+               for r in view.get("counted") or []]
+    if counted:  # sources that count casualties per accident and list nobody
+        emit(counted, ["counted by", "accidents", "killed", "injured"], format)
     est = view.get("estimate") or {}
     if est.get("available"):
         low, high = est["interval"]
@@ -153,11 +158,21 @@ def stats_sources(
                      "{low} to {high}); recorded by no source: about {unobserved}").format(
             estimate=f"{est['estimate']:,.0f}", confidence=f"{est['confidence']:.0%}",
             low=f"{low:,.0f}", high=f"{high:,.0f}", unobserved=f"{est['unobserved']:,.0f}"))
-        # the model's terms, method, assumptions and reason are the analysis's (English)
-        typer.echo(_("model: {terms} (chosen by {criterion}; {method})").format(
-            terms=", ".join(est["model_terms"]) or _("independent sources"),
-            criterion=est["criterion"].upper(), method=est["interval_method"]))
+        # the model's terms, method, assumptions and notes are the analysis's (English)
+        if est.get("method") == "accident_counts":
+            typer.echo(_("model: accidents of unknown size, listed by {lists} and counted "
+                         "by {counter} ({linked} of its {accidents} accidents linked to "
+                         "listed ones; {method})").format(
+                lists=", ".join(est["list_sources"]), counter=est["count_source"],
+                linked=num(est["counted_accidents_linked"]),
+                accidents=num(est["counted_accidents"]), method=est["interval_method"]))
+        else:
+            typer.echo(_("model: {terms} (chosen by {criterion}; {method})").format(
+                terms=", ".join(est["model_terms"]) or _("independent sources"),
+                criterion=est["criterion"].upper(), method=est["interval_method"]))
         typer.echo(_("assumptions: {assumptions}").format(assumptions=est["assumptions"]))
+        for note in est.get("notes") or []:
+            typer.echo(note)
     elif est:
         typer.echo(_("no estimate of the unrecorded: {reason}").format(reason=est.get("reason")))
     if chart is not None:

@@ -91,3 +91,30 @@ def test_dashboard_has_the_sources_panel(api, truth) -> None:  # type: ignore[no
     public = api.public.get("/dashboard").text.split('id="sources"')[1].split("</section>")[0]
     assert "are hidden" in public and "sources-chart" not in public
     assert "Estimated victims" not in public
+
+
+_counts_spec = importlib.util.spec_from_file_location(
+    "mineaction_tests_source_counts",
+    Path(__file__).parents[1] / "analysis" / "test_by_source_counts.py")
+assert _counts_spec and _counts_spec.loader
+counts_fixture = importlib.util.module_from_spec(_counts_spec)
+_counts_spec.loader.exec_module(counts_fixture)
+
+
+def test_a_source_that_only_counts_in_the_api_and_the_dashboard(api, store) -> None:  # type: ignore[no-untyped-def]
+    """A press that counts casualties per accident (issue 17): shown apart, and the
+    estimate is the accident model's, covering the true total, on both stores."""
+    truth = counts_fixture._load(store, accidents=150)
+    body = api.as_("viewer").get("/api/v1/stats/sources").json()
+    assert body["sources"] == ["centre", "ngo"]
+    assert body["counted"] == [{
+        "source": "press", "accidents": truth["press_accidents"],
+        "killed": truth["press_killed"], "injured": truth["press_injured"],
+        "casualties": truth["press_killed"] + truth["press_injured"]}]
+    e = body["estimate"]
+    assert e["available"] and e["method"] == "accident_counts"
+    assert e["interval"][0] <= truth["total"] <= e["interval"][1]
+    panel = api.browser("viewer").get("/dashboard").text.split('id="sources"')[1]
+    panel = panel.split("</section>")[0]
+    assert 'id="sources-counted"' in panel and "press" in panel
+    assert "of whom at least" in panel and "counted by press" in panel

@@ -82,3 +82,29 @@ def test_no_estimate_without_three_sources(linked: tuple[Store, dict]) -> None:
     two = _section(render_html(linked[0], "annual", year=LATER, lang="en"))
     assert "<tr><td>police</td>" in two and "<tr><td>press</td>" not in two
     assert "it needs three or more sources" in two and "and 2 did" in two
+
+
+def test_a_source_that_only_counts_in_the_annual_report(tmp_path: Path) -> None:
+    """A press counting casualties per accident (issue 17): its accidents and counts of
+    the year in a table of their own, and the estimate from the accident model."""
+    spec = importlib.util.spec_from_file_location(
+        "mineaction_tests_source_counts",
+        Path(__file__).parents[1] / "analysis" / "test_by_source_counts.py")
+    assert spec and spec.loader
+    counts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(counts)
+    with open_store(tmp_path / "counts.gpkg") as store:
+        truth = counts._load(store, accidents=450)
+        section = _section(render_html(store, "annual", year=2005, lang="en"))
+    in_2005 = [p for p in truth["press"] if p[0].year == 2005]
+    killed, injured = sum(p[2] for p in in_2005), sum(p[3] for p in in_2005)
+    assert (f'<tr><td>press</td><td class="n">{len(in_2005)}</td><td class="n">{killed}'
+            f'</td><td class="n">{injured}</td></tr>') in section
+    found = re.search(r"counted per accident by press, a model of accidents of unknown "
+                      r"size puts the casualties of 2005, those that no source recorded "
+                      r"included, at ([\d,]+), with a 95% interval of ([\d,]+) to ([\d,]+)",
+                      section)
+    assert found, section
+    estimate, low, high = (int(g.replace(",", "")) for g in found.groups())
+    assert low <= estimate <= high
+    assert "log-linear" not in section  # not the overlaps' models

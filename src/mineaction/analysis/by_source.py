@@ -174,16 +174,40 @@ def by_source(store: Store, kind: str = "victim",
     multiple-systems estimate (or why there is none). `sources` chooses the datasets
     compared (default: every dataset with records of `kind`); one with no records within
     the filters counts zero. ValueError names a source the store does not hold.
-    `with_estimate` False leaves the estimate out (it costs a bootstrap)."""
+    `with_estimate` False leaves the estimate out (it costs a bootstrap).
+
+    For victims, sources that count casualties per accident without listing them
+    (analysis/by_source_counts.py) are shown apart under `counted`, and with one of them
+    the estimate is the accident model's."""
+    # by_source_counts reads this module's queries: imported here, not at the top.
+    from mineaction.analysis import by_source_counts as bsc
+
+    counters: list[str] = []
+    if kind == "victim":
+        counting = bsc.count_datasets(store, statuses)
+        counters = counting if sources is None else [s for s in dict.fromkeys(sources)
+                                                      if s in counting]
+        if sources is not None:
+            sources = [s for s in sources if s not in counters]
     chosen = choose(store, kind, statuses, sources)
     result = compare(store, kind, statuses, chosen, **filters)
-    return {"kind": kind, "statuses": list(statuses) if statuses else None,
-            "filters": {k: (v.isoformat() if isinstance(v, date) else v)
-                        for k, v in filters.items() if v is not None},
-            **view(result),
-            "estimate": estimate(result, confidence=confidence, criterion=criterion,
-                                 bootstrap=bootstrap, seed=seed)
-            if with_estimate else None}
+    out = {"kind": kind, "statuses": list(statuses) if statuses else None,
+           "filters": {k: (v.isoformat() if isinstance(v, date) else v)
+                       for k, v in filters.items() if v is not None},
+           **view(result)}
+    counted = bsc.counted_view(store, counters, statuses, **filters)
+    if counted:
+        out["counted"] = counted
+    if not with_estimate:
+        out["estimate"] = None
+    elif counted:
+        out["estimate"] = bsc.estimate(store, chosen, counted, statuses,
+                                       confidence=confidence, bootstrap=bootstrap,
+                                       seed=seed, **filters)
+    else:
+        out["estimate"] = estimate(result, confidence=confidence, criterion=criterion,
+                                   bootstrap=bootstrap, seed=seed)
+    return out
 
 
 def compare(store: Store, kind: str, statuses: Sequence[str] | None, sources: Sequence[str],
@@ -251,7 +275,7 @@ def _estimate(sources: tuple[str, ...], counts: tuple[tuple[tuple[int, ...], int
                                           seed=seed)
     except mse.MSEError as exc:
         return {"available": False, "reason": str(exc)}
-    return {"available": True, "estimate": round(r.estimate, 1),
+    return {"available": True, "method": "log_linear", "estimate": round(r.estimate, 1),
             "interval": [round(r.interval[0], 1), round(r.interval[1], 1)],
             "confidence": r.confidence, "observed": r.observed,
             "unobserved": round(r.unobserved, 1), "model_terms": list(r.model_terms),
@@ -332,7 +356,10 @@ def public_view(data: dict[str, Any], threshold: int) -> dict[str, Any]:
     out["per_source"] = per_source
     out["distinct"] = None if hidden[-1] else int(values[-1])
     out["published"] = published
-    out["suppressed"] = bool(hidden.any())
+    counted_hidden = False
+    if "counted" in data:
+        out["counted"], counted_hidden = _public_counted(data["counted"], threshold)
+    out["suppressed"] = bool(hidden.any()) or counted_hidden
     out["suppressed_below"] = threshold
     if not published:
         out["reason"] = REFUSED
@@ -342,6 +369,23 @@ def public_view(data: dict[str, Any], threshold: int) -> dict[str, Any]:
     else:
         out["estimate"] = data.get("estimate")
     return out
+
+
+def _public_counted(counted: list[dict[str, Any]], threshold: int
+                    ) -> tuple[list[dict[str, Any]], bool]:
+    """A count source's figures for the public: its casualties, killed and injured are
+    persons, so a small one (1 to threshold-1) is hidden, and with it the other of killed
+    and injured (casualties = killed + injured would give it back). Whether any was."""
+    out, any_hidden = [], False
+    for row in counted:
+        shown = dict(row)
+        small = [k for k in ("casualties", "killed", "injured") if 0 < row[k] < threshold]
+        if small:
+            any_hidden = True
+            for k in {"killed", "injured", *small}:
+                shown[k] = None
+        out.append(shown)
+    return out, any_hidden
 
 
 def _hidden(functionals: np.ndarray, values: np.ndarray, cells: int, threshold: int

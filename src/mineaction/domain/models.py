@@ -293,6 +293,12 @@ class Accident(Record):
     device_model: str | None = None
     hazard_id: uuid.UUID | None = None
     narrative: str | None = None
+    # The casualties a source gives for the accident when it lists no victims (a press
+    # monitor's "2 killed, 1 injured", issue 17): kept as counts, never turned into
+    # victims, so a person is not invented twice; the by-source view and the estimate of
+    # the unrecorded read them (analysis/by_source_counts.py).
+    reported_killed: int | None = Field(default=None, ge=0)
+    reported_injured: int | None = Field(default=None, ge=0)
 
 
 class Victim(Record):

@@ -47,6 +47,8 @@ _ORG = Link("organisation_id", "organisation")
 # Events are located and dated: their external ids are often made of a register's raw
 # columns, coordinates included (issue 15, 5), so the public never sees them.
 _EVENT_HIDDEN = frozenset({"external_id", "original_coordinates", "narrative", "place_name"})
+# The public sees casualties only as suppressed aggregates, never an accident's own count.
+_ACCIDENT_HIDDEN = _EVENT_HIDDEN | {"reported_killed", "reported_injured"}
 
 REGISTRY: dict[str, EntityInfo] = {e.kind: e for e in (
     EntityInfo("victim", "victims", kind_field="outcome",
@@ -54,7 +56,7 @@ REGISTRY: dict[str, EntityInfo] = {e.kind: e for e in (
                public_hidden=frozenset({"external_id"}), public_aggregate_only=True),
     EntityInfo("accident", "accidents", kind_field="accident_kind",
                primary_date="accident_date", links=(Link("hazard_id", "hazard"),),
-               public_hidden=_EVENT_HIDDEN, public_generalised=True),
+               public_hidden=_ACCIDENT_HIDDEN, public_generalised=True),
     EntityInfo("hazard", "hazards", kind_field="hazard_kind", primary_date="date_reported",
                links=(_ORG,)),
     EntityInfo("activity", "activities", kind_field="activity_kind", primary_date="start_date",

@@ -134,6 +134,10 @@ KIND_TAGS: dict[tuple[str, str], Tag] = {
     ("accident", "area_type"): _t("#loc+type", "rural or urban"),
     ("accident", "accident_kind"): _t("#event+type", "mine, ERW, IED, demining ..."),
     ("accident", "narrative"): _t("#event+description", "what happened"),
+    ("accident", "reported_killed"): _t("#affected+killed", "people killed, as the source "
+                                        "counts them when it lists no victims"),
+    ("accident", "reported_injured"): _t("#affected+injured", "people injured, as the "
+                                         "source counts them when it lists no victims"),
     ("victim", "accident_id"): _t("#event+id", "the accident"),
     ("victim", "outcome"): _t("#x_victim+outcome",
                               "killed or injured (#affected+killed/+injured are counts, "

@@ -39,6 +39,22 @@ def victim_accidents(victims: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def accident_numbers(victims: pd.DataFrame, accidents: pd.DataFrame | None = None
+                     ) -> pd.Series:
+    """Each victim's accident as `victim_accidents` numbers them (`accidents`, its answer
+    for these victims, when the caller has it), on the victims' index."""
+    if accidents is None:
+        accidents = victim_accidents(victims)
+    key = pd.DataFrame(index=victims.index)
+    key["accident_kind"] = clean_category(victims["accident_kind"]).fillna("")
+    key["date_precision"] = clean_category(victims["date_precision"]).fillna("day")
+    key["admin_area_pcode"] = pad_pcode(victims["admin_area_pcode"])
+    key["accident_date"] = victims["accident_date"]
+    merged = key[ACCIDENT_KEY].merge(accidents[[*ACCIDENT_KEY, "accident"]], on=ACCIDENT_KEY,
+                                     how="left")
+    return pd.Series(merged["accident"].to_numpy(), index=victims.index)
+
+
 def link_accident_counts(victims: pd.DataFrame, counts: pd.DataFrame, *, max_days: int = 31
                          ) -> pd.DataFrame:
     """One row per accident of `counts` (columns `id`, accident_date, date_precision,

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mineaction.analysis import by_source as bs
+from mineaction.analysis import by_source_counts as bsc
 from mineaction.analysis import landrelease as lr
 from mineaction.analysis.casualties import FACTS, breakdown, casualties
 from mineaction.analysis.trends import trends
@@ -252,9 +253,16 @@ class Base:
                                           result.per_source["entities"], strict=True) if n]
         if len(present) < len(chosen):
             result = bs.compare(self.store, "victim", APPROVED, present, **period)
+        # Sources that count casualties per accident and name no one: shown apart, and
+        # with one of them the estimate is the accident model's (by_source_counts.py).
+        counted = bsc.counted_view(self.store, bsc.count_datasets(self.store, APPROVED),
+                                   APPROVED, **period)
+        estimate = (bsc.estimate(self.store, present, counted, APPROVED, **period)
+                    if counted and present else bs.estimate(result))
+        view = {**bs.view(result), "counted": counted, "estimate": estimate}
         if not present:
-            return {**bs.view(result), "estimate": bs.estimate(result), "chart": None}
-        return {**bs.view(result), "estimate": bs.estimate(result),
+            return {**view, "chart": None}
+        return {**view,
                 "chart": self.chart(upset_figure(result, self.t("Casualties by source")))}
 
     def hazard_map(self, title: str) -> str | None:

@@ -136,8 +136,15 @@ def _location_accuracy(store: Store, conn: sa.Connection) -> None:
                 ("location_accuracy_m", table.c.location_accuracy_m.type),))
 
 
+def _reported_casualties(store: Store, conn: sa.Connection) -> None:
+    """Accidents keep the casualties a source counts without listing victims (issue 17)."""
+    table = entity_table("accident")
+    _add_missing_columns(store, conn, table, tuple(
+        (name, table.c[name].type) for name in ("reported_killed", "reported_injured")))
+
+
 MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,
                                     4: _record_sources_index,
                                     5: _deleted_out_of_feature_tables, 6: _record_linkage,
                                     7: _minefield_records, 8: _claims,
-                                    9: _location_accuracy}
+                                    9: _location_accuracy, 10: _reported_casualties}

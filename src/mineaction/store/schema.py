@@ -22,7 +22,7 @@ from mineaction.domain.models import ENTITIES, Record
 from mineaction.geo import gpkg_binary
 from mineaction.store import claims, facts, links
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # 1: first schema. 2: soft delete (deleted_at, deleted_by) and record_history.
 # 3: casualty_facts (store/facts.py), the victims-with-their-accident table statistics read.
 # 4: record_sources indexed by record id.
