@@ -31,9 +31,8 @@ from mineaction.analysis import by_source as bs
 from mineaction.analysis.mse_counts import CountsEstimate, accident_table, estimate_with_counts
 from mineaction.linkage.accidents import ACCIDENT_KEY, accident_numbers, link_accident_counts
 from mineaction.store.base import Store
-from mineaction.store.schema import METADATA, entity_table
+from mineaction.store.schema import METADATA, entity_table, reported_counts
 
-COUNTS = ("reported_killed", "reported_injured")
 METHOD = "accident_counts"
 INTERVAL = "bootstrap over accidents, the model fitted again in every replicate"
 ONE_COUNT_SOURCE = ("the estimate uses one count source, {used}, the one that counted the "
@@ -44,7 +43,7 @@ def _accidents(statuses: Sequence[str] | None, admin_area: str | None, date_from
                date_to: date | None) -> tuple[sa.Table, Any, list[Any]]:
     table = entity_table("accident")
     dataset = sa.func.coalesce(table.c.dataset, bs.NO_DATASET)
-    conditions: list[Any] = [sa.or_(*(table.c[c].is_not(None) for c in COUNTS))]
+    conditions: list[Any] = [reported_counts(table)]  # as the partial index has it
     if statuses:
         conditions.append(table.c.status.in_(list(statuses)))
     if admin_area:

@@ -141,6 +141,9 @@ def _reported_casualties(store: Store, conn: sa.Connection) -> None:
     table = entity_table("accident")
     _add_missing_columns(store, conn, table, tuple(
         (name, table.c[name].type) for name in ("reported_killed", "reported_injured")))
+    for index in table.indexes:
+        if index.name == f"ix_{table.name}_reported":
+            index.create(conn, checkfirst=True)
 
 
 MIGRATIONS: dict[int, Migration] = {2: _soft_delete_and_history, 3: _casualty_facts,
