@@ -16,6 +16,8 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import LineString, Point, Polygon, box
 
+from mineaction.access.roles import PUBLIC
+from mineaction.access.visibility import Access
 from mineaction.analysis import site_check as sc
 from mineaction.geo import gpkg_binary
 from mineaction.services.site_check import _gaps_of_places
@@ -82,6 +84,45 @@ def test_prepared_reads_decode_the_stored_geometries(store_location: str) -> Non
         by_id = {str(r["id"]): r["geometry"] for r in slow}
         _same([r["geometry"] for r in fast], [by_id[str(r["id"])] for r in fast])
         assert sorted(round(g.x, 9) for g in by_id.values()) == sorted(round(v, 9) for v in x)
+    finally:
+        store.close()
+
+
+def test_read_dicts_in_boxes_reads_what_read_dicts_reads_a_box(store_location: str) -> None:
+    """The boxes of a batch's chunk of sites read at once (one statement on PostGIS) give
+    each box's rows as read_dicts gives them, in the same order, with the same values."""
+    from dataclasses import replace
+
+    from mineaction.domain.models import new_ids
+
+    store = open_store(store_location)
+    try:
+        rng = np.random.default_rng(5)
+        n = 60
+        x, y = rng.uniform(-75.2, -75.0, n), rng.uniform(6.0, 6.2, n)
+        with store.transaction() as conn:
+            store.bulk_insert(conn, "find", ["id", "external_id", "status", "find_date",
+                                             "device_category", "quantity", "geometry"],
+                              list(zip(new_ids(n), [f"f{i}" for i in range(n)],
+                                       rng.choice(["approved", "draft"], n).tolist(),
+                                       ["2020-01-01"] * n, ["ap_mine"] * n, [1] * n,
+                                       store.encode_points(x, y), strict=True)),
+                              {"dataset": "d", "version": 1, "created_at": "2024-01-01T00:00:00Z",
+                               "updated_at": "2024-01-01T00:00:00Z"})
+        boxes = [(-75.2, 6.0, -75.1, 6.1), (-75.15, 6.05, -75.0, 6.2), (-70.0, 1.0, -69.9, 1.1),
+                 (-75.2, 6.0, -75.1, 6.1), (float(x[0]), float(y[0]), float(x[0]), float(y[0]))]
+        cols = ("id", "geometry", "find_date", "updated_at")
+        for visible in ((), Access(PUBLIC).rows("find")):
+            q = Query(kind="find", limit=None, visible=visible)
+            together = store.read_dicts_in_boxes(q, boxes, cols)
+            alone = [store.read_dicts(replace(q, bbox=b), cols) for b in boxes]
+            assert [len(r) for r in together] == [len(r) for r in alone]
+            assert sum(map(len, together)) > 0 and together[2] == [] and len(together[4]) == 1
+            for a, b in zip(together, alone, strict=True):
+                assert [{k: v for k, v in r.items() if k != "geometry"} for r in a] == \
+                    [{k: v for k, v in r.items() if k != "geometry"} for r in b]
+                _same([r["geometry"] for r in a], [r["geometry"] for r in b])
+        assert store.read_dicts_in_boxes(Query(kind="find", limit=None), [], cols) == []
     finally:
         store.close()
 

@@ -181,6 +181,38 @@ def test_batch_checks_every_site_and_reports_bad_ones_without_stopping(world) ->
     assert seen == [1, 2, 3]
 
 
+@pytest.mark.parametrize("who", [ADMIN, PUBLIC, Principal(username="v", role=Role.viewer)])
+def test_a_batch_reading_a_chunk_at_once_answers_as_each_check(world, who) -> None:  # type: ignore[no-untyped-def]
+    """A batch reads each kind for a chunk of sites together (SiteChecks._prefetch,
+    Store.read_dicts_in_boxes): every report is the one its own check gives, duplicates,
+    bad sites and sites that read nothing included."""
+    store, _ = world
+    checks = SiteChecks(store)
+    sites = [SITE, _east(300.0), _east(1000.0), SITE, {"type": "Nope"}, Point(-70.0, 2.0),
+             LineString([(LON - 0.01, LAT), (LON + 0.02, LAT + 0.001)]), _east(4990.0),
+             box(LON + 0.001, LAT - 0.001, LON + 0.003, LAT + 0.0005)]
+    reads: list[str] = []
+    one, many = store.read_dicts, store.read_dicts_in_boxes
+    store.read_dicts = lambda q, *a, **k: (reads.append(q.kind), one(q, *a, **k))[1]
+    store.read_dicts_in_boxes = lambda q, *a, **k: (reads.append("boxes"), many(q, *a, **k))[1]
+    out = list(checks.batch(who, [(str(i), g) for i, g in enumerate(sites)]))
+    batched = len(reads)
+    for (site_id, got), geometry in zip(out, sites, strict=True):
+        try:
+            alone = checks.check(who, geometry)
+        except Invalid as exc:
+            assert isinstance(got, Invalid) and got.message == exc.message, site_id
+            continue
+        assert not isinstance(got, Invalid), site_id
+        assert got.to_json() == alone.to_json(), site_id
+    if store.dialect == "postgis":  # a statement a kind for the chunk (GeoPackage: a box)
+        assert reads.count("boxes") == (5 if who is not PUBLIC else 4)  # no minefields
+        # besides: the released land's activities and organisations, and the repeated
+        # site's own reads (the chunk's rows of a box go to one check)
+        others = [k for k in reads[:batched] if k not in ("boxes", "activity", "organisation")]
+        assert len(others) <= 5
+
+
 def test_the_findings_in_spanish(world) -> None:  # type: ignore[no-untyped-def]
     store, _ = world
     report = SiteChecks(store).check(ADMIN, SITE, buffer_m=500, nearby_m=2000, lang="es")

@@ -12,6 +12,7 @@ accident several sources report counts once (its representative, store/links.py)
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import math
 import threading
@@ -96,15 +97,18 @@ class SiteChecks:
         buffer_m = _distance("buffer_m", buffer_m)
         nearby_m = _distance("nearby_m", nearby_m)
         access = self.records.access(principal)
+        reach = dict(_reads(buffer_m, nearby_m))
         # its six to eight reads on one connection (store/reading.py says why)
         with self.store.one_connection():
-            hazards = self._near(access, "hazard", site, buffer_m)
-            minefield_records = (self._near(access, "minefield_record", site, buffer_m)
-                                 if access.may_list("minefield_record") else [])
-            released = self._released(access, site)
+            hazards = self._near(access, "hazard", site, reach["hazard"])
+            minefield_records = self._near(access, "minefield_record", site,
+                                           reach["minefield_record"])
+            released = self._released(access, site, reach["released_part"])
+            prefetched = _PREFETCHED.get()
             accidents = self.store.without_represented(
-                "accident", self._near(access, "accident", site, nearby_m))
-            finds = self._near(access, "find", site, nearby_m)
+                "accident", self._near(access, "accident", site, reach["accident"]),
+                None if prefetched is None else prefetched.get(_REPRESENTED))
+            finds = self._near(access, "find", site, reach["find"])
         report = sc.measure(site, buffer_m=buffer_m, nearby_m=nearby_m, hazards=hazards,
                             minefield_records=minefield_records, released=released,
                             accidents=accidents, finds=finds)
@@ -126,20 +130,24 @@ class SiteChecks:
         a check is Python work, one core's worth per process."""
         sites = iter(sites)
         first = list(itertools.islice(sites, BATCH_CHUNK))
-        if batch_workers(processes, len(first)) <= 1:
-            # one chunk or fewer: starting workers costs more than it saves
-            for n, (site_id, geometry) in enumerate(itertools.chain(first, sites), start=1):
-                yield site_id, self._checked_or_invalid(principal, geometry, buffer_m,
-                                                        nearby_m, lang)
-                if progress is not None:
-                    progress(n)
-            return
-        import multiprocessing
 
         def chunks() -> Iterator[list[tuple[str, Any]]]:
             yield first
             while chunk := list(itertools.islice(sites, BATCH_CHUNK)):
                 yield chunk
+
+        if batch_workers(processes, len(first)) <= 1:
+            # one chunk or fewer: starting workers costs more than it saves
+            n = 0
+            for chunk in chunks():
+                for (site_id, _), out in zip(chunk, self._check_chunk(
+                        principal, chunk, buffer_m, nearby_m, lang), strict=True):
+                    n += 1
+                    yield site_id, out
+                    if progress is not None:
+                        progress(n)
+            return
+        import multiprocessing
 
         # fork: the workers start from this SiteChecks as it is (its policy, its risk
         # layer), without pickling it; each drops the connections it inherited.
@@ -154,6 +162,51 @@ class SiteChecks:
                                     else _invalid_from(out))
                     if progress is not None:
                         progress(n)
+
+    def _check_chunk(self, principal: Principal, chunk: list[tuple[str, Any]],
+                     buffer_m: float, nearby_m: float, lang: str
+                     ) -> list[sc.SiteReport | Invalid]:
+        """`_checked_or_invalid` of each site of a chunk, on one connection, the chunk's
+        reads of each kind made together first (`_prefetch`): the same rows each check
+        would read, in a statement a kind rather than one a kind and a site (issue 20)."""
+        with self.store.one_connection():
+            try:
+                prefetched = self._prefetch(self.records.access(principal),
+                                            [g for _, g in chunk], buffer_m, nearby_m)
+            except Invalid:  # bad distances: each check says so
+                prefetched = {}
+            token = _PREFETCHED.set(prefetched)
+            try:
+                return [self._checked_or_invalid(principal, geometry, buffer_m, nearby_m,
+                                                 lang) for _, geometry in chunk]
+            finally:
+                _PREFETCHED.reset(token)
+
+    def _prefetch(self, access: Access, geometries: list[Any], buffer_m: float,
+                  nearby_m: float) -> dict[Any, Any]:
+        """The rows `_near` reads for each of the sites (the invalid ones left to their
+        check), by kind and box, each kind's boxes read in one `read_dicts_in_boxes`; and
+        which of the accidents read other records represent, asked once."""
+        sites = []
+        for geometry in geometries:
+            try:
+                sites.append(checked_site(geometry))
+            except Invalid:
+                pass
+        reads = _reads(_distance("buffer_m", buffer_m), _distance("nearby_m", nearby_m))
+        out: dict[Any, Any] = {}
+        for kind, distance_m in reads:
+            if not access.may_list(kind) or not sites:
+                continue
+            boxes = list(dict.fromkeys(_box(site, _reach(access, kind, site, distance_m))
+                                       for site in sites))
+            found = self.store.read_dicts_in_boxes(_near_query(access, kind, None),
+                                                   boxes, _columns(kind))
+            out.update(((kind, box), rows) for box, rows in zip(boxes, found, strict=True))
+            if kind == "accident":
+                ids = list({str(r["id"]) for rows in found for r in rows})
+                out[_REPRESENTED] = self.store.represented_ids(kind, ids) if ids else set()
+        return out
 
     def _checked_or_invalid(self, principal: Principal, geometry: Any, buffer_m: float,
                             nearby_m: float, lang: str) -> sc.SiteReport | Invalid:
@@ -176,17 +229,13 @@ class SiteChecks:
         near-queries; PostGIS's ST_DWithin on geography agrees with it to millimetres."""
         if not access.may_list(kind):
             return []
-        from mineaction.geo.geodesic import degrees_buffer_for_distance
-
         generalised = access.generalised(kind)
-        reach = distance_m + (_generalisation_m(site, access.public_decimals)
-                              if generalised else 0.0)
-        minx, miny, maxx, maxy = site.bounds
-        dlon, dlat = degrees_buffer_for_distance(max(abs(miny), abs(maxy)), reach)
-        rows = self.store.read_dicts(
-            Query(kind=kind, bbox=(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat),
-                  limit=None, visible=access.rows(kind)),
-            columns=("id", "geometry", *sc.FIELDS[kind]))
+        reach = _reach(access, kind, site, distance_m)
+        box = _box(site, reach)
+        prefetched = _PREFETCHED.get()
+        rows = None if prefetched is None else prefetched.pop((kind, box), None)
+        if rows is None:
+            rows = self.store.read_dicts(_near_query(access, kind, box), _columns(kind))
         if not rows:
             return rows
         import numpy as np
@@ -234,8 +283,9 @@ class SiteChecks:
                 kept.append(r)
         return kept
 
-    def _released(self, access: Access, site: Any) -> list[dict[str, Any]]:
-        rows = self._near(access, "released_part", site, 0.0)
+    def _released(self, access: Access, site: Any, distance_m: float
+                  ) -> list[dict[str, Any]]:
+        rows = self._near(access, "released_part", site, distance_m)
         activity_ids = tuple({str(r["activity_id"]) for r in rows if r.get("activity_id")})
         if not activity_ids:
             return rows
@@ -255,6 +305,49 @@ class SiteChecks:
             r["organisation_name"] = names.get(str(org)) if org else None
         return rows
 
+
+
+def _reads(buffer_m: float, nearby_m: float) -> tuple[tuple[str, float], ...]:
+    """The kinds a check reads near the site, and how far from it: hazards and minefield
+    records within the buffer, released land on the site, accidents and finds nearby."""
+    return (("hazard", buffer_m), ("minefield_record", buffer_m), ("released_part", 0.0),
+            ("accident", nearby_m), ("find", nearby_m))
+
+
+def _reach(access: Access, kind: str, site: Any, distance_m: float) -> float:
+    """How far from the site `_near` reads `kind`: `distance_m`, widened by the
+    generalisation for kinds the asker sees generalised."""
+    return distance_m + (_generalisation_m(site, access.public_decimals)
+                         if access.generalised(kind) else 0.0)
+
+
+def _box(site: Any, reach: float) -> tuple[float, float, float, float]:
+    """The box sure to hold everything within `reach` of the site, that a near-query
+    reads (the GeoPackage store's `_near_condition`)."""
+    from mineaction.geo.geodesic import degrees_buffer_for_distance
+
+    minx, miny, maxx, maxy = site.bounds
+    dlon, dlat = degrees_buffer_for_distance(max(abs(miny), abs(maxy)), reach)
+    return (minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
+
+
+def _near_query(access: Access, kind: str, box: tuple[float, float, float, float] | None
+                ) -> Query:
+    """The rows of `kind` in the box the asker sees (its rule, access/visibility.py); with
+    no box, for `read_dicts_in_boxes`."""
+    return Query(kind=kind, bbox=box, limit=None, visible=access.rows(kind))
+
+
+def _columns(kind: str) -> tuple[str, ...]:
+    return ("id", "geometry", *sc.FIELDS[kind])
+
+
+# A batch's reads of a chunk of sites, made together before their checks (`_prefetch`):
+# (kind, box) -> the rows `_near` would read; _REPRESENTED -> the represented accidents
+# among those read. Each check takes its rows out (`_near` changes them).
+_PREFETCHED: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
+    "site_check_prefetched", default=None)
+_REPRESENTED = "represented accidents"
 
 
 def risk_from(layer: Any) -> Callable[[Access, Any], dict[str, Any] | None]:
@@ -308,9 +401,9 @@ def _worker_start(checks: SiteChecks, principal: Principal, buffer_m: float,
 def _worker_chunk(chunk: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     w = _worker
     out: list[tuple[str, Any]] = []
-    for site_id, geometry in chunk:
-        r = w["checks"]._checked_or_invalid(w["principal"], geometry, w["buffer_m"],
-                                            w["nearby_m"], w["lang"])
+    checked = w["checks"]._check_chunk(w["principal"], chunk, w["buffer_m"], w["nearby_m"],
+                                       w["lang"])
+    for (site_id, _), r in zip(chunk, checked, strict=True):
         # an Invalid goes back as its parts (an exception with keyword fields does not
         # pickle whole)
         out.append((site_id, r if isinstance(r, sc.SiteReport) else

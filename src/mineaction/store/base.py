@@ -602,13 +602,16 @@ class Store(Reading):
                     _represented_statement(), {"kind": kind, "ids": part}))
         return out
 
-    def without_represented(self, kind: str, rows: list[dict[str, Any]]
-                            ) -> list[dict[str, Any]]:
+    def without_represented(self, kind: str, rows: list[dict[str, Any]],
+                            represented: set[str] | None = None) -> list[dict[str, Any]]:
         """`rows` (dicts with an `id`) without the records another record represents: what
-        counts each accident or victim once, however many sources report it."""
+        counts each accident or victim once, however many sources report it.
+        `represented`: `represented_ids` of ids among which the rows' are, when the
+        caller asked already (a batch of site checks asks once for a chunk of sites)."""
         if not rows:
             return rows
-        represented = self.represented_ids(kind, [str(r["id"]) for r in rows])
+        if represented is None:
+            represented = self.represented_ids(kind, [str(r["id"]) for r in rows])
         return [r for r in rows if str(r["id"]) not in represented]
 
     # represented_ids' SQL on the driver's cursor, with the parameters (kind, the ids

@@ -9,6 +9,7 @@ there."""
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -338,9 +339,7 @@ class Reading:
         geom_name = geom.name if geom is not None else None
 
         def build(fake: Query, limit: int | None) -> sa.Select[Any]:  # limit: None here
-            cols = [table.c.fid, *(self._geometry_wkb(table.c[c]).label(c) if c == geom_name
-                                   else sa.type_coerce(table.c[c], sa.types.NullType).label(c)
-                                   for c in columns)]
+            cols = [table.c.fid, *self._dict_columns(table, columns, geom_name)]
             return self._select(fake)[0].with_only_columns(*cols).order_by(table.c.fid)
 
         found = self._prepared.lookup(q, ("read_dicts", columns), build)
@@ -358,6 +357,19 @@ class Reading:
             for d, g in zip(out, self._shapes([r[at] for r in raw]), strict=True):
                 d[geom_name] = g
         return out
+
+    def _dict_columns(self, table: sa.Table, columns: Sequence[str], geom_name: str | None
+                      ) -> list[Any]:
+        """read_dicts's columns as the driver gives them (the geometry as WKB)."""
+        return [self._geometry_wkb(table.c[c]).label(c) if c == geom_name
+                else sa.type_coerce(table.c[c], sa.types.NullType).label(c) for c in columns]
+
+    def read_dicts_in_boxes(self, q: Query, boxes: Sequence[Bbox], columns: Sequence[str]
+                            ) -> list[list[dict[str, Any]]]:
+        """For each box, `read_dicts(q with the box as its bbox, columns)`: the same rows,
+        as the same dicts. Here a read a box; the PostGIS store reads them all in one
+        statement (a batch of site checks reads a chunk of sites' boxes at once)."""
+        return [self.read_dicts(dataclasses.replace(q, bbox=box), columns) for box in boxes]
 
     def _all_sources(self, kind: str) -> dict[str, list[str]]:
         links = METADATA.tables["record_sources"]
