@@ -132,11 +132,11 @@ def test_a_press_that_counts_casualties_is_imported_and_estimated_from(tmp_path:
     apart by `stats sources`, and the estimate of the unrecorded comes from the accident
     model with the centre and the NGO as lists."""
     sys.path.insert(0, str(Path(__file__).resolve().parent / "analysis"))
-    from test_by_source_counts import _load
+    from sources_fixture import load_counts
 
     path = tmp_path / "counts.gpkg"
     with open_store(path) as store:
-        truth = _load(store, accidents=120, store_press=False)
+        truth = load_counts(store, accidents=120, store_press=False)
     rows = ["ref;fecha;municipio;muertos;heridos"]
     for i, (when, pcode, killed, injured) in enumerate(truth["press"]):
         # A municipality code without its leading zero, as spreadsheets write it.

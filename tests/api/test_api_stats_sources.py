@@ -93,18 +93,11 @@ def test_dashboard_has_the_sources_panel(api, truth) -> None:  # type: ignore[no
     assert "Estimated victims" not in public
 
 
-_counts_spec = importlib.util.spec_from_file_location(
-    "mineaction_tests_source_counts",
-    Path(__file__).parents[1] / "analysis" / "test_by_source_counts.py")
-assert _counts_spec and _counts_spec.loader
-counts_fixture = importlib.util.module_from_spec(_counts_spec)
-_counts_spec.loader.exec_module(counts_fixture)
-
 
 def test_a_source_that_only_counts_in_the_api_and_the_dashboard(api, store) -> None:  # type: ignore[no-untyped-def]
     """A press that counts casualties per accident (issue 17): shown apart, and the
     estimate is the accident model's, covering the true total, on both stores."""
-    truth = counts_fixture._load(store, accidents=150)
+    truth = sources_fixture.load_counts(store, accidents=150)
     body = api.as_("viewer").get("/api/v1/stats/sources").json()
     assert body["sources"] == ["centre", "ngo"]
     assert body["counted"] == [{

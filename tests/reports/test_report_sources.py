@@ -87,14 +87,8 @@ def test_no_estimate_without_three_sources(linked: tuple[Store, dict]) -> None:
 def test_a_source_that_only_counts_in_the_annual_report(tmp_path: Path) -> None:
     """A press counting casualties per accident (issue 17): its accidents and counts of
     the year in a table of their own, and the estimate from the accident model."""
-    spec = importlib.util.spec_from_file_location(
-        "mineaction_tests_source_counts",
-        Path(__file__).parents[1] / "analysis" / "test_by_source_counts.py")
-    assert spec and spec.loader
-    counts = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(counts)
     with open_store(tmp_path / "counts.gpkg") as store:
-        truth = counts._load(store, accidents=450)
+        truth = sources_fixture.load_counts(store, accidents=450)
         section = _section(render_html(store, "annual", year=2005, lang="en"))
     in_2005 = [p for p in truth["press"] if p[0].year == 2005]
     killed, injured = sum(p[2] for p in in_2005), sum(p[3] for p in in_2005)
