@@ -134,6 +134,35 @@ def test_a_batch_in_worker_processes_gives_the_one_process_answer(store_path: Pa
                       f"row {BATCH_CHUNK + 5}, field 'lon': 'west' is not a number"}
 
 
+def test_a_batch_over_more_than_a_chunk_runs_in_the_worker_processes_asked(
+        store_path: Path) -> None:
+    """SiteChecks.batch(processes=2) over a chunk and a site, in a fresh process (where
+    forking is safe): two worker processes check them, and the reports come in order."""
+    import subprocess
+    import sys
+
+    script = (
+        "import multiprocessing, sys\n"
+        "from shapely.geometry import Point\n"
+        "from mineaction.access.roles import Principal, Role\n"
+        "from mineaction.services.site_check import BATCH_CHUNK, SiteChecks\n"
+        "from mineaction.store import open_store\n"
+        "workers, ids = set(), []\n"
+        "with open_store(sys.argv[1]) as store:\n"
+        "    for i, r in SiteChecks(store).batch(\n"
+        "            Principal(username='a', role=Role.admin),\n"
+        "            ((str(i), Point(-75.02 + i * 1e-4, 6.0003))\n"
+        "             for i in range(BATCH_CHUNK + 1)),\n"
+        "            processes=2):\n"
+        "        workers.add(len(multiprocessing.active_children()))\n"
+        "        ids.append(int(i))\n"
+        "print(max(workers), ids == list(range(BATCH_CHUNK + 1)))\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(store_path)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.split() == ["2", "True"]
+
+
 def test_a_batch_never_forks_beside_another_thread() -> None:
     """A fork copies locks another thread holds and never releases them: with a second
     thread running, a batch checks its sites in its own process, whatever it was asked."""

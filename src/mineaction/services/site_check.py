@@ -129,14 +129,17 @@ class SiteChecks:
         each reading the store through its own connections), a chunk of sites at a time:
         a check is Python work, one core's worth per process."""
         sites = iter(sites)
-        first = list(itertools.islice(sites, BATCH_CHUNK))
+        # as many chunks as workers asked, to know whether the sites fill more than one
+        # (a chunk alone held so, workers were never started, issue 20)
+        head = list(itertools.islice(sites, BATCH_CHUNK * max(1, processes)))
 
         def chunks() -> Iterator[list[tuple[str, Any]]]:
-            yield first
+            for start in range(0, len(head), BATCH_CHUNK):
+                yield head[start:start + BATCH_CHUNK]
             while chunk := list(itertools.islice(sites, BATCH_CHUNK)):
                 yield chunk
 
-        if batch_workers(processes, len(first)) <= 1:
+        if batch_workers(processes, len(head)) <= 1:
             # one chunk or fewer: starting workers costs more than it saves
             n = 0
             for chunk in chunks():
