@@ -400,3 +400,61 @@ def test_kde_features_through_compute_and_yaml(tmp_path) -> None:
     pd.testing.assert_frame_equal(f, alone)  # the 2011 event is not known in 2010
     assert model.monotone_constraints(["kde_any_5km", "kde_recent_any_5km",
                                        "trend_any_5km", "admin_trend"]) == [1, 1, 0, 0]
+
+
+# -- more views of the history (activity windows, other half-lives, years, recent distance)
+XCFG = features.FeatureConfig(kinds=("accident", "find"), radii_km=(1.0, 5.0),
+                              half_life_years=3.0, recent_years=2.0, activity_years=(1.0, 3.0),
+                              decay_half_lives_years=(1.0, 10.0), event_years=True,
+                              recent_distance=True)
+# events around the cell at the origin, cut-off 2010: two in 2009 at 0.3 and 4 km, one in
+# 2007 at 0.6 km, two in 2001 at 0.2 km (the same year), one at 2 km in 2011 (future)
+XEV = pd.DataFrame({
+    "kind": ["find", "accident", "find", "accident", "accident", "find"],
+    "x": [300.0, 0.0, 600.0, 200.0, 0.0, 2_000.0],
+    "y": [0.0, 4_000.0, 0.0, 0.0, 200.0, 0.0],
+    "t": [2009.0, 2009.0, 2007.0, 2001.0, 2001.0, 2011.0],
+})
+
+
+def xhist(ev: pd.DataFrame, cutoff: float = 2010.0) -> pd.DataFrame:
+    return features.history(CELL_X, CELL_Y, ev["x"].to_numpy(), ev["y"].to_numpy(),
+                            ev["kind"].to_numpy(), ev["t"].to_numpy(), cutoff, XCFG)
+
+
+def test_activity_decay_years_and_recent_distance_equal_hand_values() -> None:
+    f = xhist(XEV).iloc[0]
+    assert list(xhist(XEV).columns) == features.history_names(XCFG)
+    # last year (2009 only): 1 within 1 km, 2 within 5 km; last 3 years adds 2007's
+    assert f["active_1y_any_1km"] == 1 and f["active_1y_any_5km"] == 2
+    assert f["active_3y_any_1km"] == 2 and f["active_3y_any_5km"] == 3
+    # ages 1, 1, 3, 9, 9 years
+    assert f["decay_1y_any_1km"] == pytest.approx(0.5 + 0.5 ** 3 + 2 * 0.5 ** 9)
+    assert f["decay_10y_any_5km"] == pytest.approx(2 * 0.5 ** 0.1 + 0.5 ** 0.3
+                                                   + 2 * 0.5 ** 0.9)
+    # calendar years with an event: 2009, 2007, 2001 (two events in 2001 are one year)
+    assert f["years_with_events_any_1km"] == 3 and f["years_with_events_any_5km"] == 3
+    # nearest event of the last two years: 0.3 km (2007's at 0.6 km is older)
+    assert f["dist_recent_any_km"] == pytest.approx(0.3)
+    # nothing recent: the cap
+    assert xhist(XEV, cutoff=2005.0).iloc[0]["dist_recent_any_km"] == XCFG.max_distance_km
+    assert xhist(XEV, cutoff=2005.0).iloc[0]["years_with_events_any_5km"] == 1
+
+
+def test_more_history_views_never_see_future_events() -> None:
+    before = xhist(XEV)
+    future = pd.DataFrame({"kind": ["find"] * 30, "x": np.linspace(-500, 500, 30),
+                           "y": np.zeros(30), "t": np.linspace(2010.0, 2014.0, 30)})
+    pd.testing.assert_frame_equal(before, xhist(pd.concat([XEV, future], ignore_index=True)))
+
+
+def test_more_history_views_are_in_the_registry_and_constrained() -> None:
+    cols = features.history_names(XCFG)
+    extra = [c for c in cols if c.startswith(("active_", "decay_", "years_with_events_",
+                                              "dist_recent_"))]
+    assert len(extra) == 2 * (2 + 2 + 1) + 1
+    assert all(registry.spec_for(c) is not None for c in extra)
+    cons = dict(zip(cols, model.monotone_constraints(cols), strict=True))
+    assert cons["dist_recent_any_km"] == -1
+    assert cons["active_1y_any_5km"] == cons["decay_10y_any_1km"] == 1
+    assert cons["years_with_events_any_1km"] == 1

@@ -60,6 +60,12 @@ class FeatureConfig:
     kde_bandwidths_km: tuple[float, ...] = ()
     trend_years: float = 5.0
     admin_trend: bool = False
+    # more views of the same history (registry active_*, decay_*, years_with_events_*,
+    # dist_recent_*): none unless configured
+    activity_years: tuple[float, ...] = ()
+    decay_half_lives_years: tuple[float, ...] = ()
+    event_years: bool = False
+    recent_distance: bool = False
 
 
 def load_config(path: str | Path) -> FeatureConfig:
@@ -104,6 +110,14 @@ def history_names(config: FeatureConfig) -> list[str]:
             names += [f"count_{kind}_{_r_label(r)}km", f"wcount_{kind}_{_r_label(r)}km"]
     for r in config.radii_km:
         names += [f"recent_any_{_r_label(r)}km", f"years_since_any_{_r_label(r)}km"]
+    for r in config.radii_km:
+        lab = _r_label(r)
+        names += [f"active_{_r_label(a)}y_any_{lab}km" for a in config.activity_years]
+        names += [f"decay_{_r_label(h)}y_any_{lab}km" for h in config.decay_half_lives_years]
+        if config.event_years:
+            names.append(f"years_with_events_any_{lab}km")
+    if config.recent_distance:
+        names.append("dist_recent_any_km")
     return names
 
 
@@ -125,6 +139,13 @@ def history(x: Floats, y: Floats, ex: Floats, ey: Floats, kind: NDArray[Any], t:
             cols[f"dist_{k}_km"] = np.minimum(d / 1000.0, cap)
         else:
             cols[f"dist_{k}_km"] = np.full(n, cap)
+    if config.recent_distance:
+        # the nearest event of the last `recent_years`: where the activity is now, which an
+        # old cluster's distance hides
+        sel = cutoff - t <= config.recent_years
+        cols["dist_recent_any_km"] = (
+            np.minimum(cKDTree(np.c_[ex[sel], ey[sel]]).query(np.c_[x, y], k=1)[0] / 1000.0,
+                       cap) if sel.any() else np.full(n, cap))
     # counts: every (event, point) pair within the largest radius, in chunks of events so
     # memory stays at a few pairs per event and point, then sums per point
     radii = sorted(config.radii_km)
@@ -140,6 +161,14 @@ def history(x: Floats, y: Floats, ex: Floats, ey: Floats, kind: NDArray[Any], t:
     wcounts = np.zeros((len(radii), nk + 1, n))
     recents = np.zeros((len(radii), n))
     latest = np.full((len(radii), n), -np.inf)
+    act_y, hls = config.activity_years, config.decay_half_lives_years
+    actives = np.zeros((len(radii), len(act_y), n))
+    decays = np.zeros((len(radii), len(hls), n))
+    decay_w = [0.5 ** (age / h) for h in hls]
+    # calendar years with an event, one bit a year over the last 64 (older ones share bit 0)
+    year_bit = np.left_shift(np.uint64(1), np.clip(
+        np.floor(t) - (np.floor(cutoff) - 63), 0, 63).astype(np.uint64))
+    year_bits = np.zeros((len(radii), n), np.uint64) if config.event_years else None
     tree = cKDTree(np.c_[x, y])
     for s in range(0, len(ex), chunk):
         hits = tree.query_ball_point(np.c_[ex[s:s + chunk], ey[s:s + chunk]], r=rmax_m)
@@ -158,6 +187,13 @@ def history(x: Floats, y: Floats, ex: Floats, ey: Floats, kind: NDArray[Any], t:
                 wcounts[ri, ki] += np.bincount(p[m], weights=weight[e[m]], minlength=n)
             recents[ri] += np.bincount(p[recent[e]], minlength=n)
             np.maximum.at(latest[ri], p, t[e])
+            for ai, a in enumerate(act_y):
+                m = age[e] <= a
+                actives[ri, ai] += np.bincount(p[m], minlength=n)
+            for hi, w in enumerate(decay_w):
+                decays[ri, hi] += np.bincount(p, weights=w[e], minlength=n)
+            if year_bits is not None:
+                np.bitwise_or.at(year_bits[ri], p, year_bit[e])
     for ri, r in enumerate(radii):
         lab = _r_label(r)
         for ki, k in enumerate(config.kinds):
@@ -168,7 +204,19 @@ def history(x: Floats, y: Floats, ex: Floats, ey: Floats, kind: NDArray[Any], t:
         cols[f"recent_any_{lab}km"] = recents[ri]
         cols[f"years_since_any_{lab}km"] = np.minimum(cutoff - latest[ri],
                                                       config.max_age_years)
+        for ai, a in enumerate(act_y):
+            cols[f"active_{_r_label(a)}y_any_{lab}km"] = actives[ri, ai]
+        for hi, h in enumerate(hls):
+            cols[f"decay_{_r_label(h)}y_any_{lab}km"] = decays[ri, hi]
+        if year_bits is not None:
+            cols[f"years_with_events_any_{lab}km"] = _popcount(year_bits[ri])
     return pd.DataFrame({c: cols[c] for c in history_names(config)})
+
+
+def _popcount(bits: NDArray[np.uint64]) -> Floats:
+    """Set bits of each 64-bit word."""
+    as_bytes = bits.view(np.uint8).reshape(len(bits), 8)
+    return np.asarray(np.unpackbits(as_bytes, axis=1).sum(axis=1), float)
 
 
 # -- kernel densities ---------------------------------------------------------------------

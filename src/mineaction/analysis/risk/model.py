@@ -70,7 +70,8 @@ def monotone_constraints(features: list[str]) -> list[int]:
         if name.startswith(("dist_", "years_since_")):
             out.append(-1)
         elif name.startswith(("count_", "wcount_", "recent_", "admin_wdensity",
-                              "admin_recent_density", "kde_")):
+                              "admin_recent_density", "kde_", "active_", "decay_",
+                              "years_with_events_")):
             out.append(1)
         else:
             out.append(0)

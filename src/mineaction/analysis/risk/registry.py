@@ -52,6 +52,22 @@ REGISTRY: tuple[FeatureSpec, ...] = (
     FeatureSpec("years_since_{kind}_{r}km", "years between the latest event within r km "
                 "and T; `max_age_years` (default 30) when there is none",
                 "max event date per cell over the pairs", "as above", HISTORY),
+    FeatureSpec("active_{y}y_{kind}_{r}km", "number of events within r km in the last y "
+                "years before T, for each y of `activity_years` (none by default; the bench: "
+                "1 and 3): how active the neighbourhood is at several time scales",
+                "as count, on events with T - y <= date < T", "as above", HISTORY),
+    FeatureSpec("decay_{h}y_{kind}_{r}km", "recency-weighted count within r km with a "
+                "half-life of h years, for each h of `decay_half_lives_years` (none by "
+                "default): wcount at other time scales", "as wcount", "as above", HISTORY),
+    FeatureSpec("years_with_events_{kind}_{r}km", "number of calendar years with at least "
+                "one event within r km (configuration `event_years: true`): a place hit "
+                "year after year is hit again more surely than one with a single burst",
+                "one bit per year over the last 64 years per cell, OR-ed over the pairs, "
+                "then counted", "as above", HISTORY),
+    FeatureSpec("dist_recent_{kind}_km", "distance to the nearest event of the last "
+                "`recent_years` before T (configuration `recent_distance: true`): where "
+                "the activity is now", "as dist, on the recent events; the cap when none",
+                "as above", HISTORY),
     FeatureSpec("admin_code", "the cell's admin area one level up (department), as a "
                 "categorical code: a fixed, target-free label, not an encoding of outcomes",
                 "point-in-polygon of the cell centre in the admin layer; one extra code "
@@ -97,6 +113,7 @@ REGISTRY: tuple[FeatureSpec, ...] = (
 def _regex(pattern: str) -> re.Pattern[str]:
     body = re.escape(pattern)
     for token, rx in (("\\{kind\\}", "[a-z]+"), ("\\{r\\}", "[0-9.]+"),
+                      ("\\{y\\}", "[0-9.]+"), ("\\{h\\}", "[0-9.]+"),
                       ("\\{layer\\}", "[A-Za-z0-9_]+")):
         body = body.replace(token, rx)
     return re.compile(f"^{body}$")
