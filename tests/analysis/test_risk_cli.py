@@ -431,3 +431,29 @@ def test_predict_with_dask_writes_the_same_probabilities_as_the_geopackage(
     code, text = cli("risk", "predict", "--model", str(model_dir), "--store", str(store_path),
                      *area, "--dask", "tcp://127.0.0.1:9", "--tif", str(chunked))
     assert code == 2 and "no Dask scheduler answered" in text
+
+
+def test_train_and_score_with_the_more_history_views(store_path: Path,
+                                                      tmp_path: Path) -> None:
+    # the views issue 19's bench turns on, through the command line and the model directory
+    cfg = tmp_path / "features.yaml"
+    cfg.write_text("radii_km: [1, 5]\nactivity_years: [1, 3]\n"
+                   "decay_half_lives_years: [1, 10]\nevent_years: true\n"
+                   "recent_distance: true\n")
+    model = tmp_path / "m"
+    code, text = cli("risk", "train", "--store", str(store_path), "--within-km", "5",
+                     "--config", str(cfg), "--out", str(model), *SMALL)
+    assert code == 0, text
+    names = json.loads((model / "manifest.json").read_text())["features"]
+    assert {"active_1y_any_5km", "decay_10y_any_1km", "years_with_events_any_5km",
+            "dist_recent_any_km"} <= set(names)
+    assert features.load_config(model / "features.yaml").activity_years == (1.0, 3.0)
+    points = tmp_path / "points.csv"
+    points.write_text("lon,lat\n-75.1,6.2\n-75.0,6.3\n")
+    out = tmp_path / "scores.csv"
+    code, text = cli("risk", "score", str(points), "--model", str(model),
+                     "--store", str(store_path), "--out", str(out))
+    assert code == 0, text
+    rows = out.read_text().strip().splitlines()
+    assert rows[0] == "lon,lat,score" and len(rows) == 3
+    assert all(0 <= float(r.split(",")[2]) <= 1 for r in rows[1:])
