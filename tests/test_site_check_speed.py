@@ -59,23 +59,28 @@ def test_decode_many_reads_plain_points_at_once_and_leaves_the_rest_to_wkb() -> 
         gpkg_binary.decode_many([b"XX" + blobs[0][2:]])
 
 
-def test_prepared_reads_decode_the_stored_geometries(store_location: str) -> None:
+def _finds(store: Any, n: int, rng: np.random.Generator, statuses: list[str]
+           ) -> tuple[Any, Any]:
+    """`n` finds at random points near Granada, with these statuses; their x and y."""
     from mineaction.domain.models import new_ids
 
+    x, y = rng.uniform(-75.2, -75.0, n), rng.uniform(6.0, 6.2, n)
+    with store.transaction() as conn:
+        store.bulk_insert(conn, "find", ["id", "external_id", "status", "find_date",
+                                         "device_category", "quantity", "geometry"],
+                          list(zip(new_ids(n), [f"f{i}" for i in range(n)], statuses,
+                                   ["2020-01-01"] * n, ["ap_mine"] * n, [1] * n,
+                                   store.encode_points(x, y), strict=True)),
+                          {"dataset": "d", "version": 1, "created_at": "2024-01-01T00:00:00Z",
+                           "updated_at": "2024-01-01T00:00:00Z"})
+    return x, y
+
+
+def test_prepared_reads_decode_the_stored_geometries(store_location: str) -> None:
     store = open_store(store_location)
     try:
-        rng = np.random.default_rng(3)
         n = 40
-        x, y = rng.uniform(-75.2, -75.0, n), rng.uniform(6.0, 6.2, n)
-        with store.transaction() as conn:
-            store.bulk_insert(conn, "find", ["id", "external_id", "status", "find_date",
-                                             "device_category", "quantity", "geometry"],
-                              list(zip(new_ids(n), [f"f{i}" for i in range(n)],
-                                       ["approved"] * n, ["2020-01-01"] * n,
-                                       ["ap_mine"] * n, [1] * n, store.encode_points(x, y),
-                                       strict=True)),
-                              {"dataset": "d", "version": 1, "created_at": "2024-01-01T00:00:00Z",
-                               "updated_at": "2024-01-01T00:00:00Z"})
+        x, y = _finds(store, n, np.random.default_rng(3), ["approved"] * n)
         q = Query(kind="find", bbox=(-76, 5, -74, 7), limit=None)
         fast = store.read_dicts(q, columns=("id", "geometry"))
         slow = store.read_dicts(Query(kind="find", bbox=(-76, 5, -74, 7), limit=10_000),
@@ -93,22 +98,13 @@ def test_read_dicts_in_boxes_reads_what_read_dicts_reads_a_box(store_location: s
     each box's rows as read_dicts gives them, in the same order, with the same values."""
     from dataclasses import replace
 
-    from mineaction.domain.models import new_ids
-
     store = open_store(store_location)
     try:
         rng = np.random.default_rng(5)
         n = 60
-        x, y = rng.uniform(-75.2, -75.0, n), rng.uniform(6.0, 6.2, n)
-        with store.transaction() as conn:
-            store.bulk_insert(conn, "find", ["id", "external_id", "status", "find_date",
-                                             "device_category", "quantity", "geometry"],
-                              list(zip(new_ids(n), [f"f{i}" for i in range(n)],
-                                       rng.choice(["approved", "draft"], n).tolist(),
-                                       ["2020-01-01"] * n, ["ap_mine"] * n, [1] * n,
-                                       store.encode_points(x, y), strict=True)),
-                              {"dataset": "d", "version": 1, "created_at": "2024-01-01T00:00:00Z",
-                               "updated_at": "2024-01-01T00:00:00Z"})
+        statuses = rng.choice(["approved", "draft"], n).tolist()
+        statuses[0] = "approved"  # the last box is the first find's point: the public's too
+        x, y = _finds(store, n, rng, statuses)
         boxes = [(-75.2, 6.0, -75.1, 6.1), (-75.15, 6.05, -75.0, 6.2), (-70.0, 1.0, -69.9, 1.1),
                  (-75.2, 6.0, -75.1, 6.1), (float(x[0]), float(y[0]), float(x[0]), float(y[0]))]
         cols = ("id", "geometry", "find_date", "updated_at")

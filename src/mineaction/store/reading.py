@@ -181,15 +181,7 @@ class Reading:
         if pinned is not None and pinned[0] is self:
             yield
             return
-        healing = SELF_HEALING_CHECKOUT.set(True)  # its reads recover by themselves
-        try:
-            checked_out = self.engine.connect()
-        finally:
-            SELF_HEALING_CHECKOUT.reset(healing)
-        with checked_out.execution_options(**self._single_read_options) as conn:
-            dbapi = conn.connection.dbapi_connection
-            assert dbapi is not None
-            cursor = dbapi.cursor()
+        with self._self_healing_read() as (conn, cursor):
             token = _ONE_CONNECTION.set([self, cursor, conn])
             try:
                 yield
@@ -212,6 +204,16 @@ class Reading:
 
             rows: list[Any] | None = self._fetch_or_none(cursor, sql, parameters, lost=lost)
             return rows
+        with self._self_healing_read() as (conn, cursor):
+            try:
+                return self._fetch_or_none(cursor, sql, parameters, lost=conn.invalidate)
+            finally:
+                cursor.close()
+
+    @contextmanager
+    def _self_healing_read(self) -> Iterator[tuple[sa.Connection, Any]]:
+        """A pooled connection for single reads, checked out without the pool's test
+        (its reads recover by themselves from a lost connection), and its driver cursor."""
         healing = SELF_HEALING_CHECKOUT.set(True)
         try:
             checked_out = self.engine.connect()
@@ -220,11 +222,7 @@ class Reading:
         with checked_out.execution_options(**self._single_read_options) as conn:
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None
-            cursor = dbapi.cursor()
-            try:
-                return self._fetch_or_none(cursor, sql, parameters, lost=conn.invalidate)
-            finally:
-                cursor.close()
+            yield conn, dbapi.cursor()
 
     def _fetch_or_none(self, cursor: Any, sql: str, parameters: Any,
                        lost: Callable[[BaseException], None]) -> list[Any] | None:
