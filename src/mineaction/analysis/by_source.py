@@ -182,31 +182,27 @@ def by_source(store: Store, kind: str = "victim",
     # by_source_counts reads this module's queries: imported here, not at the top.
     from mineaction.analysis import by_source_counts as bsc
 
+    known = datasets(store, kind, statuses)
     counters: list[str] = []
     if kind == "victim":
-        counting = bsc.count_datasets(store, statuses)
+        counting = bsc.count_datasets(store, statuses, listing=known)
         counters = counting if sources is None else [s for s in dict.fromkeys(sources)
                                                       if s in counting]
         if sources is not None:
             sources = [s for s in sources if s not in counters]
-    chosen = choose(store, kind, statuses, sources)
+    chosen = choose(store, kind, statuses, sources, known=known)
     result = compare(store, kind, statuses, chosen, **filters)
+    counted, estimated = bsc.counted_and_estimate(
+        store, counters, chosen, result, statuses, with_estimate=with_estimate,
+        confidence=confidence, criterion=criterion, bootstrap=bootstrap, seed=seed,
+        **filters)
     out = {"kind": kind, "statuses": list(statuses) if statuses else None,
            "filters": {k: (v.isoformat() if isinstance(v, date) else v)
                        for k, v in filters.items() if v is not None},
            **view(result)}
-    counted = bsc.counted_view(store, counters, statuses, **filters)
     if counted:
         out["counted"] = counted
-    if not with_estimate:
-        out["estimate"] = None
-    elif counted:
-        out["estimate"] = bsc.estimate(store, chosen, counted, statuses,
-                                       confidence=confidence, bootstrap=bootstrap,
-                                       seed=seed, **filters)
-    else:
-        out["estimate"] = estimate(result, confidence=confidence, criterion=criterion,
-                                   bootstrap=bootstrap, seed=seed)
+    out["estimate"] = estimated
     return out
 
 
@@ -217,10 +213,12 @@ def compare(store: Store, kind: str, statuses: Sequence[str] | None, sources: Se
 
 
 def choose(store: Store, kind: str, statuses: Sequence[str] | None,
-           sources: Sequence[str] | None) -> list[str]:
+           sources: Sequence[str] | None, *, known: Sequence[str] | None = None
+           ) -> list[str]:
     """The sources compared: those asked (each must hold records of `kind`), else every
-    dataset that does."""
-    known = datasets(store, kind, statuses)
+    dataset that does. `known`: `datasets(store, kind, statuses)`, when the caller has
+    them."""
+    known = list(known) if known is not None else datasets(store, kind, statuses)
     if sources is None:
         return known
     chosen = list(dict.fromkeys(sources))

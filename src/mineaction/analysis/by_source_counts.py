@@ -28,7 +28,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from mineaction.analysis import by_source as bs
+from mineaction.analysis import mse
 from mineaction.analysis.mse_counts import CountsEstimate, accident_table, estimate_with_counts
+from mineaction.analysis.overlaps import Overlaps
 from mineaction.linkage.accidents import ACCIDENT_KEY, accident_numbers, link_accident_counts
 from mineaction.store.base import Store
 from mineaction.store.schema import METADATA, entity_table, reported_counts
@@ -55,17 +57,20 @@ def _accidents(statuses: Sequence[str] | None, admin_area: str | None, date_from
     return table, dataset, conditions
 
 
-def count_datasets(store: Store, statuses: Sequence[str] | None = ("approved",)
-                   ) -> list[str]:
+def count_datasets(store: Store, statuses: Sequence[str] | None = ("approved",), *,
+                   listing: Sequence[str] | None = None) -> list[str]:
     """The datasets whose accidents carry counts of casualties and which list no victims
     (of the statuses): the count sources to choose from. A dataset that lists victims is a
     list source even if some of its accidents carry counts too: its victims are its
-    casualties."""
+    casualties. `listing`: the datasets with victims (bs.datasets), when the caller has
+    them."""
     table, dataset, conditions = _accidents(statuses, None, None, None)
     with store.engine.connect() as conn:
         found = {str(r[0]) for r in conn.execute(sa.select(dataset).distinct()
                                                  .where(*conditions))}
-    return sorted(found - set(bs.datasets(store, "victim", statuses)))
+    if listing is None:
+        listing = bs.datasets(store, "victim", statuses)
+    return sorted(found - set(listing))
 
 
 def counted_accidents(store: Store, source: str, statuses: Sequence[str] | None, *,
@@ -180,39 +185,42 @@ def _fitted(m: bytes, shape: tuple[int, ...], k: bytes, labels: tuple[str, ...],
         confidence=confidence, bootstrap=bootstrap, seed=seed)
 
 
-def counted_view(store: Store, sources: Sequence[str], statuses: Sequence[str] | None,
-                 **filters: Any) -> list[dict[str, Any]]:
-    """Per count source: its accidents and the casualties it counted (killed, injured).
-    A source with no counted accident within the filters is left out: one that covered
-    another period or area says nothing of this one's."""
-    out = []
-    for name in sources:
-        frame = counted_accidents(store, name, statuses, **filters)
-        if frame.empty:
-            continue
+def counted_and_estimate(store: Store, counters: Sequence[str], list_sources: Sequence[str],
+                         result: Overlaps, statuses: Sequence[str] | None, *,
+                         with_estimate: bool = True, confidence: float = 0.95,
+                         criterion: mse.Criterion = "bic", bootstrap: int = 1000,
+                         seed: int = 0, **filters: Any
+                         ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The by-source view's `counted` (per count source with counted accidents within the
+    filters: its accidents, killed, injured) and its estimate: the accident model's with
+    a count source, else the log-linear models' of the lists' overlaps (`result`), None
+    without `with_estimate`. A source with no counted accident within the filters is left
+    out: one that covered another period or area says nothing of this one's. What the
+    by-source view and the annual report both publish."""
+    frames = {name: frame for name in counters
+              if not (frame := counted_accidents(store, name, statuses, **filters)).empty}
+    counted = []
+    for name, frame in frames.items():
         killed, injured = int(frame["killed"].sum()), int(frame["injured"].sum())
-        out.append({"source": name, "accidents": len(frame), "killed": killed,
-                    "injured": injured, "casualties": killed + injured})
-    return out
-
-
-def estimate(store: Store, list_sources: Sequence[str], counted: list[dict[str, Any]],
-             statuses: Sequence[str] | None, *, confidence: float = 0.95,
-             bootstrap: int = 1000, seed: int = 0, **filters: Any) -> dict[str, Any]:
-    """The estimate with a count source (the accident model), or why there is none. The
-    model takes one count source: with several, the one that counted most, and a note."""
+        counted.append({"source": name, "accidents": len(frame), "killed": killed,
+                        "injured": injured, "casualties": killed + injured})
+    if not with_estimate:
+        return counted, None
+    if not counted:
+        return counted, bs.estimate(result, confidence=confidence, criterion=criterion,
+                                    bootstrap=bootstrap, seed=seed)
     given = len(list_sources) + 1
     if given < bs.MIN_MSE_SOURCES:
-        return {"available": False, "method": METHOD, "sources_given": given,
-                "reason": bs.NEEDS_THREE.format(n=given, were="were")}
+        return counted, {"available": False, "method": METHOD, "sources_given": given,
+                         "reason": bs.NEEDS_THREE.format(n=given, were="were")}
+    # The model takes one count source: with several, the one that counted most.
     used = max(counted, key=lambda c: (c["casualties"], c["source"]))["source"]
     victims = listed_victims(store, list_sources, statuses, **filters)
-    counts = counted_accidents(store, used, statuses, **filters)
-    result = estimate_from_frames(victims, counts, list_sources=list_sources,
-                                  count_source=used, confidence=confidence,
-                                  bootstrap=bootstrap, seed=seed)
+    estimate = estimate_from_frames(victims, frames[used], list_sources=list_sources,
+                                    count_source=used, confidence=confidence,
+                                    bootstrap=bootstrap, seed=seed)
     others = [c["source"] for c in counted if c["source"] != used]
-    if others and result.get("available"):
-        result["notes"] = [*result["notes"], ONE_COUNT_SOURCE.format(
+    if others and estimate.get("available"):
+        estimate["notes"] = [*estimate["notes"], ONE_COUNT_SOURCE.format(
             used=used, others=", ".join(others))]
-    return result
+    return counted, estimate

@@ -244,7 +244,8 @@ class Base:
         the exclusive overlaps, the UpSet chart, and from three or more sources the
         multiple-systems estimate of the casualties no source recorded. Full counts, as
         the rest of the report (reports go to signed-in users, not the public)."""
-        chosen = bs.choose(self.store, "victim", APPROVED, None)
+        known = bs.datasets(self.store, "victim", APPROVED)
+        chosen = bs.choose(self.store, "victim", APPROVED, None, known=known)
         period = {"admin_area": self.admin_area, "date_from": date_from, "date_to": date_to}
         result = bs.compare(self.store, "victim", APPROVED, chosen, **period)
         # Sources with nothing in the period are left out of the table and the estimate: a
@@ -253,12 +254,9 @@ class Base:
                                           result.per_source["entities"], strict=True) if n]
         if len(present) < len(chosen):
             result = bs.compare(self.store, "victim", APPROVED, present, **period)
-        # Sources that count casualties per accident and name no one: shown apart, and
-        # with one of them the estimate is the accident model's (by_source_counts.py).
-        counted = bsc.counted_view(self.store, bsc.count_datasets(self.store, APPROVED),
-                                   APPROVED, **period)
-        estimate = (bsc.estimate(self.store, present, counted, APPROVED, **period)
-                    if counted and present else bs.estimate(result))
+        counted, estimate = bsc.counted_and_estimate(
+            self.store, bsc.count_datasets(self.store, APPROVED, listing=known), present,
+            result, APPROVED, **period)
         view = {**bs.view(result), "counted": counted, "estimate": estimate}
         if not present:
             return {**view, "chart": None}
