@@ -83,7 +83,9 @@ def choose_language(page: Any, lang: str) -> None:
     """Through the header's menu, as a person would."""
     page.locator("#lang-menu summary").click()
     page.locator(f'#lang-menu a[hreflang="{lang}"]').click()
-    page.wait_for_function(f"document.documentElement.lang === '{lang}'")
+    # Between the two documents there is briefly no root element: wait for the new one.
+    page.wait_for_function(f"document.documentElement?.lang === '{lang}'")
+    page.wait_for_load_state()
 
 
 def seed(live: Any) -> dict[str, str]:
