@@ -51,6 +51,12 @@ NegativeOption = Annotated[float, typer.Option(
     "--negative-ratio", help="Share of cells without an event kept for training.",
     min=0.001, max=1.0)]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed.")]
+MixOption = Annotated[bool, typer.Option(
+    "--mix-history/--no-mix-history", help="Mix the model by mean rank with the same "
+    "settings on the event history alone (docs/risk-model.md), or train one model.")]
+WeightOption = Annotated[bool, typer.Option(
+    "--weight-events/--no-weight-events", help="A cell with events weighs its number of "
+    "events in training, or 1.")]
 ModelOption = Annotated[Path, typer.Option(
     "--model", help="Model directory written by `mineaction risk train`.")]
 AtOption = Annotated[float | None, typer.Option(
@@ -92,11 +98,12 @@ def _config(path: Path | None) -> Any:
 
 
 def _params(rounds: int, num_leaves: int, min_child: int, negative_ratio: float,
-            seed: int) -> Any:
+            seed: int, mix_history: bool, weight_events: bool) -> Any:
     from mineaction.services.risk import TrainParams
 
     return TrainParams(rounds=rounds, num_leaves=num_leaves, min_child=min_child,
-                       negative_ratio=negative_ratio, seed=seed)
+                       negative_ratio=negative_ratio, seed=seed, mix_history=mix_history,
+                       weight_events=weight_events)
 
 
 def _stages(total: int, desc: str) -> Any:
@@ -176,24 +183,30 @@ def train(
     within_km: WithinOption = 50.0,
     rounds: RoundsOption = 300,
     num_leaves: LeavesOption = 15,
-    min_child: MinChildOption = 500,
-    negative_ratio: NegativeOption = 0.25,
+    min_child: MinChildOption = 100,
+    negative_ratio: NegativeOption = 1.0,
     seed: SeedOption = 0,
+    mix_history: MixOption = True,
+    weight_events: WeightOption = True,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Train the risk model on the store's accidents, finds, hazards and released parts
     and save it as a directory: features from the events before (until - horizon), labels
-    = cells with an event in the last horizon years before until, LightGBM with isotonic
+    = cells with an event in the last horizon years before until, LightGBM on every
+    feature mixed by mean rank with LightGBM on the event history alone, with isotonic
     calibration on held-out 20 km blocks."""
     from mineaction.analysis.risk import artifact
 
     cfg = _config(config)
-    params = _params(rounds, num_leaves, min_child, negative_ratio, seed)
+    params = _params(rounds, num_leaves, min_child, negative_ratio, seed, mix_history,
+                     weight_events)
     from tqdm import tqdm
 
     bar, stage = _stages(5, _("training"))
-    rounds_bar = tqdm(total=rounds, desc="LightGBM", unit=_("round"), file=sys.stderr,
-                      disable=None, leave=False)
+    from mineaction.services.risk import Risk
+
+    rounds_bar = tqdm(total=Risk.rounds_of(params, cfg), desc="LightGBM", unit=_("round"),
+                      file=sys.stderr, disable=None, leave=False)
     with open_audited(store, audited=False) as s:
         service, who = _service(s)
         try:
@@ -240,9 +253,11 @@ def evaluate(
     within_km: WithinOption = 50.0,
     rounds: RoundsOption = 300,
     num_leaves: LeavesOption = 15,
-    min_child: MinChildOption = 500,
-    negative_ratio: NegativeOption = 0.25,
+    min_child: MinChildOption = 100,
+    negative_ratio: NegativeOption = 1.0,
     seed: SeedOption = 0,
+    mix_history: MixOption = True,
+    weight_events: WeightOption = True,
     json_out: Annotated[bool, typer.Option("--json", help="As JSON.")] = False,
     report: Annotated[Path | None, typer.Option(
         "--report", help="Write the reliability diagram and capture curves (PNG).")] = None,
@@ -253,7 +268,8 @@ def evaluate(
     window's events in the top 1, 5 and 10% of the area; optionally spatial-block or
     leave-one-admin-area-out folds."""
     cfg = _config(config)
-    params = _params(rounds, num_leaves, min_child, negative_ratio, seed)
+    params = _params(rounds, num_leaves, min_child, negative_ratio, seed, mix_history,
+                     weight_events)
     bar, stage = _stages(4 + (folds != Folds.time), _("evaluating"))
     with open_audited(store, audited=False) as s:
         service, who = _service(s)

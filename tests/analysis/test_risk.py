@@ -269,6 +269,54 @@ def test_model_finds_a_covariate_the_baselines_cannot_see() -> None:
     assert metrics.roc_auc(yt, lr.predict(Xt)) > 0.7
 
 
+def test_rank_mix_ranks_each_member_among_its_training_cells() -> None:
+    """train_mix: a member on every column and one on the event history alone (registry),
+    each score read as its mid-rank among the fitted cells' scores, the two averaged; the
+    mix calibrated on the held-out cells; contributions the members' mean."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(7)
+    n = 6_000
+    X = pd.DataFrame({"dist_any_km": rng.exponential(10.0, n),
+                      "count_any_5km": rng.poisson(2.0, n).astype(float),
+                      "cov_road_km": rng.uniform(0.0, 20.0, n)})
+    p = 1.0 / (1.0 + np.exp(-(1.0 - 0.3 * X["dist_any_km"] - 0.2 * X["cov_road_km"])))
+    label = rng.random(n) < p
+    held = rng.random(n) < 0.2
+    history = registry.event_history(list(X.columns))
+    assert history == ["dist_any_km", "count_any_5km"]
+    mix = model.train_mix(X, label, [list(X.columns), history], calibrate=held, rounds=40,
+                          seed=0, params={"num_threads": 1})
+    assert [m.features for m in mix.members] == [list(X.columns), history]
+    assert mix.features == list(X.columns)
+    # on the fitted cells the mix is the mean of the members' mid-ranks (scipy "average")
+    fitted = X[~held]
+    k = len(fitted)
+    expected = np.mean([(rankdata(m.raw(fitted)) - 0.5) / k for m in mix.members], axis=0)
+    assert np.allclose(mix.raw(fitted), expected)
+    # a cell ranks the same scored alone as in the whole grid
+    assert mix.raw(X.iloc[[5]])[0] == mix.raw(X)[5]
+    assert 0.0 <= mix.raw(X).min() and mix.raw(X).max() <= 1.0
+    prob = mix.predict(X)
+    assert abs(prob[held].mean() - label[held].mean()) < 0.02  # calibrated on held-out
+    auc = [metrics.roc_auc(label[held], m.raw(X[held])) for m in mix.members]
+    assert metrics.roc_auc(label[held], mix.raw(X[held])) > min(auc) > 0.7
+    contrib = mix.contributions(X.iloc[:20])
+    assert list(contrib.columns) == [*X.columns, "bias"]
+    full, hist = (m.contributions(X.iloc[:20]) for m in mix.members)
+    assert np.allclose(contrib["cov_road_km"], full["cov_road_km"] / 2)  # history: 0
+    assert np.allclose(contrib["dist_any_km"], (full["dist_any_km"] + hist["dist_any_km"]) / 2)
+
+
+def test_rank_reference_keeps_ties_and_bounds() -> None:
+    ref = model.RankReference.of(np.array([1.0, 2.0, 2.0, 3.0]))
+    assert ref(np.array([2.0]))[0] == pytest.approx(0.5)  # two of four tied: the middle
+    assert ref(np.array([0.0, 1.0, 9.0])).tolist() == [0.0, 0.125, 1.0]
+    many = model.RankReference.of(np.arange(100_000, dtype=float))
+    assert len(many.score) <= model.REFERENCE_KNOTS
+    assert abs(many(np.array([31_234.0]))[0] - 31_234.5 / 100_000) < 1e-4
+
+
 def test_cross_validation_tests_every_cell_once_beside_the_baselines() -> None:
     rng = np.random.default_rng(5)
     n = 400
@@ -383,6 +431,22 @@ def test_admin_trend_compares_two_windows_before_the_cut_off() -> None:
     pd.testing.assert_frame_equal(f, more)
     # off by default: the columns others read stay as they were
     assert "admin_trend" not in features.admin_features(cells, ev_area, t, 2010.0, admin, CFG)
+
+
+def test_kernel_density_at_a_point_does_not_depend_on_the_other_points() -> None:
+    """`risk score` at one point and `risk predict` over a grid (or a chunk of it) read the
+    same density there: the raster is anchored on a multiple of its cell size."""
+    rng = np.random.default_rng(3)
+    ex, ey = rng.uniform(0, 40_000, 300), rng.uniform(0, 40_000, 300)
+    w = np.ones(300)
+    gx, gy = np.meshgrid(np.arange(0.0, 40_000, 700.0), np.arange(0.0, 40_000, 900.0))
+    gx, gy = gx.ravel(), gy.ravel()
+    whole = features.kernel_density(gx, gy, ex, ey, w, 5.0)
+    for i in (0, 17, len(gx) // 2, len(gx) - 1):
+        alone = features.kernel_density(gx[i:i + 1], gy[i:i + 1], ex, ey, w, 5.0)
+        assert alone[0] == whole[i]
+    half = features.kernel_density(gx[1000:], gy[1000:], ex, ey, w, 5.0)
+    assert np.array_equal(half, whole[1000:])
 
 
 def test_kde_features_through_compute_and_yaml(tmp_path) -> None:

@@ -23,7 +23,7 @@ from pyogrio.raw import read
 from typer.testing import CliRunner
 
 from mineaction.access.roles import Policy, Principal, Role
-from mineaction.analysis.risk import artifact, features, grid
+from mineaction.analysis.risk import artifact, features, grid, model, registry
 from mineaction.cli import app
 from mineaction.domain.models import Accident, AdminArea
 from mineaction.services.risk import Risk, TrainParams, far_events, projection_of
@@ -69,9 +69,14 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def model_dir(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("model") / "model"
+    """The model `risk train` makes by default: with kernel densities beside the event
+    history, the rank mix of a model on every feature and one on the history alone."""
+    folder = tmp_path_factory.mktemp("model")
+    config = folder / "features.yaml"
+    config.write_text("kde_bandwidths_km: [2, 5]\n")
+    out = folder / "model"
     code, text = cli("risk", "train", "--store", str(store_path), "--within-km", "10",
-                     "--out", str(out), *SMALL)
+                     "--config", str(config), "--out", str(out), *SMALL)
     assert code == 0, text
     assert "features before 2010, labels 2010 to 2015" in text
     assert "baseline: distance to nearest past event" in text
@@ -99,7 +104,14 @@ def cells(gpkg: Path) -> dict[str, np.ndarray]:
 # -- train --------------------------------------------------------------------------------
 def test_train_writes_a_model_directory(model_dir: Path) -> None:
     manifest = json.loads((model_dir / "manifest.json").read_text())
-    assert manifest["format"] == artifact.FORMAT and manifest["kind"] == artifact.KIND
+    assert manifest["format"] == artifact.FORMAT == 2 and manifest["kind"] == artifact.KIND
+    # the rank mix: every feature, then the event history alone, a booster each
+    every, history = manifest["members"]
+    assert every["features"] == manifest["features"] and "kde_any_2km" in every["features"]
+    assert history["features"] == registry.event_history(every["features"])
+    assert not any(f.startswith("kde_") for f in history["features"])
+    assert (model_dir / "booster_1.txt").read_text().startswith("tree")
+    assert (model_dir / "references.npz").is_file()
     assert (manifest["trained_until"], manifest["horizon_years"],
             manifest["feature_cutoff"]) == (2015.0, 5.0, 2010.0)
     assert "+proj=laea" in manifest["crs_proj"] and manifest["crs"].startswith("PROJCRS")
@@ -111,7 +123,7 @@ def test_train_writes_a_model_directory(model_dir: Path) -> None:
     assert 0.5 < held["LightGBM"]["roc_auc"] <= 1.0
     assert (model_dir / "booster.txt").read_text().startswith("tree")
     config = features.load_config(model_dir / "features.yaml")
-    assert config.radii_km == (1.0, 5.0, 10.0)
+    assert config.radii_km == (1.0, 5.0, 10.0) and config.kde_bandwidths_km == (2.0, 5.0)
 
 
 def test_train_past_the_data_uses_the_latest_complete_window(
@@ -125,12 +137,20 @@ def test_train_past_the_data_uses_the_latest_complete_window(
         == 2015.0
 
 
-def test_artifact_round_trip_predicts_the_same(store_path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("config, kind, fmt", [
+    (features.FeatureConfig(), model.RiskModel, 1),  # history alone: one model, format 1
+    (features.FeatureConfig(kde_bandwidths_km=(2.0,)), model.RankMix, 2)])
+def test_artifact_round_trip_predicts_the_same(store_path: Path, tmp_path: Path,
+                                               config: features.FeatureConfig,
+                                               kind: type, fmt: int) -> None:
     with open_store(store_path) as store:
         service = Risk(store, Policy())
-        trained = service.train(ADMIN, features.FeatureConfig(), within_km=5, params=PARAMS)
+        trained = service.train(ADMIN, config, within_km=5, params=PARAMS)
+        assert isinstance(trained.model, kind)
         artifact.save(trained.model, tmp_path / "m", trained.meta)
+        assert json.loads((tmp_path / "m" / "manifest.json").read_text())["format"] == fmt
         loaded, meta = artifact.load(tmp_path / "m")
+        assert isinstance(loaded, kind)
         ev = service.events(ADMIN)
     projection = projection_of(meta)
     ctx = features.Context.build(projection, ev, meta["config"])
@@ -154,6 +174,12 @@ def test_loading_what_is_not_a_model_names_the_file(model_dir: Path, tmp_path: P
     with pytest.raises(artifact.ArtifactError,
                        match=rf"{newer / 'manifest.json'}: model format 99 is newer"):
         artifact.load(newer)
+    incomplete = tmp_path / "incomplete"
+    shutil.copytree(model_dir, incomplete)
+    (incomplete / "references.npz").unlink()
+    with pytest.raises(artifact.ArtifactError,
+                       match=rf"{incomplete / 'references.npz'}: missing"):
+        artifact.load(incomplete)
     code, text = cli("risk", "predict", "--model", str(tmp_path), "--store", str(store_path),
                      "--bbox", "-75.2,6.1,-75.1,6.2", "--out", str(tmp_path / "g.gpkg"))
     assert code == 2 and "manifest.json: missing" in text
@@ -440,18 +466,18 @@ def test_train_and_score_with_the_more_history_views(store_path: Path,
     cfg.write_text("radii_km: [1, 5]\nactivity_years: [1, 3]\n"
                    "decay_half_lives_years: [1, 10]\nevent_years: true\n"
                    "recent_distance: true\n")
-    model = tmp_path / "m"
+    model_path = tmp_path / "m"
     code, text = cli("risk", "train", "--store", str(store_path), "--within-km", "5",
-                     "--config", str(cfg), "--out", str(model), *SMALL)
+                     "--config", str(cfg), "--out", str(model_path), *SMALL)
     assert code == 0, text
-    names = json.loads((model / "manifest.json").read_text())["features"]
+    names = json.loads((model_path / "manifest.json").read_text())["features"]
     assert {"active_1y_any_5km", "decay_10y_any_1km", "years_with_events_any_5km",
             "dist_recent_any_km"} <= set(names)
-    assert features.load_config(model / "features.yaml").activity_years == (1.0, 3.0)
+    assert features.load_config(model_path / "features.yaml").activity_years == (1.0, 3.0)
     points = tmp_path / "points.csv"
     points.write_text("lon,lat\n-75.1,6.2\n-75.0,6.3\n")
     out = tmp_path / "scores.csv"
-    code, text = cli("risk", "score", str(points), "--model", str(model),
+    code, text = cli("risk", "score", str(points), "--model", str(model_path),
                      "--store", str(store_path), "--out", str(out))
     assert code == 0, text
     rows = out.read_text().strip().splitlines()

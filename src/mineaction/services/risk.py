@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from mineaction.analysis.risk.features import Context, FeatureConfig
     from mineaction.analysis.risk.grid import Grid, Projection
-    from mineaction.analysis.risk.model import RiskModel
+    from mineaction.analysis.risk.model import Model
 
 Stage = Callable[[str], None]
 Progress = Callable[[int], None]
@@ -50,20 +50,25 @@ FAR_KM = 2_000.0
 
 @dataclass(frozen=True)
 class TrainParams:
-    """LightGBM settings; the defaults are the bench's (bench/risk_bench.py): small trees
-    with big leaves, a quarter of the negatives, history features monotone."""
+    """LightGBM settings; the defaults are the reported model's of bench/risk_bench.py:
+    small trees, every negative cell, 100 cells a leaf, history features monotone, a
+    positive cell weighted by its number of events, and the rank mix with the same settings
+    on the event history alone (model.train_mix). `mix_history` False: one model on every
+    feature."""
 
     rounds: int = 300
     num_leaves: int = 15
-    min_child: int = 500
-    negative_ratio: float = 0.25
+    min_child: int = 100
+    negative_ratio: float = 1.0
     seed: int = 0
     monotone: bool = True
+    weight_events: bool = True
+    mix_history: bool = True
 
 
 @dataclass
 class Trained:
-    model: RiskModel
+    model: Model
     meta: dict[str, Any]
     notes: list[str] = field(default_factory=list)
 
@@ -165,6 +170,33 @@ def read_points(path: Path) -> tuple[Any, str, str, list[str]]:
     return frame, pair[0], pair[1], ids
 
 
+def fit(X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None, params: TrainParams,
+        rounds_done: Progress | None = None) -> Model:
+    """The model of `params` on the cells' event `counts` (a cell is positive with one or
+    more; `held`: the calibration cells): one LightGBM, or the rank mix of one on every
+    column and one on the event history alone when `params.mix_history` and the history is
+    not every column. What `risk train` saves and bench/risk_bench.py reports."""
+    from mineaction.analysis.risk import model, registry
+
+    callbacks = None if rounds_done is None else [lambda _env: rounds_done(1)]
+    label = np.asarray(counts, float) > 0
+    settings: dict[str, Any] = {
+        "categorical": ("admin_code",), "calibrate": held,
+        "negative_ratio": params.negative_ratio, "rounds": params.rounds,
+        "seed": params.seed, "callbacks": callbacks,
+        "weight": np.where(label, counts, 1.0) if params.weight_events else None}
+    lgb_params: dict[str, Any] = {"num_leaves": params.num_leaves,
+                                  "min_child_samples": params.min_child}
+    columns = list(X.columns)
+    history = registry.event_history(columns)
+    if params.mix_history and history and len(history) < len(columns):
+        return model.train_mix(X, label, [columns, history], monotone=params.monotone,
+                               params=lgb_params, **settings)
+    if params.monotone:
+        lgb_params["monotone_constraints"] = model.monotone_constraints(columns)
+    return model.train(X, label, params=lgb_params, **settings)
+
+
 class Risk:
     def __init__(self, store: Store, policy: Policy, records: Records | None = None) -> None:
         self.store = store
@@ -207,19 +239,15 @@ class Risk:
                           ) from exc
 
     # -- training -------------------------------------------------------------------------
-    def _fit(self, X: pd.DataFrame, label: np.ndarray, held: np.ndarray | None,
-             params: TrainParams, rounds_done: Progress | None = None) -> RiskModel:
-        from mineaction.analysis.risk import model
+    def _fit(self, X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None,
+             params: TrainParams, rounds_done: Progress | None = None) -> Model:
+        return fit(X, counts, held, params, rounds_done)
 
-        callbacks = None if rounds_done is None else [lambda _env: rounds_done(1)]
-
-        lgb_params: dict[str, Any] = {"num_leaves": params.num_leaves,
-                                      "min_child_samples": params.min_child}
-        if params.monotone:
-            lgb_params["monotone_constraints"] = model.monotone_constraints(list(X.columns))
-        return model.train(X, label, categorical=("admin_code",), calibrate=held,
-                           negative_ratio=params.negative_ratio, rounds=params.rounds,
-                           seed=params.seed, params=lgb_params, callbacks=callbacks)
+    @staticmethod
+    def rounds_of(params: TrainParams, config: FeatureConfig) -> int:
+        """LightGBM rounds `train` runs (for a progress bar): twice `rounds` for a mix."""
+        only_history = not (config.admin or config.covariates or config.kde_bandwidths_km)
+        return params.rounds * (1 if only_history or not params.mix_history else 2)
 
     def train(self, p: Principal, config: FeatureConfig, *, until: float | None = None,
               horizon: float = 5.0, cell_m: float = 1000.0, within_km: float = 50.0,
@@ -269,7 +297,7 @@ class Risk:
                           "--horizon or a larger --within-km")
         say("training LightGBM")
         held = validate.spatial_blocks(g.x, g.y, BLOCK_M, 5, seed=params.seed) == 0
-        fitted = self._fit(X, label, held, params, rounds_done)
+        fitted = self._fit(X, counts, held, params, rounds_done)
         say("measuring on the held-out blocks")
         metrics: dict[str, Any] = {"cells": len(g), "positive_cells": int(label.sum()),
                                    "held_out_cells": int(held.sum())}
@@ -337,7 +365,7 @@ class Risk:
         cell_area = ctx.admin.locate(g.x, g.y) if ctx.admin is not None else None
         say("computing features")
         X_train = features.compute(ctx, g.x, g.y, train_w.cutoff, cell_area)
-        _, y_train = window_labels(g, ctx.events, train_w.cutoff, train_w.end)
+        c_train, y_train = window_labels(g, ctx.events, train_w.cutoff, train_w.end)
         X_test = features.compute(ctx, g.x, g.y, test_w.cutoff, cell_area)
         ev_test, y_test = window_labels(g, ctx.events, test_w.cutoff, test_w.end)
         if not y_train.any() or not y_test.any():
@@ -345,7 +373,7 @@ class Risk:
                           "measure")
         say("training LightGBM")
         held = validate.spatial_blocks(g.x, g.y, BLOCK_M, 5, seed=params.seed) == 0
-        fitted = self._fit(X_train, y_train, held, params)
+        fitted = self._fit(X_train, c_train, held, params)
         raw = fitted.raw(X_test)
         scores: dict[str, np.ndarray] = {
             name: fn(X_test) for name, fn in validate.BASELINES.items()}
@@ -458,7 +486,7 @@ class Risk:
         return grid.near_points(known["lon"].to_numpy(), known["lat"].to_numpy(), size,
                                 near_km * 1000.0, projection)
 
-    def predict(self, p: Principal, model: RiskModel, meta: dict[str, Any], *,
+    def predict(self, p: Principal, model: Model, meta: dict[str, Any], *,
                 bbox: Sequence[float] | None = None, admin_area: str | None = None,
                 near_km: float | None = None, cell_m: float | None = None,
                 at: float | None = None, chunk_cells: int = 200_000,
@@ -483,7 +511,7 @@ class Risk:
         scores["percentile"] = scoring.percentile(scores["raw"].to_numpy(float))
         return Prediction(g, scores, cutoff)
 
-    def predict_raster(self, p: Principal, model: RiskModel, meta: dict[str, Any],
+    def predict_raster(self, p: Principal, model: Model, meta: dict[str, Any],
                        tif: str | Path, *, scheduler: str | None = None,
                        workers: int | None = None, bbox: Sequence[float] | None = None,
                        admin_area: str | None = None, near_km: float | None = None,
@@ -514,7 +542,7 @@ class Risk:
                                                              message=str(exc))]) from None
         return g, cutoff, written
 
-    def score_points(self, p: Principal, model: RiskModel, meta: dict[str, Any],
+    def score_points(self, p: Principal, model: Model, meta: dict[str, Any],
                      lon: np.ndarray, lat: np.ndarray, at: float | None = None
                      ) -> pd.DataFrame:
         """probability (calibrated) and raw score at each point, features at `at`."""
@@ -526,7 +554,7 @@ class Risk:
         x, y = projection.forward(np.asarray(lon, float), np.asarray(lat, float))
         return scoring.score_cells(model, ctx, x, y, self.cutoff(ev, at), explain=0)
 
-    def score_hazards(self, p: Principal, model: RiskModel, meta: dict[str, Any],
+    def score_hazards(self, p: Principal, model: Model, meta: dict[str, Any],
                       at: float | None = None) -> pd.DataFrame:
         """One score per hazard `p` may see, at its representative point (a polygon's point
         on surface), and its percentile among those hazards: for prioritisation."""

@@ -10,6 +10,11 @@ machine or years later, and gets the same probabilities.
       calibrator.npz    the isotonic map's x and y arrays (absent when not calibrated)
       features.yaml     the feature configuration, layer paths made absolute
 
+A rank mix (model.RankMix, format 2) has a booster per member (booster.txt,
+booster_1.txt, ...), the members' columns in the manifest's `members`, and their rank
+references in references.npz; a single model is still written as format 1, which older
+versions read.
+
 Text and plain arrays, not a pickle: a pickle runs code when loaded and breaks when a class
 moves; these load with nothing but LightGBM and NumPy. `FORMAT` goes up when the layout
 changes; `load` refuses a newer one by name rather than misreading it.
@@ -26,14 +31,15 @@ import numpy as np
 
 from mineaction.analysis.jsonable import jsonable
 from mineaction.analysis.risk import calibration, features
-from mineaction.analysis.risk.model import RiskModel
+from mineaction.analysis.risk.model import RankMix, RankReference, RiskModel
 
-FORMAT = 1
+FORMAT = 2  # the newest this version reads and writes (1: a single model, 2: a rank mix)
 KIND = "mineaction-risk-model"
 MANIFEST = "manifest.json"
 BOOSTER = "booster.txt"
 CALIBRATOR = "calibrator.npz"
 CONFIG = "features.yaml"
+REFERENCES = "references.npz"
 
 
 class ArtifactError(Exception):
@@ -64,35 +70,76 @@ def config_to_yaml(config: features.FeatureConfig) -> str:
 
 
 
-def save(model: RiskModel, directory: str | Path, meta: dict[str, Any]) -> Path:
+def _booster_name(i: int) -> str:
+    return BOOSTER if i == 0 else f"booster_{i}.txt"
+
+
+def save(model: RiskModel | RankMix, directory: str | Path, meta: dict[str, Any]) -> Path:
     """Write the model and `meta` (must hold `config`: a FeatureConfig, and `crs`: the
     projection as WKT; anything else JSON-able: cut-off, horizon, metrics...)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     meta = dict(meta)
     config = meta.pop("config")
-    model.booster.save_model(str(out / BOOSTER))
+    members = model.members if isinstance(model, RankMix) else [model]
+    for i, member in enumerate(members):
+        member.booster.save_model(str(out / _booster_name(i)))
+    extra: dict[str, Any] = {}
+    if isinstance(model, RankMix):
+        np.savez(out / REFERENCES, **{f"{what}_{i}": getattr(ref, what)
+                                      for i, ref in enumerate(model.references)
+                                      for what in ("score", "share")})
+        extra = {"format": FORMAT, "references": REFERENCES, "members": [
+            {"booster": _booster_name(i), "features": list(m.features),
+             "categorical": list(m.categorical)} for i, m in enumerate(members)]}
     if model.calibrator is not None:
         np.savez(out / CALIBRATOR, x=model.calibrator.x, y=model.calibrator.y)
     elif (out / CALIBRATOR).exists():
         (out / CALIBRATOR).unlink()
     (out / CONFIG).write_text(config_to_yaml(config), encoding="utf-8")
     manifest = {
-        "kind": KIND, "format": FORMAT, "features": list(model.features),
+        "kind": KIND, "format": 1, "features": list(model.features),
         "categorical": list(model.categorical), "calibrated": model.calibrator is not None,
         "booster": BOOSTER, "config": CONFIG, "info": jsonable(model.info),
-        **jsonable(meta),
+        **extra, **jsonable(meta),
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return out
 
 
-def load(directory: str | Path) -> tuple[RiskModel, dict[str, Any]]:
+def _booster(path: Path) -> Any:
+    import lightgbm as lgb
+
+    if not path.is_file():
+        raise ArtifactError(f"{path}: missing; the model directory is incomplete")
+    try:
+        return lgb.Booster(model_file=str(path))
+    except lgb.basic.LightGBMError as exc:
+        raise ArtifactError(f"{path}: not a LightGBM model ({exc})") from exc
+
+
+def _members(d: Path, meta: dict[str, Any]) -> tuple[list[RiskModel], list[RankReference]]:
+    """A rank mix's members and their rank references (format 2)."""
+    ref_path = d / str(meta.get("references", REFERENCES))
+    if not ref_path.is_file():
+        raise ArtifactError(f"{ref_path}: missing; the model directory is incomplete")
+    members, references = [], []
+    with np.load(ref_path) as arrays:
+        for i, m in enumerate(meta["members"]):
+            members.append(RiskModel(_booster(d / str(m["booster"])), list(m["features"]),
+                                     list(m["categorical"])))
+            try:
+                references.append(RankReference(np.asarray(arrays[f"score_{i}"], float),
+                                                np.asarray(arrays[f"share_{i}"], float)))
+            except KeyError as exc:
+                raise ArtifactError(f"{ref_path}: no rank reference of member {i}") from exc
+    return members, references
+
+
+def load(directory: str | Path) -> tuple[RiskModel | RankMix, dict[str, Any]]:
     """(model, meta): meta is the manifest with `config` the FeatureConfig read back.
     Raises ArtifactError naming the file when the directory is not a model or is of a
     newer format."""
-    import lightgbm as lgb
-
     d = Path(directory)
     manifest_path = d / MANIFEST
     if not d.is_dir():
@@ -111,13 +158,6 @@ def load(directory: str | Path) -> tuple[RiskModel, dict[str, Any]]:
     if not isinstance(fmt, int) or fmt > FORMAT:
         raise ArtifactError(f"{manifest_path}: model format {fmt!r} is newer than this "
                             f"version of mineaction reads ({FORMAT}); upgrade mineaction")
-    booster_path = d / str(meta.get("booster", BOOSTER))
-    if not booster_path.is_file():
-        raise ArtifactError(f"{booster_path}: missing; the model directory is incomplete")
-    try:
-        booster = lgb.Booster(model_file=str(booster_path))
-    except lgb.basic.LightGBMError as exc:
-        raise ArtifactError(f"{booster_path}: not a LightGBM model ({exc})") from exc
     calibrator = None
     if meta.get("calibrated"):
         cal_path = d / CALIBRATOR
@@ -131,6 +171,10 @@ def load(directory: str | Path) -> tuple[RiskModel, dict[str, Any]]:
     if not config_path.is_file():
         raise ArtifactError(f"{config_path}: missing; the model directory is incomplete")
     meta["config"] = features.load_config(config_path)
-    model = RiskModel(booster, list(meta["features"]), list(meta["categorical"]),
-                      calibrator, dict(meta.get("info") or {}))
-    return model, meta
+    info = dict(meta.get("info") or {})
+    if fmt >= 2:
+        members, references = _members(d, meta)
+        return RankMix(members, references, calibrator, info), meta
+    booster = _booster(d / str(meta.get("booster", BOOSTER)))
+    return RiskModel(booster, list(meta["features"]), list(meta["categorical"]),
+                     calibrator, info), meta

@@ -89,14 +89,11 @@ def _subgrid(grid: Grid, ids: Ints) -> Grid:
 
 
 def _predict(model: Any, X: pd.DataFrame, threads: int | None) -> Floats:
-    """model.predict(X); for a RiskModel with LightGBM's thread count set (one per worker
+    """model.predict(X), with LightGBM's thread count set when given (one per worker
     process: two processes of two threads each on two cores only fight). Same values."""
-    booster = getattr(model, "booster", None)
-    if threads is None or booster is None:
+    if threads is None:
         return np.asarray(model.predict(X), float)
-    raw = np.asarray(booster.predict(X[model.features], num_threads=threads), float)
-    cal = getattr(model, "calibrator", None)
-    return cal(raw) if cal is not None else raw
+    return np.asarray(model.predict(X, threads=threads), float)
 
 
 def score_cells(model: Any, ctx: features.Context, grid: Grid, cutoff: float,

@@ -239,8 +239,12 @@ def kernel_density(x: Floats, y: Floats, ex: Floats, ey: Floats, w: Floats,
     b = bandwidth_km * 1000.0
     res = max(b / 4.0, 250.0)
     pad = 4.0 * b + res
-    x0 = min(x.min(), float(np.min(ex))) - pad
-    y0 = min(y.min(), float(np.min(ey))) - pad
+    # The raster's corner on a multiple of its cell size: a point falls in the same raster
+    # cell, and reads the same density, whether it is scored alone, in a chunk or in a
+    # nationwide grid (the corner followed the query's extent, so `risk score` at a cell's
+    # centre could differ from `risk predict` over the grid).
+    x0 = np.floor((min(x.min(), float(np.min(ex))) - pad) / res) * res
+    y0 = np.floor((min(y.min(), float(np.min(ey))) - pad) / res) * res
     nx = int(np.ceil((max(x.max(), float(np.max(ex))) + pad - x0) / res)) + 1
     ny = int(np.ceil((max(y.max(), float(np.max(ey))) + pad - y0) / res)) + 1
     ix = np.floor((np.asarray(ex, float) - x0) / res).astype(np.int64)

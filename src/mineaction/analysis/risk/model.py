@@ -2,6 +2,12 @@
 """The risk model: LightGBM on the feature table, negatives subsampled, probabilities
 calibrated on a held-out part, and per-prediction contributions (why this cell scores high).
 
+The model `risk train` makes is a rank mix (`train_mix`, `RankMix`): the same LightGBM
+settings fitted twice, on every feature and on the event history alone, each score turned
+into its rank among the training cells' scores, the two ranks averaged, then calibrated. On
+the inner out-of-time splits the layers beyond the history helped in some periods and hurt
+in others; the mix keeps most of the help and little of the harm (docs/risk-model.md).
+
 Logistic regression (statsmodels) is the plain baseline model: features log-scaled, no
 interactions; it says how much the trees add over a straight line on the same features.
 """
@@ -44,13 +50,15 @@ class RiskModel:
     calibrator: calibration.Isotonic | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
-    def raw(self, X: pd.DataFrame) -> Floats:
-        """Uncalibrated score (a ranking; higher = riskier)."""
-        return np.asarray(self.booster.predict(X[self.features]), float)
+    def raw(self, X: pd.DataFrame, threads: int | None = None) -> Floats:
+        """Uncalibrated score (a ranking; higher = riskier). `threads`: LightGBM's thread
+        count for this call (one per worker process when several score at once)."""
+        extra = {} if threads is None else {"num_threads": threads}
+        return np.asarray(self.booster.predict(X[self.features], **extra), float)
 
-    def predict(self, X: pd.DataFrame) -> Floats:
+    def predict(self, X: pd.DataFrame, threads: int | None = None) -> Floats:
         """Calibrated probability that the cell has an event in the horizon."""
-        raw = self.raw(X)
+        raw = self.raw(X, threads)
         return self.calibrator(raw) if self.calibrator is not None else raw
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -164,3 +172,110 @@ def train_logistic(X: pd.DataFrame, label: NDArray[np.bool_], features: list[str
         fit = sm.Logit(np.asarray(label, float), design).fit(method="lbfgs", maxiter=200,
                                                              disp=0)
     return LogisticModel(np.asarray(fit.params, float), feats, mean, std)
+
+
+# At most this many (score, rank) knots of a member's training scores are kept: a rank read
+# from them is off by less than 1/REFERENCE_KNOTS of the grid, far below what moves a cell.
+REFERENCE_KNOTS = 4097
+
+
+@dataclass(frozen=True)
+class RankReference:
+    """A member's raw scores on its training cells as knots (score, share of the training
+    cells below it, ties counted half): a new score's rank among them by interpolation, so
+    a cell is ranked the same whether it is scored alone or in a nationwide grid."""
+
+    score: Floats
+    share: Floats
+
+    @staticmethod
+    def of(raw: Floats) -> RankReference:
+        s = np.sort(np.asarray(raw, float))
+        if len(s) == 0:
+            raise ValueError("a rank reference needs training scores")
+        uniq, first = np.unique(s, return_index=True)
+        count = np.diff(np.r_[first, len(s)])
+        share = (first + count / 2.0) / len(s)  # mid-rank, as scipy's rankdata "average"
+        if len(uniq) > REFERENCE_KNOTS:
+            keep = np.unique(np.linspace(0, len(uniq) - 1, REFERENCE_KNOTS).round()
+                             .astype(int))
+            uniq, share = uniq[keep], share[keep]
+        return RankReference(np.asarray(uniq, float), np.asarray(share, float))
+
+    def __call__(self, raw: Floats) -> Floats:
+        # below the lowest training score 0, above the highest 1
+        return np.asarray(np.interp(np.asarray(raw, float), self.score, self.share,
+                                    left=0.0, right=1.0), float)
+
+
+@dataclass
+class RankMix:
+    """Members' scores mixed by their mean rank among the training cells (`RankReference`),
+    calibrated on the held-out cells as a single model is. Same interface as RiskModel."""
+
+    members: list[RiskModel]
+    references: list[RankReference]
+    calibrator: calibration.Isotonic | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return list(dict.fromkeys(f for m in self.members for f in m.features))
+
+    @property
+    def categorical(self) -> list[str]:
+        return list(dict.fromkeys(c for m in self.members for c in m.categorical))
+
+    def raw(self, X: pd.DataFrame, threads: int | None = None) -> Floats:
+        """Mean rank (0-1) of the members' scores among their training cells'."""
+        ranks = [ref(m.raw(X, threads)) for m, ref in zip(self.members, self.references,
+                                                         strict=True)]
+        return np.asarray(np.mean(ranks, axis=0), float)
+
+    def predict(self, X: pd.DataFrame, threads: int | None = None) -> Floats:
+        raw = self.raw(X, threads)
+        return self.calibrator(raw) if self.calibrator is not None else raw
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The members' contributions (log-odds) averaged, a feature a member does not use
+        counting 0 there: what drives the mix, in the units each member explains itself."""
+        columns = [*self.features, "bias"]
+        frames = [m.contributions(X).reindex(columns=columns, fill_value=0.0)
+                  for m in self.members]
+        return sum(frames[1:], frames[0]) / len(frames)
+
+
+def train_mix(X: pd.DataFrame, label: NDArray[Any], members: list[list[str]], *,
+              categorical: tuple[str, ...] = (), calibrate: NDArray[np.bool_] | None = None,
+              monotone: bool = True, params: dict[str, Any] | None = None,
+              **settings: Any) -> RankMix:
+    """One LightGBM per column list of `members`, each with `train`'s `settings` (same
+    rows, negatives, weights and seed), mixed by mean rank (`RankMix`): each member's rank
+    reference is its scores on the fitted (not held-out) cells, and the mix is calibrated
+    on the held-out ones. `monotone`: each member gets `monotone_constraints` of its own
+    columns."""
+    if not members or any(not cols for cols in members):
+        raise ValueError("a rank mix needs at least one member, each with columns")
+    target = np.asarray(label, float)
+    held = np.zeros(len(target), bool) if calibrate is None else np.asarray(calibrate, bool)
+    fitted, references = [], []
+    for cols in members:
+        p = {**(params or {}),
+             **({"monotone_constraints": monotone_constraints(cols)} if monotone else {})}
+        m = train(X[cols], target, categorical=categorical, calibrate=held, params=p,
+                  **settings)
+        m.calibrator = None  # the mix is calibrated as a whole
+        fitted.append(m)
+        references.append(RankReference.of(m.raw(X.iloc[np.flatnonzero(~held)])))
+    mix = RankMix(fitted, references, info={
+        "members": [len(cols) for cols in members],
+        "rows_fitted": fitted[0].info["rows_fitted"],
+        "positives_fitted": fitted[0].info["positives_fitted"],
+        "rows_calibration": int(held.sum()), "rounds": fitted[0].info["rounds"],
+        "params": fitted[0].info["params"]})
+    positive = target > 0
+    if held.any() and positive[held].any():
+        mix.calibrator = calibration.isotonic(mix.raw(X.iloc[np.flatnonzero(held)]),
+                                              positive[held].astype(float))
+    return mix
+Model = RiskModel | RankMix  # what `risk train` writes and every scorer takes

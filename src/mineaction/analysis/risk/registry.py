@@ -127,6 +127,22 @@ def spec_for(name: str) -> FeatureSpec | None:
     return None
 
 
+# The features of the event history around the cell alone (distances, counts, recency):
+# the rank mix's second member (model.train_mix) sees only these. The admin areas', the
+# kernel densities', the trends' and the covariate layers' columns are left out.
+EVENT_HISTORY = ("dist_{kind}_km", "count_{kind}_{r}km", "wcount_{kind}_{r}km",
+                 "recent_{kind}_{r}km", "years_since_{kind}_{r}km", "active_{y}y_{kind}_{r}km",
+                 "decay_{h}y_{kind}_{r}km", "years_with_events_{kind}_{r}km",
+                 "dist_recent_{kind}_km")
+
+
+def event_history(columns: list[str]) -> list[str]:
+    """The columns of `columns` that describe the event history around the cell alone."""
+    history = {_regex(p) for p in EVENT_HISTORY}
+    return [c for c in columns if (spec := spec_for(c)) is not None
+            and _regex(spec.pattern) in history]
+
+
 def describe() -> str:
     """The registry as a Markdown table."""
     lines = ["| feature | meaning | how computed | from | time cut-off |",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from mineaction.analysis.risk import features
 from mineaction.analysis.risk.grid import Floats
-from mineaction.analysis.risk.model import RiskModel
+from mineaction.analysis.risk.model import Model
 
 
 def top_contributions(contrib: pd.DataFrame, k: int) -> list[str]:
@@ -37,7 +37,7 @@ def top_contributions(contrib: pd.DataFrame, k: int) -> list[str]:
             for row, vrow in zip(idx, vals, strict=True)]
 
 
-def score_cells(model: RiskModel, ctx: features.Context, x: Floats, y: Floats,
+def score_cells(model: Model, ctx: features.Context, x: Floats, y: Floats,
                 cutoff: float, *, chunk_cells: int = 200_000, explain: int = 5,
                 progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Scores of the points (x, y) (the model's projection) with features at `cutoff`:
