@@ -59,12 +59,14 @@ def test_decode_many_reads_plain_points_at_once_and_leaves_the_rest_to_wkb() -> 
         gpkg_binary.decode_many([b"XX" + blobs[0][2:]])
 
 
-def _finds(store: Any, n: int, rng: np.random.Generator, statuses: list[str]
+def _finds(store: Any, n: int, rng: np.random.Generator, statuses: list[str],
+           area: tuple[float, float, float, float] = (-75.2, 6.0, -75.0, 6.2)
            ) -> tuple[Any, Any]:
-    """`n` finds at random points near Granada, with these statuses; their x and y."""
+    """`n` finds at random points in `area` (near Granada), with these statuses; their x
+    and y."""
     from mineaction.domain.models import new_ids
 
-    x, y = rng.uniform(-75.2, -75.0, n), rng.uniform(6.0, 6.2, n)
+    x, y = rng.uniform(area[0], area[2], n), rng.uniform(area[1], area[3], n)
     with store.transaction() as conn:
         store.bulk_insert(conn, "find", ["id", "external_id", "status", "find_date",
                                          "device_category", "quantity", "geometry"],
@@ -74,6 +76,22 @@ def _finds(store: Any, n: int, rng: np.random.Generator, statuses: list[str]
                           {"dataset": "d", "version": 1, "created_at": "2024-01-01T00:00:00Z",
                            "updated_at": "2024-01-01T00:00:00Z"})
     return x, y
+
+
+def _accidents(store: Any, n: int, rng: np.random.Generator, statuses: list[str],
+               area: tuple[float, float, float, float]) -> None:
+    """`n` accidents at random points in `area`, with these statuses."""
+    from mineaction.domain.models import new_ids
+
+    x, y = rng.uniform(area[0], area[2], n), rng.uniform(area[1], area[3], n)
+    with store.transaction() as conn:
+        store.bulk_insert(conn, "accident", ["id", "external_id", "status", "accident_date",
+                                             "geometry"],
+                          list(zip(new_ids(n), [f"a{i}" for i in range(n)], statuses,
+                                   rng.choice(["2014-05-01", "2019-02-01"], n).tolist(),
+                                   store.encode_points(x, y), strict=True)),
+                          {"dataset": "d", "version": 1, "created_at": "2024-01-01T00:00:00Z",
+                           "updated_at": "2024-01-01T00:00:00Z"})
 
 
 def test_prepared_reads_decode_the_stored_geometries(store_location: str) -> None:
@@ -239,3 +257,59 @@ def test_within_reach_decides_as_the_exact_distance(site: Any, reach: float) -> 
     # lines and areas among them: measured exactly, all of them
     mixed = [*places[:20], box(c.x, c.y, c.x + 0.01, c.y + 0.01)]
     assert _within_reach(site, mixed, reach) == [d <= reach for d in sc.gaps_m(site, mixed)]
+
+
+def test_the_public_reads_only_the_cells_whose_rounded_place_can_count(
+        store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public sees accidents at places rounded to 0.1 degree: only the rows
+    of the rounding cells whose grid point lies within the radius can count. Reading just
+    those (`_read_box`) answers as reading the whole reach (7.9 km wider) did, for points,
+    lines and areas, on a grid point, a cell's edge and between grid points, at radii from
+    0 to 12 km, and reads far fewer rows."""
+    from mineaction.access.roles import Principal, Role
+    from mineaction.services import site_check as service
+
+    store = open_store(store_location)
+    try:
+        rng = np.random.default_rng(11)
+        n = 3000
+        statuses = rng.choice(["approved", "approved", "draft"], n).tolist()
+        _accidents(store, n, rng, statuses, (-75.6, 5.7, -74.6, 6.5))
+        checks = service.SiteChecks(store)
+        sites = [Point(-75.1, 6.1), Point(-75.1003, 6.0999), Point(-75.15, 6.15),
+                 Point(-75.0499999, 6.05), Point(-75.137, 6.021),
+                 LineString([(-75.19, 6.01), (-75.12, 6.08)]),
+                 box(-75.11, 6.09, -75.08, 6.12), box(-75.06, 6.03, -75.04, 6.07)]
+        read: list[int] = []
+        real_read = store.read_dicts
+
+        def counting(query: Query, *args: Any, **kwargs: Any) -> Any:
+            rows = real_read(query, *args, **kwargs)
+            if query.kind == "accident":
+                read.append(len(rows))
+            return rows
+
+        monkeypatch.setattr(store, "read_dicts", counting)
+        wide = lambda access, kind, site, d: service._box(  # noqa: E731
+            site, service._reach(access, kind, site, d))
+        answers: dict[str, list[Any]] = {"cells": [], "reach": []}
+        rows_read = {}
+        for how in ("cells", "reach"):
+            if how == "reach":
+                monkeypatch.setattr(service, "_read_box", wide)
+            read.clear()
+            for site in sites:
+                for nearby_m in (0.0, 300.0, 2_000.0, 5_000.0, 12_000.0):
+                    for who in (Principal("public", Role.public),
+                                Principal("v", Role.viewer)):
+                        r = checks.check(who, shapely.geometry.mapping(site), buffer_m=0,
+                                         nearby_m=nearby_m)
+                        answers[how].append((r.accidents, r.records_used["accident"],
+                                             r.findings, r.data_as_of))
+            rows_read[how] = sum(read)
+        assert answers["cells"] == answers["reach"]
+        counted = [a[0].count for a in answers["cells"] if a[0] is not None]
+        assert max(counted) > 0 and 0 in counted  # some sites count accidents, some none
+        assert rows_read["cells"] < rows_read["reach"] / 2
+    finally:
+        store.close()

@@ -339,8 +339,11 @@ def measure(site: Any, *, buffer_m: float, nearby_m: float,
     finds_within = _within(finds, site, nearby_m)
     report.accidents = _count_of("accident", accidents_within, nearby_m, "accident_date")
     report.finds = _count_of("find", finds_within, nearby_m, "find_date")
+    # the newest of the records used: accidents and finds within the radius only (the
+    # public's are read from further out, where their rounded places might fall within it)
     dates = [d for d in (_iso(r.get("updated_at")) for rows in
-                         (hazards, minefield_records, released, accidents, finds)
+                         (hazards, minefield_records, released,
+                          [r for _, r in accidents_within], [r for _, r in finds_within])
                          for r in rows) if d]
     report.data_as_of = max(dates) if dates else None
     report.records_used = {
