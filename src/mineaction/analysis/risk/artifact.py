@@ -107,6 +107,17 @@ def save(model: RiskModel | RankMix, directory: str | Path, meta: dict[str, Any]
     return out
 
 
+def _inside(d: Path, manifest: Path, name: Any) -> Path:
+    """The file `name` of the model directory `d`, as the manifest names it: a plain file
+    name, never a path out of the directory (a model directory is shared between machines,
+    and a crafted manifest must not make the loader read another file)."""
+    text = str(name)
+    if not text or text in (".", "..") or Path(text).name != text or "\\" in text:
+        raise ArtifactError(f"{manifest}: {text!r} is not a file name in the model "
+                            "directory")
+    return d / text
+
+
 def _booster(path: Path) -> Any:
     import lightgbm as lgb
 
@@ -120,13 +131,14 @@ def _booster(path: Path) -> Any:
 
 def _members(d: Path, meta: dict[str, Any]) -> tuple[list[RiskModel], list[RankReference]]:
     """A rank mix's members and their rank references (format 2)."""
-    ref_path = d / str(meta.get("references", REFERENCES))
+    ref_path = _inside(d, d / MANIFEST, meta.get("references", REFERENCES))
     if not ref_path.is_file():
         raise ArtifactError(f"{ref_path}: missing; the model directory is incomplete")
     members, references = [], []
     with np.load(ref_path) as arrays:
         for i, m in enumerate(meta["members"]):
-            members.append(RiskModel(_booster(d / str(m["booster"])), list(m["features"]),
+            members.append(RiskModel(_booster(_inside(d, d / MANIFEST, m["booster"])),
+                                     list(m["features"]),
                                      list(m["categorical"])))
             try:
                 references.append(RankReference(np.asarray(arrays[f"score_{i}"], float),
@@ -167,14 +179,20 @@ def load(directory: str | Path) -> tuple[RiskModel | RankMix, dict[str, Any]]:
         with np.load(cal_path) as arrays:
             calibrator = calibration.Isotonic(np.asarray(arrays["x"], float),
                                               np.asarray(arrays["y"], float))
-    config_path = d / str(meta.get("config", CONFIG))
+    config_path = _inside(d, manifest_path, meta.get("config", CONFIG))
     if not config_path.is_file():
         raise ArtifactError(f"{config_path}: missing; the model directory is incomplete")
     meta["config"] = features.load_config(config_path)
     info = dict(meta.get("info") or {})
     if fmt >= 2:
-        members, references = _members(d, meta)
+        try:
+            members, references = _members(d, meta)
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            # a manifest without its members' list, or a references file that is not
+            # plain arrays (np.load refuses pickled objects: nothing of it runs)
+            raise ArtifactError(f"{manifest_path}: the rank mix's members cannot be read "
+                                f"({type(exc).__name__}: {exc})") from exc
         return RankMix(members, references, calibrator, info), meta
-    booster = _booster(d / str(meta.get("booster", BOOSTER)))
+    booster = _booster(_inside(d, manifest_path, meta.get("booster", BOOSTER)))
     return RiskModel(booster, list(meta["features"]), list(meta["categorical"]),
                      calibrator, info), meta
