@@ -203,17 +203,21 @@ def train(
     from tqdm import tqdm
 
     bar, stage = _stages(5, _("training"))
-    from mineaction.services.risk import Risk
+    rounds_bar = tqdm(total=rounds, desc="LightGBM", unit=_("round"), file=sys.stderr,
+                      disable=None, leave=False)
 
-    rounds_bar = tqdm(total=Risk.rounds_of(params, cfg), desc="LightGBM", unit=_("round"),
-                      file=sys.stderr, disable=None, leave=False)
+    def rounds_total(total: int) -> None:  # two models' rounds for the rank mix
+        rounds_bar.total = total
+        rounds_bar.refresh()
+
     with open_audited(store, audited=False) as s:
         service, who = _service(s)
         try:
             trained = _run(lambda: service.train(who, cfg, until=until, horizon=horizon,
                                                  cell_m=cell_m, within_km=within_km,
                                                  params=params, stage=stage,
-                                                 rounds_done=rounds_bar.update))
+                                                 rounds_done=rounds_bar.update,
+                                                 rounds_total=rounds_total))
         finally:
             rounds_bar.close()
             bar.close()

@@ -285,6 +285,7 @@ def test_rank_mix_ranks_each_member_among_its_training_cells() -> None:
     held = rng.random(n) < 0.2
     history = registry.event_history(list(X.columns))
     assert history == ["dist_any_km", "count_any_5km"]
+    assert set(registry.EVENT_HISTORY) <= {spec.pattern for spec in registry.REGISTRY}
     mix = model.train_mix(X, label, [list(X.columns), history], calibrate=held, rounds=40,
                           seed=0, params={"num_threads": 1})
     assert [m.features for m in mix.members] == [list(X.columns), history]

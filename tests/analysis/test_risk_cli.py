@@ -145,8 +145,15 @@ def test_artifact_round_trip_predicts_the_same(store_path: Path, tmp_path: Path,
                                                kind: type, fmt: int) -> None:
     with open_store(store_path) as store:
         service = Risk(store, Policy())
-        trained = service.train(ADMIN, config, within_km=5, params=PARAMS)
+        total: list[int] = []
+        done: list[int] = []
+        trained = service.train(ADMIN, config, within_km=5, params=PARAMS,
+                                rounds_total=total.append, rounds_done=done.append)
         assert isinstance(trained.model, kind)
+        # the progress bar's total: each model's rounds, announced before the first
+        models = len(getattr(trained.model, "members", [trained.model]))
+        assert models == (2 if kind is model.RankMix else 1)
+        assert total == [PARAMS.rounds * models] and len(done) == total[0]
         artifact.save(trained.model, tmp_path / "m", trained.meta)
         assert json.loads((tmp_path / "m" / "manifest.json").read_text())["format"] == fmt
         loaded, meta = artifact.load(tmp_path / "m")

@@ -170,13 +170,24 @@ def read_points(path: Path) -> tuple[Any, str, str, list[str]]:
     return frame, pair[0], pair[1], ids
 
 
+def members(columns: list[str], params: TrainParams) -> list[list[str]]:
+    """The column lists `fit` trains a model on: every column, then the event history
+    alone when `params.mix_history` and the history is not every column (the rank mix)."""
+    from mineaction.analysis.risk import registry
+
+    history = registry.event_history(columns)
+    if params.mix_history and history and len(history) < len(columns):
+        return [columns, history]
+    return [columns]
+
+
 def fit(X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None, params: TrainParams,
         rounds_done: Progress | None = None) -> Model:
     """The model of `params` on the cells' event `counts` (a cell is positive with one or
     more; `held`: the calibration cells): one LightGBM, or the rank mix of one on every
     column and one on the event history alone when `params.mix_history` and the history is
     not every column. What `risk train` saves and bench/risk_bench.py reports."""
-    from mineaction.analysis.risk import model, registry
+    from mineaction.analysis.risk import model
 
     callbacks = None if rounds_done is None else [lambda _env: rounds_done(1)]
     label = np.asarray(counts, float) > 0
@@ -188,10 +199,10 @@ def fit(X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None, params: Tr
     lgb_params: dict[str, Any] = {"num_leaves": params.num_leaves,
                                   "min_child_samples": params.min_child}
     columns = list(X.columns)
-    history = registry.event_history(columns)
-    if params.mix_history and history and len(history) < len(columns):
-        return model.train_mix(X, label, [columns, history], monotone=params.monotone,
-                               params=lgb_params, **settings)
+    each = members(columns, params)
+    if len(each) > 1:
+        return model.train_mix(X, label, each, monotone=params.monotone, params=lgb_params,
+                               **settings)
     if params.monotone:
         lgb_params["monotone_constraints"] = model.monotone_constraints(columns)
     return model.train(X, label, params=lgb_params, **settings)
@@ -239,24 +250,16 @@ class Risk:
                           ) from exc
 
     # -- training -------------------------------------------------------------------------
-    def _fit(self, X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None,
-             params: TrainParams, rounds_done: Progress | None = None) -> Model:
-        return fit(X, counts, held, params, rounds_done)
-
-    @staticmethod
-    def rounds_of(params: TrainParams, config: FeatureConfig) -> int:
-        """LightGBM rounds `train` runs (for a progress bar): twice `rounds` for a mix."""
-        only_history = not (config.admin or config.covariates or config.kde_bandwidths_km)
-        return params.rounds * (1 if only_history or not params.mix_history else 2)
-
     def train(self, p: Principal, config: FeatureConfig, *, until: float | None = None,
               horizon: float = 5.0, cell_m: float = 1000.0, within_km: float = 50.0,
               params: TrainParams = TrainParams(), stage: Stage | None = None,
-              rounds_done: Progress | None = None) -> Trained:
+              rounds_done: Progress | None = None,
+              rounds_total: Progress | None = None) -> Trained:
         """Train on the events before `until` (default: the end of the data); see the
         module's docstring for the windows. The grid: cells within `within_km` of any
         event known at the features' cut-off. `stage` is told each step's name,
-        `rounds_done` each LightGBM round."""
+        `rounds_done` each LightGBM round, `rounds_total` how many rounds all the models
+        will run, before the first."""
         from mineaction.analysis.risk import features, grid, validate
 
         say = stage or (lambda _: None)
@@ -297,7 +300,9 @@ class Risk:
                           "--horizon or a larger --within-km")
         say("training LightGBM")
         held = validate.spatial_blocks(g.x, g.y, BLOCK_M, 5, seed=params.seed) == 0
-        fitted = self._fit(X, counts, held, params, rounds_done)
+        if rounds_total is not None:
+            rounds_total(params.rounds * len(members(list(X.columns), params)))
+        fitted = fit(X, counts, held, params, rounds_done)
         say("measuring on the held-out blocks")
         metrics: dict[str, Any] = {"cells": len(g), "positive_cells": int(label.sum()),
                                    "held_out_cells": int(held.sum())}
@@ -373,7 +378,7 @@ class Risk:
                           "measure")
         say("training LightGBM")
         held = validate.spatial_blocks(g.x, g.y, BLOCK_M, 5, seed=params.seed) == 0
-        fitted = self._fit(X_train, c_train, held, params)
+        fitted = fit(X_train, c_train, held, params)
         raw = fitted.raw(X_test)
         scores: dict[str, np.ndarray] = {
             name: fn(X_test) for name, fn in validate.BASELINES.items()}
@@ -415,7 +420,7 @@ class Risk:
                 groups[cell_area < 0] = None  # outside every area: on neither side
 
             def fit_score(Xa: pd.DataFrame, ya: np.ndarray, Xb: pd.DataFrame) -> np.ndarray:
-                return np.asarray(self._fit(Xa, ya, None, params).raw(Xb), float)
+                return np.asarray(fit(Xa, ya, None, params).raw(Xb), float)
 
             out[folds] = validate.cross_validate(X_test, y_test, ev_test, groups, fit_score)
         return out

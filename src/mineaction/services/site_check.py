@@ -350,9 +350,10 @@ def _read_box(access: Access, kind: str, site: Any, distance_m: float
     point (the place a row is shown at) lies within `distance_m` of the site, and the site's
     own box at `distance_m` (a row shown without a place is measured where it is). A row
     counts only if its shown place is within `distance_m`, so every row that can count is
-    in a cell read; the reach's box (7.9 km wider at 1 decimal) read ten times the rows,
-    and a public check was twice a viewer's (issue 20). Rows read are kept or dropped as
-    before, so the answer is the same."""
+    in a cell read. The reach's box (7.9 km wider at 1 decimal) read every accident within
+    about 10 km, and a public check cost twice a viewer's (issue 20); most sites have no
+    grid point within 2 km and now read only their own box. Rows read are kept or dropped
+    as before, so the answer is the same."""
     reach = _reach(access, kind, site, distance_m)
     wide = _box(site, reach)
     if not access.generalised(kind):

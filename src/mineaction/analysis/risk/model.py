@@ -278,4 +278,7 @@ def train_mix(X: pd.DataFrame, label: NDArray[Any], members: list[list[str]], *,
         mix.calibrator = calibration.isotonic(mix.raw(X.iloc[np.flatnonzero(held)]),
                                               positive[held].astype(float))
     return mix
-Model = RiskModel | RankMix  # what `risk train` writes and every scorer takes
+
+
+# What `risk train` writes and every scorer takes (artifact.load gives either).
+Model = RiskModel | RankMix

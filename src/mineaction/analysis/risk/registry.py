@@ -138,9 +138,8 @@ EVENT_HISTORY = ("dist_{kind}_km", "count_{kind}_{r}km", "wcount_{kind}_{r}km",
 
 def event_history(columns: list[str]) -> list[str]:
     """The columns of `columns` that describe the event history around the cell alone."""
-    history = {_regex(p) for p in EVENT_HISTORY}
     return [c for c in columns if (spec := spec_for(c)) is not None
-            and _regex(spec.pattern) in history]
+            and spec.pattern in EVENT_HISTORY]
 
 
 def describe() -> str:
