@@ -347,10 +347,10 @@ def _read_box(access: Access, kind: str, site: Any, distance_m: float
               ) -> tuple[float, float, float, float]:
     """The box `_near` reads `kind` in: the box of its reach (`_box`, `_reach`), or, for a
     kind the asker sees generalised, the smaller box around the rounding cells whose grid
-    point (the place a row is shown at) lies within `distance_m` of the site, and the site's
-    own box at `distance_m` (a row shown without a place is measured where it is). A row
-    counts only if its shown place is within `distance_m`, so every row that can count is
-    in a cell read. The reach's box (7.9 km wider at 1 decimal) read every accident within
+    point (the place a row is shown at) lies in the site's box at `distance_m`, and that
+    box itself (a row shown without a place is measured where it is). A row counts only if
+    its shown place is within `distance_m`, so every row that can count is in a cell
+    read. The reach's box (7.9 km wider at 1 decimal) read every accident within
     about 10 km, and a public check cost twice a viewer's (issue 20); most sites have no
     grid point within 2 km and now read only their own box. Rows read are kept or dropped
     as before, so the answer is the same."""
@@ -358,26 +358,21 @@ def _read_box(access: Access, kind: str, site: Any, distance_m: float
     wide = _box(site, reach)
     if not access.generalised(kind):
         return wide
-    import numpy as np
-    import shapely
-
     decimals = access.public_decimals
     step = 10.0 ** -decimals
+    # every point within distance_m of the site lies in this box (`_box`): the grid points
+    # in it are the places a counted row can be shown at (a few more, at its corners, is
+    # a cell read for nothing; no geodesic needed to choose them)
     near = _box(site, distance_m)
-    # grid points in the box of distance_m, a step wider: a point rounds to one at most
-    # half a step away
-    i0, i1 = math.floor(near[0] / step) - 1, math.ceil(near[2] / step) + 1
-    j0, j1 = math.floor(near[1] / step) - 1, math.ceil(near[3] / step) + 1
-    if (i1 - i0 + 1) * (j1 - j0 + 1) > _MAX_GRID_POINTS:
+    i0, i1 = math.ceil(near[0] / step - 1e-9), math.floor(near[2] / step + 1e-9)
+    j0, j1 = math.ceil(near[1] / step - 1e-9), math.floor(near[3] / step + 1e-9)
+    if max(0, i1 - i0 + 1) * max(0, j1 - j0 + 1) > _MAX_GRID_POINTS:
         return wide
-    xs, ys = np.meshgrid(np.arange(i0, i1 + 1) * step, np.arange(j0, j1 + 1) * step)
-    points = shapely.points(np.round(xs.ravel(), decimals), np.round(ys.ravel(), decimals))
-    points = points[(shapely.get_y(points) >= -90.0) & (shapely.get_y(points) <= 90.0)]
-    # a metre of slack: the cells read may be more than needed, never fewer
-    shown = [p for p, d in zip(points.tolist(), sc.gaps_m(site, list(points)), strict=True)
-             if d <= distance_m + 1.0]
     half = step / 2 + 1e-9  # round(v, decimals) == g for every v within half a step of g
-    boxes = [near, *((p.x - half, p.y - half, p.x + half, p.y + half) for p in shown)]
+    boxes = [near]
+    if i1 >= i0 and j1 >= j0:  # the cells of those grid points, as one box
+        boxes.append((i0 * step - half, max(-90.0, j0 * step - half),
+                      i1 * step + half, min(90.0, j1 * step + half)))
     box = (min(b[0] for b in boxes), min(b[1] for b in boxes),
            max(b[2] for b in boxes), max(b[3] for b in boxes))
     area = (box[2] - box[0]) * (box[3] - box[1])
