@@ -89,3 +89,28 @@ def test_verifying_tells_nothing_of_drafts_added_later(api: Api) -> None:
     verified = api.public.get(made["verify"]).json()
     assert verified["unchanged"] is True
     assert str(draft.id) not in str(verified) and ids["draft"] not in str(verified)
+
+
+def test_the_publics_narrow_read_counts_rounded_places_and_no_draft(api: Api) -> None:
+    """The public's check reads only the rounding cells near the site (issue 20): an
+    approved accident 4 km away whose rounded place is 550 m from the site counts, at that
+    rounded distance, never at its true place; a draft in the same cell does not; a viewer
+    measures true places and so counts neither within 2 km."""
+    store = api.services.store
+
+    def acc(n: int, lon: float, lat: float, status: str = "approved") -> str:
+        return str(store.add(Accident(accident_date=date(2016, 1, 1), geometry=Point(lon, lat),
+                                      accident_kind="mine", dataset="t",
+                                      external_id=f"cell{n}", status=status)).id)
+
+    near_cell = acc(1, -74.97, 6.02)  # rounds to (-75.0, 6.0)
+    draft = acc(2, -74.98, 6.01, "draft")  # the same cell, a draft
+    far_cell = acc(3, -75.06, 6.0)  # 6 km away, rounds to (-75.1, 6.0): 10.5 km
+    site = "/api/v1/site-check?lon=-75.005&lat=6.0&nearby_m=2000"
+    public = api.public.get(site).json()
+    assert public["accidents"]["count"] == 1
+    assert public["records_used"]["accident"] == [near_cell]
+    assert 540 < public["accidents"]["nearest_m"] < 560  # the rounded place's distance
+    assert draft not in str(public) and far_cell not in str(public)
+    viewer = api.as_("viewer").get(site).json()
+    assert viewer["accidents"]["count"] == 0

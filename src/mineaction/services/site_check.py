@@ -16,6 +16,7 @@ import contextvars
 import itertools
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -201,11 +202,13 @@ class SiteChecks:
         for kind, distance_m in reads:
             if not access.may_list(kind) or not sites:
                 continue
-            boxes = list(dict.fromkeys(_read_box(access, kind, site, distance_m)
-                                       for site in sites))
+            # each box once, with how many of the chunk's checks will ask for it
+            uses = Counter(_read_box(access, kind, site, distance_m) for site in sites)
+            boxes = list(uses)
             found = self.store.read_dicts_in_boxes(_near_query(access, kind, None),
                                                    boxes, _columns(kind))
-            out.update(((kind, box), rows) for box, rows in zip(boxes, found, strict=True))
+            out.update(((kind, box), [rows, uses[box]])
+                       for box, rows in zip(boxes, found, strict=True))
             if kind == "accident":
                 ids = list({str(r["id"]) for rows in found for r in rows})
                 out[_REPRESENTED] = self.store.represented_ids(kind, ids) if ids else set()
@@ -236,13 +239,16 @@ class SiteChecks:
         reach = _reach(access, kind, site, distance_m)
         box = _read_box(access, kind, site, distance_m)
         prefetched = _PREFETCHED.get()
-        rows = None if prefetched is None else prefetched.get((kind, box))
-        if rows is not None:
-            # sites of a chunk may share a box (the public's rounding cells): each check
-            # gets its own rows, as `_near` changes them
-            rows = [dict(r) for r in rows]
-        else:
+        entry = None if prefetched is None else prefetched.get((kind, box))
+        if prefetched is None or entry is None:
             rows = self.store.read_dicts(_near_query(access, kind, box), _columns(kind))
+        elif entry[1] > 1:
+            # sites of a chunk may share a box (the public's rounding cells): a check
+            # before the last gets its own copy of the rows, as `_near` changes them
+            entry[1] -= 1
+            rows = [dict(r) for r in entry[0]]
+        else:
+            rows = prefetched.pop((kind, box))[0]  # the last check takes them
         if not rows:
             return rows
         import numpy as np
@@ -391,8 +397,9 @@ def _columns(kind: str) -> tuple[str, ...]:
 
 
 # A batch's reads of a chunk of sites, made together before their checks (`_prefetch`):
-# (kind, box) -> the rows `_near` would read; _REPRESENTED -> the represented accidents
-# among those read. Each check takes a copy of its rows (`_near` changes them).
+# (kind, box) -> [the rows `_near` would read, how many checks will still ask for them];
+# _REPRESENTED -> the represented accidents among those read. A check takes a copy of
+# the rows while others will ask for them, the last one the rows (`_near` changes them).
 _PREFETCHED: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
     "site_check_prefetched", default=None)
 _REPRESENTED = "represented accidents"
