@@ -6,6 +6,8 @@
 // raster tile URL, when set in the settings, is drawn under the outlines and simply stays
 // blank when unreachable. A basemap file the user supplies (setting basemap_file, an
 // MBTiles) replaces the shipped layers: see useUserBasemap.
+import { holdPartialFrames } from "./frame_hold.js";
+
 const FONT = ["DejaVu Sans Book"];
 export const BASEMAP_LAYERS = ["land", "lakes", "rivers", "river-labels", "borders", "places-dot", "places-label"];
 
@@ -110,6 +112,7 @@ export function newMap(container, extra = {}) {
     container, style: baseStyle(tileUrl, attribution), center: [-74.3, 4.6], zoom: 4.3,
     attributionControl: { compact: true }, fadeDuration: 0, ...extra,
   });
+  holdPartialFrames(map);
   useUserBasemap(map, new Promise((resolve) => map.once("style.load", resolve)));
   return map;
 }

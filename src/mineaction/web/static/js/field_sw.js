@@ -5,7 +5,7 @@
 // personal data, and a tablet can be lost.
 const CACHE = "mineaction-field-1";
 const ASSETS = ["/web/static/css/app.css", "/web/static/js/common.js", "/web/static/js/form.js",
-  "/web/static/js/basemap.js", "/web/static/js/draw.js", "/web/static/js/gps.js",
+  "/web/static/js/basemap.js", "/web/static/js/frame_hold.js", "/web/static/js/draw.js", "/web/static/js/gps.js",
   "/web/static/js/picklist.js", "/web/static/js/victims_entry.js", "/web/static/js/offline.js",
   "/web/static/vendor/maplibre-gl/maplibre-gl.js", "/web/static/vendor/maplibre-gl/maplibre-gl.css"];
 const NEW_FORM = /^\/records\/[a-z-]+\/new$/;

@@ -1,0 +1,54 @@
+// Fewer frames while a move's tiles come in (issue 21).
+//
+// MapLibre paints a frame for each wave of tiles a move brings (the admin areas', the
+// basemap's, the accidents'), then one more to place the new labels. In a browser that
+// draws in software (no GPU: SwiftShader on the tablets and virtual machines our users
+// have, and in headless Chromium), a frame costs 40-50 ms of the same two cores that
+// the map's workers need to cut the next tiles, so each partial frame delays the whole
+// map. A frame that would show only some of the new tiles is therefore held until they
+// have all come, or until HOLD_MS after the move's own frame, whichever is first.
+//
+// Never held: a frame for a camera change (a drag, a zoom: the map follows the hand at
+// once, showing the tiles it has), a frame while the map is moving, a frame once every
+// tile is in. So the user sees the move at once and its detail in one paint; on a slow
+// network (a tile slower than HOLD_MS) the map paints as tiles come, as before.
+export const HOLD_MS = 300;
+
+export function holdPartialFrames(map, holdMs = HOLD_MS) {
+  const paint = map.triggerRepaint.bind(map);
+  let camera = "";
+  let cameraAt = -Infinity;
+  let held = false;
+  let timer = null;
+  const cameraNow = () => {
+    const c = map.getCenter();
+    return `${c.lng},${c.lat},${map.getZoom()},${map.getBearing()},${map.getPitch()}`;
+  };
+  const release = () => {
+    if (!held) return;
+    held = false;
+    clearTimeout(timer);
+    map.off("data", onData);
+    paint();
+  };
+  const onData = () => { if (map.areTilesLoaded()) release(); };
+  map.on("render", () => {
+    const now = cameraNow();
+    if (now !== camera) { camera = now; cameraAt = performance.now(); }
+  });
+  map.triggerRepaint = function triggerRepaint() {
+    const waited = performance.now() - cameraAt;
+    if (map.isMoving() || cameraNow() !== camera || waited >= holdMs || map.areTilesLoaded()) {
+      if (held) release();
+      else paint();
+      return this;
+    }
+    if (!held) {
+      held = true;
+      map.on("data", onData);
+      timer = setTimeout(release, holdMs - waited);
+    }
+    return this;
+  };
+  return map;
+}
