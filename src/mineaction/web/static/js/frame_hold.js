@@ -5,8 +5,9 @@
 // draws in software (no usable GPU: a virtual machine, a GPU the browser blocks, headless
 // Chromium, where Chromium uses SwiftShader), a frame costs 40-50 ms of the same cores
 // that the map's workers need to cut the next tiles, so each partial frame delays the
-// whole map (bench/web_bench.py, docs/benchmarks.md). A frame that would show only some of the new tiles is therefore held until they
-// have all come, or until HOLD_MS after the move's own frame, whichever is first.
+// whole map (bench/web_bench.py, docs/benchmarks.md). A frame that would show only some
+// of the new tiles is therefore held until they have all come, or until HOLD_MS after
+// the move's own frame, whichever is first.
 //
 // Never held: a frame for a camera change (a drag, a zoom: the map follows the hand at
 // once, showing the tiles it has), a frame while the map is moving, a frame once every
