@@ -10,10 +10,11 @@ while the basemap was built held up the first visitor's map by a second (issue 2
 
 `freeze_long_lived` moves what is alive to the permanent generation, which collections
 skip (`gc.freeze`, CPython 3.7+): full passes after it took 14-23 ms. It is called once a
-process, when the start-up warm-up is done: what is alive then lives as long as the
-process. Objects made later are collected as before. `collector_paused` keeps the
-collector off while a warm-up builds many objects that all survive (each pass over them
-would find nothing to free).
+process, when the start-up warm-up is done. A frozen object is still freed when its last
+reference goes; only a reference cycle among objects alive at that moment would outlive
+its use, once, and those are the start-up's own. Objects made later are collected as
+before. `collector_paused` keeps the collector off while a warm-up builds many objects
+that all survive (each pass over them would find nothing to free).
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_frozen = threading.Event()
+_once = threading.Lock()
+_frozen = False
 
 
 def freeze_long_lived() -> bool:
     """Freeze what is alive now, the first time a process asks; whether this call did."""
-    if _frozen.is_set():
-        return False
-    _frozen.set()
+    global _frozen
+    with _once:
+        if _frozen:
+            return False
+        _frozen = True
     gc.freeze()
     return True
 
