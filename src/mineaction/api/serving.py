@@ -26,12 +26,13 @@ as uvicorn's own do.
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib
 import logging
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from mineaction.http import heap
 
 try:
     import uvloop
@@ -100,15 +101,10 @@ def _listening_socket(host: str | None, port: int | None, sock: socket.socket | 
 
 def freeze_startup_heap() -> None:
     """Leave what the worker built before serving (modules, the app, its routes and
-    models: about 200,000 objects) out of the garbage collector's full passes.
-
-    A full pass over them took 120-180 ms, and a worker under load ran one every few
-    seconds: every request in hand waited for it, which was most of the p99 latency
-    once connections were accepted fairly. Objects made while serving are collected as
-    before. uvicorn calls create_server after the app is loaded and started, so this
-    is the moment."""
-    gc.collect()
-    gc.freeze()
+    models) out of the garbage collector's full passes (http/heap.py says why).
+    uvicorn calls create_server after the app is loaded and started, so this is the
+    moment; no visitor is served yet, so a full pass first costs nobody."""
+    heap.freeze_long_lived(collect_first=True)
 
 
 class _Listener:

@@ -4,39 +4,36 @@
 Python's cyclic collector walks every object it tracks on a full (generation 2) pass, and
 no request runs meanwhile. Once started, a server process holds some 350,000 of them (the
 modules, FastAPI's routes and models, SQLAlchemy's metadata, the basemap's places and
-outlines: web/basemap.py), and each full pass took 120-220 ms on our 2-core machine: the
-slowest tiles of bench/web_bench.py waited that long in the server, and six such passes
-while the basemap was built held up the first visitor's map by a second (issue 21).
+outlines: web/basemap.py), and each full pass took 120-220 ms on our 2-core machine: most
+of the p99 latency under load once connections were accepted fairly (issue 3), the
+slowest tiles of bench/web_bench.py, and, six passes while the basemap was built, a
+second of the first visitor's map (issue 21).
 
 `freeze_long_lived` moves what is alive to the permanent generation, which collections
-skip (`gc.freeze`, CPython 3.7+): full passes after it took 14-23 ms. It is called once a
-process, when the start-up warm-up is done. A frozen object is still freed when its last
-reference goes; only a reference cycle among objects alive at that moment would outlive
-its use, once, and those are the start-up's own. Objects made later are collected as
-before. `collector_paused` keeps the collector off while a warm-up builds many objects
-that all survive (each pass over them would find nothing to free).
+skip (`gc.freeze`, CPython 3.7+): full passes after it took 14-23 ms. It is called at the
+end of each start-up build: when a worker starts serving (api/serving.py) and when the
+basemap has been built (web/basemap.py, once a process), which may come later. A frozen
+object is still freed when its last reference goes; only a reference cycle among the
+objects alive at that moment would outlive its use, and those are the start-up's own.
+Objects made later are collected as before. `collector_paused` keeps the collector off
+while a build makes many objects that all survive (each pass over them finds nothing).
 """
 
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_once = threading.Lock()
-_frozen = False
 
-
-def freeze_long_lived() -> bool:
-    """Freeze what is alive now, the first time a process asks; whether this call did."""
-    global _frozen
-    with _once:
-        if _frozen:
-            return False
-        _frozen = True
+def freeze_long_lived(*, collect_first: bool = False) -> int:
+    """Freeze what is alive now; how many objects the permanent generation holds then.
+    `collect_first`: a full pass before, so that no garbage cycle is frozen (one pause of
+    its own: for a worker about to serve, not for a build while visitors are served)."""
+    if collect_first:
+        gc.collect()
     gc.freeze()
-    return True
+    return gc.get_freeze_count()
 
 
 @contextmanager

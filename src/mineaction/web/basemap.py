@@ -213,6 +213,10 @@ def warm_up() -> None:
 
 
 def _build_and_freeze() -> None:
+    # Once a process: a later app (tests build many) finds it built and freezes nothing,
+    # which would keep that moment's garbage cycles for good.
+    if _basemap.cache_info().currsize:
+        return
     with heap.collector_paused():
         basemap()
     heap.freeze_long_lived()
