@@ -99,14 +99,6 @@ def _listening_socket(host: str | None, port: int | None, sock: socket.socket | 
     return sock
 
 
-def freeze_startup_heap() -> None:
-    """Leave what the worker built before serving (modules, the app, its routes and
-    models) out of the garbage collector's full passes (http/heap.py says why).
-    uvicorn calls create_server after the app is loaded and started, so this is the
-    moment; no visitor is served yet, so a full pass first costs nobody."""
-    heap.freeze_long_lived(collect_first=True)
-
-
 class _Listener:
     """The part of asyncio.Server that uvicorn uses: sockets, close, wait_closed."""
 
@@ -139,7 +131,11 @@ if uvloop is not None:
                 host: str | None = None, port: int | None = None, *,
                 sock: socket.socket | None = None, backlog: int = 100, ssl: Any = None,
                 **kw: Any) -> Any:
-            freeze_startup_heap()
+            # What the worker built before serving (modules, the app, its routes and
+            # models) leaves the collector's full passes (http/heap.py says why): uvicorn
+            # calls create_server once the app is loaded and started, and no visitor is
+            # served yet, so a full pass first costs nobody.
+            heap.freeze_long_lived(collect_first=True)
             if ssl is not None or kw.get("reuse_port") or (
                     sock is not None and sock.family not in (socket.AF_INET, socket.AF_INET6)):
                 # TLS and Unix sockets: uvloop's own server (TLS belongs to a reverse proxy).
