@@ -114,6 +114,8 @@ def test_the_page_runs_under_its_content_security_policy(new_page: Any, live: An
     page.get_by_label("Or a coordinate (decimal degrees, DMS, UTM or MGRS)").fill(
         f"{LAT}, {LON}")
     page.get_by_role("button", name="Use coordinate").click()
+    # the coordinate is read by the server: checking before it answers has no site yet
+    page.locator("#coord-result", has_text="Point:").wait_for()
     page.get_by_role("button", name="Check the site").click()
     page.locator("#verdict[data-state=shown]").wait_for()
     assert page.js_errors == []
