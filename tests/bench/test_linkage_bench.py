@@ -19,7 +19,8 @@ def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for heading in ("(1) revised release", "(2) three sources", "(3) scale",
-                    "exact key (peer)", "rule: pcode", "oracle", "definitions: strict",
+                    "exact key (peer)", "rule: pcode", "oracle", "oracle frontier",
+                    "definitions: strict",
                     "twin-aware = ", "with record noise", "(4) multiple-systems estimate",
                     "first-come marking: ", "ties (more victims", "true matching",
                     "accident model: ", "covered: "):
@@ -33,6 +34,9 @@ def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
     # The two-stage linker joins victims of one accident.
     assert sources["splink"]["same_accident_share"] >= 0.98, sources["splink"]
     assert 0.8 < sources["oracle_ceiling"]["precision"] < 1
+    frontier = sources["oracle_frontier"]
+    assert frontier["recall_at_precision_0_98"] <= 1
+    assert frontier["precision_at_recall_0_95"] >= sources["oracle_ceiling"]["precision"]
     assert sources["record_noise"]["noise"] == "record"
     scale = figures["scale"]
     assert scale["rows"] == 3000
@@ -100,3 +104,26 @@ def test_only_release_rewrites_the_release_figures_alone(tmp_path: Path) -> None
     assert not all(release["oracle_within_1_percent_of_count"].values())
     assert "oracle % of count" in proc.stdout
     assert figures["three_sources"] == committed["three_sources"]
+
+
+def test_the_oracle_frontier_reads_the_chance_each_twin_link_is_right() -> None:
+    """Class X: one person in the register, listed by both sources (a sure link). Class
+    Y: two identical persons, each source lists one, and they are not the same: the link
+    is right with chance 1/2 (hypergeometric), and here it is wrong."""
+    import pandas as pd
+
+    frontier = _bench_module().oracle_frontier  # type: ignore[attr-defined]
+    frames = {"centre": pd.DataFrame({"id": ["c1", "c2"]}),
+              "ngo": pd.DataFrame({"id": ["n1", "n2"]})}
+    twin_of = {"c1": "X", "n1": "X", "c2": "Y", "n2": "Y"}
+    out = frontier(frames, {("c1", "n1")}, twin_of, {"X": 1, "Y": 2})
+    # Expected: links right with chance 1 then 1/2; 1.5 true pairs expected.
+    assert out["recall_at_precision_0_98"] == round(1 / 1.5, 4)
+    assert out["precision_at_recall_0_95"] == 0.75
+    # Realised: the second link is wrong, the one true pair found by the first.
+    assert out["realised_recall_at_precision_0_98"] == 1.0
+    assert out["certain_share"] == 1.0
+    assert out["both_targets_reachable"] is False
+    # Had the two Y persons been one (a true pair there too), both would be found.
+    both = frontier(frames, {("c1", "n1"), ("c2", "n2")}, twin_of, {"X": 1, "Y": 1})
+    assert both["recall_at_precision_0_98"] == 1.0 and both["both_targets_reachable"]
