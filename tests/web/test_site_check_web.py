@@ -120,3 +120,33 @@ def test_the_page_runs_under_its_content_security_policy(new_page: Any, live: An
     page.locator("#verdict[data-state=shown]").wait_for()
     assert page.js_errors == []
     assert seen == []
+
+
+def test_a_coordinate_checked_before_the_map_loads(page: Any, live: Any,
+                                                   seeded: dict[str, str]) -> None:
+    """On a slow tablet the visitor types a coordinate and checks it before the map has
+    loaded: the verdict comes all the same, and the map draws the point and what was
+    found once it loads (until this was fixed, the typed point was lost and the check
+    said there was no site)."""
+    stopped: list[Any] = []
+    page.context.route("**/web/api/basemap/**", lambda r: stopped.append(r))
+    page.goto(live.url + "/site-check")
+    page.get_by_label("Or a coordinate (decimal degrees, DMS, UTM or MGRS)").fill(
+        f"{LAT}, {LON}")
+    page.get_by_role("button", name="Use coordinate").click()
+    page.locator("#coord-result", has_text="Point:").wait_for()
+    page.get_by_role("button", name="Check the site").click()
+    page.locator("#verdict[data-state=shown]").wait_for()
+    assert stopped, "the basemap's tiles were not stopped: the test would prove nothing"
+    assert page.locator("#site-map").get_attribute("data-ready") is None
+    assert "The point lies in recorded hazard Loma verde" in page.locator("#findings").inner_text()
+    page.context.unroute("**/web/api/basemap/**")
+    while stopped:
+        stopped.pop().continue_()
+    page.locator("#site-map[data-ready=true]").wait_for()
+    page.wait_for_function("window.__siteMap.loaded()")
+    found = page.evaluate("""() => window.__siteMap.querySourceFeatures('found')
+                             .map(f => f.properties.kind)""")
+    assert "hazard" in found
+    assert page.locator("#verdict[data-state=shown]").is_visible()
+    assert page.js_errors == []

@@ -293,6 +293,12 @@ if (mapEl) {
     for (const [label, v] of [[t("Read as"), res.system.toUpperCase()], ["DD", res.dd], ["DMS", res.dms], ["UTM", res.utm], ["MGRS", res.mgrs]]) {
       coordResult.append(el("span", { text: label }), el("span", { text: v || "—" }));
     }
+    if (!drawer) {
+      // Typed before the map has loaded (a slow tablet): the point is the location all
+      // the same, and the map shows it once it loads (its "load" handler above).
+      onChange({ type: "Point", coordinates: [res.lon, res.lat] }, { mode: null, vertices: [] });
+      return;
+    }
     drawer.setPoint([res.lon, res.lat]);
     map.jumpTo({ center: [res.lon, res.lat], zoom: Math.max(map.getZoom(), 11) });
   }

@@ -90,12 +90,21 @@ function showError(data, fallback) {
   errorBox.textContent = parts.filter(Boolean).join(" — ") || fallback;
 }
 
+// The last verdict's records and buffer, drawn now or, when the map has not loaded yet
+// (a slow tablet: a coordinate typed and checked at once), as soon as it has.
+let shown = null;
+function drawResult() {
+  if (!map.getSource("found")) return;
+  map.getSource("found").setData(shown ? shown.features : empty);
+  map.getSource("buffer").setData(shown ? { type: "Feature", geometry: shown.buffer, properties: {} } : empty);
+}
+
 function clearResult() {
   verdict.hidden = true;
   verdict.dataset.state = "";
   certStatus.textContent = "";
-  if (map.getSource("found")) map.getSource("found").setData(empty);
-  if (map.getSource("buffer")) map.getSource("buffer").setData(empty);
+  shown = null;
+  drawResult();
 }
 
 const map = newMap(container);
@@ -120,6 +129,12 @@ map.on("load", () => {
                           "circle-color": ["match", ["get", "kind"], "accident", "#000000", "find", "#6a51a3",
                                            "hazard", "#d7301f", "#1a9850"] } });
   drawer = new SiteDrawer(map, (g) => { site = g; clearResult(); });
+  // A point typed before the map loaded, and its verdict if already asked for.
+  if (site && site.type === "Point") {
+    const result = shown;
+    drawer.setPoint(site.coordinates);
+    if (result) { shown = result; drawResult(); verdict.hidden = false; verdict.dataset.state = "shown"; }
+  }
   container.dataset.ready = "true";
 });
 
@@ -143,7 +158,8 @@ async function useCoordinate() {
   if (!text) return;
   const res = await fetch(`/web/api/coordinates?text=${encodeURIComponent(text)}`).then((r) => r.json());
   if (!res.ok) { out.textContent = res.message; return; }
-  drawer.setPoint([res.lon, res.lat]);
+  if (drawer) drawer.setPoint([res.lon, res.lat]);
+  else { site = { type: "Point", coordinates: [res.lon, res.lat] }; clearResult(); }
   map.jumpTo({ center: [res.lon, res.lat], zoom: Math.max(map.getZoom(), 14) });
   out.textContent = t("Point: {dd}", { dd: res.dd });
 }
@@ -164,8 +180,8 @@ form.addEventListener("submit", async (e) => {
     const findings = document.getElementById("findings");
     findings.replaceChildren(...res.data.findings.map((line) => el("li", { text: line })));
     document.getElementById("caveat").textContent = res.data.caveat;
-    map.getSource("found").setData(res.data.features);
-    map.getSource("buffer").setData({ type: "Feature", geometry: res.data.buffer, properties: {} });
+    shown = { features: res.data.features, buffer: res.data.buffer };
+    drawResult();
     verdict.hidden = false;
     verdict.dataset.state = "shown";
   } finally {

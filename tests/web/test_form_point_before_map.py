@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Coordinates typed into a new record's form before its map has loaded (a slow tablet,
+a slow network) are its location all the same (issue 21): the form saves with them and
+the map shows the point once it loads. Until this was fixed, the point was read and shown
+as text but never kept, and saving said the hazard had no location."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+BASEMAP_TILES = "**/web/api/basemap/**"
+
+
+def test_a_point_typed_before_the_map_loads_is_kept(new_page: Any, live: Any) -> None:
+    page = new_page()
+    stopped: list[Any] = []
+    page.context.route(BASEMAP_TILES, lambda r: stopped.append(r))
+    live.login(page, "editor")
+    page.goto(live.url + "/records/hazards/new")
+    page.get_by_label("Hazard kind").select_option("SHA")
+    page.get_by_label("Name", exact=True).fill("Hazard typed before the map")
+    page.locator("#coord-input").fill("6.1412, -75.1834")
+    page.get_by_role("button", name="Read coordinates").click()
+    page.locator("#coord-result span").first.wait_for()
+    assert stopped, "the basemap's tiles were not stopped: the test would prove nothing"
+    assert not page.evaluate("Boolean(window.__drawer)"), "the map had loaded already"
+    assert "6.141200, -75.183400" in page.locator("#area").inner_text()
+    # The map loads afterwards and shows the point where it was typed.
+    page.context.unroute(BASEMAP_TILES)
+    while stopped:
+        stopped.pop().continue_()
+    page.wait_for_function("window.__drawer && window.__drawer.geometry()", polling=50,
+                           timeout=20_000)
+    lon, lat = page.evaluate("window.__drawer.geometry().coordinates")
+    assert (round(lon, 4), round(lat, 4)) == (-75.1834, 6.1412)
+    page.get_by_role("button", name="Save as draft").click()
+    page.wait_for_url(re.compile(r"/records/hazards/[0-9a-f-]{36}$"))
+    record_id = page.url.rsplit("/", 1)[1]
+    saved = live.services.store.get("hazard", record_id)
+    assert (round(saved.geometry.x, 4), round(saved.geometry.y, 4)) == (-75.1834, 6.1412)
