@@ -273,19 +273,24 @@ def _basemap_alone(browser: Any, url: str) -> tuple[list[dict[str, Any]], dict[s
 
 def _moves(page: Any) -> list[dict[str, Any]]:
     """Each camera move of MOVES timed to the map's next "idle", with the frames the map
-    painted on the way (its "render" events): in a browser drawing in software each
-    costs 40-50 ms, so their number explains most of a move's time (issue 21)."""
+    painted on the way (its "render" events, less those whose paint frame_hold.js skipped):
+    in a browser drawing in software each costs 40-50 ms, so their number explains most of
+    a move's time (issue 21)."""
     moves = []
     for name, js in MOVES:
-        ms, frames = page.evaluate(f"""() => new Promise(resolve => {{
+        ms, renders, skipped = page.evaluate(f"""() => new Promise(resolve => {{
             const map = window.__map; const t = performance.now(); let frames = 0;
+            const skippedBefore = map.unsettledPaintsSkipped || 0;
             const count = () => {{ frames++; }};
             map.on('render', count);
             map.once('idle', () => {{
-                map.off('render', count); resolve([performance.now() - t, frames]); }});
+                map.off('render', count);
+                resolve([performance.now() - t, frames,
+                         (map.unsettledPaintsSkipped || 0) - skippedBefore]); }});
             {js};
         }})""")
-        moves.append({"move": name, "ms": round(ms, 1), "frames": int(frames)})
+        moves.append({"move": name, "ms": round(ms, 1), "frames": int(renders - skipped),
+                      "render_events": int(renders)})
     return moves
 
 

@@ -6,7 +6,7 @@
 // raster tile URL, when set in the settings, is drawn under the outlines and simply stays
 // blank when unreachable. A basemap file the user supplies (setting basemap_file, an
 // MBTiles) replaces the shipped layers: see useUserBasemap.
-import { holdPartialFrames } from "./frame_hold.js";
+import { holdPartialFrames, skipUnsettledPaints } from "./frame_hold.js";
 
 const FONT = ["DejaVu Sans Book"];
 export const BASEMAP_LAYERS = ["land", "lakes", "rivers", "river-labels", "borders", "places-dot", "places-label"];
@@ -113,6 +113,7 @@ export function newMap(container, extra = {}) {
     attributionControl: { compact: true }, fadeDuration: 0, ...extra,
   });
   holdPartialFrames(map);
+  skipUnsettledPaints(map);
   useUserBasemap(map, new Promise((resolve) => map.once("style.load", resolve)));
   return map;
 }

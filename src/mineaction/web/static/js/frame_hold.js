@@ -13,6 +13,14 @@
 // once, showing the tiles it has), a frame while the map is moving, a frame once every
 // tile is in. So the user sees the move at once and its detail in one paint; on a slow
 // network (a tile slower than HOLD_MS) the map paints as tiles come, as before.
+//
+// Then one paint less: the frame that brings a move's last tiles places their labels, and
+// MapLibre places them once more in the next frame (its index of labels across tiles
+// changed), which it schedules at once. That first placement is only a draft, so its frame
+// is not drawn (`skipUnsettledPaints`): MapLibre still updates everything else in it, and
+// the next frame, one animation frame later, draws the settled labels. Never skipped: a
+// frame with a new camera, while moving, with tiles still loading, two in a row, or on a
+// map whose labels fade in (where placement stays unsettled for the whole fade).
 export const HOLD_MS = 300;
 
 export function holdPartialFrames(map, holdMs = HOLD_MS) {
@@ -50,6 +58,33 @@ export function holdPartialFrames(map, holdMs = HOLD_MS) {
       timer = setTimeout(release, holdMs - waited);
     }
     return this;
+  };
+  return map;
+}
+
+// MapLibre's painter and its `_placementDirty` and `_fadeDuration` are internals
+// (maplibre-gl 5.x, vendored; tests/web/test_map_paint_skip.py): on a build without them
+// nothing is skipped and the map draws every frame, as MapLibre does.
+export function skipUnsettledPaints(map) {
+  const painter = map.painter;
+  if (!painter || typeof painter.render !== "function") return map;
+  const draw = painter.render.bind(painter);
+  let drawnCamera = "";
+  let skippedLast = false;
+  map.unsettledPaintsSkipped = 0;
+  painter.render = function render(...args) {
+    const c = map.getCenter();
+    const camera = `${c.lng},${c.lat},${map.getZoom()},${map.getBearing()},${map.getPitch()}`;
+    const draft = map._placementDirty === true && map._fadeDuration === 0;
+    if (draft && !skippedLast && camera === drawnCamera && !map.isMoving()
+        && map.areTilesLoaded()) {
+      skippedLast = true;
+      map.unsettledPaintsSkipped += 1;
+      return undefined;
+    }
+    skippedLast = false;
+    drawnCamera = camera;
+    return draw(...args);
   };
   return map;
 }
