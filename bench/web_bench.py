@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import sys
 import time
@@ -137,6 +138,46 @@ def server_tile_times(url: str) -> list[float]:
 
     with urllib.request.urlopen(url + SERVER_TIMES) as r:
         return json.load(r)  # type: ignore[no-any-return]
+
+
+def server_cpu_per_tile(pid: int, url: str, layer_tiles: str, seconds: float = 2.0
+                        ) -> dict[str, float]:
+    """The server process's CPU time a tile of each source (user + system, from /proc),
+    nine tiles of a zoom-8 view asked in turn on one connection for `seconds`, after a
+    first round that fills the caches: what a tile costs the server apart from waiting
+    for a core, which sets how long a move's burst of tiles keeps it busy."""
+    import http.client
+
+    def cpu_s() -> float:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    host = urlsplit(url)
+    conn = http.client.HTTPConnection(host.hostname or "127.0.0.1", host.port)
+    sources = {"basemap": "/web/api/basemap/{z}/{x}/{y}.mvt",
+               "admin": "/web/api/basemap/admin/{z}/{x}/{y}.mvt", "accidents": layer_tiles}
+    out = {}
+    for source, template in sources.items():
+        paths = [template.replace("{z}/{x}/{y}", f"8/{74 + i % 3}/{123 + i // 3}")
+                 for i in range(9)]
+
+        def ask(path: str) -> None:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, (path, response.status)
+
+        for path in paths:
+            ask(path)
+        asked, started, cpu_before = 0, time.perf_counter(), cpu_s()
+        while time.perf_counter() - started < seconds:
+            for path in paths:
+                ask(path)
+                asked += 1
+        out[source] = round((cpu_s() - cpu_before) / asked * 1000, 3)
+    conn.close()
+    return out
 
 
 def serve(store: Path, upload: Path) -> tuple[Any, str]:
@@ -355,6 +396,9 @@ def main() -> None:
               f"tile 5/9/15: {tile_bytes:,} bytes in {tile_s * 1000:.0f} ms; "
               f"/web/api/layers/accidents (all points as columns): {size / 1e6:.1f} MB in "
               f"{layer_s:.2f} s")
+        tile_cpu = server_cpu_per_tile(server.pid, url, layer_summary["tiles"])
+        print("server CPU a warm tile, asked one after another (ms): " + ", ".join(
+            f"{source} {ms}" for source, ms in tile_cpu.items()))
         server.terminate()
         server.join()
         load_after = load_average()
@@ -380,6 +424,7 @@ def main() -> None:
     warm_tiles = [v for r in runs[1:] for v in r["tile_wire_ms_all"] if v >= 0]
     summary = {
         "first_render_s_median": round(statistics.median(first) / 1000, 2),
+        "tile_server_cpu_ms": tile_cpu,
         "first_render_s_min": round(min(first) / 1000, 2),
         "first_render_s_max": round(max(first) / 1000, 2),
         "first_render_s_cold_server": round(first[0] / 1000, 2),

@@ -22,6 +22,7 @@ from mineaction.http.guard import Guard
 from mineaction.services.container import build_services
 from mineaction.services.settings import Settings, load_settings
 from mineaction.store.base import Store
+from mineaction.web import fast_paths as web_fast_paths
 from mineaction.web import mount_web
 
 
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.services = services
     errors.install(app)
-    mount_api(app, settings)
+    # The map's tiles skip FastAPI's routing (web/fast_paths.py says why).
+    mount_api(app, settings, fast_prefixed=web_fast_paths.HANDLERS)
     # The web application (issue 4) is served by the same app, at /.
     mount_web(app, settings)
     # Added last, so it is the outermost middleware: every answer passes it.

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mineaction import __version__
-from mineaction.api.lean import FastLane
+from mineaction.api.lean import FastHandler, FastLane
 from mineaction.domain.models import ENTITIES
 from mineaction.http import errors
 from mineaction.http.errors import PayloadTooLarge
@@ -65,9 +65,12 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def mount_api(app: FastAPI, settings: Settings) -> None:
+def mount_api(app: FastAPI, settings: Settings,
+              fast_prefixed: dict[str, FastHandler] | None = None) -> None:
     """Add the API's routers, middleware and docs to `app` (its services are in
-    `app.state.services`)."""
+    `app.state.services`). `fast_prefixed`: handlers the fast lane gives the GETs whose
+    path starts with their key, before FastAPI's routing (api/lean.py; the web map's
+    tiles, web/fast_paths.py)."""
     from mineaction.api.routers import (
         audit,
         auth,
@@ -93,7 +96,8 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
     # every middleware added after it (the body limit, anything later) wraps it.
     app.add_middleware(FastLane,  # type: ignore[arg-type]
                        collections=[c.fast for c in collections if c.fast is not None],
-                       exact={f"{API}/site-check": site_check.check_point_plainly})
+                       exact={f"{API}/site-check": site_check.check_point_plainly},
+                       prefixed=fast_prefixed)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,  # type: ignore[arg-type]
                        max_upload_bytes=settings.max_upload_bytes)
 

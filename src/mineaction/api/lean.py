@@ -57,11 +57,14 @@ class FastLane:
     handlers (the module says why); any request they decline goes on to `app`."""
 
     def __init__(self, app: ASGIApp, collections: list[FastHandlers],
-                 exact: dict[str, FastHandler] | None = None) -> None:
+                 exact: dict[str, FastHandler] | None = None,
+                 prefixed: dict[str, FastHandler] | None = None) -> None:
         self.app = app
         self.collections = {c.path: c for c in collections}
         # other hot GETs by their full path (the site check's point, issue 20)
         self.exact = dict(exact or {})
+        # and by the start of their path (the web map's tiles, issue 21: web/fast_paths.py)
+        self.prefixed = tuple((prefix, handler) for prefix, handler in (prefixed or {}).items())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not await self.answer(scope, receive, send):
@@ -89,6 +92,9 @@ class FastLane:
         handler = self.exact.get(path)
         if handler is not None:
             return handler, scope
+        for prefix, by_prefix in self.prefixed:
+            if path.startswith(prefix):
+                return by_prefix, scope
         listed = self.collections.get(path)
         if listed is not None:
             return listed.list, scope
