@@ -23,16 +23,19 @@
 // map whose labels fade in (where placement stays unsettled for the whole fade).
 export const HOLD_MS = 300;
 
+// Where the map looks: a frame for a new one is a camera change, never held nor skipped.
+function cameraOf(map) {
+  const c = map.getCenter();
+  return `${c.lng},${c.lat},${map.getZoom()},${map.getBearing()},${map.getPitch()}`;
+}
+
 export function holdPartialFrames(map, holdMs = HOLD_MS) {
   const paint = map.triggerRepaint.bind(map);
   let camera = "";
   let cameraAt = -Infinity;
   let held = false;
   let timer = null;
-  const cameraNow = () => {
-    const c = map.getCenter();
-    return `${c.lng},${c.lat},${map.getZoom()},${map.getBearing()},${map.getPitch()}`;
-  };
+  const cameraNow = () => cameraOf(map);
   const release = () => {
     if (!held) return;
     held = false;
@@ -73,8 +76,7 @@ export function skipUnsettledPaints(map) {
   let skippedLast = false;
   map.unsettledPaintsSkipped = 0;
   painter.render = function render(...args) {
-    const c = map.getCenter();
-    const camera = `${c.lng},${c.lat},${map.getZoom()},${map.getBearing()},${map.getPitch()}`;
+    const camera = cameraOf(map);
     const draft = map._placementDirty === true && map._fadeDuration === 0;
     if (draft && !skippedLast && camera === drawnCamera && !map.isMoving()
         && map.areTilesLoaded()) {
