@@ -281,17 +281,28 @@ def _accident_noise(true_date_of_accident: pd.Series, accident: pd.Series, rows:
     return when, no_site[of_row]
 
 
-def three_sources(raw: pd.DataFrame, seed: int, noise: str = "accident"
-                  ) -> tuple[dict[str, pd.DataFrame], SourcesTruth]:
+def three_sources(raw: pd.DataFrame, seed: int, noise: str = "accident",
+                  coverage: str = "victim") -> tuple[dict[str, pd.DataFrame], SourcesTruth]:
+    """`coverage`: "victim", each source lists each person with its own chance (a victim
+    assistance NGO lists the persons it assisted, a hospital those it treated), so one
+    source may list one soldier of a patrol and another source another; or "accident",
+    a source that hears of an accident lists all its victims."""
     if noise not in _ACCIDENT_FIELDS:
         raise ValueError(f"noise must be 'accident' or 'record', not {noise!r}")
+    if coverage not in ("victim", "accident"):
+        raise ValueError(f"coverage must be 'victim' or 'accident', not {coverage!r}")
     rng = np.random.default_rng(seed)
     reg = _as_text(raw)
     n = len(reg)
     accident = accidents_of(reg)
     true_date_of_accident = _true_dates(reg, accident, rng)
     true_date = pd.Series(true_date_of_accident.loc[accident.to_numpy()].to_numpy())
-    covered = {name: rng.random(n) < share for name, share in COVERAGE.items()}
+    if coverage == "victim":
+        covered = {name: rng.random(n) < share for name, share in COVERAGE.items()}
+    else:
+        of_victim = accident.to_numpy()
+        covered = {name: (rng.random(int(of_victim.max()) + 1) < share)[of_victim]
+                   for name, share in COVERAGE.items()}
 
     sources: dict[str, pd.DataFrame] = {}
     links: list[pd.DataFrame] = []

@@ -21,7 +21,8 @@ def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
     for heading in ("(1) revised release", "(2) three sources", "(3) scale",
                     "exact key (peer)", "rule: pcode", "oracle", "oracle frontier",
                     "definitions: strict",
-                    "twin-aware = ", "with record noise", "(4) multiple-systems estimate",
+                    "twin-aware = ", "with record noise", "with accident coverage",
+                    "(4) multiple-systems estimate",
                     "first-come marking: ", "ties (more victims", "true matching",
                     "accident model: ", "covered: "):
         assert heading in proc.stdout, proc.stdout
@@ -38,6 +39,9 @@ def test_linkage_benchmark_runs_small(tmp_path: Path) -> None:
     assert frontier["recall_at_precision_0_98"] <= 1
     assert frontier["precision_at_recall_0_95"] >= sources["oracle_ceiling"]["precision"]
     assert sources["record_noise"]["noise"] == "record"
+    assert sources["accident_coverage"]["coverage"] == "accident"
+    # A source lists all of an accident's victims or none: no twin is ever in doubt.
+    assert sources["accident_coverage"]["oracle_frontier"]["recall_at_precision_0_98"] == 1.0
     scale = figures["scale"]
     assert scale["rows"] == 3000
     assert scale["splink"]["counts"]["unchanged"] > 0.9 * 3000

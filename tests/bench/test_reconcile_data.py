@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -216,3 +217,18 @@ def test_a_source_gives_all_victims_of_an_accident_one_date_and_site(raw: pd.Dat
     assert len(frames["centre"]) == len(sources[0]["centre"])
     with pytest.raises(ValueError):
         rd.three_sources(raw, 7, noise="person")
+
+
+def test_accident_coverage_lists_all_of_an_accident_s_victims_or_none(raw: pd.DataFrame
+                                                                     ) -> None:
+    frames, truth = rd.three_sources(raw, 7, coverage="accident")
+    accident = rd.accidents_of(rd._as_text(raw)).to_numpy()
+    sizes = np.bincount(accident)
+    for name in ("centre", "ngo"):
+        listed = truth.links[truth.links["source"] == name]
+        per_accident = listed.groupby("accident_id")["person_id"].nunique()
+        assert (per_accident.to_numpy() == sizes[per_accident.index.to_numpy()]).all(), name
+        # about the source's share of the accidents
+        assert abs(len(per_accident) / len(sizes) - rd.COVERAGE[name]) < 0.03, name
+    with pytest.raises(ValueError):
+        rd.three_sources(raw, 7, coverage="person")
