@@ -271,8 +271,14 @@ if (mapEl) {
     const ring = read.map((r) => [r.lon, r.lat]);
     const [first, last] = [ring[0], ring[ring.length - 1]];
     if (ring.length > 3 && first[0] === last[0] && first[1] === last[1]) ring.pop(); // typed closed
-    drawer.setGeometry({ type: "Polygon", coordinates: [ring.concat([ring[0]])] });
-    drawer.changed();
+    const polygon = { type: "Polygon", coordinates: [ring.concat([ring[0]])] };
+    if (drawer) {
+      drawer.setGeometry(polygon);
+      drawer.changed();
+    } else {
+      // Typed before the map has loaded: kept all the same, drawn once it loads.
+      onChange(polygon, { mode: null, vertices: [] });
+    }
     out.append(el("p", { text: `${ring.length} corners drawn.` }));
     const b = new maplibregl.LngLatBounds();
     ring.forEach((c) => b.extend(c));
