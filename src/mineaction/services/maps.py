@@ -237,15 +237,7 @@ def data_version(store: Store, kinds: tuple[str, ...]) -> str:
     """Changes whenever a record of `kinds` is added, changed or deleted: an insert
     raises the largest fid (never reused), an update a record's version, a delete lowers
     the count."""
-    parts = []
-    with store.engine.connect() as conn:
-        for kind in kinds:
-            table = entity_table(ENTITIES[kind])
-            n, total, top = conn.execute(sa.select(
-                sa.func.count(), sa.func.coalesce(sa.func.sum(table.c.version), 0),
-                sa.func.max(table.c.fid))).one()
-            parts.append(f"{kind}:{n}:{total}:{top}")
-    return ";".join(parts)
+    return ";".join("{}:{}:{}:{}".format(kind, *store.table_marks(kind)) for kind in kinds)
 
 
 # Most vertices a polygon is drawn with: a survey's polygon has far fewer; one of

@@ -90,6 +90,7 @@ class Store(Reading):
         self.location = location
         self.write_listeners: list[WriteListener] = []
         self._row_columns_cache: dict[tuple[str, rowplan.RowPlan], list[Any]] = {}
+        self._table_marks_sql: dict[str, str] = {}
         self._prepared = prepared.PreparedCache(engine.dialect)
         # For quick prepared reads (store/held.py).
         self._held = HeldConnections(engine, self._held_session)

@@ -47,6 +47,7 @@ class Reading:
     _prepared: prepared.PreparedCache
     _held: HeldConnections
     _row_columns_cache: dict[tuple[str, rowplan.RowPlan], list[Any]]
+    _table_marks_sql: dict[str, str]
 
     @property
     def code_country(self) -> str | None:  # Store reads it from its meta table
@@ -378,6 +379,32 @@ class Reading:
             ):
                 out.setdefault(str(rid), []).append(str(sid))
         return out
+
+    def table_marks(self, kind: str) -> tuple[int, int, int]:
+        """(records, sum of their versions, largest fid) of `kind`'s table: an insert
+        raises the largest fid (never reused), an update a version, a delete lowers the
+        count, so the three change with every write (services/maps.py `data_version`).
+        Asked for each tile of the map's admin areas and each layer summary: its SQL is
+        compiled once per kind and run on the driver's cursor, as `read_dicts` runs its
+        reads (SQLAlchemy building the statement each time was nine tenths of an admin
+        tile's server time, web/fast_paths.py)."""
+        sql = self._table_marks_sql.get(kind)
+        if sql is None:
+            sql = str(self._table_marks_statement(kind).compile(
+                dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+            self._table_marks_sql[kind] = sql
+        rows = self._fetch_pooled(sql, ())
+        if rows is None:  # a driver error: the general path raises it as SQLAlchemy wraps it
+            with self.engine.connect() as conn:
+                rows = [conn.execute(self._table_marks_statement(kind)).one()]
+        n, total, top = rows[0]
+        return int(n or 0), int(total or 0), int(top or 0)
+
+    @staticmethod
+    def _table_marks_statement(kind: str) -> sa.Select[Any]:
+        table = entity_table(ENTITIES[kind])
+        return sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(table.c.version), 0),
+                         sa.func.max(table.c.fid))
 
     def count(self, q: Query) -> int:
         stmt, post_filter = self._select(q)
