@@ -523,3 +523,37 @@ def test_more_history_views_are_in_the_registry_and_constrained() -> None:
     assert cons["dist_recent_any_km"] == -1
     assert cons["active_1y_any_5km"] == cons["decay_10y_any_1km"] == 1
     assert cons["years_with_events_any_1km"] == 1
+
+
+def test_training_within_a_distance_of_past_events_scores_every_cell() -> None:
+    """services.risk.fit with `train_within_km`: the models learn from the cells within
+    that distance of a past event only (their counts and held-out flags with them), and
+    still score every cell; None, or a distance every cell is within, keeps all rows."""
+    from mineaction.services.risk import TrainParams, fit, near_rows
+
+    X = pd.DataFrame({"dist_any_km": [0.2, 5.0, 29.9, 30.0, 30.1, 45.0],
+                      "count_any_5km": [4.0, 1.0, 0.0, 0.0, 0.0, 0.0]})
+    counts = np.array([3.0, 1.0, 0.0, 1.0, 2.0, 0.0])
+    held = np.array([False, True, False, False, True, False])
+    Xn, cn, hn = near_rows(X, counts, held, 30.0)
+    assert Xn["dist_any_km"].tolist() == [0.2, 5.0, 29.9, 30.0]
+    assert cn.tolist() == [3.0, 1.0, 0.0, 1.0] and hn.tolist() == [False, True, False, False]
+    assert near_rows(X, counts, held, None)[0] is X
+    assert near_rows(X, counts, held, 50.0)[0] is X  # every row is near: all of them
+    assert near_rows(X.drop(columns="dist_any_km"), counts, held, 30.0)[1] is counts
+    # through fit: 2,000 cells, 1,000 of them beyond 30 km; only the near ones are fitted
+    rng = np.random.default_rng(3)
+    n = 2_000
+    X = pd.DataFrame({"dist_any_km": np.r_[rng.uniform(0, 30, n // 2),
+                                           rng.uniform(30.5, 50, n // 2)],
+                      "count_any_5km": rng.poisson(1.0, n).astype(float)})
+    counts = (rng.random(n) < 0.3 / (1.0 + X["dist_any_km"].to_numpy())).astype(float)
+    held = rng.random(n) < 0.2
+    params = TrainParams(rounds=10, num_leaves=4, min_child=20, mix_history=False)
+    assert params.train_within_km is None  # the default: every cell
+    every = fit(X, counts, held, params)
+    near = fit(X, counts, held, TrainParams(rounds=10, num_leaves=4, min_child=20,
+                                            mix_history=False, train_within_km=30.0))
+    assert near.info["rows_fitted"] == int((~held[: n // 2]).sum())
+    assert every.info["rows_fitted"] == int((~held).sum())
+    assert len(near.predict(X)) == n and np.isfinite(near.predict(X)).all()

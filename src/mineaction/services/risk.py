@@ -54,7 +54,8 @@ class TrainParams:
     small trees, every negative cell, 100 cells a leaf, history features monotone, a
     positive cell weighted by its number of events, and the rank mix with the same settings
     on the event history alone (model.train_mix). `mix_history` False: one model on every
-    feature."""
+    feature. `train_within_km`: the models learn only from the cells within that distance
+    of a past event (`dist_any_km`; None: every cell); every cell is still scored."""
 
     rounds: int = 300
     num_leaves: int = 15
@@ -64,6 +65,9 @@ class TrainParams:
     monotone: bool = True
     weight_events: bool = True
     mix_history: bool = True
+    # None: every cell. 30 km was tried on the inner splits of bench/risk_bench.py and not
+    # kept (docs/risk-model.md): AP up on both, the top-5% capture down on both
+    train_within_km: float | None = None
 
 
 @dataclass
@@ -181,6 +185,20 @@ def members(columns: list[str], params: TrainParams) -> list[list[str]]:
     return [columns]
 
 
+def near_rows(X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None,
+              within_km: float | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """The training rows within `within_km` of a past event (`dist_any_km`), with their
+    counts and held-out flags; all of them when `within_km` is None, when there is no
+    `dist_any_km` column, or when no row (or every row) is that near."""
+    if within_km is None or "dist_any_km" not in X.columns:
+        return X, counts, held
+    near = X["dist_any_km"].to_numpy(float) <= within_km
+    if near.all() or not near.any():
+        return X, counts, held
+    return (X.iloc[np.flatnonzero(near)].reset_index(drop=True), np.asarray(counts)[near],
+            None if held is None else np.asarray(held)[near])
+
+
 def fit(X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None, params: TrainParams,
         rounds_done: Progress | None = None) -> Model:
     """The model of `params` on the cells' event `counts` (a cell is positive with one or
@@ -190,6 +208,7 @@ def fit(X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None, params: Tr
     from mineaction.analysis.risk import model
 
     callbacks = None if rounds_done is None else [lambda _env: rounds_done(1)]
+    X, counts, held = near_rows(X, counts, held, params.train_within_km)
     label = np.asarray(counts, float) > 0
     settings: dict[str, Any] = {
         "categorical": ("admin_code",), "calibrate": held,
@@ -325,7 +344,8 @@ class Risk:
             "params": {"rounds": params.rounds, "num_leaves": params.num_leaves,
                        "min_child_samples": params.min_child,
                        "negative_ratio": params.negative_ratio, "seed": params.seed,
-                       "monotone": params.monotone},
+                       "monotone": params.monotone,
+                       "train_within_km": params.train_within_km},
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return Trained(fitted, meta, notes)
