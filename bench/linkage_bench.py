@@ -893,6 +893,18 @@ def print_sources_accident_coverage(f: dict[str, Any]) -> None:
           f"recall {fr['recall_at_precision_0_98']} at precision 0.98")
 
 
+def printed_sources_figures(seed: int) -> dict[str, Any]:
+    """(2), printed as it goes: the sources as drawn, and in one line each, with the older
+    per-victim noise and with per-accident coverage."""
+    sources = sources_figures(seed)
+    print_sources(sources)
+    sources["record_noise"] = sources_figures(seed, noise="record")
+    print_sources_other_noise(sources["record_noise"])
+    sources["accident_coverage"] = sources_figures(seed, coverage="accident")
+    print_sources_accident_coverage(sources["accident_coverage"])
+    return sources
+
+
 def print_scale(f: dict[str, Any]) -> None:
     s, p = f["splink"], f["exact_key_peer"]
     print(f"\n(3) scale: a {f['truth']['release']:,}-row release against {f['rows']:,} stored"
@@ -968,12 +980,7 @@ def main(argv: list[str] | None = None) -> int:
         import json
 
         previous = json.loads(RESULTS_FILE.read_text())
-        sources = sources_figures(args.seed)
-        print_sources(sources)
-        sources["record_noise"] = sources_figures(args.seed, noise="record")
-        print_sources_other_noise(sources["record_noise"])
-        sources["accident_coverage"] = sources_figures(args.seed, coverage="accident")
-        print_sources_accident_coverage(sources["accident_coverage"])
+        sources = printed_sources_figures(args.seed)
         sources["when"] = common.stamp()
         previous["three_sources"] = sources
         common.write_results(Path(args.json) if args.json else RESULTS_FILE, previous)
@@ -982,12 +989,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine speed {common.machine_speed_ms()} ms; load {common.load_average()}")
         release = revised_release_figures(args.seed)
         print_release(release)
-        sources = sources_figures(args.seed)
-        print_sources(sources)
-        sources["record_noise"] = sources_figures(args.seed, noise="record")
-        print_sources_other_noise(sources["record_noise"])
-        sources["accident_coverage"] = sources_figures(args.seed, coverage="accident")
-        print_sources_accident_coverage(sources["accident_coverage"])
+        sources = printed_sources_figures(args.seed)
         if args.reuse_scale:
             import json
 
