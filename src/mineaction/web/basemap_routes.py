@@ -64,6 +64,13 @@ def admin_tile(request: Request, svc: ServicesDep, who: WhoDep,
                x: int, y: int) -> Response:
     if not (0 <= x < 1 << z and 0 <= y < 1 << z):
         return _no_tile()
+    return admin_tile_answer(request, svc, who, z, x, y)
+
+
+def admin_tile_answer(request: Request, svc: Any, who: Any, z: int, x: int, y: int
+                      ) -> Response:
+    """The admin areas' tile `who` may see, of a tile that exists (the route's and the
+    fast lane's answer, web/fast_paths.py)."""
     cache: admin_tiles.AdminTileCache = request.app.state.web_admin_tiles
     data = cache.get(svc.store, svc.records.access(who)).tile(z, x, y)
     # Short: an admin area approved or edited shows within a minute.

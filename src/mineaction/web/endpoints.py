@@ -15,6 +15,7 @@ from mineaction.http.params import parse_bbox
 from mineaction.services import dashboard as figures
 from mineaction.services import links, maps
 from mineaction.web import basemap, core, tiles
+from mineaction.web.basemap_routes import MVT
 from mineaction.web.session import WhoDep
 
 router = APIRouter(prefix="/web/api", include_in_schema=False)
@@ -76,11 +77,18 @@ def layer_tile(request: Request, svc: ServicesDep, who: WhoDep, layer: str,
                ) -> Response:
     if layer not in tiles.DEPENDS or not (0 <= x < 1 << z and 0 <= y < 1 << z):
         return _json({"message": "no such tile"}, status_code=404)
+    return layer_tile_answer(request, svc, who, layer, f, v, z, x, y)
+
+
+def layer_tile_answer(request: Request, svc: Any, who: Any, layer: str, f: maps.MapFilters,
+                      v: str | None, z: int, x: int, y: int) -> Response:
+    """A layer's tile, of a tile that exists: the route's answer and the fast lane's
+    (web/fast_paths.py)."""
     index = _index(request, svc, who, layer, f, v)
     # A tile of the index its URL names never changes: the browser may keep it. A tile of
     # newer data than the URL names (the data changed since the page asked) must not be.
     cache = "private, max-age=3600" if index.token == v else "no-store"
-    return Response(tiles.tile(index, z, x, y), media_type="application/vnd.mapbox-vector-tile",
+    return Response(tiles.tile(index, z, x, y), media_type=MVT,
                     headers={"Cache-Control": cache})
 
 
@@ -154,6 +162,11 @@ def basemap_tile(z: Annotated[int, Path(ge=0, le=basemap.MAX_ZOOM)], x: int, y: 
                  ) -> Response:
     if not (0 <= x < 1 << z and 0 <= y < 1 << z):
         return _json({"message": "no such tile"}, status_code=404)
-    return Response(basemap.basemap().tile(z, x, y),
-                    media_type="application/vnd.mapbox-vector-tile",
+    return basemap_tile_answer(z, x, y)
+
+
+def basemap_tile_answer(z: int, x: int, y: int) -> Response:
+    """The shipped basemap's tile, of a tile that exists (the route's and the fast
+    lane's answer)."""
+    return Response(basemap.basemap().tile(z, x, y), media_type=MVT,
                     headers={"Cache-Control": "public, max-age=86400"})

@@ -8,12 +8,13 @@ read from caches. On a machine where the browser and the server share two cores,
 last tile of a move waited for the others' routing.
 
 So plain tile requests are answered here, through the API's fast lane (api/lean.py
-`FastLane`, which `mineaction.app` gives these handlers by path prefix): the same
-functions and headers as the routes in endpoints.py and basemap_routes.py, on the thread
-pool as the routes run. A handler reads only a plain request (z, x and y as small
-decimal numbers within the tile grid, and for a layer's tiles no query but its `v`); for
-anything else it returns None, and the request goes on to FastAPI's route, validation
-errors and all. tests/web/test_fast_tiles.py asks both ways and compares the answers.
+`FastLane`, which `mineaction.app` gives these handlers by path prefix), by the routes'
+own answers (`basemap_tile_answer`, `admin_tile_answer`, `layer_tile_answer`: the same
+access, caches and headers), on the thread pool as the routes run. A handler reads only
+a plain request (z, x and y as small decimal numbers within the tile grid, and for a
+layer's tiles no query but its `v`); for anything else it returns None, and the request
+goes on to FastAPI's route, validation errors and all. tests/api/test_web_fast_tiles.py
+asks both ways and compares the answers.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from fastapi import Request, Response
 from starlette._utils import get_route_path
 
 from mineaction.web import admin_tiles, basemap, tiles
-from mineaction.web.basemap_routes import MVT
-from mineaction.web.endpoints import map_filters
+from mineaction.web.basemap_routes import admin_tile_answer
+from mineaction.web.endpoints import basemap_tile_answer, layer_tile_answer, map_filters
 from mineaction.web.session import page_principal
 
 # z/x/y as the routes' paths give them, small plain decimals only.
@@ -48,13 +49,9 @@ def _tile(zxy: tuple[str, ...], max_zoom: int) -> tuple[int, int, int] | None:
     return zi, xi, yi
 
 
-def _mvt(body: bytes, cache_control: str) -> Response:
-    return Response(body, media_type=MVT, headers={"Cache-Control": cache_control})
-
-
 async def basemap_tile(request: Request) -> Response | None:
     """`/web/api/basemap/{z}/{x}/{y}.mvt` and `/web/api/basemap/admin/{z}/{x}/{y}.mvt`,
-    as endpoints.basemap_tile and basemap_routes.admin_tile answer them."""
+    answered as endpoints.basemap_tile and basemap_routes.admin_tile answer them."""
     if request.scope["query_string"]:
         return None
     rest = get_route_path(request.scope)[len(BASEMAP):]
@@ -66,21 +63,17 @@ async def basemap_tile(request: Request) -> Response | None:
     if zxy is None:
         return None
     if not admin:
-        body = await anyio.to_thread.run_sync(basemap.basemap().tile, *zxy)
-        return _mvt(body, "public, max-age=86400")
+        return await anyio.to_thread.run_sync(basemap_tile_answer, *zxy)
     svc = request.app.state.services
-    cache: admin_tiles.AdminTileCache = request.app.state.web_admin_tiles
 
-    def admin_tile() -> bytes:
-        access = svc.records.access(page_principal(request, svc))
-        return cache.get(svc.store, access).tile(*zxy)
+    def admin_tile() -> Response:
+        return admin_tile_answer(request, svc, page_principal(request, svc), *zxy)
 
-    # Short: an admin area approved or edited shows within a minute (as the route).
-    return _mvt(await anyio.to_thread.run_sync(admin_tile), "private, max-age=60")
+    return await anyio.to_thread.run_sync(admin_tile)
 
 
 async def layer_tile(request: Request) -> Response | None:
-    """`/web/api/tiles/{layer}/{z}/{x}/{y}.mvt?v=...` without filters, as
+    """`/web/api/tiles/{layer}/{z}/{x}/{y}.mvt?v=...` without filters, answered as
     endpoints.layer_tile answers it."""
     match = _LAYER.fullmatch(get_route_path(request.scope)[len(LAYER_TILES):])
     if match is None or match.group(1) not in tiles.DEPENDS:
@@ -94,14 +87,10 @@ async def layer_tile(request: Request) -> Response | None:
         return None
     layer = match.group(1)
     svc = request.app.state.services
-    cache: tiles.LayerCache = request.app.state.web_layers
 
     def layer_tile() -> Response:
-        access = svc.records.access(page_principal(request, svc))
-        index = cache.get(svc.store, access, layer, map_filters(), token)
-        # A tile of the index its URL names never changes; a newer one's must not be kept.
-        keep = "private, max-age=3600" if index.token == token else "no-store"
-        return _mvt(tiles.tile(index, *zxy), keep)
+        return layer_tile_answer(request, svc, page_principal(request, svc), layer,
+                                 map_filters(), token, *zxy)
 
     return await anyio.to_thread.run_sync(layer_tile)
 
