@@ -40,6 +40,15 @@ def _open(page: Any, live: Any) -> None:
     page.wait_for_function("window.__siteMap.loaded()")
 
 
+def _use_the_coordinate(page: Any) -> None:
+    """Type the hazard's coordinate and use it; the server reads it, so wait for its
+    answer (a check sent before has no site yet)."""
+    page.get_by_label("Or a coordinate (decimal degrees, DMS, UTM or MGRS)").fill(
+        f"{LAT}, {LON}")
+    page.get_by_role("button", name="Use coordinate").click()
+    page.locator("#coord-result", has_text="Point:").wait_for()
+
+
 def test_an_anonymous_user_draws_a_plot_reads_the_verdict_and_downloads_the_certificate(
         page: Any, live: Any, seeded: dict[str, str], tmp_path: Path) -> None:
     page.goto(live.url + "/")
@@ -90,10 +99,7 @@ def test_a_line_and_a_typed_coordinate(page: Any, live: Any, seeded: dict[str, s
     page.locator("#verdict[data-state=shown]").wait_for()
     assert "del sitio" in page.locator("#findings").inner_text()
 
-    page.get_by_label("Or a coordinate (decimal degrees, DMS, UTM or MGRS)").fill(
-        f"{LAT}, {LON}")
-    page.get_by_role("button", name="Use coordinate").click()
-    page.locator("#coord-result", has_text="Point:").wait_for()
+    _use_the_coordinate(page)
     assert page.locator("#verdict").is_hidden()  # a new site: the old verdict is gone
     page.get_by_label("Language of the findings and certificate").select_option("en")
     page.get_by_role("button", name="Check the site").click()
@@ -111,11 +117,7 @@ def test_the_page_runs_under_its_content_security_policy(new_page: Any, live: An
     answer = page.goto(live.url + "/site-check")
     assert "script-src 'self'" in answer.headers["content-security-policy"]
     page.locator("#site-map[data-ready=true]").wait_for()
-    page.get_by_label("Or a coordinate (decimal degrees, DMS, UTM or MGRS)").fill(
-        f"{LAT}, {LON}")
-    page.get_by_role("button", name="Use coordinate").click()
-    # the coordinate is read by the server: checking before it answers has no site yet
-    page.locator("#coord-result", has_text="Point:").wait_for()
+    _use_the_coordinate(page)
     page.get_by_role("button", name="Check the site").click()
     page.locator("#verdict[data-state=shown]").wait_for()
     assert page.js_errors == []
@@ -131,10 +133,7 @@ def test_a_coordinate_checked_before_the_map_loads(page: Any, live: Any,
     stopped: list[Any] = []
     page.context.route("**/web/api/basemap/**", lambda r: stopped.append(r))
     page.goto(live.url + "/site-check")
-    page.get_by_label("Or a coordinate (decimal degrees, DMS, UTM or MGRS)").fill(
-        f"{LAT}, {LON}")
-    page.get_by_role("button", name="Use coordinate").click()
-    page.locator("#coord-result", has_text="Point:").wait_for()
+    _use_the_coordinate(page)
     page.get_by_role("button", name="Check the site").click()
     page.locator("#verdict[data-state=shown]").wait_for()
     assert stopped, "the basemap's tiles were not stopped: the test would prove nothing"

@@ -253,6 +253,10 @@ if (mapEl) {
   document.getElementById("draw-point")?.addEventListener("click", () => { drawer.startPoint(); help.textContent = t("Click the map where the point is."); });
   document.getElementById("draw-clear").addEventListener("click", () => drawer.clear());
   deleteCornerBtn?.addEventListener("click", () => drawer.deleteSelected());
+  // A location typed before the map has loaded (a slow tablet) is the record's all the
+  // same: kept now, drawn by the map's "load" handler above.
+  const keepUntilTheMapLoads = (g) => onChange(g, { mode: null, vertices: [] });
+
   // A polygon from typed corners (issue 21, 3): each line read by the server, as the
   // coordinate box is; a line it cannot read is named and nothing is drawn.
   document.getElementById("corners-draw")?.addEventListener("click", async () => {
@@ -276,8 +280,7 @@ if (mapEl) {
       drawer.setGeometry(polygon);
       drawer.changed();
     } else {
-      // Typed before the map has loaded: kept all the same, drawn once it loads.
-      onChange(polygon, { mode: null, vertices: [] });
+      keepUntilTheMapLoads(polygon);
     }
     out.append(el("p", { text: `${ring.length} corners drawn.` }));
     const b = new maplibregl.LngLatBounds();
@@ -300,9 +303,7 @@ if (mapEl) {
       coordResult.append(el("span", { text: label }), el("span", { text: v || "—" }));
     }
     if (!drawer) {
-      // Typed before the map has loaded (a slow tablet): the point is the location all
-      // the same, and the map shows it once it loads (its "load" handler above).
-      onChange({ type: "Point", coordinates: [res.lon, res.lat] }, { mode: null, vertices: [] });
+      keepUntilTheMapLoads({ type: "Point", coordinates: [res.lon, res.lat] });
       return;
     }
     drawer.setPoint([res.lon, res.lat]);
