@@ -4,7 +4,7 @@
     python bench/web_bench.py [--accidents 100000] [--repeat 3] [--workdir DIR]
 
 Builds a GeoPackage store with N synthetic accidents spread over Colombia's municipalities
-(bench/synthetic.py), serves the app (API + mount_web) with uvicorn on 127.0.0.1 in a
+(bench/synthetic.py), serves the app (API and web) as `mineaction serve` does on 127.0.0.1 in a
 process of its own, and for
 each repeat opens the map in a fresh browser context (no browser cache) as the public
 would, then:
@@ -119,16 +119,21 @@ class TileTimer:
 
 
 def _run_server(store: str, upload: str, port: int) -> None:
+    """The app (API and web: create_app mounts both) served as `mineaction serve` serves
+    it (api/serving.py): uvloop accepting every waiting connection and httptools, and the
+    start-up's objects frozen out of the collector's full passes when the worker starts
+    serving (http/heap.py). Under plain uvicorn, without that freeze, a full pass over
+    them held every request 120-200 ms, a tail the deployed server does not have."""
     import uvicorn
 
+    from mineaction.api import serving
     from mineaction.app import create_app
     from mineaction.services.settings import load_settings
-    from mineaction.web import mount_web
 
     settings = load_settings(store=store, upload_dir=Path(upload))
-    app = create_app(settings)
-    mount_web(app, settings)
-    uvicorn.run(TileTimer(app), host="127.0.0.1", port=port, log_level="warning")
+    loop, http = serving.loop_and_http()
+    uvicorn.run(TileTimer(create_app(settings)), host="127.0.0.1", port=port,
+                log_level="warning", loop=loop, http=http)
 
 
 def server_tile_times(url: str) -> list[float]:
@@ -181,7 +186,7 @@ def server_cpu_per_tile(pid: int, url: str, layer_tiles: str, seconds: float = 2
 
 
 def serve(store: Path, upload: Path) -> tuple[Any, str]:
-    """The app (API + mount_web) under uvicorn in a process of its own, as it is deployed:
+    """The app (API and web, `_run_server`) in a process of its own, as it is deployed:
     in a thread of this process it shared the interpreter lock with Playwright's client,
     which handles an event for every request the page makes, and the tiles' times on the
     wire counted that wait."""
