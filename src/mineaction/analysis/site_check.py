@@ -108,28 +108,21 @@ class LocalFrame:
     building a projection costs more than the rest of a point's check: left as it is."""
 
     def __init__(self, site: Any) -> None:
-        self._proj: Any = None
+        self._forward: Callable[[Any], Any] | None = None
         if site.geom_type in ("Point", "MultiPoint") or site.is_empty:
             return
-        from pyproj import Proj
+        from mineaction.geo.geodesic import centred_projection
 
         c = site.centroid
-        self._proj = Proj(f"+proj=laea +lat_0={float(c.y)!r} +lon_0={float(c.x)!r} "
-                          "+datum=WGS84 +units=m")
+        self._forward = centred_projection("laea", float(c.x), float(c.y))
 
     def project(self, geom: Any) -> Any:
-        import numpy as np
         import shapely
 
-        if self._proj is None:
+        if self._forward is None:
             return geom
-
-        def forward(coords: Any) -> Any:
-            x, y = self._proj(coords[:, 0], coords[:, 1])
-            return np.column_stack([x, y])
-
         # cut long lon/lat edges so they stay straight enough once projected (~100 m)
-        return shapely.transform(shapely.segmentize(geom, 0.001), forward)
+        return shapely.transform(shapely.segmentize(geom, 0.001), self._forward)
 
 
 def gaps_m(site: Any, geoms: list[Any]) -> list[float]:
@@ -223,17 +216,10 @@ def _aeqd_from(cx: Any, cy: Any) -> Callable[[Any], Any]:
 
 
 def _aeqd_proj(cx: float, cy: float) -> Callable[[Any], Any]:
-    """`_aeqd_from` by a pyproj projection (distance_to_geometry_m's): near the poles."""
-    import numpy as np
-    from pyproj import Proj
+    """`_aeqd_from` by PROJ's projection (distance_to_geometry_m's): near the poles."""
+    from mineaction.geo.geodesic import centred_projection
 
-    proj = Proj(f"+proj=aeqd +lat_0={cy!r} +lon_0={cx!r} +datum=WGS84")
-
-    def forward(coords: Any) -> Any:
-        x, y = proj(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    return forward
+    return centred_projection("aeqd", cx, cy)
 
 
 def site_size(site_m: Any) -> float | None:

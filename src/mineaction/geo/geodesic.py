@@ -10,13 +10,13 @@ millimetres.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import Geod, Proj
+from pyproj import Geod, Transformer
 from shapely.geometry import LinearRing, LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -100,6 +100,32 @@ def degrees_buffer_for_distance(lat: float, distance_m: float) -> tuple[float, f
     return min(math.degrees(math.asin(ratio)) * _BUFFER_MARGIN, 180.0), dlat
 
 
+Coordinates = npt.NDArray[np.float64]
+
+
+def centred_projection(name: str, lon: float, lat: float
+                       ) -> Callable[[Coordinates], Coordinates]:
+    """Lon/lat degrees (an N x 2 array) to metres in PROJ's projection `name` ("aeqd",
+    "laea") centred on (lon, lat), on the WGS84 ellipsoid: the function shapely.transform
+    takes.
+
+    Built as a PROJ pipeline (pyproj's Transformer.from_pipeline), the same operation a
+    `Proj("+proj=NAME +lat_0 +lon_0 +datum=WGS84")` runs, to the last bit
+    (tests/geo/test_centred_projection.py), in a third of the time to build (0.05 ms
+    against 0.16: Proj parses a coordinate reference system first). Every site checked,
+    and every point measured to a line or area, has a projection of its own centre
+    (issue 20). Not shared across threads: each call builds its own."""
+    transformer = Transformer.from_pipeline(
+        "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+        f"+step +proj={name} +lat_0={float(lat)!r} +lon_0={float(lon)!r} +ellps=WGS84")
+
+    def forward(coords: Coordinates) -> Coordinates:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return forward
+
+
 def distance_to_geometry_m(lon: float, lat: float, geom: BaseGeometry) -> float:
     """Distance in metres from a point to the nearest point of geom; 0 inside a polygon.
 
@@ -112,14 +138,7 @@ def distance_to_geometry_m(lon: float, lat: float, geom: BaseGeometry) -> float:
     """
     if geom.is_empty:
         raise ValueError("an empty geometry has no distance")
-    # A Proj from a string is far cheaper to build than Transformer.from_crs (0.3 ms vs
-    # 10 ms), which matters because every call has its own centre.
-    projection = Proj(f"+proj=aeqd +lat_0={float(lat)!r} +lon_0={float(lon)!r} +datum=WGS84")
-
-    def project(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        x, y = projection(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
+    project = centred_projection("aeqd", lon, lat)
     projected = shapely.transform(shapely.segmentize(geom, _MAX_EDGE_DEG), project)
     return float(shapely.distance(Point(0.0, 0.0), projected))
 

@@ -197,15 +197,12 @@ class _Near:
 
     def __init__(self, geometry: Any) -> None:
         import shapely
-        from pyproj import Proj
+
+        from mineaction.geo.geodesic import centred_projection
 
         c = geometry.representative_point()
-        self.proj = Proj(f"+proj=aeqd +lat_0={c.y!r} +lon_0={c.x!r} +datum=WGS84")
+        self._xy = centred_projection("aeqd", c.x, c.y)
         self.shape = shapely.transform(shapely.segmentize(geometry, 0.01), self._xy)
-
-    def _xy(self, coords: Any) -> Any:
-        x, y = self.proj(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
 
     def to(self, geometries: Sequence[Any]) -> Any:
         import shapely
