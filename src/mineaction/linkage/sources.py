@@ -84,7 +84,7 @@ def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0
         # Two stages: accidents first, then their victims (hierarchy.py).
         scored = splink_model.predict(linkage_model, sides, names, threshold=_FLOOR,
                                       weights=True)
-        links = _two_stage(scored, prepared, lower)
+        links = _two_stage(scored, prepared, lower, upper)
     else:
         scored = splink_model.predict(linkage_model, sides, names, threshold=lower)
         links = _one_link_per_other_source(_with_ids(scored, prepared)).assign(
@@ -100,8 +100,8 @@ def link_sources(frames: dict[str, pd.DataFrame], kind: str, *, upper: float = 0
 _FLOOR = 1e-4
 
 
-def _two_stage(scored: pd.DataFrame, prepared: dict[str, pd.DataFrame], lower: float
-               ) -> pd.DataFrame:
+def _two_stage(scored: pd.DataFrame, prepared: dict[str, pd.DataFrame], lower: float,
+               upper: float) -> pd.DataFrame:
     """Victim links of every pair of sources, by hierarchy.link_two_sources, with the
     sources' ids, the lower-named source on the left."""
     uid, src = UID, SOURCE
@@ -118,7 +118,8 @@ def _two_stage(scored: pd.DataFrame, prepared: dict[str, pd.DataFrame], lower: f
                 b.assign(pos_l=b[f"{uid}_r"].astype(np.int64),
                          pos_r=b[f"{uid}_l"].astype(np.int64)),
             ], ignore_index=True)
-            found = link_two_sources(pairs, prepared[left], prepared[right], lower=lower)
+            found = link_two_sources(pairs, prepared[left], prepared[right], lower=lower,
+                                     upper=upper)
             parts.append(pd.DataFrame({
                 "source_l": left, "id_l": prepared[left]["id"].to_numpy()[found["pos_l"]],
                 "source_r": right, "id_r": prepared[right]["id"].to_numpy()[found["pos_r"]],
