@@ -73,8 +73,12 @@ def feature_sets(columns: list[str]) -> dict[str, list[str]]:
         "history + admin + settlements + rivers": hist + admin + sett + river,
     }
     base = sets["history + admin + settlements + rivers"]
+    # any other column (a covariate layer added to the YAML under another name: the coast,
+    # admin borders, ...) joins last, so a layer added by configuration reaches the model
+    taken = set(base) | set(kde) | set(trend) | set(capital)
+    other = [c for c in columns if c not in taken and c != "admin_trend"]
     for name, extra in (("kernel densities", kde), ("trends", trend),
-                        ("department capitals", capital)):
+                        ("department capitals", capital), ("other layers", other)):
         if extra:
             base = base + extra
             sets[f"{list(sets)[-1]} + {name}"] = base

@@ -171,6 +171,49 @@ def test_covariates_come_from_yaml_not_code(tmp_path) -> None:
     assert f["cov_place_count_5km"] == 2  # 4.4 and 2.2 km away
 
 
+def test_boundary_measure_gzip_and_a_wide_layer_cut_to_the_events(tmp_path) -> None:
+    import gzip
+
+    # "land" from 20 S to 0.5 N: its only outline near the events is the coast at 0.5 N
+    # (a vertex every 0.1 degree, as a real coast has: vertices are projected, not edges)
+    coast = [[round(lon, 1), 0.5] for lon in np.linspace(20, -20, 401)]
+    land = {"type": "Feature", "properties": {},
+            "geometry": {"type": "Polygon",
+                         "coordinates": [[[-20, -20], [20, -20], *coast, [-20, -20]]]}}
+    with gzip.open(tmp_path / "land.geojson.gz", "wt") as fh:
+        fh.write(json.dumps({"type": "FeatureCollection", "features": [land]}))
+    (tmp_path / "risk.yaml").write_text(
+        "kinds: [accident]\nradii_km: [5]\ncovariates:\n"
+        "  - {name: coast, path: land.geojson.gz, measure: boundary}\n"
+        "  - {name: land, path: land.geojson.gz}\n")
+    cfg = features.load_config(tmp_path / "risk.yaml")
+    ev = pd.DataFrame({"kind": ["accident"], "lon": [0.0], "lat": [0.0], "t": [2000.0]})
+    ctx = features.Context.build(PROJ, ev, cfg)
+    cx, cy = PROJ.forward(np.array([0.0, 0.0]), np.array([0.0, 0.6]))
+    _, coast_y = PROJ.forward(np.array([0.0]), np.array([0.5]))
+    f = features.compute(ctx, cx, cy, 2010.0)
+    # inside the land: the distance to its outline, not 0 (measure: distance says 0)
+    assert f["cov_coast_km"].tolist() == pytest.approx(
+        [coast_y[0] / 1000.0, (cy[1] - coast_y[0]) / 1000.0], abs=0.2)
+    assert f["cov_land_km"].iloc[0] == 0.0
+    # a box cut across the land adds no outline: 0.2 degrees from the cut, the coast at
+    # 2.3 degrees is still the nearest outline
+    layer = features.CovariateLayer.load(cfg.covariates[0], PROJ, 250.0, (-2, -2, 2, 2))
+    px, py = PROJ.forward(np.array([0.0]), np.array([-1.8]))
+    d = layer.features(px, py, (5.0,), 1000.0)["cov_coast_km"].iloc[0]
+    assert d == pytest.approx((coast_y[0] - py[0]) / 1000.0, abs=0.2)
+    # counts of a sparse layer over its own radii
+    cov = features.Covariate("place", "x.geojson", measure="count", radii_km=(25.0, 50.0))
+    pts = features.CovariateLayer(cov, np.array([[0.0, 30_000.0]]), None)
+    got = pts.features(np.array([0.0]), np.array([0.0]), (5.0,), 300.0)
+    assert got.to_dict("records") == [{"cov_place_count_25km": 0.0,
+                                       "cov_place_count_50km": 1.0}]
+    for name in got.columns:
+        assert registry.spec_for(name) is not None
+    with pytest.raises(ValueError, match="measure"):
+        features.Covariate("x", "x.geojson", measure="area")
+
+
 # -- reading events ------------------------------------------------------------------------
 def test_events_from_a_frame_and_from_the_store_api() -> None:
     f = events.from_frame(pd.DataFrame({"kind": ["accident", "find"], "lon": [1, None],

@@ -21,18 +21,29 @@ from scipy.spatial import cKDTree
 from mineaction.analysis.risk.grid import Floats, Projection
 
 EVENT_KINDS = ("accident", "find", "hazard", "released")
+MEASURES = ("distance", "boundary", "count")
+LAYER_MARGIN_KM = 1000.0  # layers are read within the events' box widened by the cap + this
 
 
 @dataclass(frozen=True)
 class Covariate:
-    """One user-supplied vector layer. `measure`: distance (any geometry) or count (points
-    within each radius). `where`: an OGR SQL filter, e.g. "featurecla = 'River'"."""
+    """One user-supplied vector layer. `measure`: distance (any geometry; 0 inside a
+    polygon), boundary (distance to the polygons' outlines, inside and out: the coast from a
+    land layer, the nearest border from admin areas) or count (points within each radius).
+    `where`: an OGR SQL filter, e.g. "featurecla = 'River'". `radii_km`: the count's radii
+    when not the history's (`FeatureConfig.radii_km`): a sparse layer needs wider ones."""
 
     name: str
     path: str
     measure: str = "distance"
     where: str | None = None
     description: str = ""
+    radii_km: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.measure not in MEASURES:
+            raise ValueError(f"covariate {self.name!r}: measure {self.measure!r} is not one "
+                             f"of {', '.join(MEASURES)}")
 
 
 @dataclass(frozen=True)
@@ -93,8 +104,10 @@ def load_config(path: str | Path) -> FeatureConfig:
                               for k, v in raw.items()}
     if admin:
         kwargs["admin"] = AdminLayer(**{**admin, "path": resolve(admin["path"])})
-    kwargs["covariates"] = tuple(Covariate(**{**c, "path": resolve(c["path"])})
-                                 for c in covs)
+    kwargs["covariates"] = tuple(
+        Covariate(**{**c, "path": resolve(c["path"]),
+                     **({"radii_km": tuple(c["radii_km"])} if c.get("radii_km") else {})})
+        for c in covs)
     return FeatureConfig(**kwargs)
 
 
@@ -375,20 +388,33 @@ class CovariateLayer:
     polygons: Any  # union of polygon parts (for "0 inside"), or None
 
     @classmethod
-    def load(cls, spec: Covariate, projection: Projection, densify_m: float
-             ) -> CovariateLayer:
+    def load(cls, spec: Covariate, projection: Projection, densify_m: float,
+             bbox: tuple[float, float, float, float] | None = None) -> CovariateLayer:
+        """`bbox` (lon/lat): only what lies in it is kept, outlines cut at its edge (the cut
+        adds no outline of its own), so a world layer (Natural Earth's land) costs what its
+        part near the events costs and is never projected far from the projection's centre."""
         import shapely
 
         from mineaction.analysis.risk import vector
 
-        _table, geoms = vector.read(spec.path, where=spec.where)
-        geoms = project_geoms(geoms[~shapely.is_missing(geoms)], projection)
-        polys = [g for g in geoms if shapely.get_type_id(g) in (3, 6)]
-        lines = [shapely.boundary(g) if shapely.get_type_id(g) in (3, 6) else g
-                 for g in geoms]
+        _table, geoms = vector.read(spec.path, bbox=bbox, where=spec.where)
+        geoms = geoms[~shapely.is_missing(geoms)]
+        is_poly = np.isin(shapely.get_type_id(geoms), (3, 6))
+        polys = geoms[is_poly]
+        lines = geoms.copy()
+        lines[is_poly] = shapely.boundary(polys)
+        if bbox is not None:
+            # outlines first, then the cut: a cut polygon's new edge is not a coast
+            lines = shapely.clip_by_rect(lines, *bbox)
+            polys = shapely.clip_by_rect(polys, *bbox)
+            lines = lines[~shapely.is_empty(lines)]
+            polys = polys[~shapely.is_empty(polys)]
+        polys = list(project_geoms(polys, projection)) if len(polys) else []
+        lines = list(project_geoms(lines, projection)) if len(lines) else []
         dens = shapely.segmentize(np.asarray(lines, dtype=object), densify_m)
         verts = shapely.get_coordinates(dens)
-        union = shapely.union_all(polys) if polys else None
+        # boundary: the outlines are the feature (a coast, a border), so no 0 inside
+        union = shapely.union_all(polys) if polys and spec.measure != "boundary" else None
         if union is not None:
             shapely.prepare(union)
         return cls(spec, verts, union)
@@ -398,19 +424,40 @@ class CovariateLayer:
         import shapely
 
         name = self.spec.name
-        if len(self.vertices) == 0:
-            return pd.DataFrame({f"cov_{name}_km": np.full(len(x), cap_km)})
-        tree = cKDTree(self.vertices)
         if self.spec.measure == "count":
+            if len(self.vertices) == 0:
+                return pd.DataFrame({f"cov_{name}_count_{_r_label(r)}km": np.zeros(len(x))
+                                     for r in (self.spec.radii_km or radii_km)})
+            tree = cKDTree(self.vertices)
             return pd.DataFrame({
                 f"cov_{name}_count_{_r_label(r)}km": tree.query_ball_point(
                     np.c_[x, y], r=r * 1000.0, return_length=True).astype(float)
-                for r in radii_km})
+                for r in (self.spec.radii_km or radii_km)})
+        if len(self.vertices) == 0:
+            return pd.DataFrame({f"cov_{name}_km": np.full(len(x), cap_km)})
+        tree = cKDTree(self.vertices)
         d, _ = tree.query(np.c_[x, y], k=1)
         d = np.minimum(d / 1000.0, cap_km)
         if self.polygons is not None:
             d = np.where(shapely.contains_xy(self.polygons, x, y), 0.0, d)
         return pd.DataFrame({f"cov_{name}_km": d})
+
+
+def layer_bbox(lon: Floats, lat: Floats, cap_km: float
+               ) -> tuple[float, float, float, float] | None:
+    """The events' lon/lat box widened by the distance cap and 1,000 km more: a layer's
+    part beyond it is farther than the cap from any point within 1,000 km of the events'
+    box, so reading only the box changes no capped distance there (a grid far from every
+    event is not a risk model's grid). None without events (read everything)."""
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return None
+    lon, lat = lon[ok], lat[ok]
+    pad = (cap_km + LAYER_MARGIN_KM) / 111.0
+    top = min(float(np.abs(lat).max()) + pad, 89.0)
+    pad_lon = min(pad / max(np.cos(np.radians(top)), 0.05), 180.0)
+    return (max(float(lon.min()) - pad_lon, -180.0), max(float(lat.min()) - pad, -90.0),
+            min(float(lon.max()) + pad_lon, 180.0), min(float(lat.max()) + pad, 90.0))
 
 
 # -- everything at once -------------------------------------------------------------------
@@ -433,7 +480,9 @@ class Context:
         admin = AdminAreas.load(config.admin, projection) if config.admin else None
         if admin is not None:
             ev["area"] = admin.locate(ev["x"].to_numpy(), ev["y"].to_numpy())
-        layers = tuple(CovariateLayer.load(c, projection, config.densify_m)
+        bbox = layer_bbox(ev["lon"].to_numpy(float), ev["lat"].to_numpy(float),
+                          config.max_distance_km)
+        layers = tuple(CovariateLayer.load(c, projection, config.densify_m, bbox)
                        for c in config.covariates)
         return cls(projection, ev, config, admin, layers)
 

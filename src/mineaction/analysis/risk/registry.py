@@ -99,13 +99,18 @@ REGISTRY: tuple[FeatureSpec, ...] = (
                 "kde_recent, per km2: is the neighbourhood heating up or cooling down?",
                 "as kde, two windows", "as above", HISTORY),
     FeatureSpec("cov_{layer}_km", "distance to the nearest feature of a user-supplied "
-                "vector layer (roads, settlements, rivers, ...)",
+                "vector layer (roads, settlements, rivers, ...); with `measure: boundary`, to "
+                "the nearest outline of its polygons (the coast from a land layer, the nearest "
+                "municipal border from admin areas)",
                 "points: KD-tree; lines and polygon boundaries: vertices after densifying to "
-                "`densify_m` (default 250 m; error at most half that); 0 inside a polygon",
-                "any vector file pyogrio reads, named in the YAML `covariates:` list",
-                "the layer as given (undated)"),
+                "`densify_m` (default 250 m; error at most half that); 0 inside a polygon "
+                "(not with `measure: boundary`); only the part within the events' box widened "
+                "by the cap and 1,000 km is read",
+                "any vector file pyogrio reads (gzipped too), named in the YAML "
+                "`covariates:` list", "the layer as given (undated)"),
     FeatureSpec("cov_{layer}_count_{r}km", "number of features of a point layer within r km "
-                "(measure: count)", "KD-tree ball counts", "a point layer, as above",
+                "(measure: count; the layer's own `radii_km`, else the history's)",
+                "KD-tree ball counts", "a point layer, as above",
                 "the layer as given (undated)"),
 )
 

@@ -17,6 +17,8 @@ def read(path: str, bbox: tuple[float, float, float, float] | None = None,
     import shapely
     from pyogrio.raw import read as read_raw
 
+    if path.endswith(".gz") and not path.startswith("/vsi"):
+        path = "/vsigzip/" + path  # GDAL reads gzipped files through its virtual file system
     meta, _fids, wkb, fields = read_raw(path, bbox=bbox, where=where)
     table = pd.DataFrame({name: col for name, col in zip(meta["fields"], fields, strict=True)})
     geoms = shapely.from_wkb(wkb) if wkb is not None else np.array([], dtype=object)
