@@ -122,8 +122,10 @@ def _run_server(store: str, upload: str, port: int) -> None:
     """The app (API and web: create_app mounts both) served as `mineaction serve` serves
     it (api/serving.py): uvloop accepting every waiting connection and httptools, and the
     start-up's objects frozen out of the collector's full passes when the worker starts
-    serving (http/heap.py). Under plain uvicorn, without that freeze, a full pass over
-    them held every request 120-200 ms, a tail the deployed server does not have."""
+    serving (http/heap.py). Under a bare `uvicorn.run` (uvloop's own accepting, one new
+    connection a turn of the loop; no freeze; the web mounted twice) the first tiles of
+    each fresh browser context waited behind the page's other requests: tile p99 on the
+    wire 44-69 ms against 29-46 ms served as deployed (docs/benchmarks.md)."""
     import uvicorn
 
     from mineaction.api import serving
