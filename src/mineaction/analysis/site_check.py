@@ -168,8 +168,8 @@ def gaps_m(site: Any, geoms: list[Any]) -> list[float]:
                 projected = shapely.transform(cut, _aeqd_from(float(site.x),
                                                                float(site.y)))
             else:
-                projected = shapely.transform(cut, _aeqd_proj(float(site.x),
-                                                              float(site.y)))
+                projected = shapely.transform(cut, geodesic.centred_projection(
+                    "aeqd", float(site.x), float(site.y)))
             out[~points] = shapely.distance(origin, projected)
         return [float(d) for d in out]
     if points.any():
@@ -191,7 +191,8 @@ def gaps_m(site: Any, geoms: list[Any]) -> list[float]:
 
 
 # Within this of a pole PROJ's ellipsoidal aeqd uses its polar formulas (its EPS10 from
-# 90 degrees, with margin), which `_aeqd_from` does not copy: a pyproj projection there.
+# 90 degrees, with margin), which `_aeqd_from` does not copy: PROJ's own projection there
+# (geodesic.centred_projection).
 _POLAR_DEG = 89.999
 
 
@@ -214,12 +215,6 @@ def _aeqd_from(cx: Any, cy: Any) -> Callable[[Any], Any]:
 
     return centred
 
-
-def _aeqd_proj(cx: float, cy: float) -> Callable[[Any], Any]:
-    """`_aeqd_from` by PROJ's projection (distance_to_geometry_m's): near the poles."""
-    from mineaction.geo.geodesic import centred_projection
-
-    return centred_projection("aeqd", cx, cy)
 
 
 def site_size(site_m: Any) -> float | None:
