@@ -8,6 +8,7 @@ its calls to `principal` (the full path calls its own dependency)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -302,3 +303,86 @@ def test_site_check_point_answers_as_fastapi_does(api, fast_calls, who: str) -> 
     assert ("accident" in answered["generalised"]) == (who == "public")
     # the plain ones and the one the service refused went by the lane, the rest did not
     assert len(fast_calls) - before == 5 + 1
+
+
+_PLOT = {"type": "Polygon", "coordinates": [[[-75.181, 6.139], [-75.179, 6.139],
+                                             [-75.179, 6.141], [-75.181, 6.139]]]}
+_POINT = {"type": "Point", "coordinates": [-75.18, 6.14]}
+# (JSON body, whether the lane answers it itself)
+SITE_CHECK_BODIES: list[tuple[str, bool]] = [
+    (json.dumps({"geometry": _PLOT}), True),
+    (json.dumps({"geometry": _POINT, "buffer_m": 50, "nearby_m": 100.5}), True),
+    (json.dumps({"lang": "es", "geometry": _PLOT, "nearby_m": 0}), True),
+    (json.dumps({"geometry": {"type": "LineString", "coordinates": [[-75.19, 6.13],
+                                                                     [-75.17, 6.15]]}}), True),
+    # errors the service raises itself, as the route does
+    (json.dumps({"geometry": _PLOT, "lang": "xx"}), True),
+    (json.dumps({"geometry": {"type": "Polygon", "coordinates": "x"}}), True),
+    (json.dumps({"geometry": {"type": "Circle"}}), True),
+    # what it leaves to FastAPI: values pydantic judges, and bodies that are not plain
+    (json.dumps({"geometry": _PLOT, "buffer_m": "50"}), False),
+    (json.dumps({"geometry": _PLOT, "buffer_m": None}), False),
+    (json.dumps({"geometry": _PLOT, "buffer_m": True}), False),
+    (json.dumps({"geometry": _PLOT, "nearby_m": -1}), False),
+    (json.dumps({"geometry": _PLOT, "nearby_m": 10**12}), False),
+    ('{"geometry": ' + json.dumps(_PLOT) + ', "buffer_m": NaN}', False),
+    (json.dumps({"geometry": _PLOT, "lang": "e" * 9}), False),
+    (json.dumps({"geometry": _PLOT, "lang": 5}), False),
+    (json.dumps({"geometry": [1, 2]}), False),
+    (json.dumps({"buffer_m": 5}), False),
+    (json.dumps([{"geometry": _PLOT}]), False),
+    ('{"geometry": ', False),
+]
+
+
+@pytest.mark.parametrize("who", ["public", "approver"])
+def test_site_check_post_answers_as_fastapi_does(api, fast_calls, who: str) -> None:  # type: ignore[no-untyped-def]
+    """POST /site-check takes the lane when its body is plain, and answers byte for byte
+    as the route does (the route's answer forced by a key the lane does not read, which
+    the route ignores); what it declines reaches the route with its body intact."""
+    _approved(api, 2)
+    client = api.public if who == "public" else api.as_(who)
+    json_type = {"Content-Type": "application/json"}
+    for body, plain in SITE_CHECK_BODIES:
+        before = len(fast_calls)
+        fast = client.post("/api/v1/site-check", content=body, headers=json_type)
+        assert (len(fast_calls) > before) == plain, body
+        if body.startswith("{") and body.endswith("}"):
+            full = client.post("/api/v1/site-check", content=body[:-1] + ', "zz": 1}',
+                               headers=json_type)
+            assert len(fast_calls) == before + plain, "the route took the forced one"
+            _same(fast, full, "")
+        elif body.startswith("["):
+            assert fast.status_code == 422, fast.text
+        else:
+            assert fast.status_code == 422 and "json" in fast.text.lower(), fast.text
+    answered = client.post("/api/v1/site-check", json={"geometry": _POINT}).json()
+    assert answered["accidents"]["count"] == (2 if who == "approver" else 0)
+    assert answered["site_type"] == "Point"
+    # a declined body reaches the route whole: pydantic reads the text "50" as 50
+    as_text = client.post("/api/v1/site-check", json={"geometry": _POINT, "buffer_m": "50"})
+    assert as_text.status_code == 200 and as_text.json()["buffer_m"] == 50
+
+
+def test_site_check_post_other_bodies_take_the_route(api, fast_calls) -> None:  # type: ignore[no-untyped-def]
+    """Other content types, and bodies too large, get the route's own answers."""
+    client = api.public
+    body = json.dumps({"geometry": _POINT})
+    as_text = client.post("/api/v1/site-check", content=body,
+                          headers={"Content-Type": "text/plain"})
+    assert as_text.status_code == 422
+    as_ld = client.post("/api/v1/site-check", content=body,
+                        headers={"Content-Type": "application/geo+json"})
+    assert as_ld.status_code == 200 and as_ld.json()["site_type"] == "Point"
+    assert fast_calls == []
+
+    async def chunks() -> Any:  # no Content-Length: counted as it arrives (body limit)
+        yield b'{"geometry": {"type": "Point", "coordinates": [-75.18, 6.14]}, "lang": "'
+        for _ in range(1100):
+            yield b"e" * 1024
+        yield b'"}'
+
+    too_large = client.post("/api/v1/site-check", content=chunks(),
+                            headers={"Content-Type": "application/json"})
+    assert too_large.status_code == 413, too_large.text
+    assert fast_calls == []

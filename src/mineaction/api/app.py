@@ -97,6 +97,7 @@ def mount_api(app: FastAPI, settings: Settings,
     app.add_middleware(FastLane,  # type: ignore[arg-type]
                        collections=[c.fast for c in collections if c.fast is not None],
                        exact={f"{API}/site-check": site_check.check_point_plainly},
+                       posted={f"{API}/site-check": site_check.check_site_plainly},
                        prefixed=fast_prefixed)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,  # type: ignore[arg-type]
                        max_upload_bytes=settings.max_upload_bytes)

@@ -10,7 +10,8 @@ middleware, FastAPI's exit stack, and matching the path against the routers took
 0.12-0.18 ms of a list page's 1.3-1.5 ms (measured in one process, alternating).
 
 `FastLane` is the innermost middleware of the app: it hands a GET of a collection, or of
-one record in it, to the collection's fast handler (`FastHandlers`). The handler reads
+one record in it, to the collection's fast handler (`FastHandlers`), and a POST of a
+small JSON body to a path's own handler (the site check's, issue 20). The handler reads
 the few parameters a plain request carries (a bbox, a limit, a format) and answers
 through the same code as the route itself; for anything else (an unknown or repeated
 parameter, a value it would have to judge rather than merely read) it returns None and
@@ -33,7 +34,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import Request, Response
 from starlette._utils import get_route_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mineaction.access.roles import Principal
 from mineaction.http import errors
@@ -58,20 +59,49 @@ class FastLane:
 
     def __init__(self, app: ASGIApp, collections: list[FastHandlers],
                  exact: dict[str, FastHandler] | None = None,
-                 prefixed: dict[str, FastHandler] | None = None) -> None:
+                 prefixed: dict[str, FastHandler] | None = None,
+                 posted: dict[str, FastHandler] | None = None) -> None:
         self.app = app
         self.collections = {c.path: c for c in collections}
         # other hot GETs by their full path (the site check's point, issue 20)
         self.exact = dict(exact or {})
         # and by the start of their path (the web map's tiles, issue 21: web/fast_paths.py)
         self.prefixed = tuple((prefix, handler) for prefix, handler in (prefixed or {}).items())
+        # POSTs by their full path (the site check of any site, issue 20): the handler
+        # reads the body the lane has read; if it declines, FastAPI is given the body again.
+        self.posted = dict(posted or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and self.posted:
+            handler = self.posted.get(get_route_path(scope))
+            if handler is not None:
+                await self._post(handler, scope, receive, send)
+                return
         if not await self.answer(scope, receive, send):
             await self.app(scope, receive, send)
 
+    async def _post(self, handler: FastHandler, scope: Scope, receive: Receive,
+                    send: Send) -> None:
+        """A POST to `handler`, or to the app with the same body when it declines."""
+        try:
+            body = await _whole_body(receive)
+        except Exception as exc:  # the body limit's 413 (outside the lane), as for routes
+            await errors.to_response(exc)(scope, receive, send)
+            return
+        if body is None:
+            return  # the client left before sending its body: no one to answer
+        again = _replaying(body, receive)
+        try:
+            response = await handler(Request(scope, again, send))
+        except Exception as exc:
+            response = errors.to_response(exc)
+        if response is None:
+            await self.app(scope, _replaying(body, receive), send)
+        else:
+            await response(scope, again, send)
+
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Whether the lane answered the request (else the app must)."""
+        """Whether the lane answered a GET (else the app must)."""
         if scope["type"] != "http" or scope["method"] != "GET" or _has_body(scope):
             return False
         found = self._route(scope)
@@ -104,6 +134,33 @@ class FastLane:
             return None
         # A copy: the request FastAPI builds when the handler declines must not see it.
         return one.get, {**scope, "path_params": {"record_id": record_id}}
+
+
+async def _whole_body(receive: Receive) -> bytes | None:
+    """The request's body, read to its end; None if the client disconnected first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives `body` whole, then whatever the connection sends next (its
+    disconnect), for whoever reads the request after the lane."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _has_body(scope: Scope) -> bool:
