@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A worker runs at most CHECKS_AT_ONCE site checks at a time (issue 20: many at once
-cost CPU in GIL hand-overs), through the GET fast lane, the GET route and POST alike;
-the others wait their turn and are all answered."""
+"""A worker runs a quick site check on its event loop and any other on its threads, at
+most CHECKS_AT_ONCE at a time (issue 20: many at once cost CPU in GIL hand-overs, and
+so does the hand-over itself), through the GET fast lane, the GET route and POST alike;
+the others wait their turn and are all answered, and a long check never holds up a
+quick one."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from mineaction.app import create_app
 from mineaction.store import open_store
 
 
-def test_site_checks_wait_their_turn_beyond_the_limit(tmp_path: Path) -> None:
+def test_long_site_checks_wait_their_turn_beyond_the_limit(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "store.gpkg"))
     app = create_app(make_settings(store.location, tmp_path), store=store)
     checks = app.state.services.site_checks
@@ -43,13 +45,21 @@ def test_site_checks_wait_their_turn_beyond_the_limit(tmp_path: Path) -> None:
     async def ask() -> list[int]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            calls = [c.get("/api/v1/site-check", params={"lon": -75.0, "lat": 6.0})
+            # hazards sought 5 km around: not a quick check, so on the threads
+            calls = [c.get("/api/v1/site-check", params={"lon": -75.0, "lat": 6.0,
+                                                         "buffer_m": 5000})
                      for _ in range(5)]
             # a parameter the fast lane leaves to the route
-            calls += [c.get("/api/v1/site-check?lon=-75.0&lat=6.0&lat=6.0")
+            calls += [c.get("/api/v1/site-check?lon=-75.0&lat=6.0&lat=6.0&buffer_m=5000")
                       for _ in range(2)]
             calls += [c.post("/api/v1/site-check", json={"geometry": {
-                "type": "Point", "coordinates": [-75.0, 6.0]}}) for _ in range(5)]
+                "type": "Point", "coordinates": [-75.0, 6.0]}, "buffer_m": 5000})
+                for _ in range(3)]
+            # a plot 3 km across: not quick either
+            calls += [c.post("/api/v1/site-check", json={"geometry": {
+                "type": "Polygon", "coordinates": [[[-75.0, 6.0], [-74.97, 6.0],
+                                                    [-74.97, 6.03], [-75.0, 6.0]]]}})
+                for _ in range(2)]
             return [r.status_code for r in await asyncio.gather(*calls)]
 
     try:
@@ -58,3 +68,48 @@ def test_site_checks_wait_their_turn_beyond_the_limit(tmp_path: Path) -> None:
         app.state.services.close()
     assert statuses == [200] * 12
     assert most[0] == CHECKS_AT_ONCE
+
+
+def test_quick_checks_run_on_the_loop_and_long_ones_never_hold_it(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "store.gpkg"))
+    app = create_app(make_settings(store.location, tmp_path), store=store)
+    checks = app.state.services.site_checks
+    real = checks.check
+    threads: dict[str, set[int]] = {"quick": set(), "long": set()}
+    finished: list[str] = []
+
+    def watched(principal: Any, geometry: Any, **kwargs: Any) -> Any:
+        long = kwargs["buffer_m"] > 2000
+        threads["long" if long else "quick"].add(threading.get_ident())
+        if long:
+            time.sleep(0.5)  # a check over a large area, say
+        report = real(principal, geometry, **kwargs)
+        finished.append("long" if long else "quick")
+        return report
+
+    checks.check = watched
+
+    async def ask() -> tuple[list[int], int]:
+        loop_thread = threading.get_ident()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            long = asyncio.ensure_future(c.get("/api/v1/site-check", params={
+                "lon": -75.0, "lat": 6.0, "buffer_m": 5000}))
+            await asyncio.sleep(0.1)  # the long check is under way on its thread
+            quick = [c.get("/api/v1/site-check", params={"lon": -75.0, "lat": 6.0}),
+                     c.get("/api/v1/site-check?lon=-75.0&lat=6.0&lat=6.0"),
+                     c.post("/api/v1/site-check", json={"geometry": {
+                         "type": "Polygon", "coordinates": [[[-75.0, 6.0], [-74.99, 6.0],
+                                                             [-74.99, 6.01], [-75.0, 6.0]]]}})]
+            answers = await asyncio.gather(*quick, long)
+            return [r.status_code for r in answers], loop_thread
+
+    try:
+        statuses, loop_thread = asyncio.run(ask())
+    finally:
+        app.state.services.close()
+    assert statuses == [200] * 4
+    assert threads["quick"] == {loop_thread}
+    assert threads["long"] and loop_thread not in threads["long"]
+    # the quick ones were answered while the long one was still being checked
+    assert finished == ["quick", "quick", "quick", "long"]

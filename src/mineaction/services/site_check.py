@@ -32,6 +32,13 @@ from mineaction.store.query import Query
 
 MAX_BUFFER_M = 50_000.0
 MAX_SITE_KM2 = 2_500.0  # a district; larger areas are a map, not a site
+# A quick check (`SiteChecks.is_quick`): a site within this many degrees each way, of at
+# most this many positions, with hazards, accidents and finds sought within this many
+# metres (the defaults are 500 and 2,000). On a million hazards such a check is 2-5 ms of
+# CPU (issue 20's bench); one over these bounds may read far more.
+QUICK_SPAN_DEG = 0.02
+QUICK_POSITIONS = 64
+QUICK_REACH_M = 2_000.0
 SITE_TYPES = ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 
@@ -71,6 +78,29 @@ def checked_site(geometry: Any) -> Any:
     return geometry
 
 
+def _spans_within(coordinates: Any, span_deg: float, most: int) -> bool:
+    """Whether GeoJSON `coordinates` (of any geometry type but a collection) hold 1 to
+    `most` positions within `span_deg` each way. Anything malformed is not: the check
+    itself will say what is wrong with it."""
+    lons: list[float] = []
+    lats: list[float] = []
+    pending = [coordinates]
+    while pending:
+        part = pending.pop()
+        if not isinstance(part, list) or not part:
+            return False
+        if isinstance(part[0], int | float):  # a position
+            if len(part) < 2 or len(lons) == most \
+                    or not isinstance(part[1], int | float):
+                return False
+            lons.append(part[0])
+            lats.append(part[1])
+        else:
+            pending.extend(part)
+    return bool(lons) and max(lons) - min(lons) <= span_deg \
+        and max(lats) - min(lats) <= span_deg
+
+
 def _distance(name: str, value: float) -> float:
     if not math.isfinite(value) or value < 0 or value > MAX_BUFFER_M:
         raise _invalid(name, f"{name} must be between 0 and {MAX_BUFFER_M:,.0f} metres")
@@ -86,6 +116,19 @@ class SiteChecks:
         self.records = records or Records(store, policy or Policy(), public_decimals)
         # The risk layer's score at a point, when the server has one (services/risk_layer).
         self.risk_at = risk_at
+
+    def is_quick(self, geometry: Any, buffer_m: float, nearby_m: float) -> bool:
+        """Whether checking this site is sure to be quick: a small site, the usual
+        reach, on an embedded store. The API runs such a check on its event loop, which
+        costs less than handing it to a thread and back (a tenth of a plot check's CPU
+        under 50 clients: issue 20's bench); any other goes to a thread, so that a long
+        check never holds up the worker's other requests. On a server store a check
+        waits on the database between its reads: the worker's loop must not wait too."""
+        if self.store.dialect != "gpkg" or not isinstance(geometry, dict):
+            return False
+        if not (0 <= buffer_m <= QUICK_REACH_M and 0 <= nearby_m <= QUICK_REACH_M):
+            return False
+        return _spans_within(geometry.get("coordinates"), QUICK_SPAN_DEG, QUICK_POSITIONS)
 
     def check(self, principal: Principal, geometry: Any, *, buffer_m: float = 500.0,
               nearby_m: float = 2000.0, lang: str = "en") -> sc.SiteReport:

@@ -95,7 +95,9 @@ class SiteReportOut(BaseModel):
     caveat: str
 
 
-# Site checks a worker runs at once (issue 20). A check is CPU in Python, one core's
+# Site checks a worker runs at once on its threads (issue 20), those not quick enough for
+# its event loop (`SiteChecks.is_quick`: a large site, a long reach, a server store,
+# where a check waits on the database between reads). A check is CPU in Python, one core's
 # worth, with dozens of GIL hand-overs (each SQLite step, numpy and shapely call): 50
 # clients' checks on the thread pool at once cost a fifth more CPU each in switching
 # (issue 20's bench: GET point 6.0 ms a request, 4.7 three at a time; POST plot 8.9,
@@ -118,7 +120,10 @@ def _checks_limiter() -> anyio.CapacityLimiter:
 
 async def _checked(svc: Any, p: Any, geometry: Any, buffer_m: float, nearby_m: float,
                    lang: str) -> SiteReportOut:
-    """`_run` on the thread pool, at most CHECKS_AT_ONCE at a time."""
+    """`_run` on the event loop when the check is quick, else on the thread pool, at
+    most CHECKS_AT_ONCE at a time."""
+    if svc.site_checks.is_quick(geometry, buffer_m, nearby_m):
+        return _run(svc, p, geometry, buffer_m, nearby_m, lang)
     async with _checks_limiter():
         return await anyio.to_thread.run_sync(_run, svc, p, geometry, buffer_m, nearby_m,
                                               lang)
@@ -255,6 +260,8 @@ async def _answer_plainly(request: Request, geometry: dict[str, Any], buffer_m: 
         out: dict[str, Any] = SiteReportOut.model_validate(data).model_dump(mode="json")
         return out
 
+    if svc.site_checks.is_quick(geometry, buffer_m, nearby_m):
+        return JSONResponse(run())  # on the loop: services/site_check.py says why
     async with _checks_limiter():
         return JSONResponse(await anyio.to_thread.run_sync(run))
 
