@@ -206,7 +206,7 @@ _ABSENT = object()
 async def check_site_plainly(request: Request) -> Response | None:
     """`check_site` for a JSON body of the geometry and, at will, buffer_m, nearby_m and
     lang, each plainly valid, without FastAPI's routing, dependency solving and body
-    model: a fifth of an area check's CPU over the API (issue 20's bench). The body is
+    model: a tenth of an area check's CPU over the API (issue 20's bench). The body is
     read as FastAPI reads it (`json.loads` of the bytes); anything the route would judge
     (another content type, bad JSON, another key, a number as text, a value out of
     range) is declined (None) and takes the route, which answers it."""
