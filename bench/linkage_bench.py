@@ -13,6 +13,7 @@
      (bench/synthetic.py, seeded), wall time and peak memory, beside the exact-key peer;
  (4) the multiple-systems estimate (analysis/mse.py) on the three sources of (2), from capture
      histories derived from OUR linkage (MSE_DERIVATION says how, press counts included),
+     and averaged over draws of our linkage (analysis/mse_linkage.py, LINKAGE_AVERAGED),
      beside the same derivation on the exact-key peer's clusters and on the true victim
      clusters, and the estimate from the true matching; per seed (--mse-seeds), whether the
      95% interval covers the true total (victims no source has included).
@@ -470,6 +471,7 @@ def press_figures(press: pd.DataFrame, canon: pd.DataFrame, links: Any,
 
 # -- (4) multiple-systems estimate from our linkage ------------------------------------------
 MSE_SOURCES = ("centre", "ngo", "press")
+INFORMATION_DATES = {"centre": "2021-06-30", "ngo": "2021-03-31"}
 MSE_DERIVATION = (
     "Capture histories from OUR linkage, not the truth: a canonical victim is a cluster of "
     "the centre/NGO linkage (accepted links), in 'centre' and/or 'ngo' by its cluster's "
@@ -584,6 +586,109 @@ def accident_model_row(victims: pd.DataFrame, counts: pd.DataFrame, true_total: 
             "accidents_unseen": r["accidents_unseen"], "iterations": r["iterations"]}
 
 
+LINKAGE_AVERAGED = (
+    "Linkage-averaged accident model (analysis/mse_linkage.py): the linkage's uncertainty "
+    "carried into the estimate by multiple imputation of the linkage. The linker is run "
+    "again keeping its links down to a probability of {floor} (not only the accepted and "
+    "review ones). {k} configurations of these centre/NGO links are drawn: a link is kept "
+    "with its probability, except the links between persons of one accident alike in every "
+    "person field (twins), of which o are kept, o drawn from its distribution given how "
+    "many alike persons each source lists and the list histories' probabilities of the "
+    "accident model fitted on our clusters (the row above). Each draw's canonical victims "
+    "go through the same accident model (press counts linked again); the estimate is the "
+    "mean over draws, the interval the percentiles of the bootstrap replicates pooled over "
+    "the draws ({each} per draw).")
+MSE_IMPUTATIONS = 20
+# Links the linker scores at least this likely are candidates for a draw (chosen on seeds
+# 11 to 14, docs/benchmarks.md): the draws then miss links as the linker may, not only
+# make false ones.
+DRAW_FLOOR = 0.05
+
+
+def per_draw(bootstrap: int) -> int:
+    from mineaction.analysis.mse_linkage import per_draw_bootstrap
+
+    return per_draw_bootstrap(bootstrap, imputations_for(bootstrap))
+
+
+def imputations_for(bootstrap: int) -> int:
+    """MSE_IMPUTATIONS draws of at least 15 replicates each; fewer for a smoke run."""
+    return int(np.clip(bootstrap // 15, 2, MSE_IMPUTATIONS))
+
+
+def linkage_averaged_row(links: Any, counts: pd.DataFrame, true_total: int,
+                         capture: dict[str, float], bootstrap: int, seed: int
+                         ) -> dict[str, Any]:
+    """The accident model averaged over draws of our linkage (analysis/mse_linkage.py)."""
+    from dataclasses import replace
+
+    from mineaction.analysis.mse_linkage import (
+        accident_counts_estimate,
+        linkage_averaged,
+        list_odds,
+        per_draw_bootstrap,
+        with_alike_classes,
+    )
+    from mineaction.linkage.clusters import canonical, cluster_links
+    from mineaction.linkage.hierarchy import PERSON_FIELDS
+
+    imputations = imputations_for(bootstrap)
+    each = per_draw_bootstrap(bootstrap, imputations)
+    pairs = with_alike_classes(links.links, links.prepared, PERSON_FIELDS)
+
+    def fit(drawn: pd.DataFrame, draw_seed: int) -> tuple[float, np.ndarray[Any, Any]]:
+        records, joined = cluster_links(links.prepared, drawn)
+        canon = canonical(replace(links, records=records, links=joined), rule="newest",
+                          information_dates=INFORMATION_DATES)
+        victims = canon.assign(**{name: [sum(1 for src, _ in recs if src == name)
+                                         for recs in canon["records"]]
+                                  for name in ("centre", "ngo")})
+        r = accident_counts_estimate(victims, counts, list_sources=["centre", "ngo"],
+                                     count_source="press", bootstrap=each, seed=draw_seed)
+        return r.estimate, r.replicates
+
+    theta = list_odds(capture)
+    r = linkage_averaged(pairs, fit, imputations=imputations, seed=seed, theta=theta)
+    lo, hi = r.interval
+    bias, bias_error = accident_model_bias(links, counts, seed,
+                                           min(BIAS_SIMULATIONS, bootstrap))
+    return {"estimate": round(r.estimate, 1), "interval": [round(lo, 1), round(hi, 1)],
+            "error_percent": round(100 * (r.estimate - true_total) / true_total, 2),
+            "covers_true_total": bool(lo <= true_total <= hi),
+            "model": f"accident model over {imputations} linkage draws",
+            "imputations": imputations, "replicates_per_draw": each,
+            "list_odds_theta": round(theta, 3),
+            "draws": [round(d, 1) for d in r.draws],
+            "links_kept_mean": round(r.links_kept, 1),
+            "links_accepted": int((links.links["status"] == "accepted").sum()),
+            "within_sd": round(float(np.sqrt(r.within)), 1),
+            "between_sd": round(float(np.sqrt(r.between)), 1),
+            "rubin_interval": [round(v, 1) for v in r.rubin_interval],
+            # Measured, not applied: a fifth of a percent (docs/benchmarks.md).
+            "model_bias": {"persons": round(bias, 1), "standard_error": round(bias_error, 1),
+                           "simulations": min(BIAS_SIMULATIONS, bootstrap)}}
+
+
+BIAS_SIMULATIONS = 100
+
+
+def accident_model_bias(links: Any, counts: pd.DataFrame, seed: int, simulations: int
+                        ) -> tuple[float, float]:
+    """The accident model's own bias on its parameters fitted to our accepted clusters
+    (analysis/mse_linkage.model_bias, a parametric bootstrap)."""
+    from mineaction.analysis.mse_linkage import accident_counts_estimate, model_bias
+    from mineaction.linkage.clusters import canonical
+
+    canon = canonical(links, rule="newest", information_dates=INFORMATION_DATES)
+    accepted = canon.assign(**{name: [sum(1 for src, _ in recs if src == name)
+                                      for recs in canon["records"]]
+                               for name in ("centre", "ngo")})
+    fitted = accident_counts_estimate(accepted, counts, list_sources=["centre", "ngo"],
+                                      count_source="press", bootstrap=0, seed=seed)
+    return model_bias(fitted, labels=["01", "10", "11"], list_sources=["centre", "ngo"],
+                      simulations=simulations, seed=seed)
+
+
 def mse_row(membership: pd.DataFrame, true_total: int, bootstrap: int, seed: int
             ) -> dict[str, Any]:
     from mineaction.analysis.mse import capture_histories, multiple_systems_estimate
@@ -618,14 +723,18 @@ def mse_seed(seed: int, bootstrap: int) -> dict[str, Any]:
                            "true_observed": int(truth.links["person_id"].nunique())}
     started = time.perf_counter()
     links = link_sources(frames, "victim", upper=UPPER, lower=LOWER)
-    canon = canonical(links, rule="newest",
-                      information_dates={"centre": "2021-06-30", "ngo": "2021-03-31"})
+    canon = canonical(links, rule="newest", information_dates=INFORMATION_DATES)
     ours = canon.assign(in_centre=["centre" in s for s in canon["sources"]],
                         in_ngo=["ngo" in s for s in canon["sources"]])
     membership, stats = derived_membership(ours, counts, seed)
     out["splink"] = mse_row(membership, truth.true_total, bootstrap, seed) | stats
     out["splink_accident_model"] = accident_model_row(ours, counts, truth.true_total,
                                                       min(bootstrap, 300), seed)
+    # The same linker, its links kept down to DRAW_FLOOR: the candidates a draw may take.
+    candidates = link_sources(frames, "victim", upper=UPPER, lower=DRAW_FLOOR)
+    out["splink_linkage_averaged"] = linkage_averaged_row(
+        candidates, counts, truth.true_total, out["splink_accident_model"]["capture"],
+        min(bootstrap, 300), seed)
     # The exact-key peer: its pairs are its clusters; the rest are single records.
     a, b = (prepare(f, "victim").assign(id=f["id"].to_numpy()) for f in frames.values())
     pairs = exact_key_peer(frames)
@@ -658,6 +767,9 @@ def mse_seed(seed: int, bootstrap: int) -> dict[str, Any]:
 def mse_figures(seeds: list[int], bootstrap: int) -> dict[str, Any]:
     runs = {str(s): mse_seed(s, bootstrap) for s in seeds}
     return {"derivation": MSE_DERIVATION, "accident_model": ACCIDENT_MODEL,
+            "linkage_averaged": LINKAGE_AVERAGED.format(
+                floor=DRAW_FLOOR, k=imputations_for(min(bootstrap, 300)),
+                each=per_draw(min(bootstrap, 300))),
             "criterion": "bic", "confidence": 0.95,
             "bootstrap": bootstrap, "seeds": runs,
             "covered": {k: f"{sum(r[k]['covers_true_total'] for r in runs.values())}/"
@@ -666,6 +778,7 @@ def mse_figures(seeds: list[int], bootstrap: int) -> dict[str, Any]:
 
 
 MSE_ROWS = {
+    "splink_linkage_averaged": "ours: accident model averaged over linkage draws",
     "splink_accident_model": "ours: Splink clusters, accident model",
     "splink": "Splink clusters, press marked first-come (log-linear)",
     "exact_key_peer": "exact key (peer), press marked first-come",
@@ -681,17 +794,20 @@ def print_mse(f: dict[str, Any]) -> None:
           f"{f['bootstrap']} replicates)")
     print("first-come marking: " + f["derivation"])
     print("accident model: " + f.get("accident_model", ""))
+    if "linkage_averaged" in f:
+        print("linkage-averaged: " + f["linkage_averaged"])
     rows = []
     for seed, r in f["seeds"].items():
         for key, label in MSE_ROWS.items():
             if key not in r:
                 continue
             m = r[key]
-            rows.append((seed, label, m["observed"], m["estimate"],
+            rows.append((seed, label, m.get("observed", "-"), m["estimate"],
                          f"{m['interval'][0]:,.0f} - {m['interval'][1]:,.0f}",
+                         round(m["interval"][1] - m["interval"][0]),
                          r["true_total"], f"{m['error_percent']:+}",
                          common.verdict(m["covers_true_total"]), m["model"]))
-    print(common.table(["seed", "matching", "observed", "estimate", "95% interval",
+    print(common.table(["seed", "matching", "observed", "estimate", "95% interval", "width",
                         "true total", "err %", "covers", "model"], rows))
     print("covered: " + "; ".join(f"{k} {v}" for k, v in f["covered"].items()))
 

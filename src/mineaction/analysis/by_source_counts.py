@@ -126,20 +126,14 @@ def listed_victims(store: Store, sources: Sequence[str], statuses: Sequence[str]
     return out
 
 
-def estimate_from_frames(victims: pd.DataFrame, counts: pd.DataFrame, *,
-                         list_sources: Sequence[str], count_source: str,
-                         confidence: float = 0.95, bootstrap: int = 1000, seed: int = 0
-                         ) -> dict[str, Any]:
-    """The estimate of all casualties, those no source recorded included, as JSON.
-    `victims`: one row per canonical victim, a column per list source (its records in the
-    victim), the accident key and outcome; `counts`: the count source's accidents (id, the
-    accident key, killed, injured). Each counted accident is linked to at most one accident
-    of the victims; one linked to none is an accident the count source alone reported."""
+def accident_model_inputs(victims: pd.DataFrame, counts: pd.DataFrame, *,
+                          list_sources: Sequence[str]
+                          ) -> tuple[Any, Any, list[str], pd.DataFrame]:
+    """The accident model's table (mse_counts.accident_table: m, k, labels) of canonical
+    victims and a count source's accidents, and the counted accidents as linked. Each
+    counted accident is linked to at most one accident of the victims; one linked to none
+    is an accident the count source alone reported."""
     victims = victims.reset_index(drop=True)
-    if victims.empty or counts.empty:
-        return {"available": False, "method": METHOD,
-                "reason": "the estimate needs victims of the list sources and accidents "
-                          "the count source counted, within the filters"}
     accident = accident_numbers(victims)
     linked = link_accident_counts(victims[[*ACCIDENT_KEY, "outcome"]], counts)
     per: dict[str, int] = {}
@@ -153,6 +147,23 @@ def estimate_from_frames(victims: pd.DataFrame, counts: pd.DataFrame, *,
     table["accident"] = accident.fillna(-1).astype(int).astype(str).to_numpy()
     m, k, labels = accident_table(table, pd.Series(per, dtype=float),
                                   list_sources=list_sources, unlinked=alone)
+    return m, k, list(labels), linked
+
+
+def estimate_from_frames(victims: pd.DataFrame, counts: pd.DataFrame, *,
+                         list_sources: Sequence[str], count_source: str,
+                         confidence: float = 0.95, bootstrap: int = 1000, seed: int = 0
+                         ) -> dict[str, Any]:
+    """The estimate of all casualties, those no source recorded included, as JSON.
+    `victims`: one row per canonical victim, a column per list source (its records in the
+    victim), the accident key and outcome; `counts`: the count source's accidents (id, the
+    accident key, killed, injured). Each counted accident is linked to at most one accident
+    of the victims; one linked to none is an accident the count source alone reported."""
+    if victims.empty or counts.empty:
+        return {"available": False, "method": METHOD,
+                "reason": "the estimate needs victims of the list sources and accidents "
+                          "the count source counted, within the filters"}
+    m, k, labels, linked = accident_model_inputs(victims, counts, list_sources=list_sources)
     r = _fitted(m.tobytes(), m.shape, k.tobytes(), tuple(labels), tuple(list_sources),
                 count_source, confidence, bootstrap, seed)
     # What the sources recorded, at the least: per accident, the larger of the persons

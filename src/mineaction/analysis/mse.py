@@ -24,7 +24,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -75,6 +75,10 @@ class MSEResult:
     models: pd.DataFrame
     interval_method: str
     assumptions: str
+    # The bootstrap totals the interval is read from (analysis/mse_linkage.py pools them
+    # over linkage draws).
+    replicates: FloatArray = field(default_factory=lambda: np.empty(0), compare=False,
+                                   repr=False)
 
 
 # ------------------------------------------------------------------------- histories
@@ -379,4 +383,4 @@ def multiple_systems_estimate(histories: pd.DataFrame, *, criterion: Criterion =
         interval=(max(float(lower), float(observed)), float(upper)),
         confidence=confidence, observed=observed, unobserved=unobserved, sources=names,
         model_terms=chosen.terms(names), criterion=criterion, averaged_estimate=averaged,
-        models=ordered, interval_method=method, assumptions=ASSUMPTIONS)
+        models=ordered, interval_method=method, assumptions=ASSUMPTIONS, replicates=totals)

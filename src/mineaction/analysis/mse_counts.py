@@ -72,6 +72,10 @@ class CountsEstimate:
     patterns: dict[str, float]  # expected casualties per capture pattern (lists + count)
     notes: list[str] = field(default_factory=list)
     assumptions: str = ASSUMPTIONS
+    # The bootstrap totals the interval is read from (analysis/mse_linkage.py pools them
+    # over linkage draws).
+    replicates: FloatArray = field(default_factory=lambda: np.empty(0), compare=False,
+                                   repr=False)
 
 
 @dataclass
@@ -229,4 +233,5 @@ def estimate_with_counts(m: IntArray, k: IntArray, *, labels: Sequence[str],
         accidents_seen=len(m), accidents_unseen=fit.unseen_accidents, capture=capture,
         size_distribution={int(n): float(p) for n, p in enumerate(fit.f, start=1)
                            if p > 1e-4},
-        iterations=fit.iterations, patterns=patterns, notes=notes)
+        iterations=fit.iterations, patterns=patterns, notes=notes,
+        replicates=np.asarray(totals, dtype=float))
