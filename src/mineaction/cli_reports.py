@@ -58,8 +58,30 @@ def _open(location: str) -> Any:
                                                                   problem=exc))
 
 
+RiskModelOption = Annotated[Path | None, typer.Option(
+    "--risk-model", help="A risk model directory (`mineaction risk train --out`): the "
+    "report describes it, how it was validated and its curves.")]
+
+
+def _risk_model(directory: Path | None) -> dict[str, Any]:
+    """The options that show a risk model in a report: its saved meta, read for the
+    command line's reader (the store's administrator), or none."""
+    if directory is None:
+        return {}
+    from mineaction.access.roles import Policy
+    from mineaction.access.visibility import Access
+    from mineaction.analysis.risk.artifact import ArtifactError, load
+    from mineaction.cli_common import cli_principal
+
+    try:
+        meta = load(directory)[1]
+    except ArtifactError as exc:
+        _fail(f"--risk-model: {exc}", 2)
+    return {"risk_model": meta, "reader": Access(cli_principal(), Policy())}
+
+
 def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: str,
-            **options: Any) -> None:
+            risk_model: Path | None = None, **options: Any) -> None:
     from mineaction.reports.i18n import available_languages
     from mineaction.reports.render import render
 
@@ -74,11 +96,12 @@ def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: st
         _fail(f"{param.option if param else exc.parameter}: {exc.detail}", 2)
     chosen = fmt.value if fmt else ("html" if out.suffix.lower() in (".html", ".htm")
                                     else "pdf")
+    shown = _risk_model(risk_model)
     with _open(store) as s:
         if "admin_area" in options:
             options["admin_area"] = admin_area_meant(s, options["admin_area"])
         try:
-            render(s, kind, out, format=chosen, lang=lang, **options)
+            render(s, kind, out, format=chosen, lang=lang, **shown, **options)
         except ValueError as exc:
             _fail(str(exc), 2)
     typer.echo(_("wrote {out}").format(out=out))
@@ -86,7 +109,8 @@ def _render(kind: str, out: Path, fmt: ReportFormat | None, lang: str, store: st
 
 def _report_command(kind: ReportKind) -> Callable[..., None]:
     """The `mineaction report <kind>` command: OUT, one option per parameter of the kind
-    (required ones without a default), then --lang, --format and --store."""
+    (required ones without a default), --risk-model for a kind that shows one, then
+    --lang, --format and --store."""
 
     def command(out: Path, lang: str, format: ReportFormat | None, store: str,
                 **params: Any) -> None:
@@ -102,6 +126,9 @@ def _report_command(kind: ReportKind) -> Callable[..., None]:
             p.name, keyword, annotation=Annotated[p.type if p.required else p.type | None,
                                                   option],
             default=inspect.Parameter.empty if p.required else None))
+    if kind.shows_risk_model:
+        parameters.append(inspect.Parameter("risk_model", keyword, annotation=RiskModelOption,
+                                            default=None))
     parameters += [inspect.Parameter("lang", keyword, annotation=LangOption, default="en"),
                    inspect.Parameter("format", keyword, annotation=FormatOption, default=None),
                    inspect.Parameter("store", keyword, annotation=StoreOption,

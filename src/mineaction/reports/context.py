@@ -7,9 +7,10 @@ only) and formatted for one language; templates only place it.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -18,13 +19,16 @@ from mineaction.analysis import by_source_counts as bsc
 from mineaction.analysis import landrelease as lr
 from mineaction.analysis.casualties import FACTS, breakdown, casualties
 from mineaction.analysis.trends import trends
-from mineaction.reports import charts, maps
+from mineaction.reports import charts, maps, risk_section
 from mineaction.reports.i18n import Formatter
 from mineaction.reports.labels import DIMENSION_TITLES, labeller
 from mineaction.reports.upset import upset_figure
 from mineaction.store.base import Store
 from mineaction.store.query import Query
 from mineaction.store.schema import METADATA
+
+if TYPE_CHECKING:
+    from mineaction.access.visibility import Access
 
 APPROVED = ("approved",)
 
@@ -285,8 +289,12 @@ def _outcome_pct(row: dict[str, Any], rows: list[dict[str, Any]]) -> float | Non
 
 
 def annual(store: Store, year: int, lang: str = "en", admin_area: str | None = None,
-           image: str = "svg") -> dict[str, Any]:
-    """The annual country (or area) report, after a Landmine Monitor country profile."""
+           image: str = "svg", risk_model: Mapping[str, Any] | None = None,
+           reader: Access | None = None) -> dict[str, Any]:
+    """The annual country (or area) report, after a Landmine Monitor country profile.
+    With `risk_model` (the meta `mineaction risk train` saved) and a `reader` who may see
+    the risk layer, it also describes the contamination-risk model (reports/risk_section.py).
+    """
     b = Base(store, lang, admin_area, image)
     t, fmt = b.t, b.fmt
     start, end = date(year, 1, 1), date(year, 12, 31)
@@ -333,6 +341,7 @@ def annual(store: Store, year: int, lang: str = "en", admin_area: str | None = N
         "accident_map": b.accident_map(t("Accidents") + f", {year}", start, end),
         "hazard_map": b.hazard_map(t("Hazards by status")),
         "land": b.land_release(start, end),
+        "risk_model": risk_section.section(risk_model, reader, fmt, b.chart),
         "sources": b.sources(start, end),
         "published": b.published_figures(year),
         "label": b.label,

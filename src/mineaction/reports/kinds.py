@@ -74,6 +74,9 @@ class ReportKind:
     summary: str  # what it holds: the command's help
     params: tuple[Param, ...]
     build: Callable[..., dict[str, Any]]  # (store, *, lang, image, **params) -> template data
+    # Whether the builder takes `risk_model` and `reader` (the contamination-risk model's
+    # section, issue 19): not parameters a reader types, but what the caller holds.
+    shows_risk_model: bool = False
 
     @property
     def template(self) -> str:
@@ -148,7 +151,7 @@ REPORTS: dict[str, ReportKind] = {k.name: k for k in (
         "contamination, land release, risk education, methods and sources.",
         (Param("year", "Calendar year reported on.", int, required=True, bounds=_YEAR),
          Param("admin_area", "Admin area pcode (and all under it).")),
-        _annual),
+        _annual, shows_risk_model=True),
     ReportKind(
         "factsheet", "Admin-area fact sheet",
         "One-page fact sheet for an admin area.",

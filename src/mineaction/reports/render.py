@@ -14,10 +14,11 @@ import base64
 import io
 import logging
 import os
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import matplotlib
@@ -25,6 +26,9 @@ import matplotlib
 from mineaction.reports.i18n import translations
 from mineaction.reports.kinds import REPORTS, all_params, names_text
 from mineaction.store.base import Store
+
+if TYPE_CHECKING:
+    from mineaction.access.visibility import Access
 
 TEMPLATES = Path(__file__).parent / "templates"
 KINDS = tuple(REPORTS)  # the report kinds, declared in reports/kinds.py
@@ -86,23 +90,28 @@ def environment(lang: str) -> jinja2.Environment:
 
 
 def build_context(store: Store, kind: str, *, lang: str = "en", image: str = "svg",
+                  risk_model: Mapping[str, Any] | None = None, reader: Access | None = None,
                   **options: Any) -> dict[str, Any]:
     """The data report `kind` (a name in reports/kinds.py's REPORTS) shows, from its
-    parameters in `options`; ParameterError (a ValueError) names one missing or wrong."""
+    parameters in `options`; ParameterError (a ValueError) names one missing or wrong.
+    `risk_model` (the meta `mineaction risk train` saved) and `reader` (the access of
+    whom the report is for) reach the kinds that show the risk model; others ignore them,
+    so a caller may pass them for any kind."""
     if kind not in REPORTS:
         raise ValueError(f"unknown report {kind!r}; choose from {names_text()}")
     unknown = set(options) - set(all_params())
     if unknown:
         raise TypeError(f"no report takes {', '.join(sorted(unknown))}")
     report = REPORTS[kind]
-    return report.build(store, lang=lang, image=image, **report.options(options))
+    extra = {"risk_model": risk_model, "reader": reader} if report.shows_risk_model else {}
+    return report.build(store, lang=lang, image=image, **extra, **report.options(options))
 
 
 def render_html(store: Store, kind: str, *, lang: str = "en", embed_fonts: bool | None = None,
                 **options: Any) -> str:
     """The report as HTML. Its fonts are inlined (subset to the page's characters) unless
     `embed_fonts` is False; by default they are, except for the HTML of a PDF (image="png"),
-    which WeasyPrint reads here from the font files."""
+    which WeasyPrint reads here from the font files. `options` are `build_context`'s."""
     if embed_fonts is None:
         embed_fonts = options.get("image", "svg") != "png"
     data = build_context(store, kind, lang=lang, **options)

@@ -43,6 +43,10 @@ Progress = Callable[[int], None]
 # (10 km), so a held-out cell's neighbours are mostly held out too.
 BLOCK_M = 20_000.0
 FOLDS = ("time", "blocks", "admin")
+# Shares of the area (highest scores first) at which capture curves are measured: fine
+# below 10%, where a programme can act, coarse above. `evaluate`'s curves and the
+# held-out curve `train` saves for the annual report (reports/risk_section.py).
+CAPTURE_AREAS = tuple(np.r_[np.linspace(0.001, 0.1, 100), np.linspace(0.11, 1.0, 90)].tolist())
 # Within this distance of the centre LAEA's scale error stays small (grid.py); events
 # farther than this from the rest are coordinate errors, not a programme's area.
 FAR_KM = 2_000.0
@@ -227,6 +231,16 @@ def fit(X: pd.DataFrame, counts: np.ndarray, held: np.ndarray | None, params: Tr
     return model.train(X, label, params=lgb_params, **settings)
 
 
+def capture_curves(scores: dict[str, np.ndarray], events: np.ndarray) -> dict[str, list[float]]:
+    """Share of `events` in the top `CAPTURE_AREAS` of the area, per scoring: {"area":
+    the shares of the area, name: the shares of events}, as plain lists (JSON)."""
+    from mineaction.analysis.risk import metrics
+
+    return {"area": list(CAPTURE_AREAS), **{
+        name: list(metrics.capture(s, events, CAPTURE_AREAS).values())
+        for name, s in scores.items()}}
+
+
 class Risk:
     def __init__(self, store: Store, policy: Policy, records: Records | None = None) -> None:
         self.store = store
@@ -327,11 +341,18 @@ class Risk:
                                    "held_out_cells": int(held.sum())}
         if held.any() and label[held].any():
             Xh = X[held]
+            held_scores = {"LightGBM": fitted.raw(Xh),
+                           **{name: fn(Xh) for name, fn in validate.BASELINES.items()}}
             metrics["held_out"] = {
-                "LightGBM": validate.evaluate(fitted.raw(Xh), label[held], counts[held],
-                                              prob=fitted.predict(Xh)),
-                **{name: validate.evaluate(fn(Xh), label[held], counts[held])
-                   for name, fn in validate.BASELINES.items()}}
+                "LightGBM": validate.evaluate(held_scores["LightGBM"], label[held],
+                                              counts[held], prob=fitted.predict(Xh)),
+                **{name: validate.evaluate(held_scores[name], label[held], counts[held])
+                   for name in validate.BASELINES}}
+            # Beside `held_out`, not in it (whose entries are the contenders): the capture
+            # curves the annual report draws, and the blocks' size it states. Models saved
+            # before these keys existed lack them; the report then draws what it has.
+            metrics["held_out_block_m"] = BLOCK_M
+            metrics["held_out_capture"] = capture_curves(held_scores, counts[held])
         else:
             notes.append("no event cell in the held-out blocks: the model is neither "
                          "calibrated nor measured (probabilities are LightGBM's raw ones)")
@@ -360,7 +381,7 @@ class Risk:
         the two baselines, as bench/risk_bench.py; with folds "blocks" or "admin" also
         leave-one-group-out on the test window's cells (20 km blocks in 5 folds, or the
         configuration's upper admin level, one area out at a time)."""
-        from mineaction.analysis.risk import features, grid, metrics, validate
+        from mineaction.analysis.risk import features, grid, validate
 
         say = stage or (lambda _: None)
         if folds not in FOLDS:
@@ -409,7 +430,6 @@ class Risk:
         results["LightGBM"] = validate.evaluate(raw, y_test, ev_test,
                                                 prob=fitted.predict(X_test))
         base = [r for n, r in results.items() if n != "LightGBM"]
-        area = np.r_[np.linspace(0.001, 0.1, 100), np.linspace(0.11, 1.0, 90)]
         out: dict[str, Any] = {
             "setup": {"cells": len(g), "cell_m": cell_m, "within_km": within_km,
                       "train": {"features_before": train_w.cutoff,
@@ -421,9 +441,7 @@ class Risk:
                                "events": float(ev_test.sum())},
                       "projection": projection.crs.srs},
             "out_of_time": results, "targets": validate.targets(results["LightGBM"], base),
-            "capture_curves": {"area": area.tolist(), **{
-                name: list(metrics.capture(s, ev_test, tuple(area)).values())
-                for name, s in scores.items()}},
+            "capture_curves": capture_curves(scores, ev_test),
             "notes": notes,
         }
         if folds != "time":
