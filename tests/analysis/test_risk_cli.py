@@ -19,6 +19,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from aicma_box import events_in
 from pyogrio.raw import read
 from typer.testing import CliRunner
 
@@ -30,7 +31,6 @@ from mineaction.services.risk import Risk, TrainParams, far_events, projection_o
 from mineaction.store import open_store
 
 REPO = Path(__file__).parents[2]
-EVENTS = REPO / "data" / "colombia" / "aicma_events_1990-2014.geojson"
 BOX = (-75.3, 6.0, -74.9, 6.4)
 AREA = (-75.25, 6.15, -75.1, 6.3)  # an admin area of the test store, about 16 x 17 km
 SMALL = ["--rounds", "40", "--num-leaves", "7", "--min-child", "20",
@@ -52,12 +52,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mineaction.io.pipeline import import_file
 
     folder = tmp_path_factory.mktemp("risk")
-    src = json.loads(EVENTS.read_text(encoding="utf-8"))
-    keep = [f for f in src["features"] if f["geometry"]
-            and BOX[0] < f["geometry"]["coordinates"][0] < BOX[2]
-            and BOX[1] < f["geometry"]["coordinates"][1] < BOX[3]]
-    sliced = folder / "events.geojson"
-    sliced.write_text(json.dumps({**src, "features": keep}), encoding="utf-8")
+    sliced = events_in(BOX, folder)
     path = folder / "store.gpkg"
     with open_store(path) as store:
         report = import_file(store, sliced, mapping=load_mapping("aicma-events"))

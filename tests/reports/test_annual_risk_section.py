@@ -11,11 +11,15 @@ import copy
 import json
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
+from aicma_box import events_in  # noqa: E402
 
 from mineaction.access.roles import PUBLIC, Policy, Principal, Role
 from mineaction.access.visibility import Access
@@ -26,7 +30,6 @@ from mineaction.reports.render import render, render_html
 from mineaction.services.risk import CAPTURE_AREAS, Risk, TrainParams
 from mineaction.store import Store, open_store
 
-EVENTS = Path(__file__).parents[2] / "data" / "colombia" / "aicma_events_1990-2014.geojson"
 BOX = (-75.3, 6.0, -74.9, 6.4)
 SMALL = TrainParams(rounds=20, num_leaves=7, min_child=20)
 ADMIN = Principal(username="cli:test", role=Role.admin, user_id="cli:test")
@@ -42,12 +45,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     from mineaction.io.pipeline import import_file
 
     folder = tmp_path_factory.mktemp("risk-report")
-    src = json.loads(EVENTS.read_text(encoding="utf-8"))
-    keep = [f for f in src["features"] if f["geometry"]
-            and BOX[0] < f["geometry"]["coordinates"][0] < BOX[2]
-            and BOX[1] < f["geometry"]["coordinates"][1] < BOX[3]]
-    sliced = folder / "events.geojson"
-    sliced.write_text(json.dumps({**src, "features": keep}), encoding="utf-8")
+    sliced = events_in(BOX, folder)
     s = open_store(folder / "store.gpkg")
     report = import_file(s, sliced, mapping=load_mapping("aicma-events"))
     assert report.committed and not report.errors
