@@ -285,9 +285,7 @@ def evaluate(
         finally:
             bar.close()
     if report is not None:
-        from mineaction.analysis.risk.outputs import write_report
-
-        write_report(report, result)
+        _write_evaluation(report, result)
     if json_out:
         from mineaction.analysis.jsonable import jsonable
 
@@ -324,6 +322,21 @@ def evaluate(
             typer.echo(line)
     if report is not None:
         typer.echo("\n" + _("written: {path}").format(path=report))
+
+
+def _write_evaluation(path: Path, result: dict[str, Any]) -> None:
+    """`risk evaluate --report`: the test window's reliability diagram and the capture
+    curves of the model and the baselines as one PNG, drawn by the report's charts."""
+    from mineaction.reports import charts
+
+    curves = result["capture_curves"]
+    test = result["setup"]["test"]
+    fig = charts.risk_evaluation(
+        result["out_of_time"]["LightGBM"].get("reliability") or [], curves["area"],
+        [(name, ys) for name, ys in curves.items() if name != "area"],
+        f"Out of time: features before {test['features_before']:g}, events "
+        f"{test['labels'][0]:g} to {test['labels'][1]:g}", lambda text: text)
+    path.write_bytes(charts.save(fig, "png", dpi=120))
 
 
 # -- predict -------------------------------------------------------------------------------

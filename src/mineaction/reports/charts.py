@@ -150,23 +150,10 @@ def rolling_counts(rows: Sequence[dict[str, Any]], t: Gettext, last: int = 120) 
 def reliability(bins: Sequence[dict[str, float]], t: Gettext) -> Figure:
     """Reliability diagram of the risk model (issue 19): mean predicted probability against
     the observed share of cells with an event, one point per bin of cells, beside the
-    diagonal a perfectly calibrated model would follow. Axes to the largest value seen, not
-    to 1: the probabilities are small, and a 0-1 square would squeeze them into a corner."""
+    diagonal a perfectly calibrated model would follow."""
     with matplotlib.rc_context(STYLE):
         fig = new_figure(3.1, 3.5)
-        ax = fig.add_subplot()
-        predicted = [b["predicted"] for b in bins]
-        observed = [b["observed"] for b in bins]
-        top = max([*predicted, *observed, 1e-6]) * 1.05
-        ax.plot([0, top], [0, top], color=CHANCE, linestyle=":", linewidth=1,
-                label=t("Perfectly calibrated"))
-        ax.plot(predicted, observed, color=RISK_COLOURS[0], marker="o", markersize=3, linewidth=1.2,
-                label=t("Model (bins of equal numbers of cells)"))
-        ax.set_xlim(0, top)
-        ax.set_ylim(0, top)
-        ax.set_title(t("Reliability diagram"))
-        ax.set_xlabel(t("Predicted probability"))
-        ax.set_ylabel(t("Observed share of cells with an event"))
+        _reliability(fig.add_subplot(), bins, t)
         # below the axes: inside, it would hide the points of a badly calibrated model
         fig.legend(frameon=False, fontsize=6.5, loc="outside lower center")
     return fig
@@ -176,23 +163,60 @@ def capture(area: Sequence[float], curves: Sequence[tuple[str, Sequence[float | 
             t: Gettext) -> Figure:
     """Capture curves: the share of events in the highest-scoring share of the area, per
     contender (the model first, then the baselines), beside the diagonal of a random
-    ranking. The area axis is logarithmic, as in `risk evaluate --report`: the top few
-    percent are where a programme can act."""
+    ranking."""
     with matplotlib.rc_context(STYLE):
         fig = new_figure(3.1, 3.5)
-        ax = fig.add_subplot()
-        xs = [100 * a for a in area]
-        for i, (label, ys) in enumerate(curves):
-            ax.plot(xs, [100 * y if y is not None else float("nan") for y in ys],
-                    color=RISK_COLOURS[i % len(RISK_COLOURS)], linewidth=1.6 if i == 0 else 1.1,
-                    marker="o" if len(xs) < 10 else None, markersize=3, label=label)
-        ax.plot(xs, xs, color=CHANCE, linestyle=":", linewidth=1, label=t("Random ranking"))
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, not 10⁻¹
-        ax.set_ylim(0, 100)
-        ax.set_title(t("Capture curve"))
-        ax.set_xlabel(t("Share of the area, highest scores first (%)"))
-        ax.set_ylabel(t("Share of events (%)"))
+        _capture(fig.add_subplot(), area, curves, t)
         # below the axes: the curves fill the upper left, where a legend would sit
         fig.legend(frameon=False, fontsize=6.5, loc="outside lower center")
     return fig
+
+
+def risk_evaluation(bins: Sequence[dict[str, float]], area: Sequence[float],
+                    curves: Sequence[tuple[str, Sequence[float | None]]], title: str,
+                    t: Gettext) -> Figure:
+    """`risk evaluate --report`: the reliability diagram and the capture curves of one
+    evaluation side by side, drawn as the annual report draws them."""
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(8.0, 3.8)
+        left, right = fig.subplots(1, 2)
+        _reliability(left, bins, t)
+        _capture(right, area, curves, t)
+        left.legend(frameon=False, fontsize=6.5, loc="upper left")
+        right.legend(frameon=False, fontsize=6.5, loc="lower right")
+        fig.suptitle(title)
+    return fig
+
+
+def _reliability(ax: Any, bins: Sequence[dict[str, float]], t: Gettext) -> None:
+    """Axes to the largest value seen, not to 1: the probabilities are small, and a 0-1
+    square would squeeze them into a corner."""
+    predicted = [b["predicted"] for b in bins]
+    observed = [b["observed"] for b in bins]
+    top = max([*predicted, *observed, 1e-6]) * 1.05
+    ax.plot([0, top], [0, top], color=CHANCE, linestyle=":", linewidth=1,
+            label=t("Perfectly calibrated"))
+    ax.plot(predicted, observed, color=RISK_COLOURS[0], marker="o", markersize=3, linewidth=1.2,
+            label=t("Model (bins of equal numbers of cells)"))
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_title(t("Reliability diagram"))
+    ax.set_xlabel(t("Predicted probability"))
+    ax.set_ylabel(t("Observed share of cells with an event"))
+
+
+def _capture(ax: Any, area: Sequence[float],
+             curves: Sequence[tuple[str, Sequence[float | None]]], t: Gettext) -> None:
+    """The area axis is logarithmic: the top few percent are where a programme can act."""
+    xs = [100 * a for a in area]
+    for i, (label, ys) in enumerate(curves):
+        ax.plot(xs, [100 * y if y is not None else float("nan") for y in ys],
+                color=RISK_COLOURS[i % len(RISK_COLOURS)], linewidth=1.6 if i == 0 else 1.1,
+                marker="o" if len(xs) < 10 else None, markersize=3, label=label)
+    ax.plot(xs, xs, color=CHANCE, linestyle=":", linewidth=1, label=t("Random ranking"))
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, not 10⁻¹
+    ax.set_ylim(0, 100)
+    ax.set_title(t("Capture curve"))
+    ax.set_xlabel(t("Share of the area, highest scores first (%)"))
+    ax.set_ylabel(t("Share of events (%)"))

@@ -22,7 +22,6 @@ end: a failed run leaves no half-written file where a previous good one was.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -142,42 +141,3 @@ def write_geotiff(path: str | Path, g: Grid, probability: np.ndarray) -> Path:
         if tmp.exists():
             tmp.unlink()
     return target
-
-
-def write_report(path: str | Path, result: dict[str, Any]) -> Path:
-    """`risk evaluate --report`: the reliability diagram of the test window (deciles of
-    cells) and the capture curves of the model and the baselines, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8))
-    rel = result["out_of_time"]["LightGBM"].get("reliability") or []
-    pred = [b["predicted"] for b in rel]
-    obs = [b["observed"] for b in rel]
-    top = max([*pred, *obs, 1e-6]) * 1.05
-    left.plot([0, top], [0, top], color="grey", linestyle=":", label="perfectly calibrated")
-    left.plot(pred, obs, marker="o", label="LightGBM (deciles of cells)")
-    left.set_xlabel("predicted probability")
-    left.set_ylabel("observed share of cells with an event")
-    left.set_title("Reliability (test window)")
-    left.legend(loc="upper left")
-    curves = result["capture_curves"]
-    area = [100 * a for a in curves["area"]]
-    for name, ys in curves.items():
-        if name != "area":
-            right.plot(area, [100 * (y if y is not None else math.nan) for y in ys], label=name)
-    right.plot(area, area, color="grey", linestyle=":", label="random")
-    right.set_xscale("log")
-    right.set_xlabel("share of the area, highest scores first (%)")
-    right.set_ylabel("share of the test window's events (%)")
-    right.set_title("Capture")
-    right.legend(loc="upper left", fontsize="small")
-    test = result["setup"]["test"]
-    fig.suptitle(f"Out of time: features before {test['features_before']:g}, events "
-                 f"{test['labels'][0]:g} to {test['labels'][1]:g}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)

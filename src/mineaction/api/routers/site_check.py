@@ -18,7 +18,8 @@ import asyncio
 import json
 import re
 import weakref
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -29,6 +30,8 @@ from pydantic import BaseModel, Field
 from mineaction.http.deps import PrincipalDep, ServicesDep
 from mineaction.http.errors import ERROR_RESPONSES
 from mineaction.services.site_check import MAX_BUFFER_M
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/site-check", tags=["site check"], responses=ERROR_RESPONSES)
 
@@ -118,15 +121,21 @@ def _checks_limiter() -> anyio.CapacityLimiter:
     return limiter
 
 
+async def _checking(svc: Any, geometry: Any, buffer_m: float, nearby_m: float,
+                    work: Callable[[], T]) -> T:
+    """`work` (a check of this site) on the event loop when the check is quick, else on
+    the thread pool, at most CHECKS_AT_ONCE at a time."""
+    if svc.site_checks.is_quick(geometry, buffer_m, nearby_m):
+        return work()  # on the loop: services/site_check.py says why
+    async with _checks_limiter():
+        return await anyio.to_thread.run_sync(work)
+
+
 async def _checked(svc: Any, p: Any, geometry: Any, buffer_m: float, nearby_m: float,
                    lang: str) -> SiteReportOut:
-    """`_run` on the event loop when the check is quick, else on the thread pool, at
-    most CHECKS_AT_ONCE at a time."""
-    if svc.site_checks.is_quick(geometry, buffer_m, nearby_m):
-        return _run(svc, p, geometry, buffer_m, nearby_m, lang)
-    async with _checks_limiter():
-        return await anyio.to_thread.run_sync(_run, svc, p, geometry, buffer_m, nearby_m,
-                                              lang)
+    """`_run`, where `_checking` runs it."""
+    return await _checking(svc, geometry, buffer_m, nearby_m,
+                           lambda: _run(svc, p, geometry, buffer_m, nearby_m, lang))
 
 
 def _run(svc: Any, p: Any, geometry: Any, buffer_m: float, nearby_m: float, lang: str
@@ -260,10 +269,7 @@ async def _answer_plainly(request: Request, geometry: dict[str, Any], buffer_m: 
         out: dict[str, Any] = SiteReportOut.model_validate(data).model_dump(mode="json")
         return out
 
-    if svc.site_checks.is_quick(geometry, buffer_m, nearby_m):
-        return JSONResponse(run())  # on the loop: services/site_check.py says why
-    async with _checks_limiter():
-        return JSONResponse(await anyio.to_thread.run_sync(run))
+    return JSONResponse(await _checking(svc, geometry, buffer_m, nearby_m, run))
 
 
 @router.post("", response_model=SiteReportOut,
