@@ -148,6 +148,15 @@ def _flat_metrics(meta: dict[str, Any]) -> dict[str, Any]:
     return dict(jsonable(out))
 
 
+def _report_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """What the annual report's risk section reads of the model's meta, for the layer (a
+    server's reports show the section from it)."""
+    from mineaction.analysis.jsonable import jsonable
+    from mineaction.reports.risk_section import shown_meta
+
+    return dict(jsonable(shown_meta(meta)))
+
+
 def _pct(v: Any) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
 
@@ -441,7 +450,7 @@ def predict(
     row = {"trained_until": meta["trained_until"], "horizon_years": meta["horizon_years"],
            "cutoff": pred.cutoff, "cell_m": pred.grid.cell_m, "created": meta["created"],
            "features": meta["features"], "metrics": _flat_metrics(meta),
-           "model_format": meta["format"]}
+           "model_format": meta["format"], "report": _report_meta(meta)}
     outputs.write_geopackage(out, pred.grid, pred.scores, row)
     if tif is not None:
         outputs.write_geotiff(tif, pred.grid, pred.scores["probability"].to_numpy())

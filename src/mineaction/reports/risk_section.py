@@ -38,6 +38,16 @@ BASELINE_LABELS: dict[Callable[..., Any], str] = {
     validate.baseline_count: N_("Baseline: past events within 5 km"),
 }
 CAPTURED = ((0.01, "top_1pct_events"), (0.05, "top_5pct_events"), (0.1, "top_10pct_events"))
+# The keys of a model's saved meta the section reads: `mineaction risk predict` keeps them
+# in the risk layer it writes (the `report` of its `risk_model` table), so that a server
+# showing that layer shows the section in its reports too.
+SHOWN_META = ("trained_until", "feature_cutoff", "horizon_years", "cell_m", "events",
+              "created", "metrics")
+
+
+def shown_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What of `meta` the section reads (`SHOWN_META`)."""
+    return {key: meta[key] for key in SHOWN_META if key in meta}
 
 
 def _number(value: Any) -> float | None:

@@ -5,7 +5,8 @@
 The file's format is fixed (docs/risk-model.md): a layer `risk_cells` (Polygon,
 EPSG:4326; cell_id, probability, raw_score, percentile, why, lon, lat) and a one-row
 table `risk_model` (trained_until, horizon_years, cutoff, cell_m, created, features,
-metrics, model_format). It is checked when first read and again whenever the file
+metrics, model_format; and `report`, what the annual report shows of the model, in files
+written since it was added). It is checked when first read and again whenever the file
 changes (a new prediction written over it), and a file that is not such a GeoPackage is
 a clear 503 naming what is missing, never a traceback.
 
@@ -65,6 +66,9 @@ class _Loaded:
     lat: np.ndarray
     probability: np.ndarray
     percentile: np.ndarray
+    # what the annual report's risk section reads of the model (reports/risk_section.py),
+    # None for files written before `risk predict` kept it
+    report: dict[str, Any] | None = None
 
 
 def meaning(name: str) -> str:
@@ -166,7 +170,7 @@ class RiskLayer:
             raise self._unreadable(exc) from None
         lon, lat, prob, pct = (np.asarray(cols[c], dtype=np.float64)
                                for c in ("lon", "lat", "probability", "percentile"))
-        return _Loaded(version, _model(row), lon, lat, prob, pct)
+        return _Loaded(version, _model(row), lon, lat, prob, pct, _report(row))
 
     def _unreadable(self, exc: Exception) -> RiskLayerUnavailable:
         """GDAL's reason, said without the server's folders (the log has them)."""
@@ -187,6 +191,18 @@ class RiskLayer:
         except ServiceError:
             return False
         return True
+
+    def report_meta(self, access: Access) -> dict[str, Any] | None:
+        """What the annual report shows of the layer's model (reports/risk_section.py), for
+        a reader who may see the layer; None without a layer, for anyone else, for a layer
+        written before `risk predict` kept it, and for a layer that cannot be read (logged:
+        a report is still worth having without the section)."""
+        if not self.configured or not access.may_see_risk():
+            return None
+        try:
+            return self._load(access).report
+        except ServiceError:
+            return None
 
     def model(self, access: Access) -> dict[str, Any]:
         """The model's description: trained until, horizon, cell size, metrics, when."""
@@ -342,6 +358,15 @@ def _model(row: dict[str, Any]) -> dict[str, Any]:
             if isinstance(metrics, dict) else {},
             "model_format": None if _num(row.get("model_format")) is None
             else int(row["model_format"])}
+
+
+def _report(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The model row's `report` (JSON object), or None when absent or not an object."""
+    try:
+        found = json.loads(row["report"]) if isinstance(row.get("report"), str) else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and found else None
 
 
 def _plain(v: Any) -> Any:

@@ -10,7 +10,9 @@ The GeoPackage's layout is fixed (the web layer reads it; change it only with th
   grid's cells scoring lower), `why` (JSON object, the top 5 features by absolute LightGBM
   contribution in log-odds), `lon`, `lat` (the cell's centre);
 - `risk_model`, no geometry, one row: `trained_until`, `horizon_years`, `cutoff`, `cell_m`,
-  `created` (ISO), `features` (JSON list), `metrics` (JSON), `model_format`.
+  `created` (ISO), `features` (JSON list), `metrics` (JSON), `model_format`, and `report`
+  (JSON: what the annual report's risk section reads of the model's meta; `{}` when the
+  writer gives none; files written before it have no such column).
 
 The GeoTIFF: float32 probability in the grid's own (equal-area) projection, one pixel per
 cell, nodata -9999 where a cell of the rectangle is not in the kept set, LZW compressed.
@@ -100,6 +102,7 @@ def write_geopackage(path: str | Path, g: Grid, scores: pd.DataFrame, model_row:
             "features": np.array([json.dumps(list(model_row["features"]))], object),
             "metrics": np.array([json.dumps(model_row.get("metrics") or {})], object),
             "model_format": np.array([int(model_row["model_format"])], np.int64),
+            "report": np.array([json.dumps(model_row.get("report") or {})], object),
         }
         write(str(tmp), None, list(row.values()), list(row), layer=MODEL_LAYER,
               driver="GPKG", append=True)

@@ -40,6 +40,17 @@ def _query(uses: list[tuple[ReportKind, Param]]) -> Any:
                                               pattern=first.pattern)]
 
 
+def _risk_model_shown(svc: Any, who: Any, report: ReportKind) -> dict[str, Any]:
+    """The options that show the server's risk model in a report that describes one (the
+    annual report): the model `risk predict` kept in the risk layer, for a reader who may
+    see that layer (services/risk_layer.py decides), as `report --risk-model` does."""
+    if not report.shows_risk_model:
+        return {}
+    access = svc.records.access(who)
+    meta = svc.risk_layer.report_meta(access)
+    return {} if meta is None else {"risk_model": meta, "reader": access}
+
+
 def render_report(svc: Any, who: Any, kind: KindName, lang: str = "en",
                   format: Literal["pdf", "html"] = "pdf", **params: Any) -> Response:
     from mineaction.reports.i18n import available_languages
@@ -50,7 +61,7 @@ def render_report(svc: Any, who: Any, kind: KindName, lang: str = "en",
             field="lang", message=f"choose from {', '.join(available_languages())}")])
     report = REPORTS[kind.value]
     try:
-        options = report.options(params)
+        options = {**report.options(params), **_risk_model_shown(svc, who, report)}
         html = render_html(svc.store, report.name, lang=lang,
                            image="svg" if format == "html" else "png", **options)
     except ValueError as exc:  # a missing or wrong parameter (ParameterError names it)
