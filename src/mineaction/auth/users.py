@@ -65,6 +65,13 @@ def _credential(row: Any) -> Credential:
                       row["parent_fid"], row.get("username") or "")
 
 
+# The user a credential belongs to, with the credential's state: built once, as every
+# signed-in request asks (building the statement cost as much as running it).
+_RESOLVE = (sa.select(USERS, CREDENTIALS.c.expires_at, CREDENTIALS.c.revoked)
+            .join(CREDENTIALS, CREDENTIALS.c.user_id == USERS.c.id)
+            .where(CREDENTIALS.c.secret_hash == sa.bindparam("secret_hash")))
+
+
 def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -280,11 +287,9 @@ class UserDirectory:
         """The enabled user a live session or token belongs to, or None."""
         if not secret.startswith(TOKEN_PREFIX):
             return None
-        stmt = (sa.select(USERS, CREDENTIALS.c.expires_at, CREDENTIALS.c.revoked)
-                .join(CREDENTIALS, CREDENTIALS.c.user_id == USERS.c.id)
-                .where(CREDENTIALS.c.secret_hash == _hash_secret(secret)))
-        with self.store.engine.connect() as conn:
-            row = conn.execute(stmt).mappings().first()
+        with self.store.single_read() as conn:  # every signed-in request asks
+            row = conn.execute(_RESOLVE, {"secret_hash": _hash_secret(secret)}
+                               ).mappings().first()
         if row is None or row["revoked"] or row["disabled"]:
             return None
         expires = row["expires_at"]
