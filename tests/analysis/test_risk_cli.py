@@ -221,13 +221,15 @@ def test_geopackage_reads_as_qgis_reads_it(predicted: tuple[Path, Path],
     meta, _, _, values = read(str(gpkg), layer="risk_model", read_geometry=False)
     row = {str(k): v[0] for k, v in zip(meta["fields"], values, strict=True)}
     assert list(row) == ["trained_until", "horizon_years", "cutoff", "cell_m", "created",
-                         "features", "metrics", "model_format"]
+                         "features", "metrics", "model_format", "report"]
     assert (row["trained_until"], row["horizon_years"], row["cutoff"], row["cell_m"]) == \
         (2015.0, 5.0, 2015.0, 1000.0)
     assert json.loads(row["features"]) == manifest["features"]
     assert 0.5 < json.loads(row["metrics"])["roc_auc"] <= 1.0
     assert row["model_format"] == artifact.FORMAT
     assert row["created"] == manifest["created"]
+    # what the annual report's risk section reads of the model (reports/risk_section.py)
+    assert json.loads(row["report"])["metrics"]["held_out"] == manifest["metrics"]["held_out"]
 
 
 def test_geotiff_matches_the_geopackage(predicted: tuple[Path, Path],
