@@ -2,7 +2,8 @@
 """The site check's distances measured together (analysis/site_check.gaps_m, its fast
 path, issue 20) are the one measure, geo.geodesic.gap_m, value for value: within 1e-8 m
 (the projection centred on a point computed from the geodesic rather than by pyproj),
-points exactly from a point site, and zero exactly where gap_m gives zero."""
+points exactly from a point site, lines and areas exactly from a line or area site, and
+zero exactly where gap_m gives zero."""
 
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def test_a_line_or_area_site_gets_gap_m_within_a_hundred_millionth_of_a_metre(
         slow = np.array([gap_m(site, g) for g in places])
         assert np.abs(fast - slow).max() < 1e-8
         assert (fast == 0).tolist() == (slow == 0).tolist()
+        # lines and areas from a line or area: the same nearest points, the same geodesic
+        shapes = [i for i, g in enumerate(places) if g.geom_type != "Point"]
+        assert fast[shapes].tolist() == slow[shapes].tolist()
 
 
 def test_nothing_to_measure() -> None:
