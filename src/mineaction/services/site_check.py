@@ -32,6 +32,11 @@ from mineaction.store.query import Query
 
 MAX_BUFFER_M = 50_000.0
 MAX_SITE_KM2 = 2_500.0  # a district; larger areas are a map, not a site
+# The most a square degree of the ellipsoid holds, (a / sqrt(1 - e2) * pi / 180)^2, km²: an
+# area whose box of degrees holds less than half the limit by it is within the limit
+# without measuring it (a plot check measured each site's area: issue 20); half, for the
+# bulge of a geodesic edge beyond its box.
+_KM2_PER_SQUARE_DEGREE = 12_476.0
 # A quick check (`SiteChecks.is_quick`): a site within this many degrees each way, of at
 # most this many positions, with hazards, accidents and finds sought within this many
 # metres (the defaults are 500 and 2,000). On a million hazards such a check is 2-5 ms of
@@ -69,7 +74,8 @@ def checked_site(geometry: Any) -> Any:
                        "(-90..90), in that order")
     if not geometry.is_valid:
         geometry = shapely.make_valid(geometry)
-    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+    if geometry.geom_type in ("Polygon", "MultiPolygon") and \
+            (maxx - minx) * (maxy - miny) * _KM2_PER_SQUARE_DEGREE > MAX_SITE_KM2 / 2:
         from mineaction.geo.geodesic import geodesic_area_m2
 
         if geodesic_area_m2(geometry) > MAX_SITE_KM2 * 1e6:
