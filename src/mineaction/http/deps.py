@@ -46,9 +46,10 @@ async def principal(
         # On the embedded store the lookup is one indexed SQLite read (a fifth of a
         # millisecond) that never waits on a server: on the loop. From a thread, it
         # made the loop and the thread take turns at the interpreter lock on every
-        # signed-in request: a viewer's site check cost 1.2 ms more CPU than the
-        # public's, a third of its total (issue 20's bench, py-spy). On a server store
-        # the lookup waits on the database, which the loop must not.
+        # signed-in request: a viewer's plot check cost the server 3.36 ms of CPU to
+        # the public's 2.56, though the check itself is the cheaper (issue 20's bench,
+        # py-spy). On a server store the lookup waits on the database, which the loop
+        # must not.
         user = svc.users.resolve(secret)
     else:
         user = await anyio.to_thread.run_sync(svc.users.resolve, secret)

@@ -195,8 +195,9 @@ class RiskLayer:
     def report_meta(self, access: Access) -> dict[str, Any] | None:
         """What the annual report shows of the layer's model (reports/risk_section.py), for
         a reader who may see the layer; None without a layer, for anyone else, for a layer
-        written before `risk predict` kept it, and for a layer that cannot be read (logged:
-        a report is still worth having without the section)."""
+        written before `risk predict` kept it, and for a layer that cannot be read (a
+        report is still worth having without the section; the layer's own endpoints say
+        what is wrong with it)."""
         if not self.configured or not access.may_see_risk():
             return None
         try:
