@@ -42,14 +42,12 @@ async def principal(
     secret = bearer.credentials if bearer is not None else cookie
     if not secret:
         return PUBLIC
-    if svc.store.dialect == "gpkg":
-        # On the embedded store the lookup is one indexed SQLite read (a fifth of a
-        # millisecond) that never waits on a server: on the loop. From a thread, it
-        # made the loop and the thread take turns at the interpreter lock on every
-        # signed-in request: a viewer's plot check cost the server 3.36 ms of CPU to
-        # the public's 2.56, though the check itself is the cheaper (issue 20's bench,
-        # py-spy). On a server store the lookup waits on the database, which the loop
-        # must not.
+    if not svc.store.reads_wait_on_a_server:
+        # One indexed read (a tenth of a millisecond on a GeoPackage): on the loop. From
+        # a thread, it made the loop and the thread take turns at the interpreter lock on
+        # every signed-in request: a viewer's plot check cost the server 3.36 ms of CPU
+        # to the public's 2.56, though the check itself is the cheaper (issue 20's bench,
+        # py-spy).
         user = svc.users.resolve(secret)
     else:
         user = await anyio.to_thread.run_sync(svc.users.resolve, secret)

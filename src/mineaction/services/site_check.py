@@ -132,7 +132,7 @@ class SiteChecks:
         waits on the database between its reads, and a read can wait on a lock as long
         as a migration or `optimise` holds it: the worker's loop must not wait with it,
         though on the loop the checks cost a fifth less (issue 20's bench, PostGIS)."""
-        if self.store.dialect != "gpkg" or not isinstance(geometry, dict):
+        if self.store.reads_wait_on_a_server or not isinstance(geometry, dict):
             return False
         if not (0 <= buffer_m <= QUICK_REACH_M and 0 <= nearby_m <= QUICK_REACH_M):
             return False

@@ -84,6 +84,11 @@ class Store(Reading):
     `transaction()`, which is atomic: everything in it lands or nothing does."""
 
     dialect: str = ""
+    # Whether a read can wait on a database server (its round trips, a lock a migration
+    # or `optimise` holds). Code that would read on a worker's event loop rather than a
+    # thread asks this: the loop must not wait with a read. An embedded store's reads
+    # never do (SQLite in WAL mode: readers do not wait on the writer).
+    reads_wait_on_a_server: bool = True
 
     def __init__(self, engine: sa.Engine, location: str) -> None:
         self.engine = engine
