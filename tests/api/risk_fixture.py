@@ -30,7 +30,9 @@ def why(i: int) -> dict[str, float]:
             "admin_wdensity": 0.2, "cov_roads_km": -0.1}
 
 
-def make_risk_gpkg(path: Path) -> Path:
+def make_risk_gpkg(path: Path, report: dict[str, object] | None = None) -> Path:
+    """The layer; with `report`, the `risk_model.report` column `risk predict` now writes
+    (what the annual report shows of the model), else the format written before it."""
     geoms, ids, prob, raw, pct, whys, lon, lat = [], [], [], [], [], [], [], []
     n = NX * NY
     for iy in range(NY):
@@ -57,7 +59,9 @@ def make_risk_gpkg(path: Path) -> Path:
            np.array([json.dumps(list(WHY_FEATURES))], dtype=object),
            np.array([json.dumps({"roc_auc": 0.81, "average_precision": 0.22,
                                  "capture_5": 0.41})], dtype=object),
-           np.array([1], dtype=np.int64)],
+           np.array([1], dtype=np.int64),
+           *([np.array([json.dumps(report)], dtype=object)] if report is not None else [])],
           ["trained_until", "horizon_years", "cutoff", "cell_m", "created", "features",
-           "metrics", "model_format"], layer="risk_model", driver="GPKG")
+           "metrics", "model_format", *(["report"] if report is not None else [])],
+          layer="risk_model", driver="GPKG")
     return path

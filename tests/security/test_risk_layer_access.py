@@ -20,9 +20,18 @@ def store_location(tmp_path: Path) -> str:
     return str(tmp_path / "store.gpkg")
 
 
+# What the layer keeps of the model for the annual report, with a figure to look for.
+HELD_OUT_AUC = 0.8123
+REPORT_META = {"trained_until": 2018.0, "feature_cutoff": 2013.0, "horizon_years": 5.0,
+               "cell_m": 1000.0, "events": 321, "created": "2026-12-01T10:00:00+00:00",
+               "metrics": {"cells": 50, "positive_cells": 7, "held_out_cells": 20,
+                           "held_out": {"LightGBM": {"roc_auc": HELD_OUT_AUC,
+                                                     "average_precision": 0.2345}}}}
+
+
 @pytest.fixture
 def settings_overrides(tmp_path: Path) -> dict[str, Any]:
-    return {"risk_layer": str(make_risk_gpkg(tmp_path / "risk.gpkg"))}
+    return {"risk_layer": str(make_risk_gpkg(tmp_path / "risk.gpkg", report=REPORT_META))}
 
 
 def test_public_cannot_fetch_the_risk_cells(api: Any) -> None:
@@ -63,3 +72,16 @@ def test_a_revoked_token_is_not_the_public_and_not_let_in(api: Any) -> None:
     token = client.http.headers["Authorization"].removeprefix("Bearer ")
     api.services.users.revoke(token)
     assert client.get(f"{RISK}/cells", params={"bbox": WHOLE}).status_code == 401
+
+
+def test_public_cannot_read_the_model_in_the_annual_report(api: Any) -> None:
+    """The annual report shows the layer's model (`risk_model.report`) to whoever may see
+    the layer: the public gets no report at all, so nothing of the model either."""
+    annual = "/api/v1/reports/annual"
+    params = {"year": 2014, "format": "html"}
+    shown = api.as_("viewer").get(annual, params=params)
+    assert shown.status_code == 200 and "0.812" in shown.text  # the rule's difference
+    for client in (api.public, api.anonymous()):
+        r = client.get(annual, params=params)
+        assert r.status_code == 401 and "0.812" not in r.text
+        assert "Contamination-risk model" not in r.text
