@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Which site checks are quick enough for the API to run on its event loop
-(services/site_check.py `SiteChecks.is_quick`): small sites at the usual reach on an
-embedded store; anything larger, malformed or on a server store goes to a thread."""
+(services/site_check.py `SiteChecks.is_quick`): small sites at the usual reach, on either
+store; anything larger or malformed goes to a thread."""
 
 from __future__ import annotations
 
@@ -40,16 +40,15 @@ SLOW: list[tuple[dict[str, Any] | Any, float, float]] = [
 ]
 
 
-def test_small_sites_at_the_usual_reach_are_quick_on_an_embedded_store(
+def test_small_sites_at_the_usual_reach_are_quick_on_either_store(
         store_location: str) -> None:
     store = open_store(store_location)
     try:
         checks = SiteChecks(store)
-        embedded = store.dialect == "gpkg"
         for site in (POINT, PLOT, ROAD, _ring(QUICK_POSITIONS)):
-            assert checks.is_quick(site, 500, 2000) == embedded, site
-        assert checks.is_quick(POINT, 0, 0) == embedded
-        assert checks.is_quick(POINT, 2000, 2000) == embedded
+            assert checks.is_quick(site, 500, 2000), site
+        assert checks.is_quick(POINT, 0, 0)
+        assert checks.is_quick(POINT, 2000, 2000)
         for site, buffer_m, nearby_m in SLOW:
             assert not checks.is_quick(site, buffer_m, nearby_m), (site, buffer_m, nearby_m)
     finally:

@@ -215,8 +215,19 @@ def test_one_connection_lends_one_connection_and_reads_what_the_pool_reads(
 
             pinned = _ONE_CONNECTION.get()
             assert pinned is not None and pinned[0] is store
-            pinned[2].invalidate()  # as a lost connection is
+            pinned[2](None)  # drops the connection, as a lost one is dropped
             assert len(store.read_dicts(q, columns=cols)) == 5  # through the pool
+        # Quick reads (a check the API runs on its loop): the held connection, no borrowing
+        from mineaction.store.held import quick_reads
+
+        with quick_reads():
+            held = store._held.cursor()  # opened once (taken from the pool for good)
+            checkouts.clear()
+            with store.one_connection():
+                assert _ONE_CONNECTION.get()[1] is held  # type: ignore[index]
+                assert len(store.read_dicts(q, columns=cols)) == 5
+                assert store.represented_ids("find", [str(r["id"]) for r in alone]) == set()
+        assert checkouts == []
     finally:
         store.close()
 
@@ -289,7 +300,16 @@ def test_the_public_reads_only_the_cells_whose_rounded_place_can_count(
                 read.append(len(rows))
             return rows
 
+        real_together = store.read_dicts_together
+
+        def counting_together(reads: Any) -> Any:  # PostGIS reads the kinds together
+            found = real_together(reads)
+            read.extend(len(rows) for (q, _), rows in zip(reads, found, strict=True)
+                        if q.kind == "accident")
+            return found
+
         monkeypatch.setattr(store, "read_dicts", counting)
+        monkeypatch.setattr(store, "read_dicts_together", counting_together)
         wide = lambda access, kind, site, d: service._box(  # noqa: E731
             site, service._reach(access, kind, site, d))
         answers: dict[str, list[Any]] = {"cells": [], "reach": []}

@@ -213,6 +213,31 @@ def test_a_batch_reading_a_chunk_at_once_answers_as_each_check(world, who) -> No
         assert len(others) <= 5
 
 
+@pytest.mark.parametrize("who", [ADMIN, PUBLIC, Principal(username="v", role=Role.viewer)])
+def test_a_check_reading_its_kinds_together_answers_as_reading_them_in_turn(world, who) -> None:  # type: ignore[no-untyped-def]
+    """Where the store sends reads together (PostGIS, one round trip: SiteChecks
+    `_read_around`, Store.read_dicts_together), a check reads every kind the asker may
+    list at once, and its report is the one reading them one after another gives."""
+    store, _ = world
+    checks = SiteChecks(store)
+    sites = [SITE, _east(300.0), Point(-70.0, 2.0), _east(4990.0),
+             LineString([(LON - 0.01, LAT), (LON + 0.02, LAT + 0.001)]),
+             box(LON + 0.001, LAT - 0.001, LON + 0.003, LAT + 0.0005)]
+    together: list[list[str]] = []
+    real = store.read_dicts_together
+    store.read_dicts_together = lambda reads: (together.append([q.kind for q, _ in reads]),
+                                               real(reads))[1]
+    store.reads_go_together = True
+    at_once = [checks.check(who, g).to_json() for g in sites]
+    kinds = ["hazard", "minefield_record", "released_part", "accident", "find"]
+    listed = [k for k in kinds if k != "minefield_record"] if who is PUBLIC else kinds
+    assert together == [listed] * len(sites)
+    store.reads_go_together = False
+    assert [checks.check(who, g).to_json() for g in sites] == at_once
+    assert len(together) == len(sites)  # none more
+    assert any(r["hazards"] for r in at_once) and any(r["accidents"] for r in at_once)
+
+
 def test_the_findings_in_spanish(world) -> None:  # type: ignore[no-untyped-def]
     store, _ = world
     report = SiteChecks(store).check(ADMIN, SITE, buffer_m=500, nearby_m=2000, lang="es")

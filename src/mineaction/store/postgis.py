@@ -8,6 +8,7 @@ index on the geometry column does the narrowing.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -79,6 +80,29 @@ def ping_on_checkout(engine: sa.Engine) -> None:
             raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
+# Cursors kept on each connection for the reads of a pipeline, one a read: a new cursor
+# costs psycopg about 46 µs (store/held.py), a tenth of a site check's reads.
+_PIPELINE_CURSORS: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def _pipelined(cursor: Any, statements: Sequence[tuple[str, Any]]) -> list[list[Any]]:
+    """The rows of each prepared statement, all sent to the server in one pipeline
+    (libpq's pipeline mode, through psycopg) and read back together: one round trip,
+    where one a statement cost the server and the database their CPU in waking each
+    other (issue 20, a check's five reads on one connection: 0.20 against 0.28-0.33 ms
+    of Python, 0.35 against 0.43-0.56 ms of the database). A statement that fails
+    raises, after the pipeline has ended: the connection is left as it was."""
+    conn = cursor.connection
+    spare = _PIPELINE_CURSORS.setdefault(conn, [])
+    while len(spare) < len(statements):
+        spare.append(conn.cursor())
+    cursors = spare[:len(statements)]
+    with conn.pipeline():
+        for cur, (sql, parameters) in zip(cursors, statements, strict=True):
+            cur.execute(sql, parameters)
+    return [list(cur.fetchall()) for cur in cursors]
+
+
 def _spatial_index(table: str, column: str) -> str:
     """The name of a table's GiST index on its geometry column."""
     return f"gix_{table}_{column}"
@@ -110,6 +134,7 @@ def _box_condition(col: Any, minx: Any, miny: Any, maxx: Any, maxy: Any) -> Any:
 
 class PostGISStore(Store):
     dialect = "postgis"
+    reads_go_together = True  # in one pipeline (`_fetch_together`)
 
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         # As on the GeoPackage store, a server sizes the pool to its request threads: a
@@ -220,6 +245,10 @@ class PostGISStore(Store):
 
     def bbox_condition(self, table: sa.Table, bbox: Bbox) -> Any:
         return _box_condition(self._geom_col(table), *bbox)
+
+    def _fetch_together(self, statements: Sequence[tuple[str, Any]]
+                        ) -> list[list[Any]] | None:
+        return self._on_read_cursor(lambda cursor: _pipelined(cursor, statements))
 
     def read_dicts_in_boxes(self, q: Query, boxes: Sequence[Bbox], columns: Sequence[str]
                             ) -> list[list[dict[str, Any]]]:

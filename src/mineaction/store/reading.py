@@ -13,7 +13,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -35,9 +35,22 @@ if TYPE_CHECKING:
 SELF_HEALING_CHECKOUT: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "self_healing_checkout", default=False)
 # The connection `Reading.one_connection` lends the prepared reads of the calling context:
-# [store, DBAPI cursor, SQLAlchemy connection], emptied when the connection is lost.
+# [store, DBAPI cursor, what drops its connection when it is found lost]; the store is
+# taken out when it is.
 _ONE_CONNECTION: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "one_connection", default=None)
+T = TypeVar("T")
+
+
+def _fetched(cursor: Any, sql: str, parameters: Any) -> list[Any]:
+    cursor.execute(sql, parameters)
+    return list(cursor.fetchall())
+
+
+def _preparable(q: Query) -> bool:
+    """Whether read_dicts may read `q` by prepared SQL: no exact distance, limit, offset
+    or rounded places, which the general path handles."""
+    return q.near is None and q.limit is None and not q.offset and q.place_decimals is None
 
 
 class Reading:
@@ -185,15 +198,24 @@ class Reading:
 
         A site check makes six to eight such reads: borrowing a connection for each,
         switching it to autocommit and handing it back reset cost a sixth of the check's
-        CPU (issue 20). Inside another `one_connection` of this store it lends that one.
-        A read that finds the connection lost takes the general path, as `_fetch_pooled`
-        does, and so do the reads after it."""
+        CPU (issue 20). Inside another `one_connection` of this store it lends that one;
+        inside quick reads (store/held.py), the thread's held connection, with the
+        session a store sets up for small reads. A read that finds the connection lost
+        takes the general path, as `_fetch_pooled` does, and so do the reads after it."""
         pinned = _ONE_CONNECTION.get()
         if pinned is not None and pinned[0] is self:
             yield
             return
+        held = self._held.cursor()
+        if held is not None:
+            token = _ONE_CONNECTION.set([self, held, self._held.discard])
+            try:
+                yield
+            finally:
+                _ONE_CONNECTION.reset(token)
+            return
         with self._self_healing_read() as (conn, cursor):
-            token = _ONE_CONNECTION.set([self, cursor, conn])
+            token = _ONE_CONNECTION.set([self, cursor, conn.invalidate])
             try:
                 yield
             finally:
@@ -205,19 +227,24 @@ class Reading:
         """Prepared SQL on a pooled connection's driver cursor (that of `one_connection`
         inside one). The same connection handling as the general path (pool, execution
         options), except the test before lending: only the statement skips SQLAlchemy."""
+        return self._on_read_cursor(lambda cursor: _fetched(cursor, sql, parameters))
+
+    def _on_read_cursor(self, run: Callable[[Any], T]) -> T | None:
+        """`run(cursor)` on the driver cursor of `one_connection` inside one, else of a
+        pooled connection borrowed for it; None on a driver error (`_run_or_none`)."""
         pinned = _ONE_CONNECTION.get()
         if pinned is not None and pinned[0] is self:
-            cursor, conn = pinned[1], pinned[2]
+            cursor, drop = pinned[1], pinned[2]
 
             def lost(exc: BaseException) -> None:
                 pinned[0] = None  # the reads after this one take the pool's connections
-                conn.invalidate(exc)
+                drop(exc)
 
-            rows: list[Any] | None = self._fetch_or_none(cursor, sql, parameters, lost=lost)
-            return rows
+            out: T | None = self._run_or_none(cursor, run, lost=lost)
+            return out
         with self._self_healing_read() as (conn, cursor):
             try:
-                return self._fetch_or_none(cursor, sql, parameters, lost=conn.invalidate)
+                return self._run_or_none(cursor, run, lost=conn.invalidate)
             finally:
                 cursor.close()
 
@@ -237,13 +264,18 @@ class Reading:
 
     def _fetch_or_none(self, cursor: Any, sql: str, parameters: Any,
                        lost: Callable[[BaseException], None]) -> list[Any] | None:
-        """The statement's rows from a DBAPI cursor, or None on a driver error (see
+        """The statement's rows from a DBAPI cursor, or None on a driver error
+        (`_run_or_none`)."""
+        return self._run_or_none(cursor, lambda c: _fetched(c, sql, parameters), lost)
+
+    def _run_or_none(self, cursor: Any, run: Callable[[Any], T],
+                     lost: Callable[[BaseException], None]) -> T | None:
+        """`run(cursor)` on a DBAPI cursor, or None on a driver error (see
         `_prepared_rows`). When the database went away (a restart), `lost` drops the
         cursor's connection, and the pool, whose connections most likely died too, is
         renewed: the general path then runs on a fresh one instead of a stale one."""
         try:
-            cursor.execute(sql, parameters)
-            return list(cursor.fetchall())
+            return run(cursor)
         except self.engine.dialect.loaded_dbapi.Error as exc:
             if self.engine.dialect.is_disconnect(exc, cursor.connection, cursor):
                 lost(exc)
@@ -319,8 +351,7 @@ class Reading:
         timestamps as ISO text on the GeoPackage, ids as UUIDs on PostGIS): a site check
         makes several such reads, and building each statement cost more than running it.
         A query with `near`, a limit or an offset takes the general path."""
-        if columns is not None and q.near is None and q.limit is None and not q.offset \
-                and q.place_decimals is None:
+        if columns is not None and _preparable(q):
             prepared_rows = self._prepared_dicts(q, tuple(columns))
             if prepared_rows is not None:
                 return prepared_rows
@@ -338,10 +369,38 @@ class Reading:
             rows = rows[q.offset :] if q.limit is None else rows[q.offset : q.offset + q.limit]
         return [{k: v for k, v in r.items() if k != "fid"} for r in rows]
 
-    def _prepared_dicts(self, q: Query, columns: tuple[str, ...]
-                        ) -> list[dict[str, Any]] | None:
-        """read_dicts's rows by prepared SQL, or None when the shape is not one it covers
-        (or on a driver error: the general path then runs and raises it)."""
+    def read_dicts_together(self, reads: Sequence[tuple[Query, Sequence[str]]]
+                            ) -> list[list[dict[str, Any]]]:
+        """`read_dicts(query, columns)` of each read, in order, the same rows as the same
+        dicts. A store that can sends them to its server together (`_fetch_together`:
+        PostGIS, one round trip for them all); otherwise, and for a read the prepared
+        path does not cover, one after another. A site check's reads of the kinds
+        around a site do not depend on each other (issue 20)."""
+        statements = []
+        for q, columns in reads:
+            found = self._prepared_read(q, tuple(columns)) if _preparable(q) else None
+            if found is None:
+                break
+            statements.append(found)
+        else:
+            raws = self._fetch_together([(sql, params) for sql, params, _ in statements]) \
+                if len(statements) > 1 else None
+            if raws is not None:
+                return [self._dicts_of(raw, tuple(columns), geom_name)
+                        for raw, (_, columns), (_, _, geom_name)
+                        in zip(raws, reads, statements, strict=True)]
+        return [self.read_dicts(q, columns) for q, columns in reads]
+
+    def _fetch_together(self, statements: Sequence[tuple[str, Any]]
+                        ) -> list[list[Any]] | None:
+        """The rows of each prepared statement, sent together; None where a store does not
+        (or on a driver error: the general path then runs each read and raises it)."""
+        return None
+
+    def _prepared_read(self, q: Query, columns: tuple[str, ...]
+                       ) -> tuple[str, Any, str | None] | None:
+        """read_dicts's prepared SQL for the query, its parameters and the name of the
+        kind's geometry; None when the shape is not one the prepared path covers."""
         model = ENTITIES[q.kind]
         table = entity_table(model)
         geom = geometry_column(model)
@@ -355,9 +414,22 @@ class Reading:
         if found is None:
             return None
         prepared, values = found
-        raw = self._fetch_pooled(prepared.sql, prepared.parameters(values))
-        if raw is None:
+        return prepared.sql, prepared.parameters(values), geom_name
+
+    def _prepared_dicts(self, q: Query, columns: tuple[str, ...]
+                        ) -> list[dict[str, Any]] | None:
+        """read_dicts's rows by prepared SQL, or None when the shape is not one it covers
+        (or on a driver error: the general path then runs and raises it)."""
+        found = self._prepared_read(q, columns)
+        if found is None:
             return None
+        sql, parameters, geom_name = found
+        raw = self._fetch_pooled(sql, parameters)
+        return None if raw is None else self._dicts_of(raw, columns, geom_name)
+
+    def _dicts_of(self, raw: list[Any], columns: tuple[str, ...], geom_name: str | None
+                  ) -> list[dict[str, Any]]:
+        """read_dicts's dicts of a prepared read's rows (fid first, then `columns`)."""
         out = [dict(zip(columns, r[1:], strict=True)) for r in raw]
         if geom_name in columns and out:
             # every row's geometry in one call (`_shapes`): a call a row was a third of

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from mineaction.http.deps import PrincipalDep, ServicesDep
 from mineaction.http.errors import ERROR_RESPONSES
 from mineaction.services.site_check import MAX_BUFFER_M
+from mineaction.store.held import quick_reads
 
 T = TypeVar("T")
 
@@ -99,13 +100,12 @@ class SiteReportOut(BaseModel):
 
 
 # Site checks a worker runs at once on its threads (issue 20), those not quick enough for
-# its event loop (`SiteChecks.is_quick`: a large site, a long reach, a server store,
-# where a check waits on the database between reads). A check is CPU in Python, one core's
-# worth, with dozens of GIL hand-overs (each SQLite step, numpy and shapely call): 50
-# clients' checks on the thread pool at once cost a fifth more CPU each in switching
-# (issue 20's bench: GET point 6.0 ms a request, 4.7 three at a time; POST plot 8.9,
-# 6.3) and lengthened the tail. Three keep a core busy while one waits on the database
-# (one at a time was no cheaper). They still count in the thread pool's limit
+# its event loop (`SiteChecks.is_quick`: a large site, a long reach). A check is CPU in
+# Python, one core's worth, with dozens of GIL hand-overs (each SQLite step, numpy and
+# shapely call): 50 clients' checks on the thread pool at once cost a fifth more CPU each
+# in switching (issue 20's bench: GET point 6.0 ms a request, 4.7 three at a time; POST
+# plot 8.9, 6.3) and lengthened the tail. Three keep a core busy while one waits on the
+# database (one at a time was no cheaper). They still count in the thread pool's limit
 # (settings.threads), as before.
 CHECKS_AT_ONCE = 3
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
@@ -126,7 +126,8 @@ async def _checking(svc: Any, geometry: Any, buffer_m: float, nearby_m: float,
     """`work` (a check of this site) on the event loop when the check is quick, else on
     the thread pool, at most CHECKS_AT_ONCE at a time."""
     if svc.site_checks.is_quick(geometry, buffer_m, nearby_m):
-        return work()  # on the loop: services/site_check.py says why
+        with quick_reads():  # on the loop, as other quick reads (store/held.py)
+            return work()
     async with _checks_limiter():
         return await anyio.to_thread.run_sync(work)
 
