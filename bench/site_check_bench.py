@@ -27,6 +27,7 @@ administrator, as `mineaction site-check --batch` does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -283,7 +284,7 @@ def holds(location: str, n_hazards: int) -> bool:
             total = conn.execute(sa.text("SELECT count(*) FROM hazards")).scalar()
     except sa.exc.SQLAlchemyError:
         return False
-    return bool(n == total == n_hazards)
+    return bool(n == total == n_hazards)  # 0: an empty store
 
 
 # -- load generation ------------------------------------------------------------------------
@@ -502,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="10,000 hazards, 1,000 batch sites, 2 s of wrk (smoke test)")
     parser.add_argument("--workdir")
     parser.add_argument("--reuse", action="store_true",
-                        help="reuse the workdir's store when it holds the same country")
+                        help="reuse the workdir's store when it holds the same country; with "
+                             "--postgis URL, measure in the URL's database when it holds the "
+                             "country or no hazard yet (loaded then), and keep it")
     parser.add_argument("--json")
     parser.add_argument("--as", dest="who", choices=["public", "viewer"], action="append",
                         help="who the API clients are (repeat for both; default: public)")
@@ -582,18 +585,27 @@ def main(argv: list[str] | None = None) -> int:
             if "postgis" in only and pg_choice != "none":
                 notes.append(pg.note)
             if "postgis" in only and pg_choice != "none" and pg.url:
-                with pg.fresh_database("site_bench") as url:
-                    started = time.perf_counter()
-                    with open_store(url) as s:
-                        counts = load(s, data)
-                        loaded = time.perf_counter() - started
-                        s.optimise()
-                    t = time.perf_counter() - started
-                    results["loaded"]["postgis"] = {"seconds": round(loaded, 1),
-                                                    "with_optimise_seconds": round(t, 1),
-                                                    "rows": counts}
-                    print(f"PostGIS: loaded in {loaded:.0f} s, optimised by {t:.0f} s",
-                          flush=True)
+                # --reuse: the URL's own database, when it holds the country (loaded by an
+                # earlier run) or no hazard yet (loaded now, and kept); else a scratch one
+                reused = args.reuse and not pg.started and holds(pg.url, args.hazards)
+                kept = args.reuse and not pg.started and (reused or holds(pg.url, 0))
+                with (contextlib.nullcontext(pg.url) if kept
+                      else pg.fresh_database("site_bench")) as url:
+                    if reused:
+                        notes.append("PostGIS: the country already in the database at "
+                                     "the URL (--reuse)")
+                    else:
+                        started = time.perf_counter()
+                        with open_store(url) as s:
+                            counts = load(s, data)
+                            loaded = time.perf_counter() - started
+                            s.optimise()
+                        t = time.perf_counter() - started
+                        results["loaded"]["postgis"] = {
+                            "seconds": round(loaded, 1), "with_optimise_seconds": round(t, 1),
+                            "rows": counts}
+                        print(f"PostGIS: loaded in {loaded:.0f} s, optimised by {t:.0f} s",
+                              flush=True)
                     notes.append("PostGIS: " + common.settle(url))
                     # asked now: a server this bench started is stopped when it ends
                     pg_version = pg.server_version()

@@ -18,6 +18,7 @@ from mineaction.store import Near, Query, Store
 from mineaction.store import prepared as P
 from mineaction.store import rows as rowplan
 from mineaction.store.query import AnyOf, Match
+from mineaction.store.schema import METADATA
 
 BOX = (-75.05, 5.95, -74.95, 6.05)
 
@@ -34,6 +35,12 @@ def _fill(store: Store) -> None:
             store.add(Victim(accident_id=acc.id, outcome="injured", name=f"v{i}"))
     far = store.add(Accident(geometry=Point(-70, 2), status="approved"))
     store.delete("accident", far.id)
+    # the first two accidents reported as one (record linkage): the second represented
+    first, second = store.query_rows(Query(kind="accident", limit=2))[0]
+    with store.transaction() as conn:
+        conn.execute(METADATA.tables["canonical_members"].insert(), [
+            {"kind": "accident", "record_id": str(r["id"]), "canonical_id": "c-1",
+             "representative": n == 0} for n, r in enumerate((first, second))])
 
 
 def _queries(store: Store) -> list[tuple[Query, frozenset[str]]]:
@@ -198,6 +205,7 @@ FIELD_EXAMPLES: dict[str, Any] = {
     "condition": sa.column("accident_kind") == "erw",  # an OGC API filter (issue 23)
     # the public's rounded places (issue 23): a box then selects by them; with the box
     "place_decimals": 0,  # every point rounds to (-75, 6): in BOX, those just outside too
+    "unrepresented": True,  # the accident another represents (`_fill`) left out
 }
 # A field that acts only beside another: the other, and the query to compare with.
 TOGETHER = {"place_decimals": {"bbox": BOX}}

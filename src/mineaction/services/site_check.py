@@ -13,6 +13,7 @@ accident several sources report counts once (its representative, store/links.py)
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import itertools
 import math
 import threading
@@ -283,9 +284,15 @@ class SiteChecks:
         (issue 20: a check's reads cost the server and the database a third less)."""
         wanted = [(kind, _read_box(access, kind, site, distance_m))
                   for kind, distance_m in reach.items() if access.may_list(kind)]
+        # the accidents without those another record represents, in their own statement
+        # rather than asked of after (`check`'s without_represented then asks nothing)
         found = self.store.read_dicts_together(
-            [(_near_query(access, kind, box), _columns(kind)) for kind, box in wanted])
-        return {key: [rows, 1] for key, rows in zip(wanted, found, strict=True)}
+            [(dataclasses.replace(_near_query(access, kind, box),
+                                  unrepresented=kind == "accident"), _columns(kind))
+             for kind, box in wanted])
+        out: dict[Any, Any] = {key: [rows, 1] for key, rows in zip(wanted, found, strict=True)}
+        out[_REPRESENTED] = set()
+        return out
 
     def _checked_or_invalid(self, principal: Principal, geometry: Any, buffer_m: float,
                             nearby_m: float, lang: str) -> sc.SiteReport | Invalid:

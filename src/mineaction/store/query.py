@@ -92,6 +92,10 @@ class Query:
     # narrowed a box around a rounded point until it emptied (issue 23's review). A box
     # alone is better snapped by the caller (`snap_box`), which keeps the fast path.
     place_decimals: int | None = None
+    # Only the records no other record represents (record linkage: an accident or victim
+    # several sources report counts once, by its representative; store/links.py), decided
+    # in the query's own statement rather than asked apart (`Store.represented_ids`).
+    unrepresented: bool = False
 
 
 def snap_box(bbox: Bbox, decimals: int) -> Bbox:

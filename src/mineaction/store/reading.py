@@ -21,6 +21,7 @@ from mineaction.domain.codes import PREFIXES, record_code
 from mineaction.domain.columns import geometry_column
 from mineaction.domain.models import ENTITIES
 from mineaction.store import codec, prepared
+from mineaction.store import links as linkage
 from mineaction.store import rows as rowplan
 from mineaction.store.held import HeldConnections
 from mineaction.store.query import Bbox, Near, Page, Query, Visible, snap_box
@@ -534,6 +535,8 @@ class Reading:
             else:
                 conditions.append(table.c[name] == codec.to_cell_plain(value))
         conditions.extend(visible_sql(table, q.visible))
+        if q.unrepresented:
+            conditions.append(linkage.not_representative(q.kind, table.c.id))
         if q.condition is not None:
             conditions.append(q.condition)
         # Place and time: victims take them from their accident.
