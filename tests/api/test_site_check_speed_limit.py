@@ -70,8 +70,11 @@ def test_long_site_checks_wait_their_turn_beyond_the_limit(tmp_path: Path) -> No
     assert most[0] == CHECKS_AT_ONCE
 
 
-def test_quick_checks_run_on_the_loop_and_long_ones_never_hold_it(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "store.gpkg"))
+def test_quick_checks_run_on_the_loop_and_long_ones_never_hold_it(
+        store_location: str, tmp_path: Path) -> None:
+    """On either store: on PostGIS too, a quick check's reads are one round trip on the
+    loop's held connection (services/site_check.py `SiteChecks.is_quick`)."""
+    store = open_store(store_location)
     app = create_app(make_settings(store.location, tmp_path), store=store)
     checks = app.state.services.site_checks
     real = checks.check
@@ -102,13 +105,16 @@ def test_quick_checks_run_on_the_loop_and_long_ones_never_hold_it(tmp_path: Path
                          "type": "Polygon", "coordinates": [[[-75.0, 6.0], [-74.99, 6.0],
                                                              [-74.99, 6.01], [-75.0, 6.0]]]}})]
             answers = await asyncio.gather(*quick, long)
+            held.append(len(store._held))
             return [r.status_code for r in answers], loop_thread
 
+    held: list[int] = []
     try:
         statuses, loop_thread = asyncio.run(ask())
     finally:
         app.state.services.close()
     assert statuses == [200] * 4
+    assert held == [1]  # the loop's: quick checks read on it, the long one on the pool
     assert threads["quick"] == {loop_thread}
     assert threads["long"] and loop_thread not in threads["long"]
     # the quick ones were answered while the long one was still being checked
