@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -42,15 +41,13 @@ async def principal(
     secret = bearer.credentials if bearer is not None else cookie
     if not secret:
         return PUBLIC
-    if not svc.store.reads_wait_on_a_server:
-        # One indexed read (a tenth of a millisecond on a GeoPackage): on the loop. From
-        # a thread, it made the loop and the thread take turns at the interpreter lock on
-        # every signed-in request: a viewer's plot check cost the server 3.36 ms of CPU
-        # to the public's 2.56, though the check itself is the cheaper (issue 20's bench,
-        # py-spy).
-        user = svc.users.resolve(secret)
-    else:
-        user = await anyio.to_thread.run_sync(svc.users.resolve, secret)
+    # One indexed read, on the loop, as the API's other quick reads (list pages, GET by
+    # id, small site checks): from a thread it made the loop and the thread take turns
+    # at the interpreter lock on every signed-in request (issue 20's bench, py-spy: a
+    # viewer's plot check cost a GeoPackage server 3.36 ms of CPU to the public's 2.56;
+    # on PostGIS, in one process over the ASGI app, 2.25 against 2.72-2.95 ms a point
+    # check, the public's 1.77-1.92).
+    user = svc.users.resolve(secret)
     if user is None:
         raise Unauthorized("the token or session is invalid, expired or revoked",
                            headers={"WWW-Authenticate": "Bearer"})

@@ -84,12 +84,6 @@ class Store(Reading):
     `transaction()`, which is atomic: everything in it lands or nothing does."""
 
     dialect: str = ""
-    # Whether a read can wait on a database server (its round trips, a lock a migration
-    # or `optimise` holds). The API's credential lookup asks this (http/deps.py): on
-    # PostGIS it runs on a thread, where on the event loop it gained nothing (issue
-    # 20's bench). An embedded store's reads never wait (SQLite in WAL mode: readers
-    # do not wait on the writer).
-    reads_wait_on_a_server: bool = True
     # Whether `read_dicts_together` sends its reads together (PostGIS: one round trip for
     # them all) rather than one after another. Code that would gather its reads for it
     # asks this: gathering costs a little where it gains nothing (a site check on a

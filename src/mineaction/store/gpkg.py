@@ -145,7 +145,6 @@ def _rtree_name(table: str, column: str) -> str:
 
 class GeoPackageStore(Store):
     dialect = "gpkg"
-    reads_wait_on_a_server = False
 
     def __init__(self, path: str | Path, *, pool_size: int = 5) -> None:
         self.path = Path(path)
