@@ -600,3 +600,26 @@ def test_training_within_a_distance_of_past_events_scores_every_cell() -> None:
     assert near.info["rows_fitted"] == int((~held[: n // 2]).sum())
     assert every.info["rows_fitted"] == int((~held).sum())
     assert len(near.predict(X)) == n and np.isfinite(near.predict(X)).all()
+
+
+def test_fit_uses_extremely_randomised_trees_by_default() -> None:
+    """services.risk.fit: every model of the rank mix is fitted with LightGBM's
+    `extra_trees` (kept in the fifth round, docs/risk-model.md); `extra_trees=False` gives
+    the earlier model, with other trees."""
+    from mineaction.services.risk import TrainParams, fit
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    X = pd.DataFrame({"dist_any_km": rng.uniform(0, 40, n),
+                      "count_any_5km": rng.poisson(1.0, n).astype(float),
+                      "cov_river_km": rng.uniform(0, 20, n)})
+    counts = (rng.random(n) < 0.4 / (1.0 + X["dist_any_km"].to_numpy())).astype(float)
+    held = rng.random(n) < 0.2
+    assert TrainParams().extra_trees is True
+    small = {"rounds": 10, "num_leaves": 4, "min_child": 20}
+    mix = fit(X, counts, held, TrainParams(**small))
+    assert len(mix.members) == 2
+    assert all(m.info["params"]["extra_trees"] is True for m in mix.members)
+    plain = fit(X, counts, held, TrainParams(**small, extra_trees=False))
+    assert all(m.info["params"]["extra_trees"] is False for m in plain.members)
+    assert not np.allclose(mix.raw(X), plain.raw(X))
