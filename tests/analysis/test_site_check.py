@@ -4,7 +4,7 @@ geodesic areas and distances on the boxes and points placed below)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from pyproj import Geod
@@ -248,3 +248,15 @@ def test_the_findings_in_spanish(world) -> None:  # type: ignore[no-untyped-def]
     assert report.caveat.startswith("Esto es lo que dicen los registros")
     with pytest.raises(Invalid):
         SiteChecks(store).check(ADMIN, SITE, lang="xx")
+
+
+@pytest.mark.parametrize(("value", "day"), [
+    ("2023-05-04", "2023-05-04"), ("2023-05-04T10:00:00+00:00", "2023-05-04"),  # GeoPackage
+    (date(2023, 5, 4), "2023-05-04"),  # PostGIS, a date column
+    (datetime(2023, 5, 4, 23, 59), "2023-05-04"),  # a timestamp
+    (None, None), ("", None), ("NaT", None), (float("nan"), None),
+])
+def test_a_records_date_is_its_day_whichever_store_gave_it(value, day) -> None:  # type: ignore[no-untyped-def]
+    from mineaction.analysis.site_check import _iso
+
+    assert _iso(value) == day

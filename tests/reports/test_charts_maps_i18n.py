@@ -26,6 +26,23 @@ def test_languages_and_formats() -> None:
     assert es.hectares(25_000) == "2,5 ha"
 
 
+def test_numbers_formatted_once_are_formatted_as_babel_formats_them() -> None:
+    # Formatter.number keeps each (language, digits, value) it formatted: values Python
+    # counts equal but Babel formats apart must not share an entry
+    from babel import Locale, numbers
+
+    for lang in available_languages():
+        f = Formatter(lang)
+        for digits in (0, 1, 2):
+            pattern = numbers.parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
+            for value in (0.0, -0.0, 0, 1, 1.0, -0.04, 2.5, 3.5, 1224, 1224.56, 10**7):
+                for _ in range(2):  # formatted, then from what was kept
+                    assert f.number(value, digits) == pattern.apply(
+                        value, Locale.parse(lang)), (lang, digits, value)
+    es = Formatter("es")
+    assert (es.number(0.0), es.number(-0.0), es.number(-0.0, 1)) == ("0", "-0", "-0,0")
+
+
 def test_class_breaks_cover_every_positive_value() -> None:
     breaks = maps.class_breaks([0, 1, 3, 7, 40, 300, 2500])
     assert breaks[0] == 1 and breaks == sorted(breaks)

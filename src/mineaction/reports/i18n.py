@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, dates, numbers
 from babel.support import Translations
@@ -52,6 +52,15 @@ def _decimal_pattern(digits: int) -> numbers.NumberPattern:
     return numbers.parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
 
 
+@lru_cache(maxsize=1 << 14)
+def _number(lang: str, digits: int, shown: str, value: float | int) -> str:
+    """`value` formatted with `digits` decimals in `lang`, each once: a site check words
+    a few counts and distances, and Babel's formatting of each was a twentieth of its
+    CPU (issue 20). `shown` (the value's repr) keeps apart what Python counts equal and
+    Babel formats apart (-0.0 and 0.0; 1 and 1.0 already differ by type)."""
+    return _decimal_pattern(digits).apply(value, Locale.parse(lang))
+
+
 class Formatter:
     """Numbers, percentages, areas and dates in one language's conventions (CLDR, via
     Babel): 1,224 in English is 1.224 in Spanish."""
@@ -64,7 +73,7 @@ class Formatter:
     def number(self, value: float | int | None, digits: int = 0) -> str:
         if value is None:
             return "–"
-        return _decimal_pattern(digits).apply(value, self.locale)
+        return _number(self.lang, digits, repr(value), value)
 
     def pct(self, value: float | None) -> str:
         return "–" if value is None else self.number(value, 1) + " %"
