@@ -304,8 +304,6 @@ def measure(site: Any, *, buffer_m: float, nearby_m: float,
     records, the site for released land, `nearby_m` for accidents and finds."""
     from shapely import unary_union
 
-    from mineaction.geo.geodesic import gap_m
-
     frame = LocalFrame(site)
     site_m = frame.project(site)
     report = SiteReport(site_type=site.geom_type, site_size=site_size(site_m),
@@ -313,14 +311,7 @@ def measure(site: Any, *, buffer_m: float, nearby_m: float,
 
     def near(kind: str, rows: list[dict[str, Any]], label: str, status: str, when: str,
              limit_m: float) -> list[Nearby]:
-        kept = []
-        for r in rows:
-            g = r.get("geometry")
-            if g is None or g.is_empty:
-                continue
-            d = r[DISTANCE] if DISTANCE in r else gap_m(site, g)
-            if d <= limit_m:
-                kept.append((r, g, d))
+        kept = [(r, r["geometry"], d) for d, r in _within(rows, site, limit_m)]
         # those over the site, projected together for the share of it they cover
         over = iter(frame.project_all([g for _, g, d in kept if d == 0]))
         out = [Nearby(kind=kind, id=str(r["id"]), distance_m=round(d, 1),
