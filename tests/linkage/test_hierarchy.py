@@ -12,6 +12,7 @@ import pandas as pd
 
 from mineaction.linkage.fields import prepare
 from mineaction.linkage.hierarchy import (
+    _site_evidence,
     _size_evidence,
     _victim_evidence,
     accident_groups,
@@ -174,6 +175,47 @@ def test_differing_victim_counts_weigh_as_much_as_the_data_say() -> None:
     # Counts differ as often for sure pairs as for rivals (victims listed one by one):
     # nothing.
     assert (weights(15, 15) == 0.0).all()
+
+
+def test_which_accidents_name_their_site_weighs_as_the_data_say() -> None:
+    # 30 accident pairs sure on everything but the site and 30 rivals, one victim each.
+    # named[i]: how many of pair i's two accidents name their site (2, 1 or 0).
+    def weights(sure: Sequence[int], rival: Sequence[int], *, site_w: float = 0.0,
+                lone: Sequence[int] = ()) -> np.ndarray[tuple[int], np.dtype[np.float64]]:
+        named = np.asarray([*sure, *rival])
+        n = len(named)
+        side = {"left": named >= 1, "right": named == 2}
+
+        def frame(has_site: np.ndarray[tuple[int], np.dtype[np.bool_]]) -> pd.DataFrame:
+            dates = [pd.NaT if i in lone else pd.Timestamp("2007-01-01") for i in range(n)]
+            return pd.DataFrame({"date_start": dates,
+                                 "place_name": ["Vereda" if s else None for s in has_site]})
+
+        pairs = pd.DataFrame({"ga": np.arange(n), "gb": np.arange(n),
+                              "logodds": np.r_[np.full(30, 12.0), np.full(n - 30, -6.0)],
+                              "victims": np.zeros(n), "site_w": np.zeros(n)})
+        pairs.loc[pairs["ga"] < 30, "site_w"] = site_w
+        return np.asarray(_site_evidence(pairs, np.arange(n), np.arange(n),
+                                         frame(side["left"]), frame(side["right"])),
+                          dtype=float)
+
+    # A register that names no site for a third of its accidents: sure pairs lack it on
+    # both sides 10 times in 30 and on one side twice; rivals 3 and 12 times.
+    sure, rival = [0] * 10 + [1] * 2 + [2] * 18, [0] * 3 + [1] * 12 + [2] * 15
+    out = weights(sure, rival)
+    assert np.isclose(out[0], np.log2((10 / 30) / (3 / 30)))  # neither names it: for
+    assert np.isclose(out[10], np.log2((2 / 30) / (12 / 30)))  # one names it: against
+    assert out[12] == 0.0 and out[45] == 0.0  # both name it: the site's comparison says
+    # Sources that leave sites out independently: the shares are alike, nothing.
+    assert np.allclose(weights(rival, rival), 0.0)
+    # Pairs sure only by their site's own agreement are not sure on everything else: too
+    # few left to measure, nothing.
+    assert (weights(sure, rival, site_w=12.0) == 0.0).all()
+    # A lone victim (no date nor site) is an accident of its own for want of them: its
+    # missing site says nothing more.
+    lone = weights(sure, rival, lone=[0, 10])
+    assert lone[0] == 0.0 and lone[10] == 0.0
+    assert lone[1] > 1.5 and lone[11] < -2
 
 
 def test_the_links_do_not_depend_on_the_order_of_splink_s_pairs() -> None:
