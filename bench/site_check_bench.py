@@ -343,6 +343,19 @@ def wrk(base: str, requests: list[tuple[str, str, str]], clients: int, seconds: 
             "machine_speed_ms": speed}
 
 
+def _connection_kind(url: str) -> str:
+    """'a Unix socket (DIR)' or 'TCP (HOST:PORT)': how a PostgreSQL URL connects."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    host = parsed.query.get("host") or parsed.host or ""
+    if isinstance(host, tuple):
+        host = host[0]
+    if not host or str(host).startswith("/"):
+        return f"a Unix socket ({host or 'the default directory'})"
+    return f"TCP ({host}:{parsed.port or 5432})"
+
+
 def _server_cpu() -> float:
     """CPU seconds (user + system) of this process's children so far: the server and its
     workers (wrk is not running between runs)."""
@@ -610,6 +623,10 @@ def main(argv: list[str] | None = None) -> int:
                     # asked now: a server this bench started is stopped when it ends
                     pg_version = pg.server_version()
                     serving = pg.socket_url or url
+                    # how the server and the floor reach the database: the figures of
+                    # alternating runs are comparable only over the same way
+                    notes.append("PostGIS: served and floored through "
+                                 + _connection_kind(serving))
                     measure("postgis", url, serving)
                     if "floor" not in args.skip:
                         r = floor(serving, api_points, args.clients, args.seconds,
