@@ -224,20 +224,13 @@ def _size_evidence(accident_pairs: pd.DataFrame, g_l: np.ndarray[tuple[int], np.
     victim finding its partner (_victim_evidence). A lone victim (no date nor site: an
     accident of its own only for want of them) says nothing about its accident's size."""
     size_l, size_r = np.bincount(g_l), np.bincount(g_r)
-    lone_l, lone_r = np.zeros(len(size_l), bool), np.zeros(len(size_r), bool)
-    lone_l[g_l[_lone(left)]] = True
-    lone_r[g_r[_lone(right)]] = True
-    ga = accident_pairs["ga"].to_numpy(dtype=np.int64)
-    gb = accident_pairs["gb"].to_numpy(dtype=np.int64)
-    counted = ~(lone_l[ga] | lone_r[gb])
+    ga, gb, counted = _counted_pairs(accident_pairs, g_l, g_r, left, right)
     differ = size_l[ga] != size_r[gb]
     own = accident_pairs["logodds"].to_numpy(dtype=float)
     sure, rivals = counted & (own >= _logit2(0.99)), counted & (own < 0)
     if sure.sum() < _MIN_PAIRS or rivals.sum() < _MIN_PAIRS:
         return np.zeros(len(accident_pairs))
-    among_sure = float(np.clip(differ[sure].mean(), 0.01, 0.99))
-    among_rivals = float(np.clip(differ[rivals].mean(), 0.01, 0.99))
-    weight = min(0.0, float(np.log2(among_sure / among_rivals)))
+    weight = min(0.0, _measured_bits(differ, sure, rivals))
     return np.asarray(np.where(counted & differ, weight, 0.0), dtype=float)
 
 
@@ -259,10 +252,7 @@ def _site_evidence(accident_pairs: pd.DataFrame,
     is left out: its missing site is what made it an accident of its own."""
     site_l = _per_accident(left["place_name"].notna().to_numpy(dtype=bool), g_l)
     site_r = _per_accident(right["place_name"].notna().to_numpy(dtype=bool), g_r)
-    lone_l, lone_r = _per_accident(_lone(left), g_l), _per_accident(_lone(right), g_r)
-    ga = accident_pairs["ga"].to_numpy(dtype=np.int64)
-    gb = accident_pairs["gb"].to_numpy(dtype=np.int64)
-    counted = ~(lone_l[ga] | lone_r[gb])
+    ga, gb, counted = _counted_pairs(accident_pairs, g_l, g_r, left, right)
     named = site_l[ga].astype(int) + site_r[gb].astype(int)
     fields = (accident_pairs["logodds"] - accident_pairs["site_w"]).to_numpy(dtype=float)
     sure = counted & (fields + accident_pairs["victims"].to_numpy(dtype=float)
@@ -272,10 +262,34 @@ def _site_evidence(accident_pairs: pd.DataFrame,
     if sure.sum() < _MIN_PAIRS or rivals.sum() < _MIN_PAIRS:
         return weight
     for pattern in (0, 1):
-        among_sure = float(np.clip((named[sure] == pattern).mean(), 0.01, 0.99))
-        among_rivals = float(np.clip((named[rivals] == pattern).mean(), 0.01, 0.99))
-        weight[counted & (named == pattern)] = float(np.log2(among_sure / among_rivals))
+        weight[counted & (named == pattern)] = _measured_bits(named == pattern, sure, rivals)
     return weight
+
+
+def _counted_pairs(accident_pairs: pd.DataFrame,
+                   g_l: np.ndarray[tuple[int], np.dtype[np.int64]],
+                   g_r: np.ndarray[tuple[int], np.dtype[np.int64]], left: pd.DataFrame,
+                   right: pd.DataFrame
+                   ) -> tuple[np.ndarray[tuple[int], np.dtype[np.int64]],
+                              np.ndarray[tuple[int], np.dtype[np.int64]],
+                              np.ndarray[tuple[int], np.dtype[np.bool_]]]:
+    """Each accident pair's left and right accident, and whether the pair counts for a
+    weight measured on the data: neither is a lone victim's (an accident of its own only
+    for want of a date and a site, whose size and missing site say nothing)."""
+    ga = accident_pairs["ga"].to_numpy(dtype=np.int64)
+    gb = accident_pairs["gb"].to_numpy(dtype=np.int64)
+    counted = ~(_per_accident(_lone(left), g_l)[ga] | _per_accident(_lone(right), g_r)[gb])
+    return ga, gb, counted
+
+
+def _measured_bits(pattern: np.ndarray[tuple[int], np.dtype[np.bool_]],
+                   sure: np.ndarray[tuple[int], np.dtype[np.bool_]],
+                   rivals: np.ndarray[tuple[int], np.dtype[np.bool_]]) -> float:
+    """The evidence of a pattern, in bits: log2 of its share among the sure accident
+    pairs over its share among the rivals, each share kept within 1-99%."""
+    among_sure = float(np.clip(pattern[sure].mean(), 0.01, 0.99))
+    among_rivals = float(np.clip(pattern[rivals].mean(), 0.01, 0.99))
+    return float(np.log2(among_sure / among_rivals))
 
 
 def _per_accident(values: np.ndarray[tuple[int], np.dtype[np.bool_]],
