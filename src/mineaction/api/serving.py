@@ -13,9 +13,13 @@ uvloop and does the accepting itself: a reader on the listening socket takes eve
 connection waiting and hands each to uvloop (`connect_accepted_socket`).
 
 Taking every waiting connection at once has its own cost when workers share one
-listening socket: the first worker to wake takes them all and the other idles. So
-`serve` binds with SO_REUSEPORT, and each worker listens on its own socket in that
-group: the kernel spreads connections across workers by address hash.
+listening socket: the first worker to wake takes them all and the other idles. Spreading
+them by the kernel's address hash (SO_REUSEPORT, each worker on its own socket) split
+50 clients anywhere from 26/24 to 17/33, and the clients of the larger share waited
+longer in proportion. So with several workers `serve` has them share one socket and count
+their connections in a shared file (api/connection_shares.py): a worker takes a waiting
+connection only while it holds no more than any other, and any takes it once it has
+waited HANDOVER_S (the worker due to take it stopped, or busy that long).
 
 uvloop and httptools are used when installed; pyproject.toml leaves uvloop out on Windows.
 Without them `serve` runs on asyncio's own loop (which accepts fairly already) and
@@ -28,10 +32,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mineaction.api import connection_shares
 from mineaction.http import heap
 
 try:
@@ -49,6 +55,12 @@ if TYPE_CHECKING:
 MAX_ACCEPTS_PER_TURN = 512
 # How long to stop accepting after accept() fails for want of resources.
 ACCEPT_RETRY_S = 1.0
+# A waiting connection another worker should take (it holds fewer): how often to look
+# again whether it is still waiting, and how long it may wait before any worker takes it.
+# Longer than a busy worker's round of its clients (50-70 ms in issue 20's bench), short
+# enough that a client of a stopped worker hardly notices.
+RECHECK_S = 0.005
+HANDOVER_S = 0.25
 # On SIGTERM, how long requests in hand get to finish before their connections are
 # closed; then the app shuts down, cancelling import jobs (services/imports.py waits for
 # them 4 s at most). uvicorn's default is to wait for ever: an import kept the server up
@@ -57,12 +69,9 @@ GRACEFUL_SHUTDOWN_S = 4
 log = logging.getLogger("mineaction.serve")
 
 
-def _bound(family: int, kind: int, proto: int, address: Any, *,
-           reuse_port: bool) -> socket.socket:
+def _bound(family: int, kind: int, proto: int, address: Any) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
     return sock
 
@@ -73,27 +82,10 @@ def _address(host: str | None, port: int | None) -> tuple[int, int, int, Any]:
     return family, kind, proto, address
 
 
-def reuse_port_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port with SO_REUSEPORT, not yet listening: each worker
-    listens on its own socket bound the same way (`FairAcceptLoop.create_server`).
-    Left unlistened, this one takes no connections from the kernel."""
-    sock = _bound(*_address(host, port), reuse_port=True)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _reuses_port(sock: socket.socket) -> bool:
-    return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT))
-
-
 def _listening_socket(host: str | None, port: int | None, sock: socket.socket | None,
                       backlog: int) -> socket.socket:
-    if sock is not None and _reuses_port(sock):
-        # The serve command's shared socket: this worker's own socket, bound alike.
-        sock = _bound(sock.family, sock.type, sock.proto, sock.getsockname(),
-                      reuse_port=True)
-    elif sock is None:
-        sock = _bound(*_address(host, port), reuse_port=False)
+    if sock is None:
+        sock = _bound(*_address(host, port))
     sock.listen(backlog)
     sock.setblocking(False)
     return sock
@@ -102,9 +94,11 @@ def _listening_socket(host: str | None, port: int | None, sock: socket.socket | 
 class _Listener:
     """The part of asyncio.Server that uvicorn uses: sockets, close, wait_closed."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
+                 shares: connection_shares.ConnectionShares | None = None) -> None:
         self._loop = loop
         self.sockets = [sock]
+        self._shares = shares
         self._open = True
 
     def close(self) -> None:
@@ -112,6 +106,8 @@ class _Listener:
             self._open = False
             self._loop.remove_reader(self.sockets[0].fileno())
             self.sockets[0].close()
+            if self._shares is not None:  # take no more: leave new ones to the others
+                self._shares.leave()
 
     def is_serving(self) -> bool:
         return self._open
@@ -143,15 +139,44 @@ if uvloop is not None:
                 return await parent.create_server(protocol_factory, host, port, sock=sock,
                                                   backlog=backlog, ssl=ssl, **kw)
             listening = _listening_socket(host, port, sock, backlog)
-            listener = _Listener(self, listening)
+            shares = connection_shares.from_environment()
+            listener = _Listener(self, listening, shares)
             fd = listening.fileno()
+            if shares is not None:
+                protocol_factory = shares.counting(protocol_factory)
+            # when this worker began leaving waiting connections to another, and when it
+            # last did (a pause longer than two looks ends the episode)
+            deferring = [0.0, -1.0]
 
             def resume() -> None:
                 if listener.is_serving():
                     self.add_reader(fd, accept_waiting)
 
+            def defer() -> bool:
+                """Whether to leave the waiting connections to workers holding fewer:
+                yes, looking again in RECHECK_S, until they have waited HANDOVER_S."""
+                assert shares is not None
+                queued = connection_shares.waiting(listening)
+                if queued == 0:  # another worker took them: accept() will say so
+                    return False
+                if shares.may_take(1 if queued is None else queued):
+                    return False
+                now = self.time()
+                if now - deferring[1] > 2 * RECHECK_S:
+                    deferring[0] = now
+                deferring[1] = now
+                if now - deferring[0] >= HANDOVER_S:
+                    return False  # the other has not come for them: take them
+                # The socket stays readable meanwhile: watching it would wake an idle
+                # worker every turn, so look again later instead.
+                self.remove_reader(fd)
+                self.call_later(RECHECK_S, resume)
+                return True
+
             def accept_waiting() -> None:
                 for _ in range(MAX_ACCEPTS_PER_TURN):
+                    if shares is not None and defer():
+                        return
                     try:
                         conn, _ = listening.accept()
                     except (BlockingIOError, InterruptedError):
@@ -166,19 +191,24 @@ if uvloop is not None:
                         self.remove_reader(fd)
                         self.call_later(ACCEPT_RETRY_S, resume)
                         return
-                    self.create_task(self._serve_accepted(protocol_factory, conn))
+                    if shares is not None:
+                        shares.opened()  # now, so that the next look sees it
+                    self.create_task(self._serve_accepted(protocol_factory, conn, shares))
 
             self.add_reader(fd, accept_waiting)
             return listener
 
         async def _serve_accepted(self, protocol_factory: Callable[[], asyncio.BaseProtocol],
-                                  conn: socket.socket) -> None:
+                                  conn: socket.socket,
+                                  shares: connection_shares.ConnectionShares | None) -> None:
             try:
                 conn.setblocking(False)
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 await self.connect_accepted_socket(protocol_factory, conn)
             except OSError:  # the client hung up before we got to it
                 conn.close()
+                if shares is not None:  # no protocol was made to count it closed
+                    shares.closed()
 
 
 LOOP = "mineaction.api.serving:FairAcceptLoop"
@@ -218,11 +248,8 @@ def server_config(settings: Settings) -> uvicorn.Config:
 
 
 def shared_socket(config: uvicorn.Config) -> socket.socket:
-    """The socket the workers of `config` serve: with this module's loop one bound with
-    SO_REUSEPORT, on which each worker binds its own; otherwise one they all listen on."""
-    if config.loop == LOOP:
-        return reuse_port_socket(config.host, config.port)
-    sock = _bound(*_address(config.host, config.port), reuse_port=False)
+    """The socket the workers of `config` all listen on."""
+    sock = _bound(*_address(config.host, config.port))
     sock.set_inheritable(True)
     return sock
 
@@ -230,12 +257,24 @@ def shared_socket(config: uvicorn.Config) -> socket.socket:
 def run(settings: Settings) -> None:
     """uvicorn over the app factory, with its C HTTP parser (httptools) and this module's
     loop when installed: about a third less time a request than the pure-Python ones.
-    Raises OSError when the address cannot be bound."""
+    Several workers on this module's loop share their connections evenly
+    (api/connection_shares.py). Raises OSError when the address cannot be bound."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = server_config(settings)
-    if settings.workers > 1:
-        Multiprocess(config, sockets=[shared_socket(config)]).run()
-    else:
+    if settings.workers <= 1:
         uvicorn.Server(config).run()
+        return
+    sock = shared_socket(config)
+    if config.loop != LOOP:
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    shares = connection_shares.create()
+    # the workers are fresh processes that read it from their environment
+    os.environ[connection_shares.ENV] = shares
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        os.environ.pop(connection_shares.ENV, None)
+        connection_shares.remove(shares)

@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""How many connections each worker of `mineaction serve` holds, so that a new
+connection goes to a worker holding the fewest.
+
+A keep-alive connection stays with the worker that accepted it, and a worker serves its
+connections' requests in turn, on one core: a client waits about as long as its worker
+has clients. When the kernel spread connections over the workers by address hash
+(SO_REUSEPORT), 50 clients split anywhere from 26/24 to 17/33 between runs of issue 20's
+bench, and the 33 waited twice as long as the 17 (55 against 26 ms a round of the
+worker's clients): the p99 followed the larger share. So the workers share one listening
+socket and each keeps its count of open connections in a small shared file (`create`,
+`ConnectionShares`): a worker takes a waiting connection only while it holds fewer than
+its even share of all of them, held and waiting (`may_take`; the kernel says how many
+wait, `waiting`). The worker that should take it may be stopped or busy for long;
+api/serving.py then lets any worker take it after a short while (`HANDOVER_S` there).
+
+Each worker claims a slot of the file by locking a small file of that slot (flock): the
+kernel releases the lock when the worker exits or dies, so a slot whose lock can be taken
+belongs to no running worker, and the worker started in its place claims it again.
+Counts are written by their own worker only (8-byte aligned words); the others only read
+them, so no lock is needed on the counts.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import mmap
+import os
+import socket
+import struct
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+# The supervisor names the file to its workers through the environment (uvicorn starts
+# them as fresh processes).
+ENV = "MINEACTION_CONNECTION_SHARES"
+SLOTS = 64  # workers at most; a worker beyond them takes connections freely
+_FREE = -1  # a slot no running worker holds
+_WORD = struct.calcsize("q")
+
+
+def create() -> str:
+    """A new shares file with every slot free (in shared memory where there is some);
+    its path. `remove` it when the server stops."""
+    where = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    fd, path = tempfile.mkstemp(prefix="mineaction-serve-", suffix=".shares", dir=where)
+    with os.fdopen(fd, "wb") as out:
+        out.write(struct.pack(f"{SLOTS}q", *([_FREE] * SLOTS)))
+    return path
+
+
+def remove(path: str) -> None:
+    """The shares file and its slots' lock files."""
+    for name in [path, *glob.glob(glob.escape(path) + ".*")]:
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
+
+
+class NoFreeSlot(RuntimeError):
+    """More running workers than the file has slots."""
+
+
+class ConnectionShares:
+    """One worker's view of the shares file at `path`: its own slot, and every count."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        fd = os.open(path, os.O_RDWR)
+        try:
+            self._map = mmap.mmap(fd, SLOTS * _WORD)
+        finally:
+            os.close(fd)
+        self._counts = memoryview(self._map).cast("q")
+        self._lock_fd, self.slot = self._claim()
+        self._counts[self.slot] = 0
+
+    def _claim(self) -> tuple[int, int]:
+        for slot in range(SLOTS):
+            fd = self._lock_file(slot)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a running worker's slot
+                os.close(fd)
+                continue
+            return fd, slot
+        raise NoFreeSlot(f"{self.path}: more than {SLOTS} workers")
+
+    def _lock_file(self, slot: int) -> int:
+        return os.open(f"{self.path}.{slot}", os.O_RDWR | os.O_CREAT, 0o600)
+
+    @property
+    def held(self) -> int:
+        """Connections this worker holds now."""
+        return int(self._counts[self.slot])
+
+    def counts(self) -> list[int]:
+        """Every slot's count (-1: no running worker there), as the file says now."""
+        return list(self._counts.tolist())
+
+    def may_take(self, waiting: int) -> bool:
+        """Whether this worker holds fewer than its even share (rounded up) of the
+        connections the running workers hold and the `waiting` ones: 50 waiting at once
+        go 25 to each of two workers, each taking its share in one turn, and one more
+        goes to the worker holding fewer. Before leaving them to the others, any slot
+        whose worker is gone (its lock free) is freed."""
+        if self._within_share(waiting):
+            return True
+        freed = False
+        for slot, count in enumerate(self._counts.tolist()):
+            if count >= 0 and slot != self.slot and not self._running(slot):
+                self._counts[slot] = _FREE
+                freed = True
+        return freed and self._within_share(waiting)
+
+    def _within_share(self, waiting: int) -> bool:
+        counts = [c for c in self._counts.tolist() if c >= 0]
+        share = -(-(sum(counts) + waiting) // len(counts))
+        return bool(self._counts[self.slot] < share)
+
+    def _running(self, slot: int) -> bool:
+        fd = self._lock_file(slot)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # and with it the lock, if this took it
+        return False
+
+    def opened(self) -> None:
+        self._counts[self.slot] += 1
+
+    def closed(self) -> None:
+        if self._counts[self.slot] > 0:
+            self._counts[self.slot] -= 1
+
+    def counting(self, factory: Callable[[], Any]) -> Callable[[], Any]:
+        """`factory`, its protocols counting their connection closed (`closed`) when it
+        is lost. The connection was counted open when accepted (`opened`)."""
+
+        def make() -> Any:
+            protocol = factory()
+            lost = protocol.connection_lost
+
+            def connection_lost(exc: Exception | None) -> None:
+                self.closed()
+                lost(exc)
+
+            protocol.connection_lost = connection_lost
+            return protocol
+
+        return make
+
+    def leave(self) -> None:
+        """Free this worker's slot (the server is stopping)."""
+        if self._lock_fd < 0:
+            return
+        self._counts[self.slot] = _FREE
+        os.close(self._lock_fd)  # releases the slot's lock
+        self._lock_fd = -1
+
+
+# struct tcp_info (linux/tcp.h): eight one-byte fields, then u32 rto, ato, snd_mss,
+# rcv_mss and unacked, which for a listening socket is its accept queue's length.
+_TCP_INFO_BYTES = 32
+_QUEUED_AT = 24
+
+
+def waiting(listening: socket.socket) -> int | None:
+    """How many connections wait in the listening socket's accept queue (Linux), or None
+    where the kernel does not say."""
+    option = getattr(socket, "TCP_INFO", None)
+    if option is None:
+        return None
+    try:
+        info = listening.getsockopt(socket.IPPROTO_TCP, option, _TCP_INFO_BYTES)
+    except OSError:
+        return None
+    if len(info) < _TCP_INFO_BYTES:
+        return None
+    return int(struct.unpack_from("I", info, _QUEUED_AT)[0])
+
+
+def from_environment() -> ConnectionShares | None:
+    """This worker's shares when its supervisor made a file for them (ENV), else None
+    (one worker: nothing to share)."""
+    path = os.environ.get(ENV)
+    if not path or not os.path.exists(path):
+        return None
+    try:
+        return ConnectionShares(path)
+    except NoFreeSlot:
+        return None
