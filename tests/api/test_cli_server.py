@@ -50,7 +50,7 @@ def test_serve_help_documents_its_options_and_defaults() -> None:
         assert default in r.output
 
 
-def test_serve_runs_uvicorn_with_the_fair_loop_and_one_socket_per_worker(
+def test_serve_runs_uvicorn_with_the_fair_loop_and_one_shared_socket(
         tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import socket
 
@@ -82,8 +82,9 @@ def test_serve_runs_uvicorn_with_the_fair_loop_and_one_socket_per_worker(
     assert config.access_log is False and config.backlog == 512 and config.workers == 2
     assert config.loop == "mineaction.api.serving:FairAcceptLoop"
     [sock] = seen["sockets"]  # type: ignore[misc]
-    # Bound with SO_REUSEPORT and not listening: each worker listens on its own socket.
-    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+    # One socket the workers all listen on (api/connection_shares.py spreads the
+    # connections), not yet listening: the workers do that.
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 0
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0
     sock.close()
     r = CliRunner().invoke(_cli(), ["serve", "--store", store])
