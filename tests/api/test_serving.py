@@ -204,22 +204,37 @@ def test_new_connections_go_to_the_worker_holding_fewer(workers: _Workers) -> No
 
 
 @needs_uvloop
-def test_a_stopped_worker_does_not_keep_new_clients_waiting(workers: _Workers) -> None:
-    """The worker due to take a connection (it holds fewer) is stuck for 2 s: the other
-    takes the connection after HANDOVER_S instead."""
+@pytest.mark.parametrize("a_busy", [False, True], ids=["other idle", "other busy"])
+def test_a_stopped_worker_does_not_keep_new_clients_waiting(workers: _Workers,
+                                                            a_busy: bool) -> None:
+    """The worker due to take a connection (it holds fewer) is stuck for 3 s: the other
+    takes the connection after HANDOVER_S instead, idle or itself busy in rounds of
+    80 ms (its look again then comes only after each round)."""
     clients = _connect(workers.port, 4)
+    busy = threading.Event()
     try:
         assert workers.wait_for(4) == {"a": 2, "b": 2}
         b_port = next(iter(_Hold.held["b"]))
         next(c for c in clients if c.getsockname()[1] == b_port).close()
         assert workers.wait_for(3) == {"a": 2, "b": 1}
-        workers.loops["b"].call_soon_threadsafe(time.sleep, 2.0)
+        if a_busy:
+            busy.set()
+            a = workers.loops["a"]
+
+            def round_of_work() -> None:
+                if busy.is_set():
+                    time.sleep(0.08)
+                    a.call_later(0.001, round_of_work)
+
+            a.call_soon_threadsafe(round_of_work)
+        workers.loops["b"].call_soon_threadsafe(time.sleep, 3.0)
         time.sleep(0.05)  # b is asleep now
         start = time.monotonic()
         clients += _connect(workers.port, 1)
-        assert workers.wait_for(4, timeout=1.5) == {"a": 3, "b": 1}
+        assert workers.wait_for(4, timeout=2.5) == {"a": 3, "b": 1}
         assert time.monotonic() - start < serving.HANDOVER_S + 0.5
     finally:
+        busy.clear()
         for c in clients:
             c.close()
 

@@ -23,7 +23,6 @@ them, so no lock is needed on the counts.
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import mmap
 import os
@@ -79,6 +78,8 @@ class ConnectionShares:
         self._counts[self.slot] = 0
 
     def _claim(self) -> tuple[int, int]:
+        import fcntl  # POSIX only: Windows serves without uvloop, so without shares
+
         for slot in range(SLOTS):
             fd = self._lock_file(slot)
             try:
@@ -122,6 +123,8 @@ class ConnectionShares:
         return bool(self._counts[self.slot] < share)
 
     def _running(self, slot: int) -> bool:
+        import fcntl
+
         fd = self._lock_file(slot)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -18,8 +18,9 @@ them by the kernel's address hash (SO_REUSEPORT, each worker on its own socket) 
 50 clients anywhere from 26/24 to 17/33, and the clients of the larger share waited
 longer in proportion. So with several workers `serve` has them share one socket and count
 their connections in a shared file (api/connection_shares.py): a worker takes a waiting
-connection only while it holds no more than any other, and any takes it once it has
-waited HANDOVER_S (the worker due to take it stopped, or busy that long).
+connection only while it holds fewer than its even share of those held and waiting, and
+any takes it once it has waited HANDOVER_S (the worker due to take it stopped, or busy
+that long).
 
 uvloop and httptools are used when installed; pyproject.toml leaves uvloop out on Windows.
 Without them `serve` runs on asyncio's own loop (which accepts fairly already) and
@@ -144,12 +145,14 @@ if uvloop is not None:
             fd = listening.fileno()
             if shares is not None:
                 protocol_factory = shares.counting(protocol_factory)
-            # when this worker began leaving waiting connections to another, and when it
-            # last did (a pause longer than two looks ends the episode)
-            deferring = [0.0, -1.0]
+            # since when this worker has left waiting connections to others (None: it
+            # has not, or the queue has been empty since)
+            deferring: list[float | None] = [None]
 
             def resume() -> None:
                 if listener.is_serving():
+                    if shares is not None and connection_shares.waiting(listening) == 0:
+                        deferring[0] = None  # another worker took them meanwhile
                     self.add_reader(fd, accept_waiting)
 
             def defer() -> bool:
@@ -157,18 +160,18 @@ if uvloop is not None:
                 yes, looking again in RECHECK_S, until they have waited HANDOVER_S."""
                 assert shares is not None
                 queued = connection_shares.waiting(listening)
-                if queued == 0:  # another worker took them: accept() will say so
-                    return False
-                if shares.may_take(1 if queued is None else queued):
+                if queued == 0 or shares.may_take(1 if queued is None else queued):
+                    deferring[0] = None  # none waiting (accept() will say so), or ours
                     return False
                 now = self.time()
-                if now - deferring[1] > 2 * RECHECK_S:
+                if deferring[0] is None:
                     deferring[0] = now
-                deferring[1] = now
-                if now - deferring[0] >= HANDOVER_S:
-                    return False  # the other has not come for them: take them
+                elif now - deferring[0] >= HANDOVER_S:
+                    deferring[0] = None  # the others have not come for them: take them
+                    return False
                 # The socket stays readable meanwhile: watching it would wake an idle
-                # worker every turn, so look again later instead.
+                # worker every turn, so look again later instead. (On a busy worker the
+                # look comes after its round, HANDOVER_S counting all the same.)
                 self.remove_reader(fd)
                 self.call_later(RECHECK_S, resume)
                 return True
