@@ -93,11 +93,6 @@ class ConnectionShares:
     def _lock_file(self, slot: int) -> int:
         return os.open(f"{self.path}.{slot}", os.O_RDWR | os.O_CREAT, 0o600)
 
-    @property
-    def held(self) -> int:
-        """Connections this worker holds now."""
-        return int(self._counts[self.slot])
-
     def counts(self) -> list[int]:
         """Every slot's count (-1: no running worker there), as the file says now."""
         return list(self._counts.tolist())

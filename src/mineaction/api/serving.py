@@ -147,27 +147,29 @@ if uvloop is not None:
                 protocol_factory = shares.counting(protocol_factory)
             # since when this worker has left waiting connections to others (None: it
             # has not, or the queue has been empty since)
-            deferring: list[float | None] = [None]
+            deferring: float | None = None
 
             def resume() -> None:
+                nonlocal deferring
                 if listener.is_serving():
                     if shares is not None and connection_shares.waiting(listening) == 0:
-                        deferring[0] = None  # another worker took them meanwhile
+                        deferring = None  # another worker took them meanwhile
                     self.add_reader(fd, accept_waiting)
 
             def defer() -> bool:
                 """Whether to leave the waiting connections to workers holding fewer:
                 yes, looking again in RECHECK_S, until they have waited HANDOVER_S."""
+                nonlocal deferring
                 assert shares is not None
                 queued = connection_shares.waiting(listening)
                 if queued == 0 or shares.may_take(1 if queued is None else queued):
-                    deferring[0] = None  # none waiting (accept() will say so), or ours
+                    deferring = None  # none waiting (accept() will say so), or ours
                     return False
                 now = self.time()
-                if deferring[0] is None:
-                    deferring[0] = now
-                elif now - deferring[0] >= HANDOVER_S:
-                    deferring[0] = None  # the others have not come for them: take them
+                if deferring is None:
+                    deferring = now
+                elif now - deferring >= HANDOVER_S:
+                    deferring = None  # the others have not come for them: take them
                     return False
                 # The socket stays readable meanwhile: watching it would wake an idle
                 # worker every turn, so look again later instead. (On a busy worker the
