@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from mineaction import __version__
 from mineaction.api.app import API, mount_api
+from mineaction.api.serving import CloseOverShare
 from mineaction.http import errors
 from mineaction.http.guard import Guard
 from mineaction.services.container import build_services
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     mount_api(app, settings, fast_prefixed=web_fast_paths.HANDLERS)
     # The web application (issue 4) is served by the same app, at /.
     mount_web(app, settings)
-    # Added last, so it is the outermost middleware: every answer passes it.
+    # Added (nearly) last, so it is outside every other: every answer passes it.
     app.add_middleware(Guard, hsts=settings.cookie_secure)  # type: ignore[arg-type]
+    # With several workers, one holding more than its share of the keep-alive
+    # connections closes one after its answer (api/serving.py says why).
+    app.add_middleware(CloseOverShare)  # type: ignore[arg-type]
     return app

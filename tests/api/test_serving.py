@@ -265,6 +265,87 @@ def test_a_slot_whose_worker_died_is_freed() -> None:
         connection_shares.remove(path)
 
 
+def test_a_worker_over_its_share_sheds_down_to_it_and_counts_each_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker holding more than its even share of the connections held and waiting is
+    over its share until its sheds bring it there. A shed connection is counted closed
+    at once, and not again when it is lost; until its client comes back (its next
+    request) it still counts in the total the share is measured against, for RETURN_S."""
+    clock = [1000.0]
+    monkeypatch.setattr(connection_shares, "_now", lambda: clock[0])
+    path = connection_shares.create()
+    try:
+        a, b = connection_shares.ConnectionShares(path), connection_shares.ConnectionShares(path)
+        for _ in range(30):
+            a.opened()
+        for _ in range(20):
+            b.opened()
+        assert a.over_share(0) and not b.over_share(0)
+        sheds = 0
+        while a.over_share(0):  # 45 held once five are shed: still a share of 50's
+            a.shed()
+            sheds += 1
+        assert sheds == 5 and a.counts()[a.slot] == 25
+        for _ in range(5):  # the five shed connections are lost: already counted
+            a.closed()
+        assert a.counts()[a.slot] == 25
+        a.closed()  # one more goes: counted now
+        assert a.counts()[a.slot] == 24
+        # an odd number holds one more on one side: within, so no back and forth
+        b.opened()
+        assert (a.counts()[a.slot], b.counts()[b.slot]) == (24, 21)
+        assert not a.over_share(0) and not b.over_share(0)
+        # the five never came back: RETURN_S later, the share is
+        # 23 of the 45 held, and a is over it
+        clock[0] += connection_shares.RETURN_S + 0.1
+        assert a.over_share(0)
+        # connections waiting to be taken raise the share: 24 of 45 + 4 is within
+        assert not a.over_share(4)
+        a.leave()
+        a.shed()  # a stopping worker counts nothing
+        assert not a.over_share(0) and a.counts()[a.slot] == -1
+    finally:
+        connection_shares.remove(path)
+
+
+class _Answering:
+    """The least of an ASGI app: one answer, no headers of its own."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _headers_sent(loop: asyncio.AbstractEventLoop) -> list[Any]:
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    loop.run_until_complete(serving.CloseOverShare(_Answering())(scope, receive, send))
+    assert sent[1] == {"type": "http.response.body", "body": b"ok"}
+    return list(sent[0]["headers"])
+
+
+@pytest.mark.parametrize("over", [True, False, None], ids=["over", "within", "no shares"])
+def test_an_answer_says_close_only_when_its_worker_is_over_its_share(over: bool | None
+                                                                     ) -> None:
+    class Loop(asyncio.SelectorEventLoop):
+        def close_after_answer(self) -> bool:
+            return bool(over)
+
+    loop = Loop() if over is not None else asyncio.new_event_loop()  # asyncio's own: none
+    try:
+        expected = [(b"connection", b"close")] if over else []
+        assert _headers_sent(loop) == expected
+    finally:
+        loop.close()
+
+
 @needs_uvloop
 def test_accept_failing_for_want_of_resources_pauses_instead_of_spinning(
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -485,3 +566,72 @@ def _counts(path: str) -> list[int]:
     with open(path, "rb") as f:
         data = f.read()
     return list(struct.unpack(f"{len(data) // 8}q", data))
+
+
+@pytest.mark.slow
+def test_serve_rebalances_clients_a_stale_count_sent_to_one_worker(tmp_path: Path) -> None:
+    """A worker counts its clients' connections closed only when its loop comes round to
+    them: wrk's clients reconnecting as one run ends and the next begins found the other
+    worker's old connections still counted, and split up to 38/12. Here the other
+    worker's count is made to run 30 ahead: the 24 clients all go to the first. Once the
+    count is right again, the first closes the connections over its share after their
+    answers (Connection: close), their clients reconnect to the other, and the split is
+    12/12, after which no answer says close."""
+    pytest.importorskip("uvloop")
+    import mmap
+
+    import psutil
+    from loadtest import server
+
+    def split(port: int) -> list[int]:
+        by_worker: dict[int, int] = {}
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == "ESTABLISHED" \
+                    and conn.pid is not None:
+                by_worker[conn.pid] = by_worker.get(conn.pid, 0) + 1
+        return sorted(by_worker.values())
+
+    with server(str(tmp_path / "s.gpkg"), workers=2) as base:
+        port = int(base.rsplit(":", 1)[1])
+        listening = {c.pid for c in psutil.net_connections(kind="tcp")
+                     if c.laddr and c.laddr.port == port and c.status == "LISTEN" and c.pid}
+        path = next(psutil.Process(pid).environ()[connection_shares.ENV]
+                    for pid in listening
+                    if connection_shares.ENV in psutil.Process(pid).environ())
+        deadline = time.monotonic() + 30
+        while sum(c >= 0 for c in _counts(path)) < 2:
+            assert time.monotonic() < deadline, "the second worker did not start"
+            time.sleep(0.1)
+        assert _counts(path)[:2] == [0, 0]
+        with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as shared:
+            counts = memoryview(shared).cast("q")
+            counts[1] = 30  # the second worker's count, 30 ahead of the none it holds
+            clients = [httpx.Client(base_url=base) for _ in range(24)]
+            try:
+                for c in clients:
+                    assert c.get("/api/v1/health").status_code == 200
+                assert split(port) == [24]
+                assert counts[0] == 24
+                counts[1] = 0  # its loop has come round: the count is right again
+                del counts
+            except BaseException:
+                for c in clients:
+                    c.close()
+                raise
+        try:
+            closed = 0
+            for _ in range(3):
+                for c in clients:
+                    answer = c.get("/api/v1/health")
+                    assert answer.status_code == 200
+                    closed += answer.headers.get("connection") == "close"
+            assert closed == 12
+            assert split(port) == [12, 12]
+            assert sorted(_counts(path)[:2]) == [12, 12]
+            for c in clients:  # balanced: every answer keeps its connection
+                answer = c.get("/api/v1/health")
+                assert answer.status_code == 200 and "connection" not in answer.headers
+            assert split(port) == [12, 12]
+        finally:
+            for c in clients:
+                c.close()

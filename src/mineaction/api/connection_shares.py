@@ -14,6 +14,20 @@ its even share of all of them, held and waiting (`may_take`; the kernel says how
 wait, `waiting`). The worker that should take it may be stopped or busy for long;
 api/serving.py then lets any worker take it after a short while (`HANDOVER_S` there).
 
+Counting at accept time is not enough on its own. A worker counts a connection closed
+only when its loop comes round to it, up to a round of its clients later; wrk's 50
+clients reconnecting as one run ends and the next begins found the other worker's old
+connections still counted, and split 28/22 to 30/20, once 38/12 (p99 135 ms against
+89 in a balanced run). So a worker holding more than its even share of the connections
+held and waiting (`over_share`) closes one after its answer (HTTP's `Connection:
+close`, api/serving.py), and the client's next connection goes to a worker holding
+fewer. It counts such a connection closed at once (`shed`), and its client in the total
+its share is measured against for RETURN_S: a client told to close is neither held nor
+waiting until it sends its next request, and without it a worker would go on shedding
+the very connections it had just shed. Counts of the others run ahead of what they hold,
+never behind, so a worker sheds too few rather than too many, and the rest at its next
+answers.
+
 Each worker claims a slot of the file by locking a small file of that slot (flock): the
 kernel releases the lock when the worker exits or dies, so a slot whose lock can be taken
 belongs to no running worker, and the worker started in its place claims it again.
@@ -23,12 +37,14 @@ them, so no lock is needed on the counts.
 
 from __future__ import annotations
 
+import collections
 import glob
 import mmap
 import os
 import socket
 import struct
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +53,10 @@ from typing import Any
 ENV = "MINEACTION_CONNECTION_SHARES"
 SLOTS = 64  # workers at most; a worker beyond them takes connections freely
 _FREE = -1  # a slot no running worker holds
+# How long a client told to close counts as coming back (`over_share`): longer than it
+# takes to (its next request), short enough to follow clients that have gone for good.
+RETURN_S = 1.0
+_now = time.monotonic
 _WORD = struct.calcsize("q")
 
 
@@ -76,6 +96,10 @@ class ConnectionShares:
         self._counts = memoryview(self._map).cast("q")
         self._lock_fd, self.slot = self._claim()
         self._counts[self.slot] = 0
+        # connections counted closed when told to close (`shed`), not yet lost
+        self._shed = 0
+        # when each connection told to close lately was (`over_share`), oldest first
+        self._returning: collections.deque[float] = collections.deque()
 
     def _claim(self) -> tuple[int, int]:
         import fcntl  # POSIX only: Windows serves without uvloop, so without shares
@@ -113,9 +137,33 @@ class ConnectionShares:
         return freed and self._within_share(waiting)
 
     def _within_share(self, waiting: int) -> bool:
+        return bool(self._counts[self.slot] < self._share(waiting))
+
+    def _share(self, waiting: int) -> int:
+        """The even share, rounded up, of the connections the running workers hold and
+        the `waiting` ones."""
         counts = [c for c in self._counts.tolist() if c >= 0]
-        share = -(-(sum(counts) + waiting) // len(counts))
-        return bool(self._counts[self.slot] < share)
+        return -(-(sum(counts) + waiting) // len(counts))
+
+    def over_share(self, waiting: int) -> bool:
+        """Whether this worker holds more than its even share (rounded up) of the
+        connections held and `waiting`, and of the clients it told to close in the last
+        RETURN_S (the module says why): then one of them should close after its answer
+        (`shed`)."""
+        if self._lock_fd < 0:  # left: the server is stopping
+            return False
+        since = _now() - RETURN_S
+        while self._returning and self._returning[0] < since:
+            self._returning.popleft()
+        return bool(self._counts[self.slot] > self._share(waiting + len(self._returning)))
+
+    def shed(self) -> None:
+        """One of this worker's connections closes after its answer: counted closed now,
+        so that the next answer's look sees it, and not again when it is lost."""
+        if self._lock_fd >= 0 and self._counts[self.slot] > 0:
+            self._counts[self.slot] -= 1
+            self._shed += 1
+            self._returning.append(_now())
 
     def _running(self, slot: int) -> bool:
         import fcntl
@@ -133,7 +181,9 @@ class ConnectionShares:
         self._counts[self.slot] += 1
 
     def closed(self) -> None:
-        if self._counts[self.slot] > 0:
+        if self._shed > 0:  # counted closed already (whichever of them this one is, the
+            self._shed -= 1  # count comes out the same once they are all gone)
+        elif self._counts[self.slot] > 0:
             self._counts[self.slot] -= 1
 
     def counting(self, factory: Callable[[], Any]) -> Callable[[], Any]:

@@ -20,7 +20,9 @@ longer in proportion. So with several workers `serve` has them share one socket 
 their connections in a shared file (api/connection_shares.py): a worker takes a waiting
 connection only while it holds fewer than its even share of those held and waiting, and
 any takes it once it has waited HANDOVER_S (the worker due to take it stopped, or busy
-that long).
+that long). A worker that finds itself holding more than its share all the same (its
+count of the others ran ahead of theirs) closes a connection after its answer
+(`CloseOverShare`), and the client's next connection goes to one holding fewer.
 
 uvloop and httptools are used when installed; pyproject.toml leaves uvloop out on Windows.
 Without them `serve` runs on asyncio's own loop (which accepts fairly already) and
@@ -48,6 +50,7 @@ except ImportError:  # not installed (Windows): asyncio's own loop, see `loop_an
 
 if TYPE_CHECKING:
     import uvicorn
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from mineaction.services.settings import Settings
 
@@ -145,6 +148,7 @@ if uvloop is not None:
             fd = listening.fileno()
             if shares is not None:
                 protocol_factory = shares.counting(protocol_factory)
+                self._held = (shares, listening)
             # since when this worker has left waiting connections to others (None: it
             # has not, or the queue has been empty since)
             deferring: float | None = None
@@ -203,6 +207,23 @@ if uvloop is not None:
             self.add_reader(fd, accept_waiting)
             return listener
 
+        def close_after_answer(self) -> bool:
+            """Whether the answer now being sent should close its connection: this worker
+            holds more than its even share of the connections held and waiting (the
+            module says how that comes about). Counted closed at once if so, so that
+            the next answer's look sees it."""
+            held = getattr(self, "_held", None)
+            if held is None:
+                return False
+            shares, listening = held
+            # the waiting connections only raise the share: no need to ask the kernel
+            # how many there are when the connections held already leave this one within
+            if not shares.over_share(0) or not shares.over_share(
+                    connection_shares.waiting(listening) or 0):
+                return False
+            shares.shed()
+            return True
+
         async def _serve_accepted(self, protocol_factory: Callable[[], asyncio.BaseProtocol],
                                   conn: socket.socket,
                                   shares: connection_shares.ConnectionShares | None) -> None:
@@ -217,6 +238,32 @@ if uvloop is not None:
 
 
 LOOP = "mineaction.api.serving:FairAcceptLoop"
+
+
+class CloseOverShare:
+    """ASGI middleware: an answer of a worker holding more than its even share of the
+    connections (`FairAcceptLoop.close_after_answer`) says `Connection: close`, and the
+    server closes the connection after it (HTTP/1.1 lets either side close a keep-alive
+    connection between requests; clients open a new one for their next request, and a
+    worker holding fewer takes it). Every other answer, and every answer on a loop that
+    shares nothing (one worker, asyncio's loop), passes unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        close_after = getattr(asyncio.get_running_loop(), "close_after_answer", None)
+        if scope["type"] != "http" or close_after is None:
+            await self.app(scope, receive, send)
+            return
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and close_after():
+                message = {**message, "headers": [*message.get("headers", ()),
+                                                  (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, closing)
 
 
 def _installed(module: str) -> bool:
