@@ -526,34 +526,23 @@ def test_serve_with_two_workers_spreads_keep_alive_clients_evenly(tmp_path: Path
     """The whole command: 24 keep-alive clients, one after another, are held 12 by each
     worker process (by address hash, an even split came one time in six)."""
     pytest.importorskip("uvloop")
-    import psutil
     from loadtest import server
 
     with server(str(tmp_path / "s.gpkg"), workers=2) as base:
-        port = int(base.rsplit(":", 1)[1])
-        # Both workers up (each has claimed its slot): until then, the one serving alone
-        # takes every client, as it should.
-        listening = {c.pid for c in psutil.net_connections(kind="tcp")
-                     if c.laddr and c.laddr.port == port and c.status == "LISTEN" and c.pid}
-        path = next(psutil.Process(pid).environ()[connection_shares.ENV]
-                    for pid in listening
-                    if connection_shares.ENV in psutil.Process(pid).environ())
-        deadline = time.monotonic() + 30
-        while sum(c >= 0 for c in _counts(path)) < 2:
-            assert time.monotonic() < deadline, "the second worker did not start"
-            time.sleep(0.1)
+        port, path = _both_workers_up(base)
         clients = [httpx.Client(base_url=base) for _ in range(24)]
         try:
             for c in clients:
                 assert c.get("/api/v1/health").status_code == 200
-            by_worker: dict[int, int] = {}
-            for conn in psutil.net_connections(kind="tcp"):
-                if conn.laddr and conn.laddr.port == port and conn.status == "ESTABLISHED" \
-                        and conn.pid is not None:
-                    by_worker[conn.pid] = by_worker.get(conn.pid, 0) + 1
-            assert sorted(by_worker.values()) == [12, 12]
-            for c in clients:  # and each keeps being answered on its connection
+            # On a loaded machine a worker may be slow to take its client for HANDOVER_S;
+            # the other then takes it, and, over its share, closes it after its answer:
+            # its client's next request reconnects to the first.
+            for c in clients:
                 assert c.get("/api/v1/health").status_code == 200
+            assert _split(port) == [12, 12]
+            for c in clients:  # and each keeps being answered on its connection
+                answer = c.get("/api/v1/health")
+                assert answer.status_code == 200 and "connection" not in answer.headers
         finally:
             for c in clients:
                 c.close()
@@ -573,65 +562,77 @@ def test_serve_rebalances_clients_a_stale_count_sent_to_one_worker(tmp_path: Pat
     """A worker counts its clients' connections closed only when its loop comes round to
     them: wrk's clients reconnecting as one run ends and the next begins found the other
     worker's old connections still counted, and split up to 38/12. Here the other
-    worker's count is made to run 30 ahead: the 24 clients all go to the first. Once the
-    count is right again, the first closes the connections over its share after their
-    answers (Connection: close), their clients reconnect to the other, and the split is
-    12/12, after which no answer says close."""
+    worker's count is made to run 30 ahead: the 24 clients go to the first (a loaded
+    machine may keep it from taking one for HANDOVER_S: the other then takes that one,
+    and closes it after its answer, being over its share). Once the count is right
+    again, the first closes the connections over its share after their answers
+    (Connection: close), their clients reconnect to the other, and the split is 12/12,
+    after which no answer says close."""
     pytest.importorskip("uvloop")
     import mmap
 
-    import psutil
     from loadtest import server
 
-    def split(port: int) -> list[int]:
-        by_worker: dict[int, int] = {}
-        for conn in psutil.net_connections(kind="tcp"):
-            if conn.laddr and conn.laddr.port == port and conn.status == "ESTABLISHED" \
-                    and conn.pid is not None:
-                by_worker[conn.pid] = by_worker.get(conn.pid, 0) + 1
-        return sorted(by_worker.values())
-
     with server(str(tmp_path / "s.gpkg"), workers=2) as base:
-        port = int(base.rsplit(":", 1)[1])
-        listening = {c.pid for c in psutil.net_connections(kind="tcp")
-                     if c.laddr and c.laddr.port == port and c.status == "LISTEN" and c.pid}
-        path = next(psutil.Process(pid).environ()[connection_shares.ENV]
-                    for pid in listening
-                    if connection_shares.ENV in psutil.Process(pid).environ())
-        deadline = time.monotonic() + 30
-        while sum(c >= 0 for c in _counts(path)) < 2:
-            assert time.monotonic() < deadline, "the second worker did not start"
-            time.sleep(0.1)
+        port, path = _both_workers_up(base)
         assert _counts(path)[:2] == [0, 0]
-        with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as shared:
-            counts = memoryview(shared).cast("q")
-            counts[1] = 30  # the second worker's count, 30 ahead of the none it holds
-            clients = [httpx.Client(base_url=base) for _ in range(24)]
-            try:
-                for c in clients:
-                    assert c.get("/api/v1/health").status_code == 200
-                assert split(port) == [24]
-                assert counts[0] == 24
-                counts[1] = 0  # its loop has come round: the count is right again
-                del counts
-            except BaseException:
-                for c in clients:
-                    c.close()
-                raise
+        clients = [httpx.Client(base_url=base) for _ in range(24)]
         try:
+            with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as shared:
+                counts = memoryview(shared).cast("q")
+                try:
+                    counts[1] = 30  # the second worker's count, 30 ahead of its none
+                    for c in clients:
+                        assert c.get("/api/v1/health").status_code == 200
+                    first = counts[0]
+                    assert first >= 20 and _split(port)[-1] == first
+                    counts[1] = 0  # its loop has come round: the count is right again
+                finally:
+                    counts.release()
             closed = 0
             for _ in range(3):
                 for c in clients:
                     answer = c.get("/api/v1/health")
                     assert answer.status_code == 200
                     closed += answer.headers.get("connection") == "close"
-            assert closed == 12
-            assert split(port) == [12, 12]
+            assert closed == first - 12
+            assert _split(port) == [12, 12]
             assert sorted(_counts(path)[:2]) == [12, 12]
             for c in clients:  # balanced: every answer keeps its connection
                 answer = c.get("/api/v1/health")
                 assert answer.status_code == 200 and "connection" not in answer.headers
-            assert split(port) == [12, 12]
+            assert _split(port) == [12, 12]
         finally:
             for c in clients:
                 c.close()
+
+
+def _both_workers_up(base: str) -> tuple[int, str]:
+    """The port of a `serve --workers 2` at `base` and its shares file, once both workers
+    have claimed their slots: until then, the one serving alone takes every client, as it
+    should."""
+    import psutil
+
+    port = int(base.rsplit(":", 1)[1])
+    listening = {c.pid for c in psutil.net_connections(kind="tcp")
+                 if c.laddr and c.laddr.port == port and c.status == "LISTEN" and c.pid}
+    path = next(psutil.Process(pid).environ()[connection_shares.ENV]
+                for pid in listening
+                if connection_shares.ENV in psutil.Process(pid).environ())
+    deadline = time.monotonic() + 30
+    while sum(c >= 0 for c in _counts(path)) < 2:
+        assert time.monotonic() < deadline, "the second worker did not start"
+        time.sleep(0.1)
+    return port, path
+
+
+def _split(port: int) -> list[int]:
+    """How many connections to `port` each process holds, fewest first."""
+    import psutil
+
+    by_worker: dict[int, int] = {}
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.laddr and conn.laddr.port == port and conn.status == "ESTABLISHED" \
+                and conn.pid is not None:
+            by_worker[conn.pid] = by_worker.get(conn.pid, 0) + 1
+    return sorted(by_worker.values())
