@@ -33,6 +33,7 @@ as uvicorn's own do.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import os
@@ -125,6 +126,11 @@ if uvloop is not None:
         """uvloop, accepting every waiting connection each turn (the module says why).
         uvicorn takes it as its loop factory: `--loop mineaction.api.serving:FairAcceptLoop`."""
 
+        # Whether the answer now being sent should close its connection
+        # (`_close_after_answer`), set when the server shares connections with other
+        # workers; None otherwise, and `CloseOverShare` then passes every answer as it is.
+        close_after_answer: Callable[[], bool] | None = None
+
         # The signature is asyncio's, which uvloop's stubs split into overloads.
         async def create_server(  # type: ignore[override]
                 self, protocol_factory: Callable[[], asyncio.BaseProtocol],
@@ -148,7 +154,8 @@ if uvloop is not None:
             fd = listening.fileno()
             if shares is not None:
                 protocol_factory = shares.counting(protocol_factory)
-                self._held = (shares, listening)
+                self.close_after_answer = functools.partial(_close_after_answer, shares,
+                                                            listening)
             # since when this worker has left waiting connections to others (None: it
             # has not, or the queue has been empty since)
             deferring: float | None = None
@@ -207,23 +214,6 @@ if uvloop is not None:
             self.add_reader(fd, accept_waiting)
             return listener
 
-        def close_after_answer(self) -> bool:
-            """Whether the answer now being sent should close its connection: this worker
-            holds more than its even share of the connections held and waiting (the
-            module says how that comes about). Counted closed at once if so, so that
-            the next answer's look sees it."""
-            held = getattr(self, "_held", None)
-            if held is None:
-                return False
-            shares, listening = held
-            # the waiting connections only raise the share: no need to ask the kernel
-            # how many there are when the connections held already leave this one within
-            if not shares.over_share(0) or not shares.over_share(
-                    connection_shares.waiting(listening) or 0):
-                return False
-            shares.shed()
-            return True
-
         async def _serve_accepted(self, protocol_factory: Callable[[], asyncio.BaseProtocol],
                                   conn: socket.socket,
                                   shares: connection_shares.ConnectionShares | None) -> None:
@@ -240,9 +230,24 @@ if uvloop is not None:
 LOOP = "mineaction.api.serving:FairAcceptLoop"
 
 
+def _close_after_answer(shares: connection_shares.ConnectionShares,
+                        listening: socket.socket) -> bool:
+    """Whether the answer now being sent should close its connection: this worker holds
+    more than its even share of the connections held and waiting (the module says how
+    that comes about). Counted closed at once if so, so that the next answer's look sees
+    it."""
+    # the waiting connections only raise the share: no need to ask the kernel how many
+    # there are when the connections held already leave this one within
+    if not shares.over_share(0) or not shares.over_share(
+            connection_shares.waiting(listening) or 0):
+        return False
+    shares.shed()
+    return True
+
+
 class CloseOverShare:
     """ASGI middleware: an answer of a worker holding more than its even share of the
-    connections (`FairAcceptLoop.close_after_answer`) says `Connection: close`, and the
+    connections (`_close_after_answer`) says `Connection: close`, and the
     server closes the connection after it (HTTP/1.1 lets either side close a keep-alive
     connection between requests; clients open a new one for their next request, and a
     worker holding fewer takes it). Every other answer, and every answer on a loop that
